@@ -1,0 +1,191 @@
+/**
+ * The seam between the core and the providers. A provider is a folder under src/providers that exports a
+ * ProviderAdapter: it describes its endpoints and auth, and translates requests, responses, streams and
+ * errors between the canonical OpenAI shapes (spec/openai.ts) and its own wire format.
+ * Nothing in the core names a provider; providers never import each other, the core or the server.
+ */
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+} from './openai.js';
+import type { TokenUsage } from './usage.js';
+
+/** A provider key's credentials after env references were resolved: what an adapter signs requests with. */
+export interface ResolvedKey {
+  id: string;
+  name: string;
+  /** The provider's name as configured ("openai", or a custom provider's own name). */
+  provider: string;
+  /** The main secret ("" when the key has none, e.g. Bedrock with access keys). */
+  value: string;
+  azure?: {
+    endpoint: string;
+    deployments: Record<string, string>;
+    apiVersion?: string;
+    clientId?: string;
+    clientSecret?: string;
+    tenantId?: string;
+    scopes: string[];
+    /** Azure's secondary key, tried when the primary answers 401. */
+    key2?: string;
+  };
+  vertex?: {
+    projectId: string;
+    projectNumber?: string;
+    region: string;
+    /** The service-account JSON (as text). */
+    authCredentials: string;
+    deployments: Record<string, string>;
+  };
+  bedrock?: {
+    accessKey?: string;
+    secretKey?: string;
+    sessionToken?: string;
+    region: string;
+    arn?: string;
+    deployments: Record<string, string>;
+  };
+  replicate?: { deployments: Record<string, string> };
+  vllm?: { url: string; modelName?: string };
+  ollama?: { url: string };
+  sgl?: { url: string };
+}
+
+/** A provider's network settings (seed-002 `network_config`), with defaults applied. */
+export interface NetworkSettings {
+  /** Replaces the adapter's default origin (may carry a path prefix); standard paths are appended. */
+  baseUrl?: string;
+  extraHeaders: Record<string, string>;
+  timeoutMs: number;
+  maxRetries: number;
+  retryBackoffInitialMs: number;
+  retryBackoffMaxMs: number;
+}
+
+/** What an adapter learns about the provider it serves. */
+export interface ProviderSettings {
+  /** The provider's configured name. */
+  name: string;
+  /** The adapter type speaking for it: the name itself for built-ins, `base_provider_type` for custom ones. */
+  adapterType: string;
+  network: NetworkSettings;
+}
+
+/** An HTTP request to an upstream. */
+export interface UpstreamRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+/** An upstream's full (non-streamed) reply. */
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/**
+ * Sends a request and reads the whole reply; given to adapters for the side calls they make themselves
+ * (OAuth token endpoints, polling), so that they need no HTTP client of their own.
+ */
+export type HttpSend = (request: UpstreamRequest, signal?: AbortSignal) => Promise<UpstreamResponse>;
+
+/** Everything one attempt needs besides the request body. */
+export interface ProviderContext {
+  provider: ProviderSettings;
+  key: ResolvedKey;
+  /** The model as the upstream knows it (provider prefix removed, deployment not yet applied). */
+  model: string;
+  requestId: string;
+  send: HttpSend;
+  /** Milliseconds since the epoch; injected so token caches and ids are testable. */
+  now: () => number;
+  signal?: AbortSignal;
+}
+
+/** An upstream error mapped to what Tollgate tells the client. */
+export interface UpstreamError {
+  /** The status Tollgate answers with (already mapped, e.g. Anthropic 529 -> 503). */
+  status: number;
+  type: string;
+  code: string | null;
+  message: string;
+  param?: string | null;
+  /** Delay the upstream asked for (retry-after / retry-after-ms), in milliseconds. */
+  retryAfterMs?: number;
+}
+
+/** Output of a stream decoder: a chunk for the client, or an error that ends the stream. */
+export type StreamEvent =
+  | {
+      kind: 'chunk';
+      chunk: ChatCompletionChunk;
+      /** The upstream's own serialisation of the chunk, forwarded as is when nothing in it changed. */
+      raw?: string;
+    }
+  | { kind: 'error'; error: UpstreamError };
+
+/** Turns an upstream's streamed body into OpenAI chunks. One decoder per attempt. */
+export interface StreamDecoder {
+  /** Feeds upstream bytes (split anywhere); returns the events completed by them. */
+  push(data: Uint8Array): StreamEvent[];
+  /** The upstream body ended; returns whatever was still held. */
+  finish(): StreamEvent[];
+  /** The usage reported so far (complete once the stream finished), or undefined when none was reported. */
+  usage(): TokenUsage | undefined;
+}
+
+export interface ChatOperation {
+  /** Builds the upstream request for a chat completion (stream or not); may sign or fetch a token. */
+  buildRequest(request: ChatCompletionRequest, context: ProviderContext, options: { stream: boolean }): Promise<UpstreamRequest>;
+  /** Translates a successful non-streamed reply. */
+  parseResponse(response: UpstreamResponse, context: ProviderContext): { completion: ChatCompletion; usage: TokenUsage | undefined };
+  /** Creates the decoder for a successful streamed reply. */
+  createStreamDecoder(context: ProviderContext): StreamDecoder;
+}
+
+export interface EmbeddingOperation {
+  /** One or more upstream requests (providers that embed one text per call fan out). */
+  buildRequests(request: EmbeddingRequest, context: ProviderContext): Promise<UpstreamRequest[]>;
+  /** Combines the successful replies, in request order, into float embeddings. */
+  parseResponses(responses: UpstreamResponse[], request: EmbeddingRequest, context: ProviderContext): { result: EmbeddingResponse; usage: TokenUsage | undefined };
+}
+
+/** Which credential fields a provider's keys need. */
+export type CredentialStyle =
+  /** `value` is required (OpenAI, Anthropic, ...). */
+  | 'value'
+  /** Credentials may live in the provider's sub-config instead of `value` (Azure, Bedrock, Vertex). */
+  | 'value-or-config'
+  /** Self-hosted servers addressed by a per-key URL; `value` optional (vLLM, Ollama, SGLang). */
+  | 'url';
+
+export interface ProviderAdapter {
+  /** The adapter type, e.g. "openai", "anthropic", "bedrock". */
+  type: string;
+  /** Human-readable name, for /v1/models `owned_by` and logs. */
+  displayName: string;
+  /** The upstream origin (and path prefix) used when the provider has no `base_url`. */
+  defaultBaseUrl: string;
+  credentialStyle: CredentialStyle;
+  /** Well-known model names, used to resolve bare model names and list /v1/models. */
+  knownModels: readonly string[];
+  chat: ChatOperation;
+  embeddings?: EmbeddingOperation;
+  /** Maps an upstream error reply to what the client is told. */
+  parseError(response: UpstreamResponse, context: ProviderContext): UpstreamError;
+}
+
+/** Settings an adapter factory may need, read once by config/ and passed in by the server. */
+export interface AdapterOptions {
+  /** Azure Entra authority host (the Azure SDKs' AZURE_AUTHORITY_HOST); default https://login.microsoftonline.com. */
+  azureAuthorityHost?: string;
+}
+
+/** Each provider folder's index.ts exports one of these. */
+export type AdapterFactory = (options: AdapterOptions) => ProviderAdapter;
