@@ -143,10 +143,20 @@ export interface StreamDecoder {
 export interface ChatOperation {
   /** Builds the upstream request for a chat completion (stream or not); may sign or fetch a token. */
   buildRequest(request: ChatCompletionRequest, context: ProviderContext, options: { stream: boolean }): Promise<UpstreamRequest>;
-  /** Translates a successful non-streamed reply. */
-  parseResponse(response: UpstreamResponse, context: ProviderContext): { completion: ChatCompletion; usage: TokenUsage | undefined };
+  /**
+   * Translates a successful non-streamed reply. May be async for providers that must poll for the result
+   * (through `context.send`). `passthrough: true` says the upstream body is already the OpenAI completion the
+   * client should get, so the core may forward its bytes unchanged instead of re-serialising.
+   */
+  parseResponse(response: UpstreamResponse, context: ProviderContext): ChatResult | Promise<ChatResult>;
   /** Creates the decoder for a successful streamed reply. */
   createStreamDecoder(context: ProviderContext): StreamDecoder;
+}
+
+export interface ChatResult {
+  completion: ChatCompletion;
+  usage: TokenUsage | undefined;
+  passthrough?: boolean;
 }
 
 export interface EmbeddingOperation {
