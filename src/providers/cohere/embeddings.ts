@@ -1,0 +1,88 @@
+/**
+ * OpenAI embeddings ↔ Cohere v2 `/v2/embed`. Cohere takes at most 96 texts per call, so larger inputs fan out
+ * into several calls whose results are stitched back together in input order.
+ */
+import { errors, GatewayError } from '../../spec/errors.js';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
+import type { TokenUsage } from '../../spec/usage.js';
+import type { CohereEmbedRequest, CohereEmbedResponse } from './wire-types.js';
+
+/** Cohere's limit on `texts` per embed call. */
+export const COHERE_EMBED_BATCH_SIZE = 96;
+
+/** OpenAI has no input type; stored documents are the common case for an embeddings endpoint (reference §7). */
+export const DEFAULT_INPUT_TYPE = 'search_document';
+
+/**
+ * Splits an OpenAI embeddings request into Cohere embed bodies of at most 96 texts. A non-standard `input_type`
+ * (and `truncate`) on the request is forwarded, so clients can ask for `search_query` embeddings.
+ * Token-array input cannot be forwarded and is refused with a 400.
+ */
+export function toCohereEmbedBodies(request: EmbeddingRequest, model: string): CohereEmbedRequest[] {
+  const texts = readTexts(request.input);
+  const inputType = typeof request.input_type === 'string' && request.input_type !== '' ? request.input_type : DEFAULT_INPUT_TYPE;
+  const bodies: CohereEmbedRequest[] = [];
+  for (let start = 0; start < texts.length; start += COHERE_EMBED_BATCH_SIZE) {
+    const body: CohereEmbedRequest = {
+      model,
+      texts: texts.slice(start, start + COHERE_EMBED_BATCH_SIZE),
+      input_type: inputType,
+      embedding_types: ['float'],
+    };
+    if (typeof request.truncate === 'string') body.truncate = request.truncate;
+    if (typeof request.dimensions === 'number') body.output_dimension = request.dimensions;
+    bodies.push(body);
+  }
+  return bodies;
+}
+
+/**
+ * Joins the replies (in request order) into one OpenAI embeddings response. Usage is the sum of each reply's
+ * `meta.billed_units.input_tokens`, or undefined when no reply reported any.
+ */
+export function fromCohereEmbedResponses(
+  replies: CohereEmbedResponse[],
+  bodies: CohereEmbedRequest[],
+  model: string,
+): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
+  const data: EmbeddingResponse['data'] = [];
+  let tokens = 0;
+  let reported = false;
+  replies.forEach((reply, batch) => {
+    const vectors = reply.embeddings?.float;
+    const expected = bodies[batch]?.texts.length ?? 0;
+    if (!Array.isArray(vectors) || vectors.length !== expected) {
+      throw new GatewayError({
+        status: 502,
+        type: 'upstream_error',
+        code: 'upstream_invalid_response',
+        message: `Cohere returned ${Array.isArray(vectors) ? vectors.length : 'no'} float embeddings for ${expected} texts.`,
+        upstream: true,
+      });
+    }
+    for (const vector of vectors) data.push({ object: 'embedding', index: data.length, embedding: vector });
+    const billed = reply.meta?.billed_units?.input_tokens;
+    if (typeof billed === 'number') {
+      tokens += billed;
+      reported = true;
+    }
+  });
+  return {
+    result: { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
+    usage: reported ? { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0 } : undefined,
+  };
+}
+
+function readTexts(input: EmbeddingRequest['input']): string[] {
+  const list: unknown[] = Array.isArray(input) ? input : [input];
+  if (list.length === 0) throw errors.badRequest('`input` must not be empty.', { param: 'input' });
+  return list.map((item) => {
+    if (typeof item !== 'string') {
+      throw errors.badRequest('Cohere embeds text only; token arrays cannot be forwarded.', {
+        param: 'input',
+        code: 'unsupported_input',
+      });
+    }
+    return item;
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * Cohere v2 chat stream → OpenAI chunks. Cohere sends named SSE events whose JSON repeats the name in `type`:
+ * message-start, content-start/-delta/-end, tool-plan-delta, tool-call-start/-delta/-end, citation-start/-end,
+ * message-end (finish reason, usage, error). There is no `[DONE]`; one is ignored if a proxy adds it.
+ */
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
+import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
+import type { TokenUsage } from '../../spec/usage.js';
+import { completionId, finishFailure, mapCohereFinishReason, readCohereUsage } from './chat-response.js';
+import type { CohereStreamEvent } from './wire-types.js';
+
+type Delta = ChatCompletionChunkChoice['delta'];
+
+/**
+ * Creates the decoder for one streamed Cohere attempt. The usage chunk is not emitted here: the core appends it
+ * from `usage()` when the client asked for `stream_options.include_usage`.
+ */
+export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model' | 'requestId' | 'now'>): StreamDecoder {
+  const created = Math.floor(context.now() / 1000);
+  const textDecoder = new TextDecoder();
+  let id = completionId(undefined, context.requestId);
+  let roleSent = false;
+  let ended = false;
+  let toolIndex = -1;
+  let usage: TokenUsage | undefined;
+  let pending: StreamEvent[] = [];
+
+  const chunk = (delta: Delta, finishReason: FinishReason | null = null): StreamEvent => {
+    const value: ChatCompletionChunk = {
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model: context.model,
+      choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+    };
+    return { kind: 'chunk', chunk: value };
+  };
+
+  const emit = (delta: Delta): void => {
+    if (!roleSent) {
+      roleSent = true;
+      pending.push(chunk({ role: 'assistant', content: '' }));
+    }
+    pending.push(chunk(delta));
+  };
+
+  const fail = (error: UpstreamError): void => {
+    ended = true;
+    pending.push({ kind: 'error', error });
+  };
+
+  const handle = (message: EventSourceMessage): void => {
+    if (ended || message.data.trim() === '' || message.data.trim() === '[DONE]') return;
+    let event: CohereStreamEvent;
+    try {
+      event = JSON.parse(message.data) as CohereStreamEvent;
+    } catch {
+      fail(streamError('Cohere sent a stream event that is not JSON.', 'upstream_invalid_stream'));
+      return;
+    }
+    const type = typeof event.type === 'string' ? event.type : message.event;
+    const delta = event.delta?.message;
+    switch (type) {
+      case 'message-start': {
+        if (typeof event.id === 'string' && event.id !== '' && !roleSent) id = completionId(event.id, context.requestId);
+        if (!roleSent) {
+          roleSent = true;
+          pending.push(chunk({ role: 'assistant', content: '' }));
+        }
+        return;
+      }
+      case 'content-delta': {
+        const content = delta?.content;
+        if (!content || Array.isArray(content)) return;
+        if (typeof content.text === 'string' && content.text !== '') emit({ content: content.text });
+        if (typeof content.thinking === 'string' && content.thinking !== '') emit({ reasoning_content: content.thinking });
+        return;
+      }
+      case 'tool-plan-delta': {
+        // The plan is the text written before tool calls; non-streamed replies map it to `content` too.
+        if (typeof delta?.tool_plan === 'string' && delta.tool_plan !== '') emit({ content: delta.tool_plan });
+        return;
+      }
+      case 'tool-call-start': {
+        const call = delta?.tool_calls;
+        if (!call || Array.isArray(call)) return;
+        toolIndex += 1;
+        emit({
+          tool_calls: [
+            {
+              index: toolIndex,
+              id: call.id ?? `call_${toolIndex}`,
+              type: 'function',
+              function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '' },
+            },
+          ],
+        });
+        return;
+      }
+      case 'tool-call-delta': {
+        const call = delta?.tool_calls;
+        if (!call || Array.isArray(call) || toolIndex < 0) return;
+        const fragment = call.function?.arguments;
+        if (typeof fragment === 'string' && fragment !== '') {
+          emit({ tool_calls: [{ index: toolIndex, function: { arguments: fragment } }] });
+        }
+        return;
+      }
+      case 'message-end': {
+        const end = event.delta ?? {};
+        usage = readCohereUsage(end.usage) ?? usage;
+        const failure = finishFailure(end.finish_reason, end.error);
+        if (failure) {
+          fail({ status: failure.status, type: failure.type, code: failure.code, message: failure.message });
+          return;
+        }
+        if (end.finish_reason === undefined && typeof end.error === 'string' && end.error !== '') {
+          fail(streamError(end.error, 'upstream_generation_error'));
+          return;
+        }
+        if (!roleSent) {
+          roleSent = true;
+          pending.push(chunk({ role: 'assistant', content: '' }));
+        }
+        ended = true;
+        pending.push(chunk({}, mapCohereFinishReason(end.finish_reason)));
+        return;
+      }
+      default:
+        // content-start/-end, tool-call-end and citation events carry nothing an OpenAI chunk can express.
+        return;
+    }
+  };
+
+  const parser = createParser({ onEvent: handle });
+  const drain = (): StreamEvent[] => {
+    const out = pending;
+    pending = [];
+    return out;
+  };
+
+  return {
+    push(data: Uint8Array): StreamEvent[] {
+      if (!ended) parser.feed(textDecoder.decode(data, { stream: true }));
+      return drain();
+    },
+    finish(): StreamEvent[] {
+      if (!ended) {
+        parser.feed(textDecoder.decode());
+        parser.reset({ consume: true });
+      }
+      if (!ended) fail(streamError('The Cohere stream ended before its message-end event.', 'upstream_stream_incomplete'));
+      return drain();
+    },
+    usage: () => usage,
+  };
+}
+
+function streamError(message: string, code: string): UpstreamError {
+  return { status: 502, type: 'server_error', code, message };
+}
