@@ -1,0 +1,34 @@
+import { Redis } from 'ioredis';
+import type { LimitCounters } from './limit-counters.js';
+import { MemoryCounters } from './memory-counters.js';
+import { RedisCounters } from './redis-counters.js';
+
+/** Options of {@link createCounters}; config loading supplies them (nothing here reads the environment). */
+export interface CreateCountersOptions {
+  /** When set, counters live in this Redis and are shared by every gateway process using it. */
+  redisUrl?: string;
+  /** Key prefix in Redis; ignored in memory. */
+  keyPrefix?: string;
+  /** The clock, in milliseconds since the epoch. */
+  now?: () => number;
+}
+
+/** How often in-memory counters sweep when idle; lazy sweeping on each call already keeps them exact. */
+const MEMORY_SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * Creates the limit counters: Redis-backed when a URL is given (required for several gateway processes to
+ * share limits), otherwise in memory for a single process. The Redis connection is owned and closed by
+ * the counters' close().
+ */
+export function createCounters(options: CreateCountersOptions = {}): LimitCounters {
+  if (options.redisUrl !== undefined && options.redisUrl !== '') {
+    return new RedisCounters({
+      client: new Redis(options.redisUrl),
+      keyPrefix: options.keyPrefix,
+      now: options.now,
+      ownsClient: true,
+    });
+  }
+  return new MemoryCounters({ now: options.now, sweepIntervalMs: MEMORY_SWEEP_INTERVAL_MS });
+}
