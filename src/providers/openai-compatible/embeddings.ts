@@ -1,0 +1,106 @@
+/**
+ * Embeddings for OpenAI-compatible servers: the request is forwarded (model replaced), the reply read into
+ * the OpenAI list. Vectors are kept as received, floats or base64; the core converts to what the client asked.
+ */
+import { errors } from '../../spec/errors.js';
+import type { Embedding, EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
+import type { EmbeddingOperation, ProviderContext, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
+import type { TokenUsage } from '../../spec/usage.js';
+import type { CompatibleDescription, EmbeddingRequestRules } from './description.js';
+import { applyFieldRules, buildHeaders, joinUrl, resolveBaseUrl, resolveUpstreamModel } from './request.js';
+import { parseJsonObject } from './response.js';
+
+/** The standard embeddings path. */
+export const EMBEDDINGS_PATH = '/v1/embeddings';
+
+function isTokenInput(input: unknown): boolean {
+  return Array.isArray(input) && input.length > 0 && (typeof input[0] === 'number' || Array.isArray(input[0]));
+}
+
+/**
+ * The upstream embeddings body: the client's request with the model replaced and `encoding_format` left as
+ * the client sent it (or absent). Token-id inputs are refused with a 400 when the server only takes text.
+ */
+export function buildEmbeddingBody(
+  request: EmbeddingRequest,
+  options: { model: string; rules?: EmbeddingRequestRules },
+): Record<string, unknown> {
+  const rules = options.rules ?? {};
+  if (rules.acceptTokenInputs !== true && isTokenInput(request.input)) {
+    throw errors.badRequest('This provider embeds text only; token-id inputs are not supported.', {
+      param: 'input',
+      code: 'unsupported_value',
+    });
+  }
+  const body: Record<string, unknown> = { ...request, model: options.model };
+  applyFieldRules(body, rules.dropFields, rules.renameFields);
+  return body;
+}
+
+/** Builds the upstream embeddings request for a compatible server. */
+export function buildEmbeddingRequest(
+  description: CompatibleDescription,
+  request: EmbeddingRequest,
+  context: ProviderContext,
+): UpstreamRequest {
+  const body = buildEmbeddingBody(request, {
+    model: resolveUpstreamModel(description, context),
+    rules: description.embeddingRules,
+  });
+  return {
+    method: 'POST',
+    url: joinUrl(resolveBaseUrl(description, context), description.embeddingsPath ?? EMBEDDINGS_PATH),
+    headers: buildHeaders({ apiKey: context.key.value, stream: false, extraHeaders: context.provider.network.extraHeaders }),
+    body: JSON.stringify(body),
+  };
+}
+
+/** Reads an OpenAI embeddings list; vectors stay as received (number[] or base64 text). */
+export function parseEmbeddingResponse(
+  body: Uint8Array | string,
+  request: EmbeddingRequest,
+): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
+  const record = parseJsonObject(body, 'embeddings reply');
+  if (!Array.isArray(record.data)) {
+    throw errors.badGateway('The upstream embeddings reply has no data list.', { upstream: true });
+  }
+  const data: Embedding[] = record.data.map((item: unknown, position: number) => {
+    const entry = (item ?? {}) as Record<string, unknown>;
+    const vector = entry.embedding;
+    if (typeof vector !== 'string' && !Array.isArray(vector)) {
+      throw errors.badGateway('The upstream embeddings reply has an entry without a vector.', { upstream: true });
+    }
+    return {
+      object: 'embedding',
+      index: typeof entry.index === 'number' ? entry.index : position,
+      embedding: vector as number[] | string,
+    };
+  });
+  data.sort((left, right) => left.index - right.index);
+  const upstreamUsage = (record.usage ?? null) as Record<string, unknown> | null;
+  const promptTokens = typeof upstreamUsage?.prompt_tokens === 'number' ? upstreamUsage.prompt_tokens : undefined;
+  const totalTokens = typeof upstreamUsage?.total_tokens === 'number' ? upstreamUsage.total_tokens : promptTokens;
+  return {
+    result: {
+      object: 'list',
+      data,
+      model: typeof record.model === 'string' ? record.model : request.model,
+      usage: { prompt_tokens: promptTokens ?? 0, total_tokens: totalTokens ?? 0 },
+    },
+    usage: promptTokens === undefined ? undefined : { inputTokens: promptTokens, outputTokens: 0, cachedInputTokens: 0 },
+  };
+}
+
+/** The embeddings operation of a compatible server: one upstream request per client request. */
+export function createEmbeddingOperation(description: CompatibleDescription): EmbeddingOperation {
+  return {
+    async buildRequests(request, context) {
+      return [buildEmbeddingRequest(description, request, context)];
+    },
+    parseResponses(responses, request) {
+      const response: UpstreamResponse | undefined = responses[0];
+      if (response === undefined) throw errors.internal('No embeddings reply to parse.');
+      return parseEmbeddingResponse(response.body, request);
+    },
+  };
+}

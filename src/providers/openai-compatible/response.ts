@@ -1,0 +1,92 @@
+/**
+ * Reading non-streamed chat completions from OpenAI-compatible servers. Most replies are already what the
+ * client should get; the few normalisations (null choices, non-standard finish reasons) are tracked so the
+ * core can forward the upstream bytes untouched when none applied.
+ */
+import { errors } from '../../spec/errors.js';
+import type { ChatCompletion, FinishReason } from '../../spec/openai.js';
+import type { ChatResult } from '../../spec/provider.js';
+import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+
+const STANDARD_FINISH_REASONS: ReadonlySet<string> = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
+
+/**
+ * Maps an upstream finish reason to an OpenAI one: standard values and `null` stay, listed extras are
+ * translated, anything else becomes `stop` (the reference's rule for unknown reasons).
+ */
+export function normalizeFinishReason(
+  value: unknown,
+  extras: Readonly<Record<string, FinishReason>> = {},
+): FinishReason | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') {
+    if (STANDARD_FINISH_REASONS.has(value)) return value as FinishReason;
+    const mapped = extras[value];
+    if (mapped !== undefined) return mapped;
+  }
+  return 'stop';
+}
+
+/** Usage of a completion or chunk: the standard `usage` object, else Groq's `x_groq.usage`. */
+export function readUsage(record: Record<string, unknown>): TokenUsage | undefined {
+  const standard = fromOpenAIUsage(record.usage);
+  if (standard !== undefined) return standard;
+  const groq = record.x_groq;
+  if (groq !== null && typeof groq === 'object') return fromOpenAIUsage((groq as Record<string, unknown>).usage);
+  return undefined;
+}
+
+/**
+ * Normalises the `choices` of a completion or chunk in place: `null`/absent becomes `[]` and finish reasons
+ * are mapped. Returns whether anything changed.
+ */
+export function normalizeChoices(record: Record<string, unknown>, extras?: Readonly<Record<string, FinishReason>>): boolean {
+  if (!Array.isArray(record.choices)) {
+    record.choices = [];
+    return true;
+  }
+  let changed = false;
+  for (const choice of record.choices as unknown[]) {
+    if (choice === null || typeof choice !== 'object') continue;
+    const entry = choice as Record<string, unknown>;
+    const normalised = normalizeFinishReason(entry.finish_reason, extras);
+    // An absent finish_reason is left absent: it means "not finished yet" and SDKs read it as such.
+    if (entry.finish_reason !== undefined && normalised !== entry.finish_reason) {
+      entry.finish_reason = normalised;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/** Parses an upstream body as a JSON object, or fails with a 502 that names the problem (never the body). */
+export function parseJsonObject(body: Uint8Array | string, what: string): Record<string, unknown> {
+  const text = typeof body === 'string' ? body : new TextDecoder().decode(body);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw errors.badGateway(`The upstream returned a ${what} that is not valid JSON.`, { upstream: true, cause });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw errors.badGateway(`The upstream returned a ${what} that is not a JSON object.`, { upstream: true });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Parses a successful non-streamed chat completion. `passthrough` is true when the body needed no change,
+ * so the core may forward the upstream bytes as they are.
+ */
+export function parseChatCompletion(
+  body: Uint8Array | string,
+  options: { finishReasons?: Readonly<Record<string, FinishReason>> } = {},
+): ChatResult {
+  const record = parseJsonObject(body, 'chat completion');
+  const changed = normalizeChoices(record, options.finishReasons);
+  return {
+    completion: record as unknown as ChatCompletion,
+    usage: readUsage(record),
+    passthrough: !changed,
+  };
+}
