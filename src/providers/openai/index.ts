@@ -1,0 +1,31 @@
+/** OpenAI itself: the reference server, so the compatible adapter applies unchanged. */
+import type { AdapterFactory } from '../../spec/provider.js';
+import { createCompatibleAdapter, type CompatibleDescription } from '../openai-compatible/index.js';
+
+/** How Tollgate talks to api.openai.com. */
+export const openAIDescription: CompatibleDescription = {
+  type: 'openai',
+  displayName: 'OpenAI',
+  defaultBaseUrl: 'https://api.openai.com',
+  credentialStyle: 'value',
+  knownModels: [
+    'gpt-5',
+    'gpt-5-mini',
+    'gpt-5-nano',
+    'gpt-4.1',
+    'gpt-4.1-mini',
+    'gpt-4.1-nano',
+    'gpt-4o',
+    'gpt-4o-mini',
+    'o3',
+    'o4-mini',
+    'text-embedding-3-small',
+    'text-embedding-3-large',
+    'text-embedding-ada-002',
+  ],
+  // OpenAI embeds token-id arrays natively.
+  embeddingRules: { acceptTokenInputs: true },
+};
+
+/** Creates the OpenAI adapter. */
+export const createOpenAIAdapter: AdapterFactory = () => createCompatibleAdapter(openAIDescription);
