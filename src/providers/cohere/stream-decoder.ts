@@ -147,8 +147,8 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
     },
     finish(): StreamEvent[] {
       if (!ended) {
-        parser.feed(textDecoder.decode());
-        parser.reset({ consume: true });
+        // Two line ends complete an event whose final blank line never came; harmless when nothing is held.
+        parser.feed(`${textDecoder.decode()}\n\n`);
       }
       if (!ended) fail(streamError('The Cohere stream ended before its message-end event.', 'upstream_stream_incomplete'));
       return drain();
