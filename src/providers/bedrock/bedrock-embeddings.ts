@@ -1,0 +1,153 @@
+/**
+ * Embeddings on Bedrock through InvokeModel, in the model's native format: Amazon Titan Text (one text per
+ * call, so requests fan out) and Cohere Embed (up to 96 texts per call).
+ */
+import { errors } from '../../spec/errors.js';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
+import type { ProviderContext, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
+import type { TokenUsage } from '../../spec/usage.js';
+import { authenticateBedrockRequest } from './bedrock-auth.js';
+import { bedrockModelId, bedrockOperationUrl } from './bedrock-url.js';
+
+/** Cohere Embed accepts at most this many texts in one call. */
+export const COHERE_BATCH_SIZE = 96;
+
+/** Cohere needs an input type; OpenAI has none, and stored documents are the common case. */
+export const DEFAULT_COHERE_INPUT_TYPE = 'search_document';
+
+export type BedrockEmbeddingFamily = 'titan' | 'cohere';
+
+/** Which native format a model speaks, judged by its id (or the client's model name when the id is an ARN). */
+export function embeddingFamily(...names: string[]): BedrockEmbeddingFamily | undefined {
+  for (const name of names) {
+    const lower = name.toLowerCase();
+    if (lower.includes('titan-embed')) return 'titan';
+    if (lower.includes('cohere.embed')) return 'cohere';
+  }
+  return undefined;
+}
+
+/** Builds the InvokeModel calls for an embedding request, signed or carrying the API key. */
+export async function buildBedrockEmbeddingRequests(request: EmbeddingRequest, context: ProviderContext): Promise<UpstreamRequest[]> {
+  const texts = inputTexts(request);
+  const modelId = bedrockModelId(context);
+  const family = embeddingFamily(modelId, context.model);
+  if (family === undefined) {
+    throw errors.badRequest(`Bedrock embeddings support Amazon Titan Text and Cohere Embed models, not ${context.model}.`, {
+      code: 'unsupported_model',
+      param: 'model',
+    });
+  }
+  const bodies = family === 'titan' ? texts.map((text) => titanBody(text, request)) : cohereBodies(texts, request, modelId);
+  const url = bedrockOperationUrl(context, 'invoke', modelId);
+  return Promise.all(
+    bodies.map((body) =>
+      authenticateBedrockRequest(
+        { method: 'POST', url, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) },
+        context,
+      ),
+    ),
+  );
+}
+
+/** Combines the InvokeModel replies, in request order, into one OpenAI embedding list. */
+export function parseBedrockEmbeddingResponses(
+  responses: UpstreamResponse[],
+  request: EmbeddingRequest,
+  context: ProviderContext,
+): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
+  const family = embeddingFamily(bedrockModelId(context), context.model) ?? 'titan';
+  const vectors: number[][] = [];
+  let tokens = 0;
+  for (const response of responses) {
+    const body = readJson(response);
+    if (family === 'titan') {
+      vectors.push(floatVector(body.embedding ?? (body.embeddingsByType as { float?: unknown } | undefined)?.float));
+      tokens += typeof body.inputTextTokenCount === 'number' ? body.inputTextTokenCount : 0;
+    } else {
+      const embeddings = body.embeddings;
+      const list = Array.isArray(embeddings) ? embeddings : (embeddings as { float?: unknown } | undefined)?.float;
+      if (!Array.isArray(list)) throw malformed();
+      for (const vector of list) vectors.push(floatVector(vector));
+      tokens += headerCount(response.headers, 'x-amzn-bedrock-input-token-count');
+    }
+  }
+  const expected = inputTexts(request).length;
+  if (vectors.length !== expected) {
+    throw errors.badGateway(`Bedrock returned ${vectors.length} embeddings for ${expected} inputs.`, { code: 'upstream_malformed_response' });
+  }
+  return {
+    result: {
+      object: 'list',
+      data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+      model: context.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    },
+    usage: { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0 },
+  };
+}
+
+function inputTexts(request: EmbeddingRequest): string[] {
+  const input = request.input;
+  const texts = typeof input === 'string' ? [input] : input;
+  if (!Array.isArray(texts) || texts.length === 0 || !texts.every((text): text is string => typeof text === 'string')) {
+    throw errors.badRequest('Bedrock embeddings take a string or an array of strings; token arrays are not supported.', {
+      code: 'unsupported_input',
+      param: 'input',
+    });
+  }
+  return texts;
+}
+
+function titanBody(text: string, request: EmbeddingRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = { inputText: text };
+  if (typeof request.dimensions === 'number') body.dimensions = request.dimensions;
+  return body;
+}
+
+function cohereBodies(texts: string[], request: EmbeddingRequest, modelId: string): Array<Record<string, unknown>> {
+  const inputType = typeof request.input_type === 'string' ? request.input_type : DEFAULT_COHERE_INPUT_TYPE;
+  if (typeof request.dimensions === 'number' && /-v3/.test(modelId)) {
+    throw errors.badRequest('Cohere Embed v3 has a fixed size; dimensions is not supported.', {
+      code: 'unsupported_parameter',
+      param: 'dimensions',
+    });
+  }
+  const bodies: Array<Record<string, unknown>> = [];
+  for (let start = 0; start < texts.length; start += COHERE_BATCH_SIZE) {
+    const body: Record<string, unknown> = { texts: texts.slice(start, start + COHERE_BATCH_SIZE), input_type: inputType };
+    if (typeof request.truncate === 'string') body.truncate = request.truncate;
+    if (typeof request.dimensions === 'number') body.output_dimension = request.dimensions;
+    bodies.push(body);
+  }
+  return bodies;
+}
+
+function readJson(response: UpstreamResponse): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(response.body).toString('utf8'));
+    if (parsed !== null && typeof parsed === 'object') return parsed as Record<string, unknown>;
+  } catch {
+    // Reported below as a malformed reply.
+  }
+  throw malformed();
+}
+
+function floatVector(value: unknown): number[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'number')) throw malformed();
+  return value as number[];
+}
+
+function headerCount(headers: Record<string, string>, name: string): number {
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === name) {
+      const parsed = Number(value);
+      return Number.isFinite(parsed) ? parsed : 0;
+    }
+  }
+  return 0;
+}
+
+function malformed() {
+  return errors.badGateway('Bedrock returned an embedding reply Tollgate cannot read.', { code: 'upstream_malformed_response' });
+}

@@ -1,0 +1,32 @@
+/**
+ * Addresses the Bedrock runtime: origin, model id and operation paths.
+ */
+import type { ProviderContext } from '../../spec/provider.js';
+import { bedrockRegion } from './bedrock-auth.js';
+
+/** The runtime operations Tollgate calls, by path suffix. */
+export type BedrockOperation = 'converse' | 'converse-stream' | 'invoke';
+
+/** The origin (and path prefix) requests go to: the provider's base_url, else the regional runtime endpoint. */
+export function bedrockBaseUrl(context: ProviderContext): string {
+  const configured = context.provider.network.baseUrl;
+  if (configured !== undefined && configured !== '') return configured.replace(/\/+$/, '');
+  return `https://bedrock-runtime.${bedrockRegion(context)}.amazonaws.com`;
+}
+
+/**
+ * The model id Bedrock is asked for: the key's deployment mapping for the model, else the key's inference
+ * profile ARN, else the model name itself.
+ */
+export function bedrockModelId(context: ProviderContext): string {
+  const settings = context.key.bedrock;
+  const mapped = settings?.deployments[context.model];
+  if (mapped !== undefined && mapped !== '') return mapped;
+  if (settings?.arn !== undefined && settings.arn !== '') return settings.arn;
+  return context.model;
+}
+
+/** The full URL of an operation; the model id is one percent-encoded path segment (ARNs hold `:` and `/`). */
+export function bedrockOperationUrl(context: ProviderContext, operation: BedrockOperation, modelId = bedrockModelId(context)): string {
+  return `${bedrockBaseUrl(context)}/model/${encodeURIComponent(modelId)}/${operation}`;
+}

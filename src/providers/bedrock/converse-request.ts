@@ -1,0 +1,201 @@
+/**
+ * Translates an OpenAI chat completion request into a Bedrock Converse request body.
+ */
+import { errors } from '../../spec/errors.js';
+import type { ChatCompletionRequest, ChatMessage, ToolCall } from '../../spec/openai.js';
+import { DocumentNamer, textOf, userContentBlocks } from './converse-content.js';
+import type {
+  ConverseContentBlock,
+  ConverseInferenceConfig,
+  ConverseMessage,
+  ConverseRequest,
+  ConverseToolConfig,
+  ConverseToolSpecification,
+} from './converse-types.js';
+import { STRUCTURED_OUTPUT_TOOL_NAME, structuredOutputTool } from './structured-output.js';
+
+/**
+ * Bedrock requires the conversation to start with a user turn; a history that opens with the assistant
+ * (a greeting, say) gets this minimal user turn in front of it.
+ */
+export const LEADING_USER_PLACEHOLDER = '.';
+
+/** Builds the Converse body for a chat completion request (the same body serves Converse and ConverseStream). */
+export function toConverseRequest(request: ChatCompletionRequest): ConverseRequest {
+  if (typeof request.n === 'number' && request.n > 1) {
+    throw errors.badRequest('Bedrock returns a single choice; n must be 1.', { code: 'unsupported_parameter', param: 'n' });
+  }
+  const system: Array<{ text: string }> = [];
+  const turns: ConverseMessage[] = [];
+  const namer = new DocumentNamer();
+
+  request.messages.forEach((message, index) => {
+    switch (message.role) {
+      case 'system':
+      case 'developer': {
+        const text = textOf(message.content);
+        if (text.trim() !== '') system.push({ text });
+        break;
+      }
+      case 'user':
+        turns.push({ role: 'user', content: userContentBlocks(message.content, namer, index) });
+        break;
+      case 'assistant':
+        turns.push({ role: 'assistant', content: assistantBlocks(message, index) });
+        break;
+      case 'tool':
+      case 'function':
+        turns.push({ role: 'user', content: [toolResultBlock(message, index)] });
+        break;
+      default:
+        throw errors.badRequest(`Unsupported message role for Bedrock.`, { code: 'invalid_role', param: `messages[${index}].role` });
+    }
+  });
+
+  const messages = mergeTurns(turns.filter((turn) => turn.content.length > 0));
+  if (messages[0]?.role === 'assistant') {
+    messages.unshift({ role: 'user', content: [{ text: LEADING_USER_PLACEHOLDER }] });
+  }
+
+  const body: ConverseRequest = { messages };
+  if (system.length > 0) body.system = system;
+  const inferenceConfig = toInferenceConfig(request);
+  if (inferenceConfig !== undefined) body.inferenceConfig = inferenceConfig;
+  const toolConfig = toToolConfig(request, messages);
+  if (toolConfig !== undefined) body.toolConfig = toolConfig;
+  const additional = additionalFields(request);
+  if (additional !== undefined) body.additionalModelRequestFields = additional;
+  return body;
+}
+
+function assistantBlocks(message: ChatMessage, messageIndex: number): ConverseContentBlock[] {
+  const blocks: ConverseContentBlock[] = [];
+  const text = textOf(message.content as ChatMessage['content']);
+  if (text.trim() !== '') blocks.push({ text });
+  (message.tool_calls ?? []).forEach((call, callIndex) => {
+    blocks.push({
+      toolUse: {
+        toolUseId: call.id,
+        name: call.function.name,
+        input: parseArguments(call, `messages[${messageIndex}].tool_calls[${callIndex}].function.arguments`),
+      },
+    });
+  });
+  return blocks;
+}
+
+function parseArguments(call: ToolCall, param: string): Record<string, unknown> {
+  const raw = call.function.arguments;
+  if (raw === undefined || raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw errors.badRequest('Tool call arguments must be a JSON object.', { code: 'invalid_tool_arguments', param });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw errors.badRequest('Tool call arguments must be a JSON object.', { code: 'invalid_tool_arguments', param });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function toolResultBlock(message: ChatMessage, index: number): ConverseContentBlock {
+  // Legacy `function` messages name the function instead of a call id; the name is the best id there is.
+  const toolUseId = message.tool_call_id ?? message.name;
+  if (toolUseId === undefined || toolUseId === '') {
+    throw errors.badRequest('A tool message needs a tool_call_id.', { code: 'missing_tool_call_id', param: `messages[${index}].tool_call_id` });
+  }
+  const text = textOf(message.content);
+  return { toolResult: { toolUseId, content: text === '' ? [] : [{ text }] } };
+}
+
+/**
+ * Bedrock requires strictly alternating roles, so consecutive turns of one role become one message. Within a
+ * merged message, tool results go first in user turns and text goes before tool use in assistant turns, the
+ * orders Bedrock's validation accepts.
+ */
+function mergeTurns(turns: ConverseMessage[]): ConverseMessage[] {
+  const merged: ConverseMessage[] = [];
+  for (const turn of turns) {
+    const previous = merged[merged.length - 1];
+    if (previous !== undefined && previous.role === turn.role) previous.content.push(...turn.content);
+    else merged.push({ role: turn.role, content: [...turn.content] });
+  }
+  for (const message of merged) {
+    const isLeading = (block: ConverseContentBlock): boolean =>
+      message.role === 'user' ? block.toolResult !== undefined : block.toolUse === undefined;
+    message.content = [...message.content.filter(isLeading), ...message.content.filter((block) => !isLeading(block))];
+  }
+  return merged;
+}
+
+function toInferenceConfig(request: ChatCompletionRequest): ConverseInferenceConfig | undefined {
+  const config: ConverseInferenceConfig = {};
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (typeof maxTokens === 'number') config.maxTokens = maxTokens;
+  if (typeof request.temperature === 'number') config.temperature = request.temperature;
+  if (typeof request.top_p === 'number') config.topP = request.top_p;
+  if (typeof request.stop === 'string') config.stopSequences = [request.stop];
+  else if (Array.isArray(request.stop) && request.stop.length > 0) config.stopSequences = [...request.stop];
+  return Object.keys(config).length > 0 ? config : undefined;
+}
+
+function toToolConfig(request: ChatCompletionRequest, messages: ConverseMessage[]): ConverseToolConfig | undefined {
+  const historyHasToolBlocks = messages.some((message) =>
+    message.content.some((block) => block.toolUse !== undefined || block.toolResult !== undefined),
+  );
+  const choice = request.tool_choice;
+  const clientTools: ConverseToolSpecification[] = (request.tools ?? [])
+    .filter((tool) => tool.type === 'function')
+    .map((tool) => ({
+      toolSpec: {
+        name: tool.function.name,
+        ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
+        inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } },
+      },
+    }));
+  const structured = structuredOutputTool(request);
+
+  // Converse has no "none" choice: leaving the tools out is the only way to stop the model from calling one,
+  // unless the history holds tool blocks, which Bedrock refuses to accept without a toolConfig.
+  const forbidTools = choice === 'none';
+  let tools = forbidTools && !historyHasToolBlocks ? [] : clientTools;
+  if (structured !== undefined && !tools.some((tool) => tool.toolSpec.name === STRUCTURED_OUTPUT_TOOL_NAME)) {
+    tools = [...tools, structured];
+  }
+  if (tools.length === 0 && historyHasToolBlocks) tools = stubTools(messages);
+  if (tools.length === 0) return undefined;
+
+  const config: ConverseToolConfig = { tools };
+  if (!forbidTools && clientTools.length > 0) {
+    if (choice === 'auto') config.toolChoice = { auto: {} };
+    else if (choice === 'required') config.toolChoice = { any: {} };
+    else if (typeof choice === 'object' && choice !== null) config.toolChoice = { tool: { name: choice.function.name } };
+  } else if (structured !== undefined) {
+    // No client tool may be called, so the structured answer is the only way to reply: force it.
+    config.toolChoice = { tool: { name: STRUCTURED_OUTPUT_TOOL_NAME } };
+  }
+  return config;
+}
+
+/**
+ * Bedrock answers 400 when tool blocks appear in the history without a toolConfig; when the client sent no
+ * tools, each tool named in the history is declared with an open schema so the history stays valid.
+ */
+function stubTools(messages: ConverseMessage[]): ConverseToolSpecification[] {
+  const names = new Set<string>();
+  for (const message of messages) for (const block of message.content) if (block.toolUse) names.add(block.toolUse.name);
+  if (names.size === 0) names.add('previous_tool');
+  return [...names].map((name) => ({
+    toolSpec: { name, description: 'A tool used earlier in this conversation.', inputSchema: { json: { type: 'object' } } },
+  }));
+}
+
+function additionalFields(request: ChatCompletionRequest): Record<string, unknown> | undefined {
+  const fields: Record<string, unknown> = {};
+  // Clients talking to Bedrock through Tollgate may send model-specific fields (Anthropic `thinking`, ...) here.
+  const passed = request.additionalModelRequestFields;
+  if (passed !== null && typeof passed === 'object' && !Array.isArray(passed)) Object.assign(fields, passed);
+  if (typeof request.top_k === 'number') fields.top_k = request.top_k;
+  return Object.keys(fields).length > 0 ? fields : undefined;
+}

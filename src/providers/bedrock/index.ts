@@ -1,0 +1,83 @@
+/**
+ * The AWS Bedrock adapter: chat through Converse / ConverseStream, embeddings through InvokeModel.
+ * Keys sign with SigV4 (access key, secret, optional session token) or carry a Bedrock API key as a bearer token.
+ */
+import { errors } from '../../spec/errors.js';
+import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamResponse } from '../../spec/provider.js';
+import { authenticateBedrockRequest, DEFAULT_BEDROCK_REGION } from './bedrock-auth.js';
+import { buildBedrockEmbeddingRequests, parseBedrockEmbeddingResponses } from './bedrock-embeddings.js';
+import { parseBedrockError } from './bedrock-errors.js';
+import { bedrockOperationUrl } from './bedrock-url.js';
+import { toConverseRequest } from './converse-request.js';
+import { fromConverseResponse } from './converse-response.js';
+import { createConverseStreamDecoder } from './converse-stream-decoder.js';
+import type { ConverseResponse } from './converse-types.js';
+
+/** Well-known Bedrock model ids (foundation models; inference profiles add a `us.`/`eu.`/`apac.` prefix). */
+export const BEDROCK_KNOWN_MODELS: readonly string[] = [
+  'anthropic.claude-sonnet-4-20250514-v1:0',
+  'anthropic.claude-3-7-sonnet-20250219-v1:0',
+  'anthropic.claude-3-5-sonnet-20241022-v2:0',
+  'anthropic.claude-3-5-haiku-20241022-v1:0',
+  'anthropic.claude-3-haiku-20240307-v1:0',
+  'amazon.nova-pro-v1:0',
+  'amazon.nova-lite-v1:0',
+  'amazon.nova-micro-v1:0',
+  'meta.llama3-1-70b-instruct-v1:0',
+  'meta.llama3-1-8b-instruct-v1:0',
+  'mistral.mistral-large-2407-v1:0',
+  'amazon.titan-embed-text-v2:0',
+  'cohere.embed-english-v3',
+  'cohere.embed-multilingual-v3',
+];
+
+/** Creates the Bedrock adapter. */
+export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
+  type: 'bedrock',
+  displayName: 'AWS Bedrock',
+  // The real origin depends on the key's region; this is the endpoint of the default region.
+  defaultBaseUrl: `https://bedrock-runtime.${DEFAULT_BEDROCK_REGION}.amazonaws.com`,
+  credentialStyle: 'value-or-config',
+  knownModels: BEDROCK_KNOWN_MODELS,
+  chat: {
+    async buildRequest(request, context, options) {
+      const stream = options.stream;
+      return authenticateBedrockRequest(
+        {
+          method: 'POST',
+          url: bedrockOperationUrl(context, stream ? 'converse-stream' : 'converse'),
+          headers: {
+            'content-type': 'application/json',
+            accept: stream ? 'application/vnd.amazon.eventstream' : 'application/json',
+          },
+          // Serialised once: the signature covers exactly these bytes.
+          body: JSON.stringify(toConverseRequest(request)),
+        },
+        context,
+      );
+    },
+    parseResponse(response, context) {
+      return fromConverseResponse(readConverseResponse(response), context);
+    },
+    createStreamDecoder(context: ProviderContext) {
+      return createConverseStreamDecoder(context);
+    },
+  },
+  embeddings: {
+    buildRequests: buildBedrockEmbeddingRequests,
+    parseResponses: parseBedrockEmbeddingResponses,
+  },
+  parseError(response) {
+    return parseBedrockError(response);
+  },
+});
+
+function readConverseResponse(response: UpstreamResponse): ConverseResponse {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(response.body).toString('utf8'));
+    if (parsed !== null && typeof parsed === 'object') return parsed as ConverseResponse;
+  } catch {
+    // Reported below.
+  }
+  throw errors.badGateway('Bedrock returned a reply Tollgate cannot read.', { code: 'upstream_malformed_response' });
+}
