@@ -1,0 +1,8 @@
+/** The Anthropic Messages wire format, shared by every adapter that speaks it (Anthropic, Claude on Vertex, ...). */
+export { parseAnthropicError, parseAnthropicStreamError, type ParseAnthropicErrorOptions } from './errors.js';
+export { filePartToBlock, imageUrlToBlock, parseDataUri, type DataUri } from './media.js';
+export { defaultMaxTokensFor } from './models.js';
+export { chatRequestToMessages, type ChatToMessagesOptions } from './request.js';
+export { anthropicUsageToTokenUsage, messageToChatCompletion, type MessageToChatOptions } from './response.js';
+export { finishReasonFromStopReason, stopReasonFromFinishReason } from './stop-reason.js';
+export { createAnthropicStreamDecoder, type AnthropicStreamDecoderOptions } from './stream.js';

@@ -1,0 +1,241 @@
+/**
+ * Anthropic Messages SSE → OpenAI chunks (reference §3). The event machine: `message_start`, then per content
+ * block `content_block_start` / `_delta`* / `_stop`, then `message_delta` (stop reason, cumulative usage) and
+ * `message_stop`. `ping` may come anywhere, `error` may come after HTTP 200, unknown events are ignored.
+ */
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { AnthropicMessage, AnthropicUsage } from '../../spec/anthropic.js';
+import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
+import type { StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
+import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { parseAnthropicStreamError } from './errors.js';
+import { anthropicUsageToTokenUsage } from './response.js';
+import { finishReasonFromStopReason } from './stop-reason.js';
+
+type Delta = ChatCompletionChunkChoice['delta'];
+
+export interface AnthropicStreamDecoderOptions {
+  /** The model name written into every chunk. */
+  model: string;
+  /** Unix seconds, the same in every chunk. */
+  created: number;
+  /** Used as the chunk id until `message_start` names the message. */
+  fallbackId?: string;
+  /** Values that must never appear in an error message (the key's secret). */
+  secrets?: readonly (string | undefined)[];
+}
+
+/** A tool_use block being streamed: its OpenAI tool index, and what it has sent so far. */
+interface ToolBlock {
+  toolIndex: number;
+  initialInput: unknown;
+  sentArguments: boolean;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function malformed(message: string): UpstreamError {
+  return { status: 502, type: 'server_error', code: 'upstream_invalid_stream', message };
+}
+
+/**
+ * Creates the decoder for one streamed attempt. Bytes may be split anywhere, including inside a UTF-8
+ * character. Like an OpenAI upstream asked for `include_usage`, it ends with a usage chunk (`choices: []`) at
+ * `message_stop`; the core forwards or drops it according to the client's `stream_options`. Thinking text is
+ * emitted as the non-standard `reasoning_content`, its signature as `reasoning_signature`, and redacted
+ * thinking as `thinking_blocks`, so Tollgate's /v1/messages can hand them back to Anthropic clients.
+ */
+export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOptions): StreamDecoder {
+  const textDecoder = new TextDecoder('utf-8');
+  const toolBlocks = new Map<number, ToolBlock>();
+  let pending: StreamEvent[] = [];
+  let id = options.fallbackId ?? 'msg_unknown';
+  let started = false;
+  let stopped = false;
+  let failed = false;
+  let nextToolIndex = 0;
+  let usage: Partial<AnthropicUsage> | undefined;
+
+  const chunk = (delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
+    id,
+    object: 'chat.completion.chunk',
+    created: options.created,
+    model: options.model,
+    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+  });
+
+  const emit = (delta: Delta, finishReason: FinishReason | null = null): void => {
+    pending.push({ kind: 'chunk', chunk: chunk(delta, finishReason) });
+  };
+
+  const fail = (error: UpstreamError): void => {
+    failed = true;
+    pending.push({ kind: 'error', error });
+  };
+
+  const mergeUsage = (update: unknown): void => {
+    if (!isRecord(update)) return;
+    // message_delta repeats the totals (cumulative, not increments); a null means "not reported", keep what we had.
+    const next: Partial<AnthropicUsage> = { ...usage };
+    for (const field of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+      const value = update[field];
+      if (typeof value === 'number') next[field] = value;
+    }
+    usage = next;
+  };
+
+  const onMessageStart = (message: unknown): void => {
+    if (started) return;
+    started = true;
+    if (isRecord(message)) {
+      const start = message as Partial<AnthropicMessage>;
+      if (typeof start.id === 'string' && start.id !== '') id = start.id;
+      mergeUsage(start.usage);
+    }
+    emit({ role: 'assistant', content: '' });
+  };
+
+  const onBlockStart = (index: number, block: Record<string, unknown>): void => {
+    switch (block.type) {
+      case 'text':
+        if (typeof block.text === 'string' && block.text !== '') emit({ content: block.text });
+        return;
+      case 'tool_use': {
+        const toolIndex = nextToolIndex++;
+        toolBlocks.set(index, { toolIndex, initialInput: block.input, sentArguments: false });
+        emit({
+          tool_calls: [
+            { index: toolIndex, id: String(block.id ?? ''), type: 'function', function: { name: String(block.name ?? ''), arguments: '' } },
+          ],
+        });
+        return;
+      }
+      case 'thinking':
+        if (typeof block.thinking === 'string' && block.thinking !== '') emit({ reasoning_content: block.thinking });
+        return;
+      case 'redacted_thinking':
+        emit({ thinking_blocks: [{ type: 'redacted_thinking', data: block.data }] });
+        return;
+      default:
+        // Server-tool blocks (server_tool_use, web_search_tool_result, ...) have no OpenAI form.
+        return;
+    }
+  };
+
+  const onBlockDelta = (index: number, delta: Record<string, unknown>): void => {
+    switch (delta.type) {
+      case 'text_delta':
+        if (typeof delta.text === 'string' && delta.text !== '') emit({ content: delta.text });
+        return;
+      case 'input_json_delta': {
+        const tool = toolBlocks.get(index);
+        // Deltas of server-tool blocks have no tool index and are dropped.
+        if (tool === undefined || typeof delta.partial_json !== 'string' || delta.partial_json === '') return;
+        tool.sentArguments = true;
+        emit({ tool_calls: [{ index: tool.toolIndex, function: { arguments: delta.partial_json } }] });
+        return;
+      }
+      case 'thinking_delta':
+        if (typeof delta.thinking === 'string' && delta.thinking !== '') emit({ reasoning_content: delta.thinking });
+        return;
+      case 'signature_delta':
+        if (typeof delta.signature === 'string') emit({ reasoning_signature: delta.signature });
+        return;
+      default:
+        return;
+    }
+  };
+
+  const onBlockStop = (index: number): void => {
+    const tool = toolBlocks.get(index);
+    // Some Messages-compatible servers put the whole input in content_block_start and stream no deltas.
+    if (tool === undefined || tool.sentArguments) return;
+    if (isRecord(tool.initialInput) && Object.keys(tool.initialInput).length > 0) {
+      tool.sentArguments = true;
+      emit({ tool_calls: [{ index: tool.toolIndex, function: { arguments: JSON.stringify(tool.initialInput) } }] });
+    }
+  };
+
+  const handle = (message: EventSourceMessage): void => {
+    if (failed || stopped || message.data.trim() === '') return;
+    let event: unknown;
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      fail(malformed('Anthropic sent a stream event that is not JSON.'));
+      return;
+    }
+    if (!isRecord(event)) return;
+    const type = typeof event.type === 'string' ? event.type : message.event;
+    if (type === 'error') {
+      fail(parseAnthropicStreamError(event, { secrets: options.secrets ?? [] }));
+      return;
+    }
+    if (type === 'message_start') {
+      onMessageStart(event.message);
+      return;
+    }
+    if (type === 'ping' || !started) return;
+    const index = typeof event.index === 'number' ? event.index : -1;
+    switch (type) {
+      case 'content_block_start':
+        if (isRecord(event.content_block)) onBlockStart(index, event.content_block);
+        return;
+      case 'content_block_delta':
+        if (isRecord(event.delta)) onBlockDelta(index, event.delta);
+        return;
+      case 'content_block_stop':
+        onBlockStop(index);
+        return;
+      case 'message_delta': {
+        mergeUsage(event.usage);
+        const delta = isRecord(event.delta) ? event.delta : {};
+        if (delta.stop_reason !== undefined && delta.stop_reason !== null) {
+          emit({}, finishReasonFromStopReason(String(delta.stop_reason)));
+        }
+        return;
+      }
+      case 'message_stop': {
+        stopped = true;
+        const total = anthropicUsageToTokenUsage(usage);
+        if (total !== undefined) {
+          pending.push({ kind: 'chunk', chunk: { ...chunk({}), choices: [], usage: toOpenAIUsage(total) } });
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  };
+
+  const parser = createParser({ onEvent: handle });
+
+  const drain = (): StreamEvent[] => {
+    const events = pending;
+    pending = [];
+    return events;
+  };
+
+  return {
+    push(data: Uint8Array): StreamEvent[] {
+      parser.feed(textDecoder.decode(data, { stream: true }));
+      return drain();
+    },
+    finish(): StreamEvent[] {
+      parser.feed(textDecoder.decode());
+      // A last event without its blank line still counts.
+      parser.reset({ consume: true });
+      if (!failed && !stopped) {
+        fail(
+          malformed(started ? 'The Anthropic stream ended before message_stop.' : 'The Anthropic stream ended without sending a message.'),
+        );
+      }
+      return drain();
+    },
+    usage(): TokenUsage | undefined {
+      return anthropicUsageToTokenUsage(usage);
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The Anthropic adapter: chat over `POST /v1/messages` (plain and SSE) with an `x-api-key`, translated by the
+ * shared Anthropic-format code. Anthropic offers no embeddings.
+ */
+import type { AnthropicMessage } from '../../spec/anthropic.js';
+import { GatewayError } from '../../spec/errors.js';
+import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamResponse } from '../../spec/provider.js';
+import {
+  anthropicUsageToTokenUsage,
+  chatRequestToMessages,
+  createAnthropicStreamDecoder,
+  defaultMaxTokensFor,
+  messageToChatCompletion,
+  parseAnthropicError,
+} from '../anthropic-format/index.js';
+
+/** Anthropic's API origin, used when the provider has no `base_url`. */
+export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
+
+/** The API version Tollgate's translation is written against (it still accepts temperature and top_p). */
+export const ANTHROPIC_API_VERSION = '2023-06-01';
+
+/** Current Claude model ids and aliases (as listed by @anthropic-ai/sdk 1.12). */
+const KNOWN_MODELS = [
+  'claude-fable-5-2',
+  'claude-fable-5-1',
+  'claude-fable-5',
+  'claude-mythos-5-2',
+  'claude-mythos-5-1',
+  'claude-mythos-5',
+  'claude-mythos-preview',
+  'claude-opus-5-5',
+  'claude-opus-5',
+  'claude-sonnet-5-5',
+  'claude-sonnet-5',
+  'claude-haiku-5-5',
+  'claude-opus-4-8',
+  'claude-opus-4-7',
+  'claude-opus-4-6',
+  'claude-sonnet-4-6',
+  'claude-opus-4-5',
+  'claude-opus-4-5-20251101',
+  'claude-sonnet-4-5',
+  'claude-sonnet-4-5-20250929',
+  'claude-haiku-4-5',
+  'claude-haiku-4-5-20251001',
+] as const;
+
+function secretsOf(context: ProviderContext): string[] {
+  return [context.key.value];
+}
+
+function readMessage(response: UpstreamResponse): AnthropicMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(response.body));
+  } catch (cause) {
+    throw new GatewayError({
+      status: 502,
+      type: 'upstream_error',
+      code: 'upstream_invalid_response',
+      message: 'Anthropic answered with a body that is not JSON.',
+      upstream: true,
+      cause,
+    });
+  }
+  if (parsed === null || typeof parsed !== 'object' || !Array.isArray((parsed as AnthropicMessage).content)) {
+    throw new GatewayError({
+      status: 502,
+      type: 'upstream_error',
+      code: 'upstream_invalid_response',
+      message: 'Anthropic answered with a body that is not a message.',
+      upstream: true,
+    });
+  }
+  return parsed as AnthropicMessage;
+}
+
+/** Creates the Anthropic adapter. */
+export const createAnthropicAdapter: AdapterFactory = () => {
+  const adapter: ProviderAdapter = {
+    type: 'anthropic',
+    displayName: 'Anthropic',
+    defaultBaseUrl: ANTHROPIC_DEFAULT_BASE_URL,
+    credentialStyle: 'value',
+    knownModels: KNOWN_MODELS,
+    chat: {
+      async buildRequest(request, context, options) {
+        const body = chatRequestToMessages(request, { model: context.model, defaultMaxTokens: defaultMaxTokensFor(context.model) });
+        if (options.stream) body.stream = true;
+        else delete body.stream;
+        const headers: Record<string, string> = {};
+        // Lower-cased so a configured header cannot sit beside ours under another spelling.
+        for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
+        headers['content-type'] = 'application/json';
+        headers.accept = options.stream ? 'text/event-stream' : 'application/json';
+        // Set after the extra headers: the translation is written for this version, and the credential is ours.
+        headers['anthropic-version'] = ANTHROPIC_API_VERSION;
+        headers['x-api-key'] = context.key.value;
+        const base = (context.provider.network.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL).replace(/\/+$/, '');
+        return { method: 'POST', url: `${base}/v1/messages`, headers, body: JSON.stringify(body) };
+      },
+      parseResponse(response, context) {
+        const message = readMessage(response);
+        const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000) });
+        return { completion, usage: anthropicUsageToTokenUsage(message.usage) };
+      },
+      createStreamDecoder(context) {
+        return createAnthropicStreamDecoder({
+          model: context.model,
+          created: Math.floor(context.now() / 1000),
+          fallbackId: `msg_${context.requestId}`,
+          secrets: secretsOf(context),
+        });
+      },
+    },
+    parseError(response, context) {
+      return parseAnthropicError(response, { secrets: secretsOf(context), now: context.now() });
+    },
+  };
+  return adapter;
+};
