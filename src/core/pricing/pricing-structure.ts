@@ -1,0 +1,98 @@
+/**
+ * Pricing structures: operator-defined prices that override the catalog for the requests served by a
+ * provider key whose `customPricingStructureId` names the structure.
+ *
+ * Each entry's `model` is a glob matched against the model name as sent upstream, without the provider
+ * prefix. Only `*` is special (any run of characters, `/` and `.` included, possibly empty); every other
+ * character is literal and the glob must match the whole name. Matching ignores case, like the catalog's
+ * own matching and because providers treat model names case-insensitively in practice
+ * (`meta-llama/Llama-3.3-70B` and `meta-llama/llama-3.3-70b` name the same model).
+ * The first matching entry wins, so specific entries go before catch-alls such as `*`.
+ */
+import { z } from 'zod';
+import type { ModelPrice } from './model-price.js';
+
+/** One row of a pricing structure; rates are USD per million tokens. */
+export interface PricingStructureEntry {
+  /** Glob over the upstream model name (`*` wildcard only). */
+  model: string;
+  input_per_million: number;
+  output_per_million: number;
+  /** Rate for cached prompt tokens; the input rate applies when absent. */
+  cached_input_per_million?: number | null;
+}
+
+/** A named set of prices, referenced by provider keys through `customPricingStructureId`. */
+export interface PricingStructure {
+  id: string;
+  name: string;
+  entries: PricingStructureEntry[];
+}
+
+const rate = z.number().nonnegative();
+
+/** Validates a pricing structure as received by the management API or read from the config file. */
+export const pricingStructureSchema = z.object({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  entries: z.array(
+    z.object({
+      model: z.string().min(1),
+      input_per_million: rate,
+      output_per_million: rate,
+      cached_input_per_million: rate.nullable().optional(),
+    }),
+  ),
+});
+
+/** Compiles a `*` glob into an anchored, case-insensitive regular expression. */
+export function globToRegExp(glob: string): RegExp {
+  const pattern = glob
+    .split('*')
+    .map((literal) => literal.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${pattern}$`, 'is');
+}
+
+/** Whether the model name matches the glob (whole name, `*` wildcard, case-insensitive). */
+export function matchesGlob(glob: string, model: string): boolean {
+  return globToRegExp(glob).test(model);
+}
+
+interface CompiledStructure {
+  matchers: RegExp[];
+  /** Results per model name; structures are small, but look-ups run on every request. */
+  results: Map<string, ModelPrice | undefined>;
+}
+
+/** Compiled globs per structure object. A structure edited in place is not seen; replace the object instead. */
+const compiledStructures = new WeakMap<PricingStructure, CompiledStructure>();
+/** Bounds the per-structure memo, which is keyed by client-chosen model names. */
+const MAX_MEMOISED_MODELS = 1_000;
+
+/**
+ * The price the structure gives the model: its first entry whose glob matches, or undefined when none does.
+ * A missing cached rate falls back to the entry's input rate.
+ */
+export function priceFromStructure(structure: PricingStructure, model: string): ModelPrice | undefined {
+  let compiled = compiledStructures.get(structure);
+  if (compiled === undefined) {
+    compiled = { matchers: structure.entries.map((entry) => globToRegExp(entry.model)), results: new Map() };
+    compiledStructures.set(structure, compiled);
+  }
+  if (compiled.results.has(model)) return compiled.results.get(model);
+  const index = compiled.matchers.findIndex((matcher) => matcher.test(model));
+  const entry = index === -1 ? undefined : structure.entries[index];
+  const price: ModelPrice | undefined =
+    entry === undefined
+      ? undefined
+      : {
+          inputPerMillion: entry.input_per_million,
+          outputPerMillion: entry.output_per_million,
+          cachedInputPerMillion: entry.cached_input_per_million ?? entry.input_per_million,
+          source: 'structure',
+        };
+  if (compiled.results.size >= MAX_MEMOISED_MODELS) compiled.results.clear();
+  compiled.results.set(model, price);
+  return price;
+}
