@@ -24,7 +24,9 @@ const MEMORY_SWEEP_INTERVAL_MS = 60_000;
 export function createCounters(options: CreateCountersOptions = {}): LimitCounters {
   if (options.redisUrl !== undefined && options.redisUrl !== '') {
     return new RedisCounters({
-      client: new Redis(options.redisUrl),
+      // A request waits for at most two reconnect attempts during a Redis outage, then fails with a 503,
+      // instead of hanging for ioredis's default of twenty.
+      client: new Redis(options.redisUrl, { maxRetriesPerRequest: 2 }),
       keyPrefix: options.keyPrefix,
       now: options.now,
       ownsClient: true,

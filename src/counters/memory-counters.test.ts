@@ -1,0 +1,35 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryCounters } from './memory-counters.js';
+
+describe('MemoryCounters sweep timer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('runs only when asked for and stops on close', async () => {
+    vi.useFakeTimers();
+    const withoutTimer = new MemoryCounters();
+    expect(vi.getTimerCount()).toBe(0);
+    const withTimer = new MemoryCounters({ sweepIntervalMs: 1_000 });
+    expect(vi.getTimerCount()).toBe(1);
+    await withTimer.close();
+    await withoutTimer.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('gives back expired reservations when the timer fires', async () => {
+    vi.useFakeTimers();
+    let time = 1_000_000;
+    const counters = new MemoryCounters({ now: () => time, sweepIntervalMs: 1_000 });
+    await counters.reserve({ reservationId: 'r', checks: [{ bucket: 'b', limit: 1, amount: 1 }], ttlMs: 500 });
+    // Looked at from inside: every public method sweeps by itself, so only the internals show the timer's work.
+    const internals = counters as unknown as { reservations: Map<string, unknown>; buckets: Map<string, { reserved: bigint }> };
+    time += 500;
+    vi.advanceTimersByTime(999);
+    expect(internals.reservations.size).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(internals.reservations.size).toBe(0);
+    expect(internals.buckets.get('b')?.reserved).toBe(0n);
+    await counters.close();
+  });
+});
