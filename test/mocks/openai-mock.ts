@@ -1,0 +1,501 @@
+/**
+ * A local stand-in for OpenAI's API (and every OpenAI-compatible server), for end-to-end tests.
+ *
+ * It checks what the real API checks — the path, `content-type`, the bearer key (when `apiKeys` is given) and
+ * the required body fields — and answers with OpenAI's real shapes, deterministically:
+ * - `POST <prefix>/v1/chat/completions`: echoes the last user message as the assistant's content. With `tools` and
+ *   `tool_choice` "required" or naming a function, it calls that function (or the first tool) instead, with
+ *   arguments `{"input": <last user message>}`. `max_completion_tokens`/`max_tokens` cut the reply (`length`).
+ *   Streamed: a first chunk with the role, one chunk per word, a finish chunk, a usage chunk only when
+ *   `stream_options.include_usage` is true, then `data: [DONE]`.
+ * - `POST <prefix>/v1/embeddings`: one `mockEmbedding` vector per input (8 dimensions unless `dimensions`), as floats
+ *   or, with `encoding_format: "base64"`, as base64 little-endian float32.
+ * - `GET <prefix>/v1/models`: a fixed list.
+ * Token counts are `mockTokenCount(text)` = ceil(characters / 4): prompt tokens sum every message's text,
+ * completion tokens count the reply (or the tool call's arguments).
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request as the mock received it. */
+export interface RecordedRequest {
+  method: string;
+  /** The request target: path and query string. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The JSON body parsed; the raw text when it was not JSON; undefined when empty. */
+  body: unknown;
+}
+
+/**
+ * Replaces the default answer of the next valid request (one that passed the path, auth and body checks):
+ * - `{ status, body?, headers? }` a canned reply (an object body is sent as JSON, a string as is);
+ * - `{ streamChunks, failAfter? }` a 200 SSE stream of the given chunks (objects as JSON, strings as the raw
+ *   `data:` text) then `[DONE]`; with `failAfter`, the socket is destroyed after that many chunks, without `[DONE]`;
+ * - `{ hang: true }` the request is accepted and never answered; `whenAborted()` tells when the client gives up.
+ */
+export type MockBehavior =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { streamChunks: unknown[]; failAfter?: number }
+  | { hang: true };
+
+/** A running mock. */
+export interface OpenAIMock {
+  /** `http://127.0.0.1:<port><pathPrefix>`, without `/v1` (add `/v1` for an SDK's baseURL). */
+  baseUrl: string;
+  /** Every request received, in order, including rejected ones. */
+  requests: RecordedRequest[];
+  /** Queues a behavior for the next valid request; queued behaviors are used in order. */
+  enqueue(behavior: MockBehavior): void;
+  /** Stops the server, dropping any hanging connection. */
+  close(): Promise<void>;
+  /**
+   * Resolves when a hanging request's client disconnects: the first call waits for the first such disconnect,
+   * the second call for the second, and so on (resolving at once if it already happened).
+   */
+  whenAborted(): Promise<void>;
+}
+
+export interface OpenAIMockOptions {
+  /** Keys accepted as `authorization: Bearer <key>`; when absent, no auth is checked. */
+  apiKeys?: string[];
+  /** A path prefix before `/v1` (e.g. `/openai` to mimic Groq). */
+  pathPrefix?: string;
+}
+
+/** The fixed `created` timestamp of every mock reply. */
+export const MOCK_CREATED = 1_700_000_000;
+
+/** The mock's token count for a text: one token per four characters, rounded up. */
+export function mockTokenCount(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/** The deterministic vector the mock returns for a text; float32-exact so base64 round trips compare equal. */
+export function mockEmbedding(text: string, dimensions = 8): number[] {
+  let state = 2166136261;
+  for (let index = 0; index < text.length; index += 1) {
+    state = Math.imul(state ^ text.charCodeAt(index), 16777619) >>> 0;
+  }
+  const vector: number[] = [];
+  for (let index = 0; index < dimensions; index += 1) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    vector.push(Math.fround((state % 2001) / 1000 - 1));
+  }
+  return vector;
+}
+
+function errorBody(message: string, type: string, param: string | null, code: string | null): unknown {
+  return { error: { message, type, param, code } };
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  response.end(text);
+}
+
+/** OpenAI shows keys masked: the start and the last four characters. */
+function maskKey(key: string): string {
+  if (key.length <= 8) return '*'.repeat(key.length);
+  return `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}`;
+}
+
+function messageText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part) => (part !== null && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : ''))
+    .join('');
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    request.on('data', (part: Buffer) => parts.push(part));
+    request.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function encodeBase64Floats(vector: number[]): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  vector.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
+  return bytes.toString('base64');
+}
+
+interface ChatPlan {
+  id: string;
+  model: string;
+  content: string | null;
+  toolCall?: { id: string; name: string; arguments: string };
+  finishReason: 'stop' | 'length' | 'tool_calls';
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+/** Decides the deterministic answer to a valid chat request. */
+function planChat(body: Record<string, unknown>, sequence: number): ChatPlan {
+  const messages = body.messages as Array<Record<string, unknown>>;
+  const promptTokens = messages.reduce((sum, message) => sum + mockTokenCount(messageText(message.content)), 0);
+  const lastUser = [...messages].reverse().find((message) => message.role === 'user');
+  const userText = lastUser === undefined ? '' : messageText(lastUser.content);
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ function?: { name?: string } }>) : [];
+  const choice = body.tool_choice as unknown;
+  const namedFunction =
+    choice !== null && typeof choice === 'object' ? (choice as { function?: { name?: string } }).function?.name : undefined;
+  const plan: ChatPlan = {
+    id: `chatcmpl-mock${sequence}`,
+    model: String(body.model),
+    content: userText,
+    finishReason: 'stop',
+    usage: { prompt_tokens: promptTokens, completion_tokens: 0, total_tokens: 0 },
+  };
+  if (tools.length > 0 && (choice === 'required' || namedFunction !== undefined)) {
+    const argumentsText = JSON.stringify({ input: userText });
+    plan.content = null;
+    plan.toolCall = { id: `call_mock${sequence}`, name: namedFunction ?? tools[0]?.function?.name ?? 'tool', arguments: argumentsText };
+    plan.finishReason = 'tool_calls';
+    plan.usage.completion_tokens = mockTokenCount(argumentsText);
+  } else {
+    const limit = [body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number') as number | undefined;
+    if (limit !== undefined && mockTokenCount(userText) > limit) {
+      plan.content = userText.slice(0, limit * 4);
+      plan.finishReason = 'length';
+    }
+    plan.usage.completion_tokens = mockTokenCount(plan.content ?? '');
+  }
+  plan.usage.total_tokens = plan.usage.prompt_tokens + plan.usage.completion_tokens;
+  return plan;
+}
+
+function completionFromPlan(plan: ChatPlan): unknown {
+  const message: Record<string, unknown> = { role: 'assistant', content: plan.content, refusal: null, annotations: [] };
+  if (plan.toolCall !== undefined) {
+    message.tool_calls = [
+      { id: plan.toolCall.id, type: 'function', function: { name: plan.toolCall.name, arguments: plan.toolCall.arguments } },
+    ];
+  }
+  return {
+    id: plan.id,
+    object: 'chat.completion',
+    created: MOCK_CREATED,
+    model: plan.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: plan.finishReason }],
+    usage: {
+      ...plan.usage,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    },
+    service_tier: 'default',
+    system_fingerprint: 'fp_mock',
+  };
+}
+
+/** The chunks OpenAI would stream for the plan, the usage chunk included only when asked for. */
+function chunksFromPlan(plan: ChatPlan, includeUsage: boolean): unknown[] {
+  const chunk = (delta: Record<string, unknown>, finishReason: string | null): Record<string, unknown> => {
+    const value: Record<string, unknown> = {
+      id: plan.id,
+      object: 'chat.completion.chunk',
+      created: MOCK_CREATED,
+      model: plan.model,
+      system_fingerprint: 'fp_mock',
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    };
+    if (includeUsage) value.usage = null;
+    return value;
+  };
+  const chunks: unknown[] = [];
+  if (plan.toolCall !== undefined) {
+    const call = plan.toolCall;
+    chunks.push(
+      chunk(
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+          refusal: null,
+        },
+        null,
+      ),
+    );
+    const third = Math.ceil(call.arguments.length / 3);
+    for (let start = 0; start < call.arguments.length; start += third) {
+      chunks.push(chunk({ tool_calls: [{ index: 0, function: { arguments: call.arguments.slice(start, start + third) } }] }, null));
+    }
+  } else {
+    chunks.push(chunk({ role: 'assistant', content: '', refusal: null }, null));
+    for (const word of (plan.content ?? '').match(/\S+\s*|\s+/g) ?? []) chunks.push(chunk({ content: word }, null));
+  }
+  chunks.push(chunk({}, plan.finishReason));
+  if (includeUsage) {
+    chunks.push({
+      id: plan.id,
+      object: 'chat.completion.chunk',
+      created: MOCK_CREATED,
+      model: plan.model,
+      system_fingerprint: 'fp_mock',
+      choices: [],
+      usage: {
+        ...plan.usage,
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      },
+    });
+  }
+  return chunks;
+}
+
+function formatEvent(chunk: unknown): string {
+  return `data: ${typeof chunk === 'string' ? chunk : JSON.stringify(chunk)}\n\n`;
+}
+
+/** Writes SSE chunks; with `failAfter`, kills the connection after that many instead of finishing. */
+function writeStream(response: ServerResponse, chunks: unknown[], failAfter?: number): void {
+  response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  response.flushHeaders();
+  const count = failAfter === undefined ? chunks.length : Math.min(failAfter, chunks.length);
+  const payload = chunks.slice(0, count).map(formatEvent).join('');
+  if (failAfter === undefined) {
+    response.end(`${payload}data: [DONE]\n\n`);
+    return;
+  }
+  // The chunks must reach the client before the connection dies, or the client would see nothing at all.
+  response.write(payload, () => response.socket?.destroy());
+}
+
+/** Starts the mock on 127.0.0.1 with a free port. */
+export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<OpenAIMock> {
+  const prefix = (options.pathPrefix ?? '').replace(/\/+$/, '');
+  const requests: RecordedRequest[] = [];
+  const queue: MockBehavior[] = [];
+  let sequence = 0;
+  let abortsSeen = 0;
+  let abortsAwaited = 0;
+  const abortWaiters: Array<{ target: number; resolve: () => void }> = [];
+
+  const noteAbort = (): void => {
+    abortsSeen += 1;
+    for (const waiter of abortWaiters.filter((entry) => entry.target <= abortsSeen)) {
+      abortWaiters.splice(abortWaiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const text = await readBody(request);
+    let body: unknown;
+    let bodyIsJson = false;
+    if (text !== '') {
+      try {
+        body = JSON.parse(text);
+        bodyIsJson = true;
+      } catch {
+        body = text;
+      }
+    }
+    const method = request.method ?? 'GET';
+    const target = request.url ?? '/';
+    requests.push({ method, path: target, headers: request.headers, body });
+    sequence += 1;
+    const requestHeaders = { 'x-request-id': `req_mock${sequence}` };
+
+    if (options.apiKeys !== undefined) {
+      const authorization = request.headers.authorization ?? '';
+      const match = /^Bearer (.+)$/.exec(authorization);
+      if (match === null) {
+        sendJson(
+          response,
+          401,
+          errorBody(
+            "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.",
+            'invalid_request_error',
+            null,
+            null,
+          ),
+          requestHeaders,
+        );
+        return;
+      }
+      const key = match[1] ?? '';
+      if (!options.apiKeys.includes(key)) {
+        sendJson(
+          response,
+          401,
+          errorBody(
+            `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+            'invalid_request_error',
+            null,
+            'invalid_api_key',
+          ),
+          requestHeaders,
+        );
+        return;
+      }
+    }
+
+    const pathOnly = target.split('?')[0] ?? '';
+    const route = pathOnly.startsWith(`${prefix}/`) ? pathOnly.slice(prefix.length) : undefined;
+    const endpoint = `${method} ${route ?? ''}`;
+    if (endpoint !== 'POST /v1/chat/completions' && endpoint !== 'POST /v1/embeddings' && endpoint !== 'GET /v1/models') {
+      sendJson(response, 404, errorBody(`Invalid URL (${method} ${pathOnly})`, 'invalid_request_error', null, null), requestHeaders);
+      return;
+    }
+
+    if (method === 'POST') {
+      const contentType = request.headers['content-type'] ?? '';
+      if (!contentType.toLowerCase().startsWith('application/json') || !bodyIsJson || body === null || typeof body !== 'object' || Array.isArray(body)) {
+        sendJson(
+          response,
+          400,
+          errorBody(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)",
+            'invalid_request_error',
+            null,
+            null,
+          ),
+          requestHeaders,
+        );
+        return;
+      }
+      const fields = body as Record<string, unknown>;
+      const problem = endpoint === 'POST /v1/chat/completions' ? checkChatBody(fields) : checkEmbeddingBody(fields);
+      if (problem !== undefined) {
+        sendJson(response, 400, problem, requestHeaders);
+        return;
+      }
+    }
+
+    const behavior = queue.shift();
+    if (behavior !== undefined) {
+      if ('hang' in behavior) {
+        response.on('close', () => {
+          if (!response.writableEnded) noteAbort();
+        });
+        return;
+      }
+      if ('streamChunks' in behavior) {
+        writeStream(response, behavior.streamChunks, behavior.failAfter);
+        return;
+      }
+      const headers = { ...requestHeaders, ...(behavior.headers ?? {}) };
+      if (behavior.body === undefined) {
+        response.writeHead(behavior.status, headers);
+        response.end();
+      } else if (typeof behavior.body === 'string') {
+        response.writeHead(behavior.status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+        response.end(behavior.body);
+      } else {
+        sendJson(response, behavior.status, behavior.body, headers);
+      }
+      return;
+    }
+
+    const fields = (body ?? {}) as Record<string, unknown>;
+    if (endpoint === 'GET /v1/models') {
+      sendJson(response, 200, {
+        object: 'list',
+        data: ['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small'].map((id) => ({ id, object: 'model', created: MOCK_CREATED, owned_by: 'system' })),
+      }, requestHeaders);
+    } else if (endpoint === 'POST /v1/embeddings') {
+      sendJson(response, 200, embeddingsReply(fields), requestHeaders);
+    } else {
+      const plan = planChat(fields, sequence);
+      if (fields.stream === true) {
+        const streamOptions = fields.stream_options as { include_usage?: unknown } | null | undefined;
+        writeStream(response, chunksFromPlan(plan, streamOptions?.include_usage === true));
+      } else {
+        sendJson(response, 200, completionFromPlan(plan), requestHeaders);
+      }
+    }
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) sendJson(response, 500, errorBody(`Mock failure: ${String(error)}`, 'server_error', null, null));
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${address.port}${prefix}`,
+    requests,
+    enqueue(behavior) {
+      queue.push(behavior);
+    },
+    whenAborted() {
+      abortsAwaited += 1;
+      const target = abortsAwaited;
+      if (abortsSeen >= target) return Promise.resolve();
+      return new Promise<void>((resolve) => abortWaiters.push({ target, resolve }));
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((resolve, reject) => server.close((error) => (error === undefined ? resolve() : reject(error))));
+    },
+  };
+}
+
+/** OpenAI's 400 for a chat body missing what it requires, or undefined when the body is acceptable. */
+function checkChatBody(body: Record<string, unknown>): unknown {
+  if (typeof body.model !== 'string' || body.model === '') {
+    return errorBody('you must provide a model parameter', 'invalid_request_error', null, null);
+  }
+  if (body.messages === undefined) {
+    return errorBody("Missing required parameter: 'messages'.", 'invalid_request_error', 'messages', 'missing_required_parameter');
+  }
+  if (!Array.isArray(body.messages)) {
+    return errorBody("Invalid type for 'messages': expected an array, but got a different type instead.", 'invalid_request_error', 'messages', 'invalid_type');
+  }
+  if (body.messages.length === 0) {
+    return errorBody(
+      "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      'invalid_request_error',
+      'messages',
+      'empty_array',
+    );
+  }
+  if (body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
+    return errorBody("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'invalid_request_error', 'stream_options', null);
+  }
+  return undefined;
+}
+
+/** OpenAI's 400 for an embeddings body missing what it requires, or undefined when the body is acceptable. */
+function checkEmbeddingBody(body: Record<string, unknown>): unknown {
+  if (typeof body.model !== 'string' || body.model === '') {
+    return errorBody('you must provide a model parameter', 'invalid_request_error', null, null);
+  }
+  if (body.input === undefined || body.input === null) {
+    return errorBody("Missing required parameter: 'input'.", 'invalid_request_error', 'input', 'missing_required_parameter');
+  }
+  if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') {
+    return errorBody(
+      "Invalid value for 'encoding_format': expected one of 'float' or 'base64'.",
+      'invalid_request_error',
+      'encoding_format',
+      'invalid_value',
+    );
+  }
+  return undefined;
+}
+
+function embeddingsReply(body: Record<string, unknown>): unknown {
+  const input = body.input;
+  // A flat number array is one token-id input; an array of arrays is several.
+  const inputs: unknown[] = Array.isArray(input) && (input.length === 0 || typeof input[0] !== 'number') ? input : [input];
+  const dimensions = typeof body.dimensions === 'number' ? body.dimensions : 8;
+  let promptTokens = 0;
+  const data = inputs.map((item, index) => {
+    const text = typeof item === 'string' ? item : JSON.stringify(item);
+    promptTokens += Array.isArray(item) ? item.length : mockTokenCount(text);
+    const vector = mockEmbedding(text, dimensions);
+    return { object: 'embedding', index, embedding: body.encoding_format === 'base64' ? encodeBase64Floats(vector) : vector };
+  });
+  return { object: 'list', data, model: String(body.model), usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } };
+}
