@@ -81,6 +81,16 @@ describe('toCohereChatRequest', () => {
     expect(translate({ temperature: null, top_p: null }).temperature).toBeUndefined();
   });
 
+  it('clamps p, k and the penalties into the ranges Cohere accepts', () => {
+    expect(translate({ top_p: 1, top_k: 900, frequency_penalty: -1, presence_penalty: 2 })).toMatchObject({
+      p: 0.99,
+      k: 500,
+      frequency_penalty: 0,
+      presence_penalty: 1,
+    });
+    expect(translate({ top_p: 0 }).p).toBe(0.01);
+  });
+
   it('maps tool_choice: required, none, auto and a named tool', () => {
     expect(translate({ tools: [weatherTool, timeTool], tool_choice: 'required' })).toMatchObject({ tool_choice: 'REQUIRED' });
     expect(translate({ tools: [weatherTool], tool_choice: 'none' }).tool_choice).toBe('NONE');

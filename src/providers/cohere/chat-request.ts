@@ -30,11 +30,13 @@ export function toCohereChatRequest(request: ChatCompletionRequest, model: strin
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (typeof maxTokens === 'number') body.max_tokens = maxTokens;
   if (typeof request.temperature === 'number') body.temperature = request.temperature;
-  if (typeof request.top_p === 'number') body.p = request.top_p;
-  if (typeof request.top_k === 'number') body.k = request.top_k;
+  // Cohere documents narrower ranges than OpenAI (p 0.01–0.99, penalties 0–1) and refuses values outside them;
+  // OpenAI's own default top_p of 1 would otherwise fail, so values are clamped rather than forwarded.
+  if (typeof request.top_p === 'number') body.p = clamp(request.top_p, 0.01, 0.99);
+  if (typeof request.top_k === 'number') body.k = clamp(Math.round(request.top_k), 0, 500);
   if (typeof request.seed === 'number') body.seed = request.seed;
-  if (typeof request.frequency_penalty === 'number') body.frequency_penalty = request.frequency_penalty;
-  if (typeof request.presence_penalty === 'number') body.presence_penalty = request.presence_penalty;
+  if (typeof request.frequency_penalty === 'number') body.frequency_penalty = clamp(request.frequency_penalty, 0, 1);
+  if (typeof request.presence_penalty === 'number') body.presence_penalty = clamp(request.presence_penalty, 0, 1);
   if (typeof request.safety_mode === 'string') body.safety_mode = request.safety_mode;
   if (typeof request.stop === 'string') body.stop_sequences = [request.stop];
   else if (Array.isArray(request.stop) && request.stop.length > 0) body.stop_sequences = [...request.stop];
@@ -153,6 +155,10 @@ function toCohereTool(tool: FunctionTool): CohereTool {
   if (tool.function.description !== undefined) result.function.description = tool.function.description;
   if (tool.function.parameters !== undefined) result.function.parameters = tool.function.parameters;
   return result;
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, value));
 }
 
 function isPresent<T>(value: T | undefined): value is T {
