@@ -189,7 +189,8 @@ function thinkingBlocks(message: ChatMessage): AnthropicContentBlock[] {
   return value.flatMap((item): AnthropicContentBlock[] => {
     if (item === null || typeof item !== 'object') return [];
     const record = item as Record<string, unknown>;
-    if (record.type === 'thinking' && typeof record.thinking === 'string' && typeof record.signature === 'string') {
+    // Unsigned thinking (from a non-Anthropic model) would be rejected as tampered; it is left out.
+    if (record.type === 'thinking' && typeof record.thinking === 'string' && typeof record.signature === 'string' && record.signature !== '') {
       return [{ type: 'thinking', thinking: record.thinking, signature: record.signature }];
     }
     if (record.type === 'redacted_thinking' && typeof record.data === 'string') return [{ type: 'redacted_thinking', data: record.data }];
@@ -301,6 +302,8 @@ function applyTools(request: ChatCompletionRequest, body: AnthropicMessagesReque
     };
     if (tool.function.description !== undefined) converted.description = tool.function.description;
     if (tool.function.strict === true) converted.strict = true;
+    const cacheControl = cacheControlOf(tool);
+    if (cacheControl !== undefined) converted.cache_control = cacheControl;
     return converted;
   });
   const choice = toolChoice(request.tool_choice);

@@ -1,0 +1,161 @@
+/**
+ * OpenAI chunks (from whichever provider answered) → Anthropic Messages SSE, for Tollgate's `POST /v1/messages`.
+ * Produces the event sequence Anthropic's SDKs accumulate: `message_start`, `ping`, per content block
+ * `content_block_start` / `content_block_delta`* / `content_block_stop` with consecutive indexes, then
+ * `message_delta` (stop reason and usage) and `message_stop`; or an `error` event.
+ */
+import type { AnthropicMessage, AnthropicResponseBlock } from '../../spec/anthropic.js';
+import type { ChatCompletionChunk } from '../../spec/openai.js';
+import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { stopReasonFromFinishReason } from '../../providers/anthropic-format/stop-reason.js';
+import { anthropicErrorType } from './error-body.js';
+import { tokenUsageToAnthropicUsage } from './response.js';
+
+export interface MessagesStreamEncoderOptions {
+  /** The model named to the client (as it sent it). */
+  model: string;
+  /** The `msg_…` id of the message. */
+  messageId: string;
+  /** Prompt tokens known (or estimated) before the upstream answers, for clients that read them at message_start. */
+  inputTokens?: number;
+}
+
+/** Each method returns SSE text ready to write (`event: <name>\ndata: <json>\n\n`, possibly several events). */
+export interface MessagesStreamEncoder {
+  push(chunk: ChatCompletionChunk): string;
+  /** Closes the message: `message_delta` with the stop reason and usage, then `message_stop`. */
+  finish(usage: TokenUsage | undefined): string;
+  /** Ends the stream with an `error` event; the SDK throws an APIError carrying it. */
+  fail(error: { type: string; message: string }): string;
+}
+
+type OpenBlock = { kind: 'text' | 'thinking' | 'tool'; index: number };
+
+function event(name: string, data: unknown): string {
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Creates the encoder for one streamed reply. Nothing is written before the first chunk, so an upstream that
+ * fails before answering can still be reported as an HTTP error. Tool calls are matched by their OpenAI
+ * `index`; a call whose fragments keep coming after another started still lands in its own block.
+ */
+export function createMessagesStreamEncoder(options: MessagesStreamEncoderOptions): MessagesStreamEncoder {
+  const toolBlocks = new Map<number, number>();
+  let started = false;
+  let ended = false;
+  let nextIndex = 0;
+  let open: OpenBlock | undefined;
+  let finishReason: string | null = null;
+  let reportedUsage: TokenUsage | undefined;
+
+  const start = (): string => {
+    if (started) return '';
+    started = true;
+    const message: AnthropicMessage = {
+      id: options.messageId,
+      type: 'message',
+      role: 'assistant',
+      model: options.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: options.inputTokens ?? 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    };
+    return event('message_start', { type: 'message_start', message }) + event('ping', { type: 'ping' });
+  };
+
+  const closeBlock = (): string => {
+    if (open === undefined) return '';
+    const text = event('content_block_stop', { type: 'content_block_stop', index: open.index });
+    open = undefined;
+    return text;
+  };
+
+  const openBlock = (kind: OpenBlock['kind'], block: AnthropicResponseBlock): { text: string; index: number } => {
+    const closed = closeBlock();
+    const index = nextIndex++;
+    open = { kind, index };
+    return { text: closed + event('content_block_start', { type: 'content_block_start', index, content_block: block }), index };
+  };
+
+  const delta = (index: number, value: Record<string, unknown>): string =>
+    event('content_block_delta', { type: 'content_block_delta', index, delta: value });
+
+  const encodeDelta = (chunkDelta: ChatCompletionChunk['choices'][number]['delta']): string => {
+    let out = '';
+    const reasoning = chunkDelta.reasoning_content;
+    if (typeof reasoning === 'string' && reasoning !== '') {
+      if (open?.kind !== 'thinking') out += openBlock('thinking', { type: 'thinking', thinking: '', signature: '' }).text;
+      out += delta(open!.index, { type: 'thinking_delta', thinking: reasoning });
+    }
+    const signature = chunkDelta.reasoning_signature;
+    if (typeof signature === 'string' && open?.kind === 'thinking') out += delta(open.index, { type: 'signature_delta', signature });
+    if (Array.isArray(chunkDelta.thinking_blocks)) {
+      for (const item of chunkDelta.thinking_blocks) {
+        const record = item as Record<string, unknown> | null;
+        if (record?.type !== 'redacted_thinking' || typeof record.data !== 'string') continue;
+        out += openBlock('thinking', { type: 'redacted_thinking', data: record.data }).text + closeBlock();
+      }
+    }
+    const content = chunkDelta.content;
+    if (typeof content === 'string' && content !== '') {
+      if (open?.kind !== 'text') out += openBlock('text', { type: 'text', text: '' }).text;
+      out += delta(open!.index, { type: 'text_delta', text: content });
+    }
+    for (const call of chunkDelta.tool_calls ?? []) {
+      let index = toolBlocks.get(call.index);
+      if (index === undefined) {
+        const opened = openBlock('tool', {
+          type: 'tool_use',
+          id: call.id ?? `toolu_${options.messageId}_${call.index}`,
+          name: call.function?.name ?? '',
+          input: {},
+        });
+        out += opened.text;
+        index = opened.index;
+        toolBlocks.set(call.index, index);
+      }
+      const fragment = call.function?.arguments;
+      if (typeof fragment === 'string' && fragment !== '') out += delta(index, { type: 'input_json_delta', partial_json: fragment });
+    }
+    return out;
+  };
+
+  return {
+    push(chunk) {
+      if (ended) return '';
+      let out = start();
+      if (chunk.usage !== undefined && chunk.usage !== null) reportedUsage = fromOpenAIUsage(chunk.usage);
+      // Anthropic messages have one choice; further choices (n > 1) have nowhere to go.
+      const choice = chunk.choices.find((item) => item.index === 0);
+      if (choice === undefined) return out;
+      out += encodeDelta(choice.delta ?? {});
+      if (choice.finish_reason !== null && choice.finish_reason !== undefined) finishReason = choice.finish_reason;
+      return out;
+    },
+    finish(usage) {
+      if (ended) return '';
+      ended = true;
+      let out = start() + closeBlock();
+      const total = usage ?? reportedUsage;
+      const anthropicUsage = tokenUsageToAnthropicUsage(total);
+      if (total === undefined && options.inputTokens !== undefined) anthropicUsage.input_tokens = options.inputTokens;
+      let stopReason = stopReasonFromFinishReason(finishReason);
+      // Some providers say "stop" after tool calls; Anthropic clients loop on tool_use, so say that.
+      if (stopReason === 'end_turn' && toolBlocks.size > 0) stopReason = 'tool_use';
+      out += event('message_delta', {
+        type: 'message_delta',
+        delta: { stop_reason: stopReason, stop_sequence: null },
+        usage: anthropicUsage,
+      });
+      out += event('message_stop', { type: 'message_stop' });
+      return out;
+    },
+    fail(error) {
+      if (ended) return '';
+      ended = true;
+      return event('error', { type: 'error', error: { type: anthropicErrorType(error.type), message: error.message } });
+    },
+  };
+}
