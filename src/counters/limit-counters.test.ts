@@ -197,6 +197,20 @@ function describeLimitCounters(name: string, setup: () => { factory: CountersFac
       expect(await counters.read(['b'])).toEqual([{ spent: 0, reserved: 1 }]);
     });
 
+    it('accepts a reservation id again once it was settled or expired', async () => {
+      const reserve = (id: string) =>
+        counters.reserve({ reservationId: id, checks: [{ bucket: 'b', limit: 10, amount: 1 }], ttlMs: MINUTE });
+      await reserve('settled');
+      await counters.settle('settled', { b: 1 });
+      expect(await reserve('settled')).toEqual({ ok: true });
+      await reserve('expired');
+      clock.advance(MINUTE);
+      expect(await reserve('expired')).toEqual({ ok: true });
+      expect(await counters.read(['b'])).toEqual([{ spent: 1, reserved: 1 }]);
+      expect(await counters.settle('expired', { b: 2 })).toEqual({ settled: true });
+      expect(await counters.read(['b'])).toEqual([{ spent: 3, reserved: 0 }]);
+    });
+
     it('counts concurrency with a bucket released at actual 0', async () => {
       const reserveSlot = (id: string) =>
         counters.reserve({ reservationId: id, checks: [{ bucket: 'concurrent', limit: 2, amount: 1 }], ttlMs: MINUTE });

@@ -111,7 +111,7 @@ end
 /**
  * ARGV: prefix, now, reservationId, reservationExpiresAt, recordTtlMs, then per check:
  * bucket, limit, amount, expiresAt ('' for none).
- * Returns {1} on success, {0, index of the failing check, spent, reserved}, or {-1} for a duplicate id.
+ * Returns {1} on success, {0, index of the failing check, spent, reserved}, or {-1} when the id is live.
  */
 export const RESERVE_SCRIPT = `${PRELUDE}
 local id = ARGV[3]
@@ -121,7 +121,10 @@ local first = 6
 local count = (#ARGV - first + 1) / 4
 
 local record = reservationKey(id)
-if redis.call('EXISTS', record) == 1 then return {-1} end
+-- The record outlives its reservation (see RECORD_MARGIN_MS); only a live one makes the id a duplicate.
+local previousExpiresAt = redis.call('HGET', record, 'expiresAt')
+if previousExpiresAt and tonumber(previousExpiresAt) > now then return {-1} end
+redis.call('DEL', record)
 
 for index = 0, count - 1 do
   local base = first + index * 4
