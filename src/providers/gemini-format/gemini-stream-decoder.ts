@@ -16,6 +16,8 @@ export interface GeminiStreamOptions {
   /** The model name reported to the client. */
   model: string;
   now: () => number;
+  /** Values that must never appear in an error message (the key's secret). */
+  secrets?: readonly (string | undefined)[];
 }
 
 interface CandidateState {
@@ -121,7 +123,7 @@ export function createGeminiStreamDecoder(options: GeminiStreamOptions): StreamD
       return;
     }
     if (findGoogleError(record)) {
-      const error = googleErrorToUpstreamError(record, 0, {}, options.now());
+      const error = googleErrorToUpstreamError(record, 0, { now: options.now(), secrets: options.secrets ?? [] });
       events.push({ kind: 'error', error });
       stopped = true;
       return;

@@ -47,6 +47,11 @@ describe('parseGoogleError', () => {
     }
   });
 
+  it('never repeats the secret in a message', () => {
+    const body = JSON.stringify({ error: { code: 400, message: 'Bad key AIzaSECRET123 given', status: 'INVALID_ARGUMENT' } });
+    expect(parseGoogleError(reply(400, body), { secrets: ['AIzaSECRET123'] }).message).toBe('Bad key [redacted] given');
+  });
+
   it('copes with bodies that are not Google errors', () => {
     expect(parseGoogleError(reply(502, '<html>Bad Gateway</html>'))).toEqual({
       status: 502,

@@ -52,16 +52,30 @@ function isInvalidApiKey(error: GoogleErrorBody['error']): boolean {
   return reasons.includes('API_KEY_INVALID') || /API key not valid/i.test(error.message ?? '');
 }
 
+/** Replaces every secret (the key's value) that an upstream message might echo. */
+function redact(message: string, secrets: readonly (string | undefined)[]): string {
+  let result = message;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) result = result.split(secret).join('[redacted]');
+  }
+  return result;
+}
+
+export interface GoogleErrorOptions {
+  headers?: Record<string, string>;
+  /** Milliseconds since the epoch, for HTTP-date `retry-after` values. */
+  now?: number;
+  /** Values that must never appear in a message (the key's secret, a bearer token). */
+  secrets?: readonly (string | undefined)[];
+}
+
 /**
  * Maps a Google error (already parsed) given the HTTP status it came with. Mid-stream errors carry no HTTP
- * status of their own; pass the body's `code` then.
+ * status of their own; pass 0 and the body's `code` is used.
  */
-export function googleErrorToUpstreamError(
-  body: unknown,
-  httpStatus: number,
-  headers: Record<string, string> = {},
-  now: number = Date.now(),
-): UpstreamError {
+export function googleErrorToUpstreamError(body: unknown, httpStatus: number, options: GoogleErrorOptions = {}): UpstreamError {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
   const error = findGoogleError(body);
   const status = httpStatus >= 400 ? httpStatus : typeof error?.code === 'number' ? error.code : 502;
   const mapped = error && status === 400 && isInvalidApiKey(error)
@@ -69,20 +83,20 @@ export function googleErrorToUpstreamError(
     : mapStatus(status);
   const result: UpstreamError = {
     ...mapped,
-    message: error?.message || `The upstream answered HTTP ${status}${error?.status ? ` (${error.status})` : ''}.`,
+    message: redact(error?.message || `The upstream answered HTTP ${status}${error?.status ? ` (${error.status})` : ''}.`, options.secrets ?? []),
   };
-  const delay = retryAfterMs(headers, now) ?? retryDelayFromDetails(error?.details);
+  const delay = retryAfterMs(headers, options.now ?? Date.now()) ?? retryDelayFromDetails(error?.details);
   if (delay !== undefined) result.retryAfterMs = delay;
   return result;
 }
 
 /** Maps a Google error reply (any body; non-JSON bodies keep their status with a generic message). */
-export function parseGoogleError(response: UpstreamResponse, now: number = Date.now()): UpstreamError {
+export function parseGoogleError(response: UpstreamResponse, options: Omit<GoogleErrorOptions, 'headers'> = {}): UpstreamError {
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder().decode(response.body));
   } catch {
     body = undefined;
   }
-  return googleErrorToUpstreamError(body, response.status, response.headers, now);
+  return googleErrorToUpstreamError(body, response.status, { ...options, headers: response.headers });
 }

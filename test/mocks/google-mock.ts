@@ -1,0 +1,385 @@
+/**
+ * A local stand-in for Google's generative APIs on 127.0.0.1, serving at once:
+ * - the Gemini API (`/v1beta/models/<model>:generateContent|streamGenerateContent|batchEmbedContents`), checking
+ *   `x-goog-api-key` (an unknown key gets Google's 400 API_KEY_INVALID);
+ * - Vertex AI (`/v1/projects/<p>/locations/<l>/publishers/google/models/<m>:generateContent|streamGenerateContent|
+ *   predict` and `/publishers/anthropic/models/<m>:rawPredict|streamRawPredict`), checking a bearer token it issued;
+ * - an OAuth token endpoint (`/token`) that verifies the service account's RS256 JWT assertion.
+ * It answers with Google's (and, for Claude, Anthropic's) real shapes. Tests can queue one-off behaviours.
+ */
+import { createVerify } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request as the mock received it. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body, or undefined when it was empty or not JSON (the token endpoint's form is in rawBody). */
+  body: unknown;
+  rawBody: string;
+}
+
+/**
+ * A behaviour for the next authenticated model request, instead of the default answer. Stream records are
+ * written as `data: <json>`; a record shaped `{event, data}` is written with its `event:` line (Anthropic).
+ */
+export type GoogleMockBehavior =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { streamRecords: unknown[]; failAfter?: number }
+  | { hang: true };
+
+export interface GoogleMock {
+  baseUrl: string;
+  /** The token endpoint; service-account JSON built by tests points its `token_uri` here. */
+  tokenUrl: string;
+  /** How many token requests arrived (valid or not). */
+  readonly tokenRequests: number;
+  requests: RecordedRequest[];
+  enqueue(behavior: GoogleMockBehavior): void;
+  close(): Promise<void>;
+  /** Resolves once a client has closed a connection before its response was complete. */
+  whenAborted(): Promise<void>;
+  /** Resolves with the next request the mock receives (after its body was read). */
+  nextRequest(): Promise<RecordedRequest>;
+}
+
+export interface GoogleMockOptions {
+  /** Gemini API keys accepted; default `["test-gemini-key"]`. */
+  apiKeys?: string[];
+  /** The service account's public key; without one every token request is refused. */
+  serviceAccountPublicKeyPem?: string;
+  /** `expires_in` of issued tokens; default 3599. */
+  tokenLifetimeSeconds?: number;
+}
+
+type Json = Record<string, unknown>;
+
+const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/;
+const VERTEX_PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/(google|anthropic)\/models\/([^/:]+):(\w+)$/;
+const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** Schema keywords Google's OpenAPI subset refuses with 400 "Unknown name". */
+const REFUSED_SCHEMA_KEYWORDS = ['additionalProperties', '$schema', '$ref', '$defs', 'oneOf', 'const'];
+
+function googleError(code: number, status: string, message: string, details?: Json[]): Json {
+  return { error: { code, message, status, ...(details ? { details } : {}) } };
+}
+
+/** Starts the mock on an ephemeral port. */
+export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<GoogleMock> {
+  const apiKeys = new Set(options.apiKeys ?? ['test-gemini-key']);
+  const issuedTokens = new Set<string>();
+  const requests: RecordedRequest[] = [];
+  const queue: GoogleMockBehavior[] = [];
+  let tokenRequests = 0;
+  let counter = 0;
+  let signalAborted: () => void = () => {};
+  const aborted = new Promise<void>((resolve) => (signalAborted = resolve));
+  let tokenUrl = '';
+  let waiters: Array<(recorded: RecordedRequest) => void> = [];
+
+  const server = createServer((request, response) => {
+    void readBody(request).then((rawBody) => {
+      const [path = '/', query = ''] = (request.url ?? '/').split('?');
+      let body: unknown;
+      try {
+        body = rawBody === '' ? undefined : JSON.parse(rawBody);
+      } catch {
+        body = undefined;
+      }
+      const recorded: RecordedRequest = { method: request.method ?? 'GET', path, query, headers: request.headers, body, rawBody };
+      requests.push(recorded);
+      const waiting = waiters;
+      waiters = [];
+      for (const resolve of waiting) resolve(recorded);
+      response.on('close', () => {
+        if (!response.writableFinished) signalAborted();
+      });
+      if (request.method === 'POST' && path === '/token') return handleToken(rawBody, response);
+
+      const gemini = GEMINI_PATH.exec(path);
+      const vertex = VERTEX_PATH.exec(path);
+      if (request.method !== 'POST' || (!gemini && !vertex)) {
+        return send(response, 404, googleError(404, 'NOT_FOUND', `The requested URL ${path} was not found on this server.`));
+      }
+      if (gemini) {
+        const key = request.headers['x-goog-api-key'];
+        if (typeof key !== 'string' || key === '') {
+          return send(response, 403, googleError(403, 'PERMISSION_DENIED', "Method doesn't allow unregistered callers. Please use API Key."));
+        }
+        if (!apiKeys.has(key)) {
+          return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+            { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' },
+          ]));
+        }
+      } else {
+        const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+        if (token === undefined || !issuedTokens.has(token)) {
+          return send(response, 401, googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.'));
+        }
+      }
+      const queued = queue.shift();
+      if (queued) return play(queued, response);
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'));
+      }
+      if (gemini) return answerGemini(gemini[1]!, gemini[2]!, query, body as Json, response);
+      return answerVertex(vertex![4]!, vertex![3]!, vertex![5]!, query, body as Json, response);
+    });
+  });
+
+  function handleToken(rawBody: string, response: ServerResponse): void {
+    tokenRequests += 1;
+    const form = new URLSearchParams(rawBody);
+    const refuse = (description: string): void => send(response, 400, { error: 'invalid_grant', error_description: description });
+    if (form.get('grant_type') !== JWT_BEARER_GRANT) return send(response, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type.' });
+    const parts = (form.get('assertion') ?? '').split('.');
+    if (parts.length !== 3 || !options.serviceAccountPublicKeyPem) return refuse('Invalid JWT.');
+    const [headerText, claimsText, signature] = parts as [string, string, string];
+    let header: Json;
+    let claims: Json;
+    try {
+      header = JSON.parse(Buffer.from(headerText, 'base64url').toString('utf8')) as Json;
+      claims = JSON.parse(Buffer.from(claimsText, 'base64url').toString('utf8')) as Json;
+    } catch {
+      return refuse('Invalid JWT.');
+    }
+    if (header.alg !== 'RS256' || header.typ !== 'JWT' || typeof header.kid !== 'string') return refuse('Invalid JWT header.');
+    const verifier = createVerify('RSA-SHA256');
+    verifier.update(`${headerText}.${claimsText}`);
+    if (!verifier.verify(options.serviceAccountPublicKeyPem, Buffer.from(signature, 'base64url'))) return refuse('Invalid JWT Signature.');
+    if (typeof claims.iss !== 'string' || !claims.iss.includes('@')) return refuse('Invalid email or User ID');
+    if (claims.aud !== tokenUrl) return refuse('Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.');
+    if (typeof claims.scope !== 'string' || !claims.scope.split(' ').includes(CLOUD_PLATFORM_SCOPE)) return refuse('Invalid OAuth scope or ID token audience provided.');
+    const { iat, exp } = claims;
+    if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= iat || exp - iat > 3600) {
+      return refuse('Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.');
+    }
+    const token = `ya29.mock-${tokenRequests}-${claims.iss}`;
+    issuedTokens.add(token);
+    send(response, 200, { access_token: token, expires_in: options.tokenLifetimeSeconds ?? 3599, token_type: 'Bearer' });
+  }
+
+  function answerGemini(model: string, method: string, query: string, body: Json, response: ServerResponse): void {
+    if (method === 'batchEmbedContents') return answerBatchEmbed(model, body, response);
+    if (method === 'streamGenerateContent' && !new URLSearchParams(query).has('alt')) {
+      return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'This mock streams only with alt=sse.'));
+    }
+    answerGenerate(model, method === 'streamGenerateContent', body, false, response);
+  }
+
+  function answerVertex(model: string, publisher: string, method: string, query: string, body: Json, response: ServerResponse): void {
+    if (publisher === 'anthropic') {
+      if (method !== 'rawPredict' && method !== 'streamRawPredict') return send(response, 404, googleError(404, 'NOT_FOUND', `Unknown method ${method}.`));
+      return answerClaude(model, method === 'streamRawPredict', body, response);
+    }
+    if (method === 'predict') return answerPredict(model, body, response);
+    if (method === 'generateContent') return answerGenerate(model, false, body, true, response);
+    if (method === 'streamGenerateContent' && new URLSearchParams(query).get('alt') === 'sse') return answerGenerate(model, true, body, true, response);
+    send(response, 400, googleError(400, 'INVALID_ARGUMENT', `Unsupported method ${method} (streams need alt=sse).`));
+  }
+
+  function answerGenerate(model: string, stream: boolean, body: Json, vertex: boolean, response: ServerResponse): void {
+    const problem = validateGenerate(body, vertex);
+    if (problem) return send(response, 400, googleError(400, 'INVALID_ARGUMENT', problem));
+    counter += 1;
+    const responseId = `mock-response-${counter}`;
+    const contents = body.contents as Array<{ role?: string; parts: Json[] }>;
+    const lastParts = contents[contents.length - 1]!.parts;
+    const declarations = ((body.tools as Json[] | undefined) ?? []).flatMap((tool) => (tool.functionDeclarations as Json[] | undefined) ?? []);
+    const callingConfig = ((body.toolConfig as Json | undefined)?.functionCallingConfig ?? {}) as Json;
+    const promptTokenCount = Math.ceil(JSON.stringify(body.contents).length / 4);
+    const usage = (candidates: number): Json => ({ promptTokenCount, candidatesTokenCount: candidates, totalTokenCount: promptTokenCount + candidates });
+    const record = (parts: Json[], finishReason?: string, usageMetadata?: Json): Json => ({
+      candidates: [{ content: { role: 'model', parts }, ...(finishReason ? { finishReason } : {}), index: 0 }],
+      ...(usageMetadata ? { usageMetadata } : {}),
+      modelVersion: model,
+      responseId,
+    });
+
+    const answeredTool = lastParts.some((part) => part.functionResponse);
+    if (declarations.length > 0 && callingConfig.mode !== 'NONE' && !answeredTool) {
+      const allowed = callingConfig.allowedFunctionNames as string[] | undefined;
+      const declaration = declarations.find((entry) => !allowed || allowed.includes(entry.name as string)) ?? declarations[0]!;
+      const required = (((declaration.parameters as Json | undefined)?.required as string[] | undefined) ?? []);
+      const call = { functionCall: { name: declaration.name, args: Object.fromEntries(required.map((name) => [name, 'Paris'])) }, thoughtSignature: 'bW9jay1zaWduYXR1cmU=' };
+      const final = record([call], 'STOP', usage(12));
+      return stream ? writeRecords(response, [final], undefined) : send(response, 200, final);
+    }
+    const toolResult = lastParts.find((part) => part.functionResponse)?.functionResponse as Json | undefined;
+    const lastText = lastParts.map((part) => (typeof part.text === 'string' ? part.text : '')).join('');
+    const text = toolResult ? `The tool said: ${JSON.stringify(toolResult.response)}` : `You said: ${lastText}`;
+    const words = text.split(/(?= )/);
+    if (!stream) return send(response, 200, record([{ text }], 'STOP', usage(words.length)));
+    const records = words.map((word, index) =>
+      index === words.length - 1 ? record([{ text: word }], 'STOP', usage(words.length)) : record([{ text: word }], undefined, { promptTokenCount, totalTokenCount: promptTokenCount }),
+    );
+    writeRecords(response, records, undefined);
+  }
+
+  function answerBatchEmbed(model: string, body: Json, response: ServerResponse): void {
+    const entries = body.requests;
+    if (!Array.isArray(entries) || entries.length === 0) return send(response, 400, googleError(400, 'INVALID_ARGUMENT', '* BatchEmbedContentsRequest.requests: must not be empty'));
+    if (entries.length > 100) return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'at most 100 requests can be in one batch'));
+    const embeddings: Json[] = [];
+    for (const [index, entry] of (entries as Json[]).entries()) {
+      if (entry.model !== `models/${model}`) {
+        return send(response, 400, googleError(400, 'INVALID_ARGUMENT', `Model name in request[${index}] must match the model in the URL.`));
+      }
+      const text = ((entry.content as Json | undefined)?.parts as Json[] | undefined)?.map((part) => part.text).join('');
+      if (typeof text !== 'string' || text === '') return send(response, 400, googleError(400, 'INVALID_ARGUMENT', `* requests[${index}].content: must not be empty`));
+      embeddings.push({ values: vector(text, index, entry.outputDimensionality) });
+    }
+    send(response, 200, { embeddings });
+  }
+
+  function answerPredict(model: string, body: Json, response: ServerResponse): void {
+    const instances = body.instances;
+    if (!Array.isArray(instances) || instances.length === 0) return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'instances must not be empty'));
+    if (model.startsWith('gemini-embedding') && instances.length > 1) {
+      return send(response, 400, googleError(400, 'INVALID_ARGUMENT', `Unable to submit request because ${model} only supports one instance per request.`));
+    }
+    const dimension = (body.parameters as Json | undefined)?.outputDimensionality;
+    const predictions = (instances as Json[]).map((instance, index) => {
+      const text = String(instance.content ?? '');
+      return { embeddings: { values: vector(text, index, dimension), statistics: { token_count: text.split(/\s+/).filter(Boolean).length, truncated: false } } };
+    });
+    send(response, 200, { predictions, metadata: { billableCharacterCount: 0 } });
+  }
+
+  function answerClaude(model: string, stream: boolean, body: Json, response: ServerResponse): void {
+    const problem =
+      'model' in body ? 'model: Extra inputs are not permitted'
+      : body.anthropic_version !== 'vertex-2023-10-16' ? 'anthropic_version: must be vertex-2023-10-16'
+      : typeof body.max_tokens !== 'number' ? 'max_tokens: Field required'
+      : !Array.isArray(body.messages) || body.messages.length === 0 ? 'messages: at least one message is required'
+      : stream !== (body.stream === true) ? 'stream must be true exactly for streamRawPredict'
+      : undefined;
+    if (problem) return send(response, 400, { type: 'error', error: { type: 'invalid_request_error', message: problem } });
+    counter += 1;
+    const id = `msg_vrtx_${String(counter).padStart(6, '0')}`;
+    const last = (body.messages as Json[])[(body.messages as Json[]).length - 1]!;
+    const lastText = typeof last.content === 'string' ? last.content : ((last.content as Json[]) ?? []).map((block) => (typeof block.text === 'string' ? block.text : '')).join('');
+    const text = `Claude heard: ${lastText}`;
+    const usage = { input_tokens: Math.ceil(JSON.stringify(body.messages).length / 4), output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    const message = { id, type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage };
+    if (!stream) return send(response, 200, message);
+    const event = (name: string, data: Json): Json => ({ event: name, data: { type: name, ...data } });
+    writeRecords(response, [
+      event('message_start', { message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } }),
+      event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      event('ping', {}),
+      ...text.split(/(?= )/).map((word) => event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: word } })),
+      event('content_block_stop', { index: 0 }),
+      event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.output_tokens } }),
+      event('message_stop', {}),
+    ], undefined);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  tokenUrl = `${baseUrl}/token`;
+  return {
+    baseUrl,
+    tokenUrl,
+    get tokenRequests() {
+      return tokenRequests;
+    },
+    requests,
+    enqueue: (behavior) => void queue.push(behavior),
+    whenAborted: () => aborted,
+    nextRequest: () => new Promise<RecordedRequest>((resolve) => waiters.push(resolve)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Checks what Google checks on a generateContent body; returns the error message or undefined. */
+function validateGenerate(body: Json, vertex: boolean): string | undefined {
+  const contents = body.contents;
+  if (!Array.isArray(contents) || contents.length === 0) return '* GenerateContentRequest.contents: contents is not specified';
+  for (const [index, content] of (contents as Json[]).entries()) {
+    const role = content.role;
+    if (role === undefined ? vertex : role !== 'user' && role !== 'model') return `Please use a valid role: user, model. (contents[${index}])`;
+    const parts = content.parts;
+    if (!Array.isArray(parts) || parts.length === 0) return `* GenerateContentRequest.contents[${index}].parts: contents.parts must not be empty.`;
+    for (const part of parts as Json[]) {
+      const kinds = ['text', 'inlineData', 'fileData', 'functionCall', 'functionResponse'].filter((kind) => kind in part);
+      if (kinds.length !== 1) return `* GenerateContentRequest.contents[${index}].parts: each part holds exactly one kind of data`;
+      if (part.functionResponse && typeof (part.functionResponse as Json).name !== 'string') return `contents[${index}]: functionResponse.name is required`;
+    }
+  }
+  const schemas = ((body.tools as Json[] | undefined) ?? []).flatMap((tool) => ((tool.functionDeclarations as Json[] | undefined) ?? []).map((entry) => entry.parameters));
+  schemas.push((body.generationConfig as Json | undefined)?.responseSchema);
+  for (const schema of schemas) {
+    const refused = findKeyword(schema);
+    if (refused) return `Invalid JSON payload received. Unknown name "${refused}": Cannot find field.`;
+  }
+  return undefined;
+}
+
+function findKeyword(value: unknown): string | undefined {
+  if (Array.isArray(value)) return value.map(findKeyword).find(Boolean);
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    if (REFUSED_SCHEMA_KEYWORDS.includes(key)) return key;
+    const found = key === 'enum' || key === 'required' ? undefined : findKeyword(child);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** A deterministic vector: [text length, input index, 0.5, ...]. */
+function vector(text: string, index: number, dimension: unknown): number[] {
+  const size = typeof dimension === 'number' ? dimension : 4;
+  return Array.from({ length: size }, (_, position) => (position === 0 ? text.length : position === 1 ? index : 0.5));
+}
+
+function play(behavior: GoogleMockBehavior, response: ServerResponse): void {
+  if ('hang' in behavior) return;
+  if ('streamRecords' in behavior) return writeRecords(response, behavior.streamRecords, behavior.failAfter);
+  const body = behavior.body === undefined ? '' : typeof behavior.body === 'string' ? behavior.body : JSON.stringify(behavior.body);
+  response.writeHead(behavior.status, { 'content-type': 'application/json; charset=UTF-8', ...behavior.headers });
+  response.end(body);
+}
+
+/** Writes SSE records with Google's CRLF framing; with `failAfter`, drops the connection after that many records. */
+function writeRecords(response: ServerResponse, records: unknown[], failAfter: number | undefined): void {
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const sent = failAfter === undefined ? records : records.slice(0, failAfter);
+  const text = sent
+    .map((record) => {
+      const named = record !== null && typeof record === 'object' && 'event' in record && 'data' in record;
+      return named
+        ? `event: ${String((record as { event: unknown }).event)}\r\ndata: ${JSON.stringify((record as { data: unknown }).data)}\r\n\r\n`
+        : `data: ${JSON.stringify(record)}\r\n\r\n`;
+    })
+    .join('');
+  if (failAfter === undefined) {
+    response.end(text);
+    return;
+  }
+  // Destroy only once the records were handed to the socket, so the client sees them before the break.
+  response.write(text, () => response.socket?.destroy());
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
+  response.end(JSON.stringify(body));
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', () => resolve(''));
+  });
+}
