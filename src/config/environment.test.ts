@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError, decodeEncryptionKey, loadConfig } from './environment.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', dataDir: './data', logLevel: 'info', workers: 1, diemUsd: 1, vcuUsd: 1 });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.encryptionKey).toBeUndefined();
+  });
+
+  it('names every bad variable at once, without echoing secrets', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', TOLLGATE_ENCRYPTION_KEY: 'super-secret-but-short' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigurationError);
+    const message = (caught as Error).message;
+    for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'TOLLGATE_ENCRYPTION_KEY']) expect(message).toContain(name);
+    expect(message).not.toContain('super-secret-but-short');
+  });
+
+  it('requires an encryption key with PostgreSQL and Redis with several workers', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/test' })).toThrow(/TOLLGATE_ENCRYPTION_KEY/);
+    expect(() => loadConfig({ TOLLGATE_WORKERS: '2' })).toThrow(/REDIS_URL/);
+  });
+
+  it('decodes hex and base64 encryption keys of 32 bytes only', () => {
+    expect(decodeEncryptionKey('ab'.repeat(32))?.length).toBe(32);
+    expect(decodeEncryptionKey(Buffer.alloc(32, 7).toString('base64'))?.length).toBe(32);
+    expect(decodeEncryptionKey(Buffer.alloc(16).toString('base64'))).toBeUndefined();
+    expect(decodeEncryptionKey('not a key!')).toBeUndefined();
+  });
+});

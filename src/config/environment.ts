@@ -1,0 +1,176 @@
+import { z } from 'zod';
+
+import type { EnvironmentReader } from '../spec/environment-reader.js';
+
+export type { EnvironmentReader };
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const positiveNumber = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined || value.trim() === '') return fallback;
+      const parsed = Number(value);
+      if (!Number.isFinite(parsed) || parsed <= 0) {
+        context.addIssue({ code: 'custom', message: `must be a positive number, got "${value}"` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const environmentSchema = z.object({
+  PORT: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined || value === '') return 8080;
+      const port = Number(value);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        context.addIssue({ code: 'custom', message: `must be a port number (0-65535), got "${value}"` });
+        return z.NEVER;
+      }
+      return port;
+    }),
+  HOST: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? '127.0.0.1' : value)),
+  TOLLGATE_DATA_DIR: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? './data' : value)),
+  DATABASE_URL: optionalText.refine(
+    (value) => value === undefined || /^postgres(ql)?:\/\//.test(value),
+    'must be a postgres:// or postgresql:// URL',
+  ),
+  REDIS_URL: optionalText.refine(
+    (value) => value === undefined || /^rediss?:\/\//.test(value),
+    'must be a redis:// or rediss:// URL',
+  ),
+  TOLLGATE_ADMIN_KEY: optionalText.refine(
+    (value) => value === undefined || value.length >= 16,
+    'must be at least 16 characters long',
+  ),
+  TOLLGATE_ENCRYPTION_KEY: optionalText.transform((value, context) => {
+    if (value === undefined) return undefined;
+    const key = decodeEncryptionKey(value);
+    if (key === undefined) {
+      context.addIssue({ code: 'custom', message: 'must be 32 bytes, as 64 hexadecimal characters or base64' });
+      return z.NEVER;
+    }
+    return key;
+  }),
+  TOLLGATE_CONFIG: optionalText,
+  LOG_LEVEL: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? 'info' : value.toLowerCase()))
+    .pipe(z.enum(logLevels, { message: `must be one of ${logLevels.join(', ')}` })),
+  AZURE_AUTHORITY_HOST: optionalText.refine(
+    (value) => value === undefined || /^https?:\/\//.test(value),
+    'must be an http(s) URL',
+  ),
+  TOLLGATE_DIEM_USD: positiveNumber(1),
+  TOLLGATE_VCU_USD: positiveNumber(1),
+  TOLLGATE_WORKERS: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined || value === '') return 1;
+      const workers = Number(value);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+        context.addIssue({ code: 'custom', message: `must be a whole number from 1 to 256, got "${value}"` });
+        return z.NEVER;
+      }
+      return workers;
+    }),
+});
+
+/** Tollgate's validated configuration. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  adminKey: string | undefined;
+  /** 32-byte AES-256-GCM key, when configured. */
+  encryptionKey: Buffer | undefined;
+  configFile: string | undefined;
+  logLevel: (typeof logLevels)[number];
+  azureAuthorityHost: string | undefined;
+  diemUsd: number;
+  vcuUsd: number;
+  workers: number;
+}
+
+/** Raised when the environment is invalid; its message names every bad variable. */
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/**
+ * Validates the environment once, reporting every bad variable together.
+ * Secret values are never echoed in the messages.
+ */
+export function loadConfig(environment: Record<string, string | undefined>): Config {
+  const result = environmentSchema.safeParse(environment);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigurationError(problems);
+  }
+  const value = result.data;
+  if (value.TOLLGATE_WORKERS > 1 && value.REDIS_URL === undefined) {
+    throw new ConfigurationError([
+      'TOLLGATE_WORKERS: several workers share limits through Redis; set REDIS_URL or use TOLLGATE_WORKERS=1',
+    ]);
+  }
+  if (value.DATABASE_URL !== undefined && value.TOLLGATE_ENCRYPTION_KEY === undefined) {
+    throw new ConfigurationError([
+      'TOLLGATE_ENCRYPTION_KEY: required with DATABASE_URL (PostgreSQL), so that every gateway process can read the secrets it stores',
+    ]);
+  }
+  return {
+    port: value.PORT,
+    host: value.HOST,
+    dataDir: value.TOLLGATE_DATA_DIR,
+    databaseUrl: value.DATABASE_URL,
+    redisUrl: value.REDIS_URL,
+    adminKey: value.TOLLGATE_ADMIN_KEY,
+    encryptionKey: value.TOLLGATE_ENCRYPTION_KEY,
+    configFile: value.TOLLGATE_CONFIG,
+    logLevel: value.LOG_LEVEL,
+    azureAuthorityHost: value.AZURE_AUTHORITY_HOST,
+    diemUsd: value.TOLLGATE_DIEM_USD,
+    vcuUsd: value.TOLLGATE_VCU_USD,
+    workers: value.TOLLGATE_WORKERS,
+  };
+}
+
+/** Decodes a 32-byte key written as hex or base64; undefined when it is neither. */
+export function decodeEncryptionKey(text: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) {
+    const bytes = Buffer.from(text, 'base64');
+    if (bytes.length === 32) return bytes;
+  }
+  return undefined;
+}
+
+/** The live process environment, for resolving `env.NAME` references in keys when they are used. */
+export const processEnvironmentReader: EnvironmentReader = (name) => process.env[name];
+
+/** The process environment as loadConfig takes it. */
+export function processEnvironment(): Record<string, string | undefined> {
+  return process.env;
+}

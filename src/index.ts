@@ -1,0 +1,3 @@
+import { failStart, startGateway } from './server/start.js';
+
+startGateway().catch(failStart);

@@ -1,0 +1,40 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+/**
+ * Header and body paths that may hold credentials. Tollgate never logs request headers or bodies on purpose;
+ * the redaction is the second line of defence should an error object carry them.
+ */
+const redactPaths = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers["x-maxim-api-key"]',
+  'req.headers["api-key"]',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'headers["api-key"]',
+  'headers["x-goog-api-key"]',
+  '*.authorization',
+  '*.apiKey',
+  '*.api_key',
+  '*.value',
+  '*.secret',
+  '*.client_secret',
+  '*.secret_key',
+  '*.access_key',
+  '*.session_token',
+  '*.auth_credentials',
+];
+
+/** Creates the process logger: JSON lines, asynchronous when writing to a file descriptor. */
+export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      base: { service: 'tollgate' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}

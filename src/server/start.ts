@@ -1,0 +1,90 @@
+import { ConfigurationError, loadConfig, processEnvironment, processEnvironmentReader, type Config } from '../config/environment.js';
+import { readConfigFile } from '../config/config-file.js';
+import { reconcileConfigFile } from '../core/management/config-reconcile.js';
+import { openDatabase } from '../store/database.js';
+import { SecretBox, loadOrCreateKeyFile } from '../store/secret-box.js';
+import { SettingsRepository } from '../store/settings-repository.js';
+import { systemClock } from '../spec/clock.js';
+import { resolveAdminKeyHash } from './admin-key.js';
+import { createApp, type Gateway } from './create-app.js';
+import { createLogger } from './logger.js';
+
+/** Starts Tollgate from the process environment: store, migrations, config file, HTTP server, signals. */
+export async function startGateway(config: Config = loadConfig(processEnvironment())): Promise<Gateway> {
+  const logger = createLogger({ level: config.logLevel });
+  const database = await openDatabase({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
+  logger.info({ store: database.dialect, location: database.location }, 'store opened');
+
+  let encryptionKey = config.encryptionKey;
+  if (!encryptionKey) {
+    const keyFile = loadOrCreateKeyFile(config.dataDir);
+    encryptionKey = keyFile.key;
+    if (keyFile.created) {
+      logger.warn(
+        { file: keyFile.file },
+        'TOLLGATE_ENCRYPTION_KEY is not set: generated an encryption key file (mode 0600). Back it up: without it the stored secrets cannot be read.',
+      );
+    }
+  }
+  const adminKeyHash = await resolveAdminKeyHash(config.adminKey, new SettingsRepository(database.db), (key) => {
+    // Written once to stderr, outside the structured log, so that log shipping does not collect it.
+    process.stderr.write(
+      `\nTollgate generated an admin key (shown only this once; only its hash is kept):\n\n    ${key}\n\nSet TOLLGATE_ADMIN_KEY to choose your own.\n\n`,
+    );
+  });
+
+  const gateway = await createApp({
+    database,
+    secretBox: new SecretBox(encryptionKey),
+    adminKeyHash,
+    clock: systemClock,
+    readEnvironment: processEnvironmentReader,
+    logger,
+    refreshIntervalMs: config.databaseUrl ? 2000 : 0,
+  });
+
+  if (config.configFile) {
+    const report = await reconcileConfigFile(readConfigFile(config.configFile), {
+      providers: gateway.services.providers,
+      keys: gateway.services.keys,
+      clock: systemClock,
+    });
+    logger.info({ file: config.configFile, ...report }, 'configuration file applied');
+  }
+
+  await gateway.app.listen({ port: config.port, host: config.host });
+  logger.info({ host: config.host, port: config.port }, 'tollgate listening');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const forced = setTimeout(() => process.exit(1), 15_000);
+    forced.unref();
+    gateway
+      .close()
+      .then(() => database.close())
+      .then(() => {
+        logger.flush();
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return gateway;
+}
+
+/** Prints a configuration error plainly (no stack) and exits. */
+export function failStart(error: unknown): never {
+  if (error instanceof ConfigurationError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`Tollgate failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+  process.exit(1);
+}

@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { initialMigration } from './001-initial.js';
+
+/** Every migration, in order; the same for SQLite and PostgreSQL. Names are fixed once released. */
+const migrations: Record<string, Migration> = {
+  '001-initial': initialMigration,
+};
+
+/** A Kysely migration provider over the migrations compiled into Tollgate (no file-system scan). */
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};
