@@ -1,0 +1,342 @@
+/**
+ * A local stand-in for Anthropic's Messages API, for end-to-end tests.
+ *
+ * It checks what the real API checks — `POST /v1/messages`, an API key (`x-api-key`, or `authorization: Bearer`
+ * as newer SDKs send it), the `anthropic-version` header, a JSON body with `model`, `max_tokens` and `messages`
+ * whose roles alternate and start with `user`, no `system` role inside `messages`, tool results answering the
+ * previous turn's tool calls, non-empty text blocks, `temperature` within 0..1 and not beside `top_p` — and
+ * answers with Anthropic's real error body `{type: "error", error: {type, message}}` otherwise.
+ *
+ * Valid requests are answered deterministically: the last user text is echoed; with `tools` and `tool_choice`
+ * `any` or `tool`, a `tool_use` block calls that tool (or the first) with `{"input": <last user text>}`.
+ * `max_tokens` cuts the echo (`max_tokens`), a matching `stop_sequences` entry ends it (`stop_sequence`).
+ * Token counts are ceil(characters / 4). Prompt caching is simulated: the prompt up to the last `cache_control`
+ * marker is written to the cache on first sight (`cache_creation_input_tokens`) and read on later requests
+ * (`cache_read_input_tokens`); `input_tokens` counts the rest. Streams follow the real event sequence:
+ * message_start, ping, content_block_start, content_block_delta (repeated), content_block_stop, message_delta,
+ * message_stop.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request as the mock received it. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The JSON body parsed; the raw text when it was not JSON; undefined when empty. */
+  body: unknown;
+}
+
+/**
+ * Replaces the answer to the next valid request:
+ * - `{ status, body?, headers? }` a canned reply (an object body is sent as JSON, a string as is);
+ * - `{ streamEvents, failAfter? }` a 200 SSE stream of `event: <event>\ndata: <json>` events (a string `data` is
+ *   sent as is); with `failAfter`, the socket is destroyed after that many events;
+ * - `{ hang: true }` the request is never answered; `whenAborted()` tells when the client gives up.
+ */
+export type AnthropicMockBehavior =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { streamEvents: Array<{ event: string; data: unknown }>; failAfter?: number }
+  | { hang: true };
+
+export interface AnthropicMock {
+  /** `http://127.0.0.1:<port>`, the SDK's `baseURL` (the SDK appends `/v1/messages`). */
+  baseUrl: string;
+  /** Every request received, in order, including rejected ones. */
+  requests: RecordedRequest[];
+  enqueue(behavior: AnthropicMockBehavior): void;
+  close(): Promise<void>;
+  /** Resolves when a hanging request's client disconnects (the n-th call waits for the n-th disconnect). */
+  whenAborted(): Promise<void>;
+}
+
+export interface AnthropicMockOptions {
+  /** Keys accepted; when absent any non-empty key is accepted. */
+  apiKeys?: string[];
+}
+
+/** The mock's token count for a text. */
+export function mockTokenCount(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+type Json = Record<string, unknown>;
+
+function errorBody(type: string, message: string, sequence: number): Json {
+  return { type: 'error', error: { type, message }, request_id: `req_mock${sequence}` };
+}
+
+function isRecord(value: unknown): value is Json {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function blocksOf(content: unknown): Json[] {
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  return Array.isArray(content) ? content.filter(isRecord) : [];
+}
+
+/** Text a block contributes to the prompt (tool results and tool inputs count too). */
+function blockText(block: Json): string {
+  if (typeof block.text === 'string') return block.text;
+  if (block.type === 'tool_result') return blocksOf(block.content).map(blockText).join('');
+  if (block.type === 'tool_use') return JSON.stringify(block.input ?? {});
+  return '';
+}
+
+/** The first problem the real API would report for this body, if any. */
+function checkBody(body: Json): string | undefined {
+  if (typeof body.model !== 'string' || body.model === '') return 'model: Field required';
+  if (typeof body.max_tokens !== 'number') return 'max_tokens: Field required';
+  if (!Array.isArray(body.messages) || body.messages.length === 0) return 'messages: Field required';
+  if (typeof body.temperature === 'number' && (body.temperature < 0 || body.temperature > 1)) return 'temperature: range: 0..1';
+  if (body.temperature !== undefined && body.top_p !== undefined) {
+    return '`temperature` and `top_p` cannot both be specified for this model. Please use only one.';
+  }
+  const messages = body.messages as unknown[];
+  for (const [index, message] of messages.entries()) {
+    if (!isRecord(message)) return `messages.${index}: Input should be a valid dictionary`;
+    if (message.role === 'system') {
+      return 'messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, not "system" as an input message role.';
+    }
+    if (message.role !== 'user' && message.role !== 'assistant') return `messages.${index}.role: Input should be 'user' or 'assistant'`;
+    if (index === 0 && message.role !== 'user') return 'messages: first message must use the "user" role';
+    const previous = messages[index - 1] as Json | undefined;
+    if (previous !== undefined && previous.role === message.role) {
+      return `messages: roles must alternate between "user" and "assistant", but found multiple "${String(message.role)}" roles in a row`;
+    }
+    const blocks = blocksOf(message.content);
+    for (const [blockIndex, block] of blocks.entries()) {
+      if (block.type === 'text' && block.text === '') return `messages.${index}.content.${blockIndex}.text: text content blocks must be non-empty`;
+      if (block.type === 'tool_result') {
+        const calls = previous === undefined ? [] : blocksOf(previous.content).filter((item) => item.type === 'tool_use').map((item) => item.id);
+        if (!calls.includes(block.tool_use_id)) {
+          return `messages.${index}.content.${blockIndex}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(block.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+interface Plan {
+  id: string;
+  model: string;
+  content: Json[];
+  stopReason: string;
+  stopSequence: string | null;
+  usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number };
+}
+
+function planReply(body: Json, sequence: number, cachedPrefixes: Set<string>): Plan {
+  const messages = body.messages as Json[];
+  const segments: Array<{ text: string; cached: boolean }> = [];
+  for (const tool of Array.isArray(body.tools) ? body.tools.filter(isRecord) : []) {
+    segments.push({ text: JSON.stringify(tool.input_schema ?? {}) + String(tool.name ?? ''), cached: isRecord(tool.cache_control) });
+  }
+  for (const block of blocksOf(body.system)) segments.push({ text: blockText(block), cached: isRecord(block.cache_control) });
+  for (const message of messages) {
+    for (const block of blocksOf(message.content)) segments.push({ text: blockText(block), cached: isRecord(block.cache_control) });
+  }
+  const total = segments.reduce((sum, segment) => sum + mockTokenCount(segment.text), 0);
+  const lastMarker = segments.map((segment) => segment.cached).lastIndexOf(true);
+  const usage = { input_tokens: total, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  if (lastMarker >= 0) {
+    const prefix = segments.slice(0, lastMarker + 1);
+    const prefixTokens = prefix.reduce((sum, segment) => sum + mockTokenCount(segment.text), 0);
+    const key = JSON.stringify(prefix.map((segment) => segment.text));
+    if (cachedPrefixes.has(key)) usage.cache_read_input_tokens = prefixTokens;
+    else usage.cache_creation_input_tokens = prefixTokens;
+    cachedPrefixes.add(key);
+    usage.input_tokens = total - prefixTokens;
+  }
+  const lastUser = [...messages].reverse().find((message) => message.role === 'user');
+  const userText = lastUser === undefined ? '' : blocksOf(lastUser.content).map(blockText).join('');
+  const plan: Plan = { id: `msg_mock${sequence}`, model: String(body.model), content: [], stopReason: 'end_turn', stopSequence: null, usage };
+  const tools = Array.isArray(body.tools) ? body.tools.filter(isRecord) : [];
+  const choice = isRecord(body.tool_choice) ? body.tool_choice : {};
+  if (tools.length > 0 && (choice.type === 'any' || choice.type === 'tool')) {
+    const name = choice.type === 'tool' ? String(choice.name) : String(tools[0]?.name ?? 'tool');
+    const input = { input: userText };
+    plan.content.push({ type: 'tool_use', id: `toolu_mock${sequence}`, name, input });
+    plan.stopReason = 'tool_use';
+    usage.output_tokens = mockTokenCount(JSON.stringify(input));
+    return plan;
+  }
+  let text = userText;
+  const stops = Array.isArray(body.stop_sequences) ? body.stop_sequences.filter((item): item is string => typeof item === 'string') : [];
+  for (const stop of stops) {
+    const at = text.indexOf(stop);
+    if (at >= 0) {
+      text = text.slice(0, at);
+      plan.stopReason = 'stop_sequence';
+      plan.stopSequence = stop;
+    }
+  }
+  const limit = body.max_tokens as number;
+  if (mockTokenCount(text) > limit) {
+    text = text.slice(0, limit * 4);
+    plan.stopReason = 'max_tokens';
+    plan.stopSequence = null;
+  }
+  plan.content.push({ type: 'text', text });
+  usage.output_tokens = mockTokenCount(text);
+  return plan;
+}
+
+function messageOf(plan: Plan, content: Json[], usage: Json): Json {
+  return { id: plan.id, type: 'message', role: 'assistant', model: plan.model, content, stop_reason: null, stop_sequence: null, usage };
+}
+
+/** The events Anthropic streams for the plan. */
+function eventsOf(plan: Plan): Array<{ event: string; data: unknown }> {
+  const events: Array<{ event: string; data: unknown }> = [];
+  const add = (event: string, data: Json): void => {
+    events.push({ event, data: { type: event, ...data } });
+  };
+  add('message_start', { message: messageOf(plan, [], { ...plan.usage, output_tokens: 1 }) });
+  add('ping', {});
+  plan.content.forEach((block, index) => {
+    if (block.type === 'tool_use') {
+      add('content_block_start', { index, content_block: { ...block, input: {} } });
+      const json = JSON.stringify(block.input);
+      const third = Math.ceil(json.length / 3);
+      add('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } });
+      for (let start = 0; start < json.length; start += third) {
+        add('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: json.slice(start, start + third) } });
+      }
+    } else {
+      add('content_block_start', { index, content_block: { type: 'text', text: '' } });
+      for (const word of String(block.text).match(/\S+\s*|\s+/g) ?? []) {
+        add('content_block_delta', { index, delta: { type: 'text_delta', text: word } });
+      }
+    }
+    add('content_block_stop', { index });
+  });
+  add('message_delta', { delta: { stop_reason: plan.stopReason, stop_sequence: plan.stopSequence }, usage: { output_tokens: plan.usage.output_tokens } });
+  add('message_stop', {});
+  return events;
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  response.end(text);
+}
+
+function writeStream(response: ServerResponse, events: Array<{ event: string; data: unknown }>, headers: Record<string, string>, failAfter?: number): void {
+  response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
+  const count = failAfter === undefined ? events.length : Math.min(failAfter, events.length);
+  const payload = events
+    .slice(0, count)
+    .map((item) => `event: ${item.event}\ndata: ${typeof item.data === 'string' ? item.data : JSON.stringify(item.data)}\n\n`)
+    .join('');
+  if (failAfter === undefined) response.end(payload);
+  // The events must reach the client before the connection dies, or it would see nothing at all.
+  else response.write(payload, () => response.socket?.destroy());
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    request.on('data', (part: Buffer) => parts.push(part));
+    request.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+/** Starts the mock on 127.0.0.1 with a free port. */
+export async function startAnthropicMock(options: AnthropicMockOptions = {}): Promise<AnthropicMock> {
+  const requests: RecordedRequest[] = [];
+  const queue: AnthropicMockBehavior[] = [];
+  const cachedPrefixes = new Set<string>();
+  let sequence = 0;
+  let abortsSeen = 0;
+  let abortsAwaited = 0;
+  const abortWaiters: Array<{ target: number; resolve: () => void }> = [];
+
+  const noteAbort = (): void => {
+    abortsSeen += 1;
+    for (const waiter of abortWaiters.filter((entry) => entry.target <= abortsSeen)) {
+      abortWaiters.splice(abortWaiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const text = await readBody(request);
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      body = text;
+    }
+    const method = request.method ?? 'GET';
+    const path = request.url ?? '/';
+    requests.push({ method, path, headers: request.headers, body });
+    sequence += 1;
+    const headers = { 'request-id': `req_mock${sequence}` };
+    const fail = (status: number, type: string, message: string): void => sendJson(response, status, errorBody(type, message, sequence), headers);
+
+    if (method !== 'POST' || path.split('?')[0] !== '/v1/messages') return fail(404, 'not_found_error', 'Not Found');
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const key = (request.headers['x-api-key'] as string | undefined) ?? bearer;
+    if (key === undefined || key === '') return fail(401, 'authentication_error', 'x-api-key header is required');
+    if (options.apiKeys !== undefined && !options.apiKeys.includes(key)) return fail(401, 'authentication_error', 'invalid x-api-key');
+    if (request.headers['anthropic-version'] === undefined) return fail(400, 'invalid_request_error', 'anthropic-version: header is required');
+    if (!isRecord(body)) return fail(400, 'invalid_request_error', 'There was an error parsing the body of your request.');
+    const problem = checkBody(body);
+    if (problem !== undefined) return fail(400, 'invalid_request_error', problem);
+
+    const behavior = queue.shift();
+    if (behavior !== undefined && 'hang' in behavior) {
+      response.on('close', () => {
+        if (!response.writableEnded) noteAbort();
+      });
+      return;
+    }
+    if (behavior !== undefined && 'streamEvents' in behavior) return writeStream(response, behavior.streamEvents, headers, behavior.failAfter);
+    if (behavior !== undefined) {
+      const replyHeaders = { ...headers, ...(behavior.headers ?? {}) };
+      if (behavior.body === undefined) {
+        response.writeHead(behavior.status, replyHeaders);
+        response.end();
+      } else if (typeof behavior.body === 'string') {
+        response.writeHead(behavior.status, { 'content-type': 'text/plain; charset=utf-8', ...replyHeaders });
+        response.end(behavior.body);
+      } else {
+        sendJson(response, behavior.status, behavior.body, replyHeaders);
+      }
+      return;
+    }
+    const plan = planReply(body, sequence, cachedPrefixes);
+    if (body.stream === true) return writeStream(response, eventsOf(plan), headers);
+    const message = messageOf(plan, plan.content, plan.usage);
+    sendJson(response, 200, { ...message, stop_reason: plan.stopReason, stop_sequence: plan.stopSequence }, headers);
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) sendJson(response, 500, errorBody('api_error', String(error), sequence), {});
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    enqueue(behavior) {
+      queue.push(behavior);
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+    whenAborted() {
+      abortsAwaited += 1;
+      const target = abortsAwaited;
+      if (abortsSeen >= target) return Promise.resolve();
+      return new Promise<void>((resolve) => abortWaiters.push({ target, resolve }));
+    },
+  };
+}
