@@ -7,7 +7,7 @@ import type { EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
 import type { ProviderContext, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
 import type { TokenUsage } from '../../spec/usage.js';
 import { authenticateBedrockRequest } from './bedrock-auth.js';
-import { bedrockModelId, bedrockOperationUrl } from './bedrock-url.js';
+import { bedrockHeaders, bedrockModelId, bedrockOperationUrl } from './bedrock-url.js';
 
 /** Cohere Embed accepts at most this many texts in one call. */
 export const COHERE_BATCH_SIZE = 96;
@@ -43,7 +43,7 @@ export async function buildBedrockEmbeddingRequests(request: EmbeddingRequest, c
   return Promise.all(
     bodies.map((body) =>
       authenticateBedrockRequest(
-        { method: 'POST', url, headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) },
+        { method: 'POST', url, headers: bedrockHeaders(context, 'application/json'), body: JSON.stringify(body) },
         context,
       ),
     ),

@@ -30,3 +30,13 @@ export function bedrockModelId(context: ProviderContext): string {
 export function bedrockOperationUrl(context: ProviderContext, operation: BedrockOperation, modelId = bedrockModelId(context)): string {
   return `${bedrockBaseUrl(context)}/model/${encodeURIComponent(modelId)}/${operation}`;
 }
+
+/**
+ * The unsigned headers of a runtime call: JSON in, the given media type out, plus the provider's configured
+ * extra headers. Extras are applied here, before signing, so that the signature covers them.
+ */
+export function bedrockHeaders(context: ProviderContext, accept: string): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept };
+  for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
+  return headers;
+}

@@ -7,7 +7,7 @@ import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamResponse
 import { authenticateBedrockRequest, DEFAULT_BEDROCK_REGION } from './bedrock-auth.js';
 import { buildBedrockEmbeddingRequests, parseBedrockEmbeddingResponses } from './bedrock-embeddings.js';
 import { parseBedrockError } from './bedrock-errors.js';
-import { bedrockOperationUrl } from './bedrock-url.js';
+import { bedrockHeaders, bedrockOperationUrl } from './bedrock-url.js';
 import { toConverseRequest } from './converse-request.js';
 import { fromConverseResponse } from './converse-response.js';
 import { createConverseStreamDecoder } from './converse-stream-decoder.js';
@@ -46,10 +46,7 @@ export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
         {
           method: 'POST',
           url: bedrockOperationUrl(context, stream ? 'converse-stream' : 'converse'),
-          headers: {
-            'content-type': 'application/json',
-            accept: stream ? 'application/vnd.amazon.eventstream' : 'application/json',
-          },
+          headers: bedrockHeaders(context, stream ? 'application/vnd.amazon.eventstream' : 'application/json'),
           // Serialised once: the signature covers exactly these bytes.
           body: JSON.stringify(toConverseRequest(request)),
         },

@@ -1,0 +1,413 @@
+/**
+ * A local stand-in for the Bedrock runtime. It checks what the real service demands: a SigV4 signature it
+ * recomputes itself from the known credentials (independently of the signer under test), the session token of
+ * temporary credentials, or a Bedrock API key as a bearer token; Converse bodies that alternate roles and
+ * declare a toolConfig when tool blocks are present. It answers with Converse shapes, binary event-stream
+ * frames for ConverseStream, and Titan / Cohere embedding replies for InvokeModel.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+
+export interface BedrockMockOptions {
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  apiKeys?: string[];
+  region: string;
+}
+
+/** One event-stream frame: an event (`:event-type`) or an exception (`:exception-type`). */
+export interface BedrockStreamEvent {
+  type: string;
+  payload: unknown;
+  messageType?: 'event' | 'exception';
+}
+
+/** What the mock does with the next authenticated request. */
+export type BedrockMockBehavior =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { streamEvents: BedrockStreamEvent[]; failAfter?: number }
+  | { hang: true };
+
+export interface RecordedBedrockRequest {
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  operation: string | undefined;
+  /** The model id, percent-decoded. */
+  modelId: string | undefined;
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: unknown;
+}
+
+export interface BedrockMock {
+  baseUrl: string;
+  requests: RecordedBedrockRequest[];
+  enqueue(behavior: BedrockMockBehavior): void;
+  /** Resolves with the next request the mock receives (recorded before it is authenticated). */
+  nextRequest(): Promise<RecordedBedrockRequest>;
+  /** Resolves when a hanging or streaming reply is abandoned by its client. */
+  whenAborted(): Promise<void>;
+  close(): Promise<void>;
+}
+
+class BedrockFailure {
+  constructor(
+    readonly status: number,
+    readonly name: string,
+    readonly message: string,
+  ) {}
+}
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+
+/** Encodes events as Bedrock event-stream frames, with the random padding field `p` Bedrock adds. */
+export function encodeBedrockFrames(events: BedrockStreamEvent[]): Uint8Array[] {
+  return events.map((event) => {
+    const exception = event.messageType === 'exception';
+    const payload = event.payload !== null && typeof event.payload === 'object' ? { ...event.payload, p: 'abcdefghijkl' } : event.payload;
+    return codec.encode({
+      headers: {
+        [exception ? ':exception-type' : ':event-type']: { type: 'string', value: event.type },
+        ':content-type': { type: 'string', value: 'application/json' },
+        ':message-type': { type: 'string', value: exception ? 'exception' : 'event' },
+      },
+      body: fromUtf8(JSON.stringify(payload)),
+    });
+  });
+}
+
+/** The events of the default streamed answer. */
+export const DEFAULT_STREAM_EVENTS: BedrockStreamEvent[] = [
+  { type: 'messageStart', payload: { role: 'assistant' } },
+  { type: 'contentBlockDelta', payload: { contentBlockIndex: 0, delta: { text: 'Hello' } } },
+  { type: 'contentBlockDelta', payload: { contentBlockIndex: 0, delta: { text: ' from the Bedrock mock.' } } },
+  { type: 'contentBlockStop', payload: { contentBlockIndex: 0 } },
+  { type: 'messageStop', payload: { stopReason: 'end_turn' } },
+  { type: 'metadata', payload: { usage: { inputTokens: 10, outputTokens: 6, totalTokens: 16 }, metrics: { latencyMs: 42 } } },
+];
+
+/** Starts the mock on 127.0.0.1 and an ephemeral port. */
+export async function startBedrockMock(options: BedrockMockOptions): Promise<BedrockMock> {
+  const requests: RecordedBedrockRequest[] = [];
+  const queue: BedrockMockBehavior[] = [];
+  const abortWaiters: Array<() => void> = [];
+  const requestWaiters: Array<(request: RecordedBedrockRequest) => void> = [];
+  let unclaimedAborts = 0;
+  const noteAbort = (): void => {
+    const waiter = abortWaiters.shift();
+    if (waiter) waiter();
+    else unclaimedAborts += 1;
+  };
+
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      try {
+        handle(request, response, raw);
+      } catch (error) {
+        if (error instanceof BedrockFailure) sendError(response, error);
+        else sendError(response, new BedrockFailure(500, 'InternalServerException', String(error)));
+      }
+    });
+  });
+
+  const handle = (request: IncomingMessage, response: ServerResponse, raw: Buffer): void => {
+    const url = request.url ?? '/';
+    const match = /^\/model\/([^/?]+)\/(converse|converse-stream|invoke)(?:\?|$)/.exec(url);
+    const body = raw.toString('utf8');
+    let json: unknown;
+    try {
+      json = body === '' ? undefined : JSON.parse(body);
+    } catch {
+      json = undefined;
+    }
+    const modelId = match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
+    const recorded: RecordedBedrockRequest = { method: request.method ?? '', url, operation: match?.[2], modelId, headers: request.headers, body, json };
+    requests.push(recorded);
+    for (const waiter of requestWaiters.splice(0)) waiter(recorded);
+
+    authenticate(request, raw, options);
+    if (request.method !== 'POST' || match === null) throw new BedrockFailure(404, 'UnknownOperationException', 'Unknown operation');
+    if (json === undefined || json === null || typeof json !== 'object') {
+      throw new BedrockFailure(400, 'SerializationException', 'The request body is not valid JSON.');
+    }
+    const operation = match[2];
+    if (operation === 'invoke') validateInvoke(modelId ?? '', json as Record<string, unknown>);
+    else validateConverse(json as Record<string, unknown>);
+
+    const behavior = queue.shift();
+    if (behavior === undefined) return answerByDefault(response, operation ?? '', modelId ?? '', json as Record<string, unknown>);
+    if ('hang' in behavior) {
+      response.on('close', () => {
+        if (!response.writableEnded) noteAbort();
+      });
+      return;
+    }
+    if ('streamEvents' in behavior) return stream(response, behavior.streamEvents, behavior.failAfter, noteAbort);
+    const text = behavior.body === undefined ? '' : typeof behavior.body === 'string' ? behavior.body : JSON.stringify(behavior.body);
+    response.writeHead(behavior.status, { 'content-type': 'application/json', 'x-amzn-requestid': 'mock-request', ...behavior.headers });
+    response.end(text);
+  };
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    enqueue: (behavior) => queue.push(behavior),
+    nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),
+    whenAborted: () =>
+      new Promise<void>((resolve) => {
+        if (unclaimedAborts > 0) {
+          unclaimedAborts -= 1;
+          resolve();
+        } else abortWaiters.push(resolve);
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function sendError(response: ServerResponse, failure: BedrockFailure): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  response.writeHead(failure.status, {
+    'content-type': 'application/json',
+    'x-amzn-errortype': `${failure.name}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
+    'x-amzn-requestid': 'mock-request',
+  });
+  response.end(JSON.stringify({ message: failure.message }));
+}
+
+function stream(response: ServerResponse, events: BedrockStreamEvent[], failAfter: number | undefined, noteAbort: () => void): void {
+  let droppedOnPurpose = false;
+  response.on('close', () => {
+    if (!response.writableEnded && !droppedOnPurpose) noteAbort();
+  });
+  response.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'mock-request' });
+  response.flushHeaders();
+  const frames = encodeBedrockFrames(events);
+  const limit = failAfter ?? frames.length;
+  for (const frame of frames.slice(0, limit)) response.write(frame);
+  if (failAfter !== undefined) {
+    // A broken connection mid-stream: end() on the socket flushes what was written, then closes without the
+    // chunked terminator, so the client sees the body cut short.
+    droppedOnPurpose = true;
+    response.socket?.end();
+    return;
+  }
+  response.end();
+}
+
+function answerByDefault(response: ServerResponse, operation: string, modelId: string, body: Record<string, unknown>): void {
+  if (operation === 'converse-stream') return stream(response, DEFAULT_STREAM_EVENTS, undefined, () => undefined);
+  let reply: unknown;
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amzn-requestid': 'mock-request' };
+  if (operation === 'converse') {
+    reply = {
+      output: { message: { role: 'assistant', content: [{ text: 'Hello from the Bedrock mock.' }] } },
+      stopReason: 'end_turn',
+      usage: { inputTokens: 10, outputTokens: 6, totalTokens: 16 },
+      metrics: { latencyMs: 42 },
+    };
+  } else if (modelId.includes('titan-embed')) {
+    const text = String(body.inputText);
+    const dimensions = typeof body.dimensions === 'number' ? body.dimensions : 1024;
+    const vector = vectorFor(text, dimensions);
+    reply = { embedding: vector, inputTextTokenCount: wordCount(text), embeddingsByType: { float: vector } };
+    headers['x-amzn-bedrock-input-token-count'] = String(wordCount(text));
+  } else {
+    const texts = body.texts as string[];
+    reply = { id: 'mock-embed', embeddings: texts.map((text) => vectorFor(text, 1024)), texts, response_type: 'embeddings_floats' };
+    headers['x-amzn-bedrock-input-token-count'] = String(texts.reduce((sum, text) => sum + wordCount(text), 0));
+  }
+  response.writeHead(200, headers);
+  response.end(JSON.stringify(reply));
+}
+
+/** A deterministic vector whose first component identifies the text, so tests can check ordering. */
+export function vectorFor(text: string, dimensions: number): number[] {
+  const seed = createHash('sha256').update(text).digest().readUInt32BE(0);
+  return Array.from({ length: dimensions }, (_, index) => (((seed + index * 7919) % 1000) - 500) / 1000);
+}
+
+function wordCount(text: string): number {
+  return text.split(/\s+/).filter((word) => word !== '').length;
+}
+
+// --- Authentication ------------------------------------------------------------------------------------
+
+function authenticate(request: IncomingMessage, raw: Buffer, options: BedrockMockOptions): void {
+  const authorization = header(request.headers, 'authorization');
+  if (authorization === undefined) throw new BedrockFailure(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+  if (authorization.startsWith('Bearer ')) {
+    if (!(options.apiKeys ?? []).includes(authorization.slice('Bearer '.length))) {
+      throw new BedrockFailure(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+    }
+    return;
+  }
+  verifySignature(request, raw, options);
+}
+
+function verifySignature(request: IncomingMessage, raw: Buffer, options: BedrockMockOptions): void {
+  const match = /^AWS4-HMAC-SHA256 Credential=([^,]+),\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$/.exec(
+    header(request.headers, 'authorization') ?? '',
+  );
+  if (match === null) throw new BedrockFailure(400, 'IncompleteSignatureException', 'Authorization header is malformed.');
+  const [, credential = '', signedHeaderList = '', signature = ''] = match;
+  const [accessKeyId, date, region, service, terminator] = credential.split('/');
+  const { credentials } = options;
+  if (accessKeyId !== credentials.accessKeyId) {
+    throw new BedrockFailure(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+  }
+  if (region !== options.region) throw new BedrockFailure(403, 'InvalidSignatureException', `Credential should be scoped to a valid region.`);
+  if (service !== 'bedrock' || terminator !== 'aws4_request') {
+    throw new BedrockFailure(403, 'InvalidSignatureException', "Credential should be scoped to correct service: 'bedrock'.");
+  }
+  const amzDate = header(request.headers, 'x-amz-date');
+  if (amzDate === undefined || amzDate.slice(0, 8) !== date) {
+    throw new BedrockFailure(403, 'InvalidSignatureException', 'Date in Credential scope does not match the X-Amz-Date header.');
+  }
+  const signedHeaders = signedHeaderList.split(';');
+  if (!signedHeaders.includes('host') || !signedHeaders.includes('x-amz-date')) {
+    throw new BedrockFailure(403, 'InvalidSignatureException', "'Host' and 'X-Amz-Date' must be signed headers.");
+  }
+  const token = header(request.headers, 'x-amz-security-token');
+  if ((credentials.sessionToken ?? undefined) !== token || (token !== undefined && !signedHeaders.includes('x-amz-security-token'))) {
+    throw new BedrockFailure(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+  }
+  const payloadHash = createHash('sha256').update(raw).digest('hex');
+  const declaredHash = header(request.headers, 'x-amz-content-sha256');
+  const [path = '', query = ''] = (request.url ?? '/').split('?', 2);
+  const canonicalRequest = [
+    request.method,
+    path.split('/').map(uriEncode).join('/'),
+    canonicalQuery(query),
+    signedHeaders.map((name) => `${name}:${(header(request.headers, name) ?? '').trim().replace(/\s+/g, ' ')}\n`).join(''),
+    signedHeaderList,
+    payloadHash,
+  ].join('\n');
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
+  let key: Buffer = createHmac('sha256', `AWS4${credentials.secretAccessKey}`).update(date ?? '').digest();
+  for (const part of [region ?? '', service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
+  const matches = timingSafeEqual(Buffer.from(expected), Buffer.from(signature));
+  if (!matches || (declaredHash !== undefined && declaredHash !== payloadHash)) {
+    throw new BedrockFailure(
+      403,
+      'InvalidSignatureException',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+    );
+  }
+}
+
+/** SigV4 URI encoding: every byte but the unreserved characters, applied to the path as received. */
+function uriEncode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function canonicalQuery(query: string): string {
+  if (query === '') return '';
+  return query
+    .split('&')
+    .map((pair) => {
+      const [name = '', value = ''] = pair.split('=', 2);
+      return [uriEncode(decodeURIComponent(name)), uriEncode(decodeURIComponent(value))] as const;
+    })
+    .sort((left, right) => (left[0] === right[0] ? (left[1] < right[1] ? -1 : 1) : left[0] < right[0] ? -1 : 1))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+// --- Body validation ----------------------------------------------------------------------------------
+
+function validationError(message: string): BedrockFailure {
+  return new BedrockFailure(400, 'ValidationException', message);
+}
+
+function validateConverse(body: Record<string, unknown>): void {
+  const messages = body.messages;
+  if (!Array.isArray(messages) || messages.length === 0) throw validationError('A conversation must start with a user message.');
+  let hasToolBlocks = false;
+  let previousToolUseIds = new Set<string>();
+  messages.forEach((message: { role?: unknown; content?: unknown }, index) => {
+    const expectedRole = index % 2 === 0 ? 'user' : 'assistant';
+    if (index === 0 && message.role !== 'user') throw validationError('A conversation must start with a user message. Try again with a conversation that starts with a user message.');
+    if (message.role !== expectedRole) throw validationError('A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.');
+    if (!Array.isArray(message.content) || message.content.length === 0) {
+      throw validationError(`The content field in the Message object at messages.${index} is empty. Add a ContentBlock object to the content field and try again.`);
+    }
+    const toolUseIds = new Set<string>();
+    let sawToolUse = false;
+    message.content.forEach((block: Record<string, any>, blockIndex: number) => {
+      if (Object.keys(block).length !== 1) throw validationError(`messages.${index}.content.${blockIndex} must have exactly one member.`);
+      if ('text' in block && (typeof block.text !== 'string' || block.text.trim() === '')) {
+        throw validationError(`The text field in the ContentBlock object at messages.${index}.content.${blockIndex} is blank. Add text to the text field, and try again.`);
+      }
+      if ('text' in block && sawToolUse) throw validationError(`messages.${index}: text must come before toolUse blocks.`);
+      if (block.toolUse !== undefined) {
+        hasToolBlocks = sawToolUse = true;
+        toolUseIds.add(String(block.toolUse.toolUseId));
+      }
+      if (block.toolResult !== undefined) {
+        hasToolBlocks = true;
+        if (!previousToolUseIds.has(String(block.toolResult.toolUseId))) {
+          throw validationError(`messages.${index}.content.${blockIndex}: the toolResult id does not match a toolUse of the previous turn.`);
+        }
+        if (block.toolResult.status === 'error' && (block.toolResult.content ?? []).length === 0) {
+          throw validationError(`messages.${index}.content.${blockIndex}: a toolResult with status error needs content.`);
+        }
+      }
+      if (block.image !== undefined && !['png', 'jpeg', 'gif', 'webp'].includes(block.image.format)) {
+        throw validationError(`messages.${index}.content.${blockIndex}: unsupported image format.`);
+      }
+    });
+    previousToolUseIds = toolUseIds;
+  });
+  const toolConfig = body.toolConfig as { tools?: Array<{ toolSpec?: { name?: string } }>; toolChoice?: { tool?: { name?: string } } } | undefined;
+  if (hasToolBlocks && toolConfig === undefined) {
+    throw validationError('The toolConfig field must be defined when using toolUse and toolResult content blocks.');
+  }
+  if (toolConfig !== undefined) {
+    if (!Array.isArray(toolConfig.tools) || toolConfig.tools.length === 0) throw validationError('toolConfig.tools must not be empty.');
+    const forced = toolConfig.toolChoice?.tool?.name;
+    if (forced !== undefined && !toolConfig.tools.some((tool) => tool.toolSpec?.name === forced)) {
+      throw validationError(`toolConfig.toolChoice names a tool that is not defined: ${forced}.`);
+    }
+  }
+}
+
+function validateInvoke(modelId: string, body: Record<string, unknown>): void {
+  if (modelId.includes('titan-embed')) {
+    if (typeof body.inputText !== 'string' || body.inputText === '') throw validationError('inputText is required.');
+    if (body.dimensions !== undefined && ![256, 512, 1024].includes(body.dimensions as number)) {
+      throw validationError('dimensions must be one of 256, 512, 1024.');
+    }
+    return;
+  }
+  if (modelId.includes('cohere.embed')) {
+    const texts = body.texts;
+    if (!Array.isArray(texts) || texts.length === 0 || texts.length > 96) throw validationError('texts must hold 1 to 96 strings.');
+    if (!['search_document', 'search_query', 'classification', 'clustering'].includes(body.input_type as string)) {
+      throw validationError('input_type is required: search_document, search_query, classification or clustering.');
+    }
+    return;
+  }
+  throw validationError('The provided model identifier is invalid.');
+}
