@@ -124,8 +124,11 @@ function candidateNames(packageProvider: string, model: string): Array<[string, 
   const candidates: Array<[string, string]> = [['aws', name]];
   const anthropicAt = name.indexOf('anthropic.');
   if (anthropicAt !== -1) {
-    const claude = name.slice(anthropicAt + 'anthropic.'.length).replace(/-v\d+(?::\d+)?$/, '');
+    const claude = name.slice(anthropicAt + 'anthropic.'.length);
+    // Bedrock appends a version (`-v1:0`); Anthropic's own names lack it, but `claude-v2:1` is all version.
+    const unversioned = claude.replace(/-v\d+(?::\d+)?$/, '');
     candidates.push(['anthropic', claude]);
+    if (unversioned !== claude && unversioned !== 'claude') candidates.push(['anthropic', unversioned]);
   }
   return candidates;
 }
