@@ -32,7 +32,7 @@ function context(overrides: Partial<ProviderContext> = {}): ProviderContext {
     provider: {
       name: 'gemini',
       adapterType: 'gemini',
-      network: { baseUrl: mock.baseUrl, extraHeaders: { 'x-extra': 'yes', 'x-goog-api-key': 'must-not-win' }, timeoutMs: 10_000, maxRetries: 0, retryBackoffInitialMs: 1, retryBackoffMaxMs: 1 },
+      network: { baseUrl: mock.baseUrl, extraHeaders: { 'x-extra': 'yes', 'X-Goog-Api-Key': 'must-not-win' }, timeoutMs: 10_000, maxRetries: 0, retryBackoffInitialMs: 1, retryBackoffMaxMs: 1 },
     },
     key: { id: 'k1', name: 'main', provider: 'gemini', value: 'AIza-test-key' },
     model: 'gemini-2.5-flash',

@@ -42,18 +42,14 @@ function post(context: ProviderContext, method: string, body: unknown, stream: b
     .split('/')
     .map((segment) => encodeURIComponent(segment))
     .join('/');
-  return {
-    method: 'POST',
-    url: `${base}/v1beta/${resource}:${method}${stream ? '?alt=sse' : ''}`,
-    headers: {
-      ...context.provider.network.extraHeaders,
-      'content-type': 'application/json',
-      accept: stream ? 'text/event-stream' : 'application/json',
-      // Set last so that configured extra headers can never replace the credential.
-      'x-goog-api-key': context.key.value,
-    },
-    body: JSON.stringify(body),
-  };
+  const headers: Record<string, string> = {};
+  // Lower-cased so a configured header cannot sit beside ours under another spelling.
+  for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
+  headers['content-type'] = 'application/json';
+  headers.accept = stream ? 'text/event-stream' : 'application/json';
+  // Set last so that configured extra headers can never replace the credential.
+  headers['x-goog-api-key'] = context.key.value;
+  return { method: 'POST', url: `${base}/v1beta/${resource}:${method}${stream ? '?alt=sse' : ''}`, headers, body: JSON.stringify(body) };
 }
 
 /** Creates the Gemini API adapter. */

@@ -1,0 +1,82 @@
+/**
+ * Claude on Vertex AI (reference §5.6): the Anthropic Messages body without `model`, with
+ * `anthropic_version: "vertex-2023-10-16"` in the body, sent to `:rawPredict` / `:streamRawPredict`.
+ * Replies, stream events and model errors are Anthropic's; failures before the model (auth, quota, routing)
+ * come in Google's error shape.
+ */
+import type { AnthropicMessage } from '../../spec/anthropic.js';
+import { GatewayError } from '../../spec/errors.js';
+import type { ChatCompletionRequest } from '../../spec/openai.js';
+import type { ChatResult, ProviderContext, StreamDecoder, UpstreamError, UpstreamResponse } from '../../spec/provider.js';
+import {
+  anthropicUsageToTokenUsage,
+  chatRequestToMessages,
+  createAnthropicStreamDecoder,
+  defaultMaxTokensFor,
+  messageToChatCompletion,
+  parseAnthropicError,
+} from '../anthropic-format/index.js';
+import { parseGoogleError } from '../gemini-format/google-error.js';
+
+/** The version Vertex requires in the body of every Claude request. */
+export const VERTEX_ANTHROPIC_VERSION = 'vertex-2023-10-16';
+
+/** The rawPredict body for a chat request to the Claude model `model` (the deployed id, `@date` included). */
+export function claudeRawPredictBody(request: ChatCompletionRequest, model: string, stream: boolean): Record<string, unknown> {
+  const messages = chatRequestToMessages(request, { model, defaultMaxTokens: defaultMaxTokensFor(model) });
+  // Vertex names the model in the URL and refuses it in the body.
+  const { model: _model, stream: _stream, ...rest } = messages;
+  return { anthropic_version: VERTEX_ANTHROPIC_VERSION, ...rest, ...(stream ? { stream: true } : {}) };
+}
+
+function readMessage(response: UpstreamResponse): AnthropicMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(response.body));
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || !Array.isArray((parsed as AnthropicMessage).content)) {
+    throw new GatewayError({
+      status: 502,
+      type: 'upstream_error',
+      code: 'upstream_invalid_response',
+      message: 'Vertex AI answered a Claude request with a body that is not an Anthropic message.',
+      upstream: true,
+    });
+  }
+  return parsed as AnthropicMessage;
+}
+
+/** Translates a successful rawPredict reply. */
+export function parseClaudeResponse(response: UpstreamResponse, context: ProviderContext): ChatResult {
+  const message = readMessage(response);
+  const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000) });
+  return { completion, usage: anthropicUsageToTokenUsage(message.usage) };
+}
+
+/** The decoder for a streamRawPredict reply (Anthropic SSE events). */
+export function createClaudeStreamDecoder(context: ProviderContext, secrets: readonly (string | undefined)[]): StreamDecoder {
+  return createAnthropicStreamDecoder({
+    model: context.model,
+    created: Math.floor(context.now() / 1000),
+    fallbackId: `msg_${context.requestId}`,
+    secrets,
+  });
+}
+
+/** True when the body is Anthropic's `{type: "error", error: {type, message}}` rather than Google's shape. */
+function isAnthropicErrorBody(body: Uint8Array): boolean {
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(body)) as { type?: unknown; error?: { type?: unknown } };
+    return parsed.type === 'error' || typeof parsed.error?.type === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** Maps a Claude-on-Vertex error in whichever of the two shapes it came. */
+export function parseClaudeError(response: UpstreamResponse, context: ProviderContext, secrets: readonly (string | undefined)[]): UpstreamError {
+  if (isAnthropicErrorBody(response.body)) return parseAnthropicError(response, { secrets, now: context.now() });
+  return parseGoogleError(response, { secrets, now: context.now() });
+}

@@ -1,0 +1,127 @@
+/**
+ * The Vertex AI adapter. Gemini models use the generateContent family under `publishers/google`; Claude models
+ * (ids starting with `claude`) use `publishers/anthropic` with the Messages body; embeddings use `:predict`.
+ * Every request carries a bearer token obtained from the key's service account (JWT bearer grant).
+ */
+import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
+import { chatRequestToGenerateContent } from '../gemini-format/chat-request-to-generate-content.js';
+import { buildVertexPredictBodies, parseVertexPredict } from '../gemini-format/embeddings.js';
+import { createGeminiStreamDecoder } from '../gemini-format/gemini-stream-decoder.js';
+import { generateContentToChatCompletion } from '../gemini-format/generate-content-to-chat-completion.js';
+import { parseGoogleError } from '../gemini-format/google-error.js';
+import { readGoogleJson } from '../gemini-format/read-google-json.js';
+import type { GenerateContentResponse } from '../gemini-format/types.js';
+import { claudeRawPredictBody, createClaudeStreamDecoder, parseClaudeError, parseClaudeResponse } from './claude-on-vertex.js';
+import {
+  createAccessTokenSource,
+  parseServiceAccountCredential,
+  type AccessTokenSource,
+  type ServiceAccountCredential,
+} from './service-account-token.js';
+import { deployedModel, isClaudeModel, VERTEX_GLOBAL_ORIGIN, vertexModelUrl, vertexSettings, type VertexPublisher } from './vertex-address.js';
+
+const KNOWN_MODELS = [
+  'gemini-3-pro-preview',
+  'gemini-2.5-pro',
+  'gemini-2.5-flash',
+  'gemini-2.5-flash-lite',
+  'gemini-2.0-flash',
+  'gemini-2.0-flash-lite',
+  'claude-opus-4-5@20251101',
+  'claude-sonnet-4-5@20250929',
+  'claude-haiku-4-5@20251001',
+  'gemini-embedding-001',
+  'text-embedding-005',
+  'text-multilingual-embedding-002',
+] as const;
+
+/** Secrets of a key that must never appear in an error message. */
+function secretsOf(context: ProviderContext): string[] {
+  return [context.key.value, context.key.vertex?.authCredentials].filter((secret): secret is string => Boolean(secret));
+}
+
+/** Creates the Vertex AI adapter; its token cache lives as long as the adapter. */
+export const createVertexAdapter: AdapterFactory = () => {
+  const tokens: AccessTokenSource = createAccessTokenSource();
+  // Parsing and importing the private key costs more than a request; keys rarely change.
+  const credentials = new Map<string, ServiceAccountCredential>();
+
+  function credentialFor(context: ProviderContext): ServiceAccountCredential {
+    const key = context.key;
+    // value-or-config: the service-account JSON may sit in vertex_key_config or, as a fallback, in the value.
+    const text = key.vertex?.authCredentials || (key.value.trim().startsWith('{') ? key.value : '');
+    let credential = credentials.get(text);
+    if (!credential) {
+      credential = parseServiceAccountCredential(text, key.name);
+      credentials.set(text, credential);
+    }
+    return credential;
+  }
+
+  async function post(
+    context: ProviderContext,
+    publisher: VertexPublisher,
+    model: string,
+    method: string,
+    body: unknown,
+    stream: boolean,
+  ): Promise<UpstreamRequest> {
+    vertexSettings(context.key);
+    const url = vertexModelUrl(context, publisher, model, method) + (stream && publisher === 'google' ? '?alt=sse' : '');
+    const token = await tokens.getToken(credentialFor(context), context);
+    const headers: Record<string, string> = {};
+    // Lower-cased so a configured header cannot sit beside ours under another spelling.
+    for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
+    headers['content-type'] = 'application/json';
+    headers.accept = stream ? 'text/event-stream' : 'application/json';
+    // Set last so that configured extra headers can never replace the credential.
+    headers.authorization = `Bearer ${token}`;
+    return { method: 'POST', url, headers, body: JSON.stringify(body) };
+  }
+
+  const adapter: ProviderAdapter = {
+    type: 'vertex',
+    displayName: 'Google Vertex AI',
+    defaultBaseUrl: VERTEX_GLOBAL_ORIGIN,
+    credentialStyle: 'value-or-config',
+    knownModels: KNOWN_MODELS,
+    chat: {
+      async buildRequest(request, context, options) {
+        const model = deployedModel(context);
+        if (isClaudeModel(model)) {
+          const body = claudeRawPredictBody(request, model, options.stream);
+          return post(context, 'anthropic', model, options.stream ? 'streamRawPredict' : 'rawPredict', body, options.stream);
+        }
+        const body = chatRequestToGenerateContent(request, { model });
+        return post(context, 'google', model, options.stream ? 'streamGenerateContent' : 'generateContent', body, options.stream);
+      },
+      parseResponse(response, context) {
+        if (isClaudeModel(deployedModel(context))) return parseClaudeResponse(response, context);
+        const body = readGoogleJson<GenerateContentResponse>(response, 'Vertex AI');
+        return generateContentToChatCompletion(body, { model: context.model, now: context.now() });
+      },
+      createStreamDecoder(context) {
+        if (isClaudeModel(deployedModel(context))) return createClaudeStreamDecoder(context, secretsOf(context));
+        return createGeminiStreamDecoder({ model: context.model, now: context.now, secrets: secretsOf(context) });
+      },
+    },
+    embeddings: {
+      async buildRequests(request, context) {
+        const model = deployedModel(context);
+        const bodies = buildVertexPredictBodies(request, model);
+        return Promise.all(bodies.map((body) => post(context, 'google', model, 'predict', body, false)));
+      },
+      parseResponses(responses, _request, context) {
+        return parseVertexPredict(
+          responses.map((response) => readGoogleJson<unknown>(response, 'Vertex AI')),
+          context.model,
+        );
+      },
+    },
+    parseError(response, context) {
+      if (isClaudeModel(deployedModel(context))) return parseClaudeError(response, context, secretsOf(context));
+      return parseGoogleError(response, { now: context.now(), secrets: secretsOf(context) });
+    },
+  };
+  return adapter;
+};

@@ -1,0 +1,186 @@
+/**
+ * OAuth2 access tokens for Google service accounts (the JWT bearer grant): the service account signs a short
+ * JWT with its private key (RS256) and trades it at its `token_uri` for a bearer token valid about an hour.
+ */
+import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
+import { GatewayError } from '../../spec/errors.js';
+import type { HttpSend } from '../../spec/provider.js';
+
+const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** Google's maximum assertion lifetime. */
+const ASSERTION_LIFETIME_SECONDS = 3600;
+/** Tokens are replaced this long before they expire, so that none expires in flight. */
+const REFRESH_MARGIN_MS = 5 * 60 * 1000;
+
+/** The fields of a service-account key file that the grant needs. */
+export interface ServiceAccountCredential {
+  clientEmail: string;
+  privateKey: KeyObject;
+  privateKeyId: string;
+  tokenUri: string;
+}
+
+function credentialError(keyName: string, problem: string): GatewayError {
+  // Never quote the input: JSON.parse and crypto messages may contain an excerpt of the private key.
+  return new GatewayError({
+    status: 500,
+    type: 'server_error',
+    code: 'invalid_provider_credentials',
+    message: `The Vertex key '${keyName}' has unusable service-account credentials: ${problem}.`,
+  });
+}
+
+/** Reads a service-account JSON text; throws a GatewayError naming what is wrong, never echoing the key. */
+export function parseServiceAccountCredential(text: string, keyName: string): ServiceAccountCredential {
+  if (text.trim() === '') throw credentialError(keyName, 'no service-account JSON is configured (vertex auth_credentials)');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw credentialError(keyName, 'the text is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw credentialError(keyName, 'the JSON is not an object');
+  const record = parsed as Record<string, unknown>;
+  if (record.type !== undefined && record.type !== 'service_account') {
+    throw credentialError(keyName, `type is '${String(record.type).slice(0, 40)}', expected 'service_account'`);
+  }
+  const missing = ['client_email', 'private_key'].filter((field) => typeof record[field] !== 'string' || record[field] === '');
+  if (missing.length > 0) throw credentialError(keyName, `${missing.join(' and ')} missing`);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(record.private_key as string);
+  } catch {
+    throw credentialError(keyName, 'private_key is not a PEM private key');
+  }
+  const tokenUri = typeof record.token_uri === 'string' && record.token_uri !== '' ? record.token_uri : 'https://oauth2.googleapis.com/token';
+  return {
+    clientEmail: record.client_email as string,
+    privateKey,
+    privateKeyId: typeof record.private_key_id === 'string' ? record.private_key_id : '',
+    tokenUri,
+  };
+}
+
+function base64UrlJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+/** The signed assertion: header {alg RS256, typ JWT, kid}, claims {iss, scope, aud = token_uri, iat, exp}. */
+export function createServiceAccountAssertion(credential: ServiceAccountCredential, nowMs: number): string {
+  const issuedAt = Math.floor(nowMs / 1000);
+  const header = base64UrlJson({ alg: 'RS256', typ: 'JWT', kid: credential.privateKeyId });
+  const claims = base64UrlJson({
+    iss: credential.clientEmail,
+    scope: CLOUD_PLATFORM_SCOPE,
+    aud: credential.tokenUri,
+    iat: issuedAt,
+    exp: issuedAt + ASSERTION_LIFETIME_SECONDS,
+  });
+  const signer = createSign('RSA-SHA256');
+  signer.update(`${header}.${claims}`);
+  return `${header}.${claims}.${signer.sign(credential.privateKey).toString('base64url')}`;
+}
+
+interface CachedToken {
+  token: string;
+  refreshAt: number;
+}
+
+export interface TokenRequestContext {
+  send: HttpSend;
+  now: () => number;
+  signal?: AbortSignal;
+}
+
+/** Hands out access tokens per service account, cached until shortly before expiry. */
+export interface AccessTokenSource {
+  getToken(credential: ServiceAccountCredential, context: TokenRequestContext): Promise<string>;
+}
+
+function tokenRefused(status: number, body: Uint8Array): GatewayError {
+  let description = '';
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(body)) as { error?: unknown; error_description?: unknown };
+    description = [parsed.error, parsed.error_description].filter((part) => typeof part === 'string').join(': ');
+  } catch {
+    // A non-JSON answer (an HTML error page) says nothing worth repeating.
+  }
+  const transient = status >= 500 || status === 429;
+  return new GatewayError({
+    status: transient ? 502 : 401,
+    type: transient ? 'upstream_error' : 'authentication_error',
+    code: transient ? 'upstream_token_unavailable' : 'upstream_token_refused',
+    message: `Google's token endpoint answered HTTP ${status}${description ? ` (${description.slice(0, 200)})` : ''}.`,
+    retryable: transient,
+    upstream: true,
+  });
+}
+
+/** Lets one caller stop waiting without cancelling the refresh other callers share. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Creates a token source. Tokens are cached per client_email; concurrent callers of an account with no valid
+ * token share one refresh, and a failed refresh is not cached (the next caller tries again).
+ */
+export function createAccessTokenSource(): AccessTokenSource {
+  const cache = new Map<string, CachedToken>();
+  const inFlight = new Map<string, Promise<string>>();
+
+  async function refresh(credential: ServiceAccountCredential, context: TokenRequestContext): Promise<string> {
+    const requestedAt = context.now();
+    const form = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: createServiceAccountAssertion(credential, requestedAt) });
+    const response = await context.send({
+      method: 'POST',
+      url: credential.tokenUri,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: form.toString(),
+    });
+    if (response.status !== 200) throw tokenRefused(response.status, response.body);
+    let parsed: { access_token?: unknown; expires_in?: unknown };
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(response.body)) as typeof parsed;
+    } catch {
+      throw tokenRefused(502, new Uint8Array());
+    }
+    if (typeof parsed.access_token !== 'string' || parsed.access_token === '') throw tokenRefused(502, new Uint8Array());
+    const lifetimeMs = (typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : 3600) * 1000;
+    // Short-lived tokens still get used for half their life rather than never.
+    const refreshAt = requestedAt + lifetimeMs - Math.min(REFRESH_MARGIN_MS, lifetimeMs / 2);
+    cache.set(credential.clientEmail, { token: parsed.access_token, refreshAt });
+    return parsed.access_token;
+  }
+
+  return {
+    getToken(credential, context) {
+      const cached = cache.get(credential.clientEmail);
+      if (cached && context.now() < cached.refreshAt) return Promise.resolve(cached.token);
+      let pending = inFlight.get(credential.clientEmail);
+      if (!pending) {
+        pending = refresh(credential, context).finally(() => inFlight.delete(credential.clientEmail));
+        // Callers that stopped waiting leave the shared promise unobserved; its failure is theirs, not the process's.
+        pending.catch(() => undefined);
+        inFlight.set(credential.clientEmail, pending);
+      }
+      return untilAborted(pending, context.signal);
+    },
+  };
+}
