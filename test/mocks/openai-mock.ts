@@ -92,6 +92,11 @@ function errorBody(message: string, type: string, param: string | null, code: st
   return { error: { message, type, param, code } };
 }
 
+/** OpenAI's `invalid_request_error` body, the type of every 400/401/404 it sends. */
+function invalid(message: string, param: string | null = null, code: string | null = null): unknown {
+  return errorBody(message, 'invalid_request_error', param, code);
+}
+
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
@@ -171,12 +176,20 @@ function planChat(body: Record<string, unknown>, sequence: number): ChatPlan {
   return plan;
 }
 
+/** Usage with the detail objects OpenAI always includes. */
+function fullUsage(plan: ChatPlan): unknown {
+  return {
+    ...plan.usage,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
 function completionFromPlan(plan: ChatPlan): unknown {
   const message: Record<string, unknown> = { role: 'assistant', content: plan.content, refusal: null, annotations: [] };
   if (plan.toolCall !== undefined) {
-    message.tool_calls = [
-      { id: plan.toolCall.id, type: 'function', function: { name: plan.toolCall.name, arguments: plan.toolCall.arguments } },
-    ];
+    const { id, name, arguments: argumentsText } = plan.toolCall;
+    message.tool_calls = [{ id, type: 'function', function: { name, arguments: argumentsText } }];
   }
   return {
     id: plan.id,
@@ -184,11 +197,7 @@ function completionFromPlan(plan: ChatPlan): unknown {
     created: MOCK_CREATED,
     model: plan.model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: plan.finishReason }],
-    usage: {
-      ...plan.usage,
-      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-    },
+    usage: fullUsage(plan),
     service_tier: 'default',
     system_fingerprint: 'fp_mock',
   };
@@ -196,32 +205,18 @@ function completionFromPlan(plan: ChatPlan): unknown {
 
 /** The chunks OpenAI would stream for the plan, the usage chunk included only when asked for. */
 function chunksFromPlan(plan: ChatPlan, includeUsage: boolean): unknown[] {
-  const chunk = (delta: Record<string, unknown>, finishReason: string | null): Record<string, unknown> => {
-    const value: Record<string, unknown> = {
-      id: plan.id,
-      object: 'chat.completion.chunk',
-      created: MOCK_CREATED,
-      model: plan.model,
-      system_fingerprint: 'fp_mock',
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    };
-    if (includeUsage) value.usage = null;
-    return value;
-  };
+  const envelope = { id: plan.id, object: 'chat.completion.chunk', created: MOCK_CREATED, model: plan.model, system_fingerprint: 'fp_mock' };
+  // With include_usage, OpenAI sends `usage: null` on every chunk but the last.
+  const chunk = (delta: Record<string, unknown>, finishReason: string | null): unknown => ({
+    ...envelope,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    ...(includeUsage ? { usage: null } : {}),
+  });
   const chunks: unknown[] = [];
   if (plan.toolCall !== undefined) {
     const call = plan.toolCall;
-    chunks.push(
-      chunk(
-        {
-          role: 'assistant',
-          content: null,
-          tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
-          refusal: null,
-        },
-        null,
-      ),
-    );
+    const opening = [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }];
+    chunks.push(chunk({ role: 'assistant', content: null, tool_calls: opening, refusal: null }, null));
     const third = Math.ceil(call.arguments.length / 3);
     for (let start = 0; start < call.arguments.length; start += third) {
       chunks.push(chunk({ tool_calls: [{ index: 0, function: { arguments: call.arguments.slice(start, start + third) } }] }, null));
@@ -231,21 +226,7 @@ function chunksFromPlan(plan: ChatPlan, includeUsage: boolean): unknown[] {
     for (const word of (plan.content ?? '').match(/\S+\s*|\s+/g) ?? []) chunks.push(chunk({ content: word }, null));
   }
   chunks.push(chunk({}, plan.finishReason));
-  if (includeUsage) {
-    chunks.push({
-      id: plan.id,
-      object: 'chat.completion.chunk',
-      created: MOCK_CREATED,
-      model: plan.model,
-      system_fingerprint: 'fp_mock',
-      choices: [],
-      usage: {
-        ...plan.usage,
-        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-      },
-    });
-  }
+  if (includeUsage) chunks.push({ ...envelope, choices: [], usage: fullUsage(plan) });
   return chunks;
 }
 
@@ -303,70 +284,13 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
     sequence += 1;
     const requestHeaders = { 'x-request-id': `req_mock${sequence}` };
 
-    if (options.apiKeys !== undefined) {
-      const authorization = request.headers.authorization ?? '';
-      const match = /^Bearer (.+)$/.exec(authorization);
-      if (match === null) {
-        sendJson(
-          response,
-          401,
-          errorBody(
-            "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.",
-            'invalid_request_error',
-            null,
-            null,
-          ),
-          requestHeaders,
-        );
-        return;
-      }
-      const key = match[1] ?? '';
-      if (!options.apiKeys.includes(key)) {
-        sendJson(
-          response,
-          401,
-          errorBody(
-            `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-            'invalid_request_error',
-            null,
-            'invalid_api_key',
-          ),
-          requestHeaders,
-        );
-        return;
-      }
-    }
-
     const pathOnly = target.split('?')[0] ?? '';
-    const route = pathOnly.startsWith(`${prefix}/`) ? pathOnly.slice(prefix.length) : undefined;
-    const endpoint = `${method} ${route ?? ''}`;
-    if (endpoint !== 'POST /v1/chat/completions' && endpoint !== 'POST /v1/embeddings' && endpoint !== 'GET /v1/models') {
-      sendJson(response, 404, errorBody(`Invalid URL (${method} ${pathOnly})`, 'invalid_request_error', null, null), requestHeaders);
+    const route = pathOnly.startsWith(`${prefix}/`) ? pathOnly.slice(prefix.length) : '';
+    const endpoint = `${method} ${route}`;
+    const rejection = checkRequest(request, endpoint, pathOnly, bodyIsJson ? body : undefined, options.apiKeys);
+    if (rejection !== undefined) {
+      sendJson(response, rejection.status, rejection.body, requestHeaders);
       return;
-    }
-
-    if (method === 'POST') {
-      const contentType = request.headers['content-type'] ?? '';
-      if (!contentType.toLowerCase().startsWith('application/json') || !bodyIsJson || body === null || typeof body !== 'object' || Array.isArray(body)) {
-        sendJson(
-          response,
-          400,
-          errorBody(
-            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)",
-            'invalid_request_error',
-            null,
-            null,
-          ),
-          requestHeaders,
-        );
-        return;
-      }
-      const fields = body as Record<string, unknown>;
-      const problem = endpoint === 'POST /v1/chat/completions' ? checkChatBody(fields) : checkEmbeddingBody(fields);
-      if (problem !== undefined) {
-        sendJson(response, 400, problem, requestHeaders);
-        return;
-      }
     }
 
     const behavior = queue.shift();
@@ -381,16 +305,7 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
         writeStream(response, behavior.streamChunks, behavior.failAfter);
         return;
       }
-      const headers = { ...requestHeaders, ...(behavior.headers ?? {}) };
-      if (behavior.body === undefined) {
-        response.writeHead(behavior.status, headers);
-        response.end();
-      } else if (typeof behavior.body === 'string') {
-        response.writeHead(behavior.status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
-        response.end(behavior.body);
-      } else {
-        sendJson(response, behavior.status, behavior.body, headers);
-      }
+      sendCanned(response, behavior, requestHeaders);
       return;
     }
 
@@ -441,27 +356,73 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
   };
 }
 
+const NO_KEY_MESSAGE =
+  "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.";
+const UNPARSABLE_MESSAGE =
+  "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)";
+const ENDPOINTS = new Set(['POST /v1/chat/completions', 'POST /v1/embeddings', 'GET /v1/models']);
+
+/** What OpenAI answers to a request it refuses (auth, URL, body), in the order it checks; undefined when acceptable. */
+function checkRequest(
+  request: IncomingMessage,
+  endpoint: string,
+  path: string,
+  json: unknown,
+  apiKeys: string[] | undefined,
+): { status: number; body: unknown } | undefined {
+  if (apiKeys !== undefined) {
+    const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
+    if (match === null) return { status: 401, body: invalid(NO_KEY_MESSAGE) };
+    const key = match[1] ?? '';
+    if (!apiKeys.includes(key)) {
+      const message = `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+      return { status: 401, body: invalid(message, null, 'invalid_api_key') };
+    }
+  }
+  if (!ENDPOINTS.has(endpoint)) {
+    return { status: 404, body: invalid(`Invalid URL (${request.method ?? 'GET'} ${path})`) };
+  }
+  if (request.method !== 'POST') return undefined;
+  const contentType = (request.headers['content-type'] ?? '').toLowerCase();
+  if (!contentType.startsWith('application/json') || json === null || typeof json !== 'object' || Array.isArray(json)) {
+    return { status: 400, body: invalid(UNPARSABLE_MESSAGE) };
+  }
+  const fields = json as Record<string, unknown>;
+  const problem = endpoint === 'POST /v1/chat/completions' ? checkChatBody(fields) : checkEmbeddingBody(fields);
+  return problem === undefined ? undefined : { status: 400, body: problem };
+}
+
+/** Sends an enqueued canned reply: an object body as JSON, a string as text, nothing when absent. */
+function sendCanned(response: ServerResponse, behavior: { status: number; body?: unknown; headers?: Record<string, string> }, base: Record<string, string>): void {
+  const headers = { ...base, ...(behavior.headers ?? {}) };
+  if (behavior.body === undefined) {
+    response.writeHead(behavior.status, headers);
+    response.end();
+  } else if (typeof behavior.body === 'string') {
+    response.writeHead(behavior.status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+    response.end(behavior.body);
+  } else {
+    sendJson(response, behavior.status, behavior.body, headers);
+  }
+}
+
 /** OpenAI's 400 for a chat body missing what it requires, or undefined when the body is acceptable. */
 function checkChatBody(body: Record<string, unknown>): unknown {
   if (typeof body.model !== 'string' || body.model === '') {
-    return errorBody('you must provide a model parameter', 'invalid_request_error', null, null);
+    return invalid('you must provide a model parameter');
   }
   if (body.messages === undefined) {
-    return errorBody("Missing required parameter: 'messages'.", 'invalid_request_error', 'messages', 'missing_required_parameter');
+    return invalid("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
   }
   if (!Array.isArray(body.messages)) {
-    return errorBody("Invalid type for 'messages': expected an array, but got a different type instead.", 'invalid_request_error', 'messages', 'invalid_type');
+    return invalid("Invalid type for 'messages': expected an array, but got a different type instead.", 'messages', 'invalid_type');
   }
   if (body.messages.length === 0) {
-    return errorBody(
-      "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
-      'invalid_request_error',
-      'messages',
-      'empty_array',
-    );
+    const message = "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.";
+    return invalid(message, 'messages', 'empty_array');
   }
   if (body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
-    return errorBody("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'invalid_request_error', 'stream_options', null);
+    return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
   }
   return undefined;
 }
@@ -469,18 +430,13 @@ function checkChatBody(body: Record<string, unknown>): unknown {
 /** OpenAI's 400 for an embeddings body missing what it requires, or undefined when the body is acceptable. */
 function checkEmbeddingBody(body: Record<string, unknown>): unknown {
   if (typeof body.model !== 'string' || body.model === '') {
-    return errorBody('you must provide a model parameter', 'invalid_request_error', null, null);
+    return invalid('you must provide a model parameter');
   }
   if (body.input === undefined || body.input === null) {
-    return errorBody("Missing required parameter: 'input'.", 'invalid_request_error', 'input', 'missing_required_parameter');
+    return invalid("Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
   }
   if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') {
-    return errorBody(
-      "Invalid value for 'encoding_format': expected one of 'float' or 'base64'.",
-      'invalid_request_error',
-      'encoding_format',
-      'invalid_value',
-    );
+    return invalid("Invalid value for 'encoding_format': expected one of 'float' or 'base64'.", 'encoding_format', 'invalid_value');
   }
   return undefined;
 }
