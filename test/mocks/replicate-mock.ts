@@ -1,0 +1,265 @@
+/**
+ * A local stand-in for Replicate's HTTP API on 127.0.0.1: prediction creation for official models, deployments
+ * and versions, `GET /v1/predictions/<id>` (polling), cancel, and the prediction event stream. It checks the
+ * bearer token and required fields like Replicate (problem-details errors) and answers with prediction objects
+ * whose `urls` point back at itself. A prediction can stay `processing` for a number of polls before it succeeds.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request as the mock received it. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body, or undefined when it was empty or not JSON. */
+  body: unknown;
+  rawBody: string;
+}
+
+/** A behaviour for the next authenticated request (any route), instead of the default answer. */
+export type MockBehavior =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { streamEvents: Array<{ event?: string; data: unknown }>; failAfter?: number }
+  | { hang: true };
+
+export interface ReplicateMock {
+  baseUrl: string;
+  requests: RecordedRequest[];
+  enqueue(behavior: MockBehavior): void;
+  close(): Promise<void>;
+  /** Resolves once a client has closed a connection before its response was complete. */
+  whenAborted(): Promise<void>;
+  /** Resolves once the mock has received at least `count` requests (so a test can act on a hanging one). */
+  whenRequested(count: number): Promise<void>;
+}
+
+type Json = Record<string, unknown>;
+
+interface StoredPrediction {
+  prediction: Json;
+  /** Output fragments the model "generates". */
+  fragments: string[];
+  pollsLeft: number;
+}
+
+/** Responses the mock cut on purpose (`failAfter`): their close is not a client abort. */
+const cutOnPurpose = new WeakSet<ServerResponse>();
+
+/**
+ * Starts the mock on an ephemeral port. Accepted tokens default to `["test-replicate-key"]`; `processingPolls`
+ * (default 0) is how many polls of a prediction answer `processing` before it is `succeeded`.
+ */
+export async function startReplicateMock(options: { apiKeys?: string[]; processingPolls?: number } = {}): Promise<ReplicateMock> {
+  const apiKeys = new Set(options.apiKeys ?? ['test-replicate-key']);
+  const processingPolls = options.processingPolls ?? 0;
+  const requests: RecordedRequest[] = [];
+  const queue: MockBehavior[] = [];
+  const predictions = new Map<string, StoredPrediction>();
+  const requestWaiters: Array<{ count: number; resolve: () => void }> = [];
+  let signalAborted: () => void = () => {};
+  const aborted = new Promise<void>((resolve) => (signalAborted = resolve));
+  let counter = 0;
+  let baseUrl = '';
+
+  const server = createServer((request, response) => {
+    void readBody(request).then((rawBody) => {
+      let body: unknown;
+      try {
+        body = rawBody === '' ? undefined : JSON.parse(rawBody);
+      } catch {
+        body = undefined;
+      }
+      const path = (request.url ?? '/').split('?')[0]!;
+      const method = request.method ?? 'GET';
+      requests.push({ method, path, headers: request.headers, body, rawBody });
+      for (const waiter of requestWaiters.filter((item) => requests.length >= item.count)) waiter.resolve();
+      response.on('close', () => {
+        if (!response.writableFinished && !cutOnPurpose.has(response)) signalAborted();
+      });
+
+      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+      if (token === undefined || !apiKeys.has(token)) {
+        return problem(response, 401, 'Unauthenticated', 'You did not pass a valid authentication token');
+      }
+      const queued = queue.shift();
+      if (queued) return play(queued, response);
+      route(method, path, request.headers, body, response);
+    });
+  });
+
+  function route(method: string, path: string, headers: IncomingHttpHeaders, body: unknown, response: ServerResponse): void {
+    const create =
+      /^\/v1\/models\/([^/]+)\/([^/]+)\/predictions$/.exec(path) ?? /^\/v1\/deployments\/([^/]+)\/([^/]+)\/predictions$/.exec(path);
+    if (method === 'POST' && (create || path === '/v1/predictions')) {
+      const model = create ? `${decodeURIComponent(create[1]!)}/${decodeURIComponent(create[2]!)}` : undefined;
+      return createPrediction(model, path === '/v1/predictions', headers, body, response);
+    }
+    const get = /^\/v1\/predictions\/([^/]+)$/.exec(path);
+    if (method === 'GET' && get) return poll(get[1]!, response);
+    const cancel = /^\/v1\/predictions\/([^/]+)\/cancel$/.exec(path);
+    if (method === 'POST' && cancel) return cancelPrediction(cancel[1]!, response);
+    const stream = /^\/v1\/streams\/([^/]+)$/.exec(path);
+    if (method === 'GET' && stream) return streamPrediction(stream[1]!, headers, response);
+    problem(response, 404, 'Not found', 'The requested resource could not be found.');
+  }
+
+  function createPrediction(model: string | undefined, byVersion: boolean, headers: IncomingHttpHeaders, body: unknown, response: ServerResponse): void {
+    if (body === undefined || typeof body !== 'object' || Array.isArray(body)) {
+      return problem(response, 400, 'Invalid request', 'The request body must be a JSON object.');
+    }
+    const request = body as Json;
+    const input = request.input as Json | undefined;
+    const invalid: Array<{ type: string; field: string; description: string }> = [];
+    if (input === undefined || typeof input !== 'object' || Array.isArray(input)) invalid.push({ type: 'required', field: 'input', description: 'input is required' });
+    else if (typeof input.prompt !== 'string') invalid.push({ type: 'required', field: 'input.prompt', description: 'prompt is required' });
+    if (byVersion && typeof request.version !== 'string') invalid.push({ type: 'required', field: 'version', description: 'version is required' });
+    if (request.stream !== undefined && typeof request.stream !== 'boolean') invalid.push({ type: 'invalid_type', field: 'stream', description: 'stream must be a boolean' });
+    if (invalid.length > 0) {
+      return send(response, 422, {
+        title: 'Input validation failed',
+        detail: invalid.map((field) => `- ${field.description}`).join('\n'),
+        status: 422,
+        invalid_fields: invalid,
+      }, 'application/problem+json');
+    }
+
+    counter += 1;
+    const id = `mockpred${String(counter).padStart(18, '0')}`;
+    const prompt = String(input!.prompt);
+    const fragments = `Echo: ${prompt}`.split(/(?= )/);
+    const inputWords = `${String(input!.system_prompt ?? '')} ${prompt}`.split(/\s+/).filter(Boolean).length;
+    const prediction: Json = {
+      id,
+      model: model ?? 'replicate/versioned-model',
+      version: byVersion ? request.version : 'dp-mock0000000000000000000000000000',
+      input,
+      logs: '',
+      output: null,
+      data_removed: false,
+      error: null,
+      status: 'starting',
+      created_at: '2024-04-18T16:22:07.295Z',
+      urls: {
+        cancel: `${baseUrl}/v1/predictions/${id}/cancel`,
+        get: `${baseUrl}/v1/predictions/${id}`,
+        web: `https://replicate.com/p/${id}`,
+        ...(request.stream === true ? { stream: `${baseUrl}/v1/streams/${id}` } : {}),
+      },
+      metrics: { input_token_count: inputWords },
+    };
+    const stored: StoredPrediction = { prediction, fragments, pollsLeft: processingPolls };
+    predictions.set(id, stored);
+    // Sync mode returns the finished prediction when it is done within the wait; here that is "no polls needed".
+    const waits = typeof headers.prefer === 'string' && /^wait(=\d+)?$/.test(headers.prefer);
+    if (waits && processingPolls === 0 && request.stream !== true) succeed(stored);
+    send(response, 201, prediction);
+  }
+
+  function poll(id: string, response: ServerResponse): void {
+    const stored = predictions.get(id);
+    if (!stored) return problem(response, 404, 'Not found', 'The requested resource could not be found.');
+    if (stored.prediction.status === 'starting' || stored.prediction.status === 'processing') {
+      if (stored.pollsLeft > 0) {
+        stored.pollsLeft -= 1;
+        stored.prediction.status = 'processing';
+        stored.prediction.started_at = '2024-04-18T16:22:07.302Z';
+      } else {
+        succeed(stored);
+      }
+    }
+    send(response, 200, stored.prediction);
+  }
+
+  function cancelPrediction(id: string, response: ServerResponse): void {
+    const stored = predictions.get(id);
+    if (!stored) return problem(response, 404, 'Not found', 'The requested resource could not be found.');
+    if (stored.prediction.status === 'starting' || stored.prediction.status === 'processing') {
+      stored.prediction.status = 'canceled';
+      stored.prediction.completed_at = '2024-04-18T16:22:09.000Z';
+    }
+    send(response, 200, stored.prediction);
+  }
+
+  function streamPrediction(id: string, headers: IncomingHttpHeaders, response: ServerResponse): void {
+    const stored = predictions.get(id);
+    if (!stored) return problem(response, 404, 'Not found', 'The requested resource could not be found.');
+    if (!String(headers.accept ?? '').includes('text/event-stream')) {
+      return problem(response, 406, 'Not acceptable', 'Streams are served as text/event-stream.');
+    }
+    succeed(stored);
+    writeEvents(response, [
+      ...stored.fragments.map((fragment) => ({ event: 'output', data: fragment })),
+      { event: 'done', data: {} },
+    ], undefined);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    baseUrl,
+    requests,
+    enqueue: (behavior) => void queue.push(behavior),
+    whenAborted: () => aborted,
+    whenRequested: (count) =>
+      requests.length >= count ? Promise.resolve() : new Promise<void>((resolve) => requestWaiters.push({ count, resolve })),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function succeed(stored: StoredPrediction): void {
+  const prediction = stored.prediction;
+  prediction.status = 'succeeded';
+  prediction.output = stored.fragments;
+  prediction.started_at ??= '2024-04-18T16:22:07.302Z';
+  prediction.completed_at = '2024-04-18T16:22:07.816Z';
+  const metrics = prediction.metrics as Json;
+  prediction.metrics = { ...metrics, output_token_count: stored.fragments.length, predict_time: 0.5, total_time: 0.52 };
+}
+
+function play(behavior: MockBehavior, response: ServerResponse): void {
+  if ('hang' in behavior) return;
+  if ('streamEvents' in behavior) return writeEvents(response, behavior.streamEvents, behavior.failAfter);
+  const body = behavior.body === undefined ? '' : typeof behavior.body === 'string' ? behavior.body : JSON.stringify(behavior.body);
+  response.writeHead(behavior.status, { 'content-type': 'application/json', ...behavior.headers });
+  response.end(body);
+}
+
+function writeEvents(response: ServerResponse, events: Array<{ event?: string; data: unknown }>, failAfter: number | undefined): void {
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  for (const [index, item] of events.entries()) {
+    if (failAfter !== undefined && index >= failAfter) {
+      cutOnPurpose.add(response);
+      // Cut only once what was written has reached the socket, so the client sees the partial stream.
+      response.write('', () => response.destroy());
+      return;
+    }
+    const data = typeof item.data === 'string' ? item.data : JSON.stringify(item.data);
+    // A multi-line text fragment travels as several data lines, which SSE joins back with newlines.
+    const lines = data.split('\n').map((line) => `data: ${line}`).join('\n');
+    response.write(`${item.event ? `event: ${item.event}\n` : ''}id: ${index}\n${lines}\n\n`);
+  }
+  response.end();
+}
+
+function problem(response: ServerResponse, status: number, title: string, detail: string): void {
+  send(response, status, { title, detail, status }, 'application/problem+json');
+}
+
+function send(response: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+  response.writeHead(status, { 'content-type': contentType });
+  response.end(JSON.stringify(body));
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    request.on('data', (part: Buffer) => parts.push(part));
+    request.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    request.on('error', () => resolve(Buffer.concat(parts).toString('utf8')));
+  });
+}
