@@ -224,9 +224,8 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
       return drain();
     },
     finish(): StreamEvent[] {
-      parser.feed(textDecoder.decode());
-      // A last event without its blank line still counts.
-      parser.reset({ consume: true });
+      // A last event without its closing blank line still counts; at an event boundary this adds nothing.
+      parser.feed(`${textDecoder.decode()}\n\n`);
       if (!failed && !stopped) {
         fail(
           malformed(started ? 'The Anthropic stream ended before message_stop.' : 'The Anthropic stream ended without sending a message.'),

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { AnthropicMessage } from '../../spec/anthropic.js';
+import { anthropicUsageToTokenUsage, messageToChatCompletion } from './response.js';
+import { finishReasonFromStopReason } from './stop-reason.js';
+
+function fixture(name: string): AnthropicMessage {
+  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as AnthropicMessage;
+}
+
+describe('messageToChatCompletion', () => {
+  it('translates the documented text reply', () => {
+    const completion = messageToChatCompletion(fixture('message-basic.json'), 'my-claude', { created: 1_700_000_000 });
+    expect(completion).toEqual({
+      id: 'msg_013Zva2CMHLNnXjNJJKqJ2EF',
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: 'my-claude',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi! My name is Claude.' }, finish_reason: 'stop', logprobs: null }],
+      usage: { prompt_tokens: 2095, completion_tokens: 503, total_tokens: 2598, prompt_tokens_details: { cached_tokens: 0 } },
+    });
+  });
+
+  it('translates the documented tool-use reply, arguments as JSON text', () => {
+    const completion = messageToChatCompletion(fixture('message-tool-use.json'), 'claude-opus-4-6', { created: 1 });
+    const choice = completion.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBe("I'll check the current weather in San Francisco for you.");
+    expect(choice.message.tool_calls).toEqual([
+      {
+        id: 'toolu_01A09q90qw90lq917835lq9',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA","unit":"celsius"}' },
+      },
+    ]);
+    // The documented example carries no usage; none is invented.
+    expect(completion.usage).toBeUndefined();
+  });
+
+  it('gives null content when a reply is only tool calls', () => {
+    const message = fixture('message-tool-use.json');
+    message.content = message.content.filter((block) => block.type === 'tool_use');
+    expect(messageToChatCompletion(message, 'm', { created: 1 }).choices[0]!.message.content).toBeNull();
+  });
+
+  it('exposes thinking as reasoning_content and keeps the blocks, signatures included', () => {
+    const message = messageToChatCompletion(fixture('message-thinking.json'), 'm', { created: 1 }).choices[0]!.message;
+    expect(message.content).toBe('Based on my analysis...');
+    expect(message.reasoning_content).toBe('Let me analyze this step by step...');
+    expect(message.thinking_blocks).toEqual([fixture('message-thinking.json').content[0], fixture('message-thinking.json').content[1]]);
+  });
+
+  it('counts cache writes and reads into the prompt, reads as cached', () => {
+    const completion = messageToChatCompletion(fixture('message-prompt-cache.json'), 'm', { created: 1 });
+    expect(completion.usage).toEqual({
+      prompt_tokens: 21 + 188_086,
+      completion_tokens: 393,
+      total_tokens: 21 + 188_086 + 393,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
+    expect(anthropicUsageToTokenUsage({ input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 20, cache_read_input_tokens: 300 })).toEqual({
+      inputTokens: 330,
+      outputTokens: 5,
+      cachedInputTokens: 300,
+      cacheWriteTokens: 20,
+    });
+  });
+});
+
+describe('finishReasonFromStopReason', () => {
+  it('maps every documented stop reason, unknown ones to stop', () => {
+    expect(finishReasonFromStopReason('end_turn')).toBe('stop');
+    expect(finishReasonFromStopReason('stop_sequence')).toBe('stop');
+    expect(finishReasonFromStopReason('pause_turn')).toBe('stop');
+    expect(finishReasonFromStopReason('max_tokens')).toBe('length');
+    expect(finishReasonFromStopReason('model_context_window_exceeded')).toBe('length');
+    expect(finishReasonFromStopReason('tool_use')).toBe('tool_calls');
+    expect(finishReasonFromStopReason('refusal')).toBe('content_filter');
+    expect(finishReasonFromStopReason('something_new')).toBe('stop');
+  });
+});
