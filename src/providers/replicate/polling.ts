@@ -48,9 +48,16 @@ export async function settlePrediction(
         upstream: true,
       });
     }
-    await settings.waitBeforePoll(attempt, context.signal);
     const request: UpstreamRequest = { method: 'GET', url: current.urls?.get ?? fallbackGetUrl.replace('{id}', encodeURIComponent(current.id)), headers };
-    const response = await context.send(request, context.signal);
+    let response;
+    try {
+      await settings.waitBeforePoll(attempt, context.signal);
+      response = await context.send(request, context.signal);
+    } catch (error) {
+      // The client went away: stop the run so it is not billed to the end, without delaying the abort.
+      if (context.signal?.aborted) void cancelQuietly(current, context, headers);
+      throw error;
+    }
     if (response.status < 200 || response.status >= 300) throw replicateErrorToThrow(response);
     current = readPrediction(response);
   }

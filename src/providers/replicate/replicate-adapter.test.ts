@@ -214,6 +214,26 @@ describe('Replicate adapter against the mock', () => {
   });
 });
 
+describe('Replicate adapter aborts', () => {
+  it('cancels the prediction when the caller aborts while polling', async () => {
+    const server = await start(5);
+    const controller = new AbortController();
+    const adapter = createReplicateAdapterWith({
+      polling: {
+        waitBeforePoll: async (attempt) => {
+          if (attempt === 1) controller.abort();
+        },
+      },
+    });
+    const context = { ...contextFor(server), signal: controller.signal };
+    const response = await send(await adapter.chat.buildRequest(chatRequest('x'), context, { stream: false }));
+    await expect(Promise.resolve(adapter.chat.parseResponse(response, context))).rejects.toThrow();
+    await server.whenRequested(3);
+    expect(server.requests.map((recorded) => recorded.method)).toEqual(['POST', 'GET', 'POST']);
+    expect(server.requests[2]!.path).toMatch(/\/cancel$/);
+  });
+});
+
 describe('Replicate mock behaviours', () => {
   it('lets the caller abort a create call the upstream never answers', async () => {
     const server = await start();
