@@ -121,6 +121,8 @@ describe('Cohere adapter against the mock', () => {
     expect(mock.requests[0]!.headers.accept).toBe('text/event-stream');
     const chunks = events.flatMap((event) => (event.kind === 'chunk' ? [event.chunk] : []));
     expect(events).toHaveLength(chunks.length);
+    const usageChunk = chunks.pop()!;
+    expect(usageChunk).toMatchObject({ choices: [], usage: { completion_tokens: 5 } });
     expect(chunks.map((chunk) => chunk.choices[0]!.delta.content ?? '').join('')).toBe('You said: tell me something');
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
     expect(decoder.usage()).toMatchObject({ outputTokens: 5 });
@@ -128,11 +130,13 @@ describe('Cohere adapter against the mock', () => {
 
   it('streams tool calls whose argument fragments join into the full JSON', async () => {
     const { events } = await stream({ tools: [weatherTool], tool_choice: 'required' });
-    const deltas = events.flatMap((event) => (event.kind === 'chunk' ? event.chunk.choices[0]!.delta.tool_calls ?? [] : []));
+    const deltas = events.flatMap((event) => (event.kind === 'chunk' ? event.chunk.choices[0]?.delta.tool_calls ?? [] : []));
     expect(deltas[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather', arguments: '' } });
     expect(deltas.map((delta) => delta.function?.arguments ?? '').join('')).toBe('{"location":"Toronto"}');
+    const finish = events.at(-2)!;
+    expect(finish.kind === 'chunk' && finish.chunk.choices[0]!.finish_reason).toBe('tool_calls');
     const last = events.at(-1)!;
-    expect(last.kind === 'chunk' && last.chunk.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(last.kind === 'chunk' && last.chunk.choices).toEqual([]);
   });
 
   it('reports a stream the upstream cut short as an error event', async () => {

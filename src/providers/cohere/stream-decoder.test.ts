@@ -31,6 +31,9 @@ describe('createCohereStreamDecoder', () => {
 
     const list = chunks(whole);
     expect(whole.every((event) => event.kind === 'chunk')).toBe(true);
+    const usageChunk = list.pop()!;
+    expect(usageChunk.choices).toEqual([]);
+    expect(usageChunk.usage).toEqual({ prompt_tokens: 71, completion_tokens: 12, total_tokens: 83, prompt_tokens_details: { cached_tokens: 0 } });
     expect(list.map((chunk) => chunk.choices[0]!.delta)).toEqual([
       { role: 'assistant', content: '' },
       { content: 'A large language model' },
@@ -51,6 +54,7 @@ describe('createCohereStreamDecoder', () => {
 
   it('decodes tool plans and two tool calls into indexed OpenAI tool-call deltas', () => {
     const list = chunks(decodeAll(createCohereStreamDecoder(context), fixtureBytes('chat-stream-tool-call.sse'), 5));
+    expect(list.pop()!.usage).toMatchObject({ prompt_tokens: 913, completion_tokens: 81 });
     const deltas = list.map((chunk) => chunk.choices[0]!.delta);
     expect(deltas).toEqual([
       { role: 'assistant', content: '' },
@@ -72,6 +76,7 @@ describe('createCohereStreamDecoder', () => {
       'event: message-end\ndata: {"type":"message-end","delta":{"finish_reason":"MAX_TOKENS"}}\n\n';
     const list = chunks(decodeAll(createCohereStreamDecoder(context), encoder.encode(text), 1));
     expect(list[1]!.choices[0]!.delta.content).toBe('héllo 🌍');
+    // No usage in message-end: no usage chunk, the finish chunk is last.
     expect(list.at(-1)!.choices[0]!.finish_reason).toBe('length');
   });
 

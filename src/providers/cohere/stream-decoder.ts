@@ -6,15 +6,16 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
-import type { TokenUsage } from '../../spec/usage.js';
+import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { completionId, finishFailure, mapCohereFinishReason, readCohereUsage } from './chat-response.js';
 import type { CohereStreamEvent } from './wire-types.js';
 
 type Delta = ChatCompletionChunkChoice['delta'];
 
 /**
- * Creates the decoder for one streamed Cohere attempt. The usage chunk is not emitted here: the core appends it
- * from `usage()` when the client asked for `stream_options.include_usage`.
+ * Creates the decoder for one streamed Cohere attempt. Like an OpenAI upstream asked for `include_usage`, it ends
+ * with a usage chunk (`choices: []`) after the finish chunk when message-end reported usage; the core forwards
+ * or drops it according to the client's `stream_options`.
  */
 export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model' | 'requestId' | 'now'>): StreamDecoder {
   const created = Math.floor(context.now() / 1000);
@@ -36,6 +37,11 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
     };
     return { kind: 'chunk', chunk: value };
   };
+
+  const usageChunk = (value: TokenUsage): StreamEvent => ({
+    kind: 'chunk',
+    chunk: { id, object: 'chat.completion.chunk', created, model: context.model, choices: [], usage: toOpenAIUsage(value) },
+  });
 
   const emit = (delta: Delta): void => {
     if (!roleSent) {
@@ -125,6 +131,7 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
         }
         ended = true;
         pending.push(chunk({}, mapCohereFinishReason(end.finish_reason)));
+        if (usage) pending.push(usageChunk(usage));
         return;
       }
       default:

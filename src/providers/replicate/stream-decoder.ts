@@ -3,8 +3,8 @@
  * `logs` (ignored), `error` (JSON with `detail`), `done` (`{}`, or `{"reason":"canceled"|"error"}`).
  *
  * Usage: the stream carries no token counts; Replicate reports them only in the prediction's `metrics`, which a
- * synchronous decoder cannot fetch. `usage()` therefore stays undefined and the core's fallback (its own
- * estimate, or none) applies to streamed Replicate completions.
+ * synchronous decoder cannot fetch. `usage()` therefore stays undefined, no usage chunk is emitted (clients asking
+ * for `include_usage` get none), and the core meters the attempt as having no reported usage.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
