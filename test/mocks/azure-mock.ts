@@ -1,0 +1,262 @@
+/**
+ * A local stand-in for an Azure OpenAI resource and its Entra ID token endpoint.
+ *
+ * Data plane: `POST /openai/deployments/<deployment>/chat/completions|embeddings?api-version=<version>`. It checks
+ * the `api-version` query, the deployment (when `deployments` is given), and auth: an `api-key` header from
+ * `apiKeys`, or `authorization: Bearer <token>` with a token its own token endpoint issued. It answers with
+ * Azure's shapes: `prompt_filter_results` and `content_filter_results` on completions; streams open with an
+ * annotation-only chunk (`choices: []`, empty `model`) and carry an annotation chunk without `delta` before the
+ * finish chunk. A last user message containing `BLOCKME` gets the 400 `content_filter` error.
+ *
+ * Token endpoint: `POST /<tenant>/oauth2/v2.0/token`, form-encoded client credentials, validated against `entra`;
+ * each call is recorded in `tokenRequests` so tests can count them.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface AzureMockOptions {
+  /** Accepted `api-key` values. */
+  apiKeys?: string[];
+  /** Known deployments (deployment name to model name); any deployment is accepted when absent. */
+  deployments?: Record<string, string>;
+  /** Accepted api-version values. */
+  apiVersions?: string[];
+  /** The Entra application the token endpoint recognises. */
+  entra?: { tenantId: string; clientId: string; clientSecret: string; scope?: string; expiresInSeconds?: number };
+}
+
+/** Replaces the answer to the next valid data-plane request. */
+export type AzureMockBehavior =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { streamChunks: unknown[]; failAfter?: number }
+  | { hang: true };
+
+export interface RecordedAzureRequest {
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  deployment: string | undefined;
+  apiVersion: string | null;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+export interface AzureMock {
+  /** The resource endpoint, and the authority host of the token endpoint. */
+  baseUrl: string;
+  requests: RecordedAzureRequest[];
+  /** The form fields of every token request received. */
+  tokenRequests: Array<Record<string, string>>;
+  /** Tokens issued so far, in order. */
+  issuedTokens: string[];
+  enqueue(behavior: AzureMockBehavior): void;
+  nextRequest(): Promise<RecordedAzureRequest>;
+  whenAborted(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const AZURE_DEFAULT_SCOPE = 'https://cognitiveservices.azure.com/.default';
+const MODEL = 'gpt-4o-2024-08-06';
+const SAFE = { filtered: false, severity: 'safe' };
+const FILTER_RESULTS = { hate: SAFE, self_harm: SAFE, sexual: SAFE, violence: SAFE };
+const PROMPT_FILTER_RESULTS = [{ prompt_index: 0, content_filter_results: { ...FILTER_RESULTS, jailbreak: { filtered: false, detected: false } } }];
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'content-type': 'application/json', 'apim-request-id': 'mock-apim', ...headers });
+  response.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+function azureError(response: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
+  sendJson(response, status, { error: { code, message, ...extra } }, { 'x-ms-error-code': code });
+}
+
+function lastUserText(body: Record<string, unknown>): string {
+  const messages = Array.isArray(body.messages) ? (body.messages as Array<{ role?: string; content?: unknown }>) : [];
+  const last = [...messages].reverse().find((message) => message.role === 'user');
+  if (typeof last?.content === 'string') return last.content;
+  if (Array.isArray(last?.content)) return last.content.map((part: { text?: string }) => part.text ?? '').join('');
+  return '';
+}
+
+/** A deterministic embedding whose first component identifies the text. */
+export function azureMockEmbedding(text: string, dimensions = 8): number[] {
+  let seed = 0;
+  for (const character of text) seed = (seed * 31 + character.charCodeAt(0)) % 9973;
+  return Array.from({ length: dimensions }, (_, index) => ((seed + index * 17) % 100) / 100);
+}
+
+/** Starts the mock on 127.0.0.1 and an ephemeral port. */
+export async function startAzureMock(options: AzureMockOptions = {}): Promise<AzureMock> {
+  const requests: RecordedAzureRequest[] = [];
+  const tokenRequests: Array<Record<string, string>> = [];
+  const issuedTokens: string[] = [];
+  const queue: AzureMockBehavior[] = [];
+  const requestWaiters: Array<(request: RecordedAzureRequest) => void> = [];
+  const abortWaiters: Array<() => void> = [];
+  let unclaimedAborts = 0;
+  const apiVersions = options.apiVersions ?? ['2024-10-21', '2024-06-01', '2025-01-01-preview'];
+
+  const noteAbort = (): void => {
+    const waiter = abortWaiters.shift();
+    if (waiter) waiter();
+    else unclaimedAborts += 1;
+  };
+
+  const handleToken = (request: IncomingMessage, response: ServerResponse, tenant: string, text: string): void => {
+    const form = Object.fromEntries(new URLSearchParams(text));
+    tokenRequests.push(form);
+    const entra = options.entra;
+    if (!String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+      return sendJson(response, 400, { error: 'invalid_request', error_description: 'AADSTS900144: The request body must be form-encoded.' });
+    }
+    if (entra === undefined || tenant !== entra.tenantId) {
+      return sendJson(response, 400, { error: 'invalid_request', error_description: `AADSTS90002: Tenant '${tenant}' not found.` });
+    }
+    if (form.grant_type !== 'client_credentials') {
+      return sendJson(response, 400, { error: 'unsupported_grant_type', error_description: 'AADSTS70003: The grant type is not supported.' });
+    }
+    if (form.client_id !== entra.clientId) {
+      return sendJson(response, 400, { error: 'unauthorized_client', error_description: `AADSTS700016: Application with identifier '${form.client_id}' was not found.` });
+    }
+    if (form.client_secret !== entra.clientSecret) {
+      return sendJson(response, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
+    }
+    if (form.scope !== (entra.scope ?? AZURE_DEFAULT_SCOPE)) {
+      return sendJson(response, 400, { error: 'invalid_scope', error_description: `AADSTS70011: The provided value for scope ${form.scope} is not valid.` });
+    }
+    const token = `mock-entra-token-${issuedTokens.length + 1}`;
+    issuedTokens.push(token);
+    const expiresIn = entra.expiresInSeconds ?? 3599;
+    sendJson(response, 200, { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: token });
+  };
+
+  const handle = (request: IncomingMessage, response: ServerResponse, text: string): void => {
+    const url = new URL(request.url ?? '/', 'http://mock');
+    const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
+    if (token !== null && request.method === 'POST') return handleToken(request, response, decodeURIComponent(token[1] ?? ''), text);
+
+    const route = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(url.pathname);
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      body = text;
+    }
+    const deployment = route?.[1] === undefined ? undefined : decodeURIComponent(route[1]);
+    const recorded: RecordedAzureRequest = {
+      method: request.method ?? '',
+      url: request.url ?? '',
+      deployment,
+      apiVersion: url.searchParams.get('api-version'),
+      headers: request.headers,
+      body,
+    };
+    requests.push(recorded);
+    for (const waiter of requestWaiters.splice(0)) waiter(recorded);
+
+    const apiKey = request.headers['api-key'];
+    const bearer = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1];
+    const authorized = (typeof apiKey === 'string' && (options.apiKeys ?? []).includes(apiKey)) || (bearer !== undefined && issuedTokens.includes(bearer));
+    if (!authorized) {
+      return azureError(response, 401, '401', 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.');
+    }
+    if (route === null || request.method !== 'POST') return azureError(response, 404, '404', 'Resource not found');
+    if (recorded.apiVersion === null) return azureError(response, 404, '404', 'Resource not found');
+    if (!apiVersions.includes(recorded.apiVersion)) return azureError(response, 400, 'BadRequest', 'API version not supported');
+    if (options.deployments !== undefined && (deployment === undefined || !(deployment in options.deployments))) {
+      return azureError(response, 404, 'DeploymentNotFound', 'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.');
+    }
+    if (body === null || typeof body !== 'object') return azureError(response, 400, 'BadRequest', 'The request body is not valid JSON.');
+    const json = body as Record<string, unknown>;
+    const model = (deployment !== undefined ? options.deployments?.[deployment] : undefined) ?? MODEL;
+
+    if (route[2] === 'embeddings') {
+      const inputs = typeof json.input === 'string' ? [json.input] : (json.input as unknown[]);
+      if (!Array.isArray(inputs) || inputs.length === 0) return azureError(response, 400, 'BadRequest', "'input' is a required property");
+      const data = inputs.map((input, index) => ({ object: 'embedding', index, embedding: azureMockEmbedding(String(input), (json.dimensions as number) ?? 8) }));
+      const tokens = inputs.reduce<number>((sum, input) => sum + Math.ceil(String(input).length / 4), 0);
+      return sendJson(response, 200, { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    }
+    if (!Array.isArray(json.messages) || json.messages.length === 0) return azureError(response, 400, 'BadRequest', "'messages' is a required property");
+    const prompt = lastUserText(json);
+    if (prompt.includes('BLOCKME')) {
+      return azureError(response, 400, 'content_filter', "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", {
+        param: 'prompt',
+        type: null,
+        status: 400,
+        innererror: { code: 'ResponsibleAIPolicyViolation', content_filter_result: { ...FILTER_RESULTS, violence: { filtered: true, severity: 'high' } } },
+      });
+    }
+
+    const behavior = queue.shift();
+    if (behavior !== undefined && 'hang' in behavior) {
+      response.on('close', () => {
+        if (!response.writableEnded) noteAbort();
+      });
+      return;
+    }
+    if (behavior !== undefined && 'status' in behavior) return sendJson(response, behavior.status, behavior.body ?? '', behavior.headers);
+    const content = `Echo: ${prompt}`;
+    const usage = { prompt_tokens: Math.ceil(prompt.length / 4), completion_tokens: Math.ceil(content.length / 4), total_tokens: 0 };
+    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    const base = { id: 'chatcmpl-azure-mock', created: 1_700_000_000, model, system_fingerprint: 'fp_mock' };
+    if (json.stream !== true) {
+      return sendJson(response, 200, {
+        ...base,
+        object: 'chat.completion',
+        prompt_filter_results: PROMPT_FILTER_RESULTS,
+        choices: [{ index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content, refusal: null }, content_filter_results: FILTER_RESULTS }],
+        usage,
+      });
+    }
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ ...base, object: 'chat.completion.chunk', choices, ...extra });
+    const includeUsage = (json.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+    const chunks =
+      behavior !== undefined && 'streamChunks' in behavior
+        ? behavior.streamChunks
+        : [
+            { choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: PROMPT_FILTER_RESULTS },
+            chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null, content_filter_results: {} }]),
+            ...content.split(/(?<= )/).map((word) => chunk([{ index: 0, delta: { content: word }, finish_reason: null, logprobs: null, content_filter_results: FILTER_RESULTS }])),
+            chunk([{ index: 0, finish_reason: null, content_filter_results: FILTER_RESULTS, content_filter_offsets: { check_offset: 0, start_offset: 0, end_offset: content.length } }]),
+            chunk([{ index: 0, delta: {}, finish_reason: 'stop', logprobs: null }]),
+            ...(includeUsage ? [chunk([], { usage })] : []),
+          ];
+    const failAfter = behavior !== undefined && 'streamChunks' in behavior ? behavior.failAfter : undefined;
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'apim-request-id': 'mock-apim' });
+    for (const item of chunks.slice(0, failAfter ?? chunks.length)) response.write(`data: ${typeof item === 'string' ? item : JSON.stringify(item)}\n\n`);
+    if (failAfter !== undefined) {
+      response.socket?.end();
+      return;
+    }
+    response.end('data: [DONE]\n\n');
+  };
+
+  const server = createServer((request, response) => {
+    const parts: Buffer[] = [];
+    request.on('data', (part: Buffer) => parts.push(part));
+    request.on('end', () => handle(request, response, Buffer.concat(parts).toString('utf8')));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    tokenRequests,
+    issuedTokens,
+    enqueue: (behavior) => queue.push(behavior),
+    nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),
+    whenAborted: () =>
+      new Promise<void>((resolve) => {
+        if (unclaimedAborts > 0) {
+          unclaimedAborts -= 1;
+          resolve();
+        } else abortWaiters.push(resolve);
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
