@@ -25,6 +25,20 @@ import { ProviderRepository } from '../store/provider-repository.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { SettingsRepository } from '../store/settings-repository.js';
 import { installErrorHandling, sendError, toGatewayError } from './error-handler.js';
+import { createAdapterRegistry, type AdapterRegistry } from '../providers/index.js';
+import type { AdapterOptions } from '../spec/provider.js';
+import { Router, type RandomSource } from '../core/routing/router.js';
+import { Dispatcher } from '../core/dispatch/dispatcher.js';
+import { UpstreamClient } from '../core/dispatch/upstream-client.js';
+import { ChatService } from '../core/inference/chat-service.js';
+import { EmbeddingService } from '../core/inference/embedding-service.js';
+import { listModels } from '../core/inference/model-list.js';
+import { observingMeter, type UsageMeter } from '../core/inference/metering.js';
+import { GatewayMetrics } from '../core/observability/metrics.js';
+import { chatCompletionRoutes } from '../api/inference/chat-completions.js';
+import { embeddingRoutes } from '../api/inference/embeddings.js';
+import { messagesRoutes } from '../api/inference/messages.js';
+import { modelRoutes } from '../api/inference/models.js';
 import { createLogger } from './logger.js';
 
 /** Everything the app is built from; tests build it in-process with their own store, clock and environment. */
@@ -38,6 +52,15 @@ export interface AppDependencies {
   logger?: Logger;
   /** How often to look for changes made by other processes (ms); 0 disables. */
   refreshIntervalMs?: number;
+  adapterOptions?: AdapterOptions;
+  /** Replaces the adapter registry (tests of the core with fake adapters). */
+  adapters?: AdapterRegistry;
+  /** Random source for weighted key choice and backoff jitter. */
+  random?: RandomSource;
+  /** Limits and ledger; the default only observes. */
+  meter?: UsageMeter;
+  /** Collect Node's process metrics too (off in tests, which build many apps). */
+  processMetrics?: boolean;
 }
 
 /** The built app and the services behind it. */
@@ -48,6 +71,9 @@ export interface Gateway {
     keys: KeyService;
     catalog: Catalog;
     authenticator: Authenticator;
+    router: Router;
+    metrics: GatewayMetrics;
+    adapters: AdapterRegistry;
   };
   /** Reloads providers and keys from the database. */
   reload(): Promise<void>;
@@ -87,6 +113,24 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   const pricingStructureExists = (_id: string) => false;
   const keys = new KeyService({ catalog, keys: keyRepository, providers, clock, readEnvironment, pricingStructureExists, changed });
   const authenticator = new Authenticator(dependencies.adminKeyHash);
+  const adapters = dependencies.adapters ?? createAdapterRegistry(dependencies.adapterOptions ?? {});
+  const random = dependencies.random ?? Math.random;
+  const router = new Router(catalog, adapters, clock, random);
+  const client = new UpstreamClient();
+  const metrics = new GatewayMetrics({ defaultMetrics: dependencies.processMetrics ?? false });
+  const dispatcher = new Dispatcher({
+    router,
+    client,
+    clock,
+    readEnvironment,
+    random,
+    setKeyStatus: (keyId, status) => {
+      keys.setStatus(keyId, status).catch((error: unknown) => logger.warn({ err: error, keyId }, 'could not record key status'));
+    },
+  });
+  const meter = dependencies.meter ?? observingMeter;
+  const chat = new ChatService({ router, dispatcher, client, meter, metrics, clock });
+  const embeddings = new EmbeddingService({ router, dispatcher, client, meter, metrics, clock });
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -153,6 +197,14 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
 
   await app.register(providerRoutes(providers));
   await app.register(providerKeyRoutes({ keys, providers, pricingStructureExists, clock }));
+  await app.register(chatCompletionRoutes(chat));
+  await app.register(embeddingRoutes(embeddings));
+  await app.register(messagesRoutes(chat));
+  await app.register(modelRoutes(() => listModels(catalog.snapshot, adapters)));
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const rendered = await metrics.render();
+    return reply.type(rendered.contentType).send(rendered.body);
+  });
 
   // Other processes sharing the database announce changes through the revision setting.
   let refreshTimer: NodeJS.Timeout | undefined;
@@ -172,11 +224,12 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   await app.ready();
   return {
     app: app as unknown as FastifyInstance,
-    services: { providers, keys, catalog, authenticator },
+    services: { providers, keys, catalog, authenticator, router, metrics, adapters },
     reload,
     async close() {
       if (refreshTimer) clearInterval(refreshTimer);
       await app.close();
+      await client.close();
     },
   };
 }

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { renderErrorBody } from '../../spec/error-body.js';
+import { GatewayError } from '../../spec/errors.js';
+import type { ChatCompletionRequest } from '../../spec/openai.js';
+import type { ChatService } from '../../core/inference/chat-service.js';
+import { isUsageOnlyChunk } from '../../core/inference/chat-service.js';
+import { inferenceCall, servedHeaders } from './inference-call.js';
+import { SseWriter } from './sse-writer.js';
+import '../route-access.js';
+
+const roles = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
+
+/** The OpenAI chat request as validated at the door; every other field passes through to the upstream. */
+export const chatRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(z.looseObject({ role: z.enum(roles) })).min(1),
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  max_tokens: z.number().int().positive().nullable().optional(),
+  max_completion_tokens: z.number().int().positive().nullable().optional(),
+  fallbacks: z.array(z.string().min(1)).optional(),
+});
+
+export const inferenceBodyLimit = 32 * 1024 * 1024;
+
+/** `POST /v1/chat/completions`, streaming and not. */
+export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/v1/chat/completions',
+      { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: chatRequestSchema } },
+      async (request, reply) => {
+        const { fallbacks, ...rest } = request.body;
+        const body = rest as unknown as ChatCompletionRequest;
+        const targets = chat.targets(body, fallbacks);
+        const call = inferenceCall(request, reply, 'chat');
+        const result = await chat.complete(body, targets, call);
+        if (result.kind === 'completion') {
+          reply.headers(servedHeaders(result.servedBy));
+          if (result.raw) return reply.type('application/json').send(Buffer.from(result.raw.buffer, result.raw.byteOffset, result.raw.byteLength));
+          return reply.type('application/json').send(JSON.stringify(result.completion));
+        }
+        const wantsUsage = body.stream_options?.include_usage === true;
+        reply.hijack();
+        const writer = new SseWriter(reply.raw);
+        writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
+        let failed = false;
+        for await (const event of result.events) {
+          if (writer.closed) break;
+          if (event.kind === 'error') {
+            failed = true;
+            const error = new GatewayError({
+              status: event.error.status,
+              type: event.error.type as GatewayError['type'],
+              code: event.error.code ?? 'upstream_stream_error',
+              message: event.error.message,
+              provider: result.servedBy.provider,
+              model: body.model,
+              requestType: 'chat.completion',
+              upstream: true,
+            });
+            await writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
+            break;
+          }
+          if (!wantsUsage && isUsageOnlyChunk(event.chunk)) continue;
+          await writer.write(`data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`);
+        }
+        if (!failed && !writer.closed) await writer.write('data: [DONE]\n\n');
+        writer.end();
+      },
+    );
+  };
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AnthropicMessagesRequest } from '../../spec/anthropic.js';
+import type { ChatCompletion } from '../../spec/openai.js';
+import type { ChatService } from '../../core/inference/chat-service.js';
+import { chatCompletionToMessage, createMessagesStreamEncoder, messageIdFor, messagesRequestToChat } from '../../core/anthropic-messages/index.js';
+import { inferenceCall, servedHeaders } from './inference-call.js';
+import { SseWriter } from './sse-writer.js';
+import { inferenceBodyLimit } from './chat-completions.js';
+import { randomUUID } from 'node:crypto';
+import '../route-access.js';
+
+/** The Anthropic Messages request as validated at the door. */
+export const messagesRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  max_tokens: z.number().int().positive(),
+  messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant']) })).min(1),
+  stream: z.boolean().optional(),
+  fallbacks: z.array(z.string().min(1)).optional(),
+});
+
+/** `POST /v1/messages`: Anthropic-SDK clients reach any provider through the canonical chat path. */
+export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/v1/messages',
+      { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: messagesRequestSchema } },
+      async (request, reply) => {
+        const { fallbacks, ...rest } = request.body;
+        const anthropicBody = rest as unknown as AnthropicMessagesRequest;
+        const probe = chat.targets({ model: anthropicBody.model, messages: [] }, fallbacks);
+        // Claude upstreams read Anthropic-only features (cache_control, thinking) back from extension fields.
+        const claude = probe.every((target) => target.adapter.type === 'anthropic' || target.model.startsWith('claude') || target.model.includes('anthropic.claude'));
+        const chatBody = messagesRequestToChat(anthropicBody, { anthropicExtensions: claude });
+        const call = inferenceCall(request, reply, 'messages');
+        const result = await chat.complete(chatBody, probe, call);
+        if (result.kind === 'completion') {
+          reply.headers(servedHeaders(result.servedBy));
+          return reply.type('application/json').send(JSON.stringify(chatCompletionToMessage(result.completion as ChatCompletion, anthropicBody.model, result.usage)));
+        }
+        reply.hijack();
+        const writer = new SseWriter(reply.raw);
+        writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
+        const encoder = createMessagesStreamEncoder({ model: anthropicBody.model, messageId: messageIdFor(`chatcmpl-${randomUUID().replace(/-/g, '')}`) });
+        let failed = false;
+        for await (const event of result.events) {
+          if (writer.closed) break;
+          if (event.kind === 'error') {
+            failed = true;
+            await writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));
+            break;
+          }
+          const text = encoder.push(event.chunk);
+          if (text) await writer.write(text);
+        }
+        if (!failed && !writer.closed) await writer.write(encoder.finish(result.usage()));
+        writer.end();
+      },
+    );
+  };
+}

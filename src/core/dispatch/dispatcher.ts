@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
+import type { Clock } from '../../spec/clock.js';
+import type { EnvironmentReader } from '../../spec/environment-reader.js';
+import { retryAfterMs } from '../../spec/http-headers.js';
+import type { ProviderContext, ResolvedKey, UpstreamResponse } from '../../spec/provider.js';
+import type { KeyRecord } from '../../store/key-record.js';
+import { resolveKey } from '../routing/resolve-key.js';
+import type { RouteTarget, Router } from '../routing/router.js';
+import { toProviderSettings } from '../management/provider-settings.js';
+import { backoffDelay, sleep } from './backoff.js';
+import { ConcurrencyLimiter } from './concurrency-limiter.js';
+import { transportFailureOf, type UpstreamClient } from './upstream-client.js';
+
+/** What one attempt produced: a value for the client, or the upstream's error reply. */
+export type AttemptOutcome<T> = { ok: true; value: T } | { ok: false; response: UpstreamResponse };
+
+/** Runs one attempt against one key; may throw transport GatewayErrors (network, timeout, abort). */
+export type AttemptRunner<T> = (target: RouteTarget, context: ProviderContext, release: () => void) => Promise<AttemptOutcome<T>>;
+
+/** The result handed back with the value: who served it. */
+export interface Served<T> {
+  value: T;
+  target: RouteTarget;
+  key: KeyRecord;
+  context: ProviderContext;
+  /** Every attempt made, for logs and metrics. */
+  attempts: AttemptRecord[];
+}
+
+export interface AttemptRecord {
+  provider: string;
+  model: string;
+  keyId: string;
+  status: number;
+  /** Why the attempt did not serve: 'ok', 'retry', 'rotate', 'failed'. */
+  outcome: 'ok' | 'retry' | 'rotate' | 'failed';
+}
+
+export interface DispatchRequest {
+  targets: RouteTarget[];
+  pinnedKeyId?: string;
+  requestId: string;
+  signal: AbortSignal;
+  requestType: string;
+}
+
+export interface DispatcherDependencies {
+  router: Router;
+  client: UpstreamClient;
+  clock: Clock;
+  readEnvironment: EnvironmentReader;
+  random?: () => number;
+  /** Records a key's health (e.g. "failing: upstream answered 401"); '' clears it. Runs off the request path. */
+  setKeyStatus: (keyId: string, status: string) => void;
+}
+
+/** Default rest for a key that answered 429 without saying how long. */
+const defaultCooldownMs = 5_000;
+
+/**
+ * Drives attempts: key choice by weight, retries with backoff on network errors and 5xx, key rotation on 429
+ * (with a cooldown) and 401/403 (marking the key), per-provider concurrency, then fallbacks in order.
+ */
+export class Dispatcher {
+  readonly #limiters = new Map<string, ConcurrencyLimiter>();
+
+  constructor(private readonly dependencies: DispatcherDependencies) {}
+
+  async dispatch<T>(request: DispatchRequest, run: AttemptRunner<T>): Promise<Served<T>> {
+    const attempts: AttemptRecord[] = [];
+    let lastError: GatewayError | undefined;
+    for (const target of request.targets) {
+      try {
+        return await this.#dispatchTarget(target, request, run, attempts);
+      } catch (error) {
+        const gatewayError = asGatewayError(error);
+        gatewayError.provider ??= target.provider.name;
+        gatewayError.model ??= target.requested;
+        gatewayError.requestType ??= request.requestType;
+        // A client mistake or a cancelled request is not cured by another provider.
+        if (!isFallbackWorthy(gatewayError) || request.signal.aborted) throw gatewayError;
+        lastError = gatewayError;
+      }
+    }
+    throw lastError ?? errors.unavailable('No provider could serve the request', { requestType: request.requestType });
+  }
+
+  async #dispatchTarget<T>(target: RouteTarget, request: DispatchRequest, run: AttemptRunner<T>, attempts: AttemptRecord[]): Promise<Served<T>> {
+    const { router, clock } = this.dependencies;
+    const settings = toProviderSettings(target.provider);
+    const limiter = this.#limiter(target);
+    const excluded = new Set<string>();
+    let retries = 0;
+    let lastError: GatewayError | undefined;
+    for (;;) {
+      const key = router.pick(target, { ...(request.pinnedKeyId ? { pinned: request.pinnedKeyId } : {}), exclude: excluded });
+      if (!key) throw lastError ?? this.#noKeyError(target, request);
+      let resolved: ResolvedKey;
+      try {
+        resolved = resolveKey(key, this.dependencies.readEnvironment);
+      } catch (error) {
+        excluded.add(key.id);
+        lastError = asGatewayError(error);
+        continue;
+      }
+      const release = await limiter.acquire(request.signal);
+      const context: ProviderContext = {
+        provider: settings,
+        key: resolved,
+        model: target.model,
+        requestId: request.requestId,
+        send: this.dependencies.client.sender(settings.network.timeoutMs, request.signal),
+        now: clock,
+        signal: request.signal,
+      };
+      let outcome: AttemptOutcome<T>;
+      try {
+        outcome = await run(target, context, release);
+      } catch (error) {
+        release();
+        const gatewayError = asGatewayError(error);
+        const transport = transportFailureOf(gatewayError);
+        if (transport === 'aborted' || request.signal.aborted) throw gatewayError;
+        if ((transport === 'network' || transport === 'timeout' || gatewayError.retryable) && retries < settings.network.maxRetries) {
+          attempts.push(record(target, key, gatewayError.status, 'retry'));
+          await this.#backoff(retries++, settings.network, request.signal);
+          lastError = gatewayError;
+          continue;
+        }
+        attempts.push(record(target, key, gatewayError.status, 'failed'));
+        throw gatewayError;
+      }
+      if (outcome.ok) {
+        attempts.push(record(target, key, 200, 'ok'));
+        if (key.status.startsWith('failing')) this.dependencies.setKeyStatus(key.id, '');
+        return { value: outcome.value, target, key, context, attempts };
+      }
+      release();
+      const upstream = this.#upstreamError(target, context, outcome.response, request);
+      const status = outcome.response.status;
+      if (status === 429) {
+        attempts.push(record(target, key, status, 'rotate'));
+        router.coolDown(key.id, upstream.retryAfterMs ?? defaultCooldownMs);
+        excluded.add(key.id);
+        lastError = upstream;
+        continue;
+      }
+      if (status === 401 || status === 403) {
+        attempts.push(record(target, key, status, 'rotate'));
+        this.dependencies.setKeyStatus(key.id, `failing: upstream answered ${status} (${upstream.code}) at ${new Date(clock()).toISOString()}`);
+        excluded.add(key.id);
+        lastError = upstream;
+        continue;
+      }
+      if ((status >= 500 || status === 408) && retries < settings.network.maxRetries) {
+        attempts.push(record(target, key, status, 'retry'));
+        await this.#backoff(retries++, settings.network, request.signal);
+        lastError = upstream;
+        continue;
+      }
+      attempts.push(record(target, key, status, 'failed'));
+      throw upstream;
+    }
+  }
+
+  #upstreamError(target: RouteTarget, context: ProviderContext, response: UpstreamResponse, request: DispatchRequest): GatewayError {
+    let mapped;
+    try {
+      mapped = target.adapter.parseError(response, context);
+    } catch {
+      mapped = { status: response.status >= 500 ? 502 : response.status, type: 'upstream_error', code: null, message: `Upstream answered ${response.status}` };
+    }
+    const retryAfter = mapped.retryAfterMs ?? retryAfterMs(response.headers, this.dependencies.clock());
+    const headers: Record<string, string> = {};
+    if (retryAfter !== undefined && (mapped.status === 429 || mapped.status === 503)) headers['retry-after'] = String(Math.ceil(retryAfter / 1000));
+    return new GatewayError({
+      status: mapped.status,
+      type: (mapped.type || 'upstream_error') as GatewayError['type'],
+      code: mapped.code ?? `upstream_${response.status}`,
+      message: mapped.message,
+      param: mapped.param ?? null,
+      provider: target.provider.name,
+      model: target.requested,
+      requestType: request.requestType,
+      headers,
+      upstream: true,
+      ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}),
+    });
+  }
+
+  #noKeyError(target: RouteTarget, request: DispatchRequest): GatewayError {
+    const { router } = this.dependencies;
+    const details = { provider: target.provider.name, model: target.requested, requestType: request.requestType, param: 'model' };
+    if (request.pinnedKeyId !== undefined) {
+      return errors.badRequest(
+        `Key "${request.pinnedKeyId}" (x-tollgate-key-id) is not an enabled key of provider "${target.provider.name}" that serves "${target.model}"`,
+        { ...details, code: 'pinned_key_not_eligible', param: 'x-tollgate-key-id' },
+      );
+    }
+    const cooling = router.shortestCooldown(target);
+    if (cooling !== undefined) {
+      return errors.rateLimited(`Every key of provider "${target.provider.name}" for "${target.model}" is rate limited; retry later`, {
+        ...details,
+        code: 'all_keys_rate_limited',
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(cooling / 1000))) },
+        retryAfterMs: cooling,
+      });
+    }
+    if (target.provider.keyless) return errors.internal('Keyless provider has no key slot', details);
+    return errors.badRequest(`Provider "${target.provider.name}" has no enabled key that serves model "${target.model}"`, {
+      ...details,
+      code: 'no_eligible_key',
+    });
+  }
+
+  #limiter(target: RouteTarget): ConcurrencyLimiter {
+    const { concurrency, buffer_size: bufferSize } = target.provider.concurrency;
+    let limiter = this.#limiters.get(target.provider.name);
+    if (!limiter) {
+      limiter = new ConcurrencyLimiter(concurrency, bufferSize, target.provider.name);
+      this.#limiters.set(target.provider.name, limiter);
+    } else {
+      limiter.configure(concurrency, bufferSize);
+    }
+    return limiter;
+  }
+
+  async #backoff(attempt: number, network: { retryBackoffInitialMs: number; retryBackoffMaxMs: number }, signal: AbortSignal): Promise<void> {
+    const delay = backoffDelay(attempt, network.retryBackoffInitialMs, network.retryBackoffMaxMs, this.dependencies.random);
+    try {
+      await sleep(delay, signal);
+    } catch {
+      throw new GatewayError({ status: 499, type: 'invalid_request_error', code: 'client_closed_request', message: 'The request was cancelled' });
+    }
+  }
+}
+
+function record(target: RouteTarget, key: KeyRecord, status: number, outcome: AttemptRecord['outcome']): AttemptRecord {
+  return { provider: target.provider.name, model: target.model, keyId: key.id, status, outcome };
+}
+
+function asGatewayError(error: unknown): GatewayError {
+  if (isGatewayError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return errors.badGateway(`Upstream exchange failed: ${message}`, { code: 'upstream_exchange_failed', cause: error });
+}
+
+/** Fallbacks are for provider failures (exhausted retries, rate limits, outages), not for the client's own mistakes. */
+function isFallbackWorthy(error: GatewayError): boolean {
+  return error.status === 429 || error.status >= 500 || error.status === 401 || error.status === 403 || error.code === 'no_eligible_key' || error.code === 'key_env_missing';
+}
+
+/** A fresh id for a synthesised completion. */
+export function completionId(): string {
+  return `chatcmpl-${randomUUID().replace(/-/g, '')}`;
+}

@@ -1,0 +1,128 @@
+import { Agent, type Dispatcher } from 'undici';
+import { errors, GatewayError } from '../../spec/errors.js';
+import type { HttpSend, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
+
+/** A streamed upstream reply: status and headers now, the body as it arrives. */
+export interface UpstreamStream {
+  status: number;
+  headers: Record<string, string>;
+  body: AsyncIterable<Uint8Array>;
+  /** Reads the whole body (for error replies). */
+  readAll(): Promise<Uint8Array>;
+  /** Releases the connection without reading further. */
+  discard(): void;
+}
+
+/** One pooled keep-alive agent for every upstream origin; never a client per request. */
+export class UpstreamClient {
+  readonly #agent: Dispatcher;
+
+  constructor(agent?: Dispatcher) {
+    this.#agent =
+      agent ??
+      new Agent({
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 600_000,
+        connections: 512,
+        pipelining: 1,
+        connect: { timeout: 10_000 },
+      });
+  }
+
+  /** Sends a request and returns as soon as the headers arrived. */
+  async open(request: UpstreamRequest, options: { signal?: AbortSignal; timeoutMs: number }): Promise<UpstreamStream> {
+    const url = new URL(request.url);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.#agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: request.method,
+        headers: request.headers,
+        body: request.body ?? null,
+        signal: options.signal,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      });
+    } catch (error) {
+      throw classifyTransportError(error, options.signal);
+    }
+    const body = response.body;
+    return {
+      status: response.statusCode,
+      headers: flattenHeaders(response.headers),
+      body: iterate(body, options.signal),
+      async readAll() {
+        try {
+          return new Uint8Array(await body.arrayBuffer());
+        } catch (error) {
+          throw classifyTransportError(error, options.signal);
+        }
+      },
+      discard() {
+        body.destroy();
+      },
+    };
+  }
+
+  /** Sends a request and reads the whole reply. */
+  async send(request: UpstreamRequest, options: { signal?: AbortSignal; timeoutMs: number }): Promise<UpstreamResponse> {
+    const stream = await this.open(request, options);
+    return { status: stream.status, headers: stream.headers, body: await stream.readAll() };
+  }
+
+  /** The HttpSend given to adapters for their side calls (tokens, polling). */
+  sender(timeoutMs: number, signal?: AbortSignal): HttpSend {
+    return (request, callSignal) => this.send(request, { timeoutMs, ...(callSignal ?? signal ? { signal: callSignal ?? signal! } : {}) });
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+async function* iterate(body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): AsyncIterable<Uint8Array> {
+  try {
+    for await (const chunk of body) yield chunk;
+  } catch (error) {
+    throw classifyTransportError(error, signal);
+  }
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+/** The kinds of transport failure the retry logic distinguishes. */
+export type TransportFailure = 'aborted' | 'timeout' | 'network';
+
+/** Marks a GatewayError made from a transport failure. */
+export function transportFailureOf(error: unknown): TransportFailure | undefined {
+  return error instanceof GatewayError ? (error as GatewayError & { transport?: TransportFailure }).transport : undefined;
+}
+
+function classifyTransportError(error: unknown, signal: AbortSignal | undefined): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const code = (error as { code?: string }).code ?? '';
+  let result: GatewayError;
+  let kind: TransportFailure;
+  if (signal?.aborted || (error as Error).name === 'AbortError' || code === 'UND_ERR_ABORTED') {
+    kind = 'aborted';
+    result = new GatewayError({ status: 499, type: 'invalid_request_error', code: 'client_closed_request', message: 'The request was cancelled' });
+  } else if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    kind = 'timeout';
+    result = errors.timeout('The upstream provider did not answer in time', { retryable: true });
+  } else {
+    kind = 'network';
+    result = errors.badGateway(`Could not reach the upstream provider (${code || 'connection error'})`, {
+      code: 'upstream_unreachable',
+      retryable: true,
+    });
+  }
+  (result as GatewayError & { transport?: TransportFailure }).transport = kind;
+  return result;
+}

@@ -1,0 +1,256 @@
+import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
+import type { Clock } from '../../spec/clock.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../spec/openai.js';
+import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
+import type { TokenUsage } from '../../spec/usage.js';
+import type { Principal } from '../auth/authenticator.js';
+import type { Dispatcher, Served } from '../dispatch/dispatcher.js';
+import type { UpstreamClient, UpstreamStream } from '../dispatch/upstream-client.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { RouteTarget, Router } from '../routing/router.js';
+import type { MeteringTicket, UsageMeter } from './metering.js';
+
+/** Per-request facts the route hands the service. */
+export interface InferenceCall {
+  principal: Principal;
+  requestId: string;
+  /** `x-tollgate-key-id`: pin one provider key. */
+  pinnedKeyId?: string;
+  /** Aborted when the client disconnects; the upstream request is then aborted too. */
+  signal: AbortSignal;
+  /** Which client route is asking, for metrics and metering. */
+  route: 'chat' | 'messages';
+}
+
+/** Who served a request, for response headers and logs. */
+export interface ServedBy {
+  provider: string;
+  model: string;
+  keyId: string;
+}
+
+export type ChatResult =
+  | { kind: 'completion'; completion: ChatCompletion; usage: TokenUsage | undefined; raw?: Uint8Array; servedBy: ServedBy }
+  | { kind: 'stream'; events: AsyncGenerator<StreamEvent, void, void>; servedBy: ServedBy; usage: () => TokenUsage | undefined };
+
+export interface ChatServiceDependencies {
+  router: Router;
+  dispatcher: Dispatcher;
+  client: UpstreamClient;
+  meter: UsageMeter;
+  metrics: GatewayMetrics;
+  clock: Clock;
+}
+
+/** Chat completions: resolve, reserve, dispatch, translate, settle. */
+export class ChatService {
+  constructor(private readonly dependencies: ChatServiceDependencies) {}
+
+  /** Resolves the primary model and the fallbacks into targets (400 for a model that cannot be addressed). */
+  targets(body: ChatCompletionRequest, fallbacks: unknown): RouteTarget[] {
+    const primary = this.dependencies.router.resolve(body.model);
+    if (fallbacks === undefined || fallbacks === null) return [primary];
+    if (!Array.isArray(fallbacks) || fallbacks.some((entry) => typeof entry !== 'string' || entry.trim() === '')) {
+      throw errors.badRequest('fallbacks must be an array of "provider/model" strings', { param: 'fallbacks' });
+    }
+    return [primary, ...fallbacks.map((model: string, index) => {
+      try {
+        return this.dependencies.router.resolve(model);
+      } catch (error) {
+        if (isGatewayError(error)) throw errors.badRequest(`fallbacks[${index}]: ${error.message}`, { param: `fallbacks.${index}`, code: error.code });
+        throw error;
+      }
+    })];
+  }
+
+  async complete(body: ChatCompletionRequest, targets: RouteTarget[], call: InferenceCall): Promise<ChatResult> {
+    const started = this.dependencies.clock();
+    const ticket = await this.dependencies.meter.begin({
+      principal: call.principal,
+      requestId: call.requestId,
+      requestType: call.route,
+      targets,
+      body,
+    });
+    const stream = body.stream === true;
+    const dispatchRequest = {
+      targets,
+      requestId: call.requestId,
+      signal: call.signal,
+      requestType: call.route === 'messages' ? 'messages' : 'chat.completion',
+      ...(call.pinnedKeyId !== undefined ? { pinnedKeyId: call.pinnedKeyId } : {}),
+    };
+    try {
+      if (!stream) {
+        const served = await this.dependencies.dispatcher.dispatch(dispatchRequest, async (target, context, release) => {
+          try {
+            const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: false });
+            const response = await this.dependencies.client.send(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
+            if (response.status < 200 || response.status >= 300) return { ok: false, response };
+            const parsed = await target.adapter.chat.parseResponse(response, context);
+            return { ok: true, value: { ...parsed, raw: response.body } };
+          } finally {
+            release();
+          }
+        });
+        this.#recordAttempts(served);
+        const { completion, usage, passthrough, raw } = served.value;
+        await this.#settle(ticket, served, usage, started, 200, false);
+        return {
+          kind: 'completion',
+          completion,
+          usage,
+          ...(passthrough ? { raw } : {}),
+          servedBy: servedBy(served),
+        };
+      }
+      return await this.#stream(body, dispatchRequest, call, ticket, started);
+    } catch (error) {
+      const gatewayError = isGatewayError(error) ? error : errors.internal('Internal server error', { cause: error });
+      await ticket.settle({ status: gatewayError.status, errorCode: gatewayError.code, latencyMs: this.dependencies.clock() - started, stream });
+      this.dependencies.metrics.observe({
+        route: call.route,
+        provider: gatewayError.provider ?? targets[0]!.provider.name,
+        model: targets[0]!.model,
+        status: gatewayError.status,
+        seconds: (this.dependencies.clock() - started) / 1000,
+        errorCode: gatewayError.code,
+      });
+      throw gatewayError;
+    }
+  }
+
+  async #stream(
+    body: ChatCompletionRequest,
+    dispatchRequest: Parameters<Dispatcher['dispatch']>[0],
+    call: InferenceCall,
+    ticket: MeteringTicket,
+    started: number,
+  ): Promise<ChatResult> {
+    const served = await this.dependencies.dispatcher.dispatch(dispatchRequest, async (target, context, release) => {
+      let upstream: UpstreamStream;
+      try {
+        const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: true });
+        upstream = await this.dependencies.client.open(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
+      } catch (error) {
+        release();
+        throw error;
+      }
+      if (upstream.status < 200 || upstream.status >= 300) {
+        try {
+          return { ok: false, response: { status: upstream.status, headers: upstream.headers, body: await upstream.readAll() } };
+        } finally {
+          release();
+        }
+      }
+      return { ok: true, value: { upstream, decoder: target.adapter.chat.createStreamDecoder(context), release } };
+    });
+    this.#recordAttempts(served);
+    const { upstream, decoder, release } = served.value;
+    const events = this.#relay(upstream, decoder, release, served, ticket, started, call);
+    return { kind: 'stream', events, servedBy: servedBy(served), usage: () => decoder.usage() };
+  }
+
+  /**
+   * Reads the upstream body chunk by chunk through the decoder. Whatever way it ends (finished, broken,
+   * client gone), the concurrency slot is freed and the request is settled exactly once.
+   */
+  async *#relay(
+    upstream: UpstreamStream,
+    decoder: StreamDecoder,
+    release: () => void,
+    served: Served<unknown>,
+    ticket: MeteringTicket,
+    started: number,
+    call: InferenceCall,
+  ): AsyncGenerator<StreamEvent, void, void> {
+    let status = 200;
+    let errorCode: string | undefined;
+    try {
+      try {
+        for await (const bytes of upstream.body) {
+          for (const event of decoder.push(bytes)) {
+            if (event.kind === 'error') {
+              status = event.error.status;
+              errorCode = event.error.code ?? 'upstream_stream_error';
+            }
+            yield event;
+            if (event.kind === 'error') return;
+          }
+        }
+        for (const event of decoder.finish()) {
+          if (event.kind === 'error') {
+            status = event.error.status;
+            errorCode = event.error.code ?? 'upstream_stream_error';
+          }
+          yield event;
+        }
+      } catch (error) {
+        const gatewayError = error instanceof GatewayError ? error : errors.badGateway('The upstream stream failed');
+        status = gatewayError.status;
+        errorCode = gatewayError.code;
+        if (!call.signal.aborted) {
+          yield {
+            kind: 'error',
+            error: { status: 502, type: 'upstream_error', code: 'upstream_stream_broken', message: `The upstream stream ended unexpectedly: ${gatewayError.message}` },
+          };
+        }
+      }
+    } finally {
+      upstream.discard();
+      release();
+      if (call.signal.aborted && status === 200) {
+        status = 499;
+        errorCode = 'client_closed_request';
+      }
+      await this.#settle(ticket, served, decoder.usage(), started, status, true, errorCode);
+    }
+  }
+
+  async #settle(
+    ticket: MeteringTicket,
+    served: Served<unknown>,
+    usage: TokenUsage | undefined,
+    started: number,
+    status: number,
+    stream: boolean,
+    errorCode?: string,
+  ): Promise<void> {
+    const latencyMs = this.dependencies.clock() - started;
+    await ticket.settle({
+      status,
+      served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
+      ...(usage ? { usage } : { usageMissing: true }),
+      ...(errorCode ? { errorCode } : {}),
+      latencyMs,
+      stream,
+    });
+    this.dependencies.metrics.observe({
+      route: stream ? 'chat-stream' : 'chat',
+      provider: served.target.provider.name,
+      model: served.target.model,
+      status,
+      seconds: latencyMs / 1000,
+      ...(usage ? { usage } : {}),
+      ...(errorCode ? { errorCode } : {}),
+    });
+  }
+
+  #recordAttempts(served: Served<unknown>): void {
+    for (const attempt of served.attempts) this.dependencies.metrics.attempt(attempt.provider, attempt.outcome);
+  }
+
+  /** The body for one target: the model as that target names it (fallbacks may differ). */
+  #upstreamBody(body: ChatCompletionRequest, target: RouteTarget): ChatCompletionRequest {
+    return body.model === target.model ? body : { ...body, model: target.model };
+  }
+}
+
+function servedBy(served: Served<unknown>): ServedBy {
+  return { provider: served.target.provider.name, model: served.target.model, keyId: served.key.id };
+}
+
+/** True for the chunk that carries only usage (`choices: []`), which clients that did not ask for usage must not see. */
+export function isUsageOnlyChunk(chunk: ChatCompletionChunk): boolean {
+  return chunk.choices.length === 0 && chunk.usage !== undefined && chunk.usage !== null;
+}

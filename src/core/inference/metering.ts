@@ -1,0 +1,47 @@
+import type { Principal } from '../auth/authenticator.js';
+import type { TokenUsage } from '../../spec/usage.js';
+import type { RouteTarget } from '../routing/router.js';
+
+/** What the meter learns before dispatch. */
+export interface MeteringStart {
+  principal: Principal;
+  requestId: string;
+  requestType: 'chat' | 'embeddings' | 'messages';
+  /** The primary target followed by the fallbacks, in order. */
+  targets: RouteTarget[];
+  /** The canonical request (OpenAI chat or embeddings body). */
+  body: Record<string, unknown>;
+}
+
+/** How an attempt or a request ended, for settlement and the ledger. */
+export interface MeteringOutcome {
+  status: number;
+  /** Who served it, when an upstream answered successfully. */
+  served?: { target: RouteTarget; keyId: string; pricingStructureId: string | null };
+  usage?: TokenUsage;
+  /** True when the upstream reported no usage (the reservation is charged). */
+  usageMissing?: boolean;
+  errorCode?: string;
+  latencyMs: number;
+  stream: boolean;
+}
+
+/** A request's metering: settled exactly once, on every exit path. */
+export interface MeteringTicket {
+  settle(outcome: MeteringOutcome): Promise<void>;
+}
+
+/**
+ * The seam where API-key limits and the usage ledger plug in. `begin` may refuse the request (402, 429) before
+ * anything is sent upstream; the ticket is settled whatever happens after.
+ */
+export interface UsageMeter {
+  begin(start: MeteringStart): Promise<MeteringTicket>;
+}
+
+/** Metering that only observes (no limits, no ledger). */
+export const observingMeter: UsageMeter = {
+  async begin() {
+    return { async settle() {} };
+  },
+};

@@ -1,0 +1,211 @@
+import { errors } from '../../spec/errors.js';
+import type { Clock } from '../../spec/clock.js';
+import type { ProviderAdapter } from '../../spec/provider.js';
+import { builtInProviderNames } from '../../spec/schemas/provider.js';
+import type { Catalog, CatalogSnapshot } from '../../store/catalog.js';
+import type { KeyRecord } from '../../store/key-record.js';
+import { effectiveProvider, type EffectiveProvider } from '../management/provider-settings.js';
+
+/** Where one attempt goes: a provider, its adapter, and the model name as the upstream knows it. */
+export interface RouteTarget {
+  provider: EffectiveProvider;
+  adapter: ProviderAdapter;
+  /** The model without the provider prefix. */
+  model: string;
+  /** What the client asked for (`provider/model` or a bare name). */
+  requested: string;
+}
+
+/** Random numbers in [0, 1); injected so that tests of the weighted choice are deterministic. */
+export type RandomSource = () => number;
+
+const maxCachedRoutes = 10_000;
+
+/**
+ * Resolves model names to providers and picks keys. Everything is derived from the catalog snapshot and cached
+ * per snapshot version, so the request path does no database work and little allocation.
+ */
+export class Router {
+  #version = -1;
+  #routes = new Map<string, RouteTarget | Error>();
+  #eligible = new Map<string, readonly KeyRecord[]>();
+  /** Key id → time (ms) until which the key is cooling down after a 429. */
+  #cooldowns = new Map<string, number>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly adapters: ReadonlyMap<string, ProviderAdapter>,
+    private readonly clock: Clock,
+    private readonly random: RandomSource = Math.random,
+  ) {}
+
+  /** Resolves `provider/model` or a bare model name; a 400 says how to address the model otherwise. */
+  resolve(requested: string): RouteTarget {
+    const snapshot = this.#fresh();
+    let route = this.#routes.get(requested);
+    if (route === undefined) {
+      try {
+        route = this.#resolve(requested, snapshot);
+      } catch (error) {
+        route = error as Error;
+      }
+      if (this.#routes.size >= maxCachedRoutes) this.#routes.clear();
+      this.#routes.set(requested, route);
+    }
+    if (route instanceof Error) throw route;
+    return route;
+  }
+
+  /** The keys that may serve a model: enabled, allowed by `models`, not blacklisted, with a deployment when required. */
+  eligibleKeys(target: RouteTarget): readonly KeyRecord[] {
+    this.#fresh();
+    const cacheKey = `${target.provider.name}\u0000${target.model}`;
+    let keys = this.#eligible.get(cacheKey);
+    if (!keys) {
+      const all = this.catalog.snapshot.keysByProvider.get(target.provider.name) ?? [];
+      keys = all.filter((key) => keyServes(key, target.model, target.provider.adapterType));
+      this.#eligible.set(cacheKey, keys);
+    }
+    return keys;
+  }
+
+  /**
+   * Picks a key by weight among the eligible ones not yet tried for this request. Keys cooling down after a 429
+   * and keys whose credentials failed are used only when nothing else is left. `pinned` restricts the choice to one key.
+   */
+  pick(target: RouteTarget, options: { pinned?: string; exclude: ReadonlySet<string> }): KeyRecord | undefined {
+    let candidates = this.eligibleKeys(target).filter((key) => !options.exclude.has(key.id));
+    if (options.pinned !== undefined) candidates = candidates.filter((key) => key.id === options.pinned);
+    if (candidates.length === 0) return undefined;
+    const now = this.clock();
+    const healthy = candidates.filter((key) => !this.coolingDown(key.id, now) && !key.status.startsWith('failing'));
+    if (healthy.length > 0) return this.#weighted(healthy);
+    const notCooling = candidates.filter((key) => !this.coolingDown(key.id, now));
+    return notCooling.length > 0 ? this.#weighted(notCooling) : undefined;
+  }
+
+  /** Milliseconds until the earliest cooling key of a target is usable again (for retry-after), or undefined. */
+  shortestCooldown(target: RouteTarget): number | undefined {
+    const now = this.clock();
+    let shortest: number | undefined;
+    for (const key of this.eligibleKeys(target)) {
+      const until = this.#cooldowns.get(key.id);
+      if (until !== undefined && until > now) shortest = Math.min(shortest ?? Infinity, until - now);
+    }
+    return shortest;
+  }
+
+  /** Rests a key that answered 429. */
+  coolDown(keyId: string, milliseconds: number): void {
+    this.#cooldowns.set(keyId, this.clock() + milliseconds);
+  }
+
+  coolingDown(keyId: string, now: number = this.clock()): boolean {
+    const until = this.#cooldowns.get(keyId);
+    if (until === undefined) return false;
+    if (until <= now) {
+      this.#cooldowns.delete(keyId);
+      return false;
+    }
+    return true;
+  }
+
+  #weighted(keys: readonly KeyRecord[]): KeyRecord {
+    if (keys.length === 1) return keys[0]!;
+    let total = 0;
+    for (const key of keys) total += key.weight;
+    let point = this.random() * total;
+    for (const key of keys) {
+      point -= key.weight;
+      if (point < 0) return key;
+    }
+    return keys[keys.length - 1]!;
+  }
+
+  #fresh(): CatalogSnapshot {
+    const snapshot = this.catalog.snapshot;
+    if (snapshot.version !== this.#version) {
+      this.#version = snapshot.version;
+      this.#routes.clear();
+      this.#eligible.clear();
+    }
+    return snapshot;
+  }
+
+  #resolve(requested: string, snapshot: CatalogSnapshot): RouteTarget {
+    const trimmed = requested.trim();
+    if (trimmed === '') throw errors.badRequest('model is required', { param: 'model', code: 'model_required' });
+    const slash = trimmed.indexOf('/');
+    if (slash > 0) {
+      const provider = this.#provider(trimmed.slice(0, slash), snapshot);
+      if (provider) {
+        const model = trimmed.slice(slash + 1);
+        if (model === '') {
+          throw errors.badRequest(`Model missing after "${provider.name}/": address models as provider/model`, { param: 'model', code: 'model_not_found' });
+        }
+        return this.#target(provider, model, requested);
+      }
+    }
+    return this.#resolveBare(trimmed, requested, snapshot);
+  }
+
+  #resolveBare(model: string, requested: string, snapshot: CatalogSnapshot): RouteTarget {
+    const names = [...new Set([...builtInProviderNames, ...snapshot.providers.keys()])];
+    const providers = names.map((name) => this.#provider(name, snapshot)).filter((provider): provider is EffectiveProvider => provider !== undefined);
+    const hasEnabledKey = (provider: EffectiveProvider) =>
+      (snapshot.keysByProvider.get(provider.name) ?? []).some((key) => key.enabled);
+    const listing = providers.filter((provider) =>
+      (snapshot.keysByProvider.get(provider.name) ?? []).some((key) => key.enabled && key.models.includes(model)),
+    );
+    const known = providers.filter((provider) => this.adapters.get(provider.adapterType)?.knownModels.includes(model));
+    const knownWithKeys = known.filter(hasEnabledKey);
+    for (const candidates of [listing, knownWithKeys, known.filter((provider) => provider.builtIn)]) {
+      if (candidates.length === 1) return this.#target(candidates[0]!, model, requested);
+      if (candidates.length > 1) {
+        throw errors.badRequest(
+          `Model "${model}" is ambiguous: it is served by ${candidates.map((provider) => `"${provider.name}/${model}"`).join(', ')}. Address it as provider/model.`,
+          { param: 'model', code: 'model_ambiguous' },
+        );
+      }
+    }
+    throw errors.badRequest(
+      `Unknown model "${model}": address it as provider/model (for example "openai/gpt-4o"), or list it in a provider key's models`,
+      { param: 'model', code: 'model_not_found' },
+    );
+  }
+
+  #provider(name: string, snapshot: CatalogSnapshot): EffectiveProvider | undefined {
+    return effectiveProvider(name, snapshot.providers.get(name));
+  }
+
+  #target(provider: EffectiveProvider, model: string, requested: string): RouteTarget {
+    const adapter = this.adapters.get(provider.adapterType);
+    if (!adapter) {
+      throw errors.badRequest(`Provider "${provider.name}" (${provider.adapterType}) is not supported by this gateway yet`, {
+        param: 'model',
+        code: 'provider_not_supported',
+        provider: provider.name,
+      });
+    }
+    return { provider, adapter, model, requested };
+  }
+}
+
+/** Whether a key may serve a model (seed 002's filters). */
+export function keyServes(key: KeyRecord, model: string, adapterType: string): boolean {
+  if (!key.enabled) return false;
+  if (key.blacklisted_models.includes(model)) return false;
+  if (key.models.length > 0 && !key.models.includes(model)) return false;
+  const deployments =
+    adapterType === 'azure'
+      ? key.azure_key_config?.deployments
+      : adapterType === 'vertex'
+        ? key.vertex_key_config?.deployments
+        : adapterType === 'replicate'
+          ? key.replicate_key_config?.deployments
+          : undefined;
+  if (deployments && Object.keys(deployments).length > 0 && deployments[model] === undefined) return false;
+  const served = key.vllm_key_config?.model_name;
+  if (adapterType === 'vllm' && served && served !== model) return false;
+  return true;
+}
