@@ -159,8 +159,11 @@ export function validateCredentials(record: KeyRecord, type: string): void {
       param: 'vertex_key_config.auth_credentials',
     });
   }
-  if (type === 'bedrock' && !record.bedrock_key_config) {
-    throw errors.badRequest('bedrock keys need value (a Bedrock API key) or bedrock_key_config', { param: 'value' });
+  // Access keys come in pairs (checked above), so access_key alone tells whether the key can sign.
+  if (type === 'bedrock' && !record.bedrock_key_config?.access_key) {
+    throw errors.badRequest('bedrock keys need value (a Bedrock API key) or bedrock_key_config.access_key and secret_key', {
+      param: 'value',
+    });
   }
 }
 
