@@ -193,6 +193,7 @@ describe('Bedrock streaming against the mock', () => {
     expect(mock.requests.at(-1)?.headers.accept).toBe('application/vnd.amazon.eventstream');
     const chunks = events.flatMap((event) => (event.kind === 'chunk' ? [event.chunk] : []));
     expect(events).toHaveLength(chunks.length);
+    expect(chunks.pop()).toMatchObject({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 6, total_tokens: 16 } });
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('Hello from the Bedrock mock.');
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
     expect(decoder.usage()).toEqual({ inputTokens: 10, outputTokens: 6, cachedInputTokens: 0 });

@@ -37,6 +37,9 @@ describe('createConverseStreamDecoder', () => {
 
     expect(whole.every((event) => event.kind === 'chunk')).toBe(true);
     const chunks = chunksOf(whole);
+    const usageChunk = chunks.pop()!;
+    expect(usageChunk.choices).toEqual([]);
+    expect(usageChunk.usage).toEqual({ prompt_tokens: 475, completion_tokens: 61, total_tokens: 536, prompt_tokens_details: { cached_tokens: 100 } });
     expect(chunks.map((chunk) => chunk.choices[0]!.delta)).toEqual([
       { role: 'assistant', content: '' },
       { content: 'Let me look that up' },

@@ -5,7 +5,7 @@ import { EventStreamCodec, type Message } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
-import type { TokenUsage } from '../../spec/usage.js';
+import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { mapBedrockError } from './bedrock-errors.js';
 import { completionId, toFinishReason, toTokenUsage } from './converse-response.js';
 import type { ConverseUsage } from './converse-types.js';
@@ -113,11 +113,8 @@ class ConverseStreamDecoder implements StreamDecoder {
         return this.blockDelta(payload);
       case 'messageStop':
         return this.messageStop(payload);
-      case 'metadata': {
-        const usage = toTokenUsage(payload.usage as ConverseUsage | undefined);
-        if (usage !== undefined) this.reported = usage;
-        return [];
-      }
+      case 'metadata':
+        return this.metadata(payload);
       default:
         // contentBlockStop and event types added later carry nothing the client needs.
         return [];
@@ -166,6 +163,17 @@ class ConverseStreamDecoder implements StreamDecoder {
     if (finishReason === 'tool_calls' && this.toolIndexByBlock.size === 0 && this.structuredBlocks.size > 0) finishReason = 'stop';
     this.stopped = true;
     return this.chunk({}, finishReason);
+  }
+
+  /**
+   * Usage arrives after messageStop. Like an OpenAI upstream asked for `include_usage`, the decoder then emits a
+   * usage chunk (`choices: []`); the core forwards or drops it according to the client's `stream_options`.
+   */
+  private metadata(payload: Record<string, unknown>): StreamEvent[] {
+    const usage = toTokenUsage(payload.usage as ConverseUsage | undefined);
+    if (usage === undefined) return [];
+    this.reported = usage;
+    return [{ kind: 'chunk', chunk: { ...this.buildChunk({}, null), choices: [], usage: toOpenAIUsage(usage) } }];
   }
 
   private roleChunk(): StreamEvent[] {
