@@ -109,6 +109,7 @@ describe('createMessagesStreamEncoder', () => {
     text += encoder.push(chunk({ reasoning_signature: 'sig==' }));
     text += encoder.push(chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: 'opaque' }] }));
     text += encoder.push(chunk({ content: 'Answer' }, 'stop'));
+    text += encoder.push(chunk({ refusal: ', refused.' }));
     text += encoder.finish(undefined);
     const events = parse(text).filter((event) => event.type.startsWith('content_block'));
     expect(events).toEqual([
@@ -120,6 +121,7 @@ describe('createMessagesStreamEncoder', () => {
       { type: 'content_block_stop', index: 1 },
       { type: 'content_block_start', index: 2, content_block: { type: 'text', text: '' } },
       { type: 'content_block_delta', index: 2, delta: { type: 'text_delta', text: 'Answer' } },
+      { type: 'content_block_delta', index: 2, delta: { type: 'text_delta', text: ', refused.' } },
       { type: 'content_block_stop', index: 2 },
     ]);
   });

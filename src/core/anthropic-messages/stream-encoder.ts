@@ -98,7 +98,8 @@ export function createMessagesStreamEncoder(options: MessagesStreamEncoderOption
         out += openBlock('thinking', { type: 'redacted_thinking', data: record.data }).text + closeBlock();
       }
     }
-    const content = chunkDelta.content;
+    // A refusal is what the model said instead of an answer; Anthropic clients read it as text.
+    const content = typeof chunkDelta.content === 'string' && chunkDelta.content !== '' ? chunkDelta.content : chunkDelta.refusal;
     if (typeof content === 'string' && content !== '') {
       if (open?.kind !== 'text') out += openBlock('text', { type: 'text', text: '' }).text;
       out += delta(open!.index, { type: 'text_delta', text: content });

@@ -15,7 +15,9 @@ export function parseDataUri(uri: string): DataUri | undefined {
   const comma = uri.indexOf(',');
   if (comma < 0) return undefined;
   const meta = uri.slice(5, comma).split(';');
-  const mediaType = (meta[0] ?? '').trim().toLowerCase() || 'text/plain';
+  const declared = (meta[0] ?? '').trim().toLowerCase() || 'text/plain';
+  // Browsers and some SDKs write image/jpg, which the API rejects.
+  const mediaType = declared === 'image/jpg' ? 'image/jpeg' : declared;
   const data = uri.slice(comma + 1);
   const isBase64 = meta.slice(1).some((parameter) => parameter.trim().toLowerCase() === 'base64');
   let bytes: Buffer;

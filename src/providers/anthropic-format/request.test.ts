@@ -99,7 +99,7 @@ describe('chatRequestToMessages', () => {
           role: 'user',
           content: [
             { type: 'text', text: 'Compare these' },
-            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            { type: 'image_url', image_url: { url: 'data:image/jpg;base64,/9j/4AAQ' } },
             { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg', detail: 'high' } },
             { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0xLjQ=', filename: 'report.pdf' } },
           ],
@@ -108,7 +108,7 @@ describe('chatRequestToMessages', () => {
     });
     expect(body.messages[0]?.content).toEqual([
       { type: 'text', text: 'Compare these' },
-      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+      { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4AAQ' } },
       { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
       { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0xLjQ=' }, title: 'report.pdf' },
     ]);
