@@ -4,6 +4,7 @@
  */
 import type { AdapterFactory, AdapterOptions, ProviderAdapter } from '../spec/provider.js';
 import { createAnthropicAdapter } from './anthropic/index.js';
+import { createAzureAdapter } from './azure/index.js';
 import { createBedrockAdapter } from './bedrock/index.js';
 import { createCerebrasAdapter } from './cerebras/index.js';
 import { createCohereAdapter } from './cohere/index.js';
@@ -26,6 +27,7 @@ import { createXaiAdapter } from './xai/index.js';
 const factories: Record<string, AdapterFactory> = {
   openai: createOpenAIAdapter,
   anthropic: createAnthropicAdapter,
+  azure: createAzureAdapter,
   bedrock: createBedrockAdapter,
   vertex: createVertexAdapter,
   gemini: createGeminiAdapter,

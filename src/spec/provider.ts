@@ -189,6 +189,11 @@ export interface ProviderAdapter {
   embeddings?: EmbeddingOperation;
   /** Maps an upstream error reply to what the client is told. */
   parseError(response: UpstreamResponse, context: ProviderContext): UpstreamError;
+  /**
+   * Offers a second credential of the same key after an error reply (Azure's key2 on 401): the core repeats the
+   * attempt once with the returned context before treating the reply as the attempt's outcome.
+   */
+  credentialFallback?(response: UpstreamResponse, context: ProviderContext): ProviderContext | undefined;
 }
 
 /** Settings an adapter factory may need, read once by config/ and passed in by the server. */

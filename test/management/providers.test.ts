@@ -17,7 +17,8 @@ describe.each(storeKinds)('providers API ($name)', ({ create }) => {
   });
 
   it('refuses a missing or wrong admin key with 401 in the error shape', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-key-wrong-key' }, { authorization: 'Basic abc' }]) {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong-key-wrong-key' }, { authorization: 'Basic abc' }];
+    for (const headers of attempts) {
       const response = await tollgate.request({ method: 'GET', url: '/api/providers', admin: false, headers });
       expect(response.status).toBe(401);
       expect(response.body).toMatchObject({

@@ -131,6 +131,19 @@ export class Dispatcher {
         attempts.push(record(target, key, gatewayError.status, 'failed'));
         throw gatewayError;
       }
+      if (!outcome.ok) {
+        const alternate = target.adapter.credentialFallback?.(outcome.response, context);
+        if (alternate) {
+          release();
+          const alternateRelease = await limiter.acquire(request.signal);
+          try {
+            outcome = await run(target, alternate, alternateRelease);
+          } catch (error) {
+            alternateRelease();
+            throw asGatewayError(error);
+          }
+        }
+      }
       if (outcome.ok) {
         attempts.push(record(target, key, 200, 'ok'));
         if (key.status.startsWith('failing')) this.dependencies.setKeyStatus(key.id, '');
