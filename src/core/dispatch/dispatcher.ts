@@ -161,7 +161,8 @@ export class Dispatcher {
       }
       if (status === 401 || status === 403) {
         attempts.push(record(target, key, status, 'rotate'));
-        this.dependencies.setKeyStatus(key.id, `failing: upstream answered ${status} (${upstream.code}) at ${new Date(clock()).toISOString()}`);
+        // A keyless provider's stand-in key is not stored, so there is no status to record.
+        if (!target.provider.keyless) this.dependencies.setKeyStatus(key.id, `failing: upstream answered ${status} (${upstream.code}) at ${new Date(clock()).toISOString()}`);
         excluded.add(key.id);
         lastError = upstream;
         continue;
@@ -220,7 +221,6 @@ export class Dispatcher {
         retryAfterMs: cooling,
       });
     }
-    if (target.provider.keyless) return errors.internal('Keyless provider has no key slot', details);
     return errors.badRequest(`Provider "${target.provider.name}" has no enabled key that serves model "${target.model}"`, {
       ...details,
       code: 'no_eligible_key',

@@ -63,7 +63,10 @@ export class Router {
     let keys = this.#eligible.get(cacheKey);
     if (!keys) {
       const all = this.catalog.snapshot.keysByProvider.get(target.provider.name) ?? [];
-      keys = all.filter((key) => keyServes(key, target.model, target.provider.adapterType));
+      // A keyless provider has no stored keys (they cannot be created); one credential-less slot serves every model.
+      keys = target.provider.keyless
+        ? [keylessKey(target.provider.name)]
+        : all.filter((key) => keyServes(key, target.model, target.provider.adapterType));
       this.#eligible.set(cacheKey, keys);
     }
     return keys;
@@ -189,6 +192,39 @@ export class Router {
     }
     return { provider, adapter, model, requested };
   }
+}
+
+/** The id of the credential-less slot of a keyless provider, as it appears in x-tollgate-key-id and logs. */
+export function keylessKeyId(provider: string): string {
+  return `keyless:${provider}`;
+}
+
+/** The stand-in key of a keyless provider: no value, no filters. */
+function keylessKey(provider: string): KeyRecord {
+  return {
+    id: keylessKeyId(provider),
+    provider,
+    name: 'keyless',
+    value: null,
+    models: [],
+    blacklisted_models: [],
+    weight: 1,
+    azure_key_config: null,
+    vertex_key_config: null,
+    bedrock_key_config: null,
+    replicate_key_config: null,
+    vllm_key_config: null,
+    ollama_key_config: null,
+    sgl_key_config: null,
+    enabled: true,
+    use_for_batch_api: false,
+    description: '',
+    customPricingStructureId: null,
+    config_hash: '',
+    status: '',
+    created_at: '',
+    updated_at: '',
+  };
 }
 
 /** Whether a key may serve a model (seed 002's filters). */
