@@ -33,7 +33,8 @@ function stableStringify(value: unknown): string {
 /**
  * Applies the configuration file to the store. An entry whose hash equals the stored `config_hash` is unchanged
  * since the last start, so edits made through the API are kept; a changed entry replaces the stored one.
- * Keys are matched by `id`, else by provider and `name`. Keys absent from the file are left alone.
+ * Keys are matched by `id`, else by provider and `name`, else (renamed through the API) by provider and entry hash.
+ * Keys absent from the file are left alone.
  */
 export async function reconcileConfigFile(
   file: ConfigFile,
@@ -64,9 +65,11 @@ export async function reconcileConfigFile(
         throw errors.badRequest(`TOLLGATE_CONFIG: every key of provider "${name}" needs an id or a name`);
       }
       const keyHash = entryHash(keyEntry);
+      const siblings = () => services.keys.list(name).map((view) => services.keys.findById(view.id)!);
+      // An unchanged entry whose key was renamed through the API is still that key: its hash finds it.
       const current = keyEntry.id !== undefined
         ? services.keys.findById(keyEntry.id)
-        : services.keys.list(name).map((view) => services.keys.findById(view.id)!).find((record) => record.name === keyEntry.name);
+        : (siblings().find((record) => record.name === keyEntry.name) ?? siblings().find((record) => record.config_hash === keyHash));
       const label = `${name}/${keyEntry.name ?? keyEntry.id}`;
       if (!current) {
         await services.keys.create(name, keyEntry, { configHash: keyHash });
