@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConfigFile } from '../../config/config-file.js';
-import { errors } from '../../spec/errors.js';
+import { GatewayError, errors, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { KeyService } from './key-service.js';
 import type { ProviderService } from './provider-service.js';
@@ -72,7 +72,7 @@ export async function reconcileConfigFile(
         : (siblings().find((record) => record.name === keyEntry.name) ?? siblings().find((record) => record.config_hash === keyHash));
       const label = `${name}/${keyEntry.name ?? keyEntry.id}`;
       if (!current) {
-        await services.keys.create(name, keyEntry, { configHash: keyHash });
+        await inEntry(label, () => services.keys.create(name, keyEntry, { configHash: keyHash }));
         report.keysCreated.push(label);
       } else if (current.config_hash === keyHash) {
         report.keysKept.push(label);
@@ -80,10 +80,27 @@ export async function reconcileConfigFile(
         if (current.provider !== name) {
           throw errors.conflict(`TOLLGATE_CONFIG: key "${current.id}" belongs to provider "${current.provider}", not "${name}"`);
         }
-        await services.keys.replace(name, current.id, { ...keyEntry, id: current.id }, { configHash: keyHash });
+        await inEntry(label, () => services.keys.replace(name, current.id, { ...keyEntry, id: current.id }, { configHash: keyHash }));
         report.keysReplaced.push(label);
       }
     }
   }
   return report;
+}
+
+/** Runs a key write for a file entry; a refusal names the entry, as a start-up error must say where to look. */
+async function inEntry(label: string, write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if (!isGatewayError(error)) throw error;
+    throw new GatewayError({
+      status: error.status,
+      type: error.type,
+      code: error.code,
+      param: error.param,
+      message: `TOLLGATE_CONFIG: key "${label}": ${error.message}`,
+      cause: error,
+    });
+  }
 }
