@@ -39,6 +39,20 @@ import { chatCompletionRoutes } from '../api/inference/chat-completions.js';
 import { embeddingRoutes } from '../api/inference/embeddings.js';
 import { messagesRoutes } from '../api/inference/messages.js';
 import { modelRoutes } from '../api/inference/models.js';
+import { apiKeyRoutes } from '../api/management/api-keys.js';
+import { pricingStructureRoutes } from '../api/management/pricing-structures.js';
+import { ApiKeyService } from '../core/api-keys/api-key-service.js';
+import { LedgerWriter } from '../core/api-keys/ledger-writer.js';
+import { LimitEnforcer } from '../core/api-keys/limit-enforcer.js';
+import { rebuildCountersFromLedger } from '../core/api-keys/rebuild-counters.js';
+import { PricingStructureService } from '../core/management/pricing-structure-service.js';
+import { createPriceCatalog } from '../core/pricing/index.js';
+import { createCounters } from '../counters/create-counters.js';
+import type { LimitCounters } from '../counters/limit-counters.js';
+import { MemoryCounters } from '../counters/memory-counters.js';
+import { ApiKeyRepository } from '../store/api-key-repository.js';
+import { PricingStructureRepository } from '../store/pricing-structure-repository.js';
+import { UsageLedgerRepository } from '../store/usage-ledger-repository.js';
 import { createLogger } from './logger.js';
 
 /** Everything the app is built from; tests build it in-process with their own store, clock and environment. */
@@ -61,6 +75,15 @@ export interface AppDependencies {
   meter?: UsageMeter;
   /** Collect Node's process metrics too (off in tests, which build many apps). */
   processMetrics?: boolean;
+  /** Limit counters; default: Redis when `redisUrl` is given, else in memory (rebuilt from the ledger). */
+  counters?: LimitCounters;
+  redisUrl?: string;
+  /** Key prefix of the Redis counters (tests give each run its own). */
+  redisKeyPrefix?: string;
+  /** USD per diem and per VCU (TOLLGATE_DIEM_USD, TOLLGATE_VCU_USD). */
+  rates?: { diemUsd: number; vcuUsd: number };
+  /** How often buffered ledger rows and last-used times are written (ms). */
+  ledgerFlushMs?: number;
 }
 
 /** The built app and the services behind it. */
@@ -74,6 +97,10 @@ export interface Gateway {
     router: Router;
     metrics: GatewayMetrics;
     adapters: AdapterRegistry;
+    apiKeys: ApiKeyService;
+    counters: LimitCounters;
+    ledger: LedgerWriter;
+    pricingStructures: PricingStructureService;
   };
   /** Reloads providers and keys from the database. */
   reload(): Promise<void>;
@@ -110,7 +137,14 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   await reload();
 
   const providers = new ProviderService({ catalog, providers: providerRepository, keys: keyRepository, clock, changed });
-  const pricingStructureExists = (_id: string) => false;
+  const pricingStructures = new PricingStructureService({
+    repository: new PricingStructureRepository(db),
+    clock,
+    keyReferences: (id) => [...catalog.snapshot.keys.values()].filter((key) => key.customPricingStructureId === id).map((key) => key.id),
+    changed,
+  });
+  await pricingStructures.load();
+  const pricingStructureExists = (id: string) => pricingStructures.exists(id);
   const keys = new KeyService({ catalog, keys: keyRepository, providers, clock, readEnvironment, pricingStructureExists, changed });
   const authenticator = new Authenticator(dependencies.adminKeyHash);
   const adapters = dependencies.adapters ?? createAdapterRegistry(dependencies.adapterOptions ?? {});
@@ -128,7 +162,47 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       keys.setStatus(keyId, status).catch((error: unknown) => logger.warn({ err: error, keyId }, 'could not record key status'));
     },
   });
-  const meter = dependencies.meter ?? observingMeter;
+  const rates = dependencies.rates ?? { diemUsd: 1, vcuUsd: 1 };
+  const counters =
+    dependencies.counters ??
+    createCounters({ ...(dependencies.redisUrl ? { redisUrl: dependencies.redisUrl } : {}), ...(dependencies.redisKeyPrefix ? { keyPrefix: dependencies.redisKeyPrefix } : {}), now: clock });
+  const ledgerRepository = new UsageLedgerRepository(db);
+  const flushMs = dependencies.ledgerFlushMs ?? 500;
+  const ledger = new LedgerWriter(ledgerRepository, {
+    intervalMs: flushMs,
+    batchSize: 500,
+    onError: (error) => logger.error({ err: error }, 'usage ledger write failed; rows kept for the next try'),
+  });
+  const apiKeys = new ApiKeyService({
+    repository: new ApiKeyRepository(db),
+    counters,
+    clock,
+    rates,
+    totalsSince: (ids, since) => ledgerRepository.totalsSince(ids, since),
+    lastUsedFlushMs: flushMs,
+    changed,
+  });
+  await apiKeys.load();
+  authenticator.addVerifier(apiKeys);
+  if (counters instanceof MemoryCounters) {
+    const restored = await rebuildCountersFromLedger(await new ApiKeyRepository(db).list(), ledgerRepository, counters, clock);
+    if (restored > 0) logger.info({ keys: restored }, 'limit counters rebuilt from the usage ledger');
+  }
+  const meter =
+    dependencies.meter ??
+    new LimitEnforcer({
+      apiKeys,
+      counters,
+      catalog,
+      prices: createPriceCatalog({ now: clock }),
+      pricingStructure: (id) => pricingStructures.find(id),
+      ledger,
+      clock,
+      rates,
+      reservationTtlMs: 15 * 60_000,
+      onError: (error, context) => logger.error({ err: error, context }, 'metering failed'),
+    });
+  void observingMeter;
   const chat = new ChatService({ router, dispatcher, client, meter, metrics, clock });
   const embeddings = new EmbeddingService({ router, dispatcher, client, meter, metrics, clock });
 
@@ -200,7 +274,15 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   await app.register(chatCompletionRoutes(chat));
   await app.register(embeddingRoutes(embeddings));
   await app.register(messagesRoutes(chat));
-  await app.register(modelRoutes(() => listModels(catalog.snapshot, adapters)));
+  await app.register(
+    modelRoutes((principal) => {
+      const record = principal.kind === 'api-key' ? apiKeys.find(principal.id) : undefined;
+      const allowed = record && record.models.length > 0 ? (id: string) => record.models.includes(id) || record.models.includes(id.slice(id.indexOf('/') + 1)) : undefined;
+      return listModels(catalog.snapshot, adapters, allowed);
+    }),
+  );
+  await app.register(apiKeyRoutes(apiKeys));
+  await app.register(pricingStructureRoutes(pricingStructures));
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     const rendered = await metrics.render();
     return reply.type(rendered.contentType).send(rendered.body);
@@ -214,7 +296,10 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       settings
         .get('revision')
         .then(async (stored) => {
-          if ((stored ?? '') !== revision) await reload();
+          if ((stored ?? '') !== revision) {
+            await reload();
+            await Promise.all([apiKeys.load(), pricingStructures.load()]);
+          }
         })
         .catch((error: unknown) => logger.warn({ err: error }, 'configuration refresh failed'));
     }, interval);
@@ -224,12 +309,15 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   await app.ready();
   return {
     app: app as unknown as FastifyInstance,
-    services: { providers, keys, catalog, authenticator, router, metrics, adapters },
+    services: { providers, keys, catalog, authenticator, router, metrics, adapters, apiKeys, counters, ledger, pricingStructures },
     reload,
     async close() {
       if (refreshTimer) clearInterval(refreshTimer);
       await app.close();
       await client.close();
+      await ledger.close();
+      await apiKeys.close();
+      if (!dependencies.counters) await counters.close();
     },
   };
 }

@@ -41,6 +41,10 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
     readEnvironment: processEnvironmentReader,
     logger,
     refreshIntervalMs: config.databaseUrl ? 2000 : 0,
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    rates: { diemUsd: config.diemUsd, vcuUsd: config.vcuUsd },
+    ...(config.azureAuthorityHost ? { adapterOptions: { azureAuthorityHost: config.azureAuthorityHost } } : {}),
+    processMetrics: true,
   });
 
   if (config.configFile) {

@@ -16,7 +16,7 @@ export interface TestGateway {
   logs: string[];
   environment: Record<string, string | undefined>;
   clock: { now: number };
-  request(options: { method: string; url: string; body?: unknown; headers?: Record<string, string>; admin?: boolean }): Promise<{
+  request(options: { method: string; url: string; body?: unknown; headers?: Record<string, string | undefined>; admin?: boolean }): Promise<{
     status: number;
     body: any;
     headers: Record<string, unknown>;
@@ -55,7 +55,8 @@ export async function startTestGateway(
     logs,
     environment,
     clock,
-    async request({ method, url, body, headers = {}, admin = true }) {
+    async request({ method, url, body, headers: sentHeaders = {}, admin = true }) {
+      const headers = Object.fromEntries(Object.entries(sentHeaders).filter((entry): entry is [string, string] => entry[1] !== undefined));
       const response = await gateway.app.inject({
         method: method as 'GET',
         url,

@@ -14,7 +14,8 @@ import '../route-access.js';
 export const messagesRequestSchema = z.looseObject({
   model: z.string().min(1),
   max_tokens: z.number().int().positive(),
-  messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant']) })).min(1),
+  // Newer Anthropic SDKs may send a system turn inside messages; the converter hoists it.
+  messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant', 'system']) })).min(1),
   stream: z.boolean().optional(),
   fallbacks: z.array(z.string().min(1)).optional(),
 });

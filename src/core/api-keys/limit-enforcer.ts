@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import { errors, GatewayError } from '../../spec/errors.js';
+import type { Clock } from '../../spec/clock.js';
+import type { ChatCompletionRequest, EmbeddingRequest } from '../../spec/openai.js';
+import type { TokenUsage } from '../../spec/usage.js';
+import type { LimitCheck, LimitCounters } from '../../counters/limit-counters.js';
+import { hasMoneyLimit, type ApiKeyRecord } from '../../store/api-key-record.js';
+import type { Catalog } from '../../store/catalog.js';
+import type { MeteringOutcome, MeteringStart, MeteringTicket, UsageMeter } from '../inference/metering.js';
+import { costOf, inputTokenUpperBound, maxOutputTokens, resolveModelPrice, worstCaseCost, type ModelPrice, type PriceCatalog, type PricingStructure } from '../pricing/index.js';
+import { keyServes, type RouteTarget } from '../routing/router.js';
+import type { ApiKeyService } from './api-key-service.js';
+import { concurrencyBucket, rateBucket, usageBucket } from './buckets.js';
+import type { LedgerWriter } from './ledger-writer.js';
+import { limitWindow, minuteWindow } from './limit-window.js';
+
+export interface LimitEnforcerDependencies {
+  apiKeys: ApiKeyService;
+  counters: LimitCounters;
+  catalog: Catalog;
+  prices: PriceCatalog;
+  pricingStructure: (id: string) => PricingStructure | undefined;
+  ledger: LedgerWriter;
+  clock: Clock;
+  rates: { diemUsd: number; vcuUsd: number };
+  /** How long an unsettled reservation holds (a process that died mid-request frees it after this). */
+  reservationTtlMs: number;
+  onError: (error: unknown, context: string) => void;
+}
+
+const moneyUnits = ['usd', 'diem', 'vcu'] as const;
+const codes: Record<string, string> = {
+  usd: 'API_KEY_USD_SPEND_LIMIT_EXCEEDED',
+  diem: 'API_KEY_DIEM_SPEND_LIMIT_EXCEEDED',
+  vcu: 'API_KEY_VCU_SPEND_LIMIT_EXCEEDED',
+  tokens: 'API_KEY_TOKENS_SPEND_LIMIT_EXCEEDED',
+  requests: 'API_KEY_REQUESTS_SPEND_LIMIT_EXCEEDED',
+};
+
+/** What one request reserved, kept until it settles. */
+interface Reservation {
+  id: string;
+  buckets: { usd?: string; tokens?: string; requests?: string; rpm?: string; tpm?: string; concurrent?: string };
+  worstCost: number;
+  worstTokens: number;
+}
+
+/**
+ * Enforces API-key limits without overspending: before dispatch it reserves the worst-case cost, tokens and
+ * request against every limit of the key in one atomic counter operation; after the request (success, upstream
+ * error, client abort, broken stream) it settles to the actual usage, never above what was reserved. Every
+ * request also gets a ledger row, written in batches off the request path.
+ */
+export class LimitEnforcer implements UsageMeter {
+  constructor(private readonly dependencies: LimitEnforcerDependencies) {}
+
+  async begin(start: MeteringStart): Promise<MeteringTicket> {
+    const principal = start.principal;
+    const record = principal.kind === 'api-key' ? this.dependencies.apiKeys.find(principal.id) : undefined;
+    if (principal.kind === 'api-key' && !record) throw errors.unauthorized('Invalid credentials', { code: 'invalid_api_key' });
+    if (record) this.#checkModels(record, start.targets);
+    const reservation = record ? await this.#reserve(record, start) : undefined;
+    const began = this.dependencies.clock();
+    let settled = false;
+    return {
+      settle: async (outcome) => {
+        if (settled) return;
+        settled = true;
+        try {
+          await this.#settle(start, record, reservation, outcome, began);
+        } catch (error) {
+          this.dependencies.onError(error, 'settle');
+        }
+      },
+    };
+  }
+
+  #checkModels(record: ApiKeyRecord, targets: RouteTarget[]): void {
+    if (record.models.length === 0) return;
+    for (const target of targets) {
+      const canonical = `${target.provider.name}/${target.model}`;
+      if (!record.models.includes(canonical) && !record.models.includes(target.requested) && !record.models.includes(target.model)) {
+        throw errors.forbidden(`This API key may not use model "${target.requested}"`, { code: 'model_not_allowed', param: 'model', model: target.requested });
+      }
+    }
+  }
+
+  async #reserve(record: ApiKeyRecord, start: MeteringStart): Promise<Reservation | undefined> {
+    const now = this.dependencies.clock();
+    const window = limitWindow(record.period, record.periodSince, now);
+    const body = start.body as unknown as ChatCompletionRequest | EmbeddingRequest;
+    const limits = record.limits;
+    const rate = record.rateLimits;
+    const needsTokens = limits.tokens !== undefined || rate.tpm !== undefined;
+    const needsMoney = hasMoneyLimit(limits);
+    if (!needsTokens && !needsMoney && limits.requests === undefined && rate.rpm === undefined && rate.maxConcurrent === undefined) return undefined;
+
+    const inputBound = inputTokenUpperBound(body);
+    let worstTokens = 0;
+    let worstCost = 0;
+    for (const target of start.targets) {
+      const output = maxOutputTokens(target.provider.adapterType, target.model, body);
+      worstTokens = Math.max(worstTokens, inputBound + output);
+      if (needsMoney) {
+        for (const price of this.#prices(target)) worstCost = Math.max(worstCost, worstCaseCost(inputBound, output, price));
+      }
+    }
+    const windowEnd = window.resetsAt === null ? undefined : window.resetsAt + 3_600_000;
+    const minute = minuteWindow(now);
+    const reservation: Reservation = { id: `${start.requestId}:${randomUUID()}`, buckets: {}, worstCost, worstTokens };
+    const checks: LimitCheck[] = [];
+    const add = (name: keyof Reservation['buckets'], bucket: string, limit: number, amount: number, expiresAt?: number) => {
+      reservation.buckets[name] = bucket;
+      checks.push({ bucket, limit, amount, ...(expiresAt !== undefined ? { expiresAt } : {}) });
+    };
+    if (needsMoney) add('usd', usageBucket(record.id, window, 'usd'), this.#moneyCap(record), worstCost, windowEnd);
+    if (limits.tokens !== undefined) add('tokens', usageBucket(record.id, window, 'tokens'), limits.tokens, worstTokens, windowEnd);
+    if (limits.requests !== undefined) add('requests', usageBucket(record.id, window, 'requests'), limits.requests, 1, windowEnd);
+    if (rate.rpm !== undefined) add('rpm', rateBucket(record.id, minute.start, 'rpm'), rate.rpm, 1, minute.resetsAt + 60_000);
+    if (rate.tpm !== undefined) add('tpm', rateBucket(record.id, minute.start, 'tpm'), rate.tpm, worstTokens, minute.resetsAt + 60_000);
+    if (rate.maxConcurrent !== undefined) add('concurrent', concurrencyBucket(record.id), rate.maxConcurrent, 1);
+
+    const result = await this.dependencies.counters.reserve({ reservationId: reservation.id, checks, ttlMs: this.dependencies.reservationTtlMs });
+    if (result.ok) return reservation;
+    const failed = Object.entries(reservation.buckets).find(([, bucket]) => bucket === result.failedBucket)?.[0] ?? 'usd';
+    throw this.#refusal(record, failed, result, window.resetsAt, minute.resetsAt, reservation);
+  }
+
+  /** Every price the request could be charged at: each target's eligible keys may carry their own structure. */
+  #prices(target: RouteTarget): ModelPrice[] {
+    const keys = (this.dependencies.catalog.snapshot.keysByProvider.get(target.provider.name) ?? []).filter((key) =>
+      keyServes(key, target.model, target.provider.adapterType),
+    );
+    const structures = new Set(keys.map((key) => key.customPricingStructureId));
+    if (structures.size === 0) structures.add(null);
+    const prices: ModelPrice[] = [];
+    for (const id of structures) {
+      const structure = id === null ? undefined : this.dependencies.pricingStructure(id);
+      const price = resolveModelPrice(this.dependencies.prices, { provider: target.provider.adapterType, model: target.model, ...(structure ? { structure } : {}) });
+      if (!price) {
+        throw errors.badRequest(
+          `The model "${target.requested}" has no known price, and this API key has a spending limit. Add it to a pricing structure assigned to the provider key, or use a key without a USD limit.`,
+          { code: 'model_price_unknown', param: 'model', provider: target.provider.name, model: target.requested },
+        );
+      }
+      prices.push(price);
+    }
+    return prices;
+  }
+
+  /** The tightest of the USD-valued caps, in USD. */
+  #moneyCap(record: ApiKeyRecord): number {
+    const { diemUsd, vcuUsd } = this.dependencies.rates;
+    const caps = [record.limits.usd, record.limits.diem === undefined ? undefined : record.limits.diem * diemUsd, record.limits.vcu === undefined ? undefined : record.limits.vcu * vcuUsd];
+    return Math.min(...caps.filter((cap): cap is number => cap !== undefined));
+  }
+
+  #refusal(
+    record: ApiKeyRecord,
+    failed: string,
+    state: { spent: number; reserved: number; limit: number },
+    resetsAt: number | null,
+    minuteResetsAt: number,
+    reservation: Reservation,
+  ): GatewayError {
+    const headersFor = (limit: number, remaining: number, reset: number) => ({
+      'x-ratelimit-limit-requests': String(limit),
+      'x-ratelimit-remaining-requests': String(Math.max(0, remaining)),
+      'x-ratelimit-reset-requests': new Date(reset).toISOString(),
+      'retry-after': String(Math.max(1, Math.ceil((reset - this.dependencies.clock()) / 1000))),
+    });
+    if (failed === 'rpm' || failed === 'tpm' || failed === 'concurrent') {
+      const what = failed === 'rpm' ? 'requests per minute' : failed === 'tpm' ? 'tokens per minute' : 'concurrent requests';
+      const reset = failed === 'concurrent' ? this.dependencies.clock() + 1000 : minuteResetsAt;
+      const headers: Record<string, string> = headersFor(state.limit, state.limit - state.spent - state.reserved, reset);
+      if (failed === 'tpm') {
+        headers['x-ratelimit-limit-tokens'] = String(state.limit);
+        headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, state.limit - state.spent - state.reserved));
+        headers['x-ratelimit-reset-tokens'] = new Date(reset).toISOString();
+      }
+      return errors.rateLimited(`This API key's limit of ${state.limit} ${what} is reached; retry after the reset`, {
+        code: `RATE_LIMIT_${failed.toUpperCase()}_EXCEEDED`,
+        headers,
+      });
+    }
+    let unit = failed;
+    if (failed === 'usd') {
+      const { diemUsd, vcuUsd } = this.dependencies.rates;
+      const need = state.spent + state.reserved + reservation.worstCost;
+      unit =
+        moneyUnits.find((candidate) => {
+          const limit = record.limits[candidate];
+          if (limit === undefined) return false;
+          const cap = candidate === 'usd' ? limit : limit * (candidate === 'diem' ? diemUsd : vcuUsd);
+          return need > cap;
+        }) ?? 'usd';
+    }
+    const remaining = Math.max(0, state.limit - state.spent - state.reserved);
+    const detail =
+      unit === 'tokens'
+        ? `this request may use up to ${reservation.worstTokens} tokens and ${remaining} remain`
+        : unit === 'requests'
+          ? `${state.limit} requests are allowed per window`
+          : `this request may cost up to $${reservation.worstCost.toFixed(6)} and $${remaining.toFixed(6)} remain; lower max_tokens to fit`;
+    const reset = resetsAt === null ? 'the LIFETIME window never resets' : `the window resets at ${new Date(resetsAt).toISOString()}`;
+    return errors.paymentRequired(`This API key's ${unit} limit for the current window is reached: ${detail}; ${reset}`, {
+      code: codes[unit] ?? 'API_KEY_LIMIT_EXCEEDED',
+      headers: {
+        'x-should-retry': 'false',
+        ...(resetsAt !== null ? { 'x-tollgate-limit-resets-at': new Date(resetsAt).toISOString() } : {}),
+      },
+    });
+  }
+
+  async #settle(start: MeteringStart, record: ApiKeyRecord | undefined, reservation: Reservation | undefined, outcome: MeteringOutcome, began: number): Promise<void> {
+    const served = outcome.served;
+    const usage: TokenUsage = outcome.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+    let cost = 0;
+    let usageMissing = false;
+    if (served) {
+      if (outcome.usage) {
+        const structure = served.pricingStructureId ? this.dependencies.pricingStructure(served.pricingStructureId) : undefined;
+        const price = resolveModelPrice(this.dependencies.prices, {
+          provider: served.target.provider.adapterType,
+          model: served.target.model,
+          ...(structure ? { structure } : {}),
+        });
+        cost = price ? costOf(outcome.usage, price) : 0;
+      } else {
+        // No usage from the upstream: charge what was reserved, and flag it in the ledger.
+        usageMissing = true;
+        cost = reservation?.worstCost ?? 0;
+      }
+    }
+    let tokens = outcome.usage ? usage.inputTokens + usage.outputTokens : usageMissing ? (reservation?.worstTokens ?? 0) : 0;
+    if (reservation) {
+      // A settlement above the reservation would break the promise; the bounds make it impossible, the cap makes it certain.
+      cost = Math.min(cost, reservation.worstCost);
+      tokens = Math.min(tokens, reservation.worstTokens);
+      const actual: Record<string, number> = {};
+      const { buckets } = reservation;
+      if (buckets.usd) actual[buckets.usd] = cost;
+      if (buckets.tokens) actual[buckets.tokens] = tokens;
+      if (buckets.requests) actual[buckets.requests] = 1;
+      if (buckets.rpm) actual[buckets.rpm] = 1;
+      if (buckets.tpm) actual[buckets.tpm] = tokens;
+      if (buckets.concurrent) actual[buckets.concurrent] = 0;
+      await this.dependencies.counters.settle(reservation.id, actual);
+    }
+    const target = served?.target ?? start.targets[0]!;
+    this.dependencies.ledger.append({
+      id: randomUUID(),
+      request_id: start.requestId,
+      api_key_id: record?.id ?? 'bootstrap',
+      provider: target.provider.name,
+      model: target.model,
+      provider_key_id: served?.keyId ?? null,
+      request_type: start.requestType,
+      status: outcome.status,
+      stream: outcome.stream ? 1 : 0,
+      input_tokens: usage.inputTokens,
+      output_tokens: usage.outputTokens,
+      cached_tokens: usage.cachedInputTokens,
+      cost_usd: cost,
+      usage_missing: usageMissing ? 1 : 0,
+      error_code: outcome.errorCode ?? null,
+      latency_ms: Math.max(0, Math.round(outcome.latencyMs ?? this.dependencies.clock() - began)),
+      created_at: new Date(this.dependencies.clock()).toISOString(),
+    });
+  }
+}

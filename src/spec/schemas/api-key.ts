@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+export const apiKeyTypes = ['ADMIN', 'INFERENCE'] as const;
+export const limitPeriods = ['EPOCH', 'MONTH', 'LIFETIME'] as const;
+export type ApiKeyType = (typeof apiKeyTypes)[number];
+export type LimitPeriod = (typeof limitPeriods)[number];
+
+const amount = z.number().nonnegative().finite().nullable().optional();
+const count = z.number().int().nonnegative().nullable().optional();
+
+/** Seed 001's `consumptionLimit` plus the `tokens` and `requests` extensions; null removes a limit. */
+export const consumptionLimitInputSchema = z
+  .object({ usd: amount, diem: amount, vcu: amount, tokens: count, requests: count })
+  .strict();
+
+export const rateLimitsInputSchema = z
+  .object({
+    rpm: z.number().int().positive().nullable().optional(),
+    tpm: z.number().int().positive().nullable().optional(),
+    maxConcurrent: z.number().int().positive().nullable().optional(),
+  })
+  .strict();
+
+/** `expiresAt`: an ISO time; "" or null removes the expiry. */
+const expiresAtInput = z.union([z.iso.datetime({ offset: true }), z.literal(''), z.null()]).optional();
+
+/** The body of `POST /api/v1/api_keys`. */
+export const createApiKeyInputSchema = z
+  .object({
+    apiKeyType: z.enum(apiKeyTypes),
+    description: z.string().max(1000).optional(),
+    consumptionLimit: consumptionLimitInputSchema.nullable().optional(),
+    limitPeriod: z.enum(limitPeriods).optional(),
+    expiresAt: expiresAtInput,
+    models: z.array(z.string().min(1)).optional(),
+    rateLimits: rateLimitsInputSchema.nullable().optional(),
+  })
+  .strict();
+export type CreateApiKeyInput = z.infer<typeof createApiKeyInputSchema>;
+
+/** The body of `PATCH /api/v1/api_keys` (seed 001, plus the extensions). Absent fields keep their values. */
+export const updateApiKeyInputSchema = z
+  .object({
+    id: z.string().min(1),
+    description: z.string().max(1000).optional(),
+    consumptionLimit: consumptionLimitInputSchema.nullable().optional(),
+    limitPeriod: z.enum(limitPeriods).optional(),
+    expiresAt: expiresAtInput,
+    models: z.array(z.string().min(1)).optional(),
+    rateLimits: rateLimitsInputSchema.nullable().optional(),
+  })
+  .strict();
+export type UpdateApiKeyInput = z.infer<typeof updateApiKeyInputSchema>;
+
+const units = z.object({ usd: z.number(), diem: z.number(), vcu: z.number(), tokens: z.number(), requests: z.number() });
+const partialUnits = units.partial();
+
+export const apiKeyUsageSchema = z.object({
+  window: z.object({
+    start: z.string(),
+    resetsAt: z.string().nullable(),
+    spent: units,
+    reserved: units,
+    remaining: partialUnits,
+  }),
+  trailingSevenDays: units,
+});
+export type ApiKeyUsage = z.infer<typeof apiKeyUsageSchema>;
+
+export const consumptionLimitsSchema = z.object({
+  usd: z.number().nullable(),
+  diem: z.number().nullable(),
+  vcu: z.number().nullable(),
+  tokens: z.number().nullable().optional(),
+  requests: z.number().nullable().optional(),
+});
+
+/** An API key as every route shows it (seed 001's fields, then the extensions). Never the secret. */
+export const apiKeySchema = z
+  .object({
+    apiKeyType: z.enum(apiKeyTypes),
+    consumptionLimits: consumptionLimitsSchema,
+    limitPeriod: z.enum(limitPeriods),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+    id: z.string(),
+    last6Chars: z.string(),
+    lastUsedAt: z.string().nullable(),
+    description: z.string(),
+    models: z.array(z.string()),
+    rateLimits: z.object({ rpm: z.number().nullable(), tpm: z.number().nullable(), maxConcurrent: z.number().nullable() }),
+    usage: apiKeyUsageSchema,
+  })
+  .meta({ id: 'ApiKey' });
+export type ApiKeyView = z.infer<typeof apiKeySchema>;
+
+/** The creation answer: the key plus its secret, shown this once. */
+export const createdApiKeySchema = apiKeySchema.extend({ apiKey: z.string() }).meta({ id: 'CreatedApiKey' });
+
+export const envelope = <T extends z.ZodType>(data: T) => z.object({ data, success: z.literal(true) });

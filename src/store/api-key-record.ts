@@ -1,0 +1,41 @@
+import type { ApiKeyType, LimitPeriod } from '../spec/schemas/api-key.js';
+
+/** Consumption limits; absent means unlimited for that unit. USD-valued units are caps on the USD spend. */
+export interface ConsumptionLimits {
+  usd?: number;
+  diem?: number;
+  vcu?: number;
+  tokens?: number;
+  requests?: number;
+}
+
+export interface RateLimits {
+  rpm?: number;
+  tpm?: number;
+  maxConcurrent?: number;
+}
+
+/** An API key as held in memory (no secret, only its hash). */
+export interface ApiKeyRecord {
+  id: string;
+  secretHash: string;
+  last6: string;
+  type: ApiKeyType;
+  description: string;
+  limits: ConsumptionLimits;
+  period: LimitPeriod;
+  /** ms: when the current period was chosen; windows count from here at the earliest. */
+  periodSince: number;
+  /** ms, or null for no expiry. */
+  expiresAt: number | null;
+  models: string[];
+  rateLimits: RateLimits;
+  createdAt: number;
+  updatedAt: number;
+  lastUsedAt: number | null;
+}
+
+/** True when the key has any limit priced in USD (usd, diem or vcu). */
+export function hasMoneyLimit(limits: ConsumptionLimits): boolean {
+  return limits.usd !== undefined || limits.diem !== undefined || limits.vcu !== undefined;
+}
