@@ -58,3 +58,32 @@ export async function getKey(tollgate: LiveGateway, provider: string, id: string
   if (response.status !== 200) throw new Error(`reading key ${id} failed: ${response.status} ${response.text}`);
   return response.body;
 }
+
+const arrivalWaiters = new WeakMap<unknown[], Array<{ count: number; resolve: () => void }>>();
+
+/**
+ * Resolves once `requests` (a mock's record of received requests) holds at least `count` entries. It listens to
+ * the array's `push` instead of polling, so a test learns the moment an upstream request arrived.
+ */
+export function whenReceived(requests: unknown[], count: number): Promise<void> {
+  if (requests.length >= count) return Promise.resolve();
+  let waiters = arrivalWaiters.get(requests);
+  if (!waiters) {
+    const list: Array<{ count: number; resolve: () => void }> = [];
+    waiters = list;
+    arrivalWaiters.set(requests, list);
+    const original = Array.prototype.push;
+    Object.defineProperty(requests, 'push', {
+      configurable: true,
+      value(this: unknown[], ...items: unknown[]): number {
+        const length = original.apply(this, items);
+        for (const waiter of list.filter((entry) => entry.count <= length)) {
+          list.splice(list.indexOf(waiter), 1);
+          waiter.resolve();
+        }
+        return length;
+      },
+    });
+  }
+  return new Promise((resolve) => waiters.push({ count, resolve }));
+}
