@@ -53,6 +53,9 @@ export function toGatewayError(error: unknown, request: FastifyRequest): Gateway
 
 /** Installs the one error renderer and the 404 handler. */
 export function installErrorHandling(app: FastifyInstance): void {
+  // Every body Tollgate reads is JSON. Fastify's default text/plain parser would hand a string to the JSON
+  // routes, turning a wrong Content-Type into a 400 about the body instead of a 415.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error, request, reply) => {
     const gatewayError = toGatewayError(error, request);
     if (reply.sent || reply.raw.headersSent) {
