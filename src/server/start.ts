@@ -9,8 +9,17 @@ import { resolveAdminKeyHash } from './admin-key.js';
 import { createApp, type Gateway } from './create-app.js';
 import { createLogger } from './logger.js';
 
+export interface StartOptions {
+  /** Apply the configuration file (the cluster's primary does it once, before forking). */
+  reconcile?: boolean;
+  /** Listen and handle signals; false prepares the store and returns. */
+  listen?: boolean;
+  /** Look for changes made by other processes. */
+  refresh?: boolean;
+}
+
 /** Starts Tollgate from the process environment: store, migrations, config file, HTTP server, signals. */
-export async function startGateway(config: Config = loadConfig(processEnvironment())): Promise<Gateway> {
+export async function startGateway(config: Config = loadConfig(processEnvironment()), options: StartOptions = {}): Promise<Gateway> {
   const logger = createLogger({ level: config.logLevel });
   const database = await openDatabase({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
   logger.info({ store: database.dialect, location: database.location }, 'store opened');
@@ -40,14 +49,14 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
     clock: systemClock,
     readEnvironment: processEnvironmentReader,
     logger,
-    refreshIntervalMs: config.databaseUrl ? 2000 : 0,
+    refreshIntervalMs: config.databaseUrl || options.refresh ? 2000 : 0,
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
     rates: { diemUsd: config.diemUsd, vcuUsd: config.vcuUsd },
     ...(config.azureAuthorityHost ? { adapterOptions: { azureAuthorityHost: config.azureAuthorityHost } } : {}),
     processMetrics: true,
   });
 
-  if (config.configFile) {
+  if (config.configFile && options.reconcile !== false) {
     const report = await reconcileConfigFile(readConfigFile(config.configFile), {
       providers: gateway.services.providers,
       keys: gateway.services.keys,
@@ -56,6 +65,12 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
     logger.info({ file: config.configFile, ...report }, 'configuration file applied');
   }
 
+  if (options.listen === false) {
+    await gateway.close();
+    await database.close();
+    logger.flush();
+    return gateway;
+  }
   await gateway.app.listen({ port: config.port, host: config.host });
   logger.info({ host: config.host, port: config.port }, 'tollgate listening');
 
