@@ -1,0 +1,223 @@
+/**
+ * Every way a request can end settles its reservation: a plain or streamed completion (charged its usage), a
+ * client that leaves while the upstream hangs or mid-stream, an upstream 5xx after retries, a 400, an upstream
+ * stream that breaks, and an upstream that reports no usage (charged the reservation, flagged usage_missing).
+ * After each: nothing stays reserved, and the window's spend equals the ledger's cost. Runs with the counters
+ * in memory and in the real Redis. Tests wait on events (a request arriving, a disconnect, a ledger row).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { whenReceived } from '../inference/inference-helpers.js';
+import { startStallingUpstream, type StallingUpstream } from './stalling-upstream.js';
+import {
+  chatAs,
+  counterKinds,
+  countersFor,
+  createApiKey,
+  deleteRedisPrefix,
+  freshRedisPrefix,
+  ledgerRowsOf,
+  smallChat,
+  startLimitsRig,
+  total,
+  usdPerToken,
+  usageOf,
+  type LimitsRig,
+} from './limit-helpers.js';
+
+const limits = { usd: 100, tokens: 10_000_000, requests: 100_000 };
+const zero = { usd: 0, diem: 0, vcu: 0, tokens: 0, requests: 0 };
+
+describe.each(counterKinds)('settlement on every exit path ($name counters)', ({ name }) => {
+  const prefix = freshRedisPrefix();
+  let rig: LimitsRig;
+  let stalling: StallingUpstream;
+
+  beforeAll(async () => {
+    rig = await startLimitsRig(countersFor(name, prefix));
+    stalling = await startStallingUpstream();
+  });
+  afterAll(async () => {
+    await rig?.dispose();
+    await stalling?.close();
+    if (name === 'redis') await deleteRedisPrefix(prefix);
+  });
+
+  /** A fresh key with a USD, a token and a request limit, so all three buckets are reserved and settled. */
+  const freshKey = () => createApiKey(rig.tollgate, { consumptionLimit: limits, limitPeriod: 'LIFETIME' });
+
+  /** After every test: nothing reserved, and spend, tokens and requests equal the ledger's. */
+  async function expectSettledAgainstLedger(id: string) {
+    const usage = await usageOf(rig.tollgate, id);
+    expect(usage.window.reserved).toEqual(zero);
+    const rows = await ledgerRowsOf(rig.tollgate, id);
+    expect(usage.window.spent.usd).toBeCloseTo(total(rows, (row) => row.cost_usd), 12);
+    expect(usage.window.spent.requests).toBe(rows.length);
+    return { usage, rows };
+  }
+
+  /** The worst case a smallChat() reserves, read while such a request hangs upstream; the hang is then aborted. */
+  async function reservationOfHangingRequest(secret: string, id: string) {
+    const controller = new AbortController();
+    const before = rig.mock.requests.length;
+    const settledBefore = rig.ledger.rows.length;
+    rig.mock.enqueue({ hang: true });
+    const pending = chatAs(rig.tollgate, secret, smallChat(), { signal: controller.signal }).catch((error: unknown) => error);
+    await whenReceived(rig.mock.requests, before + 1);
+    const during = await usageOf(rig.tollgate, id);
+    controller.abort();
+    await rig.mock.whenAborted();
+    expect(await pending).toBeInstanceOf(Error);
+    await rig.ledger.whenRows(settledBefore + 1);
+    return during.window.reserved as { usd: number; tokens: number; requests: number };
+  }
+
+  it('charges a completion its usage, priced by the key’s pricing structure', async () => {
+    const key = await freshKey();
+    const reply = await chatAs(rig.tollgate, key.secret, smallChat('what does a tollgate do'));
+    expect(reply.status).toBe(200);
+    const { usage, rows } = await expectSettledAgainstLedger(key.id);
+    const { prompt_tokens, completion_tokens } = reply.body.usage;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 200, stream: 0, usage_missing: 0, input_tokens: prompt_tokens, output_tokens: completion_tokens, request_type: 'chat' });
+    expect(usage.window.spent.usd).toBeCloseTo((prompt_tokens + completion_tokens) * usdPerToken, 12);
+    expect(usage.window.spent.tokens).toBe(prompt_tokens + completion_tokens);
+  });
+
+  it('charges a streamed completion the usage the upstream streamed, whether or not the client asked for it', async () => {
+    const key = await freshKey();
+    for (const extra of [{ stream: true }, { stream: true, stream_options: { include_usage: true } }]) {
+      const reply = await chatAs(rig.tollgate, key.secret, smallChat('stream me a reply', extra));
+      expect(reply.status).toBe(200);
+      expect(reply.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    }
+    const { usage, rows } = await expectSettledAgainstLedger(key.id);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatchObject({ status: 200, stream: 1, usage_missing: 0 });
+    expect(rows.every((row) => row.input_tokens > 0 && row.output_tokens > 0)).toBe(true);
+    const tokens = total(rows, (row) => row.input_tokens + row.output_tokens);
+    expect(usage.window.spent.tokens).toBe(tokens);
+    expect(usage.window.spent.usd).toBeCloseTo(tokens * usdPerToken, 12);
+  });
+
+  it('releases everything when the client leaves while the upstream hangs, charging nothing', async () => {
+    const key = await freshKey();
+    const reserved = await reservationOfHangingRequest(key.secret, key.id);
+    expect(reserved.usd).toBeGreaterThan(0);
+    expect(reserved.tokens).toBeGreaterThan(16);
+    expect(reserved.requests).toBe(1);
+    const { usage, rows } = await expectSettledAgainstLedger(key.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 499, error_code: 'client_closed_request', cost_usd: 0, usage_missing: 0 });
+    expect(usage.window.spent.usd).toBe(0);
+    expect(usage.window.spent.tokens).toBe(0);
+  });
+
+  it('charges the reservation, flagged usage_missing, when the client leaves mid-stream (no usage was reported)', async () => {
+    const key = await freshKey();
+    const reserved = await reservationOfHangingRequest(key.secret, key.id);
+    await rig.tollgate.configureProvider('openai', { network_config: { base_url: stalling.baseUrl, retry_backoff_initial: 0, retry_backoff_max: 1 } });
+    const settledBefore = rig.ledger.rows.length;
+    try {
+      const controller = new AbortController();
+      const response = await fetch(`${rig.tollgate.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify(smallChat('hello there', { stream: true })),
+        signal: controller.signal,
+      });
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(first.value)).toContain('data: ');
+      await stalling.whenStreaming();
+      controller.abort();
+      await stalling.whenAborted();
+      await rig.ledger.whenRows(settledBefore + 1);
+    } finally {
+      await rig.tollgate.configureProvider('openai', { network_config: { base_url: rig.mock.baseUrl, retry_backoff_initial: 0, retry_backoff_max: 1 } });
+    }
+    const { usage, rows } = await expectSettledAgainstLedger(key.id);
+    expect(rows).toHaveLength(2);
+    const streamed = rows.find((row) => row.stream === 1)!;
+    expect(streamed).toMatchObject({ usage_missing: 1 });
+    expect(streamed.cost_usd).toBeCloseTo(reserved.usd, 12);
+    expect(usage.window.spent.usd).toBeCloseTo(reserved.usd, 12);
+    expect(usage.window.spent.tokens).toBe(reserved.tokens);
+  });
+
+  it('charges nothing for an upstream 5xx after its retries, nor for an upstream 400', async () => {
+    const key = await freshKey();
+    const before = rig.mock.requests.length;
+    for (let attempt = 0; attempt < 3; attempt += 1) rig.mock.enqueue({ status: 500, body: { error: { message: 'boom', type: 'server_error', param: null, code: null } } });
+    const failed = await chatAs(rig.tollgate, key.secret, smallChat());
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    expect(rig.mock.requests.length - before).toBe(3);
+
+    rig.mock.enqueue({ status: 400, body: { error: { message: 'bad request', type: 'invalid_request_error', param: 'messages', code: null } } });
+    const refused = await chatAs(rig.tollgate, key.secret, smallChat());
+    expect(refused.status).toBe(400);
+    expect(rig.mock.requests.length - before).toBe(4);
+
+    const { usage, rows } = await expectSettledAgainstLedger(key.id);
+    expect(rows.map((row) => row.status).sort()).toEqual([400, failed.status].sort());
+    expect(rows.every((row) => row.cost_usd === 0 && row.usage_missing === 0 && row.error_code !== null)).toBe(true);
+    expect(usage.window.spent).toMatchObject({ usd: 0, tokens: 0, requests: 2 });
+  });
+
+  it('charges the reservation, flagged usage_missing, when the upstream reports no usage (plain and streamed)', async () => {
+    const key = await freshKey();
+    const reserved = await reservationOfHangingRequest(key.secret, key.id);
+    rig.mock.enqueue({
+      status: 200,
+      body: {
+        id: 'chatcmpl-nousage',
+        object: 'chat.completion',
+        created: 1_700_000_000,
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'no usage here' }, finish_reason: 'stop' }],
+      },
+    });
+    const plain = await chatAs(rig.tollgate, key.secret, smallChat());
+    expect(plain.status).toBe(200);
+    const envelope = { id: 'chatcmpl-nousage', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini' };
+    rig.mock.enqueue({
+      streamChunks: [
+        { ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: 'no usage' }, finish_reason: null }] },
+        { ...envelope, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+      ],
+    });
+    const streamed = await chatAs(rig.tollgate, key.secret, smallChat('hello there', { stream: true }));
+    expect(streamed.status).toBe(200);
+
+    const { usage, rows } = await expectSettledAgainstLedger(key.id);
+    const missing = rows.filter((row) => row.usage_missing === 1);
+    expect(missing.map((row) => row.stream).sort()).toEqual([0, 1]);
+    for (const row of missing) expect(row.cost_usd).toBeCloseTo(reserved.usd, 12);
+    expect(usage.window.spent.usd).toBeCloseTo(2 * reserved.usd, 12);
+    expect(usage.window.spent.tokens).toBe(2 * reserved.tokens);
+  });
+
+  it('settles an upstream stream that breaks mid-way (charged the reservation, flagged usage_missing)', async () => {
+    const key = await freshKey();
+    const reserved = await reservationOfHangingRequest(key.secret, key.id);
+    const envelope = { id: 'chatcmpl-broken', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini' };
+    rig.mock.enqueue({
+      streamChunks: [
+        { ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: 'cut ' }, finish_reason: null }] },
+        { ...envelope, choices: [{ index: 0, delta: { content: 'off' }, finish_reason: null }] },
+        { ...envelope, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+      ],
+      failAfter: 2,
+    });
+    const reply = await chatAs(rig.tollgate, key.secret, smallChat('hello there', { stream: true }));
+    expect(reply.status).toBe(200);
+    expect(reply.text).toContain('upstream_stream_broken');
+    const { usage, rows } = await expectSettledAgainstLedger(key.id);
+    const broken = rows.find((row) => row.stream === 1)!;
+    expect(broken.usage_missing).toBe(1);
+    expect(broken.status).toBeGreaterThanOrEqual(500);
+    expect(broken.error_code).not.toBeNull();
+    expect(broken.cost_usd).toBeCloseTo(reserved.usd, 12);
+    expect(usage.window.spent.usd).toBeCloseTo(reserved.usd, 12);
+  });
+});
