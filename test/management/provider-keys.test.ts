@@ -438,6 +438,25 @@ describe.each(storeKinds)('provider keys API ($name)', ({ create }) => {
     expect((await tollgate.request({ method: 'GET', url: '/api/providers/mistral/keys' })).body.total).toBe(2);
   });
 
+  it('lets exactly one of two concurrent creates with the same name or id win; the other gets 409', async () => {
+    const sameName = await Promise.all([
+      post('xai', { name: 'raced', value: 'xai-key-0123456789-a' }),
+      post('xai', { name: 'raced', value: 'xai-key-0123456789-b' }),
+    ]);
+    expect(sameName.map((response) => response.status).sort()).toEqual([201, 409]);
+    expectError(sameName.find((response) => response.status === 409)!, 409);
+    const sameId = await Promise.all([
+      post('xai', { id: 'xai-raced-id', name: 'raced-a', value: 'xai-key-0123456789-c' }),
+      post('perplexity', { id: 'xai-raced-id', name: 'raced-b', value: 'pplx-key-0123456789' }),
+    ]);
+    expect(sameId.map((response) => response.status).sort()).toEqual([201, 409]);
+    const winner = sameId.find((response) => response.status === 201)!.body;
+    expect(stored('xai-raced-id')?.name).toBe(winner.name);
+    const xai = (await tollgate.request({ method: 'GET', url: '/api/providers/xai/keys' })).body;
+    expect(xai.keys.filter((key: { name: string }) => key.name === 'raced')).toHaveLength(1);
+    expect((await tollgate.request({ method: 'GET', url: '/api/providers/perplexity/keys' })).body.total + xai.total).toBe(2);
+  });
+
   it('answers 404 for an unknown provider or key', async () => {
     expectError(await tollgate.request({ method: 'GET', url: '/api/providers/nope/keys' }), 404, { code: 'provider_not_found' });
     expectError(await post('nope', { name: 'k', value: 'sk-0123456789' }), 404, { code: 'provider_not_found' });
