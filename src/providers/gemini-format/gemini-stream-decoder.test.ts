@@ -32,11 +32,14 @@ describe('createGeminiStreamDecoder', () => {
     for (const size of [1, 2, 7, 64, bytes.length]) {
       const events = decodeAll(bytes, size);
       expect(events.every((event) => event.kind === 'chunk')).toBe(true);
-      const list = chunks(events);
+      const all = chunks(events);
+      // The last record's usageMetadata closes the stream as a usage-only chunk, as OpenAI does with include_usage.
+      expect(all.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 15, prompt_tokens_details: { cached_tokens: 4 } } });
+      const list = all.slice(0, -1);
       expect(list.map((chunk) => chunk.choices[0]?.delta)).toEqual(expected);
       expect(list.map((chunk) => chunk.choices[0]?.finish_reason)).toEqual([null, null, null, null, 'stop']);
-      expect(new Set(list.map((chunk) => chunk.id))).toEqual(new Set(['chatcmpl-stream-text-1']));
-      expect(list.every((chunk) => chunk.created === 1_700_000_000 && chunk.model === 'gemini-test')).toBe(true);
+      expect(new Set(all.map((chunk) => chunk.id))).toEqual(new Set(['chatcmpl-stream-text-1']));
+      expect(all.every((chunk) => chunk.created === 1_700_000_000 && chunk.model === 'gemini-test')).toBe(true);
     }
   });
 
@@ -47,7 +50,9 @@ describe('createGeminiStreamDecoder', () => {
   });
 
   it('emits whole function calls as one delta each, with indexes, ids and finish_reason tool_calls', () => {
-    const list = chunks(decodeAll(fixtureBytes('stream-function-call.sse'), 3));
+    const all = chunks(decodeAll(fixtureBytes('stream-function-call.sse'), 3));
+    expect(all.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 50, completion_tokens: 20, total_tokens: 70 } });
+    const list = all.slice(0, -1);
     const deltas = list.map((chunk) => chunk.choices[0]?.delta);
     expect(deltas[0]).toEqual({ role: 'assistant', content: '' });
     expect(deltas[1]).toEqual({ content: 'Let me check.' });
@@ -65,7 +70,8 @@ describe('createGeminiStreamDecoder', () => {
   it('ends a blocked prompt with content_filter', () => {
     const record = { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 5, totalTokenCount: 5 } };
     const list = chunks(decodeAll(new TextEncoder().encode(`data: ${JSON.stringify(record)}\n\n`), 10));
-    expect(list.map((chunk) => chunk.choices[0]?.finish_reason)).toEqual([null, 'content_filter']);
+    expect(list.map((chunk) => chunk.choices[0]?.finish_reason)).toEqual([null, 'content_filter', undefined]);
+    expect(list.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 0 } });
   });
 
   it('turns an error record into an error event and stops', () => {

@@ -1,12 +1,13 @@
 /**
  * Decoder for `:streamGenerateContent?alt=sse`: plain `data: <GenerateContentResponse>` records, no event
  * names, no [DONE]. Each record holds only the new parts; function calls arrive whole; the finishReason is on
- * the last record of a candidate and usageMetadata on the last record overall.
+ * the last record of a candidate and usageMetadata on the last record overall, which the decoder turns into a
+ * closing usage-only chunk.
  */
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason, ToolCallDelta } from '../../spec/openai.js';
 import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
-import type { TokenUsage } from '../../spec/usage.js';
+import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { completionId, geminiUsageToTokenUsage, mapFinishReason } from './generate-content-to-chat-completion.js';
 import { findGoogleError, googleErrorToUpstreamError } from './google-error.js';
 import { generateToolCallId } from './tool-call-id.js';
@@ -156,6 +157,12 @@ export function createGeminiStreamDecoder(options: GeminiStreamOptions): StreamD
       if (!stopped) {
         const unfinished = records === 0 || [...candidates.values()].some((state) => !state.finished) || candidates.size === 0;
         if (unfinished) fail(502, 'upstream_error', 'upstream_stream_incomplete', 'The upstream stream ended before the response was complete.');
+      }
+      const usage = geminiUsageToTokenUsage(usageMetadata);
+      if (!stopped && usage) {
+        // Like an OpenAI upstream asked for include_usage: a last chunk with `choices: []`; the core forwards it
+        // only to clients that asked (stream_options.include_usage).
+        events.push({ kind: 'chunk', chunk: { id: id ?? completionId(undefined), object: 'chat.completion.chunk', created, model: options.model, choices: [], usage: toOpenAIUsage(usage) } });
       }
       return take();
     },

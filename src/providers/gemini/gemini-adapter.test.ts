@@ -89,8 +89,9 @@ describe('Gemini adapter against the mock', () => {
     expect(events.every((event) => event.kind === 'chunk')).toBe(true);
     const text = events.map((event) => (event.kind === 'chunk' ? event.chunk.choices[0]?.delta.content ?? '' : '')).join('');
     expect(text).toBe('You said: one two three');
-    const last = events.at(-1);
-    expect(last?.kind === 'chunk' && last.chunk.choices[0]?.finish_reason).toBe('stop');
+    const [finish, usage] = events.slice(-2);
+    expect(finish?.kind === 'chunk' && finish.chunk.choices[0]?.finish_reason).toBe('stop');
+    expect(usage?.kind === 'chunk' && usage.chunk.choices.length === 0 && usage.chunk.usage?.completion_tokens).toBeGreaterThan(0);
   });
 
   it('round-trips a tool call: declaration, call with a gateway id, result by name', async () => {
@@ -136,8 +137,9 @@ describe('Gemini adapter against the mock', () => {
     const calls = events.flatMap((event) => (event.kind === 'chunk' ? event.chunk.choices[0]?.delta.tool_calls ?? [] : []));
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
-    const last = events.at(-1);
-    expect(last?.kind === 'chunk' && last.chunk.choices[0]?.finish_reason).toBe('tool_calls');
+    const [finish, usage] = events.slice(-2);
+    expect(finish?.kind === 'chunk' && finish.chunk.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(usage?.kind === 'chunk' && usage.chunk.choices).toEqual([]);
   });
 
   it('reads cached and thinking tokens from a scripted reply', async () => {

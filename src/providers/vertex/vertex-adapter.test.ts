@@ -110,7 +110,8 @@ describe('Vertex adapter against the mock', () => {
     const adapter = createVertexAdapter({});
     const events = await stream(adapter, { model: 'x', messages: [{ role: 'user', content: 'stream me please' }] }, context());
     expect(contentOf(events)).toBe('You said: stream me please');
-    expect(events.at(-1)).toMatchObject({ kind: 'chunk', chunk: { choices: [{ finish_reason: 'stop' }] } });
+    expect(events.at(-2)).toMatchObject({ kind: 'chunk', chunk: { choices: [{ finish_reason: 'stop' }] } });
+    expect(events.at(-1)).toMatchObject({ kind: 'chunk', chunk: { choices: [], usage: { prompt_tokens: expect.any(Number) } } });
   });
 
   it('sends tools Vertex accepts and returns the call', async () => {
