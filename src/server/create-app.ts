@@ -53,6 +53,8 @@ import { MemoryCounters } from '../counters/memory-counters.js';
 import { ApiKeyRepository } from '../store/api-key-repository.js';
 import { PricingStructureRepository } from '../store/pricing-structure-repository.js';
 import { UsageLedgerRepository } from '../store/usage-ledger-repository.js';
+import { usageRoutes } from '../api/management/usage.js';
+import { UsageReportService } from '../core/management/usage-report-service.js';
 import { createLogger } from './logger.js';
 
 /** Everything the app is built from; tests build it in-process with their own store, clock and environment. */
@@ -101,6 +103,7 @@ export interface Gateway {
     counters: LimitCounters;
     ledger: LedgerWriter;
     pricingStructures: PricingStructureService;
+    usageReports: UsageReportService;
   };
   /** Reloads providers and keys from the database. */
   reload(): Promise<void>;
@@ -167,6 +170,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     dependencies.counters ??
     createCounters({ ...(dependencies.redisUrl ? { redisUrl: dependencies.redisUrl } : {}), ...(dependencies.redisKeyPrefix ? { keyPrefix: dependencies.redisKeyPrefix } : {}), now: clock });
   const ledgerRepository = new UsageLedgerRepository(db);
+  const usageReports = new UsageReportService({ db, clock });
   const flushMs = dependencies.ledgerFlushMs ?? 500;
   const ledger = new LedgerWriter(ledgerRepository, {
     intervalMs: flushMs,
@@ -215,6 +219,12 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       return typeof sent === 'string' && requestIdPattern.test(sent) ? sent : randomUUID();
     },
     return503OnClosing: true,
+    maxParamLength: 500,
+    // Errors Fastify raises before routing (a malformed URL, an over-long parameter) get the one error shape too.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', String(request.id));
+      void sendError(reply, toGatewayError(error, request));
+    },
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -283,6 +293,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   );
   await app.register(apiKeyRoutes(apiKeys));
   await app.register(pricingStructureRoutes(pricingStructures));
+  await app.register(usageRoutes(usageReports));
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     const rendered = await metrics.render();
     return reply.type(rendered.contentType).send(rendered.body);
@@ -309,7 +320,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   await app.ready();
   return {
     app: app as unknown as FastifyInstance,
-    services: { providers, keys, catalog, authenticator, router, metrics, adapters, apiKeys, counters, ledger, pricingStructures },
+    services: { providers, keys, catalog, authenticator, router, metrics, adapters, apiKeys, counters, ledger, pricingStructures, usageReports },
     reload,
     async close() {
       if (refreshTimer) clearInterval(refreshTimer);
