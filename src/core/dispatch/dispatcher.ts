@@ -159,7 +159,8 @@ export class Dispatcher {
         lastError = upstream;
         continue;
       }
-      if (status === 401 || status === 403) {
+      // The adapter's mapping counts too: Google answers an invalid Gemini API key with 400 API_KEY_INVALID.
+      if (status === 401 || status === 403 || upstream.status === 401 || upstream.status === 403) {
         attempts.push(record(target, key, status, 'rotate'));
         // A keyless provider's stand-in key is not stored, so there is no status to record.
         if (!target.provider.keyless) this.dependencies.setKeyStatus(key.id, `failing: upstream answered ${status} (${upstream.code}) at ${new Date(clock()).toISOString()}`);
