@@ -235,7 +235,9 @@ export class LimitEnforcer implements UsageMeter {
     let tokens = outcome.usage ? usage.inputTokens + usage.outputTokens : usageMissing ? (reservation?.worstTokens ?? 0) : 0;
     if (reservation) {
       // A settlement above the reservation would break the promise; the bounds make it impossible, the cap makes it certain.
-      cost = Math.min(cost, reservation.worstCost);
+      // Only a reserved amount caps: a key without a USD-valued limit reserved no cost (worstCost 0), and capping
+      // there would record every request of a requests-, tokens- or rate-limited key in the ledger as free.
+      if (reservation.buckets.usd) cost = Math.min(cost, reservation.worstCost);
       tokens = Math.min(tokens, reservation.worstTokens);
       const actual: Record<string, number> = {};
       const { buckets } = reservation;
