@@ -1,0 +1,182 @@
+/**
+ * The systems under test, each an HTTP endpoint the load generator can hit with the same kind of request:
+ * the mock itself (direct), Tollgate in its configurations, and Portkey's gateway.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import type { SystemName } from './options.js';
+import { startPortkey } from './portkey.js';
+import { firstLine, spawnPinned, type SpawnedProcess } from './processes.js';
+import { removeTollgateData, startTollgate, type RunningTollgate } from './tollgate.js';
+
+export interface SystemUnderTest {
+  name: SystemName | 'tollgate-soak';
+  description: string;
+  /** The chat completions URL. */
+  url: string;
+  headers: Record<string, string>;
+  model: string;
+  /** The gateway process whose RSS and CPU time are sampled (none for direct). */
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export interface RunningMock {
+  url: string;
+  process: SpawnedProcess;
+  /** Chat requests the mock answered so far. */
+  served(): Promise<number>;
+}
+
+export async function startMock(options: { cores: string | undefined; delayMs: number; chunkDelayMs: number }): Promise<RunningMock> {
+  const script = fileURLToPath(new URL('../mock-server.ts', import.meta.url));
+  const mock = spawnPinned({
+    name: 'mock upstream',
+    command: process.execPath,
+    args: ['--import', import.meta.resolve('tsx'), script, '--port=0', `--delay-ms=${options.delayMs}`, `--chunk-delay-ms=${options.chunkDelayMs}`],
+    cores: options.cores,
+  });
+  const { port } = JSON.parse(await firstLine(mock.child)) as { port: number };
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    process: mock,
+    async served() {
+      const response = await request(`${url}/stats`);
+      return ((await response.body.json()) as { served: number }).served;
+    },
+  };
+}
+
+export function directSystem(mock: RunningMock): SystemUnderTest {
+  return {
+    name: 'direct',
+    description: 'client → mock',
+    url: `${mock.url}/v1/chat/completions`,
+    headers: { authorization: 'Bearer sk-bench-direct' },
+    model: 'gpt-4o-mini',
+    pid: undefined,
+    stop: async () => undefined,
+  };
+}
+
+function fromTollgate(name: SystemUnderTest['name'], description: string, tollgate: RunningTollgate, cleanup: () => Promise<void> = async () => undefined): SystemUnderTest {
+  return {
+    name,
+    description,
+    url: `${tollgate.url}/v1/chat/completions`,
+    headers: { authorization: `Bearer ${tollgate.apiKey}` },
+    model: tollgate.model,
+    pid: tollgate.process.pid,
+    async stop() {
+      await tollgate.stop();
+      removeTollgateData(tollgate);
+      await cleanup();
+    },
+  };
+}
+
+export interface StartOptions {
+  repositoryRoot: string;
+  mock: RunningMock;
+  gatewayCores: string | undefined;
+  logLevel: string;
+  postgresUrl: string;
+  redisUrl: string;
+}
+
+export async function startTollgateSystem(name: 'tollgate' | 'tollgate-keys' | 'tollgate-soak', options: StartOptions): Promise<SystemUnderTest> {
+  const many = name === 'tollgate-keys';
+  const tollgate = await startTollgate({
+    name,
+    repositoryRoot: options.repositoryRoot,
+    upstreamUrl: options.mock.url,
+    cores: options.gatewayCores,
+    logLevel: options.logLevel,
+    apiKeys: many ? 1_000 : 1,
+    providerKeys: many ? 100 : 1,
+  });
+  const description = many
+    ? 'client → Tollgate (SQLite, 1,000 API keys, 100 provider keys) → mock'
+    : 'client → Tollgate (embedded SQLite, in-memory counters) → mock';
+  return fromTollgate(name, description, tollgate);
+}
+
+/** Tollgate on a fresh PostgreSQL database (created here, dropped at stop) with Redis counters. */
+export async function startTollgatePostgres(options: StartOptions): Promise<SystemUnderTest> {
+  const admin = new pg.Client({ connectionString: options.postgresUrl, connectionTimeoutMillis: 3_000 });
+  await admin.connect();
+  const database = `tollgate_bench_${randomBytes(6).toString('hex')}`;
+  await admin.query(`create database ${database}`);
+  await admin.end();
+  const databaseUrl = new URL(options.postgresUrl);
+  databaseUrl.pathname = `/${database}`;
+  const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3_000 });
+  await redis.connect();
+  const dropDatabase = async () => {
+    const client = new pg.Client({ connectionString: options.postgresUrl });
+    await client.connect();
+    await client.query(`drop database if exists ${database} with (force)`);
+    await client.end();
+  };
+  let tollgate: RunningTollgate;
+  try {
+    tollgate = await startTollgate({
+      name: 'tollgate-pg',
+      repositoryRoot: options.repositoryRoot,
+      upstreamUrl: options.mock.url,
+      cores: options.gatewayCores,
+      logLevel: options.logLevel,
+      databaseUrl: databaseUrl.toString(),
+      redisUrl: options.redisUrl,
+    });
+  } catch (error) {
+    redis.disconnect();
+    await dropDatabase();
+    throw error;
+  }
+  return fromTollgate('tollgate-pg', 'client → Tollgate (PostgreSQL store, Redis counters) → mock', tollgate, async () => {
+    // Only the counters of this run's API key (its id is in every bucket name) and the reservations they held.
+    const stale: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `tollgate:counters:*${tollgate.apiKeyId}*`, 'COUNT', 1000);
+      cursor = next;
+      stale.push(...keys);
+    } while (cursor !== '0');
+    if (stale.length > 0) await redis.del(...stale);
+    redis.disconnect();
+    await dropDatabase();
+  });
+}
+
+export async function startPortkeySystem(options: StartOptions): Promise<SystemUnderTest> {
+  const portkey = await startPortkey({ upstreamUrl: options.mock.url, cores: options.gatewayCores });
+  return {
+    name: 'portkey',
+    description: "client → Portkey's gateway (@portkey-ai/gateway) → mock",
+    url: `${portkey.url}/v1/chat/completions`,
+    headers: portkey.headers,
+    model: portkey.model,
+    pid: portkey.process.pid,
+    stop: () => portkey.stop(),
+  };
+}
+
+/** Starts one system by name. */
+export function startSystem(name: SystemName, options: StartOptions): Promise<SystemUnderTest> {
+  switch (name) {
+    case 'direct':
+      return Promise.resolve(directSystem(options.mock));
+    case 'tollgate':
+    case 'tollgate-keys':
+      return startTollgateSystem(name, options);
+    case 'tollgate-pg':
+      return startTollgatePostgres(options);
+    case 'portkey':
+      return startPortkeySystem(options);
+  }
+}

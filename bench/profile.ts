@@ -1,0 +1,138 @@
+/**
+ * Profiles Tollgate's request path: `node --import tsx bench/profile.ts [flags]` (after `npm run build`).
+ *
+ * For each phase, starts a fresh Tollgate from dist/index.js under `node --cpu-prof`, pinned like in the bench,
+ * warms it up, drives it for the measured window, stops it (the profile is written at exit), and ranks the
+ * functions and areas by CPU time within the measured window. Writes a markdown summary to bench/results/.
+ *
+ *   --phases=chat,stream,prompt-50k,chat-1conn   which loads to profile (default: chat,stream,prompt-50k)
+ *   --duration=S    measured seconds per phase (default 8)      --warmup=S   seconds before (default 3)
+ *   --interval-us=N sampling interval (default 250)              --connections=N (default 32)
+ *   --log-level=L   Tollgate's LOG_LEVEL (default info)          --keep=DIR   keep the .cpuprofile files there
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { summariseProfile, type ProfileSummary, type Ranked } from './lib/cpu-profile.js';
+import { startLoadGenerator } from './lib/load-generator.js';
+import type { LoadJob, LoadResult } from './lib/load-jobs.js';
+import { canPin, pin, sampleProcess } from './lib/processes.js';
+import { requestBody, type BodyKind } from './lib/scenarios.js';
+import { round } from './lib/stats.js';
+import { startMock } from './lib/systems.js';
+import { removeTollgateData, startTollgate } from './lib/tollgate.js';
+
+const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
+const log = (text: string) => process.stdout.write(`${text}\n`);
+
+function flag(name: string, fallback: string): string {
+  const found = process.argv.slice(2).find((argument) => argument.startsWith(`--${name}=`));
+  return found ? found.slice(name.length + 3) : fallback;
+}
+
+const phases: Record<string, { body: BodyKind; job: (target: LoadJob['target'], durationS: number, connections: number) => LoadJob }> = {
+  chat: { body: 'chat', job: (target, durationS, connections) => ({ kind: 'throughput', target, connections, durationS, loader: 'autocannon' }) },
+  stream: { body: 'stream', job: (target, durationS, connections) => ({ kind: 'throughput', target, connections, durationS, loader: 'autocannon' }) },
+  'prompt-50k': { body: 'prompt-50k', job: (target, durationS, connections) => ({ kind: 'throughput', target, connections, durationS, loader: 'autocannon' }) },
+  'chat-1conn': { body: 'chat', job: (target, durationS) => ({ kind: 'latency', target, mode: 'sequential', durationS }) },
+};
+
+function table(title: string, rows: Ranked[]): string {
+  return [`### ${title}`, '', '| ms | % of busy | function / area |', '|---:|---:|---|', ...rows.map((row) => `| ${row.ms} | ${row.percent} | \`${row.name}\` |`), ''].join('\n');
+}
+
+function describe(result: LoadResult): string {
+  if (result.kind === 'throughput') return `${round(result.requestsPerSecond, 0)} req/s`;
+  if (result.kind === 'latency') return `p50 ${round(result.latencyMs.p50, 3)} ms, ${round(result.requests / result.seconds, 0)} req/s`;
+  return `${result.requests} streams`;
+}
+
+async function main(): Promise<void> {
+  const selected = flag('phases', 'chat,stream,prompt-50k').split(',').filter(Boolean);
+  for (const phase of selected) if (!phases[phase]) throw new Error(`unknown phase ${phase}; known: ${Object.keys(phases).join(', ')}`);
+  const durationS = Number(flag('duration', '8'));
+  const warmupS = Number(flag('warmup', '3'));
+  const intervalUs = Number(flag('interval-us', '250'));
+  const connections = Number(flag('connections', '32'));
+  const logLevel = flag('log-level', 'info');
+  const keep = flag('keep', '');
+  const pinning = canPin() && os.availableParallelism() >= 2;
+  const gatewayCores = pinning ? '0' : undefined;
+  const loadCores = pinning ? (os.availableParallelism() > 2 ? `1-${os.availableParallelism() - 1}` : '1') : undefined;
+  if (pinning) pin(process.pid, loadCores);
+
+  const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
+  const load = await startLoadGenerator(loadCores);
+  const sections: string[] = [];
+  try {
+    for (const phase of selected) {
+      const spec = phases[phase]!;
+      const profileDirectory = mkdtempSync(path.join(os.tmpdir(), `tollgate-profile-${phase}-`));
+      const spawned = Date.now();
+      const tollgate = await startTollgate({
+        name: `profile-${phase}`,
+        repositoryRoot,
+        upstreamUrl: mock.url,
+        cores: gatewayCores,
+        logLevel,
+        nodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-interval=${intervalUs}`],
+      });
+      const target = { url: `${tollgate.url}/v1/chat/completions`, headers: { authorization: `Bearer ${tollgate.apiKey}` }, body: requestBody(spec.body, tollgate.model) };
+      await load.run(spec.job(target, warmupS, connections));
+      const measuredFrom = Date.now() - spawned;
+      const before = sampleProcess(tollgate.process.pid);
+      const result = await load.run(spec.job(target, durationS, connections));
+      const after = sampleProcess(tollgate.process.pid);
+      await tollgate.stop();
+      removeTollgateData(tollgate);
+      const file = readdirSync(profileDirectory).find((name) => name.endsWith('.cpuprofile'));
+      if (!file) throw new Error(`no .cpuprofile was written for ${phase}`);
+      const summary: ProfileSummary = summariseProfile(path.join(profileDirectory, file), { fromMs: measuredFrom, limit: 25 });
+      const cpuPerRequest = before && after ? round(((after.cpuMs - before.cpuMs) / result.requests) * 1000, 0) : Number.NaN;
+      log(`\n${phase}: ${describe(result)}, ${cpuPerRequest} µs CPU per request (profiler on), busy ${summary.busyMs} of ${summary.windowMs} ms, GC ${summary.gcMs} ms`);
+      for (const row of summary.selfByArea.slice(0, 12)) log(`  ${String(row.percent).padStart(5)}%  ${row.name}`);
+      log('  top self time:');
+      for (const row of summary.selfByFunction.slice(0, 15)) log(`  ${String(row.percent).padStart(5)}%  ${row.name}`);
+      sections.push(
+        [
+          `## ${phase}`,
+          '',
+          `${describe(result)} with the profiler on (sampling every ${intervalUs} µs); ${cpuPerRequest} µs CPU per request; busy ${summary.busyMs} ms of a ${summary.windowMs} ms window; GC ${summary.gcMs} ms.`,
+          '',
+          table('self time by area', summary.selfByArea),
+          table('self time by function', summary.selfByFunction),
+          table('inclusive time by function (each sample once per function on its stack)', summary.inclusiveByFunction),
+        ].join('\n'),
+      );
+      if (keep) {
+        mkdirSync(keep, { recursive: true });
+        copyFileSync(path.join(profileDirectory, file), path.join(keep, `tollgate-${phase}.cpuprofile`));
+      }
+      rmSync(profileDirectory, { recursive: true, force: true });
+    }
+  } finally {
+    await load.stop();
+    await mock.process.stop();
+  }
+  const directory = path.join(repositoryRoot, 'bench', 'results');
+  mkdirSync(directory, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+  const file = path.join(directory, `${stamp}-profile.md`);
+  writeFileSync(
+    file,
+    [
+      `# Tollgate CPU profile — ${new Date().toISOString()}`,
+      '',
+      `node --cpu-prof on dist/index.js, LOG_LEVEL=${logLevel}, pinned ${pinning ? 'to core 0 (mock and load on the other core)' : 'nowhere'}, concurrency ${connections}; ${warmupS} s warm-up excluded, ${durationS} s measured per phase.`,
+      '',
+      ...sections,
+    ].join('\n'),
+  );
+  log(`\nprofile summary: ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`profile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,270 @@
+/**
+ * Tollgate's benchmark suite: `npm run bench` (build, then this script). See bench/README.md.
+ *
+ * Starts a mock upstream and a load generator (pinned together on one core), the systems under test (gateways
+ * pinned alone on another core), then for each repetition and scenario measures every system in turn, after a
+ * warm-up, rotating the order between repetitions. Prints medians, ratios and the issue's targets, and writes
+ * JSON and markdown to bench/results/.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { startLoadGenerator, type LoadGenerator } from './lib/load-generator.js';
+import type { LoadJob, LoadResult, ThroughputResult } from './lib/load-jobs.js';
+import { parseOptions, usage, type BenchOptions, type SystemName } from './lib/options.js';
+import { portkeyEntry } from './lib/portkey.js';
+import { canPin, machineLoad, pin, sampleProcess } from './lib/processes.js';
+import { checkTargets, renderMarkdown, renderText, summarise, type Measurement, type Report, type SoakSummary } from './lib/report.js';
+import { selectedScenarios, targetFor, type Scenario } from './lib/scenarios.js';
+import { round } from './lib/stats.js';
+import { startMock, startSystem, startTollgateSystem, type RunningMock, type StartOptions, type SystemUnderTest } from './lib/systems.js';
+import { wrkAvailable } from './lib/throughput-client.js';
+
+const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
+const log = (text: string) => process.stdout.write(`${text}\n`);
+
+function git(...args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: repositoryRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function packageVersion(manifest: string): string {
+  try {
+    return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** One request of each kind through a system; throws unless the answer is right and the mock saw it. */
+async function smokeTest(system: SystemUnderTest, mock: RunningMock): Promise<void> {
+  const before = await mock.served();
+  const chat = await request(system.url, { method: 'POST', headers: { 'content-type': 'application/json', ...system.headers }, body: targetFor(system, 'chat').body });
+  const text = await chat.body.text();
+  if (chat.statusCode !== 200 || !text.includes('"choices"')) throw new Error(`${system.name}: chat answered ${chat.statusCode}: ${text.slice(0, 300)}`);
+  const stream = await request(system.url, { method: 'POST', headers: { 'content-type': 'application/json', ...system.headers }, body: targetFor(system, 'stream').body });
+  const events = await stream.body.text();
+  if (stream.statusCode !== 200 || !events.includes('data: [DONE]') || !events.includes('"usage"')) {
+    throw new Error(`${system.name}: stream answered ${stream.statusCode}: ${events.slice(0, 300)}`);
+  }
+  const after = await mock.served();
+  if (after - before !== 2) throw new Error(`${system.name}: the mock saw ${after - before} requests instead of 2`);
+}
+
+function describe(result: LoadResult): string {
+  if (result.kind === 'throughput') return `${round(result.requestsPerSecond, 0)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms`;
+  if (result.kind === 'latency') return `p50 ${round(result.latencyMs.p50, 3)} ms, p99 ${round(result.latencyMs.p99, 3)} ms, ${round(result.requests / result.seconds, 0)} req/s`;
+  return `first byte p50 ${round(result.firstByteMs.p50, 3)} ms, last byte p50 ${round(result.lastByteMs.p50, 3)} ms`;
+}
+
+function jobFor(scenario: Scenario, system: SystemUnderTest, options: BenchOptions, durationS: number, loader: 'autocannon' | 'wrk'): LoadJob {
+  const job = scenario.job(targetFor(system, scenario.body), options, durationS);
+  return job.kind === 'throughput' ? { ...job, loader } : job;
+}
+
+async function measure(
+  load: LoadGenerator,
+  system: SystemUnderTest,
+  job: LoadJob,
+): Promise<{ result: LoadResult; gateway?: { cpuMsPer1k: number; rssMb: number } }> {
+  const before = system.pid ? sampleProcess(system.pid) : undefined;
+  const result = await load.run(job);
+  const after = system.pid ? sampleProcess(system.pid) : undefined;
+  if (!before || !after || result.requests === 0) return { result };
+  return {
+    result,
+    gateway: { cpuMsPer1k: round(((after.cpuMs - before.cpuMs) / result.requests) * 1000, 1), rssMb: round(after.rssBytes / 1048576, 1) },
+  };
+}
+
+async function soak(load: LoadGenerator, startOptions: StartOptions, options: BenchOptions): Promise<SoakSummary | undefined> {
+  log(`\nsoak: a fresh Tollgate, 5 blocks of ${options.soakBlock} requests at concurrency ${options.connections}`);
+  const system = await startTollgateSystem('tollgate-soak', startOptions);
+  try {
+    await smokeTest(system, startOptions.mock);
+    const target = targetFor(system, 'chat');
+    const blocks: SoakSummary['blocks'] = [];
+    for (let index = 0; index < 5; index += 1) {
+      const before = sampleProcess(system.pid!);
+      const result = await load.run<ThroughputResult>({ kind: 'throughput', target, connections: options.connections, amount: options.soakBlock, loader: 'autocannon' });
+      const after = sampleProcess(system.pid!);
+      const block = {
+        requests: result.requests,
+        requestsPerSecond: round(result.requestsPerSecond, 0),
+        rssMb: round((after?.rssBytes ?? Number.NaN) / 1048576, 1),
+        cpuMsPer1k: before && after ? round(((after.cpuMs - before.cpuMs) / result.requests) * 1000, 1) : Number.NaN,
+        failures: result.failures,
+      };
+      blocks.push(block);
+      log(`  block ${index + 1}: ${block.requests} requests, ${block.requestsPerSecond} req/s, RSS ${block.rssMb} MB`);
+    }
+    return {
+      blocks,
+      totalRequests: blocks.reduce((sum, block) => sum + block.requests, 0),
+      rssAfterMb: blocks[4]!.rssMb,
+      growthMb: round(blocks[4]!.rssMb - blocks[1]!.rssMb, 1),
+    };
+  } finally {
+    await system.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options.help) {
+    log(usage);
+    return;
+  }
+  if (!existsSync(path.join(repositoryRoot, 'dist', 'index.js'))) throw new Error('dist/index.js is missing: run `npm run build` first (npm run bench does)');
+  const scenarioList = selectedScenarios(options);
+  const cores = os.availableParallelism();
+  const pinning = options.pin && canPin() && cores >= 2;
+  const gatewayCores = pinning ? '0' : undefined;
+  const loadCores = pinning ? (cores > 2 ? `1-${cores - 1}` : '1') : undefined;
+  if (pinning) pin(process.pid, loadCores);
+  const loader = options.loader === 'auto' ? (wrkAvailable() ? 'wrk' : 'autocannon') : options.loader;
+  if (loader === 'wrk' && !wrkAvailable()) throw new Error('--loader=wrk: wrk is not installed (e.g. apt-get install -y wrk)');
+  const wanted = new Set<SystemName>(options.systems);
+  if (!portkeyEntry()) {
+    log('note: @portkey-ai/gateway is not installed; skipping portkey');
+    wanted.delete('portkey');
+  }
+
+  const loadAtStart = machineLoad();
+  const started = Date.now();
+  log(`Tollgate bench: ${cores} cores, pinning ${pinning ? `gateways on core ${gatewayCores}, mock + load on ${loadCores}` : 'off'}, loader ${loader}`);
+  log(`${options.repetitions} repetition(s) × ${scenarioList.length} scenario(s), ${options.durationS} s each after ${options.warmupS} s warm-up`);
+
+  const mock = await startMock({ cores: loadCores, delayMs: options.delayMs, chunkDelayMs: options.chunkDelayMs });
+  let load: LoadGenerator;
+  try {
+    load = await startLoadGenerator(loadCores);
+  } catch (error) {
+    await mock.process.stop();
+    throw error;
+  }
+  const systems: SystemUnderTest[] = [];
+  const skipped: Array<{ system: string; reason: string }> = [];
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    for (const system of systems) await system.stop().catch((error: unknown) => log(`could not stop ${system.name}: ${String(error)}`));
+    await load.stop();
+    await mock.process.stop();
+  };
+  process.once('SIGINT', () => {
+    log('\ninterrupted: stopping the processes this bench started');
+    void stopAll().then(() => process.exit(130));
+  });
+
+  const startOptions: StartOptions = {
+    repositoryRoot,
+    mock,
+    gatewayCores,
+    logLevel: options.logLevel,
+    postgresUrl: options.postgresUrl,
+    redisUrl: options.redisUrl,
+  };
+  try {
+    for (const name of options.systems.filter((system) => wanted.has(system))) {
+      const began = Date.now();
+      try {
+        const system = await startSystem(name, startOptions);
+        systems.push(system);
+        await smokeTest(system, mock);
+        log(`  ${name}: ready in ${((Date.now() - began) / 1000).toFixed(1)} s — ${system.description}`);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        if (name === 'tollgate' || name === 'direct') throw error;
+        log(`  ${name}: skipped (${reason})`);
+        skipped.push({ system: name, reason });
+      }
+    }
+
+    // A first warm-up per system, so that the first measured repetition does not pay for JIT compilation.
+    for (const system of systems) {
+      await load.run({ kind: 'throughput', target: targetFor(system, 'chat'), connections: options.connections, durationS: Math.max(1, options.warmupS * 2), loader });
+      await load.run({ kind: 'throughput', target: targetFor(system, 'stream'), connections: options.connections, durationS: Math.max(0.5, options.warmupS), loader });
+    }
+
+    const measurements: Measurement[] = [];
+    for (let repetition = 0; repetition < options.repetitions; repetition += 1) {
+      for (const scenario of scenarioList) {
+        const participants = systems.filter((system) => (scenario.systems as string[]).includes(system.name));
+        // Rotate the order each repetition so that no system always runs first or right after another.
+        const shift = participants.length === 0 ? 0 : repetition % participants.length;
+        const ordered = [...participants.slice(shift), ...participants.slice(0, shift)];
+        for (const system of ordered) {
+          if (options.warmupS > 0) await load.run(jobFor(scenario, system, options, options.warmupS, loader));
+          const { result, gateway } = await measure(load, system, jobFor(scenario, system, options, options.durationS, loader));
+          measurements.push({ scenario: scenario.name, system: system.name, repetition, result, ...(gateway ? { gateway } : {}) });
+          const cost = gateway ? `; gateway ${gateway.cpuMsPer1k} ms CPU/1k req, RSS ${gateway.rssMb} MB` : '';
+          const failures = result.failures > 0 ? `; ${result.failures} FAILED` : '';
+          log(`[${repetition + 1}/${options.repetitions}] ${scenario.name} · ${system.name}: ${describe(result)}${cost}${failures}`);
+        }
+      }
+    }
+
+    const soakSummary =
+      options.soakBlock > 0 && systems.some((system) => system.name === 'tollgate') ? await soak(load, startOptions, options) : undefined;
+
+    const summaries = summarise(measurements, scenarioList);
+    const report: Report = {
+      meta: {
+        date: new Date(started).toISOString(),
+        elapsedS: Math.round((Date.now() - started) / 1000),
+        commit: git('rev-parse', '--short', 'HEAD'),
+        dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        cores,
+        memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+        os: `${os.type()} ${os.release()}`,
+        node: process.version,
+        portkeyVersion: packageVersion(path.join(repositoryRoot, 'node_modules', '@portkey-ai', 'gateway', 'package.json')),
+        autocannonVersion: packageVersion(path.join(repositoryRoot, 'node_modules', 'autocannon', 'package.json')),
+        pinning: pinning ? `taskset: gateways on core ${gatewayCores}; mock, load generator and bench on core(s) ${loadCores}` : 'none',
+        loader,
+        quick: options.quick,
+        repetitions: options.repetitions,
+        durationS: options.durationS,
+        warmupS: options.warmupS,
+        connections: options.connections,
+        rate: options.rate,
+        delayMs: options.delayMs,
+        chunkDelayMs: options.chunkDelayMs,
+        logLevel: options.logLevel,
+        skipped,
+        loadAtStart: loadAtStart.loadAverage,
+        loadAtEnd: machineLoad().loadAverage,
+      },
+      systems: systems.map((system) => ({ name: system.name, description: system.description })),
+      scenarios: summaries,
+      soak: soakSummary,
+      targets: checkTargets(summaries, soakSummary, options.rate, options.connections),
+      measurements,
+    };
+
+    log(`\n${renderText(report)}\n`);
+    const directory = path.resolve(repositoryRoot, options.outDirectory);
+    mkdirSync(directory, { recursive: true });
+    const stamp = new Date(started).toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+    const base = path.join(directory, `${stamp}${options.quick ? '-quick' : ''}${options.label ? `-${options.label}` : ''}`);
+    writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(`${base}.md`, renderMarkdown(report));
+    log(`results: ${path.relative(process.cwd(), base)}.json and .md (${report.meta.elapsedS} s)`);
+  } finally {
+    await stopAll();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
