@@ -4,6 +4,7 @@ import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletionRequest, EmbeddingRequest } from '../../spec/openai.js';
 import type { TokenUsage } from '../../spec/usage.js';
 import type { LimitCheck, LimitCounters } from '../../counters/limit-counters.js';
+import { MAX_AMOUNT } from '../../counters/nano-units.js';
 import { hasMoneyLimit, type ApiKeyRecord } from '../../store/api-key-record.js';
 import type { Catalog } from '../../store/catalog.js';
 import type { MeteringOutcome, MeteringStart, MeteringTicket, UsageMeter } from '../inference/metering.js';
@@ -41,6 +42,8 @@ const codes: Record<string, string> = {
 interface Reservation {
   id: string;
   buckets: { usd?: string; tokens?: string; requests?: string; rpm?: string; tpm?: string; concurrent?: string };
+  /** Whether worstCost was reserved against a USD-valued limit (else the usd bucket only counts). */
+  moneyReserved: boolean;
   worstCost: number;
   worstTokens: number;
 }
@@ -107,15 +110,22 @@ export class LimitEnforcer implements UsageMeter {
     }
     const windowEnd = window.resetsAt === null ? undefined : window.resetsAt + 3_600_000;
     const minute = minuteWindow(now);
-    const reservation: Reservation = { id: `${start.requestId}:${randomUUID()}`, buckets: {}, worstCost, worstTokens };
+    const reservation: Reservation = { id: `${start.requestId}:${randomUUID()}`, buckets: {}, moneyReserved: needsMoney, worstCost, worstTokens };
     const checks: LimitCheck[] = [];
     const add = (name: keyof Reservation['buckets'], bucket: string, limit: number, amount: number, expiresAt?: number) => {
       reservation.buckets[name] = bucket;
       checks.push({ bucket, limit, amount, ...(expiresAt !== undefined ? { expiresAt } : {}) });
     };
+    // A key with any consumption limit has every unit of its window counted, the unlimited ones with a check that
+    // always passes and holds nothing: the window's spend is then complete (a limit added later starts from the
+    // true spend) and equals what a restart rebuilds from the ledger, which sums every unit.
+    const counted = Object.keys(limits).length > 0;
     if (needsMoney) add('usd', usageBucket(record.id, window, 'usd'), this.#moneyCap(record), worstCost, windowEnd);
+    else if (counted) add('usd', usageBucket(record.id, window, 'usd'), MAX_AMOUNT, 0, windowEnd);
     if (limits.tokens !== undefined) add('tokens', usageBucket(record.id, window, 'tokens'), limits.tokens, worstTokens, windowEnd);
+    else if (counted) add('tokens', usageBucket(record.id, window, 'tokens'), MAX_AMOUNT, 0, windowEnd);
     if (limits.requests !== undefined) add('requests', usageBucket(record.id, window, 'requests'), limits.requests, 1, windowEnd);
+    else if (counted) add('requests', usageBucket(record.id, window, 'requests'), MAX_AMOUNT, 0, windowEnd);
     if (rate.rpm !== undefined) add('rpm', rateBucket(record.id, minute.start, 'rpm'), rate.rpm, 1, minute.resetsAt + 60_000);
     if (rate.tpm !== undefined) add('tpm', rateBucket(record.id, minute.start, 'tpm'), rate.tpm, worstTokens, minute.resetsAt + 60_000);
     if (rate.maxConcurrent !== undefined) add('concurrent', concurrencyBucket(record.id), rate.maxConcurrent, 1);
@@ -237,7 +247,7 @@ export class LimitEnforcer implements UsageMeter {
       // A settlement above the reservation would break the promise; the bounds make it impossible, the cap makes it certain.
       // Only a reserved amount caps: a key without a USD-valued limit reserved no cost (worstCost 0), and capping
       // there would record every request of a requests-, tokens- or rate-limited key in the ledger as free.
-      if (reservation.buckets.usd) cost = Math.min(cost, reservation.worstCost);
+      if (reservation.moneyReserved) cost = Math.min(cost, reservation.worstCost);
       tokens = Math.min(tokens, reservation.worstTokens);
       const actual: Record<string, number> = {};
       const { buckets } = reservation;
