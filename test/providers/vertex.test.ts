@@ -1,0 +1,205 @@
+/**
+ * Google Vertex AI end to end: both official SDKs through Tollgate to the Google mock, for Gemini models
+ * (generateContent, streamGenerateContent?alt=sse, predict for embeddings) and Claude models (rawPredict and
+ * streamRawPredict under publishers/anthropic). Keys carry a real RSA service account whose token_uri is the mock:
+ * the mock verifies the RS256 JWT assertion before issuing a bearer, and refuses model calls without one it issued.
+ * The provider's base_url replaces the regional host; project and region still shape the path.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGoogleMock, type GoogleMock } from '../mocks/google-mock.js';
+import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
+import { describeSdkMatrix } from './sdk-matrix.js';
+import { chatRequests, createKeyPair, modelRequests, scriptClaudeToolCall, serviceAccountFor, type ServiceAccount } from './vertex-support.js';
+
+const fast = { retry_backoff_initial: 0, retry_backoff_max: 1 };
+const claude = 'claude-sonnet-4-5@20250929';
+const projectPath = '/v1/projects/tollgate-test/locations/us-east5';
+const keyPair = createKeyPair();
+
+let mock: GoogleMock;
+let tollgate: LiveGateway;
+let account: ServiceAccount;
+const ids: Record<string, string> = {};
+
+const vertexConfig = (extra: Record<string, unknown> = {}) => ({ project_id: 'tollgate-test', region: 'us-east5', auth_credentials: account.json, ...extra });
+const openai = (keyName: string) =>
+  new OpenAI({ apiKey: testAdminKey, baseURL: `${tollgate.url}/v1`, maxRetries: 0, defaultHeaders: { 'x-tollgate-key-id': ids[keyName]! } });
+
+beforeAll(async () => {
+  mock = await startGoogleMock({ serviceAccountPublicKeyPem: keyPair.publicKeyPem });
+  account = serviceAccountFor(keyPair, mock.tokenUrl, 'tollgate@tollgate-test.iam.gserviceaccount.com');
+  tollgate = await startLiveGateway();
+  await tollgate.configureProvider('vertex', { network_config: { base_url: mock.baseUrl, ...fast } });
+  ids.plain = await tollgate.addKey('vertex', { name: 'plain', vertex_key_config: vertexConfig() });
+  ids.mapped = await tollgate.addKey('vertex', {
+    name: 'mapped',
+    vertex_key_config: vertexConfig({ deployments: { fast: 'gemini-2.5-flash', sonnet: claude, embedder: 'gemini-embedding-001' } }),
+  });
+  // value-or-config: the service-account JSON may sit in value, the config giving only project and region.
+  ids['json-in-value'] = await tollgate.addKey('vertex', { name: 'json-in-value', value: account.json, vertex_key_config: { project_id: 'tollgate-test', region: 'us-east5' } });
+});
+
+afterAll(async () => {
+  await tollgate?.dispose();
+  await mock?.close();
+});
+
+const embeddings = {
+  model: 'vertex/text-embedding-005',
+  expected: (text: string, index: number) => [text.length, index, 0.5, 0.5],
+  lastBody: () => modelRequests(mock).filter((request) => request.path.endsWith(':predict')).at(-1)?.body,
+};
+
+describeSdkMatrix('Vertex AI (Gemini)', {
+  gateway: () => tollgate,
+  chatModel: 'vertex/gemini-2.5-flash',
+  get headers() {
+    return { 'x-tollgate-key-id': ids.plain! };
+  },
+  replyTo: (prompt) => `You said: ${prompt}`,
+  lastChatBody: () => chatRequests(mock).at(-1)?.body,
+  upstreamRequestCount: () => modelRequests(mock).length,
+  tools: { kind: 'native', city: 'Paris' },
+  toolResultsCarryIds: false,
+  embeddings,
+});
+
+describeSdkMatrix('Vertex AI (Claude via rawPredict)', {
+  gateway: () => tollgate,
+  chatModel: `vertex/${claude}`,
+  get headers() {
+    return { 'x-tollgate-key-id': ids.plain! };
+  },
+  replyTo: (prompt) => `Claude heard: ${prompt}`,
+  lastChatBody: () => chatRequests(mock).at(-1)?.body,
+  upstreamRequestCount: () => modelRequests(mock).length,
+  tools: { kind: 'scripted', script: (call, stream) => scriptClaudeToolCall(mock, call, stream, claude) },
+  toolResultsCarryIds: true,
+  embeddings,
+});
+
+describe('Vertex AI: paths, publishers and bearer tokens on the wire', () => {
+  it('calls Gemini models under publishers/google with the project and region, streams with alt=sse', async () => {
+    await openai('plain').chat.completions.create({ model: 'vertex/gemini-2.5-flash', messages: [{ role: 'user', content: 'path' }] });
+    let request = chatRequests(mock).at(-1)!;
+    expect(request.path).toBe(`${projectPath}/publishers/google/models/gemini-2.5-flash:generateContent`);
+    expect(request.headers.authorization).toMatch(/^Bearer ya29\.mock-\d+-tollgate@tollgate-test\.iam\.gserviceaccount\.com$/);
+
+    const stream = await openai('plain').chat.completions.create({ model: 'vertex/gemini-2.5-flash', messages: [{ role: 'user', content: 'path' }], stream: true });
+    for await (const chunk of stream) void chunk;
+    request = chatRequests(mock).at(-1)!;
+    expect(request.path).toBe(`${projectPath}/publishers/google/models/gemini-2.5-flash:streamGenerateContent`);
+    expect(request.query).toBe('alt=sse');
+  });
+
+  it('calls Claude models under publishers/anthropic with the Vertex Messages body', async () => {
+    await new Anthropic({ apiKey: testAdminKey, baseURL: tollgate.url, maxRetries: 0, defaultHeaders: { 'x-tollgate-key-id': ids.plain! } }).messages.create({
+      model: `vertex/${claude}`,
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'raw' }],
+    });
+    let request = chatRequests(mock).at(-1)!;
+    expect(request.path).toBe(`${projectPath}/publishers/anthropic/models/${claude}:rawPredict`);
+    expect(request.body).toMatchObject({ anthropic_version: 'vertex-2023-10-16', max_tokens: 64 });
+    expect(request.body).not.toHaveProperty('model');
+
+    const stream = await openai('plain').chat.completions.create({ model: `vertex/${claude}`, messages: [{ role: 'user', content: 'raw' }], stream: true });
+    for await (const chunk of stream) void chunk;
+    request = chatRequests(mock).at(-1)!;
+    expect(request.path).toBe(`${projectPath}/publishers/anthropic/models/${claude}:streamRawPredict`);
+    expect(request.body).toMatchObject({ stream: true });
+  });
+
+  it('maps models through the key\'s deployments, Gemini, Claude and embeddings', async () => {
+    const gemini = await openai('mapped').chat.completions.create({ model: 'vertex/fast', messages: [{ role: 'user', content: 'alias' }] });
+    expect(gemini.choices[0]?.message.content).toBe('You said: alias');
+    expect(chatRequests(mock).at(-1)!.path).toBe(`${projectPath}/publishers/google/models/gemini-2.5-flash:generateContent`);
+
+    const sonnet = await openai('mapped').chat.completions.create({ model: 'vertex/sonnet', messages: [{ role: 'user', content: 'alias' }] });
+    expect(sonnet.choices[0]?.message.content).toBe('Claude heard: alias');
+    expect(chatRequests(mock).at(-1)!.path).toBe(`${projectPath}/publishers/anthropic/models/${claude}:rawPredict`);
+
+    // gemini-embedding-001 takes one instance per call, so two inputs are two predict calls.
+    const before = modelRequests(mock).length;
+    const embedding = await openai('mapped').embeddings.create({ model: 'vertex/embedder', input: ['one', 'three'], encoding_format: 'float' });
+    expect(embedding.data.map((entry) => entry.embedding)).toEqual([
+      [3, 0, 0.5, 0.5],
+      [5, 0, 0.5, 0.5],
+    ]);
+    const calls = modelRequests(mock).slice(before);
+    expect(calls.map((call) => call.path)).toEqual(Array(2).fill(`${projectPath}/publishers/google/models/gemini-embedding-001:predict`));
+  });
+
+  it('refuses a model missing from a key\'s deployments without calling Vertex', async () => {
+    const before = mock.requests.length;
+    const error = await openai('mapped')
+      .chat.completions.create({ model: 'vertex/gemini-2.5-pro', messages: [{ role: 'user', content: 'x' }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(mock.requests.length).toBe(before);
+  });
+
+  it('signs with a service account given in value', async () => {
+    const completion = await openai('json-in-value').chat.completions.create({ model: 'vertex/gemini-2.5-flash', messages: [{ role: 'user', content: 'value' }] });
+    expect(completion.choices[0]?.message.content).toBe('You said: value');
+  });
+});
+
+describe('Vertex AI: access tokens are fetched once and reused until they expire', () => {
+  let tokenMock: GoogleMock;
+  let gateway: LiveGateway;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    tokenMock = await startGoogleMock({ serviceAccountPublicKeyPem: keyPair.publicKeyPem, tokenLifetimeSeconds: 3600 });
+    const own = serviceAccountFor(keyPair, tokenMock.tokenUrl, 'tokens@tollgate-test.iam.gserviceaccount.com');
+    gateway = await startLiveGateway();
+    await gateway.configureProvider('vertex', { network_config: { base_url: tokenMock.baseUrl, ...fast } });
+    await gateway.addKey('vertex', { name: 'tokens', vertex_key_config: { project_id: 'tollgate-test', region: 'us-east5', auth_credentials: own.json } });
+    client = new OpenAI({ apiKey: testAdminKey, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway?.dispose();
+    await tokenMock?.close();
+  });
+
+  const chat = (model = 'vertex/gemini-2.5-flash') => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'token' }] });
+  const bearers = (count: number) => modelRequests(tokenMock).slice(-count).map((request) => request.headers.authorization);
+  const token = (number: number) => `Bearer ya29.mock-${number}-tokens@tollgate-test.iam.gserviceaccount.com`;
+
+  it('fetches one token (an RS256 JWT grant at token_uri) and reuses it for Gemini, Claude, streams and embeddings', async () => {
+    expect(tokenMock.tokenRequests).toBe(0);
+    await chat();
+    expect(tokenMock.tokenRequests).toBe(1);
+    const grant = new URLSearchParams(tokenMock.requests.find((request) => request.path === '/token')!.rawBody);
+    expect(grant.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer');
+    const claims = JSON.parse(Buffer.from(grant.get('assertion')!.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    expect(claims).toMatchObject({ iss: 'tokens@tollgate-test.iam.gserviceaccount.com', aud: tokenMock.tokenUrl, iat: gateway.clock.now / 1000 });
+
+    await chat(`vertex/${claude}`);
+    const stream = await client.chat.completions.create({ model: 'vertex/gemini-2.5-flash', messages: [{ role: 'user', content: 's' }], stream: true });
+    for await (const chunk of stream) void chunk;
+    await client.embeddings.create({ model: 'vertex/text-embedding-005', input: 'e' });
+    await Promise.all([chat(), chat(), chat()]);
+    expect(tokenMock.tokenRequests).toBe(1);
+    expect(new Set(modelRequests(tokenMock).map((request) => request.headers.authorization))).toEqual(new Set([token(1)]));
+  });
+
+  it('still reuses it half an hour later', async () => {
+    gateway.clock.now += 30 * 60 * 1000;
+    await chat();
+    expect(tokenMock.tokenRequests).toBe(1);
+    expect(bearers(1)).toEqual([token(1)]);
+  });
+
+  it('fetches exactly one new token once the clock is past the expiry, shared by concurrent requests', async () => {
+    gateway.clock.now += 31 * 60 * 1000;
+    await Promise.all([chat(), chat(`vertex/${claude}`), chat(), chat()]);
+    expect(tokenMock.tokenRequests).toBe(2);
+    expect(bearers(4)).toEqual(Array(4).fill(token(2)));
+    await chat();
+    expect(tokenMock.tokenRequests).toBe(2);
+  });
+});
