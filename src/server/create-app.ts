@@ -56,6 +56,7 @@ import { UsageLedgerRepository } from '../store/usage-ledger-repository.js';
 import { usageRoutes } from '../api/management/usage.js';
 import { UsageReportService } from '../core/management/usage-report-service.js';
 import { createLogger } from './logger.js';
+import { installRequestLog } from './request-log.js';
 
 /** Everything the app is built from; tests build it in-process with their own store, clock and environment. */
 export interface AppDependencies {
@@ -258,19 +259,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     }
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.url === '/health' || request.routeOptions.url === '/metrics') return;
-    request.log.info(
-      {
-        requestId: request.id,
-        method: request.method,
-        route: request.routeOptions.url ?? null,
-        status: reply.statusCode,
-        latencyMs: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'request',
-    );
-  });
+  installRequestLog(app as unknown as FastifyInstance);
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {

@@ -5,7 +5,7 @@ import { GatewayError } from '../../spec/errors.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { isUsageOnlyChunk } from '../../core/inference/chat-service.js';
-import { inferenceCall, servedHeaders } from './inference-call.js';
+import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, servedHeaders } from './inference-call.js';
 import { SseWriter } from './sse-writer.js';
 import '../route-access.js';
 
@@ -31,43 +31,53 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
       '/v1/chat/completions',
       { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: chatRequestSchema } },
       async (request, reply) => {
-        const { fallbacks, ...rest } = request.body;
-        const body = rest as unknown as ChatCompletionRequest;
-        const targets = chat.targets(body, fallbacks);
-        const call = inferenceCall(request, reply, 'chat');
-        const result = await chat.complete(body, targets, call);
-        if (result.kind === 'completion') {
-          reply.headers(servedHeaders(result.servedBy));
-          if (result.raw) return reply.type('application/json').send(Buffer.from(result.raw.buffer, result.raw.byteOffset, result.raw.byteLength));
-          return reply.type('application/json').send(JSON.stringify(result.completion));
-        }
-        const wantsUsage = body.stream_options?.include_usage === true;
-        reply.hijack();
-        const writer = new SseWriter(reply.raw);
-        writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
-        let failed = false;
-        for await (const event of result.events) {
-          if (writer.closed) break;
-          if (event.kind === 'error') {
-            failed = true;
-            const error = new GatewayError({
-              status: event.error.status,
-              type: event.error.type as GatewayError['type'],
-              code: event.error.code ?? 'upstream_stream_error',
-              message: event.error.message,
-              provider: result.servedBy.provider,
-              model: body.model,
-              requestType: 'chat.completion',
-              upstream: true,
-            });
-            await writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
-            break;
+        try {
+          const { fallbacks, ...rest } = request.body;
+          const body = rest as unknown as ChatCompletionRequest;
+          const targets = chat.targets(body, fallbacks);
+          const call = inferenceCall(request, reply, 'chat');
+          const result = await chat.complete(body, targets, call);
+          if (result.kind === 'completion') {
+            reply.headers(servedHeaders(result.servedBy));
+            noteServed(request, result.servedBy, { stream: false, usage: result.usage });
+            if (result.raw) return reply.type('application/json').send(Buffer.from(result.raw.buffer, result.raw.byteOffset, result.raw.byteLength));
+            return reply.type('application/json').send(JSON.stringify(result.completion));
           }
-          if (!wantsUsage && isUsageOnlyChunk(event.chunk)) continue;
-          await writer.write(`data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`);
+          const wantsUsage = body.stream_options?.include_usage === true;
+          reply.hijack();
+          const writer = new SseWriter(reply.raw);
+          writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
+          noteServed(request, result.servedBy, { stream: true });
+          let failed: string | undefined;
+          for await (const event of result.events) {
+            if (writer.closed) break;
+            if (event.kind === 'error') {
+              failed = event.error.code ?? 'upstream_stream_error';
+              const error = new GatewayError({
+                status: event.error.status,
+                type: event.error.type as GatewayError['type'],
+                code: failed,
+                message: event.error.message,
+                provider: result.servedBy.provider,
+                model: body.model,
+                requestType: 'chat.completion',
+                upstream: true,
+              });
+              await writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
+              break;
+            }
+            if (!wantsUsage && isUsageOnlyChunk(event.chunk)) continue;
+            await writer.write(`data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`);
+          }
+          if (!failed && !writer.closed) await writer.write('data: [DONE]\n\n');
+          noteStreamEnd(request, result.usage(), failed ?? (writer.closed ? 'client_closed_request' : undefined));
+          writer.end();
+        } catch (error) {
+          noteFailure(request, error);
+          throw error;
+        } finally {
+          markHandled(request);
         }
-        if (!failed && !writer.closed) await writer.write('data: [DONE]\n\n');
-        writer.end();
       },
     );
   };

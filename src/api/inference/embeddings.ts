@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { EmbeddingRequest } from '../../spec/openai.js';
 import type { EmbeddingService } from '../../core/inference/embedding-service.js';
-import { inferenceCall, servedHeaders } from './inference-call.js';
+import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import '../route-access.js';
 
@@ -25,10 +25,21 @@ export function embeddingRoutes(embeddings: EmbeddingService): FastifyPluginAsyn
       '/v1/embeddings',
       { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: embeddingRequestSchema } },
       async (request, reply) => {
-        const call = inferenceCall(request, reply, 'chat');
-        const { result, servedBy } = await embeddings.embed(request.body as unknown as EmbeddingRequest, call);
-        reply.headers(servedHeaders(servedBy));
-        return reply.type('application/json').send(JSON.stringify(result));
+        try {
+          const call = inferenceCall(request, reply, 'chat');
+          const { result, servedBy } = await embeddings.embed(request.body as unknown as EmbeddingRequest, call);
+          reply.headers(servedHeaders(servedBy));
+          noteServed(request, servedBy, {
+            stream: false,
+            usage: { inputTokens: result.usage.prompt_tokens, outputTokens: 0, cachedInputTokens: 0 },
+          });
+          return reply.type('application/json').send(JSON.stringify(result));
+        } catch (error) {
+          noteFailure(request, error);
+          throw error;
+        } finally {
+          markHandled(request);
+        }
       },
     );
   };

@@ -4,7 +4,7 @@ import type { AnthropicMessagesRequest } from '../../spec/anthropic.js';
 import type { ChatCompletion } from '../../spec/openai.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { chatCompletionToMessage, createMessagesStreamEncoder, messageIdFor, messagesRequestToChat } from '../../core/anthropic-messages/index.js';
-import { inferenceCall, servedHeaders } from './inference-call.js';
+import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, servedHeaders } from './inference-call.js';
 import { SseWriter } from './sse-writer.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import { randomUUID } from 'node:crypto';
@@ -27,35 +27,45 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
       '/v1/messages',
       { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: messagesRequestSchema } },
       async (request, reply) => {
-        const { fallbacks, ...rest } = request.body;
-        const anthropicBody = rest as unknown as AnthropicMessagesRequest;
-        const probe = chat.targets({ model: anthropicBody.model, messages: [] }, fallbacks);
-        // Claude upstreams read Anthropic-only features (cache_control, thinking) back from extension fields.
-        const claude = probe.every((target) => target.adapter.type === 'anthropic' || target.model.startsWith('claude') || target.model.includes('anthropic.claude'));
-        const chatBody = messagesRequestToChat(anthropicBody, { anthropicExtensions: claude });
-        const call = inferenceCall(request, reply, 'messages');
-        const result = await chat.complete(chatBody, probe, call);
-        if (result.kind === 'completion') {
-          reply.headers(servedHeaders(result.servedBy));
-          return reply.type('application/json').send(JSON.stringify(chatCompletionToMessage(result.completion as ChatCompletion, anthropicBody.model, result.usage)));
-        }
-        reply.hijack();
-        const writer = new SseWriter(reply.raw);
-        writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
-        const encoder = createMessagesStreamEncoder({ model: anthropicBody.model, messageId: messageIdFor(`chatcmpl-${randomUUID().replace(/-/g, '')}`) });
-        let failed = false;
-        for await (const event of result.events) {
-          if (writer.closed) break;
-          if (event.kind === 'error') {
-            failed = true;
-            await writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));
-            break;
+        try {
+          const { fallbacks, ...rest } = request.body;
+          const anthropicBody = rest as unknown as AnthropicMessagesRequest;
+          const probe = chat.targets({ model: anthropicBody.model, messages: [] }, fallbacks);
+          // Claude upstreams read Anthropic-only features (cache_control, thinking) back from extension fields.
+          const claude = probe.every((target) => target.adapter.type === 'anthropic' || target.model.startsWith('claude') || target.model.includes('anthropic.claude'));
+          const chatBody = messagesRequestToChat(anthropicBody, { anthropicExtensions: claude });
+          const call = inferenceCall(request, reply, 'messages');
+          const result = await chat.complete(chatBody, probe, call);
+          if (result.kind === 'completion') {
+            reply.headers(servedHeaders(result.servedBy));
+            noteServed(request, result.servedBy, { stream: false, usage: result.usage });
+            return reply.type('application/json').send(JSON.stringify(chatCompletionToMessage(result.completion as ChatCompletion, anthropicBody.model, result.usage)));
           }
-          const text = encoder.push(event.chunk);
-          if (text) await writer.write(text);
+          reply.hijack();
+          const writer = new SseWriter(reply.raw);
+          writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
+          noteServed(request, result.servedBy, { stream: true });
+          const encoder = createMessagesStreamEncoder({ model: anthropicBody.model, messageId: messageIdFor(`chatcmpl-${randomUUID().replace(/-/g, '')}`) });
+          let failed: string | undefined;
+          for await (const event of result.events) {
+            if (writer.closed) break;
+            if (event.kind === 'error') {
+              failed = event.error.code ?? 'upstream_stream_error';
+              await writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));
+              break;
+            }
+            const text = encoder.push(event.chunk);
+            if (text) await writer.write(text);
+          }
+          if (!failed && !writer.closed) await writer.write(encoder.finish(result.usage()));
+          noteStreamEnd(request, result.usage(), failed ?? (writer.closed ? 'client_closed_request' : undefined));
+          writer.end();
+        } catch (error) {
+          noteFailure(request, error);
+          throw error;
+        } finally {
+          markHandled(request);
         }
-        if (!failed && !writer.closed) await writer.write(encoder.finish(result.usage()));
-        writer.end();
       },
     );
   };
