@@ -87,3 +87,12 @@ export function whenReceived(requests: unknown[], count: number): Promise<void> 
   }
   return new Promise((resolve) => waiters.push({ count, resolve }));
 }
+
+/** Resolves once some entry of `lines` (e.g. a live gateway's `logs`) satisfies `matches`, listening to pushes. */
+export async function whenLogged(lines: string[], matches: (line: string) => boolean): Promise<void> {
+  for (;;) {
+    const seen = lines.length;
+    if (lines.some(matches)) return;
+    await whenReceived(lines, seen + 1);
+  }
+}
