@@ -108,10 +108,12 @@ export class ChatService {
     } catch (error) {
       const gatewayError = isGatewayError(error) ? error : errors.internal('Internal server error', { cause: error });
       await ticket.settle({ status: gatewayError.status, errorCode: gatewayError.code, latencyMs: this.dependencies.clock() - started, stream });
+      // The dispatcher names the target that failed last (a fallback, maybe); count provider and model of the same one.
+      const failed = targets.find((target) => target.provider.name === gatewayError.provider && target.requested === gatewayError.model) ?? targets[0]!;
       this.dependencies.metrics.observe({
         route: call.route,
-        provider: gatewayError.provider ?? targets[0]!.provider.name,
-        model: targets[0]!.model,
+        provider: gatewayError.provider ?? failed.provider.name,
+        model: failed.model,
         status: gatewayError.status,
         seconds: (this.dependencies.clock() - started) / 1000,
         errorCode: gatewayError.code,
