@@ -269,6 +269,10 @@ describe('fallbacks', () => {
     const reply = await post(tollgate, '/v1/chat/completions', fallbackBody('nobody home'));
     expect(reply.status).toBe(503);
     expect(reply.body.extra_fields.provider).toBe('groq');
+    // The failure is counted against the target that failed last, provider and model together.
+    const metrics = await (await fetch(`${tollgate.url}/metrics`)).text();
+    expect(metrics).toMatch(/tollgate_requests_total\{route="chat",provider="groq",model="llama-3.3-70b-versatile",status="503"\} 1/);
+    expect(metrics).not.toMatch(/provider="groq",model="gpt-4o"/);
   });
 
   it('refuses a fallback that cannot be addressed, before sending anything', async () => {
