@@ -45,6 +45,8 @@ interface Reservation {
   /** Whether worstCost was reserved against a USD-valued limit (else the usd bucket only counts). */
   moneyReserved: boolean;
   worstCost: number;
+  /** The input-token bound, the part of worstTokens that is input (the rest is output). */
+  worstInput: number;
   worstTokens: number;
 }
 
@@ -110,7 +112,7 @@ export class LimitEnforcer implements UsageMeter {
     }
     const windowEnd = window.resetsAt === null ? undefined : window.resetsAt + 3_600_000;
     const minute = minuteWindow(now);
-    const reservation: Reservation = { id: `${start.requestId}:${randomUUID()}`, buckets: {}, moneyReserved: needsMoney, worstCost, worstTokens };
+    const reservation: Reservation = { id: `${start.requestId}:${randomUUID()}`, buckets: {}, moneyReserved: needsMoney, worstCost, worstInput: inputBound, worstTokens };
     const checks: LimitCheck[] = [];
     const add = (name: keyof Reservation['buckets'], bucket: string, limit: number, amount: number, expiresAt?: number) => {
       reservation.buckets[name] = bucket;
@@ -259,6 +261,7 @@ export class LimitEnforcer implements UsageMeter {
       if (buckets.concurrent) actual[buckets.concurrent] = 0;
       await this.dependencies.counters.settle(reservation.id, actual);
     }
+    const charged = usageMissing && reservation ? { input: Math.min(reservation.worstInput, tokens), output: Math.max(0, tokens - reservation.worstInput) } : undefined;
     const target = served?.target ?? start.targets[0]!;
     this.dependencies.ledger.append({
       id: randomUUID(),
@@ -270,8 +273,10 @@ export class LimitEnforcer implements UsageMeter {
       request_type: start.requestType,
       status: outcome.status,
       stream: outcome.stream ? 1 : 0,
-      input_tokens: usage.inputTokens,
-      output_tokens: usage.outputTokens,
+      // Without reported usage the row records the tokens charged (the reservation's), flagged usage_missing, so
+      // that counters rebuilt from the ledger after a restart hold what was charged before it.
+      input_tokens: charged ? charged.input : usage.inputTokens,
+      output_tokens: charged ? charged.output : usage.outputTokens,
       cached_tokens: usage.cachedInputTokens,
       cost_usd: cost,
       usage_missing: usageMissing ? 1 : 0,
