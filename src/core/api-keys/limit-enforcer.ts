@@ -42,6 +42,8 @@ const codes: Record<string, string> = {
 interface Reservation {
   id: string;
   buckets: { usd?: string; tokens?: string; requests?: string; rpm?: string; tpm?: string; concurrent?: string };
+  /** When each bucket may be dropped (undefined: never), for charging it directly if the reservation expired. */
+  expiries: Map<string, number | undefined>;
   /** Whether worstCost was reserved against a USD-valued limit (else the usd bucket only counts). */
   moneyReserved: boolean;
   worstCost: number;
@@ -112,10 +114,11 @@ export class LimitEnforcer implements UsageMeter {
     }
     const windowEnd = window.resetsAt === null ? undefined : window.resetsAt + 3_600_000;
     const minute = minuteWindow(now);
-    const reservation: Reservation = { id: `${start.requestId}:${randomUUID()}`, buckets: {}, moneyReserved: needsMoney, worstCost, worstInput: inputBound, worstTokens };
+    const reservation: Reservation = { id: `${start.requestId}:${randomUUID()}`, buckets: {}, expiries: new Map(), moneyReserved: needsMoney, worstCost, worstInput: inputBound, worstTokens };
     const checks: LimitCheck[] = [];
     const add = (name: keyof Reservation['buckets'], bucket: string, limit: number, amount: number, expiresAt?: number) => {
       reservation.buckets[name] = bucket;
+      reservation.expiries.set(bucket, expiresAt);
       checks.push({ bucket, limit, amount, ...(expiresAt !== undefined ? { expiresAt } : {}) });
     };
     // A key with any consumption limit has every unit of its window counted, the unlimited ones with a check that
@@ -259,7 +262,13 @@ export class LimitEnforcer implements UsageMeter {
       if (buckets.rpm) actual[buckets.rpm] = 1;
       if (buckets.tpm) actual[buckets.tpm] = tokens;
       if (buckets.concurrent) actual[buckets.concurrent] = 0;
-      await this.dependencies.counters.settle(reservation.id, actual);
+      const { settled } = await this.dependencies.counters.settle(reservation.id, actual);
+      if (!settled) {
+        // The request outlived its reservation, which expired and was given back: the usage must still be counted.
+        for (const [bucket, amount] of Object.entries(actual)) {
+          if (amount > 0) await this.dependencies.counters.add(bucket, amount, reservation.expiries.get(bucket));
+        }
+      }
     }
     const charged = usageMissing && reservation ? { input: Math.min(reservation.worstInput, tokens), output: Math.max(0, tokens - reservation.worstInput) } : undefined;
     const target = served?.target ?? start.targets[0]!;
