@@ -83,6 +83,31 @@ describe.each(counterKinds)('settlement on every exit path ($name counters)', ({
     expect(usage.window.spent.tokens).toBe(prompt_tokens + completion_tokens);
   });
 
+  it('records the priced cost, and counts every unit of the window, whichever limits the key has', async () => {
+    const shapes = [
+      { consumptionLimit: { requests: 1000 } },
+      { consumptionLimit: { tokens: 1_000_000 } },
+      { consumptionLimit: { usd: 100 } },
+      { rateLimits: { rpm: 1000 } },
+      {},
+    ];
+    for (const shape of shapes) {
+      const key = await createApiKey(rig.tollgate, { ...shape, limitPeriod: 'EPOCH' });
+      const reply = await chatAs(rig.tollgate, key.secret, smallChat('price me whatever my limits'));
+      expect(reply.status).toBe(200);
+      const tokens = reply.body.usage.prompt_tokens + reply.body.usage.completion_tokens;
+      const rows = await ledgerRowsOf(rig.tollgate, key.id);
+      expect(rows, JSON.stringify(shape)).toHaveLength(1);
+      expect(rows[0]!.cost_usd, JSON.stringify(shape)).toBeCloseTo(tokens * usdPerToken, 12);
+      const usage = await usageOf(rig.tollgate, key.id);
+      expect(usage.window.reserved).toEqual(zero);
+      if ('consumptionLimit' in shape) {
+        // A key with any consumption limit has its whole window counted, so a limit added later starts from the truth.
+        expect(usage.window.spent, JSON.stringify(shape)).toMatchObject({ usd: rows[0]!.cost_usd, tokens, requests: 1 });
+      }
+    }
+  });
+
   it('charges a streamed completion the usage the upstream streamed, whether or not the client asked for it', async () => {
     const key = await freshKey();
     for (const extra of [{ stream: true }, { stream: true, stream_options: { include_usage: true } }]) {
@@ -143,6 +168,39 @@ describe.each(counterKinds)('settlement on every exit path ($name counters)', ({
     expect(streamed.cost_usd).toBeCloseTo(reserved.usd, 12);
     expect(usage.window.spent.usd).toBeCloseTo(reserved.usd, 12);
     expect(usage.window.spent.tokens).toBe(reserved.tokens);
+  });
+
+  it('still counts a request that outlives its reservation (settled after the reservation expired)', async () => {
+    const key = await freshKey();
+    const reserved = await reservationOfHangingRequest(key.secret, key.id);
+    await rig.tollgate.configureProvider('openai', { network_config: { base_url: stalling.baseUrl, retry_backoff_initial: 0, retry_backoff_max: 1 } });
+    const settledBefore = rig.ledger.rows.length;
+    const startedAt = rig.tollgate.clock.now;
+    try {
+      const controller = new AbortController();
+      const response = await fetch(`${rig.tollgate.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify(smallChat('hello there', { stream: true })),
+        signal: controller.signal,
+      });
+      expect(response.status).toBe(200);
+      await response.body!.getReader().read();
+      await stalling.whenStreaming();
+      // A long stream: past the reservation's 15-minute hold, still inside the key's window.
+      rig.tollgate.clock.now = startedAt + 16 * 60_000;
+      expect((await usageOf(rig.tollgate, key.id)).window.reserved.requests).toBe(0);
+      controller.abort();
+      await stalling.whenAborted();
+      await rig.ledger.whenRows(settledBefore + 1);
+    } finally {
+      rig.tollgate.clock.now = startedAt;
+      await rig.tollgate.configureProvider('openai', { network_config: { base_url: rig.mock.baseUrl, retry_backoff_initial: 0, retry_backoff_max: 1 } });
+    }
+    const { usage, rows } = await expectSettledAgainstLedger(key.id);
+    expect(rows).toHaveLength(2);
+    expect(usage.window.spent.usd).toBeCloseTo(reserved.usd, 12);
+    expect(usage.window.spent.requests).toBe(2);
   });
 
   it('charges nothing for an upstream 5xx after its retries, nor for an upstream 400', async () => {
