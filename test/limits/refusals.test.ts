@@ -6,7 +6,7 @@
  * filters /v1/models. Nothing refused reaches the upstream or holds anything in the counters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { whenReceived } from '../inference/inference-helpers.js';
+import { whenReceived, type GatewayReply } from '../inference/inference-helpers.js';
 import {
   chatAs,
   counterKinds,
@@ -82,7 +82,7 @@ describe.each(counterKinds)('refusals ($name counters)', ({ name }) => {
   }
 
   /** Expects a refusal that sent nothing upstream and left nothing reserved. */
-  async function refusedWithoutTrace(id: string, send: () => Promise<{ status: number; body: any; headers: Headers }>) {
+  async function refusedWithoutTrace(id: string, send: () => Promise<GatewayReply>) {
     const upstream = rig.mock.requests.length;
     const reply = await send();
     expect(rig.mock.requests.length).toBe(upstream);
