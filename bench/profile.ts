@@ -83,12 +83,13 @@ async function main(): Promise<void> {
       const measuredFrom = Date.now() - spawned;
       const before = sampleProcess(tollgate.process.pid);
       const result = await load.run(spec.job(target, durationS, connections));
+      const measuredUntil = Date.now() - spawned;
       const after = sampleProcess(tollgate.process.pid);
       await tollgate.stop();
       removeTollgateData(tollgate);
       const file = readdirSync(profileDirectory).find((name) => name.endsWith('.cpuprofile'));
       if (!file) throw new Error(`no .cpuprofile was written for ${phase}`);
-      const summary: ProfileSummary = summariseProfile(path.join(profileDirectory, file), { fromMs: measuredFrom, limit: 25 });
+      const summary: ProfileSummary = summariseProfile(path.join(profileDirectory, file), { fromMs: measuredFrom, untilMs: measuredUntil, limit: 25 });
       const cpuPerRequest = before && after ? round(((after.cpuMs - before.cpuMs) / result.requests) * 1000, 0) : Number.NaN;
       log(`\n${phase}: ${describe(result)}, ${cpuPerRequest} µs CPU per request (profiler on), busy ${summary.busyMs} of ${summary.windowMs} ms, GC ${summary.gcMs} ms`);
       for (const row of summary.selfByArea.slice(0, 12)) log(`  ${String(row.percent).padStart(5)}%  ${row.name}`);
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
           '',
           table('self time by area', summary.selfByArea),
           table('self time by function', summary.selfByFunction),
+          table("inclusive time of Tollgate's own functions", summary.inclusiveTollgate),
           table('inclusive time by function (each sample once per function on its stack)', summary.inclusiveByFunction),
         ].join('\n'),
       );

@@ -16,7 +16,7 @@ import { startLoadGenerator, type LoadGenerator } from './lib/load-generator.js'
 import type { LoadJob, LoadResult, ThroughputResult } from './lib/load-jobs.js';
 import { parseOptions, usage, type BenchOptions, type SystemName } from './lib/options.js';
 import { portkeyEntry } from './lib/portkey.js';
-import { canPin, machineLoad, pin, sampleProcess } from './lib/processes.js';
+import { canPin, machineLoad, pin, sampleCores, sampleProcess } from './lib/processes.js';
 import { checkTargets, renderMarkdown, renderText, summarise, type Measurement, type Report, type SoakSummary } from './lib/report.js';
 import { selectedScenarios, targetFor, type Scenario } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
@@ -68,19 +68,46 @@ function jobFor(scenario: Scenario, system: SystemUnderTest, options: BenchOptio
   return job.kind === 'throughput' ? { ...job, loader } : job;
 }
 
+interface CoreLayout {
+  gateway: number[];
+  load: number[];
+}
+
+/** Core numbers of a taskset list such as "0" or "1-3". */
+function coreList(cores: string | undefined): number[] {
+  if (!cores) return [];
+  return cores.split(',').flatMap((part) => {
+    const [from, to] = part.split('-').map(Number);
+    return Array.from({ length: (to ?? from!) - from! + 1 }, (_, index) => from! + index);
+  });
+}
+
 async function measure(
   load: LoadGenerator,
   system: SystemUnderTest,
   job: LoadJob,
-): Promise<{ result: LoadResult; gateway?: { cpuMsPer1k: number; rssMb: number } }> {
+  layout: CoreLayout | undefined,
+): Promise<Pick<Measurement, 'result' | 'gateway' | 'machine'>> {
   const before = system.pid ? sampleProcess(system.pid) : undefined;
+  const coresBefore = layout ? sampleCores() : undefined;
+  const began = performance.now();
   const result = await load.run(job);
+  const wallMs = performance.now() - began;
+  const coresAfter = layout ? sampleCores() : undefined;
   const after = system.pid ? sampleProcess(system.pid) : undefined;
-  if (!before || !after || result.requests === 0) return { result };
-  return {
-    result,
-    gateway: { cpuMsPer1k: round(((after.cpuMs - before.cpuMs) / result.requests) * 1000, 1), rssMb: round(after.rssBytes / 1048576, 1) },
-  };
+  const measurement: Pick<Measurement, 'result' | 'gateway' | 'machine'> = { result };
+  const gatewayCpuMs = before && after ? after.cpuMs - before.cpuMs : 0;
+  if (before && after && result.requests > 0) {
+    measurement.gateway = { cpuMsPer1k: round((gatewayCpuMs / result.requests) * 1000, 1), rssMb: round(after.rssBytes / 1048576, 1) };
+  }
+  if (layout && coresBefore && coresAfter) {
+    const busy = (cores: number[]) => cores.reduce((sum, core) => sum + ((coresAfter[core] ?? 0) - (coresBefore[core] ?? 0)), 0);
+    measurement.machine = {
+      otherOnGatewayCorePct: round(Math.max(0, ((busy(layout.gateway) - gatewayCpuMs) / (wallMs * layout.gateway.length)) * 100), 1),
+      loadCoresBusyPct: round((busy(layout.load) / (wallMs * layout.load.length)) * 100, 1),
+    };
+  }
+  return measurement;
 }
 
 async function soak(load: LoadGenerator, startOptions: StartOptions, options: BenchOptions): Promise<SoakSummary | undefined> {
@@ -128,6 +155,7 @@ async function main(): Promise<void> {
   const gatewayCores = pinning ? '0' : undefined;
   const loadCores = pinning ? (cores > 2 ? `1-${cores - 1}` : '1') : undefined;
   if (pinning) pin(process.pid, loadCores);
+  const layout: CoreLayout | undefined = pinning && sampleCores() ? { gateway: coreList(gatewayCores), load: coreList(loadCores) } : undefined;
   const loader = options.loader === 'auto' ? (wrkAvailable() ? 'wrk' : 'autocannon') : options.loader;
   if (loader === 'wrk' && !wrkAvailable()) throw new Error('--loader=wrk: wrk is not installed (e.g. apt-get install -y wrk)');
   const wanted = new Set<SystemName>(options.systems);
@@ -140,6 +168,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   log(`Tollgate bench: ${cores} cores, pinning ${pinning ? `gateways on core ${gatewayCores}, mock + load on ${loadCores}` : 'off'}, loader ${loader}`);
   log(`${options.repetitions} repetition(s) × ${scenarioList.length} scenario(s), ${options.durationS} s each after ${options.warmupS} s warm-up`);
+  if (loadAtStart.loadAverage[0]! > cores * 0.5) {
+    log(`warning: the machine is busy (load average ${loadAtStart.loadAverage.join(', ')} on ${cores} cores); numbers will be noisy — see "other load on gw core %"`);
+  }
 
   const mock = await startMock({ cores: loadCores, delayMs: options.delayMs, chunkDelayMs: options.chunkDelayMs });
   let load: LoadGenerator;
@@ -203,11 +234,12 @@ async function main(): Promise<void> {
         const ordered = [...participants.slice(shift), ...participants.slice(0, shift)];
         for (const system of ordered) {
           if (options.warmupS > 0) await load.run(jobFor(scenario, system, options, options.warmupS, loader));
-          const { result, gateway } = await measure(load, system, jobFor(scenario, system, options, options.durationS, loader));
-          measurements.push({ scenario: scenario.name, system: system.name, repetition, result, ...(gateway ? { gateway } : {}) });
+          const { result, gateway, machine } = await measure(load, system, jobFor(scenario, system, options, options.durationS, loader), layout);
+          measurements.push({ scenario: scenario.name, system: system.name, repetition, result, ...(gateway ? { gateway } : {}), ...(machine ? { machine } : {}) });
           const cost = gateway ? `; gateway ${gateway.cpuMsPer1k} ms CPU/1k req, RSS ${gateway.rssMb} MB` : '';
+          const noise = machine ? `; others on gateway core ${machine.otherOnGatewayCorePct}%, load core ${machine.loadCoresBusyPct}% busy` : '';
           const failures = result.failures > 0 ? `; ${result.failures} FAILED` : '';
-          log(`[${repetition + 1}/${options.repetitions}] ${scenario.name} · ${system.name}: ${describe(result)}${cost}${failures}`);
+          log(`[${repetition + 1}/${options.repetitions}] ${scenario.name} · ${system.name}: ${describe(result)}${cost}${noise}${failures}`);
         }
       }
     }

@@ -33,6 +33,8 @@ export interface ProfileSummary {
   selfByFunction: Ranked[];
   selfByArea: Ranked[];
   inclusiveByFunction: Ranked[];
+  /** Inclusive time of Tollgate's own functions (dist/), to see which part of the request path costs what. */
+  inclusiveTollgate: Ranked[];
 }
 
 function shortUrl(url: string): string {
@@ -77,10 +79,10 @@ function rank(totals: Map<string, number>, busyUs: number, limit: number): Ranke
 }
 
 /**
- * Summarises a profile. `fromMs` skips the samples taken in the first milliseconds of the profile (start-up,
- * configuration, warm-up), so that the ranking describes the steady state under load.
+ * Summarises a profile. Only samples between `fromMs` and `untilMs` after the profile's start count: start-up,
+ * configuration, warm-up and shutdown are left out, so that the ranking describes the steady state under load.
  */
-export function summariseProfile(file: string, options: { fromMs?: number; limit?: number } = {}): ProfileSummary {
+export function summariseProfile(file: string, options: { fromMs?: number; untilMs?: number; limit?: number } = {}): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const limit = options.limit ?? 30;
   const byId = new Map<number, ProfileNode>();
@@ -92,14 +94,17 @@ export function summariseProfile(file: string, options: { fromMs?: number; limit
   const self = new Map<string, number>();
   const area = new Map<string, number>();
   const inclusive = new Map<string, number>();
+  const inclusiveOwn = new Map<string, number>();
   let elapsedUs = 0;
   let windowUs = 0;
   let busyUs = 0;
   let gcUs = 0;
   const fromUs = (options.fromMs ?? 0) * 1000;
+  const untilUs = options.untilMs === undefined ? Infinity : options.untilMs * 1000;
   for (let index = 0; index < profile.samples.length; index += 1) {
     elapsedUs += profile.timeDeltas[index] ?? 0;
     if (elapsedUs < fromUs) continue;
+    if (elapsedUs > untilUs) break;
     // A sample stands for the time until the next one.
     const us = profile.timeDeltas[index + 1] ?? 0;
     const node = byId.get(profile.samples[index]!);
@@ -121,6 +126,7 @@ export function summariseProfile(file: string, options: { fromMs?: number; limit
       if (seen.has(key)) continue;
       seen.add(key);
       inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+      if (ancestor.callFrame.url.includes('/dist/') && !ancestor.callFrame.url.includes('node_modules')) inclusiveOwn.set(key, (inclusiveOwn.get(key) ?? 0) + us);
     }
   }
   return {
@@ -130,5 +136,6 @@ export function summariseProfile(file: string, options: { fromMs?: number; limit
     selfByFunction: rank(self, busyUs, limit),
     selfByArea: rank(area, busyUs, limit),
     inclusiveByFunction: rank(inclusive, busyUs, limit * 2),
+    inclusiveTollgate: rank(inclusiveOwn, busyUs, limit * 2),
   };
 }

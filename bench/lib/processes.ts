@@ -171,3 +171,16 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
 export function machineLoad(): { loadAverage: number[]; cores: number } {
   return { loadAverage: os.loadavg().map((value) => Math.round(value * 100) / 100), cores: os.availableParallelism() };
 }
+
+/** Busy CPU time per core (ms) from /proc/stat: everything but idle and iowait; undefined off Linux. */
+export function sampleCores(): number[] | undefined {
+  try {
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n').filter((line) => /^cpu\d+ /.test(line));
+    return lines.map((line) => {
+      const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+      return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / clockTicks;
+    });
+  } catch {
+    return undefined;
+  }
+}

@@ -8,12 +8,21 @@ export interface GatewaySample {
   rssMb: number;
 }
 
+/** What else the machine did during a measurement (pinned runs only). */
+export interface MachineSample {
+  /** CPU used on the gateway's core by processes other than the gateway, in % of that core. */
+  otherOnGatewayCorePct: number;
+  /** How busy the mock and load generator's core(s) were, in %. */
+  loadCoresBusyPct: number;
+}
+
 export interface Measurement {
   scenario: string;
   system: string;
   repetition: number;
   result: LoadResult;
   gateway?: GatewaySample;
+  machine?: MachineSample;
 }
 
 /** The metrics of one measurement, flat, so that medians and ratios can be taken key by key. */
@@ -41,6 +50,10 @@ export function metricsOf(measurement: Measurement): Metrics {
   if (gateway) {
     metrics.cpuMsPer1k = gateway.cpuMsPer1k;
     metrics.rssMb = gateway.rssMb;
+  }
+  if (measurement.machine) {
+    metrics.otherOnGatewayCorePct = measurement.machine.otherOnGatewayCorePct;
+    metrics.loadCoresBusyPct = measurement.machine.loadCoresBusyPct;
   }
   return metrics;
 }
@@ -230,6 +243,8 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
   const cpu = { title: 'CPU ms/1k req', value: (s: SystemSummary) => fmt(s.median.cpuMsPer1k, 0) };
   const rss = { title: 'RSS MB', value: (s: SystemSummary) => fmt(s.median.rssMb, 0) };
   const failures = { title: 'failed', value: (s: SystemSummary) => fmt(s.median.failures, 0) };
+  const noise = { title: 'other load on gw core %', value: (s: SystemSummary) => fmt(s.median.otherOnGatewayCorePct, 0) };
+  const loadCore = { title: 'load core busy %', value: (s: SystemSummary) => fmt(s.median.loadCoresBusyPct, 0) };
   if (kind === 'throughput') {
     return [
       { title: 'req/s', value: (s) => fmt(s.median.rps, 0) },
@@ -240,6 +255,8 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
       cpu,
       rss,
       failures,
+      noise,
+      loadCore,
     ];
   }
   if (kind === 'latency') {
@@ -254,6 +271,8 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
       cpu,
       rss,
       failures,
+      noise,
+      loadCore,
     ];
   }
   return [
@@ -267,6 +286,8 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
     cpu,
     rss,
     failures,
+    noise,
+    loadCore,
   ];
 }
 
@@ -356,6 +377,8 @@ export function renderMarkdown(report: Report): string {
     '"added" = system − direct in the same repetition; "÷" = ratio to direct or Portkey in the same repetition;',
     'CPU ms/1k req = the gateway process\'s user+system CPU time per 1,000 requests (= µs per request); RSS after the measurement.',
     'autocannon resolves latency in whole milliseconds; the latency and stream scenarios use the bench\'s own client (µs resolution).',
+    '"other load on gw core %" = CPU used on the gateway\'s core by other processes during the measurement (noise);',
+    '"load core busy %" = how busy the mock and load generator\'s core was (near 100 % the client side, not the gateway, set the pace).',
     '',
   ];
   for (const summary of report.scenarios) {

@@ -63,7 +63,7 @@ async function runWrk(job: ThroughputJob): Promise<ThroughputResult> {
     [
       'wrk.method = "POST"',
       `wrk.body = ${luaString(job.target.body)}`,
-      ...Object.entries(headers).map(([name, value]) => `wrk.headers[${luaString(name)}] = ${luaString(value)}`),
+      ...Object.entries(headers).map(([name, value]) => `wrk.headers[ ${luaString(name)} ] = ${luaString(value)}`),
       '',
     ].join('\n'),
   );
@@ -71,7 +71,8 @@ async function runWrk(job: ThroughputJob): Promise<ThroughputResult> {
     const output = await new Promise<string>((resolve, reject) => {
       execFile(
         'wrk',
-        ['-t1', `-c${job.connections}`, `-d${job.durationS ?? 5}s`, '--latency', '--timeout', '30s', '-s', script, job.target.url],
+        // wrk takes whole seconds only.
+        ['-t1', `-c${job.connections}`, `-d${Math.max(1, Math.round(job.durationS ?? 5))}s`, '--latency', '--timeout', '30s', '-s', script, job.target.url],
         { maxBuffer: 1024 * 1024 },
         (error, stdout) => (error ? reject(error) : resolve(stdout)),
       );
