@@ -32,9 +32,15 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
           const anthropicBody = rest as unknown as AnthropicMessagesRequest;
           const probe = chat.targets({ model: anthropicBody.model, messages: [] }, fallbacks);
           // Claude upstreams read Anthropic-only features (cache_control, thinking) back from extension fields.
-          const claude = probe.every((target) => target.adapter.type === 'anthropic' || target.model.startsWith('claude') || target.model.includes('anthropic.claude'));
-          const chatBody = messagesRequestToChat(anthropicBody, { anthropicExtensions: claude });
           const call = inferenceCall(request, reply, 'messages');
+          // Judged by what the keys (or the pinned key) send upstream, so that a deployment alias of a Claude model counts.
+          const isClaude = (model: string) => model.replace(/^publishers\/anthropic\/models\//, '').startsWith('claude') || model.includes('anthropic.claude');
+          const claude = probe.every((target) => {
+            if (target.adapter.type === 'anthropic') return true;
+            const deployed = chat.deployedModels(target, call.pinnedKeyId);
+            return deployed.length > 0 ? deployed.every(isClaude) : isClaude(target.model);
+          });
+          const chatBody = messagesRequestToChat(anthropicBody, { anthropicExtensions: claude });
           const result = await chat.complete(chatBody, probe, call);
           if (result.kind === 'completion') {
             reply.headers(servedHeaders(result.servedBy));

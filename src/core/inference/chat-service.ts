@@ -46,6 +46,11 @@ export interface ChatServiceDependencies {
 export class ChatService {
   constructor(private readonly dependencies: ChatServiceDependencies) {}
 
+  /** The model ids a target's eligible keys (or the pinned one) would send upstream: their deployments of the model, or the model. */
+  deployedModels(target: RouteTarget, pinnedKeyId?: string): string[] {
+    return this.dependencies.router.deployedModels(target, pinnedKeyId);
+  }
+
   /** Resolves the primary model and the fallbacks into targets (400 for a model that cannot be addressed). */
   targets(body: ChatCompletionRequest, fallbacks: unknown): RouteTarget[] {
     const primary = this.dependencies.router.resolve(body.model);

@@ -73,6 +73,17 @@ export class Router {
   }
 
   /**
+   * The model ids the eligible keys (only the pinned one, when given) would ask the upstream for: each key's
+   * deployment of the model, else the model itself. Lets a caller see that an alias (a Vertex or Bedrock deployment
+   * named "sonnet") ends at a Claude model.
+   */
+  deployedModels(target: RouteTarget, pinnedKeyId?: string): string[] {
+    const keys = this.eligibleKeys(target).filter((key) => pinnedKeyId === undefined || key.id === pinnedKeyId);
+    const models = keys.map((key) => deploymentsOf(key, target.provider.adapterType)?.[target.model] || target.model);
+    return [...new Set(models)];
+  }
+
+  /**
    * Picks a key by weight among the eligible ones not yet tried for this request. Keys cooling down after a 429
    * and keys whose credentials failed are used only when nothing else is left. `pinned` restricts the choice to one key.
    */
@@ -232,16 +243,19 @@ export function keyServes(key: KeyRecord, model: string, adapterType: string): b
   if (!key.enabled) return false;
   if (key.blacklisted_models.includes(model)) return false;
   if (key.models.length > 0 && !key.models.includes(model)) return false;
-  const deployments =
-    adapterType === 'azure'
-      ? key.azure_key_config?.deployments
-      : adapterType === 'vertex'
-        ? key.vertex_key_config?.deployments
-        : adapterType === 'replicate'
-          ? key.replicate_key_config?.deployments
-          : undefined;
+  // Bedrock deployments only rename models; a Bedrock key still serves any model id as it is.
+  const deployments = adapterType === 'bedrock' ? undefined : deploymentsOf(key, adapterType);
   if (deployments && Object.keys(deployments).length > 0 && deployments[model] === undefined) return false;
   const served = key.vllm_key_config?.model_name;
   if (adapterType === 'vllm' && served && served !== model) return false;
   return true;
+}
+
+/** A key's model-to-deployment mapping for the adapter type it serves, if that type has one. */
+function deploymentsOf(key: KeyRecord, adapterType: string): Record<string, string> | undefined {
+  if (adapterType === 'azure') return key.azure_key_config?.deployments;
+  if (adapterType === 'vertex') return key.vertex_key_config?.deployments;
+  if (adapterType === 'bedrock') return key.bedrock_key_config?.deployments;
+  if (adapterType === 'replicate') return key.replicate_key_config?.deployments;
+  return undefined;
 }
