@@ -203,3 +203,32 @@ describe('Vertex AI: access tokens are fetched once and reused until they expire
     expect(tokenMock.tokenRequests).toBe(2);
   });
 });
+
+describe('Vertex AI: Anthropic-only features reach Claude through /v1/messages', () => {
+  const cached = async (model: string) => {
+    await new Anthropic({ apiKey: testAdminKey, baseURL: tollgate.url, maxRetries: 0, defaultHeaders: { 'x-tollgate-key-id': ids.mapped! } }).messages.create({
+      model,
+      max_tokens: 64,
+      system: [{ type: 'text', text: 'A long shared preamble.', cache_control: { type: 'ephemeral' } }],
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'cached question', cache_control: { type: 'ephemeral' } }] }],
+    });
+    return chatRequests(mock).at(-1)!;
+  };
+
+  it('keeps cache_control for a Claude model named by its Vertex id', async () => {
+    const previous = ids.mapped;
+    ids.mapped = ids.plain!;
+    try {
+      const request = await cached(`vertex/${claude}`);
+      expect(JSON.stringify(request.body)).toContain('"cache_control":{"type":"ephemeral"}');
+    } finally {
+      ids.mapped = previous!;
+    }
+  });
+
+  it('keeps cache_control for a Claude model reached through a deployment alias', async () => {
+    const request = await cached('vertex/sonnet');
+    expect(request.path).toBe(`${projectPath}/publishers/anthropic/models/${claude}:rawPredict`);
+    expect(JSON.stringify(request.body)).toContain('"cache_control":{"type":"ephemeral"}');
+  });
+});
