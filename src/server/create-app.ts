@@ -220,7 +220,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       return typeof sent === 'string' && requestIdPattern.test(sent) ? sent : randomUUID();
     },
     return503OnClosing: true,
-    maxParamLength: 500,
+    routerOptions: { maxParamLength: 500 },
     // Errors Fastify raises before routing (a malformed URL, an over-long parameter) get the one error shape too.
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', String(request.id));
