@@ -66,8 +66,9 @@ export class LimitEnforcer implements UsageMeter {
     const record = principal.kind === 'api-key' ? this.dependencies.apiKeys.find(principal.id) : undefined;
     if (principal.kind === 'api-key' && !record) throw errors.unauthorized('Invalid credentials', { code: 'invalid_api_key' });
     if (record) this.#checkModels(record, start.targets);
-    const reservation = record ? await this.#reserve(record, start) : undefined;
+    // One moment for the request: its windows are chosen and its ledger row is dated by it.
     const began = this.dependencies.clock();
+    const reservation = record ? await this.#reserve(record, start, began) : undefined;
     let settled = false;
     return {
       settle: async (outcome) => {
@@ -92,8 +93,7 @@ export class LimitEnforcer implements UsageMeter {
     }
   }
 
-  async #reserve(record: ApiKeyRecord, start: MeteringStart): Promise<Reservation | undefined> {
-    const now = this.dependencies.clock();
+  async #reserve(record: ApiKeyRecord, start: MeteringStart, now: number): Promise<Reservation | undefined> {
     const window = limitWindow(record.period, record.periodSince, now);
     const body = start.body as unknown as ChatCompletionRequest | EmbeddingRequest;
     const limits = record.limits;
@@ -291,7 +291,9 @@ export class LimitEnforcer implements UsageMeter {
       usage_missing: usageMissing ? 1 : 0,
       error_code: outcome.errorCode ?? null,
       latency_ms: Math.max(0, Math.round(outcome.latencyMs ?? this.dependencies.clock() - began)),
-      created_at: new Date(this.dependencies.clock()).toISOString(),
+      // Dated by when the request began, the moment its windows were chosen, so a request that ends after a window
+      // reset is rebuilt after a restart into the window it was charged to, not the next one.
+      created_at: new Date(began).toISOString(),
     });
   }
 }
