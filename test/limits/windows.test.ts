@@ -20,8 +20,10 @@ import {
   startLimitsRig,
   total,
   usageOf,
+  watchLedger,
   type LimitsRig,
 } from './limit-helpers.js';
+import { startStallingUpstream } from './stalling-upstream.js';
 
 const at = (iso: string) => Date.parse(iso);
 const startTime = at('2026-11-23T12:00:00.000Z');
@@ -186,13 +188,24 @@ describe.each(storeKinds)('a restart loses no settled usage ($name store)', ({ c
     const prefix = freshRedisPrefix();
     const store = create();
     let rig: LimitsRig;
-    let again: LiveGateway | undefined;
+    /** The gateway open now: the rig's at first, then the one started after each restart. */
+    let current: LiveGateway;
+    /** Closes the open gateway gracefully and starts another over the same store, its clock at `now` from the start. */
+    const restart = async (now = startTime) => {
+      await current.close();
+      const clock = { now };
+      current = await startLiveGateway({ store, ledgerFlushMs: 0, ...countersFor(name, prefix), clock: () => clock.now });
+      // The returned gateway's clock object is not the one it runs on; hand the running one over.
+      current.clock = clock;
+      return current;
+    };
 
     beforeAll(async () => {
       rig = await startLimitsRig({ store, ...countersFor(name, prefix) });
+      current = rig.tollgate;
     });
     afterAll(async () => {
-      await again?.close();
+      await current?.close();
       await rig.mock.close();
       await store.dispose();
       if (name === 'redis') await deleteRedisPrefix(prefix);
@@ -218,9 +231,7 @@ describe.each(storeKinds)('a restart loses no settled usage ($name store)', ({ c
       expect(before.get(full.id).spent.requests).toBe(3);
       // Nothing was written yet (ledgerFlushMs 0): the graceful close must write it.
       expect(rig.tollgate.gateway.services.ledger.pending).toBeGreaterThan(0);
-      await rig.tollgate.close();
-
-      again = await startLiveGateway({ store, ledgerFlushMs: 0, ...countersFor(name, prefix) });
+      const again = await restart();
       for (const key of [full, usdOnly, lifetime]) {
         expect((await usageOf(again, key.id)).window).toEqual(before.get(key.id));
       }
@@ -230,6 +241,50 @@ describe.each(storeKinds)('a restart loses no settled usage ($name store)', ({ c
       // The limit still holds after the restart: the LIFETIME key has one request left.
       expect((await chatAs(again, lifetime.secret, smallChat())).status).toBe(200);
       expect((await chatAs(again, lifetime.secret, smallChat())).status).toBe(402);
+    });
+
+    it('keeps a request that spans midnight in the window it was reserved in, before and after a restart', async () => {
+      const gateway = current;
+      await gateway.configureProvider('openai', { network_config: { base_url: rig.mock.baseUrl } });
+      const watch = watchLedger(gateway.gateway);
+      const stalling = await startStallingUpstream();
+      await gateway.configureProvider('openai', { network_config: { base_url: stalling.baseUrl } });
+      try {
+        gateway.clock.now = at('2026-11-23T23:59:59.000Z');
+        const key = await createApiKey(gateway, { consumptionLimit: { usd: 10, requests: 100 }, limitPeriod: 'EPOCH' });
+        const settled = watch.rows.length;
+        const controller = new AbortController();
+        const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+          body: JSON.stringify(smallChat('hello there', { stream: true })),
+          signal: controller.signal,
+        });
+        await response.body!.getReader().read();
+        await stalling.whenStreaming();
+        gateway.clock.now = at('2026-11-24T00:00:01.000Z');
+        controller.abort();
+        await stalling.whenAborted();
+        await watch.whenRows(settled + 1);
+
+        const today = (await usageOf(gateway, key.id)).window;
+        expect(today.start).toBe('2026-11-24T00:00:00.000Z');
+        expect(today.spent.requests).toBe(0);
+        gateway.clock.now = at('2026-11-23T23:59:59.500Z');
+        const yesterday = (await usageOf(gateway, key.id)).window;
+        expect(yesterday.spent.requests).toBe(1);
+        expect(yesterday.spent.usd).toBeGreaterThan(0);
+
+        // Started after midnight, as a real restart would be: its current window is the new day's.
+        const again = await restart(at('2026-11-24T00:00:01.000Z'));
+        expect((await usageOf(again, key.id)).window).toEqual(today);
+        // The ledger dates the request by its start, which is what a rebuild at any later time goes by.
+        const rows = await ledgerRowsOf(again, key.id);
+        expect(rows.map((row) => row.created_at)).toEqual(['2026-11-23T23:59:59.000Z']);
+        expect(rows[0]!.cost_usd).toBeCloseTo(yesterday.spent.usd, 12);
+      } finally {
+        await stalling.close();
+      }
     });
   });
 });
