@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { whenReceived } from '../inference/inference-helpers.js';
 import { redisAvailable, redisUrl } from '../support/services.js';
 import { storeKinds, type TestStore } from '../support/stores.js';
 import { testAdminKey, testEncryptionKey } from '../support/test-gateway.js';
@@ -96,18 +97,20 @@ describe.skipIf(!redisAvailable).each(storeKinds)('a limit shared with a child g
   let rig: LimitsRig;
   let child: Child | undefined;
 
+  const childOptions = (): ChildGatewayOptions => ({
+    dataDir: store.dataDir,
+    ...(store.databaseUrl ? { databaseUrl: store.databaseUrl, schema: store.schema! } : {}),
+    redisUrl,
+    redisKeyPrefix: prefix,
+    adminKey: testAdminKey,
+    encryptionKeyHex: testEncryptionKey.toString('hex'),
+    now: rig.tollgate.clock.now,
+  });
+
   beforeAll(async () => {
     store = create();
     rig = await startLimitsRig({ store, redisUrl, redisKeyPrefix: prefix });
-    child = await startChild({
-      dataDir: store.dataDir,
-      ...(store.databaseUrl ? { databaseUrl: store.databaseUrl, schema: store.schema! } : {}),
-      redisUrl,
-      redisKeyPrefix: prefix,
-      adminKey: testAdminKey,
-      encryptionKeyHex: testEncryptionKey.toString('hex'),
-      now: rig.tollgate.clock.now,
-    });
+    child = await startChild(childOptions());
   }, 60_000);
   afterAll(async () => {
     if (child?.process.connected) await child.close().catch(() => child!.process.kill());
@@ -148,5 +151,32 @@ describe.skipIf(!redisAvailable).each(storeKinds)('a limit shared with a child g
     expect(childLog).not.toContain(key.secret);
     expect(childLog).not.toContain(key.secret.slice(3, 20));
     expect(rig.tollgate.logs.join('')).not.toContain(key.secret);
+  });
+
+  it('gives back what a killed process held once the reservation’s hold ends, and no sooner', { timeout: 60_000 }, async () => {
+    const key = await createApiKey(rig.tollgate, { consumptionLimit: { requests: 1 }, limitPeriod: 'LIFETIME' });
+    const doomed = await startChild({ ...childOptions(), now: rig.tollgate.clock.now });
+    const before = rig.mock.requests.length;
+    rig.mock.enqueue({ hang: true });
+    const pending = chatAs(doomed, key.secret, smallChat()).catch((error: unknown) => error);
+    await whenReceived(rig.mock.requests, before + 1);
+    expect((await usageOf(rig.tollgate, key.id)).window.reserved.requests).toBe(1);
+
+    const exited = new Promise((resolve) => doomed.process.once('exit', (_code, signal) => resolve(signal)));
+    doomed.process.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    await rig.mock.whenAborted();
+    expect(await pending).toBeInstanceOf(Error);
+
+    // Nobody settled: the hold stays for its 15 minutes, and refuses the key's one request meanwhile.
+    const started = rig.tollgate.clock.now;
+    rig.tollgate.clock.now = started + 15 * 60_000 - 1;
+    expect((await usageOf(rig.tollgate, key.id)).window.reserved.requests).toBe(1);
+    expect((await chatAs(rig.tollgate, key.secret, smallChat())).status).toBe(402);
+    rig.tollgate.clock.now = started + 15 * 60_000;
+    const usage = await usageOf(rig.tollgate, key.id);
+    expect(usage.window.reserved.requests).toBe(0);
+    expect(usage.window.spent.requests).toBe(0);
+    expect((await chatAs(rig.tollgate, key.secret, smallChat())).status).toBe(200);
   });
 });
