@@ -9,6 +9,7 @@
  *   --duration=S    measured seconds per phase (default 8)      --warmup=S   seconds before (default 3)
  *   --interval-us=N sampling interval (default 250)              --connections=N (default 32)
  *   --log-level=L   Tollgate's LOG_LEVEL (default info)          --keep=DIR   keep the .cpuprofile files there
+ *   --nice=N        nice value of the started processes (e.g. -10 on a shared machine; needs root)
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { summariseProfile, type ProfileSummary, type Ranked } from './lib/cpu-profile.js';
 import { startLoadGenerator } from './lib/load-generator.js';
 import type { LoadJob, LoadResult } from './lib/load-jobs.js';
-import { canPin, pin, sampleProcess } from './lib/processes.js';
+import { canPin, pin, sampleProcess, setNiceness } from './lib/processes.js';
 import { requestBody, type BodyKind } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
@@ -61,6 +62,11 @@ async function main(): Promise<void> {
   const gatewayCores = pinning ? '0' : undefined;
   const loadCores = pinning ? (os.availableParallelism() > 2 ? `1-${os.availableParallelism() - 1}` : '1') : undefined;
   if (pinning) pin(process.pid, loadCores);
+  const nice = Number(flag('nice', '0'));
+  if (nice !== 0) {
+    setNiceness(nice);
+    os.setPriority(nice);
+  }
 
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
   const load = await startLoadGenerator(loadCores);

@@ -16,7 +16,7 @@ import { startLoadGenerator, type LoadGenerator } from './lib/load-generator.js'
 import type { LoadJob, LoadResult, ThroughputResult } from './lib/load-jobs.js';
 import { parseOptions, usage, type BenchOptions, type SystemName } from './lib/options.js';
 import { portkeyEntry } from './lib/portkey.js';
-import { canPin, machineLoad, pin, sampleCores, sampleProcess } from './lib/processes.js';
+import { canPin, machineLoad, pin, sampleCores, sampleProcess, setNiceness } from './lib/processes.js';
 import { checkTargets, renderMarkdown, renderText, summarise, type Measurement, type Report, type SoakSummary } from './lib/report.js';
 import { selectedScenarios, targetFor, type Scenario } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
@@ -155,6 +155,10 @@ async function main(): Promise<void> {
   const gatewayCores = pinning ? '0' : undefined;
   const loadCores = pinning ? (cores > 2 ? `1-${cores - 1}` : '1') : undefined;
   if (pinning) pin(process.pid, loadCores);
+  if (options.nice !== 0) {
+    setNiceness(options.nice);
+    os.setPriority(options.nice);
+  }
   const layout: CoreLayout | undefined = pinning && sampleCores() ? { gateway: coreList(gatewayCores), load: coreList(loadCores) } : undefined;
   const loader = options.loader === 'auto' ? (wrkAvailable() ? 'wrk' : 'autocannon') : options.loader;
   if (loader === 'wrk' && !wrkAvailable()) throw new Error('--loader=wrk: wrk is not installed (e.g. apt-get install -y wrk)');
@@ -166,7 +170,7 @@ async function main(): Promise<void> {
 
   const loadAtStart = machineLoad();
   const started = Date.now();
-  log(`Tollgate bench: ${cores} cores, pinning ${pinning ? `gateways on core ${gatewayCores}, mock + load on ${loadCores}` : 'off'}, loader ${loader}`);
+  log(`Tollgate bench: ${cores} cores, pinning ${pinning ? `gateways on core ${gatewayCores}, mock + load on ${loadCores}` : 'off'}, loader ${loader}${options.nice !== 0 ? `, nice ${options.nice}` : ''}`);
   log(`${options.repetitions} repetition(s) × ${scenarioList.length} scenario(s), ${options.durationS} s each after ${options.warmupS} s warm-up`);
   if (loadAtStart.loadAverage[0]! > cores * 0.5) {
     log(`warning: the machine is busy (load average ${loadAtStart.loadAverage.join(', ')} on ${cores} cores); numbers will be noisy — see "other load on gw core %"`);
@@ -262,6 +266,7 @@ async function main(): Promise<void> {
         portkeyVersion: packageVersion(path.join(repositoryRoot, 'node_modules', '@portkey-ai', 'gateway', 'package.json')),
         autocannonVersion: packageVersion(path.join(repositoryRoot, 'node_modules', 'autocannon', 'package.json')),
         pinning: pinning ? `taskset: gateways on core ${gatewayCores}; mock, load generator and bench on core(s) ${loadCores}` : 'none',
+        nice: options.nice,
         loader,
         quick: options.quick,
         repetitions: options.repetitions,

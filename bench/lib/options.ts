@@ -21,6 +21,8 @@ export interface BenchOptions {
   delayMs: number;
   chunkDelayMs: number;
   pin: boolean;
+  /** nice(1) value of every process the bench starts (0: unchanged). */
+  nice: number;
   logLevel: string;
   outDirectory: string;
   label: string | undefined;
@@ -44,6 +46,8 @@ export const usage = `npm run bench -- [flags]        (or: node --import tsx ben
   --delay-ms=N            the mock waits N ms before answering (default 0)
   --chunk-delay-ms=N      the mock waits N ms between stream chunks (default 0)
   --no-pin                do not pin processes to cores with taskset
+  --nice=N                run the bench's processes at this nice value (e.g. -10, needs root) so that
+                          other work on a shared machine disturbs the measurements less (default 0)
   --log-level=L           Tollgate's LOG_LEVEL (default info, the production default)
   --out=DIR               where results are written (default bench/results)
   --label=NAME            added to the result file names
@@ -74,6 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     delayMs: 0,
     chunkDelayMs: 0,
     pin: true,
+    nice: 0,
     logLevel: 'info',
     outDirectory: 'bench/results',
     label: undefined,
@@ -131,6 +136,10 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--no-pin':
         options.pin = false;
+        break;
+      case '--nice':
+        options.nice = Math.round(Number(value));
+        if (!Number.isInteger(options.nice) || options.nice < -20 || options.nice > 19) throw new Error('--nice must be an integer from -20 to 19');
         break;
       case '--log-level':
         options.logLevel = value;

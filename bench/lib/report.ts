@@ -363,7 +363,7 @@ export function renderMarkdown(report: Report): string {
     '',
     `- machine: ${String(meta.cpu)}, ${String(meta.cores)} cores, ${String(meta.memoryGb)} GB; ${String(meta.os)}; Node ${String(meta.node)}`,
     `- commit: ${String(meta.commit)}${meta.dirty ? ' (working tree had uncommitted changes)' : ''}`,
-    `- pinning: ${String(meta.pinning)}`,
+    `- pinning: ${String(meta.pinning)}; nice ${String(meta.nice ?? 0)}`,
     `- load: ${String(meta.loader)} for the closed-loop scenarios; the bench's undici client for latency and streams`,
     `- runs: ${String(meta.repetitions)} repetition(s) of ${String(meta.durationS)} s after ${String(meta.warmupS)} s warm-up, systems alternated; medians shown`,
     `- mock: delay ${String(meta.delayMs)} ms, chunk delay ${String(meta.chunkDelayMs)} ms, 20 content chunks + finish + usage per stream`,
