@@ -128,7 +128,14 @@ export async function startLimitsRig(
     const created = await tollgate.request({
       method: 'POST',
       url: '/api/pricing-structures',
-      body: { id: 'limits-test', name: 'limits test prices', entries: [{ model: 'gpt-4o-mini', input_per_million: pricePerMillion, output_per_million: pricePerMillion }] },
+      body: {
+        id: 'limits-test',
+        name: 'limits test prices',
+        entries: [
+          { model: 'gpt-4o-mini', input_per_million: pricePerMillion, output_per_million: pricePerMillion },
+          { model: 'text-embedding-3-small', input_per_million: pricePerMillion, output_per_million: 0 },
+        ],
+      },
     });
     if (created.status !== 200 && created.status !== 201) throw new Error(`creating the pricing structure failed: ${created.status} ${created.text}`);
     structure = 'limits-test';

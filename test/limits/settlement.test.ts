@@ -6,7 +6,7 @@
  * in memory and in the real Redis. Tests wait on events (a request arriving, a disconnect, a ledger row).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { whenReceived } from '../inference/inference-helpers.js';
+import { post, whenReceived } from '../inference/inference-helpers.js';
 import { startStallingUpstream, type StallingUpstream } from './stalling-upstream.js';
 import {
   chatAs,
@@ -106,6 +106,27 @@ describe.each(counterKinds)('settlement on every exit path ($name counters)', ({
         expect(usage.window.spent, JSON.stringify(shape)).toMatchObject({ usd: rows[0]!.cost_usd, tokens, requests: 1 });
       }
     }
+  });
+
+  it('settles embeddings and /v1/messages requests the same way', async () => {
+    const key = await freshKey();
+    const embedded = await post(rig.tollgate, '/v1/embeddings', { model: 'openai/text-embedding-3-small', input: ['one text', 'and another'] }, { headers: { authorization: `Bearer ${key.secret}` } });
+    expect(embedded.status).toBe(200);
+    const messages = await post(
+      rig.tollgate,
+      '/v1/messages',
+      { model: 'openai/gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'through the messages route' }] },
+      { headers: { authorization: `Bearer ${key.secret}`, 'anthropic-version': '2023-06-01' } },
+    );
+    expect(messages.status, messages.text).toBe(200);
+    const { usage, rows } = await expectSettledAgainstLedger(key.id);
+    const embedding = rows.find((row) => row.request_type === 'embeddings')!;
+    expect(embedding).toMatchObject({ status: 200, input_tokens: embedded.body.usage.prompt_tokens, output_tokens: 0, usage_missing: 0 });
+    expect(embedding.cost_usd).toBeCloseTo(embedded.body.usage.prompt_tokens * usdPerToken, 12);
+    const message = rows.find((row) => row.request_type === 'messages')!;
+    expect(message).toMatchObject({ status: 200, input_tokens: messages.body.usage.input_tokens, output_tokens: messages.body.usage.output_tokens, usage_missing: 0 });
+    expect(message.cost_usd).toBeCloseTo((messages.body.usage.input_tokens + messages.body.usage.output_tokens) * usdPerToken, 12);
+    expect(usage.window.spent.tokens).toBe(total(rows, (row) => row.input_tokens + row.output_tokens));
   });
 
   it('charges a streamed completion the usage the upstream streamed, whether or not the client asked for it', async () => {
