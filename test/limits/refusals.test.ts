@@ -112,6 +112,9 @@ describe.each(counterKinds)('refusals ($name counters)', ({ name }) => {
       expect(refused.text).not.toContain(key.secret);
       // A refused request is not a request: no ledger row, nothing counted.
       expect(await ledgerRowsOf(rig.tollgate, key.id)).toHaveLength(1);
+      // The key can see for itself that it is spent.
+      const own = await fetch(`${rig.tollgate.url}/api/v1/api_keys/rate_limits`, { headers: { authorization: `Bearer ${key.secret}` } });
+      expect(((await own.json()) as any).data).toMatchObject({ accessPermitted: false, resetsAt: '2026-11-24T00:00:00.000Z' });
     });
 
     it('names the unit whose limit is the one exceeded when a key has several', async () => {

@@ -47,11 +47,15 @@ describe.each(counterKinds)('settlement on every exit path ($name counters)', ({
 
   /** After every test: nothing reserved, and spend, tokens and requests equal the ledger's. */
   async function expectSettledAgainstLedger(id: string) {
+    const rows = await ledgerRowsOf(rig.tollgate, id);
     const usage = await usageOf(rig.tollgate, id);
     expect(usage.window.reserved).toEqual(zero);
-    const rows = await ledgerRowsOf(rig.tollgate, id);
     expect(usage.window.spent.usd).toBeCloseTo(total(rows, (row) => row.cost_usd), 12);
     expect(usage.window.spent.requests).toBe(rows.length);
+    // The trailing seven days come from the ledger itself: the same totals once it is written.
+    expect(usage.trailingSevenDays.usd).toBeCloseTo(total(rows, (row) => row.cost_usd), 12);
+    expect(usage.trailingSevenDays.requests).toBe(rows.length);
+    expect(usage.trailingSevenDays.tokens).toBe(total(rows, (row) => row.input_tokens + row.output_tokens));
     return { usage, rows };
   }
 
