@@ -128,6 +128,15 @@ export class Dispatcher {
           lastError = gatewayError;
           continue;
         }
+        // A credential refused before the model call (Entra ID or Google token endpoints, Replicate's stream
+        // creation) is the key's fault just like an upstream 401: try another key and mark this one.
+        if (gatewayError.upstream && (gatewayError.status === 401 || gatewayError.status === 403)) {
+          attempts.push(record(target, key, gatewayError.status, 'rotate'));
+          this.#markFailing(target, key, gatewayError.status, gatewayError.code);
+          excluded.add(key.id);
+          lastError = gatewayError;
+          continue;
+        }
         attempts.push(record(target, key, gatewayError.status, 'failed'));
         throw gatewayError;
       }
@@ -162,8 +171,7 @@ export class Dispatcher {
       // The adapter's mapping counts too: Google answers an invalid Gemini API key with 400 API_KEY_INVALID.
       if (status === 401 || status === 403 || upstream.status === 401 || upstream.status === 403) {
         attempts.push(record(target, key, status, 'rotate'));
-        // A keyless provider's stand-in key is not stored, so there is no status to record.
-        if (!target.provider.keyless) this.dependencies.setKeyStatus(key.id, `failing: upstream answered ${status} (${upstream.code}) at ${new Date(clock()).toISOString()}`);
+        this.#markFailing(target, key, status, upstream.code);
         excluded.add(key.id);
         lastError = upstream;
         continue;
@@ -177,6 +185,12 @@ export class Dispatcher {
       attempts.push(record(target, key, status, 'failed'));
       throw upstream;
     }
+  }
+
+  #markFailing(target: RouteTarget, key: KeyRecord, status: number, code: string | null): void {
+    // A keyless provider's stand-in key is not stored, so there is no status to record.
+    if (target.provider.keyless) return;
+    this.dependencies.setKeyStatus(key.id, `failing: upstream answered ${status} (${code}) at ${new Date(this.dependencies.clock()).toISOString()}`);
   }
 
   #upstreamError(target: RouteTarget, context: ProviderContext, response: UpstreamResponse, request: DispatchRequest): GatewayError {
