@@ -302,3 +302,44 @@ describe('Azure OpenAI: the provider base_url replaces the keys\' endpoints', ()
     expect(mock.requests.slice(before).map((request) => request.url)).toEqual(['/openai/deployments/chat-prod/chat/completions?api-version=2024-10-21']);
   });
 });
+
+describe('Azure OpenAI: Entra ID refusing a key\'s client secret', () => {
+  let gateway: LiveGateway;
+  const keys: Record<string, string> = {};
+
+  beforeAll(async () => {
+    // random 0 picks the first eligible key, the one whose secret Entra refuses, so rotation is certain to be tried.
+    gateway = await startLiveGateway({ adapterOptions: { azureAuthorityHost: mock.baseUrl }, random: () => 0 });
+    await gateway.configureProvider('azure', { network_config: fast });
+    keys.refused = await gateway.addKey('azure', {
+      name: 'refused-secret',
+      azure_key_config: { endpoint: mock.baseUrl, deployments, client_id: entra.clientId, client_secret: 'entra-client-secret-revoked', tenant_id: entra.tenantId },
+    });
+    keys.valid = await gateway.addKey('azure', { name: 'valid', value: primaryKey, azure_key_config: { endpoint: mock.baseUrl, deployments } });
+  });
+  afterAll(async () => {
+    await gateway?.dispose();
+  });
+
+  it('moves on to the next key, as after a 401 from Azure itself, and marks the refused key failing', async () => {
+    const tokenRequestsBefore = mock.tokenRequests.length;
+    const { data, response } = await new OpenAI({ apiKey: testAdminKey, baseURL: `${gateway.url}/v1`, maxRetries: 0 }).chat.completions
+      .create({ model: 'azure/gpt-4o', messages: [{ role: 'user', content: 'rotate past entra' }] })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toBe('Echo: rotate past entra');
+    expect(response.headers.get('x-tollgate-key-id')).toBe(keys.valid);
+    expect(mock.tokenRequests.slice(tokenRequestsBefore).map((form) => form.client_secret)).toEqual(['entra-client-secret-revoked']);
+    const refused = await gateway.request({ method: 'GET', url: `/api/providers/azure/keys/${keys.refused}` });
+    expect(refused.body.status).toMatch(/^failing/);
+    expect(refused.text).not.toContain('entra-client-secret-revoked');
+  });
+
+  it('answers the pinned refused key with a 401 that names Entra and not the secret', async () => {
+    const error = await new OpenAI({ apiKey: testAdminKey, baseURL: `${gateway.url}/v1`, maxRetries: 0 }).chat.completions
+      .create({ model: 'azure/gpt-4o', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-tollgate-key-id': keys.refused! } })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((error as Error).message).toMatch(/Entra/);
+    expect(JSON.stringify((error as InstanceType<typeof OpenAI.AuthenticationError>).error)).not.toContain('entra-client-secret-revoked');
+  });
+});

@@ -232,3 +232,40 @@ describe('Vertex AI: Anthropic-only features reach Claude through /v1/messages',
     expect(JSON.stringify(request.body)).toContain('"cache_control":{"type":"ephemeral"}');
   });
 });
+
+describe('Vertex AI: the token endpoint refusing a service account', () => {
+  let gateway: LiveGateway;
+  const keys: Record<string, string> = {};
+
+  beforeAll(async () => {
+    // Signed with a key the mock does not know, so Google's token endpoint answers invalid_grant.
+    const stranger = serviceAccountFor(createKeyPair(), mock.tokenUrl, 'stranger@tollgate-test.iam.gserviceaccount.com');
+    // random 0 picks the first eligible key, the refused one, so rotation is certain to be tried.
+    gateway = await startLiveGateway({ random: () => 0 });
+    await gateway.configureProvider('vertex', { network_config: { base_url: mock.baseUrl, ...fast } });
+    keys.refused = await gateway.addKey('vertex', { name: 'refused', vertex_key_config: { ...vertexConfig(), auth_credentials: stranger.json } });
+    keys.valid = await gateway.addKey('vertex', { name: 'valid', vertex_key_config: vertexConfig() });
+  });
+  afterAll(async () => {
+    await gateway?.dispose();
+  });
+
+  it('moves on to the next key and marks the refused one failing', async () => {
+    const { data, response } = await new OpenAI({ apiKey: testAdminKey, baseURL: `${gateway.url}/v1`, maxRetries: 0 }).chat.completions
+      .create({ model: 'vertex/gemini-2.5-flash', messages: [{ role: 'user', content: 'rotate past google' }] })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toBe('You said: rotate past google');
+    expect(response.headers.get('x-tollgate-key-id')).toBe(keys.valid);
+    const refused = await gateway.request({ method: 'GET', url: `/api/providers/vertex/keys/${keys.refused}` });
+    expect(refused.body.status).toMatch(/^failing/);
+  });
+
+  it('answers the pinned refused key with a 401', async () => {
+    const error = await new OpenAI({ apiKey: testAdminKey, baseURL: `${gateway.url}/v1`, maxRetries: 0 }).chat.completions
+      .create({ model: 'vertex/gemini-2.5-flash', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-tollgate-key-id': keys.refused! } })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((error as Error).message).toMatch(/token endpoint/);
+    expect((error as Error).message).not.toContain('PRIVATE KEY');
+  });
+});
