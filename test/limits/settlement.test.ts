@@ -42,8 +42,14 @@ describe.each(counterKinds)('settlement on every exit path ($name counters)', ({
     if (name === 'redis') await deleteRedisPrefix(prefix);
   });
 
+  /** Every secret created here, for the log scan at the end. */
+  const secrets: string[] = [];
   /** A fresh key with a USD, a token and a request limit, so all three buckets are reserved and settled. */
-  const freshKey = () => createApiKey(rig.tollgate, { consumptionLimit: limits, limitPeriod: 'LIFETIME' });
+  const freshKey = async () => {
+    const key = await createApiKey(rig.tollgate, { consumptionLimit: limits, limitPeriod: 'LIFETIME' });
+    secrets.push(key.secret);
+    return key;
+  };
 
   /** After every test: nothing reserved, and spend, tokens and requests equal the ledger's. */
   async function expectSettledAgainstLedger(id: string) {
@@ -302,5 +308,15 @@ describe.each(counterKinds)('settlement on every exit path ($name counters)', ({
     expect(broken.error_code).not.toBeNull();
     expect(broken.cost_usd).toBeCloseTo(reserved.usd, 12);
     expect(usage.window.spent.usd).toBeCloseTo(reserved.usd, 12);
+  });
+
+  it('wrote no API key to any log line on any of these paths', () => {
+    const logs = rig.tollgate.logs.join('');
+    expect(rig.tollgate.logs.length).toBeGreaterThan(10);
+    expect(secrets.length).toBeGreaterThan(5);
+    for (const secret of secrets) {
+      expect(logs).not.toContain(secret);
+      expect(logs).not.toContain(secret.slice(3, 20));
+    }
   });
 });

@@ -449,7 +449,7 @@ describe.each(storeKinds)('/api/v1/api_keys ($name store)', ({ create }) => {
 
     it('writes no key to any log line', () => {
       const logs = [...allLogs, ...tollgate.logs].join('');
-      expect(logs).toContain('"msg":"request"');
+      expect(allLogs.length + tollgate.logs.length).toBeGreaterThan(10);
       for (const secret of secrets) {
         expect(logs).not.toContain(secret);
         expect(logs).not.toContain(secret.slice(3, 20));
