@@ -7,7 +7,7 @@
  *
  *   --phases=chat,stream,prompt-50k,chat-1conn   which loads to profile (default: chat,stream,prompt-50k)
  *   --duration=S    measured seconds per phase (default 8)      --warmup=S   seconds before (default 3)
- *   --interval-us=N sampling interval (default 250)              --connections=N (default 32)
+ *   --interval-us=N sampling interval (default 1000)             --connections=N (default 32)
  *   --log-level=L   Tollgate's LOG_LEVEL (default info)          --keep=DIR   keep the .cpuprofile files there
  *   --nice=N        nice value of the started processes (e.g. -10 on a shared machine; needs root)
  */
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   for (const phase of selected) if (!phases[phase]) throw new Error(`unknown phase ${phase}; known: ${Object.keys(phases).join(', ')}`);
   const durationS = Number(flag('duration', '8'));
   const warmupS = Number(flag('warmup', '3'));
-  const intervalUs = Number(flag('interval-us', '250'));
+  const intervalUs = Number(flag('interval-us', '1000'));
   const connections = Number(flag('connections', '32'));
   const logLevel = flag('log-level', 'info');
   const keep = flag('keep', '');

@@ -225,8 +225,8 @@ async function main(): Promise<void> {
 
     // A first warm-up per system, so that the first measured repetition does not pay for JIT compilation.
     for (const system of systems) {
-      await load.run({ kind: 'throughput', target: targetFor(system, 'chat'), connections: options.connections, durationS: Math.max(1, options.warmupS * 2), loader });
-      await load.run({ kind: 'throughput', target: targetFor(system, 'stream'), connections: options.connections, durationS: Math.max(0.5, options.warmupS), loader });
+      await load.run({ kind: 'throughput', target: targetFor(system, 'chat'), connections: options.connections, durationS: Math.max(0.5, options.warmupS * 2), loader: 'autocannon' });
+      await load.run({ kind: 'throughput', target: targetFor(system, 'stream'), connections: options.connections, durationS: Math.max(0.25, options.warmupS), loader: 'autocannon' });
     }
 
     const measurements: Measurement[] = [];
@@ -237,7 +237,8 @@ async function main(): Promise<void> {
         const shift = participants.length === 0 ? 0 : repetition % participants.length;
         const ordered = [...participants.slice(shift), ...participants.slice(0, shift)];
         for (const system of ordered) {
-          if (options.warmupS > 0) await load.run(jobFor(scenario, system, options, options.warmupS, loader));
+          // Warm-ups go through autocannon, which takes fractions of a second (wrk only whole seconds).
+          if (options.warmupS > 0) await load.run(jobFor(scenario, system, options, options.warmupS, 'autocannon'));
           const { result, gateway, machine } = await measure(load, system, jobFor(scenario, system, options, options.durationS, loader), layout);
           measurements.push({ scenario: scenario.name, system: system.name, repetition, result, ...(gateway ? { gateway } : {}), ...(machine ? { machine } : {}) });
           const cost = gateway ? `; gateway ${gateway.cpuMsPer1k} ms CPU/1k req, RSS ${gateway.rssMb} MB` : '';

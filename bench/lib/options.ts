@@ -33,7 +33,7 @@ export interface BenchOptions {
 
 export const usage = `npm run bench -- [flags]        (or: node --import tsx bench/run.ts [flags], after npm run build)
 
-  --quick                 about a minute: 1 repetition of 1.5 s measurements, a 5 x 2,000-request soak
+  --quick                 about a minute: 1 repetition of 1 s measurements, a 5 x 2,000-request soak
   --duration=S            seconds per measurement (default 4)
   --warmup=S              seconds of discarded load before each measurement (default 1)
   --reps=N                repetitions; medians are reported (default 3)
@@ -66,8 +66,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const options: BenchOptions = {
     quick,
-    durationS: quick ? 1.5 : 4,
-    warmupS: quick ? 0.5 : 1,
+    durationS: quick ? 1 : 4,
+    warmupS: quick ? 0.25 : 1,
     repetitions: quick ? 1 : 3,
     connections: 32,
     rate: 200,

@@ -117,7 +117,7 @@ export async function startTollgate(options: TollgateOptions): Promise<RunningTo
     });
     const apiKeys = options.apiKeys ?? 1;
     const created: Array<{ id: string; apiKey: string }> = [];
-    await inBatches(apiKeys, 8, async (index) => {
+    await inBatches(apiKeys, 16, async (index) => {
       const answer = (await call(url, adminKey, 'POST', '/api/v1/api_keys', {
         apiKeyType: 'INFERENCE',
         description: `bench ${index}`,
