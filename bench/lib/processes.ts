@@ -3,7 +3,7 @@
  * CPU time from /proc, and stopping them by their own pid.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 
@@ -74,6 +74,8 @@ export function spawnPinned(options: PinnedSpawnOptions): SpawnedProcess {
   const output = options.logFile ? openSync(options.logFile, 'a') : 'pipe';
   const stdio: SpawnOptions['stdio'] = options.ipc ? ['ignore', output, output, 'ipc'] : ['ignore', output, output];
   const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd ?? process.cwd(), stdio });
+  // The child holds its own copy of the log file's descriptor.
+  if (typeof output === 'number') closeSync(output);
   if (!child.pid) throw new Error(`${options.name} did not start`);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
