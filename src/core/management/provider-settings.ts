@@ -115,8 +115,21 @@ export function settingsFromInput(
   return settings;
 }
 
-/** What adapters learn about a provider (spec/provider.ts), in the units the core uses. */
+// Catalog snapshots are copy-on-write, so a provider object stands for one version of its settings and its
+// derived form can be kept for as long as that object lives.
+const settingsCache = new WeakMap<EffectiveProvider, ProviderSettings>();
+
+/** What adapters learn about a provider (spec/provider.ts), in the units the core uses; derived once per provider version. */
 export function toProviderSettings(provider: EffectiveProvider): ProviderSettings {
+  let settings = settingsCache.get(provider);
+  if (!settings) {
+    settings = deriveProviderSettings(provider);
+    settingsCache.set(provider, settings);
+  }
+  return settings;
+}
+
+function deriveProviderSettings(provider: EffectiveProvider): ProviderSettings {
   const network = provider.network;
   return {
     name: provider.name,
