@@ -1,43 +1,52 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TokenUsage } from '../../spec/usage.js';
 
+/**
+ * The most label tuples one metric keeps in its cache. Label values are routes, providers, models, statuses and
+ * error codes, a few hundred at most in a deployment; the cap only bounds memory should something mint values
+ * without end, and calls past it go to prom-client uncached (slower, still counted).
+ */
+const maxCachedSeries = 10_000;
+
 /** Tollgate's Prometheus metrics, in a registry of their own (one per app, so tests do not share state). */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<'route' | 'provider' | 'model' | 'status'>;
-  readonly #errors: Counter<'route' | 'provider' | 'code'>;
-  readonly #latency: Histogram<'route' | 'provider'>;
-  readonly #tokens: Counter<'provider' | 'model' | 'kind'>;
-  readonly #attempts: Counter<'provider' | 'outcome'>;
+  readonly #requests: CounterCells;
+  readonly #errors: CounterCells;
+  readonly #latency: HistogramChildren;
+  readonly #tokens: CounterCells;
+  readonly #attempts: CounterCells;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_process_' });
-    this.#requests = new Counter({
+    this.#requests = new CounterCells({
       name: 'tollgate_requests_total',
       help: 'Inference requests by route, serving provider and model, and HTTP status',
       labelNames: ['route', 'provider', 'model', 'status'],
       registers: [this.registry],
     });
-    this.#errors = new Counter({
+    this.#errors = new CounterCells({
       name: 'tollgate_errors_total',
       help: 'Inference requests that ended in an error, by error code',
       labelNames: ['route', 'provider', 'code'],
       registers: [this.registry],
     });
-    this.#latency = new Histogram({
-      name: 'tollgate_request_duration_seconds',
-      help: 'Time from request to the last byte sent, by route and provider',
-      labelNames: ['route', 'provider'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers: [this.registry],
-    });
-    this.#tokens = new Counter({
+    this.#latency = new HistogramChildren(
+      new Histogram({
+        name: 'tollgate_request_duration_seconds',
+        help: 'Time from request to the last byte sent, by route and provider',
+        labelNames: ['route', 'provider'],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+        registers: [this.registry],
+      }),
+    );
+    this.#tokens = new CounterCells({
       name: 'tollgate_tokens_total',
       help: 'Tokens metered, by provider, model and kind (input, output, cached)',
       labelNames: ['provider', 'model', 'kind'],
       registers: [this.registry],
     });
-    this.#attempts = new Counter({
+    this.#attempts = new CounterCells({
       name: 'tollgate_upstream_attempts_total',
       help: 'Upstream attempts by provider and outcome (ok, retry, rotate, failed)',
       labelNames: ['provider', 'outcome'],
@@ -47,22 +56,141 @@ export class GatewayMetrics {
 
   /** Records one finished inference request. */
   observe(entry: { route: string; provider: string; model: string; status: number; seconds: number; usage?: TokenUsage; errorCode?: string }): void {
-    this.#requests.inc({ route: entry.route, provider: entry.provider, model: entry.model, status: String(entry.status) });
-    this.#latency.observe({ route: entry.route, provider: entry.provider }, entry.seconds);
-    if (entry.errorCode) this.#errors.inc({ route: entry.route, provider: entry.provider, code: entry.errorCode });
+    this.#requests.inc([entry.route, entry.provider, entry.model, String(entry.status)], 1);
+    this.#latency.observe(entry.route, entry.provider, entry.seconds);
+    if (entry.errorCode) this.#errors.inc([entry.route, entry.provider, entry.errorCode], 1);
     if (entry.usage) {
-      const labels = { provider: entry.provider, model: entry.model };
-      this.#tokens.inc({ ...labels, kind: 'input' }, entry.usage.inputTokens);
-      this.#tokens.inc({ ...labels, kind: 'output' }, entry.usage.outputTokens);
-      if (entry.usage.cachedInputTokens > 0) this.#tokens.inc({ ...labels, kind: 'cached' }, entry.usage.cachedInputTokens);
+      this.#tokens.inc([entry.provider, entry.model, 'input'], entry.usage.inputTokens);
+      this.#tokens.inc([entry.provider, entry.model, 'output'], entry.usage.outputTokens);
+      if (entry.usage.cachedInputTokens > 0) this.#tokens.inc([entry.provider, entry.model, 'cached'], entry.usage.cachedInputTokens);
     }
   }
 
+  /** Records one upstream attempt of a request. */
   attempt(provider: string, outcome: string): void {
-    this.#attempts.inc({ provider, outcome });
+    this.#attempts.inc([provider, outcome], 1);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** What one label tuple of a counter has counted since the last scrape. */
+interface CounterCell {
+  labels: Record<string, string>;
+  pending: number;
+}
+
+/** A tree of Maps, one level per label, whose leaves are what is cached for a label tuple. */
+type LabelTree<Leaf> = Map<string, LabelTree<Leaf> | Leaf>;
+
+/**
+ * A prom-client counter whose increments are summed in plain numbers per label tuple and handed to prom-client when
+ * the registry is read. prom-client builds a string key from the label object and checks every label name on each
+ * `inc`, also through a `labels(...)` child, which made metrics a measurable part of a request's CPU; a Map lookup
+ * per label value does not. The output is the same: prom-client has every series from its first count on, in the
+ * same order, and receives the same sums.
+ */
+class CounterCells {
+  readonly #counter: Counter<string>;
+  readonly #labelNames: readonly string[];
+  readonly #tree: LabelTree<CounterCell> = new Map();
+  /** In the order the series were first counted, the order prom-client lists them in. */
+  readonly #cells: CounterCell[] = [];
+
+  constructor(configuration: { name: string; help: string; labelNames: readonly string[]; registers: Registry[] }) {
+    this.#labelNames = configuration.labelNames;
+    this.#counter = new Counter({ ...configuration, collect: () => this.#handOver() });
+  }
+
+  /** Adds `amount` to the series of `values`, given in the order of the label names. */
+  inc(values: readonly string[], amount: number): void {
+    // A negative or non-finite amount goes straight to prom-client, which treats it as it always did (it throws for a
+    // negative or infinite one, here in the caller); summed into a cell it would fail at every scrape instead.
+    const cell = amount >= 0 && amount < Infinity ? this.#cellOf(values) : undefined;
+    if (cell) cell.pending += amount;
+    else this.#counter.inc(labelsOf(this.#labelNames, values), amount);
+  }
+
+  #cellOf(values: readonly string[]): CounterCell | undefined {
+    const found = findLeaf(this.#tree, values);
+    if (found || this.#cells.length >= maxCachedSeries) return found;
+    const cell: CounterCell = { labels: labelsOf(this.#labelNames, values), pending: 0 };
+    setLeaf(this.#tree, values, cell);
+    this.#cells.push(cell);
+    // prom-client gets the series now, at 0: it lists series in the order they were created, and a series counted
+    // only with 0 (a request without output tokens) must appear as it did before.
+    this.#counter.inc(cell.labels, 0);
+    return cell;
+  }
+
+  /** Runs when the registry is read (prom-client's collect hook), before the counter's values are. */
+  #handOver(): void {
+    for (const cell of this.#cells) {
+      if (cell.pending === 0) continue;
+      this.#counter.inc(cell.labels, cell.pending);
+      cell.pending = 0;
+    }
+  }
+}
+
+/**
+ * A prom-client histogram with its labelled children cached per (route, provider). Unlike counters, a histogram's
+ * buckets cannot be handed over in sums through prom-client's API, so each observation still goes to prom-client;
+ * the child saves building and checking the label object on every call.
+ */
+class HistogramChildren {
+  readonly #tree: LabelTree<Histogram.Internal<string>> = new Map();
+  #size = 0;
+
+  constructor(private readonly histogram: Histogram<string>) {}
+
+  observe(route: string, provider: string, seconds: number): void {
+    const values = [route, provider];
+    let child = findLeaf(this.#tree, values);
+    if (!child) {
+      if (this.#size >= maxCachedSeries) {
+        this.histogram.observe({ route, provider }, seconds);
+        return;
+      }
+      child = this.histogram.labels(route, provider);
+      setLeaf(this.#tree, values, child);
+      this.#size += 1;
+    }
+    child.observe(seconds);
+  }
+}
+
+function labelsOf(labelNames: readonly string[], values: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  labelNames.forEach((name, index) => {
+    labels[name] = values[index]!;
+  });
+  return labels;
+}
+
+function findLeaf<Leaf>(tree: LabelTree<Leaf>, values: readonly string[]): Leaf | undefined {
+  let level = tree;
+  const last = values.length - 1;
+  for (let index = 0; index < last; index++) {
+    const next = level.get(values[index]!) as LabelTree<Leaf> | undefined;
+    if (!next) return undefined;
+    level = next;
+  }
+  return level.get(values[last]!) as Leaf | undefined;
+}
+
+function setLeaf<Leaf>(tree: LabelTree<Leaf>, values: readonly string[], leaf: Leaf): void {
+  let level = tree;
+  const last = values.length - 1;
+  for (let index = 0; index < last; index++) {
+    let next = level.get(values[index]!) as LabelTree<Leaf> | undefined;
+    if (!next) {
+      next = new Map();
+      level.set(values[index]!, next);
+    }
+    level = next;
+  }
+  level.set(values[last]!, leaf);
 }
