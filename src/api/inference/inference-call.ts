@@ -17,14 +17,6 @@ export interface InferenceLogFacts {
   handled?: Promise<void>;
 }
 
-const handledResolvers = new WeakMap<FastifyRequest, () => void>();
-
-/** Tells the log line that the route is done with the request (call it on every exit path). */
-export function markHandled(request: FastifyRequest): void {
-  handledResolvers.get(request)?.();
-  handledResolvers.delete(request);
-}
-
 declare module 'fastify' {
   interface FastifyRequest {
     /** Filled in by the inference routes (and the error hook); read by the server's log line. Null elsewhere. */
@@ -32,32 +24,61 @@ declare module 'fastify' {
   }
 }
 
+/** The facts object of a request, with every field present from the start (one object shape on the hot path). */
+interface TrackedFacts extends InferenceLogFacts {
+  resolveHandled: (() => void) | undefined;
+}
+
+function factsOf(request: FastifyRequest): TrackedFacts {
+  let facts = request.inference as TrackedFacts | null;
+  if (!facts) {
+    facts = {
+      provider: undefined,
+      model: undefined,
+      keyId: undefined,
+      stream: undefined,
+      usage: undefined,
+      errorCode: undefined,
+      handled: undefined,
+      resolveHandled: undefined,
+    };
+    request.inference = facts;
+  }
+  return facts;
+}
+
+/** Tells the log line that the route is done with the request (call it on every exit path). */
+export function markHandled(request: FastifyRequest): void {
+  const facts = request.inference as TrackedFacts | null;
+  if (!facts?.resolveHandled) return;
+  facts.resolveHandled();
+  facts.resolveHandled = undefined;
+}
+
 /** Notes who served a request (and, when already known, its usage) for the log line. */
 export function noteServed(request: FastifyRequest, servedBy: ServedBy, details: { stream: boolean; usage?: TokenUsage | undefined }): void {
-  request.inference = {
-    ...request.inference,
-    provider: servedBy.provider,
-    model: servedBy.model,
-    keyId: servedBy.keyId,
-    stream: details.stream,
-    ...(details.usage ? { usage: details.usage } : {}),
-  };
+  const facts = factsOf(request);
+  facts.provider = servedBy.provider;
+  facts.model = servedBy.model;
+  facts.keyId = servedBy.keyId;
+  facts.stream = details.stream;
+  if (details.usage) facts.usage = details.usage;
 }
 
 /** Notes the provider and code of the error a route ends with. */
 export function noteFailure(request: FastifyRequest, error: unknown): void {
   if (!isGatewayError(error)) return;
-  request.inference = {
-    ...request.inference,
-    ...(error.provider && !request.inference?.provider ? { provider: error.provider } : {}),
-    ...(error.model && !request.inference?.model ? { model: error.model } : {}),
-    errorCode: error.code,
-  };
+  const facts = factsOf(request);
+  if (error.provider && !facts.provider) facts.provider = error.provider;
+  if (error.model && !facts.model) facts.model = error.model;
+  facts.errorCode = error.code;
 }
 
 /** Notes what a stream consumed and how it ended, once it ended. */
 export function noteStreamEnd(request: FastifyRequest, usage: TokenUsage | undefined, errorCode: string | undefined): void {
-  request.inference = { ...request.inference, ...(usage ? { usage } : {}), ...(errorCode ? { errorCode } : {}) };
+  const facts = factsOf(request);
+  if (usage) facts.usage = usage;
+  if (errorCode) facts.errorCode = errorCode;
 }
 
 /**
@@ -65,15 +86,14 @@ export function noteStreamEnd(request: FastifyRequest, usage: TokenUsage | undef
  * pinned key, and a signal that aborts when the client disconnects before the answer is complete.
  */
 export function inferenceCall(request: FastifyRequest, reply: FastifyReply, route: InferenceCall['route']): InferenceCall {
-  let resolveHandled = () => {};
-  const handled = new Promise<void>((resolve) => {
-    resolveHandled = resolve;
+  const facts = factsOf(request);
+  facts.handled = new Promise<void>((resolve) => {
+    facts.resolveHandled = resolve;
   });
-  handledResolvers.set(request, resolveHandled);
-  request.inference = { ...request.inference, handled };
   const controller = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
+  const response = reply.raw;
+  response.once('close', () => {
+    if (!response.writableFinished) controller.abort();
   });
   const pinned = request.headers['x-tollgate-key-id'];
   if (!request.principal) throw errors.unauthorized('Missing credentials');
