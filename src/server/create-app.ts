@@ -56,6 +56,7 @@ import { UsageLedgerRepository } from '../store/usage-ledger-repository.js';
 import { usageRoutes } from '../api/management/usage.js';
 import { UsageReportService } from '../core/management/usage-report-service.js';
 import { createLogger } from './logger.js';
+import { installJsonBodyParser } from './json-body-parser.js';
 import { installRequestLog } from './request-log.js';
 
 /** Everything the app is built from; tests build it in-process with their own store, clock and environment. */
@@ -232,6 +233,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app as unknown as FastifyInstance);
+  installJsonBodyParser(app as unknown as FastifyInstance);
 
   await app.register(fastifySwagger, {
     openapi: {
