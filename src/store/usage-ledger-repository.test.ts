@@ -1,0 +1,178 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sqliteStore, storeKinds, type TestStore } from '../../test/support/stores.js';
+import { LedgerWriter } from '../core/api-keys/ledger-writer.js';
+import { sqliteConnectionOf, type Database } from './database.js';
+import { UsageLedgerRepository, type LedgerRow } from './usage-ledger-repository.js';
+
+const columns = [
+  'id',
+  'request_id',
+  'api_key_id',
+  'provider',
+  'model',
+  'provider_key_id',
+  'request_type',
+  'status',
+  'stream',
+  'input_tokens',
+  'output_tokens',
+  'cached_tokens',
+  'cost_usd',
+  'usage_missing',
+  'error_code',
+  'latency_ms',
+  'created_at',
+] as const;
+
+function ledgerRow(index: number, overrides: Partial<LedgerRow> = {}): LedgerRow {
+  return {
+    id: `row-${String(index).padStart(4, '0')}`,
+    request_id: `request-${index}`,
+    api_key_id: index % 3 === 0 ? 'bootstrap' : 'key-a',
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    provider_key_id: `openai-key-${index % 2}`,
+    request_type: 'chat',
+    status: 200,
+    stream: index % 2,
+    input_tokens: index * 7,
+    output_tokens: index * 3,
+    cached_tokens: 0,
+    cost_usd: index * 0.000_015,
+    usage_missing: 0,
+    error_code: null,
+    latency_ms: 100 + index,
+    created_at: new Date(Date.UTC(2026, 10, 23, 12, 0, 0, index)).toISOString(),
+    ...overrides,
+  };
+}
+
+/** Rows with every kind of value the ledger holds: nulls given and left out, whole and fractional costs, limits. */
+function variedRows(): LedgerRow[] {
+  const withoutNullables = ledgerRow(3, { status: 502, error_code: 'upstream_error', usage_missing: 1 });
+  delete withoutNullables.provider_key_id;
+  const withoutErrorCode = ledgerRow(4);
+  delete withoutErrorCode.error_code;
+  return [
+    ledgerRow(0, { cost_usd: 0, input_tokens: 0, output_tokens: 0 }),
+    ledgerRow(1, { cost_usd: 1, provider_key_id: null, error_code: 'rate_limit_exceeded', status: 429 }),
+    ledgerRow(2, { cost_usd: 0.1 + 0.2, model: 'modèle/ünïcode 模型', request_type: 'messages', stream: 1 }),
+    withoutNullables,
+    withoutErrorCode,
+    ledgerRow(5, { cost_usd: 1e-12, latency_ms: 2 ** 31 + 5, input_tokens: Number.MAX_SAFE_INTEGER, cached_tokens: 12 }),
+    ledgerRow(6, { request_id: '', provider_key_id: '' }),
+    ...Array.from({ length: 250 }, (_, offset) => ledgerRow(7 + offset)),
+  ];
+}
+
+/** Every row, and SQLite's storage class of every value, so that 1 stored as REAL differs from 1 as INTEGER. */
+async function readBack(database: Database) {
+  const rows = await database.db.selectFrom('usage_ledger').selectAll().orderBy('id').execute();
+  if (database.dialect !== 'sqlite') return { rows };
+  const storage = await sql<Record<string, string>>`select ${sql.raw(columns.map((column) => `typeof(${column}) as ${column}`).join(', '))}
+    from usage_ledger order by id`.execute(database.db);
+  return { rows, storage: storage.rows };
+}
+
+const opened: Array<{ store: TestStore; database: Database }> = [];
+async function open(store: TestStore): Promise<Database> {
+  const database = await store.open();
+  opened.push({ store, database });
+  return database;
+}
+afterEach(async () => {
+  for (const { store, database } of opened.splice(0)) {
+    await database.close();
+    await store.dispose();
+  }
+});
+
+describe('UsageLedgerRepository on SQLite', () => {
+  it('writes exactly what an insert through Kysely writes, nulls and storage classes included', async () => {
+    const fast = await open(sqliteStore());
+    const throughKysely = await open(sqliteStore());
+    const rows = variedRows();
+    await new UsageLedgerRepository(fast.db).insertBatch(rows);
+    await throughKysely.db.insertInto('usage_ledger').values(rows).execute();
+
+    const written = await readBack(fast);
+    expect(written).toEqual(await readBack(throughKysely));
+    expect(written.rows).toHaveLength(rows.length);
+    expect(written.rows.find((row) => row.id === 'row-0003')).toMatchObject({ provider_key_id: null, error_code: 'upstream_error', usage_missing: 1 });
+    expect(written.rows.find((row) => row.id === 'row-0004')).toMatchObject({ error_code: null });
+    // The comparison sees storage classes: a missing provider key id is NULL, a whole cost is still REAL.
+    expect(written.storage?.[3]).toMatchObject({ provider_key_id: 'null', cost_usd: 'real', status: 'integer' });
+    expect(written.storage?.[1]).toMatchObject({ provider_key_id: 'null', cost_usd: 'real' });
+  });
+
+  it('prepares its insert once, not per batch', async () => {
+    const database = await open(sqliteStore());
+    const connection = sqliteConnectionOf(database.db);
+    expect(connection).toBeDefined();
+    const prepare = vi.spyOn(connection!, 'prepare');
+    const repository = new UsageLedgerRepository(database.db);
+    await repository.insertBatch([ledgerRow(1), ledgerRow(2)]);
+    await repository.insertBatch(Array.from({ length: 300 }, (_, index) => ledgerRow(10 + index)));
+    const inserts = prepare.mock.calls.filter(([text]) => /insert into "?usage_ledger/i.test(text));
+    expect(inserts).toHaveLength(1);
+    expect(await database.db.selectFrom('usage_ledger').select((builder) => builder.fn.countAll<number>().as('rows')).executeTakeFirst()).toEqual({ rows: 302 });
+  });
+
+  it('waits for a transaction Kysely has open on the connection, and is not rolled back with it', async () => {
+    const database = await open(sqliteStore());
+    const repository = new UsageLedgerRepository(database.db);
+    let begun!: () => void;
+    const transactionBegun = new Promise<void>((resolve) => (begun = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const transaction = database.db.transaction().execute(async (inside) => {
+      await inside.insertInto('settings').values({ name: 'rolled-back', value: 'x' }).execute();
+      begun();
+      await released;
+      throw new Error('roll back');
+    });
+    await transactionBegun;
+    let written = false;
+    const write = repository.insertBatch([ledgerRow(1), ledgerRow(2)]).then(() => (written = true));
+    // The write cannot have run yet: Kysely's transaction holds the only connection until it ends.
+    await Promise.resolve();
+    expect(written).toBe(false);
+    release();
+    await expect(transaction).rejects.toThrow('roll back');
+    await write;
+    expect(await database.db.selectFrom('settings').selectAll().where('name', '=', 'rolled-back').execute()).toEqual([]);
+    expect((await readBack(database)).rows.map((row) => row.id)).toEqual(['row-0001', 'row-0002']);
+  });
+});
+
+describe.each(storeKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ create }) => {
+  it('writes a batch all or none, and the writer keeps a failed batch for the next try', async () => {
+    const database = await open(create());
+    const repository = new UsageLedgerRepository(database.db);
+    await repository.insertBatch([ledgerRow(100)]);
+
+    // Row 100 is already stored, after more than one PostgreSQL chunk of new rows: the whole batch must fail.
+    const batch = [...Array.from({ length: 250 }, (_, index) => ledgerRow(index)), ledgerRow(100, { request_id: 'again' })].filter(
+      (row, index) => index === 250 || row.id !== 'row-0100',
+    );
+    await expect(repository.insertBatch(batch)).rejects.toThrow();
+    expect((await readBack(database)).rows.map((row) => row.id)).toEqual(['row-0100']);
+
+    const errors: unknown[] = [];
+    const writer = new LedgerWriter(repository, { intervalMs: 0, batchSize: 10_000, onError: (error) => errors.push(error) });
+    for (const row of batch) writer.append(row);
+    await writer.flush();
+    expect(errors).toHaveLength(1);
+    expect(writer.pending).toBe(batch.length);
+
+    await database.db.deleteFrom('usage_ledger').where('id', '=', 'row-0100').execute();
+    writer.append(ledgerRow(300));
+    await writer.close();
+    expect(writer.pending).toBe(0);
+    const stored = (await readBack(database)).rows;
+    expect(stored).toHaveLength(batch.length + 1);
+    expect(stored.find((row) => row.id === 'row-0100')).toMatchObject({ request_id: 'again' });
+    expect(stored.find((row) => row.id === 'row-0000')).toEqual({ ...ledgerRow(0) });
+  });
+});
