@@ -55,7 +55,7 @@ import { PricingStructureRepository } from '../store/pricing-structure-repositor
 import { UsageLedgerRepository } from '../store/usage-ledger-repository.js';
 import { usageRoutes } from '../api/management/usage.js';
 import { UsageReportService } from '../core/management/usage-report-service.js';
-import { createLogger } from './logger.js';
+import { createLogger, withoutRedaction } from './logger.js';
 import { installJsonBodyParser } from './json-body-parser.js';
 import { installRequestLog } from './request-log.js';
 
@@ -265,7 +265,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     done();
   });
 
-  installRequestLog(app as unknown as FastifyInstance);
+  installRequestLog(app as unknown as FastifyInstance, withoutRedaction(logger));
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { InferenceLogFacts } from '../api/inference/inference-call.js';
 
 /** Routes polled by machines, not worth a line each. */
@@ -7,28 +8,24 @@ const quietRoutes: ReadonlySet<string> = new Set(['/health', '/metrics']);
 /** The status logged for a client that went away before its answer was complete (nginx's convention). */
 const clientClosedStatus = 499;
 
+/** What the request line is written through: `withoutRedaction(logger)` of the app's logger (server/logger.ts). */
+export type RequestLineLogger = Pick<Logger, 'info' | 'isLevelEnabled'>;
+
 /**
  * Installs the one log line per request: method, route, status and latency, and for inference requests who served
  * them (provider, model, key id) and the tokens they used. The line never holds a credential: it is built from
- * named facts only, never from headers or bodies. A client that left early is logged with status 499 once the
- * route is done with the request, so that the line still names the provider and key.
+ * named facts only, never from headers or bodies, which is why it is written through `lineLogger`, a logger
+ * without redaction, rather than through the request's redacting child logger; `reqId` is written as that child
+ * would bind it. A client that left early is logged with status 499 once the route is done with the request, so
+ * that the line still names the provider and key.
  */
-export function installRequestLog(app: FastifyInstance): void {
+export function installRequestLog(app: FastifyInstance, lineLogger: RequestLineLogger): void {
   const logged = new WeakSet<FastifyRequest>();
   const write = (request: FastifyRequest, status: number, elapsedMs: number): void => {
     if (logged.has(request) || quietRoutes.has(request.routeOptions.url ?? '')) return;
     logged.add(request);
-    request.log.info(
-      {
-        requestId: request.id,
-        method: request.method,
-        route: request.routeOptions.url ?? null,
-        status,
-        latencyMs: Math.round(elapsedMs * 100) / 100,
-        ...(request.inference ? inferenceFields(request.inference) : {}),
-      },
-      'request',
-    );
+    if (!lineLogger.isLevelEnabled('info')) return;
+    lineLogger.info(lineOf(request, status, elapsedMs), 'request');
   };
 
   app.decorateRequest('inference', null);
@@ -43,15 +40,25 @@ export function installRequestLog(app: FastifyInstance): void {
   });
 }
 
-function inferenceFields(facts: InferenceLogFacts): Record<string, unknown> {
-  return {
+/** The line's fields, in the order they have always been written (Fastify's `reqId` binding first). */
+function lineOf(request: FastifyRequest, status: number, elapsedMs: number): Record<string, unknown> {
+  const route = request.routeOptions.url ?? null;
+  const latencyMs = Math.round(elapsedMs * 100) / 100;
+  const facts: InferenceLogFacts | null = request.inference;
+  if (!facts) return { reqId: request.id, requestId: request.id, method: request.method, route, status, latencyMs };
+  const line: Record<string, unknown> = {
+    reqId: request.id,
+    requestId: request.id,
+    method: request.method,
+    route,
+    status,
+    latencyMs,
     provider: facts.provider ?? null,
     model: facts.model ?? null,
     keyId: facts.keyId ?? null,
     stream: facts.stream ?? false,
-    tokens: facts.usage
-      ? { input: facts.usage.inputTokens, output: facts.usage.outputTokens, cached: facts.usage.cachedInputTokens }
-      : null,
-    ...(facts.errorCode ? { errorCode: facts.errorCode } : {}),
+    tokens: facts.usage ? { input: facts.usage.inputTokens, output: facts.usage.outputTokens, cached: facts.usage.cachedInputTokens } : null,
   };
+  if (facts.errorCode) line.errorCode = facts.errorCode;
+  return line;
 }

@@ -1,0 +1,60 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, withoutRedaction } from './logger.js';
+
+function capture() {
+  const lines: Array<Record<string, any>> = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line));
+      callback();
+    },
+  });
+  return { lines, destination };
+}
+
+describe('withoutRedaction', () => {
+  it('writes to the same destination with the same base fields and time format, unredacted', () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: 'info', destination });
+    const facts = withoutRedaction(logger);
+    facts.info({ reqId: 'r-1', tokens: { value: 3 } }, 'request');
+    logger.info({ reqId: 'r-2', tokens: { value: 3 } }, 'request');
+    expect(lines).toHaveLength(2);
+    expect(Object.keys(lines[0]!)).toEqual(Object.keys(lines[1]!));
+    expect(lines[0]).toMatchObject({ level: 30, service: 'tollgate', reqId: 'r-1', tokens: { value: 3 }, msg: 'request' });
+    expect(lines[0]!.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    // The process logger itself still redacts: `*.value` is one of its paths.
+    expect(lines[1]).toMatchObject({ reqId: 'r-2', tokens: { value: '[redacted]' } });
+  });
+
+  it("follows the process logger's level, also when it changes later", () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: 'warn', destination });
+    const facts = withoutRedaction(logger);
+    facts.info({}, 'hidden');
+    expect(facts.isLevelEnabled('info')).toBe(false);
+    logger.level = 'debug';
+    facts.debug({}, 'shown');
+    expect(facts.isLevelEnabled('info')).toBe(true);
+    expect(lines.map((line) => line.msg)).toEqual(['shown']);
+  });
+
+  it('leaves the redaction of every other line in place', () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: 'info', destination });
+    withoutRedaction(logger);
+    logger.error(
+      {
+        err: new Error('upstream refused'),
+        headers: { authorization: 'Bearer sk-secret-0001', 'x-api-key': 'sk-secret-0002' },
+        req: { headers: { authorization: 'Bearer sk-secret-0003' } },
+        key: { value: 'sk-secret-0004' },
+      },
+      'failed',
+    );
+    const text = JSON.stringify(lines);
+    for (const secret of ['sk-secret-0001', 'sk-secret-0002', 'sk-secret-0003', 'sk-secret-0004']) expect(text).not.toContain(secret);
+    expect(text).toContain('[redacted]');
+  });
+});
