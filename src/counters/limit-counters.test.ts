@@ -144,6 +144,18 @@ function describeLimitCounters(name: string, setup: () => { factory: CountersFac
       expect(await counters.read(['rpm', 'usd'])).toEqual([{ spent: 0, reserved: 0 }, { spent: 1.5, reserved: 0 }]);
     });
 
+    it('gives a reservation back only to the bucket it held, not to a new bucket of the same name', async () => {
+      await counters.reserve({ reservationId: 'old', checks: [{ bucket: 'b', limit: 10, amount: 4, expiresAt: clock.time + MINUTE }], ttlMs: 10 * MINUTE });
+      // The bucket's window ends while the reservation is still live, and a later reservation creates it anew.
+      clock.advance(MINUTE);
+      await counters.reserve({ reservationId: 'new', checks: [{ bucket: 'b', limit: 10, amount: 3 }], ttlMs: 10 * MINUTE });
+      expect(await counters.read(['b'])).toEqual([{ spent: 0, reserved: 3 }]);
+      expect(await counters.settle('old', { b: 2 })).toEqual({ settled: true });
+      expect(await counters.read(['b'])).toEqual([{ spent: 2, reserved: 3 }]);
+      expect(await counters.settle('new', { b: 3 })).toEqual({ settled: true });
+      expect(await counters.read(['b'])).toEqual([{ spent: 5, reserved: 0 }]);
+    });
+
     it('adds 0.1 thirty times to exactly 3, so a limit of 3 is met but never passed', async () => {
       for (let index = 0; index < 30; index += 1) {
         const result = await counters.reserve({ reservationId: `r${index}`, checks: [{ bucket: 'usd', limit: 3, amount: 0.1 }], ttlMs: MINUTE });

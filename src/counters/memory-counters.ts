@@ -1,7 +1,7 @@
 import { errors } from '../spec/errors.js';
 import type { BucketState, LimitCounters, ReserveInput, ReserveResult } from './limit-counters.js';
 import { fromNanoUnits, toNanoUnits } from './nano-units.js';
-import { normalizeActual, normalizeExpiresAt, normalizeReservation, requireName } from './normalize-input.js';
+import { normalizeExpiresAt, normalizeReservation, requireActualAmounts, requireName } from './normalize-input.js';
 
 /** Options of {@link MemoryCounters}. */
 export interface MemoryCountersOptions {
@@ -14,22 +14,31 @@ export interface MemoryCountersOptions {
   sweepIntervalMs?: number;
 }
 
-interface Hold {
-  amount: bigint;
-  expiresAt: number;
-}
-
 interface Bucket {
   spent: bigint;
+  /** The sum of the amounts of the live reservations holding something here. */
   reserved: bigint;
   expiresAt: number | undefined;
-  /** Live reservations on this bucket, by reservation id. */
-  holds: Map<string, Hold>;
 }
 
+/** What one reservation holds in one bucket. */
+interface Hold {
+  name: string;
+  /**
+   * The bucket object the amount was added to. If that bucket expired meanwhile and the name was taken by a new
+   * bucket, the amount goes back to the old, unreachable object, never to the new one, which never held it.
+   */
+  bucket: Bucket;
+  amount: bigint;
+}
+
+/**
+ * A live reservation and everything it holds. The holds live here rather than in each bucket, so reserving and
+ * settling touch no per-bucket map; expiry and settlement both start from the reservation anyway.
+ */
 interface Reservation {
   expiresAt: number;
-  buckets: string[];
+  holds: Hold[];
 }
 
 /**
@@ -81,15 +90,13 @@ export class MemoryCounters implements LimitCounters {
       }
     }
     const expiresAt = now + reservation.ttlMs;
+    const holds: Hold[] = [];
     for (const check of reservation.checks) {
       const bucket = this.bucketFor(check.bucket, check.expiresAt);
       bucket.reserved += check.amount;
-      bucket.holds.set(reservation.reservationId, { amount: check.amount, expiresAt });
+      holds.push({ name: check.bucket, bucket, amount: check.amount });
     }
-    this.reservations.set(reservation.reservationId, {
-      expiresAt,
-      buckets: reservation.checks.map((check) => check.bucket),
-    });
+    this.reservations.set(reservation.reservationId, { expiresAt, holds });
     this.nextSweepAt = Math.min(this.nextSweepAt, expiresAt);
     return { ok: true };
   }
@@ -97,22 +104,19 @@ export class MemoryCounters implements LimitCounters {
   /** Releases the held amounts and charges the actual ones, once. */
   async settle(reservationId: string, actual: Record<string, number>): Promise<{ settled: boolean }> {
     requireName(reservationId, 'reservationId');
-    const actualUnits = normalizeActual(actual);
+    // Every amount is checked, even for buckets outside the reservation, so bad input fails whatever the state.
+    requireActualAmounts(actual);
     this.expire(this.now());
     // An expired reservation was already removed by expire(), so finding it means it is live.
     const reservation = this.reservations.get(reservationId);
     if (reservation === undefined) return { settled: false };
     this.reservations.delete(reservationId);
-    for (const name of reservation.buckets) {
-      // A bucket whose window ended meanwhile is gone; there is nothing left to release or charge there.
-      const bucket = this.buckets.get(name);
-      if (bucket === undefined) continue;
-      const hold = bucket.holds.get(reservationId);
-      if (hold !== undefined) {
-        bucket.reserved -= hold.amount;
-        bucket.holds.delete(reservationId);
-      }
-      bucket.spent += actualUnits.get(name) ?? 0n;
+    for (const hold of reservation.holds) {
+      hold.bucket.reserved -= hold.amount;
+      // A bucket whose window ended meanwhile is gone; there is nothing left to charge there.
+      const bucket = this.buckets.get(hold.name);
+      if (bucket === undefined || !Object.hasOwn(actual, hold.name)) continue;
+      bucket.spent += toNanoUnits(actual[hold.name]!, 'the actual amount for', hold.name);
     }
     return { settled: true };
   }
@@ -120,7 +124,7 @@ export class MemoryCounters implements LimitCounters {
   /** Adds to spent unconditionally. */
   async add(bucket: string, amount: number, expiresAt?: number): Promise<void> {
     requireName(bucket, 'bucket');
-    const units = toNanoUnits(amount, `the amount for ${bucket}`);
+    const units = toNanoUnits(amount, 'the amount for', bucket);
     const expiry = normalizeExpiresAt(expiresAt);
     this.expire(this.now());
     this.bucketFor(bucket, expiry).spent += units;
@@ -148,7 +152,7 @@ export class MemoryCounters implements LimitCounters {
   private bucketFor(name: string, expiresAt: number | undefined): Bucket {
     let bucket = this.buckets.get(name);
     if (bucket === undefined) {
-      bucket = { spent: 0n, reserved: 0n, expiresAt: undefined, holds: new Map() };
+      bucket = { spent: 0n, reserved: 0n, expiresAt: undefined };
       this.buckets.set(name, bucket);
     }
     if (expiresAt !== undefined) {
@@ -172,18 +176,14 @@ export class MemoryCounters implements LimitCounters {
         continue;
       }
       if (bucket.expiresAt !== undefined) next = Math.min(next, bucket.expiresAt);
-      for (const [reservationId, hold] of bucket.holds) {
-        if (hold.expiresAt <= now) {
-          bucket.reserved -= hold.amount;
-          bucket.holds.delete(reservationId);
-        } else {
-          next = Math.min(next, hold.expiresAt);
-        }
-      }
     }
     for (const [reservationId, reservation] of this.reservations) {
-      if (reservation.expiresAt <= now) this.reservations.delete(reservationId);
-      else next = Math.min(next, reservation.expiresAt);
+      if (reservation.expiresAt <= now) {
+        for (const hold of reservation.holds) hold.bucket.reserved -= hold.amount;
+        this.reservations.delete(reservationId);
+      } else {
+        next = Math.min(next, reservation.expiresAt);
+      }
     }
     this.nextSweepAt = next;
   }

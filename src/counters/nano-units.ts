@@ -1,4 +1,4 @@
-import { errors } from '../spec/errors.js';
+import { errors, type GatewayError } from '../spec/errors.js';
 
 /**
  * Amounts are stored as integers of nano-units (1e-9). Floating-point sums drift (0.1 added 30 times is
@@ -17,16 +17,57 @@ const DECIMALS = 9;
 export const MAX_AMOUNT = 1e15;
 
 /**
- * Converts a non-negative finite number to nano-units, rounding to the nearest nano-unit. The decimal
- * rendering of the double is used (not multiplication by 1e9, which itself rounds in binary) so that
- * 0.1 becomes exactly 100000000.
+ * How close (in nano-units) the binary product of a fraction and 1e9 may come to a half nano-unit before the
+ * fast route below hands over to the decimal rendering. Below 2^30 every half nano-unit is itself a double and
+ * rounding is monotonic, so the binary product never lands on the other side of a half than the exact product;
+ * it can land exactly on one (1.5e-9 * 1e9 gives 1.5 though 1.5e-9 is slightly below it), and only the decimal
+ * route settles those. The margin around the half costs one amount in 500,000 a slow conversion and keeps the
+ * fast route right even if that argument had a flaw; the property test against the decimal route checks it.
  */
-export function toNanoUnits(value: number, what: string): bigint {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_AMOUNT) {
-    throw errors.internal(`Limit counters: ${what} must be a finite number between 0 and ${MAX_AMOUNT}.`, {
-      code: 'limit_counter_invalid_amount',
-    });
-  }
+const HALF_MARGIN = 1e-6;
+
+/** True for the amounts the counters accept: finite numbers from 0 to {@link MAX_AMOUNT}. */
+export function isAmount(value: unknown): value is number {
+  // NaN fails both comparisons, and infinities fail one of them, so no separate finiteness test is needed.
+  return typeof value === 'number' && value >= 0 && value <= MAX_AMOUNT;
+}
+
+/** The error for an amount {@link isAmount} refuses; `what` names it, e.g. "the amount for usage:k:w:usd". */
+export function invalidAmount(what: string): GatewayError {
+  return errors.internal(`Limit counters: ${what} must be a finite number between 0 and ${MAX_AMOUNT}.`, {
+    code: 'limit_counter_invalid_amount',
+  });
+}
+
+/**
+ * Converts a non-negative finite number to nano-units, rounding to the nearest nano-unit (a tie goes up). The
+ * result is that of the exact decimal value of the double, not of a multiplication by 1e9 in binary (which
+ * itself rounds), so that 0.1 becomes exactly 100000000.
+ *
+ * This runs about twenty times per request (every limit and amount of a reservation and its settlement), so
+ * integers, nearly all of them, take a shortcut, and fractions are split into whole units and a fraction whose
+ * scaled value is rounded in binary whenever that provably gives the exact answer.
+ *
+ * `what` and `subject` name the amount in the error message (joined by a space); the message is only built
+ * when the amount is refused, so callers pass the parts rather than a string built on every call.
+ */
+export function toNanoUnits(value: number, what: string, subject?: string): bigint {
+  if (!isAmount(value)) throw invalidAmount(subject === undefined ? what : `${what} ${subject}`);
+  // Every integer up to MAX_AMOUNT is a safe integer, so this covers all whole amounts (tokens, requests, limits).
+  if (Number.isSafeInteger(value)) return BigInt(value) * NANO_UNITS_PER_UNIT;
+  const whole = Math.floor(value);
+  // Exact in binary: a double minus its integer part loses no bits.
+  const fraction = value - whole;
+  const scaled = fraction * 1e9;
+  const below = Math.floor(scaled);
+  // Near a half nano-unit the binary product may sit on the other side of the half than the exact one would.
+  if (Math.abs(scaled - below - 0.5) < HALF_MARGIN) return decimalNanoUnits(value);
+  const nanoUnits = scaled - below < 0.5 ? below : below + 1;
+  return whole === 0 ? BigInt(nanoUnits) : BigInt(whole) * NANO_UNITS_PER_UNIT + BigInt(nanoUnits);
+}
+
+/** The exact conversion through the decimal rendering, for the rare values the fast route cannot decide. */
+function decimalNanoUnits(value: number): bigint {
   const [whole = '0', fraction = ''] = value.toFixed(DECIMALS).split('.');
   return BigInt(whole) * NANO_UNITS_PER_UNIT + BigInt(fraction.padEnd(DECIMALS, '0'));
 }
