@@ -15,21 +15,26 @@ export interface RateLimits {
   maxConcurrent?: number;
 }
 
-/** An API key as held in memory (no secret, only its hash). */
+/**
+ * An API key as held in memory (no secret, only its hash). A change to a key replaces its record with a new
+ * object and never changes one in place (only `lastUsedAt` is written as requests arrive): the limit enforcer
+ * keeps what it derives from a key's limits, period and buckets per record object, so an in-place change to
+ * them would go unseen. The fields it derives from are readonly to keep it so.
+ */
 export interface ApiKeyRecord {
-  id: string;
+  readonly id: string;
   secretHash: string;
   last6: string;
   type: ApiKeyType;
   description: string;
-  limits: ConsumptionLimits;
-  period: LimitPeriod;
+  readonly limits: Readonly<ConsumptionLimits>;
+  readonly period: LimitPeriod;
   /** ms: when the current period was chosen; windows count from here at the earliest. */
-  periodSince: number;
+  readonly periodSince: number;
   /** ms, or null for no expiry. */
   expiresAt: number | null;
   models: string[];
-  rateLimits: RateLimits;
+  readonly rateLimits: Readonly<RateLimits>;
   createdAt: number;
   updatedAt: number;
   lastUsedAt: number | null;

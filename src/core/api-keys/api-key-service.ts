@@ -114,6 +114,7 @@ export class ApiKeyService implements CredentialVerifier {
   async update(input: UpdateApiKeyInput): Promise<ApiKeyView> {
     const current = this.require(input.id);
     const now = this.dependencies.clock();
+    const period = input.limitPeriod ?? current.period;
     const next: ApiKeyRecord = {
       ...current,
       description: input.description ?? current.description,
@@ -122,11 +123,9 @@ export class ApiKeyService implements CredentialVerifier {
       rateLimits: input.rateLimits === undefined ? current.rateLimits : mergeRateLimits(current.rateLimits, input.rateLimits),
       expiresAt: parseExpiry(input.expiresAt, current.expiresAt),
       updatedAt: now,
+      period,
+      periodSince: period === current.period ? current.periodSince : now,
     };
-    if (input.limitPeriod !== undefined && input.limitPeriod !== current.period) {
-      next.period = input.limitPeriod;
-      next.periodSince = now;
-    }
     await this.dependencies.repository.update(next);
     this.#index(next);
     await this.dependencies.changed?.();

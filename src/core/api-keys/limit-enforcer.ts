@@ -11,9 +11,8 @@ import type { MeteringOutcome, MeteringStart, MeteringTicket, UsageMeter } from 
 import { costOf, inputTokenUpperBound, maxOutputTokens, resolveModelPrice, worstCaseCost, type ModelPrice, type PriceCatalog, type PricingStructure } from '../pricing/index.js';
 import { keyServes, type RouteTarget } from '../routing/router.js';
 import type { ApiKeyService } from './api-key-service.js';
-import { concurrencyBucket, rateBucket, usageBucket } from './buckets.js';
+import { KeyBuckets } from './buckets.js';
 import type { LedgerWriter } from './ledger-writer.js';
-import { limitWindow, minuteWindow } from './limit-window.js';
 
 export interface LimitEnforcerDependencies {
   apiKeys: ApiKeyService;
@@ -42,8 +41,8 @@ const codes: Record<string, string> = {
 interface Reservation {
   id: string;
   buckets: { usd?: string; tokens?: string; requests?: string; rpm?: string; tpm?: string; concurrent?: string };
-  /** When each bucket may be dropped (undefined: never), for charging it directly if the reservation expired. */
-  expiries: Map<string, number | undefined>;
+  /** The checks reserved; their expiries serve to charge the buckets directly if the reservation expired. */
+  checks: LimitCheck[];
   /** Whether worstCost was reserved against a USD-valued limit (else the usd bucket only counts). */
   moneyReserved: boolean;
   worstCost: number;
@@ -53,12 +52,30 @@ interface Reservation {
 }
 
 /**
+ * What a version of a key's record implies for every one of its requests, worked out on its first request. Records
+ * are replaced, never changed, when a key's limits, period or models change (see ApiKeyRecord), so a plan keyed
+ * by the record object can never outlive the limits it was made from.
+ */
+interface KeyPlan {
+  /** False for a key without any limit: its requests reserve nothing. */
+  limited: boolean;
+  needsMoney: boolean;
+  /** Whether the key has any consumption limit, so that every unit of its window is counted. */
+  counted: boolean;
+  /** The tightest USD-valued cap, in USD (meaningful when needsMoney). */
+  moneyCap: number;
+  buckets: KeyBuckets;
+}
+
+/**
  * Enforces API-key limits without overspending: before dispatch it reserves the worst-case cost, tokens and
  * request against every limit of the key in one atomic counter operation; after the request (success, upstream
  * error, client abort, broken stream) it settles to the actual usage, never above what was reserved. Every
  * request also gets a ledger row, written in batches off the request path.
  */
 export class LimitEnforcer implements UsageMeter {
+  readonly #plans = new WeakMap<ApiKeyRecord, KeyPlan>();
+
   constructor(private readonly dependencies: LimitEnforcerDependencies) {}
 
   async begin(start: MeteringStart): Promise<MeteringTicket> {
@@ -94,13 +111,11 @@ export class LimitEnforcer implements UsageMeter {
   }
 
   async #reserve(record: ApiKeyRecord, start: MeteringStart, now: number): Promise<Reservation | undefined> {
-    const window = limitWindow(record.period, record.periodSince, now);
+    const plan = this.#planFor(record);
+    if (!plan.limited) return undefined;
     const body = start.body as unknown as ChatCompletionRequest | EmbeddingRequest;
     const limits = record.limits;
     const rate = record.rateLimits;
-    const needsTokens = limits.tokens !== undefined || rate.tpm !== undefined;
-    const needsMoney = hasMoneyLimit(limits);
-    if (!needsTokens && !needsMoney && limits.requests === undefined && rate.rpm === undefined && rate.maxConcurrent === undefined) return undefined;
 
     const inputBound = inputTokenUpperBound(body);
     let worstTokens = 0;
@@ -108,37 +123,69 @@ export class LimitEnforcer implements UsageMeter {
     for (const target of start.targets) {
       const output = maxOutputTokens(target.provider.adapterType, target.model, body);
       worstTokens = Math.max(worstTokens, inputBound + output);
-      if (needsMoney) {
+      if (plan.needsMoney) {
         for (const price of this.#prices(target)) worstCost = Math.max(worstCost, worstCaseCost(inputBound, output, price));
       }
     }
-    const windowEnd = window.resetsAt === null ? undefined : window.resetsAt + 3_600_000;
-    const minute = minuteWindow(now);
-    const reservation: Reservation = { id: `${start.requestId}:${randomUUID()}`, buckets: {}, expiries: new Map(), moneyReserved: needsMoney, worstCost, worstInput: inputBound, worstTokens };
+    const window = plan.buckets.window(now);
+    const windowEnd = window.window.resetsAt === null ? undefined : window.window.resetsAt + 3_600_000;
+    const minute = plan.buckets.minute(now);
+    const minuteEnd = minute.resetsAt + 60_000;
     const checks: LimitCheck[] = [];
-    const add = (name: keyof Reservation['buckets'], bucket: string, limit: number, amount: number, expiresAt?: number) => {
-      reservation.buckets[name] = bucket;
-      reservation.expiries.set(bucket, expiresAt);
-      checks.push({ bucket, limit, amount, ...(expiresAt !== undefined ? { expiresAt } : {}) });
-    };
+    const buckets: Reservation['buckets'] = {};
     // A key with any consumption limit has every unit of its window counted, the unlimited ones with a check that
     // always passes and holds nothing: the window's spend is then complete (a limit added later starts from the
     // true spend) and equals what a restart rebuilds from the ledger, which sums every unit.
-    const counted = Object.keys(limits).length > 0;
-    if (needsMoney) add('usd', usageBucket(record.id, window, 'usd'), this.#moneyCap(record), worstCost, windowEnd);
-    else if (counted) add('usd', usageBucket(record.id, window, 'usd'), MAX_AMOUNT, 0, windowEnd);
-    if (limits.tokens !== undefined) add('tokens', usageBucket(record.id, window, 'tokens'), limits.tokens, worstTokens, windowEnd);
-    else if (counted) add('tokens', usageBucket(record.id, window, 'tokens'), MAX_AMOUNT, 0, windowEnd);
-    if (limits.requests !== undefined) add('requests', usageBucket(record.id, window, 'requests'), limits.requests, 1, windowEnd);
-    else if (counted) add('requests', usageBucket(record.id, window, 'requests'), MAX_AMOUNT, 0, windowEnd);
-    if (rate.rpm !== undefined) add('rpm', rateBucket(record.id, minute.start, 'rpm'), rate.rpm, 1, minute.resetsAt + 60_000);
-    if (rate.tpm !== undefined) add('tpm', rateBucket(record.id, minute.start, 'tpm'), rate.tpm, worstTokens, minute.resetsAt + 60_000);
-    if (rate.maxConcurrent !== undefined) add('concurrent', concurrencyBucket(record.id), rate.maxConcurrent, 1);
+    if (plan.needsMoney || plan.counted) {
+      buckets.usd = window.usd;
+      checks.push(plan.needsMoney ? limitCheck(window.usd, plan.moneyCap, worstCost, windowEnd) : limitCheck(window.usd, MAX_AMOUNT, 0, windowEnd));
+    }
+    if (limits.tokens !== undefined || plan.counted) {
+      buckets.tokens = window.tokens;
+      checks.push(limits.tokens !== undefined ? limitCheck(window.tokens, limits.tokens, worstTokens, windowEnd) : limitCheck(window.tokens, MAX_AMOUNT, 0, windowEnd));
+    }
+    if (limits.requests !== undefined || plan.counted) {
+      buckets.requests = window.requests;
+      checks.push(limits.requests !== undefined ? limitCheck(window.requests, limits.requests, 1, windowEnd) : limitCheck(window.requests, MAX_AMOUNT, 0, windowEnd));
+    }
+    if (rate.rpm !== undefined) {
+      buckets.rpm = minute.rpm;
+      checks.push(limitCheck(minute.rpm, rate.rpm, 1, minuteEnd));
+    }
+    if (rate.tpm !== undefined) {
+      buckets.tpm = minute.tpm;
+      checks.push(limitCheck(minute.tpm, rate.tpm, worstTokens, minuteEnd));
+    }
+    if (rate.maxConcurrent !== undefined) {
+      buckets.concurrent = plan.buckets.concurrency;
+      checks.push(limitCheck(plan.buckets.concurrency, rate.maxConcurrent, 1, undefined));
+    }
+    const reservation: Reservation = { id: `${start.requestId}:${randomUUID()}`, buckets, checks, moneyReserved: plan.needsMoney, worstCost, worstInput: inputBound, worstTokens };
 
     const result = await this.dependencies.counters.reserve({ reservationId: reservation.id, checks, ttlMs: this.dependencies.reservationTtlMs });
     if (result.ok) return reservation;
     const failed = Object.entries(reservation.buckets).find(([, bucket]) => bucket === result.failedBucket)?.[0] ?? 'usd';
-    throw this.#refusal(record, failed, result, window.resetsAt, minute.resetsAt, reservation);
+    throw this.#refusal(record, failed, result, window.window.resetsAt, minute.resetsAt, reservation);
+  }
+
+  /** The plan of a record version, made on its first request. */
+  #planFor(record: ApiKeyRecord): KeyPlan {
+    let plan = this.#plans.get(record);
+    if (plan === undefined) {
+      const limits = record.limits;
+      const rate = record.rateLimits;
+      const needsTokens = limits.tokens !== undefined || rate.tpm !== undefined;
+      const needsMoney = hasMoneyLimit(limits);
+      plan = {
+        limited: needsTokens || needsMoney || limits.requests !== undefined || rate.rpm !== undefined || rate.maxConcurrent !== undefined,
+        needsMoney,
+        counted: Object.keys(limits).length > 0,
+        moneyCap: needsMoney ? this.#moneyCap(record) : Number.POSITIVE_INFINITY,
+        buckets: new KeyBuckets(record),
+      };
+      this.#plans.set(record, plan);
+    }
+    return plan;
   }
 
   /** Every price the request could be charged at: each target's eligible keys may carry their own structure. */
@@ -265,8 +312,9 @@ export class LimitEnforcer implements UsageMeter {
       const { settled } = await this.dependencies.counters.settle(reservation.id, actual);
       if (!settled) {
         // The request outlived its reservation, which expired and was given back: the usage must still be counted.
-        for (const [bucket, amount] of Object.entries(actual)) {
-          if (amount > 0) await this.dependencies.counters.add(bucket, amount, reservation.expiries.get(bucket));
+        for (const check of reservation.checks) {
+          const amount = actual[check.bucket] ?? 0;
+          if (amount > 0) await this.dependencies.counters.add(check.bucket, amount, check.expiresAt);
         }
       }
     }
@@ -296,4 +344,9 @@ export class LimitEnforcer implements UsageMeter {
       created_at: new Date(began).toISOString(),
     });
   }
+}
+
+/** One check of a reservation, always of the same shape. */
+function limitCheck(bucket: string, limit: number, amount: number, expiresAt: number | undefined): LimitCheck {
+  return { bucket, limit, amount, expiresAt };
 }
