@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { errors } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ApiKeyUsage, ApiKeyView, CreateApiKeyInput, UpdateApiKeyInput } from '../../spec/schemas/api-key.js';
@@ -6,7 +6,7 @@ import type { ApiKeyRecord, ConsumptionLimits, RateLimits } from '../../store/ap
 import type { ApiKeyRepository } from '../../store/api-key-repository.js';
 import type { UsageTotals } from '../../store/usage-ledger-repository.js';
 import type { LimitCounters } from '../../counters/limit-counters.js';
-import type { CredentialVerifier, Principal } from '../auth/authenticator.js';
+import { credentialDigest, type CredentialVerifier, type Principal } from '../auth/authenticator.js';
 import { usageBucket } from './buckets.js';
 import { limitWindow } from './limit-window.js';
 
@@ -52,10 +52,14 @@ export class ApiKeyService implements CredentialVerifier {
     for (const record of records) this.#index(record);
   }
 
-  /** Recognises a Tollgate API key by its hash; an expired key is a 401 that echoes no part of it. */
-  verify(credential: string): Principal | undefined {
+  /**
+   * Recognises a Tollgate API key by its hash; an expired key is a 401 that echoes no part of it. `digest` is the
+   * credential's hash when the caller has it already (the authenticator does); the index is consulted on every
+   * call, so a deleted or expired key is refused from its next request on.
+   */
+  verify(credential: string, digest?: string): Principal | undefined {
     if (!credential.startsWith(apiKeyPrefix)) return undefined;
-    const record = this.#byHash.get(hashSecret(credential));
+    const record = this.#byHash.get(digest ?? hashSecret(credential));
     if (!record) return undefined;
     const now = this.dependencies.clock();
     if (record.expiresAt !== null && record.expiresAt <= now) {
@@ -209,7 +213,7 @@ export class ApiKeyService implements CredentialVerifier {
 
 /** The SHA-256 (hex) under which a secret is stored and looked up. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return credentialDigest(secret);
 }
 
 function toView(record: ApiKeyRecord, usage: ApiKeyUsage): ApiKeyView {
