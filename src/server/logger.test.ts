@@ -58,3 +58,18 @@ describe('withoutRedaction', () => {
     expect(text).toContain('[redacted]');
   });
 });
+
+describe('createLogger redaction of errors', () => {
+  it('hides the credential headers an HTTP client error carries, on itself or on its request', () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: 'info', destination });
+    const error = Object.assign(new Error('request failed'), {
+      headers: { authorization: 'Bearer sk-secret-0005', 'api-key': 'sk-secret-0006', accept: 'application/json' },
+      request: { headers: { 'x-api-key': 'sk-secret-0007', 'x-goog-api-key': 'sk-secret-0008' } },
+    });
+    logger.error({ err: error }, 'upstream failed');
+    const text = JSON.stringify(lines);
+    for (const secret of ['sk-secret-0005', 'sk-secret-0006', 'sk-secret-0007', 'sk-secret-0008']) expect(text).not.toContain(secret);
+    expect(lines[0]!.err.headers.accept).toBe('application/json');
+  });
+});
