@@ -29,14 +29,17 @@ export function installRequestLog(app: FastifyInstance, lineLogger: RequestLineL
   };
 
   app.decorateRequest('inference', null);
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks rather than async ones: no promise per request on the hot path.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.raw.once('close', () => {
       if (reply.raw.writableFinished) return;
       void (request.inference?.handled ?? Promise.resolve()).then(() => write(request, clientClosedStatus, reply.elapsedTime));
     });
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     write(request, reply.statusCode, reply.elapsedTime);
+    done();
   });
 }
 
