@@ -24,6 +24,17 @@ export const chatRequestSchema = z.looseObject({
 
 export const inferenceBodyLimit = 32 * 1024 * 1024;
 
+const emptyChoices = /"choices"\s*:\s*\[\s*\]/;
+
+/**
+ * False when a chunk cannot be the usage-only one, judged from its upstream text. A decoder may forward an
+ * unchanged chunk as text and parse it only when `chunk` is read; a usage-only chunk always has an empty
+ * `choices` array, so content chunks reach the client without being parsed just for this check.
+ */
+function mayBeUsageOnly(event: { raw?: string }): boolean {
+  return event.raw === undefined || emptyChoices.test(event.raw);
+}
+
 /** `POST /v1/chat/completions`, streaming and not. */
 export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
   return async (app) => {
@@ -63,15 +74,15 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
                 requestType: 'chat.completion',
                 upstream: true,
               });
-              await writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
+              writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
               break;
             }
-            if (!wantsUsage && isUsageOnlyChunk(event.chunk)) continue;
-            await writer.write(`data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`);
+            if (!wantsUsage && mayBeUsageOnly(event) && isUsageOnlyChunk(event.chunk)) continue;
+            if (!writer.write(`data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`)) await writer.drained();
           }
-          if (!failed && !writer.closed) await writer.write('data: [DONE]\n\n');
-          noteStreamEnd(request, result.usage(), failed ?? (writer.closed ? 'client_closed_request' : undefined));
-          writer.end();
+          const clientClosed = writer.closed;
+          noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));
+          writer.end(failed || clientClosed ? undefined : 'data: [DONE]\n\n');
         } catch (error) {
           noteFailure(request, error);
           throw error;

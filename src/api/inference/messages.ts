@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AnthropicMessagesRequest } from '../../spec/anthropic.js';
+import { isGatewayError } from '../../spec/errors.js';
 import type { ChatCompletion } from '../../spec/openai.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { chatCompletionToMessage, createMessagesStreamEncoder, messageIdFor, messagesRequestToChat } from '../../core/anthropic-messages/index.js';
@@ -57,15 +58,24 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
             if (writer.closed) break;
             if (event.kind === 'error') {
               failed = event.error.code ?? 'upstream_stream_error';
-              await writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));
+              writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));
               break;
             }
-            const text = encoder.push(event.chunk);
-            if (text) await writer.write(text);
+            let text: string;
+            try {
+              // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
+              text = encoder.push(event.chunk);
+            } catch (error) {
+              if (!isGatewayError(error)) throw error;
+              failed = error.code;
+              writer.write(encoder.fail({ type: error.type, message: error.message }));
+              break;
+            }
+            if (text && !writer.write(text)) await writer.drained();
           }
-          if (!failed && !writer.closed) await writer.write(encoder.finish(result.usage()));
-          noteStreamEnd(request, result.usage(), failed ?? (writer.closed ? 'client_closed_request' : undefined));
-          writer.end();
+          const clientClosed = writer.closed;
+          noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));
+          writer.end(failed || clientClosed ? undefined : encoder.finish(result.usage()));
         } catch (error) {
           noteFailure(request, error);
           throw error;

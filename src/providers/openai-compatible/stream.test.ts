@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import type { ChatCompletionChunk } from '../../spec/openai.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { ChatCompletionChunk, FinishReason } from '../../spec/openai.js';
 import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
-import { createCompatibleStreamDecoder } from './stream.js';
+import { normalizeChoices, readUsage } from './response.js';
+import { createCompatibleStreamDecoder, forwardsUnchanged } from './stream.js';
 
 function fixture(name: string): Uint8Array {
   return readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
@@ -132,5 +133,139 @@ describe('createCompatibleStreamDecoder', () => {
     const decoder = createCompatibleStreamDecoder();
     decode(decoder, new TextEncoder().encode('data: {"id":"a","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}\n\n'), 10);
     expect(decoder.usage()).toBeUndefined();
+  });
+});
+
+/** Writes a JSON value with the given separators, as servers other than JavaScript ones do (Python: ", " and ": "). */
+function serialize(value: unknown, comma: string, colon: string): string {
+  if (Array.isArray(value)) return `[${value.map((item) => serialize(item, comma, colon)).join(comma)}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value)
+      .filter(([, member]) => member !== undefined)
+      .map(([key, member]) => `${JSON.stringify(key)}${colon}${serialize(member, comma, colon)}`)
+      .join(comma)}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** What the decoder made of each chunk before it learnt to skip parsing: the full parse, normalised. */
+function parsedForEveryChunk(data: string, finishReasons: Readonly<Record<string, FinishReason>>) {
+  const record = JSON.parse(data) as Record<string, unknown>;
+  const changed = normalizeChoices(record, finishReasons);
+  return { chunk: record, raw: changed ? undefined : data, usage: readUsage(record) };
+}
+
+describe('createCompatibleStreamDecoder, parsing only what needs it', () => {
+  const finishReasons: Record<string, FinishReason> = { eos: 'stop' };
+
+  it('gives every chunk, its text and the usage exactly as a full parse of each chunk would', () => {
+    const separators = [
+      [',', ':'],
+      [', ', ': '],
+      [' ,\n', ' :\t'],
+    ] as const;
+    const usages = [undefined, null, { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 }];
+    const finishes = [undefined, null, 'stop', 'tool_calls', 'eos', 'unheard_of', 3, 'with \\"quote'];
+    const contents = ['plain', 'say "usage": {"prompt_tokens": 1}', 'error', 'finish_reason', '"choices": null', 'h\u00e9llo \\ "'];
+    const choiceShapes = ['one', 'empty', 'null', 'absent'] as const;
+    const extras = [{}, { x_groq: { id: 'req_1' } }, { x_groq: { usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } } }, { error: null }];
+    let cases = 0;
+    let forwardedUnparsed = 0;
+    for (const [comma, colon] of separators) {
+      for (const usage of usages) {
+        for (const finish of finishes) {
+          for (const content of contents) {
+            for (const shape of choiceShapes) {
+              for (const extra of extras) {
+                const choice = { index: 0, delta: { content }, finish_reason: finish };
+                const choices = shape === 'one' ? [choice] : shape === 'empty' ? [] : shape === 'null' ? null : undefined;
+                const value = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices, usage, ...extra };
+                const data = serialize(value, comma, colon);
+                const expected = parsedForEveryChunk(data, finishReasons);
+                const decoder = createCompatibleStreamDecoder({ finishReasons });
+                const [event, ...rest] = decoder.push(new TextEncoder().encode(`${data.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`));
+                expect(rest).toEqual([]);
+                if (event?.kind !== 'chunk') throw new Error(`no chunk for ${data}`);
+                if (!Object.hasOwn(event, 'chunk')) forwardedUnparsed += 1;
+                expect({ chunk: event.chunk, raw: event.raw, usage: decoder.usage() }, data).toEqual(expected);
+                cases += 1;
+              }
+            }
+          }
+        }
+      }
+    }
+    expect(cases).toBe(3 * 3 * 8 * 6 * 4 * 4);
+    // The common case (content, no usage, no finish to map) did skip the parse, in every separator style.
+    expect(forwardedUnparsed).toBeGreaterThan(cases / 10);
+  });
+
+  it('parses only the chunk that carries usage in a plain OpenAI stream', () => {
+    const bytes = fixture('openai-stream-tool-calls.sse');
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const decoder = createCompatibleStreamDecoder();
+      const events = decode(decoder, bytes, bytes.length);
+      expect(parse).toHaveBeenCalledTimes(1);
+      expect(decoder.usage()?.outputTokens).toBe(16);
+      // Reading a forwarded chunk parses it once and keeps the object.
+      const first = events[0];
+      if (first?.kind !== 'chunk') throw new Error('expected a chunk');
+      expect(first.chunk).toBe(first.chunk);
+      expect(parse).toHaveBeenCalledTimes(2);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('detects an error payload whatever its spacing', () => {
+    const decoder = createCompatibleStreamDecoder();
+    const events = decode(decoder, new TextEncoder().encode('data: {"id": "a", "choices": [], "error" : {"message": "boom", "type": "server_error"}}\n\n'), 7);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.kind === 'error' ? events[0].error.message : undefined).toBe('boom');
+  });
+
+  it('forwards a chunk whose inside is malformed as sent, and fails with a 502 when it is read', () => {
+    const decoder = createCompatibleStreamDecoder();
+    const [event] = decoder.push(new TextEncoder().encode('data: {"id":"a","choices":[],,}\n\n'));
+    if (event?.kind !== 'chunk') throw new Error('expected a forwarded chunk');
+    expect(event.raw).toBe('{"id":"a","choices":[],,}');
+    expect(() => event.chunk).toThrow(expect.objectContaining({ status: 502, code: 'upstream_stream_error', message: 'The upstream sent a stream event that is not valid JSON.' }));
+  });
+
+  it('parses a last event the body ended in the middle of, even when it ends with a brace', () => {
+    const decoder = createCompatibleStreamDecoder();
+    expect(decoder.push(new TextEncoder().encode('data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"}}'))).toEqual([]);
+    const events = decoder.finish();
+    expect(events).toHaveLength(1);
+    expect(events[0]?.kind === 'error' ? events[0].error.status : undefined).toBe(502);
+  });
+
+  it("names the synthesized usage chunk after the stream's last chunk when the usage chunk does not name itself", () => {
+    const decoder = createCompatibleStreamDecoder();
+    const text =
+      'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":5,"model":"llama","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n' +
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"x_groq":{"usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}}}\n\n';
+    const events = decode(decoder, new TextEncoder().encode(text), 1000);
+    const last = events.at(-1);
+    expect(last?.kind === 'chunk' ? last.chunk : undefined).toMatchObject({ id: 'chatcmpl-1', created: 5, model: 'llama', choices: [], usage: { total_tokens: 5 } });
+  });
+});
+
+describe('forwardsUnchanged', () => {
+  it.each([
+    ['{"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":null}', true],
+    ['{"choices": [{"delta": {"content": "x"}, "finish_reason": "stop"}], "usage": null}', true],
+    ['{"choices":[],"usage":{"prompt_tokens":1}}', false],
+    ['{"choices":null}', false],
+    ['{"id":"a"}', false],
+    ['{"choices":[{"finish_reason":"eos"}]}', false],
+    ['{"choices":[],"error":{"message":"x"}}', false],
+    ['{"choices":[{"delta":{"content":"\\"usage\\": 1, \\"error\\": 2"}}]}', true],
+    ['{"choices":[{"delta":{"content":"error"}}]}', true],
+    [' {"choices":[]}', false],
+    ['{"choices":[]', false],
+  ])('%s → %s', (data, expected) => {
+    expect(forwardsUnchanged(data)).toBe(expected);
   });
 });
