@@ -102,7 +102,7 @@ export class UpstreamClient {
           },
           onResponseStart(_controller, statusCode, responseHeaders) {
             status = statusCode;
-            headers = flattenHeaders(responseHeaders);
+            headers = joinRepeatedHeaders(responseHeaders);
           },
           onResponseData(_controller, chunk) {
             chunks.push(chunk);
@@ -153,6 +153,17 @@ function splitUrl(url: string): { origin: string; path: string } {
     splitUrls.set(url, split);
   }
   return split;
+}
+
+/**
+ * The dispatch API hands over headers already parsed into an object with lower-case names; only a repeated
+ * header (an array) needs joining, so the object is reused as it is when there is none.
+ */
+function joinRepeatedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  for (const name in headers) {
+    if (typeof headers[name] !== 'string') return flattenHeaders(headers);
+  }
+  return headers as Record<string, string>;
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
