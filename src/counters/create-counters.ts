@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { LimitCounters } from './limit-counters.js';
 import { MemoryCounters } from './memory-counters.js';
 import { RedisCounters } from './redis-counters.js';
@@ -19,10 +18,12 @@ const MEMORY_SWEEP_INTERVAL_MS = 60_000;
 /**
  * Creates the limit counters: Redis-backed when a URL is given (required for several gateway processes to
  * share limits), otherwise in memory for a single process. The Redis connection is owned and closed by
- * the counters' close().
+ * the counters' close(); ioredis is loaded only then.
  */
-export function createCounters(options: CreateCountersOptions = {}): LimitCounters {
+export async function createCounters(options: CreateCountersOptions = {}): Promise<LimitCounters> {
   if (options.redisUrl !== undefined && options.redisUrl !== '') {
+    // Loaded only when used: a single process on memory counters does not carry the Redis client in memory.
+    const { Redis } = await import('ioredis');
     return new RedisCounters({
       // A request waits for at most two reconnect attempts during a Redis outage, then fails with a 503,
       // instead of hanging for ioredis's default of twenty.

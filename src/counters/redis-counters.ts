@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { errors, isGatewayError } from '../spec/errors.js';
 import type { BucketState, LimitCounters, ReserveInput, ReserveResult } from './limit-counters.js';
 import { fromNanoUnits, toNanoUnits } from './nano-units.js';

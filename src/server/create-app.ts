@@ -170,7 +170,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   const rates = dependencies.rates ?? { diemUsd: 1, vcuUsd: 1 };
   const counters =
     dependencies.counters ??
-    createCounters({ ...(dependencies.redisUrl ? { redisUrl: dependencies.redisUrl } : {}), ...(dependencies.redisKeyPrefix ? { keyPrefix: dependencies.redisKeyPrefix } : {}), now: clock });
+    (await createCounters({ ...(dependencies.redisUrl ? { redisUrl: dependencies.redisUrl } : {}), ...(dependencies.redisKeyPrefix ? { keyPrefix: dependencies.redisKeyPrefix } : {}), now: clock }));
   const ledgerRepository = new UsageLedgerRepository(db);
   const usageReports = new UsageReportService({ db, clock });
   const flushMs = dependencies.ledgerFlushMs ?? 500;

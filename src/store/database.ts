@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import type { DatabaseSchema } from './schema.js';
 
@@ -44,7 +43,7 @@ export function sqliteConnectionOf(db: Kysely<DatabaseSchema>): SQLite.Database 
 
 /** Opens the database (SQLite by default, PostgreSQL with a URL) and runs pending migrations. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database = options.databaseUrl ? openPostgres(options.databaseUrl, options.schema) : openSqlite(options);
+  const database = options.databaseUrl ? await openPostgres(options.databaseUrl, options.schema) : openSqlite(options);
   if (options.databaseUrl && options.schema) {
     await sql`create schema if not exists ${sql.id(options.schema)}`.execute(database.db);
   }
@@ -74,7 +73,9 @@ function openSqlite(options: DatabaseOptions): Database {
   };
 }
 
-function openPostgres(url: string, schema: string | undefined): Database {
+async function openPostgres(url: string, schema: string | undefined): Promise<Database> {
+  // Loaded only when used: the embedded default does not carry the PostgreSQL client in memory.
+  const { default: pg } = await import('pg');
   const parsed = new URL(url);
   const pool = new pg.Pool({
     connectionString: url,
