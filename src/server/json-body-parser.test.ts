@@ -6,6 +6,8 @@ async function echoApp() {
   const app = Fastify();
   installJsonBodyParser(app);
   app.post('/echo', async (request) => ({ body: request.body, prototypeIntact: Object.getPrototypeOf(request.body) === Object.prototype }));
+  app.post('/raw', async (request) => ({ rawJson: request.rawJson }));
+  app.get('/raw', async (request) => ({ rawJson: request.rawJson }));
   await app.ready();
   return app;
 }
@@ -52,5 +54,20 @@ describe('installJsonBodyParser', () => {
     const empty = await post(app, '');
     expect(empty.statusCode).toBe(400);
     expect(empty.json().code).toBe('FST_ERR_CTP_EMPTY_JSON_BODY');
+  });
+
+  it('keeps the body text as request.rawJson, on the plain and the secure path alike', async () => {
+    const app = await echoApp();
+    for (const payload of ['{ "model" : "m", "temperature": 1.0 }', '{"content":"caf\\u00e9","note":"constructor"}']) {
+      const response = await app.inject({ method: 'POST', url: '/raw', headers: { 'content-type': 'application/json' }, payload });
+      expect(response.statusCode, payload).toBe(200);
+      expect(response.json().rawJson, payload).toBe(payload);
+    }
+  });
+
+  it('leaves request.rawJson null for a request without a JSON body', async () => {
+    const app = await echoApp();
+    const response = await app.inject({ method: 'GET', url: '/raw' });
+    expect(response.json()).toEqual({ rawJson: null });
   });
 });

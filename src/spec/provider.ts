@@ -11,6 +11,7 @@ import type {
   EmbeddingRequest,
   EmbeddingResponse,
 } from './openai.js';
+import type { JsonSource } from './json-source.js';
 import type { TokenUsage } from './usage.js';
 
 /** A provider key's credentials after env references were resolved: what an adapter signs requests with. */
@@ -141,8 +142,12 @@ export interface StreamDecoder {
 }
 
 export interface ChatOperation {
-  /** Builds the upstream request for a chat completion (stream or not); may sign or fetch a token. */
-  buildRequest(request: ChatCompletionRequest, context: ProviderContext, options: { stream: boolean }): Promise<UpstreamRequest>;
+  /**
+   * Builds the upstream request for a chat completion (stream or not); may sign or fetch a token. `source`, when
+   * given, is the client's body text with the values parsed from it: adapters that forward the request in the
+   * OpenAI format may copy unchanged members from it (`serializeWithSource`); the others ignore it.
+   */
+  buildRequest(request: ChatCompletionRequest, context: ProviderContext, options: { stream: boolean; source?: JsonSource }): Promise<UpstreamRequest>;
   /**
    * Translates a successful non-streamed reply. May be async for providers that must poll for the result
    * (through `context.send`). `passthrough: true` says the upstream body is already the OpenAI completion the

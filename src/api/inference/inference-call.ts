@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors, isGatewayError } from '../../spec/errors.js';
+import type { JsonSource } from '../../spec/json-source.js';
 import type { TokenUsage } from '../../spec/usage.js';
 import type { InferenceCall, ServedBy } from '../../core/inference/chat-service.js';
 import '../route-access.js';
@@ -82,8 +83,21 @@ export function noteStreamEnd(request: FastifyRequest, usage: TokenUsage | undef
 }
 
 /**
+ * The client's body text with its validated body, when the route forwards that body (the chat route): adapters
+ * then copy the members they leave unchanged from the text. The messages route hands the core a translated body
+ * that shares almost nothing with the client's text, so scanning that text would be wasted work.
+ */
+function sourceOf(request: FastifyRequest, route: InferenceCall['route']): JsonSource | undefined {
+  if (route !== 'chat' || typeof request.rawJson !== 'string') return undefined;
+  const values = request.body;
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) return undefined;
+  return { text: request.rawJson, values: values as Record<string, unknown> };
+}
+
+/**
  * The per-request facts every inference route passes to the services: the caller, the request id, an optional
- * pinned key, and a signal that aborts when the client disconnects before the answer is complete.
+ * pinned key, a signal that aborts when the client disconnects before the answer is complete, and the body's
+ * JSON source.
  */
 export function inferenceCall(request: FastifyRequest, reply: FastifyReply, route: InferenceCall['route']): InferenceCall {
   const facts = factsOf(request);
@@ -97,12 +111,14 @@ export function inferenceCall(request: FastifyRequest, reply: FastifyReply, rout
   });
   const pinned = request.headers['x-tollgate-key-id'];
   if (!request.principal) throw errors.unauthorized('Missing credentials');
+  const source = sourceOf(request, route);
   return {
     principal: request.principal,
     requestId: String(request.id),
     signal: controller.signal,
     route,
     ...(typeof pinned === 'string' && pinned !== '' ? { pinnedKeyId: pinned } : {}),
+    ...(source !== undefined ? { source } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../spec/openai.js';
+import type { JsonSource } from '../../spec/json-source.js';
 import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
 import type { TokenUsage } from '../../spec/usage.js';
 import type { Principal } from '../auth/authenticator.js';
@@ -20,6 +21,8 @@ export interface InferenceCall {
   signal: AbortSignal;
   /** Which client route is asking, for metrics and metering. */
   route: 'chat' | 'messages';
+  /** The client's body text and validated body, from which adapters may copy the members they forward unchanged. */
+  source?: JsonSource;
 }
 
 /** Who served a request, for response headers and logs. */
@@ -89,7 +92,7 @@ export class ChatService {
       if (!stream) {
         const served = await this.dependencies.dispatcher.dispatch(dispatchRequest, async (target, context, release) => {
           try {
-            const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: false });
+            const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: false, source: call.source });
             const response = await this.dependencies.client.send(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
             if (response.status < 200 || response.status >= 300) return { ok: false, response };
             const parsed = await target.adapter.chat.parseResponse(response, context);
@@ -137,7 +140,7 @@ export class ChatService {
     const served = await this.dependencies.dispatcher.dispatch(dispatchRequest, async (target, context, release) => {
       let upstream: UpstreamStream;
       try {
-        const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: true });
+        const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: true, source: call.source });
         upstream = await this.dependencies.client.open(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
       } catch (error) {
         release();

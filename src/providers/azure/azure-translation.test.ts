@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isGatewayError } from '../../spec/errors.js';
-import type { ChatCompletionChunk } from '../../spec/openai.js';
+import type { ChatCompletionChunk, ChatCompletionRequest } from '../../spec/openai.js';
 import type { ProviderContext, ResolvedKey, StreamEvent, UpstreamResponse } from '../../spec/provider.js';
 import { secondaryKeyContext } from './azure-auth.js';
 import { parseAzureError } from './azure-errors.js';
@@ -73,6 +73,14 @@ describe('Azure chat translation', () => {
     expect(result.passthrough).toBe(true);
     expect(result.completion.choices[0]?.message.content).toBe('Yes, other Azure AI services also support customer managed keys.');
     expect(result.usage).toEqual({ inputTokens: 33, outputTokens: 557, cachedInputTokens: 0 });
+  });
+
+  it('copies the members it keeps unchanged from the client text, the deployment replacing the model', async () => {
+    const text = '{"model":"azure/gpt-4o","messages":[{"role":"user","content":"h\\u00e9"}],"top_p":1.0}';
+    const values = JSON.parse(text) as Record<string, unknown>;
+    const context = contextFor({ deployments: { 'gpt-4o': 'chat-prod' } });
+    const upstream = await adapter.chat.buildRequest({ ...(values as unknown as ChatCompletionRequest) }, context, { stream: false, source: { text, values } });
+    expect(upstream.body).toBe('{"model":"chat-prod","messages":[{"role":"user","content":"h\\u00e9"}],"top_p":1.0}');
   });
 
   it('drops the annotation-only chunks of an async-filter stream, whatever the byte split', () => {

@@ -10,6 +10,7 @@
  */
 import { errors } from '../../spec/errors.js';
 import type { AdapterFactory, AdapterOptions, ProviderAdapter, ProviderContext, UpstreamResponse } from '../../spec/provider.js';
+import { serializeWithSource } from '../../spec/serialize-with-source.js';
 import {
   buildChatBody,
   buildEmbeddingBody,
@@ -66,13 +67,13 @@ export function createAzureAdapter(options: AdapterOptions): AzureAdapter {
     credentialStyle: 'value-or-config',
     knownModels: AZURE_KNOWN_MODELS,
     chat: {
-      async buildRequest(request, context, { stream }) {
+      async buildRequest(request, context, { stream, source }) {
         return {
           method: 'POST',
           url: azureOperationUrl(context, 'chat/completions'),
           headers: await headersFor(context, stream),
           // The deployment in the URL decides the model; the body's model is ignored by Azure.
-          body: JSON.stringify(buildChatBody(request, { model: azureDeployment(context), stream })),
+          body: serializeWithSource(buildChatBody(request, { model: azureDeployment(context), stream }), source),
         };
       },
       parseResponse(response) {

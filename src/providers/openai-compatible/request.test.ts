@@ -130,4 +130,41 @@ describe('buildChatRequest', () => {
     expect(upstream.headers).toMatchObject({ authorization: 'Bearer sk-test-key-0001', 'x-extra': '1' });
     expect(JSON.parse(upstream.body as string).model).toBe('served-model');
   });
+
+  // The client's body after validation, with `fallbacks` removed by the route, as the core passes it on.
+  const clientText = '{"model":"example/client-model", "messages":[{"role":"user","content":"caf\\u00e9","name":"ann"}], "temperature":1.0, "fallbacks":["x/y"], "stream":true, "seed":7}';
+  const clientValues = JSON.parse(clientText) as Record<string, unknown>;
+  const { fallbacks: _fallbacks, ...clientRequest } = clientValues;
+  const source = { text: clientText, values: clientValues };
+
+  it('copies the members it keeps unchanged from the client text and serialises the changed ones', () => {
+    const streamed = buildChatRequest(description, clientRequest as unknown as ChatCompletionRequest, createTestContext({ model: 'served-model' }), { stream: true, source });
+    expect(streamed.body).toBe(
+      '{"model":"served-model","messages":[{"role":"user","content":"caf\\u00e9","name":"ann"}],"temperature":1.0,"stream":true,"seed":7,"stream_options":{"include_usage":true}}',
+    );
+    const plain = buildChatRequest(description, clientRequest as unknown as ChatCompletionRequest, createTestContext({ model: 'served-model' }), { stream: false, source });
+    expect(plain.body).toBe('{"model":"served-model","messages":[{"role":"user","content":"caf\\u00e9","name":"ann"}],"temperature":1.0,"seed":7}');
+  });
+
+  it('serialises the messages again when a rule changed them, and renamed fields under their new name', () => {
+    const rules = { dropMessageFields: ['name'], renameFields: { seed: 'random_seed' } };
+    const upstream = buildChatRequest({ ...description, chatRules: rules }, clientRequest as unknown as ChatCompletionRequest, createTestContext({ model: 'served-model' }), {
+      stream: false,
+      source,
+    });
+    expect(upstream.body).toBe('{"model":"served-model","messages":[{"role":"user","content":"café"}],"temperature":1.0,"random_seed":7}');
+  });
+
+  it('keeps the client messages, and their text, when no message carries a dropped field', () => {
+    const text = '{"model":"m","messages":[{"role":"user","content":"h\\u00e9"}]}';
+    const values = JSON.parse(text) as Record<string, unknown>;
+    const rules = { dropMessageFields: ['name'] };
+    const body = buildChatBody(values as unknown as ChatCompletionRequest, { model: 'm', stream: false, rules });
+    expect(body.messages).toBe(values.messages);
+    const upstream = buildChatRequest({ ...description, chatRules: rules }, values as unknown as ChatCompletionRequest, createTestContext({ model: 'served' }), {
+      stream: false,
+      source: { text, values },
+    });
+    expect(upstream.body).toBe('{"model":"served","messages":[{"role":"user","content":"h\\u00e9"}]}');
+  });
 });

@@ -3,8 +3,10 @@
  * separately so adapters with their own URL scheme and auth (Azure) can reuse the body and header rules.
  */
 import { errors } from '../../spec/errors.js';
+import type { JsonSource } from '../../spec/json-source.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
 import type { ProviderContext, UpstreamRequest } from '../../spec/provider.js';
+import { serializeWithSource } from '../../spec/serialize-with-source.js';
 import type { ChatRequestRules, CompatibleDescription } from './description.js';
 
 /** The standard chat path, appended to every compatible base URL unless a description says otherwise. */
@@ -101,9 +103,11 @@ export function buildChatBody(
   }
   applyFieldRules(body, rules.dropFields, rules.renameFields);
   const messageFields = rules.dropMessageFields ?? [];
-  if (messageFields.length > 0 && Array.isArray(request.messages)) {
+  const carriesDroppedField = (message: object) => messageFields.some((field) => field in message);
+  // The client's own array is kept when no message changes, so that its text can be forwarded as written.
+  if (messageFields.length > 0 && Array.isArray(request.messages) && request.messages.some(carriesDroppedField)) {
     body.messages = request.messages.map((message) => {
-      if (!messageFields.some((field) => field in message)) return message;
+      if (!carriesDroppedField(message)) return message;
       const copy: Record<string, unknown> = { ...message };
       for (const field of messageFields) delete copy[field];
       return copy;
@@ -112,12 +116,15 @@ export function buildChatBody(
   return body;
 }
 
-/** Builds the full upstream chat request for a compatible server. */
+/**
+ * Builds the full upstream chat request for a compatible server. With the client's `source`, the members the body
+ * keeps unchanged (the messages, above all) are copied from the client's text rather than serialised again.
+ */
 export function buildChatRequest(
   description: CompatibleDescription,
   request: ChatCompletionRequest,
   context: ProviderContext,
-  options: { stream: boolean },
+  options: { stream: boolean; source?: JsonSource },
 ): UpstreamRequest {
   const body = buildChatBody(request, {
     model: resolveUpstreamModel(description, context),
@@ -132,6 +139,6 @@ export function buildChatRequest(
       stream: options.stream,
       extraHeaders: context.provider.network.extraHeaders,
     }),
-    body: JSON.stringify(body),
+    body: serializeWithSource(body, options.source),
   };
 }
