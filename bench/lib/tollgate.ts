@@ -5,7 +5,7 @@
  * ledger are all on the measured path.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
@@ -27,6 +27,8 @@ export interface TollgateOptions {
   logLevel?: string;
   /** Extra arguments for node before the script (e.g. --cpu-prof). */
   nodeArguments?: string[];
+  /** Start with `npm start`'s node flags (default true; bench/node-flags.ts compares flag sets without them). */
+  useStartFlags?: boolean;
 }
 
 export interface RunningTollgate {
@@ -74,6 +76,16 @@ async function inBatches(count: number, parallel: number, task: (index: number) 
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
 }
 
+/**
+ * The node flags `npm start` runs Tollgate with (package.json's start script, between `node` and
+ * `dist/index.js`), so that the bench measures the process as it is started in production.
+ */
+export function startFlags(repositoryRoot: string): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(repositoryRoot, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const command = /(?:^|&&\s*)node\s+(.*?)\s*dist\/index\.js/.exec(manifest.scripts?.start ?? '');
+  return command?.[1] ? command[1].split(/\s+/).filter((part) => part.startsWith('--')) : [];
+}
+
 /** Starts and configures a Tollgate process. */
 export async function startTollgate(options: TollgateOptions): Promise<RunningTollgate> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `tollgate-bench-${options.name}-`));
@@ -95,7 +107,7 @@ export async function startTollgate(options: TollgateOptions): Promise<RunningTo
   const child = spawnPinned({
     name: options.name,
     command: process.execPath,
-    args: [...(options.nodeArguments ?? []), path.join(options.repositoryRoot, 'dist', 'index.js')],
+    args: [...(options.useStartFlags === false ? [] : startFlags(options.repositoryRoot)), ...(options.nodeArguments ?? []), path.join(options.repositoryRoot, 'dist', 'index.js')],
     env: environment,
     cwd: dataDir,
     cores: options.cores,
