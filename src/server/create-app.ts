@@ -18,6 +18,7 @@ import type { RouteAccess } from '../api/route-access.js';
 import { systemClock, type Clock } from '../spec/clock.js';
 import type { EnvironmentReader } from '../spec/environment-reader.js';
 import { errors } from '../spec/errors.js';
+import { timeOrderedId } from '../spec/time-ordered-id.js';
 import { Catalog } from '../store/catalog.js';
 import type { Database } from '../store/database.js';
 import { ProviderKeyRepository } from '../store/provider-key-repository.js';
@@ -218,7 +219,8 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     bodyLimit: 1024 * 1024,
     genReqId: (request) => {
       const sent = request.headers['x-request-id'];
-      return typeof sent === 'string' && requestIdPattern.test(sent) ? sent : randomUUID();
+      // Time-ordered, so that the usage ledger's request-id index grows at its end.
+      return typeof sent === 'string' && requestIdPattern.test(sent) ? sent : timeOrderedId();
     },
     return503OnClosing: true,
     routerOptions: { maxParamLength: 500 },
