@@ -5,34 +5,21 @@
  * request, alternating three times: requests/s and CPU µs per request of each, so that Tollgate's own share of
  * the CPU per request can be told from its framework's.
  */
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
 import type { Target, ThroughputResult } from './lib/load-jobs.js';
-import { canPin, freePort, pin, sampleProcess, setNiceness, spawnPinned, waitForPort } from './lib/processes.js';
+import { freePort, sampleProcess, spawnPinned, waitForPort } from './lib/processes.js';
 import { requestBody } from './lib/scenarios.js';
 import { median, round } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
 import { removeTollgateData, startTollgate } from './lib/tollgate.js';
+import { flag, setUpTool } from './lib/tool-setup.js';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
-function flag(name: string, fallback: string): string {
-  const found = process.argv.slice(2).find((argument) => argument.startsWith(`--${name}=`));
-  return found ? found.slice(name.length + 3) : fallback;
-}
-
 async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '5'));
-  const nice = Number(flag('nice', '0'));
-  if (nice !== 0) {
-    setNiceness(nice);
-    os.setPriority(nice);
-  }
-  const pinning = canPin() && os.availableParallelism() >= 2;
-  const gatewayCores = pinning ? '0' : undefined;
-  const loadCores = pinning ? '1' : undefined;
-  if (pinning) pin(process.pid, loadCores);
+  const { gatewayCores, loadCores } = setUpTool();
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
   const load = await startLoadGenerator(loadCores);
   const port = await freePort();

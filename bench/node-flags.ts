@@ -5,35 +5,22 @@
  * connections in five blocks, and prints CPU µs per request and RSS after each block: what a flag costs in CPU
  * against what it saves in memory.
  */
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
 import type { ThroughputResult } from './lib/load-jobs.js';
-import { canPin, pin, sampleProcess, setNiceness } from './lib/processes.js';
+import { sampleProcess } from './lib/processes.js';
 import { requestBody } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
 import { removeTollgateData, startTollgate } from './lib/tollgate.js';
+import { flag, setUpTool } from './lib/tool-setup.js';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
-
-function flag(name: string, fallback: string): string {
-  const found = process.argv.slice(2).find((argument) => argument.startsWith(`--${name}=`));
-  return found ? found.slice(name.length + 3) : fallback;
-}
 
 async function main(): Promise<void> {
   const requests = Number(flag('requests', '50000'));
   const sets = flag('sets', ';--max-semi-space-size=4;--max-semi-space-size=8').split(';').map((set) => set.trim().split(/\s+/).filter(Boolean));
-  const nice = Number(flag('nice', '0'));
-  if (nice !== 0) {
-    setNiceness(nice);
-    os.setPriority(nice);
-  }
-  const pinning = canPin() && os.availableParallelism() >= 2;
-  const gatewayCores = pinning ? '0' : undefined;
-  const loadCores = pinning ? (os.availableParallelism() > 2 ? `1-${os.availableParallelism() - 1}` : '1') : undefined;
-  if (pinning) pin(process.pid, loadCores);
+  const { gatewayCores, loadCores } = setUpTool();
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
   const load = await startLoadGenerator(loadCores);
   try {

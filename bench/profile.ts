@@ -18,19 +18,15 @@ import { fileURLToPath } from 'node:url';
 import { summariseProfile, type ProfileSummary, type Ranked } from './lib/cpu-profile.js';
 import { startLoadGenerator } from './lib/load-generator.js';
 import type { LoadJob, LoadResult } from './lib/load-jobs.js';
-import { canPin, pin, sampleProcess, setNiceness } from './lib/processes.js';
+import { sampleProcess } from './lib/processes.js';
 import { requestBody, type BodyKind } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
 import { removeTollgateData, startTollgate } from './lib/tollgate.js';
+import { flag, setUpTool } from './lib/tool-setup.js';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 const log = (text: string) => process.stdout.write(`${text}\n`);
-
-function flag(name: string, fallback: string): string {
-  const found = process.argv.slice(2).find((argument) => argument.startsWith(`--${name}=`));
-  return found ? found.slice(name.length + 3) : fallback;
-}
 
 const phases: Record<string, { body: BodyKind; job: (target: LoadJob['target'], durationS: number, connections: number) => LoadJob }> = {
   chat: { body: 'chat', job: (target, durationS, connections) => ({ kind: 'throughput', target, connections, durationS, loader: 'autocannon' }) },
@@ -58,15 +54,8 @@ async function main(): Promise<void> {
   const connections = Number(flag('connections', '32'));
   const logLevel = flag('log-level', 'info');
   const keep = flag('keep', '');
-  const pinning = canPin() && os.availableParallelism() >= 2;
-  const gatewayCores = pinning ? '0' : undefined;
-  const loadCores = pinning ? (os.availableParallelism() > 2 ? `1-${os.availableParallelism() - 1}` : '1') : undefined;
-  if (pinning) pin(process.pid, loadCores);
-  const nice = Number(flag('nice', '0'));
-  if (nice !== 0) {
-    setNiceness(nice);
-    os.setPriority(nice);
-  }
+  const { gatewayCores, loadCores } = setUpTool();
+  const pinning = gatewayCores !== undefined;
 
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
   const load = await startLoadGenerator(loadCores);
