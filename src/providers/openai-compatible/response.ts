@@ -59,9 +59,12 @@ export function normalizeChoices(record: Record<string, unknown>, extras?: Reado
   return changed;
 }
 
+// One decoder for every whole body: decoding without `stream: true` keeps no state between calls.
+const utf8 = new TextDecoder('utf-8');
+
 /** Parses an upstream body as a JSON object, or fails with a 502 that names the problem (never the body). */
 export function parseJsonObject(body: Uint8Array | string, what: string): Record<string, unknown> {
-  const text = typeof body === 'string' ? body : new TextDecoder().decode(body);
+  const text = typeof body === 'string' ? body : utf8.decode(body);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
