@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, decodeEncryptionKey, loadConfig } from './environment.js';
+import { ConfigurationError, DEFAULT_REDIS_PREFIX, decodeEncryptionKey, loadConfig } from './environment.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -25,6 +25,18 @@ describe('loadConfig', () => {
   it('requires an encryption key with PostgreSQL and Redis with several workers', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/test' })).toThrow(/TOLLGATE_ENCRYPTION_KEY/);
     expect(() => loadConfig({ TOLLGATE_WORKERS: '2' })).toThrow(/REDIS_URL/);
+  });
+
+  it('keeps the Redis key prefix counters used before the setting existed, unless one is chosen', () => {
+    expect(DEFAULT_REDIS_PREFIX).toBe('tollgate:counters:');
+    expect(loadConfig({}).redisKeyPrefix).toBe('tollgate:counters:');
+    expect(loadConfig({ TOLLGATE_REDIS_PREFIX: '{tollgate-eu}:counters:' }).redisKeyPrefix).toBe('{tollgate-eu}:counters:');
+  });
+
+  it('refuses an empty Redis key prefix or one with whitespace, naming the variable and the value', () => {
+    expect(() => loadConfig({ TOLLGATE_REDIS_PREFIX: '' })).toThrow(/TOLLGATE_REDIS_PREFIX: must not be empty/);
+    expect(() => loadConfig({ TOLLGATE_REDIS_PREFIX: 'tollgate eu:' })).toThrow(/TOLLGATE_REDIS_PREFIX: must not contain whitespace.*"tollgate eu:"/);
+    expect(() => loadConfig({ TOLLGATE_REDIS_PREFIX: 'tollgate:\n' })).toThrow(/TOLLGATE_REDIS_PREFIX/);
   });
 
   it('decodes hex and base64 encryption keys of 32 bytes only', () => {

@@ -25,6 +25,12 @@ const positiveNumber = (fallback: number) =>
       return parsed;
     });
 
+/**
+ * The Redis key prefix used before the setting existed (RedisCounters' own default); kept as the default so
+ * that upgrading a deployment does not orphan the counters it already holds in Redis.
+ */
+export const DEFAULT_REDIS_PREFIX = 'tollgate:counters:';
+
 const environmentSchema = z.object({
   PORT: z
     .string()
@@ -54,6 +60,26 @@ const environmentSchema = z.object({
     (value) => value === undefined || /^rediss?:\/\//.test(value),
     'must be a redis:// or rediss:// URL',
   ),
+  TOLLGATE_REDIS_PREFIX: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined) return DEFAULT_REDIS_PREFIX;
+      // Unlike the other variables, an empty value is refused rather than read as unset: a deployment that
+      // sets the variable means to separate its counters, and silently falling back to the shared default
+      // would merge them with every other deployment's.
+      if (value === '') {
+        context.addIssue({ code: 'custom', message: `must not be empty; unset it to use the default "${DEFAULT_REDIS_PREFIX}"` });
+        return z.NEVER;
+      }
+      // Whitespace or control characters are almost always a quoting mistake in the deployment's environment,
+      // and would make the keys awkward to find with redis-cli.
+      if (/[\s\p{Cc}]/u.test(value)) {
+        context.addIssue({ code: 'custom', message: `must not contain whitespace or control characters, got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return value;
+    }),
   TOLLGATE_ADMIN_KEY: optionalText.refine(
     (value) => value === undefined || value.length >= 16,
     'must be at least 16 characters long',
@@ -100,6 +126,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** Prefix of every limit-counter key in Redis, so that deployments sharing one Redis keep separate counters. */
+  redisKeyPrefix: string;
   adminKey: string | undefined;
   /** 32-byte AES-256-GCM key, when configured. */
   encryptionKey: Buffer | undefined;
@@ -146,6 +174,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     dataDir: value.TOLLGATE_DATA_DIR,
     databaseUrl: value.DATABASE_URL,
     redisUrl: value.REDIS_URL,
+    redisKeyPrefix: value.TOLLGATE_REDIS_PREFIX,
     adminKey: value.TOLLGATE_ADMIN_KEY,
     encryptionKey: value.TOLLGATE_ENCRYPTION_KEY,
     configFile: value.TOLLGATE_CONFIG,
