@@ -3,6 +3,7 @@ import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { EnvironmentReader } from '../../spec/environment-reader.js';
 import { retryAfterMs } from '../../spec/http-headers.js';
+import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
 import type { ProviderContext, ResolvedKey, UpstreamResponse } from '../../spec/provider.js';
 import type { KeyRecord } from '../../store/key-record.js';
 import { resolveKey } from '../routing/resolve-key.js';
@@ -207,7 +208,8 @@ export class Dispatcher {
       status: mapped.status,
       type: (mapped.type || 'upstream_error') as GatewayError['type'],
       code: mapped.code ?? `upstream_${response.status}`,
-      message: mapped.message,
+      // Adapters redact what they know to; this catches a credential echoed by any provider's error text.
+      message: redactSecrets(mapped.message, secretsOfKey(context.key)),
       param: mapped.param ?? null,
       provider: target.provider.name,
       model: target.requested,

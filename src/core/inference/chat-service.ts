@@ -4,6 +4,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from 
 import type { JsonSource } from '../../spec/json-source.js';
 import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
 import type { TokenUsage } from '../../spec/usage.js';
+import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { Dispatcher, Served } from '../dispatch/dispatcher.js';
 import type { UpstreamClient, UpstreamStream } from '../dispatch/upstream-client.js';
@@ -183,6 +184,8 @@ export class ChatService {
             if (event.kind === 'error') {
               status = event.error.status;
               errorCode = event.error.code ?? 'upstream_stream_error';
+              // A credential echoed in a stream's error event must not reach the client, whatever the provider.
+              event.error.message = redactSecrets(event.error.message, secretsOfKey(served.context.key));
             }
             yield event;
             if (event.kind === 'error') return;
@@ -192,6 +195,7 @@ export class ChatService {
           if (event.kind === 'error') {
             status = event.error.status;
             errorCode = event.error.code ?? 'upstream_stream_error';
+            event.error.message = redactSecrets(event.error.message, secretsOfKey(served.context.key));
           }
           yield event;
         }

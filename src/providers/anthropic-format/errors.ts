@@ -4,6 +4,7 @@
  * with HTML or an empty body.
  */
 import { retryAfterMs } from '../../spec/http-headers.js';
+import { redactSecrets } from '../../spec/redact-secrets.js';
 import type { UpstreamError, UpstreamResponse } from '../../spec/provider.js';
 
 const MAX_MESSAGE_LENGTH = 1000;
@@ -76,17 +77,6 @@ function readDetail(payload: unknown): ErrorDetail {
   return detail;
 }
 
-/** Replaces every occurrence of a secret, so an upstream that echoes the key leaks nothing. */
-function redact(message: string, secrets: readonly (string | undefined)[]): string {
-  let result = message;
-  for (const secret of secrets) {
-    // Very short values would redact ordinary words; real keys are long.
-    if (secret === undefined || secret.length < 8) continue;
-    result = result.split(secret).join('[redacted]');
-  }
-  return result;
-}
-
 function tidy(message: string): string {
   const collapsed = message.replace(/\s+/g, ' ').trim();
   return collapsed.length > MAX_MESSAGE_LENGTH ? `${collapsed.slice(0, MAX_MESSAGE_LENGTH)}…` : collapsed;
@@ -109,7 +99,7 @@ function codeFor(upstreamStatus: number, detail: ErrorDetail): string | null {
 function build(upstreamStatus: number, detail: ErrorDetail, secrets: readonly (string | undefined)[]): UpstreamError {
   const mapped = mapStatus(upstreamStatus);
   const message = detail.message !== undefined && detail.message.trim() !== '' ? detail.message : `Anthropic answered with HTTP ${upstreamStatus}.`;
-  return { status: mapped.status, type: mapped.type, code: codeFor(upstreamStatus, detail), message: tidy(redact(message, secrets)) };
+  return { status: mapped.status, type: mapped.type, code: codeFor(upstreamStatus, detail), message: tidy(redactSecrets(message, secrets)) };
 }
 
 export interface ParseAnthropicErrorOptions {

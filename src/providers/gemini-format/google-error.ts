@@ -3,6 +3,7 @@
  * mapped to what Tollgate tells the client (reference §5.5 and §8).
  */
 import { retryAfterMs } from '../../spec/http-headers.js';
+import { redactSecrets } from '../../spec/redact-secrets.js';
 import type { UpstreamError, UpstreamResponse } from '../../spec/provider.js';
 import type { GoogleErrorBody } from './types.js';
 
@@ -52,15 +53,6 @@ function isInvalidApiKey(error: GoogleErrorBody['error']): boolean {
   return reasons.includes('API_KEY_INVALID') || /API key not valid/i.test(error.message ?? '');
 }
 
-/** Replaces every secret (the key's value) that an upstream message might echo. */
-function redact(message: string, secrets: readonly (string | undefined)[]): string {
-  let result = message;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) result = result.split(secret).join('[redacted]');
-  }
-  return result;
-}
-
 export interface GoogleErrorOptions {
   headers?: Record<string, string>;
   /** Milliseconds since the epoch, for HTTP-date `retry-after` values. */
@@ -83,7 +75,7 @@ export function googleErrorToUpstreamError(body: unknown, httpStatus: number, op
     : mapStatus(status);
   const result: UpstreamError = {
     ...mapped,
-    message: redact(error?.message || `The upstream answered HTTP ${status}${error?.status ? ` (${error.status})` : ''}.`, options.secrets ?? []),
+    message: redactSecrets(error?.message || `The upstream answered HTTP ${status}${error?.status ? ` (${error.status})` : ''}.`, options.secrets ?? []),
   };
   const delay = retryAfterMs(headers, options.now ?? Date.now()) ?? retryDelayFromDetails(error?.details);
   if (delay !== undefined) result.retryAfterMs = delay;

@@ -4,8 +4,12 @@
  * `{object: "error", message, ...}`, some answer `{message}` or `{detail}`, and proxies answer with HTML.
  */
 import { retryAfterMs } from '../../spec/http-headers.js';
+import { redactSecrets } from '../../spec/redact-secrets.js';
 import type { ProviderContext, UpstreamError, UpstreamResponse } from '../../spec/provider.js';
 import type { ErrorStatusOverride } from './description.js';
+
+// Kept as part of this module's exports (adapters built on it redact their stream errors with it).
+export { redactSecrets };
 
 /** The fields an upstream error body may carry, whatever its shape. */
 export interface ErrorDetails {
@@ -111,17 +115,6 @@ function describeMessage(value: unknown): string {
     return parts.join('; ');
   }
   return JSON.stringify(value);
-}
-
-/** Replaces every occurrence of the given secrets in a message, so an upstream that echoes a key leaks nothing. */
-export function redactSecrets(message: string, secrets: readonly (string | undefined)[]): string {
-  let result = message;
-  for (const secret of secrets) {
-    // Very short values would redact ordinary words; real keys are long.
-    if (secret === undefined || secret.length < 8) continue;
-    result = result.split(secret).join('[redacted]');
-  }
-  return result;
 }
 
 function truncate(message: string): string {
