@@ -3,6 +3,10 @@
  * and versions, `GET /v1/predictions/<id>` (polling), cancel, and the prediction event stream. It checks the
  * bearer token and required fields like Replicate (problem-details errors) and answers with prediction objects
  * whose `urls` point back at itself. A prediction can stay `processing` for a number of polls before it succeeds.
+ *
+ * Token counts follow the real API: `metrics.input_token_count` / `output_token_count` appear only on the settled
+ * prediction (the recorded `starting` fixture has no metrics), and the event stream carries none: its `done`
+ * event's data is `{}`. A streamed prediction's counts are read by a GET of it after `done`, which this mock answers.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +44,8 @@ interface StoredPrediction {
   prediction: Json;
   /** Output fragments the model "generates". */
   fragments: string[];
+  /** The prompt's token count the settled prediction reports (words of the system prompt and prompt). */
+  inputTokens: number;
   pollsLeft: number;
 }
 
@@ -146,9 +152,8 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
         web: `https://replicate.com/p/${id}`,
         ...(request.stream === true ? { stream: `${baseUrl}/v1/streams/${id}` } : {}),
       },
-      metrics: { input_token_count: inputWords },
     };
-    const stored: StoredPrediction = { prediction, fragments, pollsLeft: processingPolls };
+    const stored: StoredPrediction = { prediction, fragments, inputTokens: inputWords, pollsLeft: processingPolls };
     predictions.set(id, stored);
     // Sync mode returns the finished prediction when it is done within the wait; here that is "no polls needed".
     const waits = typeof headers.prefer === 'string' && /^wait(=\d+)?$/.test(headers.prefer);
@@ -217,8 +222,7 @@ function succeed(stored: StoredPrediction): void {
   prediction.output = stored.fragments;
   prediction.started_at ??= '2024-04-18T16:22:07.302Z';
   prediction.completed_at = '2024-04-18T16:22:07.816Z';
-  const metrics = prediction.metrics as Json;
-  prediction.metrics = { ...metrics, output_token_count: stored.fragments.length, predict_time: 0.5, total_time: 0.52 };
+  prediction.metrics = { input_token_count: stored.inputTokens, output_token_count: stored.fragments.length, predict_time: 0.5, total_time: 0.52 };
 }
 
 function play(behavior: MockBehavior, response: ServerResponse): void {
@@ -228,6 +232,9 @@ function play(behavior: MockBehavior, response: ServerResponse): void {
   response.writeHead(behavior.status, { 'content-type': 'application/json', ...behavior.headers });
   response.end(body);
 }
+
+/** Replicate's event ids are `<unix seconds>:<sequence>` (the docs' example stream); the seconds are fixed here. */
+const STREAM_ID_SECONDS = 1690212292;
 
 function writeEvents(response: ServerResponse, events: Array<{ event?: string; data: unknown }>, failAfter: number | undefined): void {
   response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -241,7 +248,7 @@ function writeEvents(response: ServerResponse, events: Array<{ event?: string; d
     const data = typeof item.data === 'string' ? item.data : JSON.stringify(item.data);
     // A multi-line text fragment travels as several data lines, which SSE joins back with newlines.
     const lines = data.split('\n').map((line) => `data: ${line}`).join('\n');
-    response.write(`${item.event ? `event: ${item.event}\n` : ''}id: ${index}\n${lines}\n\n`);
+    response.write(`${item.event ? `event: ${item.event}\n` : ''}id: ${STREAM_ID_SECONDS}:${index}\n${lines}\n\n`);
   }
   response.end();
 }

@@ -142,3 +142,80 @@ describe('Replicate: a prediction still running after Prefer: wait is polled unt
     expect(polls.every((request) => request.headers.authorization === `Bearer ${apiKey}`)).toBe(true);
   });
 });
+
+describe('Replicate: usage in the ledger', () => {
+  // A gateway of its own, with one provider key and an inference key whose token limit makes Tollgate reserve a
+  // worst case: a reply without usage is charged that reservation, which is what usage_missing marks.
+  let usageMock: ReplicateMock;
+  let gateway: LiveGateway;
+  let apiKeyId: string;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    usageMock = await startReplicateMock({ apiKeys: [apiKey] });
+    gateway = await startLiveGateway();
+    await gateway.configureProvider('replicate', { network_config: { base_url: usageMock.baseUrl, ...fast } });
+    await gateway.addKey('replicate', { name: 'main', value: apiKey });
+    const created = await gateway.request({
+      method: 'POST',
+      url: '/api/v1/api_keys',
+      body: { apiKeyType: 'INFERENCE', consumptionLimit: { tokens: 1_000_000 }, limitPeriod: 'LIFETIME' },
+    });
+    if (created.status !== 200) throw new Error(`creating an API key failed: ${created.status} ${created.text}`);
+    apiKeyId = created.body.data.id as string;
+    client = new OpenAI({ apiKey: created.body.data.apiKey as string, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gateway?.dispose();
+    await usageMock?.close();
+  });
+
+  /** The inference key's ledger rows; a request is settled before its reply ends, so none is still pending. */
+  const ledgerRows = async () => {
+    await gateway.gateway.services.ledger.flush();
+    return gateway.database.db.selectFrom('usage_ledger').selectAll().where('api_key_id', '=', apiKeyId).orderBy('created_at').execute();
+  };
+
+  it('records a non-streamed reply with the token counts of the prediction\'s metrics', async () => {
+    const before = (await ledgerRows()).length;
+    const completion = await client.chat.completions.create({ model: `replicate/${model}`, messages: [{ role: 'user', content: 'count my words' }], max_tokens: 32 });
+    const rows = (await ledgerRows()).slice(before);
+    expect(rows).toHaveLength(1);
+    // The mock counts the prompt's words (3) and the reply's fragments ("Echo:", " count", " my", " words").
+    expect(rows[0]).toMatchObject({ provider: 'replicate', stream: 0, status: 200, usage_missing: 0, input_tokens: 3, output_tokens: 4 });
+    expect(completion.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4 });
+  });
+
+  it('settles a streamed reply as usage_missing: the stream carries no metrics, only a GET of the prediction does', async () => {
+    const before = (await ledgerRows()).length;
+    const requestsBefore = usageMock.requests.length;
+    const stream = await client.chat.completions.create({
+      model: `replicate/${model}`,
+      messages: [{ role: 'user', content: 'count my words' }],
+      max_tokens: 32,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let reportedUsage: unknown;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) reportedUsage = chunk.usage;
+    }
+    expect(text).toBe('Echo: count my words');
+    expect(reportedUsage).toBeUndefined();
+
+    const rows = (await ledgerRows()).slice(before);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ provider: 'replicate', stream: 1, status: 200, usage_missing: 1, error_code: null });
+    // Charged the reservation's worst case, which bounds far more than the 3 + 4 tokens the prediction used.
+    expect(rows[0]!.input_tokens + rows[0]!.output_tokens).toBeGreaterThan(7);
+
+    // Tollgate made no follow-up call; the counts were there for one (the gap the stream decoder documents).
+    const opened = usageMock.requests.slice(requestsBefore);
+    expect(opened.map((request) => request.method)).toEqual(['POST', 'GET']);
+    const predictionId = /^\/v1\/streams\/(.+)$/.exec(opened[1]!.path)![1]!;
+    const settled = await fetch(`${usageMock.baseUrl}/v1/predictions/${predictionId}`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(await settled.json()).toMatchObject({ status: 'succeeded', metrics: { input_token_count: 3, output_token_count: 4 } });
+  });
+});

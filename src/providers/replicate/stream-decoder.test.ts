@@ -49,9 +49,12 @@ describe('createReplicateStreamDecoder', () => {
     expect(decodeAll(createReplicateStreamDecoder(context), cut, 4).at(-1)).toMatchObject({ kind: 'error', error: { code: 'upstream_stream_incomplete' } });
   });
 
-  it('has no usage to report', () => {
+  it('has no usage to report: the documented done event carries no metrics', () => {
     const decoder = createReplicateStreamDecoder(context);
-    decodeAll(decoder, fixtureBytes('stream-output.sse'), 64);
+    const events = decodeAll(decoder, fixtureBytes('stream-output.sse'), 64);
+    // A clean end (stop chunk, no error) that still reports nothing, so the core settles it as usage_missing.
+    expect(events.at(-1)).toMatchObject({ kind: 'chunk', chunk: { choices: [{ finish_reason: 'stop' }] } });
+    expect(events.some((event) => event.kind === 'chunk' && event.chunk.usage !== undefined)).toBe(false);
     expect(decoder.usage()).toBeUndefined();
   });
 });

@@ -2,9 +2,13 @@
  * Replicate prediction stream (`GET urls.stream`) → OpenAI chunks. Events: `output` (plain-text fragment),
  * `logs` (ignored), `error` (JSON with `detail`), `done` (`{}`, or `{"reason":"canceled"|"error"}`).
  *
- * Usage: the stream carries no token counts; Replicate reports them only in the prediction's `metrics`, which a
- * synchronous decoder cannot fetch. `usage()` therefore stays undefined, no usage chunk is emitted (clients asking
- * for `include_usage` get none), and the core meters the attempt as having no reported usage.
+ * Usage: the stream carries no token counts. Replicate's streaming docs give `done` the data `{}` on success (or a
+ * `reason`), never the prediction; the counts exist only in the settled prediction's `metrics`
+ * (`input_token_count`, `output_token_count`), read by a GET of `urls.get` after `done`. A decoder cannot make that
+ * call: `finish()` and `usage()` are synchronous and the core reads `usage()` as soon as `finish()` returns. So
+ * `usage()` stays undefined, no usage chunk is emitted (clients asking for `include_usage` get none), and the core
+ * charges the attempt its reservation, flagged usage_missing. Reporting usage needs the decoder seam to allow one
+ * asynchronous step after `finish()`; until then, guessing counts from the text would bill wrongly.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
