@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { startStallingStreamMock, type StallingStreamMock } from '../mocks/stalling-stream-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
-import { chatBody, immediateRetries, post, whenReceived } from './inference-helpers.js';
+import { chatBody, immediateRetries, post, whenLogged, whenReceived } from './inference-helpers.js';
 
 /** OpenAI chunks for a streamed reply of the given words (role chunk first, no finish). */
 function wordChunks(words: string[]): unknown[] {
@@ -80,6 +80,97 @@ describe('a full provider queue', () => {
     const served = [secondReply, thirdReply].find((reply) => reply.status === 200);
     expect(served?.body.choices[0].message.content).toMatch(/^(second|third)$/);
     expect([secondReply.status, thirdReply.status].sort()).toEqual([200, 429]);
+    expect(await held).toBeInstanceOf(Error);
+  });
+});
+
+describe('a client that leaves while its request waits in the queue', () => {
+  let mock: OpenAIMock;
+  let tollgate: LiveGateway;
+  /**
+   * One entry per read of the key's environment variable. The dispatcher resolves a key right before it asks the
+   * provider's limiter for a slot, with no await in between, so once a request's read has returned, that request
+   * holds the slot or waits in the queue: the test learns a request is queued without any timing.
+   */
+  const keyReads: string[] = [];
+
+  beforeAll(async () => {
+    mock = await startOpenAIMock({ apiKeys: ['sk-queued'] });
+    tollgate = await startLiveGateway({
+      readEnvironment: (name) => {
+        if (name !== 'QUEUE_TEST_KEY') return undefined;
+        keyReads.push(name);
+        return 'sk-queued';
+      },
+    });
+    await tollgate.configureProvider('openai', {
+      network_config: { base_url: mock.baseUrl, ...immediateRetries },
+      concurrency_and_buffer_size: { concurrency: 1, buffer_size: 1 },
+    });
+    await tollgate.addKey('openai', { name: 'queued', value: 'env.QUEUE_TEST_KEY' });
+  });
+  afterAll(async () => {
+    await tollgate.dispose();
+    await mock.close();
+  });
+
+  /** One sample of the Prometheus exposition, by name and labels (0 when absent). */
+  async function metricSample(name: string, labels: Record<string, string>): Promise<number> {
+    const text = await (await fetch(`${tollgate.url}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      const match = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
+      if (!match || match[1] !== name) continue;
+      const found = Object.fromEntries([...match[2]!.matchAll(/([a-z_]+)="([^"]*)"/g)].map((entry) => [entry[1], entry[2]]));
+      if (Object.entries(labels).every(([label, value]) => found[label] === value)) return Number(match[3]);
+    }
+    return 0;
+  }
+
+  it('counts it as 499 client_closed_request in metrics, the ledger and the log, and frees its place', async () => {
+    const reads = keyReads.length;
+    const holder = new AbortController();
+    mock.enqueue({ hang: true });
+    const held = post(tollgate, '/v1/chat/completions', chatBody('openai/gpt-4o', 'holder'), { signal: holder.signal }).catch((error: unknown) => error);
+    await whenReceived(mock.requests, 1);
+
+    const labels = { route: 'chat', provider: 'openai', model: 'gpt-4o' };
+    const closedBefore = await metricSample('tollgate_requests_total', { ...labels, status: '499' });
+    const failedBefore = await metricSample('tollgate_requests_total', { ...labels, status: '502' });
+
+    const leaving = new AbortController();
+    const left = post(tollgate, '/v1/chat/completions', chatBody('openai/gpt-4o', 'leaves while queued'), {
+      headers: { 'x-request-id': 'queued-then-gone' },
+      signal: leaving.signal,
+    }).catch((error: unknown) => error);
+    await whenReceived(keyReads, reads + 2);
+    leaving.abort();
+    expect(await left).toMatchObject({ name: 'AbortError' });
+    await whenLogged(tollgate.logs, (line) => line.includes('"requestId":"queued-then-gone"'));
+
+    const line = tollgate.logs
+      .join('')
+      .split('\n')
+      .filter((entry) => entry.includes('"requestId":"queued-then-gone"'))
+      .map((entry) => JSON.parse(entry) as Record<string, unknown>)
+      .find((entry) => entry.msg === 'request');
+    expect(line).toMatchObject({ status: 499, provider: 'openai', errorCode: 'client_closed_request' });
+    expect(await metricSample('tollgate_requests_total', { ...labels, status: '499' })).toBe(closedBefore + 1);
+    expect(await metricSample('tollgate_requests_total', { ...labels, status: '502' })).toBe(failedBefore);
+    await tollgate.gateway.services.ledger.flush();
+    const rows = await tollgate.database.db.selectFrom('usage_ledger').selectAll().where('request_id', '=', 'queued-then-gone').execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 499, error_code: 'client_closed_request', provider_key_id: null });
+    // The request never reached the provider.
+    expect(mock.requests).toHaveLength(1);
+
+    // Its place in the queue (buffer_size 1) is free again: the next request waits there instead of a 429.
+    const next = post(tollgate, '/v1/chat/completions', chatBody('openai/gpt-4o', 'next in line'));
+    await whenReceived(keyReads, reads + 3);
+    holder.abort();
+    await mock.whenAborted();
+    const served = await next;
+    expect(served.status, served.text).toBe(200);
+    expect(served.body.choices[0].message.content).toBe('next in line');
     expect(await held).toBeInstanceOf(Error);
   });
 });

@@ -1,4 +1,4 @@
-import { errors } from '../../spec/errors.js';
+import { errors, GatewayError } from '../../spec/errors.js';
 
 /**
  * Bounds in-flight requests per provider (`concurrency`) and queues up to `buffer_size` more; beyond that a
@@ -29,8 +29,14 @@ export class ConcurrencyLimiter {
     return this.#waiting.length;
   }
 
-  /** Waits for a slot; the returned function frees it (calling it twice is harmless). */
+  /**
+   * Waits for a slot; the returned function frees it (calling it twice is harmless). A request whose client leaves
+   * before it gets a slot fails with 499 `client_closed_request`, like any other cancelled request.
+   */
   async acquire(signal?: AbortSignal): Promise<() => void> {
+    // An abort listener added now would never fire, so a request whose client already left would hold its place
+    // in the queue until a slot freed only to give it up at once.
+    if (signal?.aborted) throw this.#clientClosed();
     if (this.#active < this.concurrency && this.#waiting.length === 0) {
       this.#active += 1;
       return this.#releaser();
@@ -49,13 +55,24 @@ export class ConcurrencyLimiter {
         onAbort: () => {
           const index = this.#waiting.indexOf(entry);
           if (index >= 0) this.#waiting.splice(index, 1);
-          reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+          // The client's leaving is not the gateway's failure: metrics and the ledger count it as 499, not 502.
+          reject(this.#clientClosed());
         },
       };
       signal?.addEventListener('abort', entry.onAbort, { once: true });
       this.#waiting.push(entry);
     });
     return this.#releaser();
+  }
+
+  #clientClosed(): GatewayError {
+    return new GatewayError({
+      status: 499,
+      type: 'invalid_request_error',
+      code: 'client_closed_request',
+      message: `The request was cancelled while waiting for a slot of provider "${this.provider}"`,
+      provider: this.provider,
+    });
   }
 
   #releaser(): () => void {
