@@ -5,44 +5,11 @@
  */
 import { retryAfterMs } from '../../spec/http-headers.js';
 import { redactSecrets } from '../../spec/redact-secrets.js';
+import { mapUpstreamStatus, tidyUpstreamMessage } from '../../spec/upstream-errors.js';
 import type { UpstreamError, UpstreamResponse } from '../../spec/provider.js';
 
-const MAX_MESSAGE_LENGTH = 1000;
-
-/** Status and OpenAI error type for an Anthropic HTTP status. */
-function mapStatus(status: number): { status: number; type: string } {
-  switch (status) {
-    case 400:
-    case 422:
-      return { status: 400, type: 'invalid_request_error' };
-    case 401:
-      return { status: 401, type: 'authentication_error' };
-    case 402:
-      return { status: 402, type: 'payment_required' };
-    case 403:
-      return { status: 403, type: 'permission_error' };
-    case 404:
-      return { status: 404, type: 'not_found_error' };
-    case 408:
-    case 504:
-      return { status: 504, type: 'timeout_error' };
-    case 409:
-      return { status: 409, type: 'conflict_error' };
-    case 413:
-      return { status: 413, type: 'request_too_large' };
-    case 429:
-      return { status: 429, type: 'rate_limit_error' };
-    // 529 is Anthropic's "overloaded"; 503 is what OpenAI clients know (and retry).
-    case 503:
-    case 529:
-      return { status: 503, type: 'service_unavailable_error' };
-    default:
-      if (status >= 500) return { status: 502, type: 'server_error' };
-      if (status >= 400) return { status, type: 'invalid_request_error' };
-      // A success status handed to the error parser means the upstream broke its own contract.
-      return { status: 502, type: 'server_error' };
-  }
-}
+/** Anthropic's 413 keeps its own type (the common table folds 413 into a 400). */
+const ANTHROPIC_STATUS_OVERRIDES = { 413: { status: 413, type: 'request_too_large' } } as const;
 
 /** The HTTP status Anthropic uses for each error type; stream errors carry only the type. */
 const STATUS_BY_ANTHROPIC_TYPE: Readonly<Record<string, number>> = {
@@ -77,11 +44,6 @@ function readDetail(payload: unknown): ErrorDetail {
   return detail;
 }
 
-function tidy(message: string): string {
-  const collapsed = message.replace(/\s+/g, ' ').trim();
-  return collapsed.length > MAX_MESSAGE_LENGTH ? `${collapsed.slice(0, MAX_MESSAGE_LENGTH)}…` : collapsed;
-}
-
 /**
  * A machine-readable code: OpenAI's well-known codes where the case is clear (clients branch on them), else
  * Anthropic's own error code or type, so the cause stays visible (e.g. `overloaded_error`, `billing_error`).
@@ -97,9 +59,9 @@ function codeFor(upstreamStatus: number, detail: ErrorDetail): string | null {
 }
 
 function build(upstreamStatus: number, detail: ErrorDetail, secrets: readonly (string | undefined)[]): UpstreamError {
-  const mapped = mapStatus(upstreamStatus);
+  const mapped = mapUpstreamStatus(upstreamStatus, ANTHROPIC_STATUS_OVERRIDES);
   const message = detail.message !== undefined && detail.message.trim() !== '' ? detail.message : `Anthropic answered with HTTP ${upstreamStatus}.`;
-  return { status: mapped.status, type: mapped.type, code: codeFor(upstreamStatus, detail), message: tidy(redactSecrets(message, secrets)) };
+  return { status: mapped.status, type: mapped.type, code: codeFor(upstreamStatus, detail), message: tidyUpstreamMessage(redactSecrets(message, secrets)) };
 }
 
 export interface ParseAnthropicErrorOptions {

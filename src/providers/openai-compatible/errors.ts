@@ -5,11 +5,12 @@
  */
 import { retryAfterMs } from '../../spec/http-headers.js';
 import { redactSecrets } from '../../spec/redact-secrets.js';
+import { mapUpstreamStatus, tidyUpstreamMessage } from '../../spec/upstream-errors.js';
 import type { ProviderContext, UpstreamError, UpstreamResponse } from '../../spec/provider.js';
 import type { ErrorStatusOverride } from './description.js';
 
 // Kept as part of this module's exports (adapters built on it redact their stream errors with it).
-export { redactSecrets };
+export { mapUpstreamStatus, redactSecrets };
 
 /** The fields an upstream error body may carry, whatever its shape. */
 export interface ErrorDetails {
@@ -17,43 +18,6 @@ export interface ErrorDetails {
   type?: string;
   param?: string | null;
   code?: string | number | null;
-}
-
-const MAX_MESSAGE_LENGTH = 1000;
-
-/** The status and OpenAI error type Tollgate answers with for an upstream status (reference §8). */
-export function mapUpstreamStatus(status: number): { status: number; type: string } {
-  switch (status) {
-    case 400:
-    case 413:
-    case 422:
-      return { status: 400, type: 'invalid_request_error' };
-    case 401:
-      return { status: 401, type: 'authentication_error' };
-    case 402:
-      return { status: 402, type: 'payment_required' };
-    case 403:
-      return { status: 403, type: 'permission_error' };
-    case 404:
-      return { status: 404, type: 'not_found_error' };
-    case 408:
-    case 504:
-      return { status: 504, type: 'timeout_error' };
-    case 409:
-      return { status: 409, type: 'conflict_error' };
-    case 424:
-      return { status: 502, type: 'server_error' };
-    case 429:
-      return { status: 429, type: 'rate_limit_error' };
-    case 503:
-    case 529:
-      return { status: 503, type: 'service_unavailable_error' };
-    default:
-      if (status >= 500) return { status: 502, type: 'server_error' };
-      if (status >= 400) return { status, type: 'invalid_request_error' };
-      // A non-error status handed to the error parser means the upstream broke its own contract.
-      return { status: 502, type: 'server_error' };
-  }
 }
 
 /** Upstream error types that imply a status when a stream error carries no numeric code. */
@@ -117,11 +81,6 @@ function describeMessage(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function truncate(message: string): string {
-  const collapsed = message.replace(/\s+/g, ' ').trim();
-  return collapsed.length > MAX_MESSAGE_LENGTH ? `${collapsed.slice(0, MAX_MESSAGE_LENGTH)}…` : collapsed;
-}
-
 function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) result[name.toLowerCase()] = value;
@@ -143,7 +102,7 @@ export function toUpstreamError(
     status: mapped.status,
     type: mapped.type,
     code,
-    message: truncate(details.message ?? `The upstream answered with HTTP ${upstreamStatus}.`),
+    message: tidyUpstreamMessage(details.message ?? `The upstream answered with HTTP ${upstreamStatus}.`),
   };
   if (details.param !== undefined) error.param = details.param;
   return error;
