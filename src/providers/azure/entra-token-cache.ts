@@ -5,6 +5,7 @@
  */
 import { errors, GatewayError } from '../../spec/errors.js';
 import type { ProviderContext } from '../../spec/provider.js';
+import { untilAborted } from '../../spec/until-aborted.js';
 
 /** The public-cloud authority, used when no other authority host is configured. */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -120,21 +121,3 @@ function tokenError(status: number, body: Record<string, unknown>, client: Entra
   return errors.unauthorized(message, { code: 'upstream_token_error', upstream: true });
 }
 
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}

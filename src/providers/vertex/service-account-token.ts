@@ -5,6 +5,7 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../../spec/errors.js';
 import type { HttpSend } from '../../spec/provider.js';
+import { untilAborted } from '../../spec/until-aborted.js';
 
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -114,26 +115,6 @@ function tokenRefused(status: number, body: Uint8Array): GatewayError {
     message: `Google's token endpoint answered HTTP ${status}${description ? ` (${description.slice(0, 200)})` : ''}.`,
     retryable: transient,
     upstream: true,
-  });
-}
-
-/** Lets one caller stop waiting without cancelling the refresh other callers share. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
   });
 }
 
