@@ -4,6 +4,7 @@
 import { errors } from '../../spec/errors.js';
 import type { ContentPart } from '../../spec/openai.js';
 import type { ConverseContentBlock, ConverseDocumentFormat, ConverseImageFormat } from './converse-types.js';
+import { cachePointOf } from './cache-point.js';
 import { parseDataUri } from './data-uri.js';
 
 const IMAGE_FORMATS: Record<string, ConverseImageFormat> = {
@@ -59,7 +60,10 @@ export function textOf(content: string | ContentPart[] | null | undefined): stri
     .join('');
 }
 
-/** Converts user content to Converse blocks. Blank text is dropped: Bedrock rejects blank text blocks. */
+/**
+ * Converts user content to Converse blocks. Blank text is dropped: Bedrock rejects blank text blocks. A part
+ * marked with `cache_control` is followed by a cache point; a dropped part takes its marker with it.
+ */
 export function userContentBlocks(
   content: string | ContentPart[] | null | undefined,
   namer: DocumentNamer,
@@ -70,9 +74,11 @@ export function userContentBlocks(
   const blocks: ConverseContentBlock[] = [];
   content.forEach((part, partIndex) => {
     const param = `messages[${messageIndex}].content[${partIndex}]`;
+    const cachePoint = cachePointOf(part);
     switch (part.type) {
       case 'text':
-        if (part.text.trim() !== '') blocks.push({ text: part.text });
+        if (part.text.trim() === '') return;
+        blocks.push({ text: part.text });
         break;
       case 'image_url':
         blocks.push(imageBlock(part.image_url.url, param));
@@ -85,6 +91,7 @@ export function userContentBlocks(
       default:
         throw errors.badRequest(`Unsupported content part type for Bedrock.`, { code: 'unsupported_content', param });
     }
+    if (cachePoint !== undefined) blocks.push({ cachePoint });
   });
   return blocks;
 }

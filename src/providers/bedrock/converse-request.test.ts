@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isGatewayError } from '../../spec/errors.js';
 import type { ChatCompletionRequest, FunctionTool } from '../../spec/openai.js';
 import { LEADING_USER_PLACEHOLDER, toConverseRequest } from './converse-request.js';
+import type { ConverseToolSpecification } from './converse-types.js';
 import { STRUCTURED_OUTPUT_TOOL_NAME } from './structured-output.js';
 
 const topSong: FunctionTool = {
@@ -191,7 +192,7 @@ describe('toConverseRequest', () => {
         tool_choice: 'none',
       }),
     );
-    expect(withHistory.toolConfig?.tools.map((tool) => tool.toolSpec.name)).toEqual(['top_song']);
+    expect(withHistory.toolConfig?.tools.map((tool) => ('toolSpec' in tool ? tool.toolSpec.name : 'cachePoint'))).toEqual(['top_song']);
     expect(withHistory.toolConfig?.toolChoice).toBeUndefined();
   });
 
@@ -233,9 +234,117 @@ describe('toConverseRequest', () => {
       }),
     );
     expect(body.toolConfig?.tools).toHaveLength(1);
-    expect(body.toolConfig?.tools[0]?.toolSpec.name).toBe(STRUCTURED_OUTPUT_TOOL_NAME);
-    expect(body.toolConfig?.tools[0]?.toolSpec.inputSchema.json).toEqual(schema);
+    const tool = body.toolConfig?.tools[0] as ConverseToolSpecification | undefined;
+    expect(tool?.toolSpec.name).toBe(STRUCTURED_OUTPUT_TOOL_NAME);
+    expect(tool?.toolSpec.inputSchema.json).toEqual(schema);
     expect(body.toolConfig?.toolChoice).toEqual({ tool: { name: STRUCTURED_OUTPUT_TOOL_NAME } });
+  });
+
+  it('follows each block marked with cache_control by a cache point, in system, messages and tools', () => {
+    const cache = { type: 'ephemeral' };
+    const body = toConverseRequest(
+      request({
+        messages: [
+          { role: 'system', content: [{ type: 'text', text: 'Long manual.', cache_control: cache }, { type: 'text', text: 'Today is Monday.' }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'image_url', image_url: { url: `data:image/png;base64,${Buffer.from('png').toString('base64')}` } },
+              { type: 'text', text: 'Describe it.', cache_control: cache },
+              { type: 'text', text: 'Briefly.' },
+            ],
+          },
+        ],
+        tools: [
+          { ...topSong, cache_control: cache } as FunctionTool,
+          { type: 'function', function: { name: 'lookup' } },
+        ],
+      }),
+    );
+    expect(body.system).toEqual([{ text: 'Long manual.' }, { cachePoint: { type: 'default' } }, { text: 'Today is Monday.' }]);
+    expect(body.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { image: { format: 'png', source: { bytes: Buffer.from('png').toString('base64') } } },
+          { text: 'Describe it.' },
+          { cachePoint: { type: 'default' } },
+          { text: 'Briefly.' },
+        ],
+      },
+    ]);
+    expect(body.toolConfig?.tools).toEqual([
+      { toolSpec: { name: 'top_song', description: topSong.function.description, inputSchema: { json: topSong.function.parameters } } },
+      { cachePoint: { type: 'default' } },
+      { toolSpec: { name: 'lookup', inputSchema: { json: { type: 'object', properties: {} } } } },
+    ]);
+  });
+
+  it('keeps the text of marked system parts as unmarked parts would join it, split only at the markers', () => {
+    const cache = { type: 'ephemeral' };
+    const body = toConverseRequest(
+      request({
+        messages: [
+          { role: 'system', content: [{ type: 'text', text: 'Part one, ' }, { type: 'text', text: 'part two.', cache_control: cache }, { type: 'text', text: ' ' }] },
+          { role: 'developer', content: [{ type: 'text', text: '   ', cache_control: cache }] },
+          { role: 'user', content: 'Hi' },
+        ],
+      }),
+    );
+    // The blank developer part would be a blank block, which Bedrock rejects; its marker goes with it.
+    expect(body.system).toEqual([{ text: 'Part one, part two.' }, { cachePoint: { type: 'default' } }]);
+  });
+
+  it("carries cache_control's ttl over to the cache point", () => {
+    const body = toConverseRequest(
+      request({
+        messages: [{ role: 'system', content: [{ type: 'text', text: 'Manual.', cache_control: { type: 'ephemeral', ttl: '1h' } }] }, { role: 'user', content: 'Hi' }],
+      }),
+    );
+    expect(body.system).toEqual([{ text: 'Manual.' }, { cachePoint: { type: 'default', ttl: '1h' } }]);
+  });
+
+  it('closes a marked tool result with a cache point and keeps cache points behind their blocks when turns merge', () => {
+    const cache = { type: 'ephemeral' };
+    const body = toConverseRequest(
+      request({
+        messages: [
+          { role: 'user', content: 'Go' },
+          {
+            role: 'assistant',
+            content: [{ type: 'text', text: 'Looking it up.', cache_control: cache }],
+            tool_calls: [{ id: 't1', type: 'function', function: { name: 'top_song', arguments: '{"sign":"WZPZ"}' } }],
+          },
+          { role: 'user', content: [{ type: 'text', text: 'Context first.', cache_control: cache }] },
+          { role: 'tool', tool_call_id: 't1', content: [{ type: 'text', text: 'Elemental Hotel', cache_control: cache }] },
+        ],
+        tools: [topSong],
+      }),
+    );
+    expect(body.messages[1]).toEqual({
+      role: 'assistant',
+      content: [{ text: 'Looking it up.' }, { cachePoint: { type: 'default' } }, { toolUse: { toolUseId: 't1', name: 'top_song', input: { sign: 'WZPZ' } } }],
+    });
+    // Tool results open the user turn; each cache point still follows the block it was marked on.
+    expect(body.messages[2]).toEqual({
+      role: 'user',
+      content: [
+        { toolResult: { toolUseId: 't1', content: [{ text: 'Elemental Hotel' }] } },
+        { cachePoint: { type: 'default' } },
+        { text: 'Context first.' },
+        { cachePoint: { type: 'default' } },
+      ],
+    });
+  });
+
+  it('sends no cache point without cache_control, nor for a null marker', () => {
+    const body = toConverseRequest(
+      request({
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', cache_control: null }] }],
+        tools: [{ ...topSong, cache_control: null } as FunctionTool],
+      }),
+    );
+    expect(JSON.stringify(body)).not.toContain('cachePoint');
   });
 
   it('refuses n greater than 1', () => {

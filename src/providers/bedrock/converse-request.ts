@@ -3,12 +3,15 @@
  */
 import { errors } from '../../spec/errors.js';
 import type { ChatCompletionRequest, ChatMessage, ToolCall } from '../../spec/openai.js';
+import { cachePointOf, lastCachePointOf, textSegments } from './cache-point.js';
 import { DocumentNamer, textOf, userContentBlocks } from './converse-content.js';
 import type {
   ConverseContentBlock,
   ConverseInferenceConfig,
   ConverseMessage,
   ConverseRequest,
+  ConverseSystemBlock,
+  ConverseTool,
   ConverseToolConfig,
   ConverseToolSpecification,
 } from './converse-types.js';
@@ -25,18 +28,16 @@ export function toConverseRequest(request: ChatCompletionRequest): ConverseReque
   if (typeof request.n === 'number' && request.n > 1) {
     throw errors.badRequest('Bedrock returns a single choice; n must be 1.', { code: 'unsupported_parameter', param: 'n' });
   }
-  const system: Array<{ text: string }> = [];
+  const system: ConverseSystemBlock[] = [];
   const turns: ConverseMessage[] = [];
   const namer = new DocumentNamer();
 
   request.messages.forEach((message, index) => {
     switch (message.role) {
       case 'system':
-      case 'developer': {
-        const text = textOf(message.content);
-        if (text.trim() !== '') system.push({ text });
+      case 'developer':
+        system.push(...textBlocks(message.content));
         break;
-      }
       case 'user':
         turns.push({ role: 'user', content: userContentBlocks(message.content, namer, index) });
         break;
@@ -45,7 +46,7 @@ export function toConverseRequest(request: ChatCompletionRequest): ConverseReque
         break;
       case 'tool':
       case 'function':
-        turns.push({ role: 'user', content: [toolResultBlock(message, index)] });
+        turns.push({ role: 'user', content: toolResultBlocks(message, index) });
         break;
       default:
         throw errors.badRequest(`Unsupported message role for Bedrock.`, { code: 'invalid_role', param: `messages[${index}].role` });
@@ -68,10 +69,24 @@ export function toConverseRequest(request: ChatCompletionRequest): ConverseReque
   return body;
 }
 
+/**
+ * Text-only content (system, developer, assistant) as text blocks, each marked part closing its block with a
+ * cache point. Blank text is dropped (Bedrock rejects blank text blocks), and with it the cache point that
+ * would have followed it, as the Anthropic route drops the marker of an empty block.
+ */
+function textBlocks(content: ChatMessage['content']): ConverseSystemBlock[] {
+  // System blocks are the text and cache point shapes of message content blocks, so they serve both.
+  const blocks: ConverseSystemBlock[] = [];
+  for (const segment of textSegments(content)) {
+    if (segment.text.trim() === '') continue;
+    blocks.push({ text: segment.text });
+    if (segment.cachePoint !== undefined) blocks.push({ cachePoint: segment.cachePoint });
+  }
+  return blocks;
+}
+
 function assistantBlocks(message: ChatMessage, messageIndex: number): ConverseContentBlock[] {
-  const blocks: ConverseContentBlock[] = [];
-  const text = textOf(message.content as ChatMessage['content']);
-  if (text.trim() !== '') blocks.push({ text });
+  const blocks: ConverseContentBlock[] = textBlocks(message.content);
   (message.tool_calls ?? []).forEach((call, callIndex) => {
     blocks.push({
       toolUse: {
@@ -99,20 +114,25 @@ function parseArguments(call: ToolCall, param: string): Record<string, unknown> 
   return parsed as Record<string, unknown>;
 }
 
-function toolResultBlock(message: ChatMessage, index: number): ConverseContentBlock {
+function toolResultBlocks(message: ChatMessage, index: number): ConverseContentBlock[] {
   // Legacy `function` messages name the function instead of a call id; the name is the best id there is.
   const toolUseId = message.tool_call_id ?? message.name;
   if (toolUseId === undefined || toolUseId === '') {
     throw errors.badRequest('A tool message needs a tool_call_id.', { code: 'missing_tool_call_id', param: `messages[${index}].tool_call_id` });
   }
   const text = textOf(message.content);
-  return { toolResult: { toolUseId, content: text === '' ? [] : [{ text }] } };
+  const blocks: ConverseContentBlock[] = [{ toolResult: { toolUseId, content: text === '' ? [] : [{ text }] } }];
+  // A tool result's own content cannot hold a cache point, so a marked part closes the whole result.
+  const cachePoint = lastCachePointOf(message.content);
+  if (cachePoint !== undefined) blocks.push({ cachePoint });
+  return blocks;
 }
 
 /**
  * Bedrock requires strictly alternating roles, so consecutive turns of one role become one message. Within a
  * merged message, tool results go first in user turns and text goes before tool use in assistant turns, the
- * orders Bedrock's validation accepts.
+ * orders Bedrock's validation accepts. A cache point moves with the block it follows, so it still closes the
+ * prefix the client marked instead of landing after some other block.
  */
 function mergeTurns(turns: ConverseMessage[]): ConverseMessage[] {
   const merged: ConverseMessage[] = [];
@@ -124,7 +144,15 @@ function mergeTurns(turns: ConverseMessage[]): ConverseMessage[] {
   for (const message of merged) {
     const isLeading = (block: ConverseContentBlock): boolean =>
       message.role === 'user' ? block.toolResult !== undefined : block.toolUse === undefined;
-    message.content = [...message.content.filter(isLeading), ...message.content.filter((block) => !isLeading(block))];
+    const groups: ConverseContentBlock[][] = [];
+    for (const block of message.content) {
+      const last = groups[groups.length - 1];
+      if (block.cachePoint !== undefined && last !== undefined) last.push(block);
+      else groups.push([block]);
+    }
+    const leading = groups.filter((group) => isLeading(group[0]!));
+    const trailing = groups.filter((group) => !isLeading(group[0]!));
+    message.content = [...leading, ...trailing].flat();
   }
   return merged;
 }
@@ -145,22 +173,27 @@ function toToolConfig(request: ChatCompletionRequest, messages: ConverseMessage[
     message.content.some((block) => block.toolUse !== undefined || block.toolResult !== undefined),
   );
   const choice = request.tool_choice;
-  const clientTools: ConverseToolSpecification[] = (request.tools ?? [])
+  const clientTools: ConverseTool[] = (request.tools ?? [])
     .filter((tool) => tool.type === 'function')
-    .map((tool) => ({
-      toolSpec: {
-        name: tool.function.name,
-        ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
-        inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } },
-      },
-    }));
+    .flatMap((tool): ConverseTool[] => {
+      const specification: ConverseToolSpecification = {
+        toolSpec: {
+          name: tool.function.name,
+          ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
+          inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } },
+        },
+      };
+      // A marked tool caches the definitions up to and including it, as cache_control on an Anthropic tool does.
+      const cachePoint = cachePointOf(tool);
+      return cachePoint === undefined ? [specification] : [specification, { cachePoint }];
+    });
   const structured = structuredOutputTool(request);
 
   // Converse has no "none" choice: leaving the tools out is the only way to stop the model from calling one,
   // unless the history holds tool blocks, which Bedrock refuses to accept without a toolConfig.
   const forbidTools = choice === 'none';
   let tools = forbidTools && !historyHasToolBlocks ? [] : clientTools;
-  if (structured !== undefined && !tools.some((tool) => tool.toolSpec.name === STRUCTURED_OUTPUT_TOOL_NAME)) {
+  if (structured !== undefined && !tools.some((tool) => 'toolSpec' in tool && tool.toolSpec.name === STRUCTURED_OUTPUT_TOOL_NAME)) {
     tools = [...tools, structured];
   }
   if (tools.length === 0 && historyHasToolBlocks) tools = stubTools(messages);

@@ -125,6 +125,19 @@ describe('createConverseStreamDecoder', () => {
     expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
   });
 
+  it('counts cache reads and writes of the metadata event into the prompt, reads as cached tokens', () => {
+    const bytes = bytesOf([
+      { type: 'messageStart', payload: { role: 'assistant' } },
+      { type: 'contentBlockDelta', payload: { contentBlockIndex: 0, delta: { text: 'Hi' } } },
+      { type: 'messageStop', payload: { stopReason: 'end_turn' } },
+      { type: 'metadata', payload: { usage: { inputTokens: 9, outputTokens: 2, totalTokens: 3083, cacheReadInputTokens: 1024, cacheWriteInputTokens: 2048 } } },
+    ]);
+    const decoder = createConverseStreamDecoder(context);
+    const usageChunk = chunksOf(decodeAll(decoder, bytes, bytes.length)).at(-1)!;
+    expect(usageChunk.usage).toEqual({ prompt_tokens: 3081, completion_tokens: 2, total_tokens: 3083, prompt_tokens_details: { cached_tokens: 1024 } });
+    expect(decoder.usage()).toEqual({ inputTokens: 3081, outputTokens: 2, cachedInputTokens: 1024, cacheWriteTokens: 2048 });
+  });
+
   it('passes reasoning text as reasoning_content and drops signatures', () => {
     const bytes = bytesOf([
       { type: 'messageStart', payload: { role: 'assistant' } },

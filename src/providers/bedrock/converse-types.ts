@@ -39,6 +39,15 @@ export interface ConverseReasoningBlock {
   redactedContent?: string;
 }
 
+/**
+ * Marks the end of a prompt prefix Bedrock caches (prompt caching). `ttl` ("5m" or "1h") asks for a cache
+ * lifetime other than the default; Bedrock validates it.
+ */
+export interface ConverseCachePoint {
+  type: 'default';
+  ttl?: string;
+}
+
 /** One content block; exactly one member is set. */
 export interface ConverseContentBlock {
   text?: string;
@@ -47,7 +56,7 @@ export interface ConverseContentBlock {
   toolUse?: ConverseToolUseBlock;
   toolResult?: ConverseToolResultBlock;
   reasoningContent?: ConverseReasoningBlock;
-  cachePoint?: { type: 'default' };
+  cachePoint?: ConverseCachePoint;
 }
 
 export interface ConverseMessage {
@@ -61,8 +70,16 @@ export interface ConverseToolSpecification {
 
 export type ConverseToolChoice = { auto: Record<string, never> } | { any: Record<string, never> } | { tool: { name: string } };
 
+/** A cache point in `toolConfig.tools`: the tool definitions before it are cached. */
+export interface ConverseToolCachePoint {
+  cachePoint: ConverseCachePoint;
+}
+
+/** One entry of `toolConfig.tools`. */
+export type ConverseTool = ConverseToolSpecification | ConverseToolCachePoint;
+
 export interface ConverseToolConfig {
-  tools: ConverseToolSpecification[];
+  tools: ConverseTool[];
   toolChoice?: ConverseToolChoice;
 }
 
@@ -73,10 +90,13 @@ export interface ConverseInferenceConfig {
   stopSequences?: string[];
 }
 
+/** One block of `system`: text, or a cache point ending the cached system prefix. */
+export type ConverseSystemBlock = { text: string } | { cachePoint: ConverseCachePoint };
+
 /** The body of POST /model/{modelId}/converse (and /converse-stream). */
 export interface ConverseRequest {
   messages: ConverseMessage[];
-  system?: Array<{ text: string }>;
+  system?: ConverseSystemBlock[];
   inferenceConfig?: ConverseInferenceConfig;
   toolConfig?: ConverseToolConfig;
   additionalModelRequestFields?: Record<string, unknown>;
