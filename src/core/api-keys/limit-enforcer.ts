@@ -7,7 +7,7 @@ import type { TokenUsage } from '../../spec/usage.js';
 import type { LimitCheck, LimitCounters } from '../../counters/limit-counters.js';
 import { MAX_AMOUNT } from '../../counters/nano-units.js';
 import { hasMoneyLimit, type ApiKeyRecord } from '../../store/api-key-record.js';
-import type { Catalog } from '../../store/catalog.js';
+import type { Catalog, CatalogSnapshot } from '../../store/catalog.js';
 import type { MeteringOutcome, MeteringStart, MeteringTicket, UsageMeter } from '../inference/metering.js';
 import { costOf, inputTokenUpperBound, maxOutputTokens, resolveModelPrice, worstCaseCost, type ModelPrice, type PriceCatalog, type PricingStructure } from '../pricing/index.js';
 import { keyServes, type RouteTarget } from '../routing/router.js';
@@ -30,6 +30,7 @@ export interface LimitEnforcerDependencies {
 }
 
 const moneyUnits = ['usd', 'diem', 'vcu'] as const;
+const maxMemoisedTargets = 10_000;
 const codes: Record<string, string> = {
   usd: 'API_KEY_USD_SPEND_LIMIT_EXCEEDED',
   diem: 'API_KEY_DIEM_SPEND_LIMIT_EXCEEDED',
@@ -76,6 +77,8 @@ interface KeyPlan {
  */
 export class LimitEnforcer implements UsageMeter {
   readonly #plans = new WeakMap<ApiKeyRecord, KeyPlan>();
+
+  readonly #structureIds = new WeakMap<CatalogSnapshot, Map<string, readonly (string | null)[]>>();
 
   constructor(private readonly dependencies: LimitEnforcerDependencies) {}
 
@@ -189,15 +192,35 @@ export class LimitEnforcer implements UsageMeter {
     return plan;
   }
 
+  /**
+   * The pricing structures (null: the catalog's prices) of the keys that may serve a target, per catalog version:
+   * with many provider keys, filtering them on every request cost more than the rest of the reservation.
+   */
+  #structuresFor(target: RouteTarget): readonly (string | null)[] {
+    const snapshot = this.dependencies.catalog.snapshot;
+    let byTarget = this.#structureIds.get(snapshot);
+    if (byTarget === undefined) {
+      byTarget = new Map();
+      this.#structureIds.set(snapshot, byTarget);
+    }
+    const cacheKey = `${target.provider.name}\n${target.model}`;
+    let structures = byTarget.get(cacheKey);
+    if (structures === undefined) {
+      const keys = (snapshot.keysByProvider.get(target.provider.name) ?? []).filter((key) => keyServes(key, target.model, target.provider.adapterType));
+      const ids = new Set(keys.map((key) => key.customPricingStructureId));
+      if (ids.size === 0) ids.add(null);
+      structures = [...ids];
+      // Model names come from clients; a bounded memo cannot grow without end.
+      if (byTarget.size >= maxMemoisedTargets) byTarget.clear();
+      byTarget.set(cacheKey, structures);
+    }
+    return structures;
+  }
+
   /** Every price the request could be charged at: each target's eligible keys may carry their own structure. */
   #prices(target: RouteTarget): ModelPrice[] {
-    const keys = (this.dependencies.catalog.snapshot.keysByProvider.get(target.provider.name) ?? []).filter((key) =>
-      keyServes(key, target.model, target.provider.adapterType),
-    );
-    const structures = new Set(keys.map((key) => key.customPricingStructureId));
-    if (structures.size === 0) structures.add(null);
     const prices: ModelPrice[] = [];
-    for (const id of structures) {
+    for (const id of this.#structuresFor(target)) {
       const structure = id === null ? undefined : this.dependencies.pricingStructure(id);
       const price = resolveModelPrice(this.dependencies.prices, { provider: target.provider.adapterType, model: target.model, ...(structure ? { structure } : {}) });
       if (!price) {
