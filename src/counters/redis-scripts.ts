@@ -2,11 +2,11 @@
  * The Lua scripts of RedisCounters. Redis runs a script atomically (no other command interleaves), so each
  * script's check and update form one step across all gateway processes sharing the Redis.
  *
- * Keys, under the configured prefix P:
- * - `P:bucket:<bucket>`  hash: `spent`, `reserved` (nano-unit integers as decimal strings), `expiresAt` (ms),
+ * Keys, the configured prefix P followed directly by their name (`tollgate:counters:bucket:<bucket>` by default):
+ * - `Pbucket:<bucket>`  hash: `spent`, `reserved` (nano-unit integers as decimal strings), `expiresAt` (ms),
  *                        and `h:<reservationId>` = the amount that reservation holds here.
- * - `P:holds:<bucket>`   sorted set of the reservation ids holding amounts here, scored by their expiry (ms).
- * - `P:reservation:<id>` hash: `expiresAt` and `b:<bucket>` = amount, one per bucket of the reservation.
+ * - `Pholds:<bucket>`   sorted set of the reservation ids holding amounts here, scored by their expiry (ms).
+ * - `Preservation:<id>` hash: `expiresAt` and `b:<bucket>` = amount, one per bucket of the reservation.
  *
  * Keys are built inside the scripts from the prefix (settle learns its buckets from the reservation hash),
  * so they are not declared in KEYS: this suits a standalone or Sentinel Redis. For Redis Cluster, put a
