@@ -1,7 +1,7 @@
 /**
  * Model routing and key choice end to end: weighted choice over many requests (seeded), the key filters (models
  * allow-list, blacklist, disabled keys), bare model names, ambiguous and unknown names, provider prefixes holding
- * slashes, and pinning a key with `x-tollgate-key-id`.
+ * slashes, pinning a key with `x-tollgate-key-id`, and what a keyless custom provider serves (bare names, /v1/models).
  */
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -228,5 +228,73 @@ describe('pinning a key with x-tollgate-key-id', () => {
     const reply = await post(tollgate, '/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'x' }, { headers: { 'x-tollgate-key-id': ids.rare! } });
     expect(reply.status, reply.text).toBe(200);
     expect(servedBy(mock)).toEqual(['sk-rare']);
+  });
+});
+
+describe('a keyless custom provider', () => {
+  let openaiMock: OpenAIMock;
+  let localMock: OpenAIMock;
+  let tollgate: LiveGateway;
+
+  beforeAll(async () => {
+    openaiMock = await startOpenAIMock({ apiKeys: ['sk-openai'] });
+    localMock = await startOpenAIMock();
+    tollgate = await startLiveGateway();
+    await tollgate.configureProvider('openai', { network_config: { base_url: openaiMock.baseUrl, ...immediateRetries } });
+    const created = await tollgate.request({
+      method: 'POST',
+      url: '/api/providers',
+      body: { provider: 'local-open', custom_provider_config: { base_provider_type: 'openai', is_key_less: true }, network_config: { base_url: localMock.baseUrl, ...immediateRetries } },
+    });
+    expect(created.status, created.text).toBe(201);
+  });
+  afterAll(async () => {
+    await tollgate.dispose();
+    await Promise.all([openaiMock.close(), localMock.close()]);
+  });
+
+  async function listedIds(bearer: string): Promise<string[]> {
+    const response = await fetch(`${tollgate.url}/v1/models`, { headers: { authorization: `Bearer ${bearer}` } });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { data: Array<{ id: string }> }).data.map((model) => model.id);
+  }
+
+  it("lists its base type's well-known models in GET /v1/models as provider/model", async () => {
+    const known = tollgate.gateway.services.adapters.get('openai')!.knownModels;
+    const ids = await listedIds(testAdminKey);
+    expect(ids.filter((id) => id.startsWith('local-open/'))).toEqual([...known].sort().map((model) => `local-open/${model}`));
+    // OpenAI itself has no key yet, so it offers nothing.
+    expect(ids.filter((id) => id.startsWith('openai/'))).toEqual([]);
+  });
+
+  it("keeps an API key's models restriction on the list", async () => {
+    const created = await tollgate.request({ method: 'POST', url: '/api/v1/api_keys', body: { apiKeyType: 'INFERENCE', models: ['local-open/gpt-4o'] } });
+    expect(created.status, created.text).toBe(200);
+    expect(await listedIds(created.body.data.apiKey)).toEqual(['local-open/gpt-4o']);
+  });
+
+  it('answers for a bare well-known name of its base type, without a credential', async () => {
+    const reply = await post(tollgate, '/v1/chat/completions', chatBody('gpt-4o-mini', 'bare and keyless'));
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.headers.get('x-tollgate-provider')).toBe('local-open');
+    expect(reply.headers.get('x-tollgate-key-id')).toBe('keyless:local-open');
+    const seen = localMock.requests.at(-1)!;
+    expect(seen.headers.authorization).toBeUndefined();
+    expect((seen.body as { model: string }).model).toBe('gpt-4o-mini');
+    expect(openaiMock.requests).toHaveLength(0);
+  });
+
+  it('makes a bare name ambiguous once a provider with a key serves it too, and says how to address each', async () => {
+    await tollgate.addKey('openai', { name: 'openai', value: 'sk-openai' });
+    const before = localMock.requests.length;
+    const reply = await post(tollgate, '/v1/chat/completions', chatBody('gpt-4o-mini'));
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe('model_ambiguous');
+    expect(reply.body.error.message).toContain('"openai/gpt-4o-mini"');
+    expect(reply.body.error.message).toContain('"local-open/gpt-4o-mini"');
+    expect(reply.body.error.message).toContain('provider/model');
+    expect(localMock.requests.length + openaiMock.requests.length).toBe(before);
+    const prefixed = await post(tollgate, '/v1/chat/completions', chatBody('local-open/gpt-4o-mini'));
+    expect(prefixed.headers.get('x-tollgate-provider')).toBe('local-open');
   });
 });

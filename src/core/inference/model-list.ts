@@ -3,12 +3,13 @@ import type { ProviderAdapter } from '../../spec/provider.js';
 import { builtInProviderNames } from '../../spec/schemas/provider.js';
 import type { CatalogSnapshot } from '../../store/catalog.js';
 import { effectiveProvider } from '../management/provider-settings.js';
-import { keyServes } from '../routing/router.js';
+import { enabledKeys, keyServes } from '../routing/router.js';
 
 /**
  * The models a caller may use, as `provider/model`: for each provider with an enabled key, the models its keys
- * list, or the adapter's well-known models when a key allows every model. `allowed` narrows the list (API keys
- * restricted to some models).
+ * list, or the adapter's well-known models when a key allows every model. A keyless provider counts as having one
+ * key that allows every model, so it offers its base type's well-known models, the same ones a bare name resolves
+ * to it for. `allowed` narrows the list (API keys restricted to some models).
  */
 export function listModels(
   snapshot: CatalogSnapshot,
@@ -19,8 +20,9 @@ export function listModels(
   const models: ModelObject[] = [];
   for (const name of names) {
     const provider = effectiveProvider(name, snapshot.providers.get(name));
-    const keys = (snapshot.keysByProvider.get(name) ?? []).filter((key) => key.enabled);
-    if (!provider || keys.length === 0) continue;
+    if (!provider) continue;
+    const keys = enabledKeys(provider, snapshot);
+    if (keys.length === 0) continue;
     const adapter = adapters.get(provider.adapterType);
     const candidates = new Set<string>();
     for (const key of keys) {

@@ -62,11 +62,7 @@ export class Router {
     const cacheKey = `${target.provider.name}\u0000${target.model}`;
     let keys = this.#eligible.get(cacheKey);
     if (!keys) {
-      const all = this.catalog.snapshot.keysByProvider.get(target.provider.name) ?? [];
-      // A keyless provider has no stored keys (they cannot be created); one credential-less slot serves every model.
-      keys = target.provider.keyless
-        ? [keylessKey(target.provider.name)]
-        : all.filter((key) => keyServes(key, target.model, target.provider.adapterType));
+      keys = enabledKeys(target.provider, this.catalog.snapshot).filter((key) => keyServes(key, target.model, target.provider.adapterType));
       this.#eligible.set(cacheKey, keys);
     }
     return keys;
@@ -166,13 +162,11 @@ export class Router {
   #resolveBare(model: string, requested: string, snapshot: CatalogSnapshot): RouteTarget {
     const names = [...new Set([...builtInProviderNames, ...snapshot.providers.keys()])];
     const providers = names.map((name) => this.#provider(name, snapshot)).filter((provider): provider is EffectiveProvider => provider !== undefined);
-    const hasEnabledKey = (provider: EffectiveProvider) =>
-      (snapshot.keysByProvider.get(provider.name) ?? []).some((key) => key.enabled);
-    const listing = providers.filter((provider) =>
-      (snapshot.keysByProvider.get(provider.name) ?? []).some((key) => key.enabled && key.models.includes(model)),
-    );
+    const listing = providers.filter((provider) => enabledKeys(provider, snapshot).some((key) => key.models.includes(model)));
     const known = providers.filter((provider) => this.adapters.get(provider.adapterType)?.knownModels.includes(model));
-    const knownWithKeys = known.filter(hasEnabledKey);
+    // A keyless provider's slot counts as an enabled key that allows every model: it answers for its base type's
+    // well-known models like a provider with an unrestricted key, and shares a name with such a provider ambiguously.
+    const knownWithKeys = known.filter((provider) => enabledKeys(provider, snapshot).length > 0);
     for (const candidates of [listing, knownWithKeys, known.filter((provider) => provider.builtIn)]) {
       if (candidates.length === 1) return this.#target(candidates[0]!, model, requested);
       if (candidates.length > 1) {
@@ -210,11 +204,22 @@ export function keylessKeyId(provider: string): string {
   return `keyless:${provider}`;
 }
 
-/** The stand-in key of a keyless provider: no value, no filters. */
-function keylessKey(provider: string): KeyRecord {
+/**
+ * The keys ready to serve a provider: its enabled stored keys, or for a keyless provider its one credential-less
+ * slot, which serves every model (keys cannot be created on keyless providers, so any stored one is ignored).
+ * Routing, bare-name resolution and the model list all start from here, so that they agree on what a provider serves.
+ */
+export function enabledKeys(provider: EffectiveProvider, snapshot: CatalogSnapshot): readonly KeyRecord[] {
+  if (provider.keyless) return [keylessKey(provider)];
+  return (snapshot.keysByProvider.get(provider.name) ?? []).filter((key) => key.enabled);
+}
+
+/** The stand-in key of a keyless provider: no value, no filters, as old as the provider. */
+function keylessKey(provider: EffectiveProvider): KeyRecord {
+  const created = provider.record?.created_at ?? '';
   return {
-    id: keylessKeyId(provider),
-    provider,
+    id: keylessKeyId(provider.name),
+    provider: provider.name,
     name: 'keyless',
     value: null,
     models: [],
@@ -233,8 +238,8 @@ function keylessKey(provider: string): KeyRecord {
     customPricingStructureId: null,
     config_hash: '',
     status: '',
-    created_at: '',
-    updated_at: '',
+    created_at: created,
+    updated_at: created,
   };
 }
 

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../../spec/errors.js';
+import type { ProviderAdapter } from '../../spec/provider.js';
+import { Catalog } from '../../store/catalog.js';
+import type { KeyRecord } from '../../store/key-record.js';
+import type { ProviderRecord } from '../../store/provider-repository.js';
+import { Router } from './router.js';
+
+/** Adapters known only by their catalogs: routing reads nothing else of them. */
+const adapters = new Map<string, ProviderAdapter>([
+  ['openai', { knownModels: ['gpt-4o', 'gpt-4o-mini'] } as unknown as ProviderAdapter],
+  ['anthropic', { knownModels: ['claude-sonnet-4-5'] } as unknown as ProviderAdapter],
+  ['vllm', { knownModels: [] } as unknown as ProviderAdapter],
+]);
+
+function customProvider(name: string, baseType: string, keyless: boolean): ProviderRecord {
+  return {
+    name,
+    custom: true,
+    settings: { custom_provider_config: { base_provider_type: baseType, is_key_less: keyless } },
+    config_hash: '',
+    created_at: '2026-11-01T00:00:00.000Z',
+    updated_at: '2026-11-01T00:00:00.000Z',
+  };
+}
+
+function key(provider: string, id: string, fields: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id,
+    provider,
+    name: id,
+    value: { kind: 'value', value: `sk-${id}` },
+    models: [],
+    blacklisted_models: [],
+    weight: 1,
+    azure_key_config: null,
+    vertex_key_config: null,
+    bedrock_key_config: null,
+    replicate_key_config: null,
+    vllm_key_config: null,
+    ollama_key_config: null,
+    sgl_key_config: null,
+    enabled: true,
+    use_for_batch_api: false,
+    description: '',
+    customPricingStructureId: null,
+    config_hash: '',
+    status: '',
+    created_at: '2026-11-02T00:00:00.000Z',
+    updated_at: '2026-11-02T00:00:00.000Z',
+    ...fields,
+  };
+}
+
+function routerOver(providers: ProviderRecord[], keys: KeyRecord[]): Router {
+  const catalog = new Catalog();
+  catalog.replace(providers, keys);
+  return new Router(catalog, adapters, () => 0);
+}
+
+function refusal(router: Router, model: string): GatewayError {
+  try {
+    router.resolve(model);
+  } catch (error) {
+    if (error instanceof GatewayError) return error;
+    throw error;
+  }
+  throw new Error(`"${model}" resolved`);
+}
+
+describe('Router with keyless providers', () => {
+  it('resolves a bare name of the base type catalog to a keyless provider, which serves it with its slot', () => {
+    const router = routerOver([customProvider('local', 'openai', true)], []);
+    const target = router.resolve('gpt-4o');
+    expect(target.provider.name).toBe('local');
+    expect(target.model).toBe('gpt-4o');
+    expect(router.eligibleKeys(target).map((slot) => slot.id)).toEqual(['keyless:local']);
+  });
+
+  it('refuses a bare name that a keyless provider and a provider with a key both serve, naming both', () => {
+    const router = routerOver([customProvider('local', 'openai', true)], [key('openai', 'openai-key')]);
+    const error = refusal(router, 'gpt-4o-mini');
+    expect(error.status).toBe(400);
+    expect(error.code).toBe('model_ambiguous');
+    expect(error.message).toContain('"openai/gpt-4o-mini"');
+    expect(error.message).toContain('"local/gpt-4o-mini"');
+    // Addressed with its prefix, each is reachable.
+    expect(router.resolve('local/gpt-4o-mini').provider.name).toBe('local');
+    expect(router.resolve('openai/gpt-4o-mini').provider.name).toBe('openai');
+  });
+
+  it('refuses a bare name that two keyless providers of one base type serve', () => {
+    const router = routerOver([customProvider('local', 'openai', true), customProvider('other', 'openai', true)], []);
+    expect(refusal(router, 'gpt-4o').code).toBe('model_ambiguous');
+  });
+
+  it('lets a key that lists a model win over a keyless provider that only knows it from its catalog', () => {
+    const router = routerOver([customProvider('local', 'openai', true)], [key('anthropic', 'listing', { models: ['gpt-4o'] })]);
+    expect(router.resolve('gpt-4o').provider.name).toBe('anthropic');
+  });
+
+  it('does not resolve a bare name outside the base type catalog, though the prefixed name is served', () => {
+    const router = routerOver([customProvider('local', 'openai', true), customProvider('lab', 'vllm', true)], []);
+    expect(refusal(router, 'tiny-chat').code).toBe('model_not_found');
+    const target = router.resolve('lab/tiny-chat');
+    expect(router.eligibleKeys(target).map((slot) => slot.id)).toEqual(['keyless:lab']);
+  });
+
+  it('still treats a custom provider with keys as before: only its enabled keys make it answer for bare names', () => {
+    const router = routerOver([customProvider('proxy', 'openai', false)], [key('proxy', 'off', { enabled: false })]);
+    // No enabled key anywhere: the built-in provider whose catalog has the model answers.
+    expect(router.resolve('gpt-4o').provider.name).toBe('openai');
+  });
+});
