@@ -186,6 +186,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     clock,
     rates,
     totalsSince: (ids, since) => ledgerRepository.totalsSince(ids, since),
+    flushLedger: () => ledger.flush(),
     lastUsedFlushMs: flushMs,
     changed,
   });

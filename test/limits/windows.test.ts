@@ -286,5 +286,35 @@ describe.each(storeKinds)('a restart loses no settled usage ($name store)', ({ c
         await stalling.close();
       }
     });
+
+    it('applies a limit added to an unlimited key to the window’s spend so far, the same before and after a restart', async () => {
+      const gateway = current;
+      await gateway.configureProvider('openai', { network_config: { base_url: rig.mock.baseUrl } });
+      const key = await createApiKey(gateway, { limitPeriod: 'EPOCH' });
+      // Unlimited: counted only in the ledger, whose rows are still buffered (ledgerFlushMs 0).
+      for (let index = 0; index < 2; index += 1) expect((await chatAs(gateway, key.secret, smallChat())).status).toBe(200);
+      expect(gateway.gateway.services.ledger.pending).toBeGreaterThan(0);
+
+      const limited = await gateway.request({ method: 'PATCH', url: '/api/v1/api_keys', body: { id: key.id, consumptionLimit: { requests: 3, usd: 10 } } });
+      expect(limited.status).toBe(200);
+      const rows = await ledgerRowsOf(gateway, key.id);
+      expect(rows).toHaveLength(2);
+      expect(limited.body.data.usage.window.spent.requests).toBe(2);
+      expect(limited.body.data.usage.window.spent.usd).toBeCloseTo(total(rows, (row) => row.cost_usd), 12);
+      expect(limited.body.data.usage.window.remaining.requests).toBe(1);
+      expect((await chatAs(gateway, key.secret, smallChat())).status).toBe(200);
+      expect((await chatAs(gateway, key.secret, smallChat())).status).toBe(402);
+      const before = (await usageOf(gateway, key.id)).window;
+
+      const again = await restart(gateway.clock.now);
+      expect((await usageOf(again, key.id)).window).toEqual(before);
+      expect((await chatAs(again, key.secret, smallChat())).status).toBe(402);
+
+      // Limits removed and added again in the same window: the counters already hold the spend, nothing is added twice.
+      const unlimited = await again.request({ method: 'PATCH', url: '/api/v1/api_keys', body: { id: key.id, consumptionLimit: { requests: null, usd: null } } });
+      expect(unlimited.status, unlimited.text).toBe(200);
+      const relimited = await again.request({ method: 'PATCH', url: '/api/v1/api_keys', body: { id: key.id, consumptionLimit: { requests: 5 } } });
+      expect(relimited.body.data.usage.window.spent.requests).toBe(3);
+    });
   });
 });

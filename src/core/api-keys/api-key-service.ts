@@ -21,6 +21,11 @@ export interface ApiKeyServiceDependencies {
   rates: { diemUsd: number; vcuUsd: number };
   /** Ledger totals per key since a moment (trailing seven days). Management path only. */
   totalsSince: (ids: string[], since: (id: string) => string) => Promise<Map<string, UsageTotals>>;
+  /**
+   * Writes the ledger rows still buffered, so that `totalsSince` sees every settled request; used when a key gains
+   * its first consumption limit (management path only).
+   */
+  flushLedger?: () => Promise<void>;
   /** Flushes last-used times this often (ms); 0 disables the timer (tests flush by hand). */
   lastUsedFlushMs?: number;
   /** Called after every committed change, so other processes reload. */
@@ -131,9 +136,35 @@ export class ApiKeyService implements CredentialVerifier {
       periodSince: period === current.period ? current.periodSince : now,
     };
     await this.dependencies.repository.update(next);
+    // Before the new limits apply: requests of the old, unlimited version are not counted in the window.
+    if (Object.keys(current.limits).length === 0 && Object.keys(next.limits).length > 0) await this.#catchUpWindow(next);
     this.#index(next);
     await this.dependencies.changed?.();
     return this.get(next.id);
+  }
+
+  /**
+   * A key without consumption limits has its spend only in the ledger, not in the counters. When it gains a limit,
+   * its current window's counters are brought up to what the ledger holds for the window, as a restart would
+   * rebuild them: the limit then applies to the window's true spend, the same before and after a restart. The
+   * counters may already hold part of it (the key had limits earlier in the window), so only the difference is
+   * added. Requests still in flight from before the change settle uncounted, as they would have.
+   */
+  async #catchUpWindow(record: ApiKeyRecord): Promise<void> {
+    const now = this.dependencies.clock();
+    const window = limitWindow(record.period, record.periodSince, now);
+    await this.dependencies.flushLedger?.();
+    const totals = (await this.dependencies.totalsSince([record.id], () => new Date(window.start).toISOString())).get(record.id);
+    if (!totals || totals.requests === 0) return;
+    const expiresAt = window.resetsAt === null ? undefined : window.resetsAt + 3_600_000;
+    const ledgerSpend = { usd: totals.costUsd, tokens: totals.inputTokens + totals.outputTokens, requests: totals.requests };
+    const units = ['usd', 'tokens', 'requests'] as const;
+    const buckets = units.map((unit) => usageBucket(record.id, window, unit));
+    const counted = await this.dependencies.counters.read(buckets);
+    for (const [index, unit] of units.entries()) {
+      const missing = ledgerSpend[unit] - (counted[index]?.spent ?? 0);
+      if (missing > 0) await this.dependencies.counters.add(buckets[index]!, missing, expiresAt);
+    }
   }
 
   async delete(id: string): Promise<ApiKeyView> {
