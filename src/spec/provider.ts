@@ -137,6 +137,14 @@ export interface StreamDecoder {
   push(data: Uint8Array): StreamEvent[];
   /** The upstream body ended; returns whatever was still held. */
   finish(): StreamEvent[];
+  /**
+   * Fetches what the stream itself does not carry (token counts some upstreams report only on a follow-up
+   * call). The core calls it once, after a `finish()` that produced no error event and while the client is still
+   * connected, before the stream's terminator; its events are relayed like the others. It must never throw for
+   * a finished stream: a failure returns no events and leaves `usage()` undefined. Optional: decoders whose
+   * stream is complete on its own leave it out.
+   */
+  complete?(signal?: AbortSignal): Promise<StreamEvent[]>;
   /** The usage reported so far (complete once the stream finished), or undefined when none was reported. */
   usage(): TokenUsage | undefined;
 }

@@ -7,6 +7,7 @@
  * Token counts follow the real API: `metrics.input_token_count` / `output_token_count` appear only on the settled
  * prediction (the recorded `starting` fixture has no metrics), and the event stream carries none: its `done`
  * event's data is `{}`. A streamed prediction's counts are read by a GET of it after `done`, which this mock answers.
+ * `withholdMetrics(true)` makes settled predictions report no token counts, like models that do not count them.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +37,8 @@ export interface ReplicateMock {
   whenAborted(): Promise<void>;
   /** Resolves once the mock has received at least `count` requests (so a test can act on a hanging one). */
   whenRequested(count: number): Promise<void>;
+  /** While true, predictions that settle get `metrics` without `input_token_count` / `output_token_count`. */
+  withholdMetrics(withhold: boolean): void;
 }
 
 type Json = Record<string, unknown>;
@@ -67,6 +70,7 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
   const aborted = new Promise<void>((resolve) => (signalAborted = resolve));
   let counter = 0;
   let baseUrl = '';
+  let metricsWithheld = false;
 
   const server = createServer((request, response) => {
     void readBody(request).then((rawBody) => {
@@ -157,7 +161,7 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
     predictions.set(id, stored);
     // Sync mode returns the finished prediction when it is done within the wait; here that is "no polls needed".
     const waits = typeof headers.prefer === 'string' && /^wait(=\d+)?$/.test(headers.prefer);
-    if (waits && processingPolls === 0 && request.stream !== true) succeed(stored);
+    if (waits && processingPolls === 0 && request.stream !== true) succeed(stored, metricsWithheld);
     send(response, 201, prediction);
   }
 
@@ -170,7 +174,7 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
         stored.prediction.status = 'processing';
         stored.prediction.started_at = '2024-04-18T16:22:07.302Z';
       } else {
-        succeed(stored);
+        succeed(stored, metricsWithheld);
       }
     }
     send(response, 200, stored.prediction);
@@ -192,7 +196,7 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
     if (!String(headers.accept ?? '').includes('text/event-stream')) {
       return problem(response, 406, 'Not acceptable', 'Streams are served as text/event-stream.');
     }
-    succeed(stored);
+    succeed(stored, metricsWithheld);
     writeEvents(response, [
       ...stored.fragments.map((fragment) => ({ event: 'output', data: fragment })),
       { event: 'done', data: {} },
@@ -206,6 +210,7 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
     requests,
     enqueue: (behavior) => void queue.push(behavior),
     whenAborted: () => aborted,
+    withholdMetrics: (withhold) => void (metricsWithheld = withhold),
     whenRequested: (count) =>
       requests.length >= count ? Promise.resolve() : new Promise<void>((resolve) => requestWaiters.push({ count, resolve })),
     close: () =>
@@ -216,13 +221,15 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
   };
 }
 
-function succeed(stored: StoredPrediction): void {
+function succeed(stored: StoredPrediction, metricsWithheld: boolean): void {
   const prediction = stored.prediction;
   prediction.status = 'succeeded';
   prediction.output = stored.fragments;
   prediction.started_at ??= '2024-04-18T16:22:07.302Z';
   prediction.completed_at = '2024-04-18T16:22:07.816Z';
-  prediction.metrics = { input_token_count: stored.inputTokens, output_token_count: stored.fragments.length, predict_time: 0.5, total_time: 0.52 };
+  prediction.metrics = metricsWithheld
+    ? { predict_time: 0.5, total_time: 0.52 }
+    : { input_token_count: stored.inputTokens, output_token_count: stored.fragments.length, predict_time: 0.5, total_time: 0.52 };
 }
 
 function play(behavior: MockBehavior, response: ServerResponse): void {

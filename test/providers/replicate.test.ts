@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdapterRegistry } from '../../src/providers/index.js';
 import { createReplicateAdapterWith } from '../../src/providers/replicate/index.js';
+import type { StreamEvent } from '../../src/spec/provider.js';
 import { startReplicateMock, type RecordedRequest, type ReplicateMock } from '../mocks/replicate-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
 import { describeSdkMatrix } from './sdk-matrix.js';
@@ -48,7 +49,6 @@ describeSdkMatrix('Replicate', {
   lastChatBody: () => creations().at(-1)?.body,
   upstreamRequestCount: () => mock.requests.length,
   tools: { kind: 'none' },
-  streamUsage: false,
   toolResultsCarryIds: false,
   embeddings: { unsupported: true, model: 'replicate/replicate/all-mpnet-base-v2' },
 });
@@ -186,7 +186,7 @@ describe('Replicate: usage in the ledger', () => {
     expect(completion.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4 });
   });
 
-  it('settles a streamed reply as usage_missing: the stream carries no metrics, only a GET of the prediction does', async () => {
+  it('records a streamed reply with the counts of a GET of the prediction after done, and reports them to a client that asked', async () => {
     const before = (await ledgerRows()).length;
     const requestsBefore = usageMock.requests.length;
     const stream = await client.chat.completions.create({
@@ -203,19 +203,141 @@ describe('Replicate: usage in the ledger', () => {
       if (chunk.usage) reportedUsage = chunk.usage;
     }
     expect(text).toBe('Echo: count my words');
-    expect(reportedUsage).toBeUndefined();
+    expect(reportedUsage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
 
+    const rows = (await ledgerRows()).slice(before);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ provider: 'replicate', stream: 1, status: 200, usage_missing: 0, error_code: null, input_tokens: 3, output_tokens: 4 });
+
+    // Create, open the stream, then one read of the prediction the stream belongs to.
+    const opened = usageMock.requests.slice(requestsBefore);
+    expect(opened.map((request) => request.method)).toEqual(['POST', 'GET', 'GET']);
+    const predictionId = /^\/v1\/streams\/(.+)$/.exec(opened[1]!.path)![1]!;
+    expect(opened[2]).toMatchObject({ path: `/v1/predictions/${predictionId}`, headers: { authorization: `Bearer ${apiKey}` } });
+  });
+
+  it('sends no usage chunk to a streaming client that did not ask, yet records the counts', async () => {
+    const before = (await ledgerRows()).length;
+    const stream = await client.chat.completions.create({ model: `replicate/${model}`, messages: [{ role: 'user', content: 'count my words' }], max_tokens: 32, stream: true });
+    let chunks = 0;
+    for await (const chunk of stream) {
+      chunks += 1;
+      expect(chunk.usage ?? undefined).toBeUndefined();
+      expect(chunk.choices).toHaveLength(1);
+    }
+    expect(chunks).toBeGreaterThan(1);
+    const rows = (await ledgerRows()).slice(before);
+    expect(rows).toEqual([expect.objectContaining({ stream: 1, status: 200, usage_missing: 0, input_tokens: 3, output_tokens: 4 })]);
+  });
+
+  it('still settles a streamed reply as usage_missing when the settled prediction reports no metrics', async () => {
+    const before = (await ledgerRows()).length;
+    const requestsBefore = usageMock.requests.length;
+    usageMock.withholdMetrics(true);
+    try {
+      const stream = await client.chat.completions.create({
+        model: `replicate/${model}`,
+        messages: [{ role: 'user', content: 'count my words' }],
+        max_tokens: 32,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let text = '';
+      let reportedUsage: unknown;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        if (chunk.usage) reportedUsage = chunk.usage;
+      }
+      expect(text).toBe('Echo: count my words');
+      expect(reportedUsage).toBeUndefined();
+    } finally {
+      usageMock.withholdMetrics(false);
+    }
     const rows = (await ledgerRows()).slice(before);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ provider: 'replicate', stream: 1, status: 200, usage_missing: 1, error_code: null });
     // Charged the reservation's worst case, which bounds far more than the 3 + 4 tokens the prediction used.
     expect(rows[0]!.input_tokens + rows[0]!.output_tokens).toBeGreaterThan(7);
+    expect(usageMock.requests.slice(requestsBefore).map((request) => request.method)).toEqual(['POST', 'GET', 'GET']);
+  });
+});
 
-    // Tollgate made no follow-up call; the counts were there for one (the gap the stream decoder documents).
-    const opened = usageMock.requests.slice(requestsBefore);
-    expect(opened.map((request) => request.method)).toEqual(['POST', 'GET']);
-    const predictionId = /^\/v1\/streams\/(.+)$/.exec(opened[1]!.path)![1]!;
-    const settled = await fetch(`${usageMock.baseUrl}/v1/predictions/${predictionId}`, { headers: { authorization: `Bearer ${apiKey}` } });
-    expect(await settled.json()).toMatchObject({ status: 'succeeded', metrics: { input_token_count: 3, output_token_count: 4 } });
+describe('Replicate: what the core does with the follow-up read', () => {
+  // The adapter's decoders are wrapped so that their complete() can be made to fail in the two ways the seam allows
+  // for: a rejection (which a decoder must not produce, but the core survives) and an error event.
+  let followUpMock: ReplicateMock;
+  let gateway: LiveGateway;
+  let followUp: 'reject' | 'error-event' = 'reject';
+
+  beforeAll(async () => {
+    followUpMock = await startReplicateMock({ apiKeys: [apiKey] });
+    const replicate = createReplicateAdapterWith({ polling: { waitBeforePoll: async () => undefined } });
+    const wrapped = {
+      ...replicate,
+      chat: {
+        ...replicate.chat,
+        createStreamDecoder: (context: Parameters<typeof replicate.chat.createStreamDecoder>[0]) => {
+          const decoder = replicate.chat.createStreamDecoder(context);
+          return {
+            push: (data: Uint8Array) => decoder.push(data),
+            finish: () => decoder.finish(),
+            usage: () => decoder.usage(),
+            complete: async (): Promise<StreamEvent[]> => {
+              if (followUp === 'reject') throw new Error('the follow-up read broke');
+              return [{ kind: 'error', error: { status: 502, type: 'server_error', code: 'prediction_failed', message: `late failure for ${apiKey}` } }];
+            },
+          };
+        },
+      },
+    };
+    const adapters = new Map(createAdapterRegistry());
+    adapters.set('replicate', wrapped);
+    gateway = await startLiveGateway({ adapters });
+    await gateway.configureProvider('replicate', { network_config: { base_url: followUpMock.baseUrl, ...fast } });
+    await gateway.addKey('replicate', { name: 'main', value: apiKey });
+  });
+  afterAll(async () => {
+    await gateway?.dispose();
+    await followUpMock?.close();
+  });
+
+  const ledgerRows = async () => {
+    await gateway.gateway.services.ledger.flush();
+    return gateway.database.db.selectFrom('usage_ledger').selectAll().execute();
+  };
+  /** The rows written since `before`, found by id so that rows sharing a timestamp cannot be confused. */
+  const newRows = async (before: Array<{ id: unknown }>) => {
+    const known = new Set(before.map((row) => row.id));
+    return (await ledgerRows()).filter((row) => !known.has(row.id));
+  };
+
+  const streamText = async () => {
+    const stream = await new OpenAI({ apiKey: testAdminKey, baseURL: `${gateway.url}/v1`, maxRetries: 0 }).chat.completions.create({
+      model: `replicate/${model}`,
+      messages: [{ role: 'user', content: 'follow up' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    return text;
+  };
+
+  it('ends the stream normally when complete() rejects, with usage left unknown', async () => {
+    followUp = 'reject';
+    const before = await ledgerRows();
+    expect(await streamText()).toBe('Echo: follow up');
+    expect(await newRows(before)).toEqual([expect.objectContaining({ provider: 'replicate', stream: 1, status: 200, usage_missing: 1, error_code: null })]);
+  });
+
+  it('relays an error event from complete() with the key redacted', async () => {
+    followUp = 'error-event';
+    const before = await ledgerRows();
+    const error = await streamText().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    const text = JSON.stringify((error as InstanceType<typeof OpenAI.APIError>).error);
+    expect(text).toContain('late failure for');
+    expect(text).not.toContain(apiKey);
+    expect(await newRows(before)).toEqual([expect.objectContaining({ provider: 'replicate', stream: 1, status: 502, error_code: 'prediction_failed' })]);
   });
 });

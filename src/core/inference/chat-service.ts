@@ -199,6 +199,23 @@ export class ChatService {
           }
           yield event;
         }
+        if (errorCode === undefined && !call.signal.aborted && decoder.complete) {
+          let completion: StreamEvent[];
+          try {
+            completion = await decoder.complete(call.signal);
+          } catch {
+            // The reply itself arrived whole; only what the follow-up would add is missing, so usage stays unknown.
+            completion = [];
+          }
+          for (const event of completion) {
+            if (event.kind === 'error') {
+              status = event.error.status;
+              errorCode = event.error.code ?? 'upstream_stream_error';
+              event.error.message = redactSecrets(event.error.message, secretsOfKey(served.context.key));
+            }
+            yield event;
+          }
+        }
       } catch (error) {
         const gatewayError = error instanceof GatewayError ? error : errors.badGateway('The upstream stream failed');
         status = gatewayError.status;

@@ -1,7 +1,8 @@
 /**
  * The Replicate adapter: chat completions as predictions of language models. Non-streamed requests create the
  * prediction with `Prefer: wait` and poll if it is still running; streamed requests create it (with
- * `stream: true`) inside `buildRequest` and hand the core the `urls.stream` event stream.
+ * `stream: true`) inside `buildRequest` and hand the core the `urls.stream` event stream; the decoder reads the
+ * created prediction's token counts after the stream's `done`.
  */
 import { errors } from '../../spec/errors.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
@@ -11,7 +12,7 @@ import { cancelQuietly, defaultPollingSettings, settlePrediction, type PollingSe
 import { predictionFailure, predictionToChatResult, readPrediction } from './prediction.js';
 import { resolvePredictionTarget } from './prediction-target.js';
 import { createReplicateStreamDecoder } from './stream-decoder.js';
-import type { CreatePredictionBody } from './wire-types.js';
+import type { CreatePredictionBody, ReplicatePrediction } from './wire-types.js';
 
 /** Replicate's API origin, used when the provider has no `base_url`. */
 export const REPLICATE_DEFAULT_BASE_URL = 'https://api.replicate.com';
@@ -39,6 +40,10 @@ export const createReplicateAdapter: AdapterFactory = () => createReplicateAdapt
 /** Creates the Replicate adapter with explicit settings (tests inject `polling.waitBeforePoll`). */
 export function createReplicateAdapterWith(settings: ReplicateAdapterSettings): ProviderAdapter {
   const polling: PollingSettings = { ...defaultPollingSettings, ...settings.polling };
+  // The stream's decoder needs the prediction `buildRequest` created, and the core hands both calls of one attempt
+  // the same context object: keyed by it, a retry's fresh context never picks up an earlier attempt's prediction,
+  // and an attempt that never gets a decoder leaves nothing behind.
+  const streamedPredictions = new WeakMap<ProviderContext, ReplicatePrediction>();
   return {
     type: 'replicate',
     displayName: 'Replicate',
@@ -54,7 +59,9 @@ export function createReplicateAdapterWith(settings: ReplicateAdapterSettings): 
           const headers = { ...jsonHeaders(context), prefer: `wait=${syncWaitSeconds(context)}` };
           return { method: 'POST', url: target.url, headers, body: JSON.stringify(body) };
         }
-        return openStream(context, target.url, { ...body, stream: true });
+        const { prediction, request: streamRequest } = await openStream(context, target.url, { ...body, stream: true });
+        streamedPredictions.set(context, prediction);
+        return streamRequest;
       },
       async parseResponse(response, context) {
         const created = readPrediction(response);
@@ -62,7 +69,15 @@ export function createReplicateAdapterWith(settings: ReplicateAdapterSettings): 
         return predictionToChatResult(settled, context);
       },
       createStreamDecoder(context) {
-        return createReplicateStreamDecoder(context);
+        const prediction = streamedPredictions.get(context);
+        if (!prediction) return createReplicateStreamDecoder(context);
+        streamedPredictions.delete(context);
+        return createReplicateStreamDecoder(context, {
+          prediction,
+          fallbackGetUrl: `${baseUrl(context)}/v1/predictions/{id}`,
+          headers: authHeaders(context),
+          polling,
+        });
       },
     },
     parseError(response) {
@@ -72,10 +87,10 @@ export function createReplicateAdapterWith(settings: ReplicateAdapterSettings): 
 }
 
 /**
- * Creates the prediction itself, because the stream URL exists only once it does, and returns the GET that
+ * Creates the prediction itself, because the stream URL exists only once it does, and returns it with the GET that
  * opens the event stream. Errors creating it are thrown as upstream GatewayErrors.
  */
-async function openStream(context: ProviderContext, url: string, body: CreatePredictionBody): Promise<UpstreamRequest> {
+async function openStream(context: ProviderContext, url: string, body: CreatePredictionBody): Promise<{ prediction: ReplicatePrediction; request: UpstreamRequest }> {
   const response = await context.send({ method: 'POST', url, headers: jsonHeaders(context), body: JSON.stringify(body) }, context.signal);
   if (response.status < 200 || response.status >= 300) throw replicateErrorToThrow(response);
   const prediction = readPrediction(response);
@@ -90,7 +105,10 @@ async function openStream(context: ProviderContext, url: string, body: CreatePre
       code: 'streaming_not_supported',
     });
   }
-  return { method: 'GET', url: streamUrl, headers: { ...authHeaders(context), accept: 'text/event-stream', 'cache-control': 'no-store' } };
+  return {
+    prediction,
+    request: { method: 'GET', url: streamUrl, headers: { ...authHeaders(context), accept: 'text/event-stream', 'cache-control': 'no-store' } },
+  };
 }
 
 function baseUrl(context: ProviderContext): string {

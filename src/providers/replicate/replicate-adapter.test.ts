@@ -169,6 +169,40 @@ describe('Replicate adapter against the mock', () => {
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
   });
 
+  it('streams: reads the token counts of the prediction it created once the stream is done', async () => {
+    const server = await start();
+    const { adapter } = instantAdapter();
+    const context = contextFor(server);
+    const upstream = await adapter.chat.buildRequest(chatRequest('tell me a story', { stream: true }), context, { stream: true });
+    const decoder = adapter.chat.createStreamDecoder(context);
+    const response = await request(upstream.url, { method: upstream.method, headers: upstream.headers });
+    for await (const part of response.body) decoder.push(part as Uint8Array);
+    decoder.finish();
+    expect(decoder.usage()).toBeUndefined();
+
+    const events = await decoder.complete!();
+
+    const created = server.requests[0]!;
+    const read = server.requests.at(-1)!;
+    expect(server.requests).toHaveLength(3);
+    expect(read).toMatchObject({ method: 'GET', path: upstream.url.replace(`${server.baseUrl}/v1/streams/`, '/v1/predictions/') });
+    expect(read.headers.authorization).toBe('Bearer test-replicate-key');
+    expect(created.method).toBe('POST');
+    // "tell me a story" is four words; the reply's fragments are "Echo:", " tell", " me", " a", " story".
+    expect(decoder.usage()).toEqual({ inputTokens: 4, outputTokens: 5, cachedInputTokens: 0 });
+    expect(events).toMatchObject([{ kind: 'chunk', chunk: { choices: [], usage: { prompt_tokens: 4, completion_tokens: 5 } } }]);
+  });
+
+  it('streams: a decoder for a context that created no prediction reads nothing', async () => {
+    const server = await start();
+    const { adapter } = instantAdapter();
+    const decoder = adapter.chat.createStreamDecoder(contextFor(server));
+    decoder.push(new TextEncoder().encode('event: done\ndata: {}\n\n'));
+    decoder.finish();
+    expect(await decoder.complete!()).toEqual([]);
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('ends a stream whose prediction errors with an error event', async () => {
     const server = await start();
     const { adapter } = instantAdapter();

@@ -1,9 +1,34 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
-import { createReplicateStreamDecoder } from './stream-decoder.js';
+import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
+import { createReplicateStreamDecoder, type PredictionLookup } from './stream-decoder.js';
+import type { ReplicatePrediction } from './wire-types.js';
 
-const context = { model: 'meta/meta-llama-3-8b-instruct', requestId: 'req-7', now: () => 1_700_000_000_000 };
+/** A context whose `send` answers from `replies` in order and records what it was asked. */
+function fakeContext(replies: Array<UpstreamResponse | Error> = []): { context: ProviderContext; sent: Array<{ request: UpstreamRequest; signal?: AbortSignal }> } {
+  const sent: Array<{ request: UpstreamRequest; signal?: AbortSignal }> = [];
+  const context: ProviderContext = {
+    provider: {
+      name: 'replicate',
+      adapterType: 'replicate',
+      network: { extraHeaders: {}, timeoutMs: 30_000, maxRetries: 0, retryBackoffInitialMs: 0, retryBackoffMaxMs: 0 },
+    },
+    key: { id: 'key-1', name: 'main', provider: 'replicate', value: 'r8_secret' },
+    model: 'meta/meta-llama-3-8b-instruct',
+    requestId: 'req-7',
+    now: () => 1_700_000_000_000,
+    send: async (request, signal) => {
+      sent.push({ request, ...(signal ? { signal } : {}) });
+      const reply = replies.shift();
+      if (reply === undefined) throw new Error(`unexpected ${request.method} ${request.url}`);
+      if (reply instanceof Error) throw reply;
+      return reply;
+    },
+  };
+  return { context, sent };
+}
+
+const { context } = fakeContext();
 
 function decodeAll(decoder: StreamDecoder, bytes: Uint8Array, size: number): StreamEvent[] {
   const events: StreamEvent[] = [];
@@ -49,12 +74,134 @@ describe('createReplicateStreamDecoder', () => {
     expect(decodeAll(createReplicateStreamDecoder(context), cut, 4).at(-1)).toMatchObject({ kind: 'error', error: { code: 'upstream_stream_incomplete' } });
   });
 
-  it('has no usage to report: the documented done event carries no metrics', () => {
+  it('has no usage when the stream finishes: the documented done event carries no metrics', () => {
     const decoder = createReplicateStreamDecoder(context);
     const events = decodeAll(decoder, fixtureBytes('stream-output.sse'), 64);
-    // A clean end (stop chunk, no error) that still reports nothing, so the core settles it as usage_missing.
     expect(events.at(-1)).toMatchObject({ kind: 'chunk', chunk: { choices: [{ finish_reason: 'stop' }] } });
     expect(events.some((event) => event.kind === 'chunk' && event.chunk.usage !== undefined)).toBe(false);
     expect(decoder.usage()).toBeUndefined();
   });
 });
+
+describe('createReplicateStreamDecoder complete()', () => {
+  const created = fixtureJson('prediction-starting.json');
+  const succeeded = fixtureJson('prediction-succeeded.json');
+  /** Polls wait for nothing, so no test depends on time; the attempts waited for are recorded. */
+  const lookupWith = (waits: number[] = []): PredictionLookup => ({
+    prediction: created,
+    fallbackGetUrl: 'https://api.replicate.com/v1/predictions/{id}',
+    headers: { authorization: 'Bearer r8_secret' },
+    polling: { maxPolls: 200, waitBeforePoll: async (attempt) => void waits.push(attempt) },
+  });
+
+  it('reads the settled prediction\'s metrics and emits them as a usage-only chunk', async () => {
+    const { context: fake, sent } = fakeContext([reply(200, succeeded)]);
+    const decoder = createReplicateStreamDecoder(fake, lookupWith());
+    const streamed = decodeAll(decoder, fixtureBytes('stream-output.sse'), 64);
+    const signal = new AbortController().signal;
+
+    const events = await decoder.complete!(signal);
+
+    expect(sent).toEqual([{ request: { method: 'GET', url: created.urls!.get, headers: { authorization: 'Bearer r8_secret' } }, signal }]);
+    expect(events).toEqual([
+      {
+        kind: 'chunk',
+        chunk: {
+          id: 'chatcmpl-req-7',
+          object: 'chat.completion.chunk',
+          created: 1_700_000_000,
+          model: 'meta/meta-llama-3-8b-instruct',
+          choices: [],
+          usage: { prompt_tokens: 17, completion_tokens: 18, total_tokens: 35, prompt_tokens_details: { cached_tokens: 0 } },
+        },
+      },
+    ]);
+    // Same identity as the streamed chunks, so clients see one completion.
+    expect(streamed[0]).toMatchObject({ kind: 'chunk', chunk: { id: 'chatcmpl-req-7', created: 1_700_000_000 } });
+    expect(decoder.usage()).toEqual({ inputTokens: 17, outputTokens: 18, cachedInputTokens: 0 });
+    // Once only: a second call asks nothing more.
+    expect(await decoder.complete!(signal)).toEqual([]);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('polls a prediction that still reads processing after done, until it settles', async () => {
+    const processing = { ...created, status: 'processing' };
+    const waits: number[] = [];
+    const { context: fake, sent } = fakeContext([reply(200, processing), reply(200, processing), reply(200, succeeded)]);
+    const decoder = createReplicateStreamDecoder(fake, lookupWith(waits));
+    decodeAll(decoder, fixtureBytes('stream-output.sse'), 64);
+
+    const events = await decoder.complete!();
+
+    expect(sent.map((entry) => `${entry.request.method} ${entry.request.url}`)).toEqual(Array(3).fill(`GET ${created.urls!.get}`));
+    expect(waits).toEqual([0, 1]);
+    expect(events).toHaveLength(1);
+    expect(decoder.usage()).toEqual({ inputTokens: 17, outputTokens: 18, cachedInputTokens: 0 });
+  });
+
+  it('gives up on a prediction that never settles after a bounded number of polls, without usage', async () => {
+    const processing = { ...created, status: 'processing' };
+    const { context: fake, sent } = fakeContext([...Array.from({ length: 6 }, () => reply(200, processing)), reply(200, { ...processing, status: 'canceled' })]);
+    const decoder = createReplicateStreamDecoder(fake, lookupWith());
+    decodeAll(decoder, fixtureBytes('stream-output.sse'), 64);
+
+    expect(await decoder.complete!()).toEqual([]);
+    expect(decoder.usage()).toBeUndefined();
+    // The first read and five polls, then the cancel polling ends with.
+    expect(sent.map((entry) => entry.request.method)).toEqual(['GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'POST']);
+    expect(sent.at(-1)!.request.url).toBe(created.urls!.cancel);
+  });
+
+  it('stays without usage when the settled prediction reports no metrics', async () => {
+    const { metrics: _metrics, ...withoutMetrics } = succeeded;
+    const { context: fake } = fakeContext([reply(200, withoutMetrics)]);
+    const decoder = createReplicateStreamDecoder(fake, lookupWith());
+    decodeAll(decoder, fixtureBytes('stream-output.sse'), 64);
+
+    expect(await decoder.complete!()).toEqual([]);
+    expect(decoder.usage()).toBeUndefined();
+  });
+
+  it('never throws: a failed send, an error reply or a body that is no prediction leave usage undefined', async () => {
+    const failures: Array<UpstreamResponse | Error> = [
+      new Error('socket hang up'),
+      reply(500, { title: 'Internal server error', status: 500 }),
+      { status: 200, headers: {}, body: new TextEncoder().encode('<html>') },
+    ];
+    for (const failure of failures) {
+      const { context: fake, sent } = fakeContext([failure]);
+      const decoder = createReplicateStreamDecoder(fake, lookupWith());
+      decodeAll(decoder, fixtureBytes('stream-output.sse'), 64);
+      expect(await decoder.complete!()).toEqual([]);
+      expect(decoder.usage()).toBeUndefined();
+      expect(sent).toHaveLength(1);
+    }
+  });
+
+  it('asks nothing for a stream that ended in an error, has not finished, or has no prediction to read', async () => {
+    const failed = fakeContext([reply(200, succeeded)]);
+    const errored = createReplicateStreamDecoder(failed.context, lookupWith());
+    decodeAll(errored, fixtureBytes('stream-error.sse'), 64);
+    expect(await errored.complete!()).toEqual([]);
+    expect(failed.sent).toHaveLength(0);
+
+    const early = fakeContext([reply(200, succeeded)]);
+    const unfinished = createReplicateStreamDecoder(early.context, lookupWith());
+    unfinished.push(fixtureBytes('stream-output.sse'));
+    expect(await unfinished.complete!()).toEqual([]);
+    expect(early.sent).toHaveLength(0);
+
+    const withoutLookup = createReplicateStreamDecoder(context);
+    decodeAll(withoutLookup, fixtureBytes('stream-output.sse'), 64);
+    expect(await withoutLookup.complete!()).toEqual([]);
+    expect(withoutLookup.usage()).toBeUndefined();
+  });
+});
+
+function fixtureJson(name: string): ReplicatePrediction {
+  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as ReplicatePrediction;
+}
+
+function reply(status: number, body: unknown): UpstreamResponse {
+  return { status, headers: { 'content-type': 'application/json' }, body: new TextEncoder().encode(JSON.stringify(body)) };
+}

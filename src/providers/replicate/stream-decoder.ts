@@ -4,25 +4,54 @@
  *
  * Usage: the stream carries no token counts. Replicate's streaming docs give `done` the data `{}` on success (or a
  * `reason`), never the prediction; the counts exist only in the settled prediction's `metrics`
- * (`input_token_count`, `output_token_count`), read by a GET of `urls.get` after `done`. A decoder cannot make that
- * call: `finish()` and `usage()` are synchronous and the core reads `usage()` as soon as `finish()` returns. So
- * `usage()` stays undefined, no usage chunk is emitted (clients asking for `include_usage` get none), and the core
- * charges the attempt its reservation, flagged usage_missing. Reporting usage needs the decoder seam to allow one
- * asynchronous step after `finish()`; until then, guessing counts from the text would bill wrongly.
+ * (`input_token_count`, `output_token_count`). So after a clean `done` the core calls `complete()`, which GETs the
+ * prediction's `urls.get` (polling briefly while it still reads `processing`) and emits a usage-only chunk, as an
+ * OpenAI upstream asked for `include_usage` would. When that read fails or the prediction has no metrics,
+ * `usage()` stays undefined and the core charges the reservation, flagged usage_missing: guessing counts from the
+ * text would bill wrongly.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
+import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { settlePrediction, type PollingSettings } from './polling.js';
+import { isPending, readPrediction, readPredictionUsage } from './prediction.js';
+import type { ReplicatePrediction } from './wire-types.js';
 
 type Delta = ChatCompletionChunkChoice['delta'];
 
-/** Creates the decoder for one streamed Replicate attempt. */
-export function createReplicateStreamDecoder(context: Pick<ProviderContext, 'model' | 'requestId' | 'now'>): StreamDecoder {
+/** What the decoder needs to read the settled prediction's token counts once the stream is done. */
+export interface PredictionLookup {
+  /** The prediction as created; its `urls.get` is read after `done`. */
+  prediction: ReplicatePrediction;
+  /** The GET URL for a prediction that names none, with `{id}` standing for its id. */
+  fallbackGetUrl: string;
+  /** Authorization (and configured extra) headers for the GET. */
+  headers: Record<string, string>;
+  polling: PollingSettings;
+}
+
+/**
+ * After `done` the output is complete and the prediction settles within moments, so a handful of polls is
+ * plenty; the client's `[DONE]` waits on them, and a run that still reads `processing` after them is reported
+ * without usage rather than held open.
+ */
+const MAX_POLLS_AFTER_DONE = 5;
+
+/**
+ * Creates the decoder for one streamed Replicate attempt. With `lookup`, `complete()` reads the token counts of
+ * the prediction after a clean end; without it the stream is reported without usage.
+ */
+export function createReplicateStreamDecoder(context: ProviderContext, lookup?: PredictionLookup): StreamDecoder {
   const created = Math.floor(context.now() / 1000);
   const id = `chatcmpl-${context.requestId}`;
   const textDecoder = new TextDecoder();
   let roleSent = false;
   let ended = false;
+  let succeeded = false;
+  let finished = false;
+  let completed = false;
+  let usage: TokenUsage | undefined;
   let pending: StreamEvent[] = [];
 
   const chunk = (delta: Delta, finishReason: FinishReason | null = null): void => {
@@ -63,6 +92,7 @@ export function createReplicateStreamDecoder(context: Pick<ProviderContext, 'mod
         } else {
           chunk({}, 'stop');
           ended = true;
+          succeeded = true;
         }
         return;
       }
@@ -88,10 +118,43 @@ export function createReplicateStreamDecoder(context: Pick<ProviderContext, 'mod
       // Two line ends complete an event whose final blank line never came; harmless when nothing is held.
       if (!ended) parser.feed(`${textDecoder.decode()}\n\n`);
       if (!ended) fail({ status: 502, type: 'server_error', code: 'upstream_stream_incomplete', message: 'The Replicate stream ended before its done event.' });
+      finished = true;
       return drain();
     },
-    usage: () => undefined,
+    async complete(signal?: AbortSignal): Promise<StreamEvent[]> {
+      // Only a prediction that streamed to a clean done has counts worth reading, and only once.
+      if (!finished || !succeeded || completed || !lookup) return [];
+      completed = true;
+      try {
+        const settled = await readSettledPrediction(signal ? { ...context, signal } : context, lookup);
+        const counts = settled ? readPredictionUsage(settled) : undefined;
+        if (!counts) return [];
+        usage = counts;
+        const value: ChatCompletionChunk = { id, object: 'chat.completion.chunk', created, model: context.model, choices: [], usage: toOpenAIUsage(counts) };
+        return [{ kind: 'chunk', chunk: value }];
+      } catch {
+        // The reply was delivered whole; without counts the core charges the reservation as usage_missing.
+        return [];
+      }
+    },
+    usage: () => usage,
   };
+}
+
+/**
+ * GETs the prediction and, while it still reads `starting`/`processing`, polls it a few more times. Undefined when
+ * Replicate answers the GET with an error. `settlePrediction` cancels a prediction still pending after its polls;
+ * by then `done` said the output was complete, so that stops nothing the client was owed.
+ */
+async function readSettledPrediction(context: ProviderContext, lookup: PredictionLookup): Promise<ReplicatePrediction | undefined> {
+  const { prediction, headers, fallbackGetUrl } = lookup;
+  const url = prediction.urls?.get ?? fallbackGetUrl.replace('{id}', encodeURIComponent(prediction.id));
+  const response = await context.send({ method: 'GET', url, headers }, context.signal);
+  if (response.status < 200 || response.status >= 300) return undefined;
+  const current = readPrediction(response);
+  if (!isPending(current)) return current;
+  const polling = { ...lookup.polling, maxPolls: Math.min(lookup.polling.maxPolls, MAX_POLLS_AFTER_DONE) };
+  return settlePrediction(current, context, headers, fallbackGetUrl, polling);
 }
 
 function errorDetail(data: string): string {
