@@ -2,33 +2,9 @@
 import type { AnthropicDocumentBlock, AnthropicImageBlock } from '../../spec/anthropic.js';
 import { errors } from '../../spec/errors.js';
 import type { FilePart } from '../../spec/openai.js';
+import { parseDataUri, type DataUri } from '../../spec/data-uri.js';
 
-/** A decoded `data:` URI. `base64` holds the bytes in the canonical alphabet. */
-export interface DataUri {
-  mediaType: string;
-  base64: string;
-}
-
-/** Parses `data:<media type>[;base64],<data>`; undefined when the text is not a data URI. */
-export function parseDataUri(uri: string): DataUri | undefined {
-  if (!uri.startsWith('data:')) return undefined;
-  const comma = uri.indexOf(',');
-  if (comma < 0) return undefined;
-  const meta = uri.slice(5, comma).split(';');
-  const declared = (meta[0] ?? '').trim().toLowerCase() || 'text/plain';
-  // Browsers and some SDKs write image/jpg, which the API rejects.
-  const mediaType = declared === 'image/jpg' ? 'image/jpeg' : declared;
-  const data = uri.slice(comma + 1);
-  const isBase64 = meta.slice(1).some((parameter) => parameter.trim().toLowerCase() === 'base64');
-  let bytes: Buffer;
-  try {
-    // Re-encoding turns URL-safe or line-broken base64 into the plain alphabet the API validates against.
-    bytes = isBase64 ? Buffer.from(data, 'base64') : Buffer.from(decodeURIComponent(data), 'utf8');
-  } catch {
-    return undefined;
-  }
-  return { mediaType, base64: bytes.toString('base64') };
-}
+export { parseDataUri, type DataUri };
 
 function isHttpUrl(url: string): boolean {
   return /^https?:\/\//i.test(url);

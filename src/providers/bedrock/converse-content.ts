@@ -5,7 +5,7 @@ import { errors } from '../../spec/errors.js';
 import type { ContentPart } from '../../spec/openai.js';
 import type { ConverseContentBlock, ConverseDocumentFormat, ConverseImageFormat } from './converse-types.js';
 import { cachePointOf } from './cache-point.js';
-import { parseDataUri } from './data-uri.js';
+import { parseDataUri } from '../../spec/data-uri.js';
 
 const IMAGE_FORMATS: Record<string, ConverseImageFormat> = {
   'image/png': 'png',

@@ -112,6 +112,11 @@ describe('toConverseRequest', () => {
       toConverseRequest(request({ messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] })),
     );
     expect(audio.code).toBe('unsupported_content');
+    // Malformed percent-encoding in a data URI is the client's mistake (400), not an exception from the translation.
+    const malformed = gatewayErrorOf(() =>
+      toConverseRequest(request({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: 'data:text/plain,%E0%A4%A', filename: 'notes.txt' } }] }] })),
+    );
+    expect(malformed).toMatchObject({ status: 400, code: 'unsupported_content' });
   });
 
   it('translates a tool round trip: text before toolUse, tool results merged into one user turn first', () => {

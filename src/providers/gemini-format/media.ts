@@ -2,6 +2,7 @@
  * Turns OpenAI media references (data URIs, URLs, file ids) into Gemini `inlineData` / `fileData` parts.
  */
 import type { GeminiPart } from './types.js';
+import { parseDataUri as parseSharedDataUri } from '../../spec/data-uri.js';
 
 const MIME_BY_EXTENSION: Record<string, string> = {
   png: 'image/png',
@@ -27,15 +28,10 @@ const MIME_BY_EXTENSION: Record<string, string> = {
   webm: 'video/webm',
 };
 
-/** A data URI split into its MIME type and base64 payload, or undefined when the text is not one. */
+/** A data URI split into its MIME type and base64 payload (Gemini's `inlineData`), or undefined when the text is not one. */
 export function parseDataUri(uri: string): { mimeType: string; data: string } | undefined {
-  const match = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(uri);
-  if (!match) return undefined;
-  const mimeType = match[1] || 'text/plain';
-  const isBase64 = (match[2] ?? '').split(';').includes('base64');
-  const payload = match[3] ?? '';
-  const data = isBase64 ? payload : Buffer.from(decodeURIComponent(payload), 'utf8').toString('base64');
-  return { mimeType, data };
+  const parsed = parseSharedDataUri(uri);
+  return parsed === undefined ? undefined : { mimeType: parsed.mediaType, data: parsed.base64 };
 }
 
 /** Guesses a MIME type from a URL's or file name's extension. */
