@@ -3,7 +3,7 @@
  * block `content_block_start` / `_delta`* / `_stop`, then `message_delta` (stop reason, cumulative usage) and
  * `message_stop`. `ping` may come anywhere, `error` may come after HTTP 200, unknown events are ignored.
  */
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createSseReader, type EventSourceMessage } from '../sse-reader.js';
 import type { AnthropicMessage, AnthropicUsage } from '../../spec/anthropic.js';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
@@ -48,7 +48,6 @@ function malformed(message: string): UpstreamError {
  * thinking as `thinking_blocks`, so Tollgate's /v1/messages can hand them back to Anthropic clients.
  */
 export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOptions): StreamDecoder {
-  const textDecoder = new TextDecoder('utf-8');
   const toolBlocks = new Map<number, ToolBlock>();
   let pending: StreamEvent[] = [];
   let id = options.fallbackId ?? 'msg_unknown';
@@ -210,7 +209,7 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
     }
   };
 
-  const parser = createParser({ onEvent: handle });
+  const reader = createSseReader(handle);
 
   const drain = (): StreamEvent[] => {
     const events = pending;
@@ -220,12 +219,11 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
 
   return {
     push(data: Uint8Array): StreamEvent[] {
-      parser.feed(textDecoder.decode(data, { stream: true }));
+      reader.feed(data);
       return drain();
     },
     finish(): StreamEvent[] {
-      // A last event without its closing blank line still counts; at an event boundary this adds nothing.
-      parser.feed(`${textDecoder.decode()}\n\n`);
+      reader.end();
       if (!failed && !stopped) {
         fail(
           malformed(started ? 'The Anthropic stream ended before message_stop.' : 'The Anthropic stream ended without sending a message.'),

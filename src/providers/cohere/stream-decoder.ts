@@ -3,7 +3,7 @@
  * message-start, content-start/-delta/-end, tool-plan-delta, tool-call-start/-delta/-end, citation-start/-end,
  * message-end (finish reason, usage, error). There is no `[DONE]`; one is ignored if a proxy adds it.
  */
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createSseReader, type EventSourceMessage } from '../sse-reader.js';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
@@ -19,7 +19,6 @@ type Delta = ChatCompletionChunkChoice['delta'];
  */
 export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model' | 'requestId' | 'now'>): StreamDecoder {
   const created = Math.floor(context.now() / 1000);
-  const textDecoder = new TextDecoder();
   let id = completionId(undefined, context.requestId);
   let roleSent = false;
   let ended = false;
@@ -140,7 +139,7 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
     }
   };
 
-  const parser = createParser({ onEvent: handle });
+  const reader = createSseReader(handle);
   const drain = (): StreamEvent[] => {
     const out = pending;
     pending = [];
@@ -149,13 +148,12 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
 
   return {
     push(data: Uint8Array): StreamEvent[] {
-      if (!ended) parser.feed(textDecoder.decode(data, { stream: true }));
+      if (!ended) reader.feed(data);
       return drain();
     },
     finish(): StreamEvent[] {
       if (!ended) {
-        // Two line ends complete an event whose final blank line never came; harmless when nothing is held.
-        parser.feed(`${textDecoder.decode()}\n\n`);
+        reader.end();
       }
       if (!ended) fail(streamError('The Cohere stream ended before its message-end event.', 'upstream_stream_incomplete'));
       return drain();

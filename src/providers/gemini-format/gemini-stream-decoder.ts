@@ -4,7 +4,7 @@
  * the last record of a candidate and usageMetadata on the last record overall, which the decoder turns into a
  * closing usage-only chunk.
  */
-import { createParser, type EventSourceParser } from 'eventsource-parser';
+import { createSseReader } from '../sse-reader.js';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason, ToolCallDelta } from '../../spec/openai.js';
 import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
@@ -28,7 +28,6 @@ interface CandidateState {
 
 /** Creates a decoder for one streamed attempt. */
 export function createGeminiStreamDecoder(options: GeminiStreamOptions): StreamDecoder {
-  const text = new TextDecoder('utf-8');
   const created = Math.floor(options.now() / 1000);
   const candidates = new Map<number, CandidateState>();
   let id: string | undefined;
@@ -37,11 +36,9 @@ export function createGeminiStreamDecoder(options: GeminiStreamOptions): StreamD
   let stopped = false;
   let events: StreamEvent[] = [];
 
-  const parser: EventSourceParser = createParser({
-    onEvent: (message) => {
-      if (stopped) return;
-      handleRecord(message.data);
-    },
+  const reader = createSseReader((message) => {
+    if (stopped) return;
+    handleRecord(message.data);
   });
 
   function chunk(choice: ChatCompletionChunkChoice): StreamEvent {
@@ -145,15 +142,11 @@ export function createGeminiStreamDecoder(options: GeminiStreamOptions): StreamD
 
   return {
     push(data: Uint8Array): StreamEvent[] {
-      if (!stopped) parser.feed(text.decode(data, { stream: true }));
+      if (!stopped) reader.feed(data);
       return take();
     },
     finish(): StreamEvent[] {
-      if (!stopped) {
-        const rest = text.decode();
-        // A last record without its blank-line terminator still counts.
-        parser.feed(`${rest}\n\n`);
-      }
+      if (!stopped) reader.end();
       if (!stopped) {
         const unfinished = records === 0 || [...candidates.values()].some((state) => !state.finished) || candidates.size === 0;
         if (unfinished) fail(502, 'upstream_error', 'upstream_stream_incomplete', 'The upstream stream ended before the response was complete.');

@@ -9,7 +9,7 @@
  * forwarded as its text, and its `chunk` object is parsed only if a consumer reads it (the /v1/messages
  * encoder does; the /v1/chat/completions route does not).
  */
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createSseReader, type EventSourceMessage } from '../sse-reader.js';
 import { errors } from '../../spec/errors.js';
 import type { ChatCompletionChunk, FinishReason } from '../../spec/openai.js';
 import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
@@ -65,7 +65,6 @@ class ForwardedChunkEvent {
  * latter arrived, `finish()` adds a standard usage chunk so clients that asked for usage still get one.
  */
 export function createCompatibleStreamDecoder(options: CompatibleStreamOptions = {}): StreamDecoder {
-  const textDecoder = new TextDecoder('utf-8');
   let pending: StreamEvent[] = [];
   let usage: TokenUsage | undefined;
   let sawStandardUsage = false;
@@ -118,7 +117,7 @@ export function createCompatibleStreamDecoder(options: CompatibleStreamOptions =
     pending.push(changed ? { kind: 'chunk', chunk } : { kind: 'chunk', chunk, raw: data });
   };
 
-  const parser = createParser({ onEvent: handle });
+  const reader = createSseReader(handle);
 
   const drain = (): StreamEvent[] => {
     const events = pending;
@@ -128,13 +127,13 @@ export function createCompatibleStreamDecoder(options: CompatibleStreamOptions =
 
   return {
     push(data: Uint8Array): StreamEvent[] {
-      parser.feed(textDecoder.decode(data, { stream: true }));
+      reader.feed(data);
       return drain();
     },
     finish(): StreamEvent[] {
       // Flush a final event the upstream did not terminate with a blank line.
       finishing = true;
-      parser.feed(`${textDecoder.decode()}\n\n`);
+      reader.end();
       if (!ended && usage !== undefined && !sawStandardUsage) {
         const last = identityOfText(lastForwardedText) ?? lastParsedIdentity;
         if (last !== undefined) {

@@ -10,7 +10,7 @@
  * `usage()` stays undefined and the core charges the reservation, flagged usage_missing: guessing counts from the
  * text would bill wrongly.
  */
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createSseReader, type EventSourceMessage } from '../sse-reader.js';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
@@ -45,7 +45,6 @@ const MAX_POLLS_AFTER_DONE = 5;
 export function createReplicateStreamDecoder(context: ProviderContext, lookup?: PredictionLookup): StreamDecoder {
   const created = Math.floor(context.now() / 1000);
   const id = `chatcmpl-${context.requestId}`;
-  const textDecoder = new TextDecoder();
   let roleSent = false;
   let ended = false;
   let succeeded = false;
@@ -102,7 +101,7 @@ export function createReplicateStreamDecoder(context: ProviderContext, lookup?: 
     }
   };
 
-  const parser = createParser({ onEvent: handle });
+  const reader = createSseReader(handle);
   const drain = (): StreamEvent[] => {
     const out = pending;
     pending = [];
@@ -111,12 +110,11 @@ export function createReplicateStreamDecoder(context: ProviderContext, lookup?: 
 
   return {
     push(data: Uint8Array): StreamEvent[] {
-      if (!ended) parser.feed(textDecoder.decode(data, { stream: true }));
+      if (!ended) reader.feed(data);
       return drain();
     },
     finish(): StreamEvent[] {
-      // Two line ends complete an event whose final blank line never came; harmless when nothing is held.
-      if (!ended) parser.feed(`${textDecoder.decode()}\n\n`);
+      if (!ended) reader.end();
       if (!ended) fail({ status: 502, type: 'server_error', code: 'upstream_stream_incomplete', message: 'The Replicate stream ended before its done event.' });
       finished = true;
       return drain();

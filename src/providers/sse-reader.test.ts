@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { createSseReader, type EventSourceMessage } from './sse-reader.js';
+
+describe('createSseReader', () => {
+  it('hands over whole events whatever the byte boundaries, multi-byte characters included', () => {
+    const events: EventSourceMessage[] = [];
+    const reader = createSseReader((event) => events.push(event));
+    const bytes = new TextEncoder().encode('event: delta\ndata: {"text":"héllo — 你好"}\n\ndata: second\n\n');
+    for (let index = 0; index < bytes.length; index += 3) reader.feed(bytes.subarray(index, index + 3));
+    reader.end();
+    expect(events.map((event) => [event.event, event.data])).toEqual([
+      ['delta', '{"text":"héllo — 你好"}'],
+      [undefined, 'second'],
+    ]);
+  });
+
+  it('counts a last event without its closing blank line at the end, and only then', () => {
+    const events: string[] = [];
+    const reader = createSseReader((event) => events.push(event.data));
+    reader.feed(new TextEncoder().encode('data: first\n\ndata: last'));
+    expect(events).toEqual(['first']);
+    reader.end();
+    expect(events).toEqual(['first', 'last']);
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * The reading side every SSE-speaking adapter shares (OpenAI-compatible, Anthropic, Gemini, Cohere, Replicate):
+ * bytes in as the upstream sends them, whole events out. A provider folder keeps only what its events mean.
+ */
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+
+export type { EventSourceMessage };
+
+/** Bytes of one server-sent-event stream in, complete events out, synchronously, to the callback given. */
+export interface SseReader {
+  /** Reads bytes split anywhere, inside a multi-byte character or an event included. */
+  feed(bytes: Uint8Array): void;
+  /** Ends the stream: a last event that the upstream did not close with a blank line still counts. */
+  end(): void;
+}
+
+/** Creates a reader that hands each complete event of the stream to `onEvent`, in order. */
+export function createSseReader(onEvent: (message: EventSourceMessage) => void): SseReader {
+  const text = new TextDecoder('utf-8');
+  const parser = createParser({ onEvent });
+  return {
+    feed(bytes) {
+      parser.feed(text.decode(bytes, { stream: true }));
+    },
+    end() {
+      // Two line ends complete a held event; with nothing held they add nothing.
+      parser.feed(`${text.decode()}\n\n`);
+    },
+  };
+}
