@@ -3,24 +3,22 @@
  * It checks what Cohere checks (path, bearer key, required fields, documented ranges) and answers with Cohere's
  * real shapes and event sequences. Tests can queue one-off behaviours (an error status, a scripted stream, a hang).
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import {
+  EventCounter,
+  formatServerSentEvent,
+  onClientGone,
+  sendCannedAsLabelled,
+  sendEventStream,
+  startMockServer,
+  type OneOffBehavior,
+  type RecordedRequest,
+} from './mock-server.js';
 
-/** One request as the mock received it. */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  /** The parsed JSON body, or undefined when it was empty or not JSON. */
-  body: unknown;
-  rawBody: string;
-}
+export type { RecordedRequest } from './mock-server.js';
 
 /** A behaviour for the next request that passes the auth check, instead of the default answer. */
-export type MockBehavior =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
-  | { streamEvents: Array<{ event?: string; data: unknown }>; failAfter?: number }
-  | { hang: true };
+export type MockBehavior = OneOffBehavior<{ streamEvents: Array<{ event?: string; data: unknown }>; failAfter?: number }>;
 
 export interface CohereMock {
   baseUrl: string;
@@ -36,9 +34,6 @@ export interface CohereMock {
 type Json = Record<string, unknown>;
 type Reply = { status: number; body: unknown } | { events: Array<{ event?: string; data: unknown }> };
 
-/** Responses the mock cut on purpose (`failAfter`): their close is not a client abort. */
-const cutOnPurpose = new WeakSet<ServerResponse>();
-
 const EMBED_INPUT_TYPES = new Set(['search_document', 'search_query', 'classification', 'clustering', 'image']);
 
 /** Starts the mock on an ephemeral port. Accepted keys default to `["test-cohere-key"]`. */
@@ -46,42 +41,31 @@ export async function startCohereMock(options: { apiKeys?: string[] } = {}): Pro
   const apiKeys = new Set(options.apiKeys ?? ['test-cohere-key']);
   const requests: RecordedRequest[] = [];
   const queue: MockBehavior[] = [];
-  let signalAborted: () => void = () => {};
-  const aborted = new Promise<void>((resolve) => (signalAborted = resolve));
+  const received = new EventCounter();
+  const aborts = new EventCounter();
   let counter = 0;
-  const requestWaiters: Array<{ count: number; resolve: () => void }> = [];
 
-  const server = createServer((request, response) => {
-    void readBody(request).then((rawBody) => {
-      let body: unknown;
-      try {
-        body = rawBody === '' ? undefined : JSON.parse(rawBody);
-      } catch {
-        body = undefined;
-      }
-      const path = (request.url ?? '/').split('?')[0]!;
-      requests.push({ method: request.method ?? 'GET', path, headers: request.headers, body, rawBody });
-      for (const waiter of requestWaiters.filter((item) => requests.length >= item.count)) waiter.resolve();
-      response.on('close', () => {
-        if (!response.writableFinished && !cutOnPurpose.has(response)) signalAborted();
-      });
+  const server = await startMockServer((request, response, { text: rawBody, json: body }) => {
+    const path = (request.url ?? '/').split('?')[0]!;
+    requests.push({ method: request.method ?? 'GET', path, headers: request.headers, body, rawBody });
+    received.happened();
+    onClientGone(response, () => aborts.happened());
 
-      if (request.method !== 'POST' || (path !== '/v2/chat' && path !== '/v2/embed')) {
-        return send(response, 404, { message: `Not Found: ${request.method} ${path}` });
-      }
-      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-      if (token === undefined || !apiKeys.has(token)) {
-        return send(response, 401, { id: nextId(), message: 'invalid api token' });
-      }
-      const queued = queue.shift();
-      if (queued) return play(queued, response);
-      if (body === undefined || typeof body !== 'object' || Array.isArray(body)) {
-        return send(response, 400, { id: nextId(), message: 'invalid request: body must be a JSON object' });
-      }
-      const reply = path === '/v2/chat' ? answerChat(body as Json) : answerEmbed(body as Json);
-      if ('events' in reply) return writeEvents(response, reply.events, undefined);
-      return send(response, reply.status, reply.body);
-    });
+    if (request.method !== 'POST' || (path !== '/v2/chat' && path !== '/v2/embed')) {
+      return send(response, 404, { message: `Not Found: ${request.method} ${path}` });
+    }
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (token === undefined || !apiKeys.has(token)) {
+      return send(response, 401, { id: nextId(), message: 'invalid api token' });
+    }
+    const queued = queue.shift();
+    if (queued) return play(queued, response);
+    if (body === undefined || typeof body !== 'object' || Array.isArray(body)) {
+      return send(response, 400, { id: nextId(), message: 'invalid request: body must be a JSON object' });
+    }
+    const reply = path === '/v2/chat' ? answerChat(body as Json) : answerEmbed(body as Json);
+    if ('events' in reply) return writeEvents(response, reply.events, undefined);
+    return send(response, reply.status, reply.body);
   });
 
   function nextId(): string {
@@ -172,20 +156,14 @@ export async function startCohereMock(options: { apiKeys?: string[] } = {}): Pro
     return { status: 400, body: { id: nextId(), message } };
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: server.baseUrl,
     requests,
     enqueue: (behavior) => void queue.push(behavior),
-    whenAborted: () => aborted,
-    whenRequested: (count) =>
-      requests.length >= count ? Promise.resolve() : new Promise<void>((resolve) => requestWaiters.push({ count, resolve })),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    // Every call resolves once a first client has left, whatever left before: no test needs a count here.
+    whenAborted: () => aborts.atLeast(1),
+    whenRequested: (count) => received.atLeast(count),
+    close: server.close,
   };
 }
 
@@ -247,36 +225,16 @@ function contentText(content: unknown): string {
 function play(behavior: MockBehavior, response: ServerResponse): void {
   if ('hang' in behavior) return;
   if ('streamEvents' in behavior) return writeEvents(response, behavior.streamEvents, behavior.failAfter);
-  const body = behavior.body === undefined ? '' : typeof behavior.body === 'string' ? behavior.body : JSON.stringify(behavior.body);
-  response.writeHead(behavior.status, { 'content-type': 'application/json', ...behavior.headers });
-  response.end(body);
+  sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json' });
 }
 
 function writeEvents(response: ServerResponse, events: Array<{ event?: string; data: unknown }>, failAfter: number | undefined): void {
-  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  for (const [index, item] of events.entries()) {
-    if (failAfter !== undefined && index >= failAfter) {
-      cutOnPurpose.add(response);
-      // Cut only once what was written has reached the socket, so the client sees the partial stream.
-      response.write('', () => response.destroy());
-      return;
-    }
-    const data = typeof item.data === 'string' ? item.data : JSON.stringify(item.data);
-    response.write(`${item.event ? `event: ${item.event}\n` : ''}data: ${data}\n\n`);
-  }
-  response.end();
+  // A failAfter past the last event cuts nothing: the stream ends normally.
+  const cut = failAfter !== undefined && failAfter < events.length ? failAfter : undefined;
+  sendEventStream(response, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }, events.map((item) => formatServerSentEvent(item)), { failAfter: cut });
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' });
   response.end(JSON.stringify(body));
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    request.on('data', (part: Buffer) => parts.push(part));
-    request.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    request.on('error', () => resolve(Buffer.concat(parts).toString('utf8')));
-  });
 }
