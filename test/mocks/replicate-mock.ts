@@ -9,24 +9,22 @@
  * event's data is `{}`. A streamed prediction's counts are read by a GET of it after `done`, which this mock answers.
  * `withholdMetrics(true)` makes settled predictions report no token counts, like models that do not count them.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import {
+  EventCounter,
+  formatServerSentEvent,
+  onClientGone,
+  sendCannedAsLabelled,
+  sendEventStream,
+  startMockServer,
+  type OneOffBehavior,
+  type RecordedRequest,
+} from './mock-server.js';
 
-/** One request as the mock received it. */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  /** The parsed JSON body, or undefined when it was empty or not JSON. */
-  body: unknown;
-  rawBody: string;
-}
+export type { RecordedRequest } from './mock-server.js';
 
 /** A behaviour for the next authenticated request (any route), instead of the default answer. */
-export type MockBehavior =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
-  | { streamEvents: Array<{ event?: string; data: unknown }>; failAfter?: number }
-  | { hang: true };
+export type MockBehavior = OneOffBehavior<{ streamEvents: Array<{ event?: string; data: unknown }>; failAfter?: number }>;
 
 export interface ReplicateMock {
   baseUrl: string;
@@ -52,9 +50,6 @@ interface StoredPrediction {
   pollsLeft: number;
 }
 
-/** Responses the mock cut on purpose (`failAfter`): their close is not a client abort. */
-const cutOnPurpose = new WeakSet<ServerResponse>();
-
 /**
  * Starts the mock on an ephemeral port. Accepted tokens default to `["test-replicate-key"]`; `processingPolls`
  * (default 0) is how many polls of a prediction answer `processing` before it is `succeeded`.
@@ -65,38 +60,29 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
   const requests: RecordedRequest[] = [];
   const queue: MockBehavior[] = [];
   const predictions = new Map<string, StoredPrediction>();
-  const requestWaiters: Array<{ count: number; resolve: () => void }> = [];
-  let signalAborted: () => void = () => {};
-  const aborted = new Promise<void>((resolve) => (signalAborted = resolve));
+  const received = new EventCounter();
+  const aborts = new EventCounter();
   let counter = 0;
   let baseUrl = '';
   let metricsWithheld = false;
 
-  const server = createServer((request, response) => {
-    void readBody(request).then((rawBody) => {
-      let body: unknown;
-      try {
-        body = rawBody === '' ? undefined : JSON.parse(rawBody);
-      } catch {
-        body = undefined;
-      }
-      const path = (request.url ?? '/').split('?')[0]!;
-      const method = request.method ?? 'GET';
-      requests.push({ method, path, headers: request.headers, body, rawBody });
-      for (const waiter of requestWaiters.filter((item) => requests.length >= item.count)) waiter.resolve();
-      response.on('close', () => {
-        if (!response.writableFinished && !cutOnPurpose.has(response)) signalAborted();
-      });
+  const server = await startMockServer((request, response, { text: rawBody, json: body }) => {
+    const path = (request.url ?? '/').split('?')[0]!;
+    const method = request.method ?? 'GET';
+    requests.push({ method, path, headers: request.headers, body, rawBody });
+    received.happened();
+    onClientGone(response, () => aborts.happened());
 
-      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-      if (token === undefined || !apiKeys.has(token)) {
-        return problem(response, 401, 'Unauthenticated', 'You did not pass a valid authentication token');
-      }
-      const queued = queue.shift();
-      if (queued) return play(queued, response);
-      route(method, path, request.headers, body, response);
-    });
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (token === undefined || !apiKeys.has(token)) {
+      return problem(response, 401, 'Unauthenticated', 'You did not pass a valid authentication token');
+    }
+    const queued = queue.shift();
+    if (queued) return play(queued, response);
+    route(method, path, request.headers, body, response);
   });
+  // Prediction objects carry URLs back to the mock, so the handlers read the address once it is known.
+  baseUrl = server.baseUrl;
 
   function route(method: string, path: string, headers: IncomingHttpHeaders, body: unknown, response: ServerResponse): void {
     const create =
@@ -203,21 +189,15 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
     ], undefined);
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     baseUrl,
     requests,
     enqueue: (behavior) => void queue.push(behavior),
-    whenAborted: () => aborted,
+    // Every call resolves once a first client has left, whatever left before: no test needs a count here.
+    whenAborted: () => aborts.atLeast(1),
     withholdMetrics: (withhold) => void (metricsWithheld = withhold),
-    whenRequested: (count) =>
-      requests.length >= count ? Promise.resolve() : new Promise<void>((resolve) => requestWaiters.push({ count, resolve })),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    whenRequested: (count) => received.atLeast(count),
+    close: server.close,
   };
 }
 
@@ -235,29 +215,18 @@ function succeed(stored: StoredPrediction, metricsWithheld: boolean): void {
 function play(behavior: MockBehavior, response: ServerResponse): void {
   if ('hang' in behavior) return;
   if ('streamEvents' in behavior) return writeEvents(response, behavior.streamEvents, behavior.failAfter);
-  const body = behavior.body === undefined ? '' : typeof behavior.body === 'string' ? behavior.body : JSON.stringify(behavior.body);
-  response.writeHead(behavior.status, { 'content-type': 'application/json', ...behavior.headers });
-  response.end(body);
+  sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json' });
 }
 
 /** Replicate's event ids are `<unix seconds>:<sequence>` (the docs' example stream); the seconds are fixed here. */
 const STREAM_ID_SECONDS = 1690212292;
 
 function writeEvents(response: ServerResponse, events: Array<{ event?: string; data: unknown }>, failAfter: number | undefined): void {
-  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  for (const [index, item] of events.entries()) {
-    if (failAfter !== undefined && index >= failAfter) {
-      cutOnPurpose.add(response);
-      // Cut only once what was written has reached the socket, so the client sees the partial stream.
-      response.write('', () => response.destroy());
-      return;
-    }
-    const data = typeof item.data === 'string' ? item.data : JSON.stringify(item.data);
-    // A multi-line text fragment travels as several data lines, which SSE joins back with newlines.
-    const lines = data.split('\n').map((line) => `data: ${line}`).join('\n');
-    response.write(`${item.event ? `event: ${item.event}\n` : ''}id: ${STREAM_ID_SECONDS}:${index}\n${lines}\n\n`);
-  }
-  response.end();
+  // A failAfter past the last event cuts nothing: the stream ends normally.
+  const cut = failAfter !== undefined && failAfter < events.length ? failAfter : undefined;
+  // A multi-line text fragment travels as several data lines, which SSE joins back with newlines.
+  const formatted = events.map((item, index) => formatServerSentEvent({ ...item, id: `${STREAM_ID_SECONDS}:${index}` }));
+  sendEventStream(response, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }, formatted, { failAfter: cut });
 }
 
 function problem(response: ServerResponse, status: number, title: string, detail: string): void {
@@ -267,13 +236,4 @@ function problem(response: ServerResponse, status: number, title: string, detail
 function send(response: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   response.writeHead(status, { 'content-type': contentType });
   response.end(JSON.stringify(body));
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    request.on('data', (part: Buffer) => parts.push(part));
-    request.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    request.on('error', () => resolve(Buffer.concat(parts).toString('utf8')));
-  });
 }
