@@ -14,8 +14,18 @@
  * Token counts are `mockTokenCount(text)` = ceil(characters / 4): prompt tokens sum every message's text,
  * completion tokens count the reply (or the tool call's arguments).
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import {
+  EventCounter,
+  formatServerSentEvent,
+  jsonOrText,
+  onClientGone,
+  sendCannedByBodyType,
+  sendEventStream,
+  sendJson,
+  startMockServer,
+  type OneOffBehavior,
+} from './mock-server.js';
 
 /** One request as the mock received it. */
 export interface RecordedRequest {
@@ -34,10 +44,7 @@ export interface RecordedRequest {
  *   `data:` text) then `[DONE]`; with `failAfter`, the socket is destroyed after that many chunks, without `[DONE]`;
  * - `{ hang: true }` the request is accepted and never answered; `whenAborted()` tells when the client gives up.
  */
-export type MockBehavior =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
-  | { streamChunks: unknown[]; failAfter?: number }
-  | { hang: true };
+export type MockBehavior = OneOffBehavior<{ streamChunks: unknown[]; failAfter?: number }>;
 
 /** A running mock. */
 export interface OpenAIMock {
@@ -97,12 +104,6 @@ function invalid(message: string, param: string | null = null, code: string | nu
   return errorBody(message, 'invalid_request_error', param, code);
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  response.end(text);
-}
-
 /** OpenAI shows keys masked: the start and the last four characters. */
 function maskKey(key: string): string {
   if (key.length <= 8) return '*'.repeat(key.length);
@@ -115,15 +116,6 @@ function messageText(content: unknown): string {
   return content
     .map((part) => (part !== null && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : ''))
     .join('');
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    request.on('data', (part: Buffer) => parts.push(part));
-    request.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 function encodeBase64Floats(vector: number[]): string {
@@ -230,22 +222,11 @@ function chunksFromPlan(plan: ChatPlan, includeUsage: boolean): unknown[] {
   return chunks;
 }
 
-function formatEvent(chunk: unknown): string {
-  return `data: ${typeof chunk === 'string' ? chunk : JSON.stringify(chunk)}\n\n`;
-}
-
-/** Writes SSE chunks; with `failAfter`, kills the connection after that many instead of finishing. */
+/** Writes SSE chunks then `[DONE]`; with `failAfter`, kills the connection after that many instead of finishing. */
 function writeStream(response: ServerResponse, chunks: unknown[], failAfter?: number): void {
-  response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  response.flushHeaders();
-  const count = failAfter === undefined ? chunks.length : Math.min(failAfter, chunks.length);
-  const payload = chunks.slice(0, count).map(formatEvent).join('');
-  if (failAfter === undefined) {
-    response.end(`${payload}data: [DONE]\n\n`);
-    return;
-  }
-  // The chunks must reach the client before the connection dies, or the client would see nothing at all.
-  response.write(payload, () => response.socket?.destroy());
+  const headers = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
+  const events = chunks.map((chunk) => formatServerSentEvent({ data: chunk }));
+  sendEventStream(response, headers, events, { failAfter, closing: formatServerSentEvent({ data: '[DONE]' }) });
 }
 
 /** Starts the mock on 127.0.0.1 with a free port. */
@@ -253,31 +234,10 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
   const prefix = (options.pathPrefix ?? '').replace(/\/+$/, '');
   const requests: RecordedRequest[] = [];
   const queue: MockBehavior[] = [];
+  const aborts = new EventCounter();
   let sequence = 0;
-  let abortsSeen = 0;
-  let abortsAwaited = 0;
-  const abortWaiters: Array<{ target: number; resolve: () => void }> = [];
 
-  const noteAbort = (): void => {
-    abortsSeen += 1;
-    for (const waiter of abortWaiters.filter((entry) => entry.target <= abortsSeen)) {
-      abortWaiters.splice(abortWaiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  };
-
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const text = await readBody(request);
-    let body: unknown;
-    let bodyIsJson = false;
-    if (text !== '') {
-      try {
-        body = JSON.parse(text);
-        bodyIsJson = true;
-      } catch {
-        body = text;
-      }
-    }
+  const handle = (request: IncomingMessage, response: ServerResponse, json: unknown, body: unknown): void => {
     const method = request.method ?? 'GET';
     const target = request.url ?? '/';
     requests.push({ method, path: target, headers: request.headers, body });
@@ -287,7 +247,7 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
     const pathOnly = target.split('?')[0] ?? '';
     const route = pathOnly.startsWith(`${prefix}/`) ? pathOnly.slice(prefix.length) : '';
     const endpoint = `${method} ${route}`;
-    const rejection = checkRequest(request, endpoint, pathOnly, bodyIsJson ? body : undefined, options.apiKeys);
+    const rejection = checkRequest(request, endpoint, pathOnly, json, options.apiKeys);
     if (rejection !== undefined) {
       sendJson(response, rejection.status, rejection.body, requestHeaders);
       return;
@@ -296,16 +256,14 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
     const behavior = queue.shift();
     if (behavior !== undefined) {
       if ('hang' in behavior) {
-        response.on('close', () => {
-          if (!response.writableEnded) noteAbort();
-        });
+        onClientGone(response, () => aborts.happened());
         return;
       }
       if ('streamChunks' in behavior) {
         writeStream(response, behavior.streamChunks, behavior.failAfter);
         return;
       }
-      sendCanned(response, behavior, requestHeaders);
+      sendCannedByBodyType(response, behavior, requestHeaders);
       return;
     }
 
@@ -328,31 +286,23 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
     }
   };
 
-  const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
+  const server = await startMockServer((request, response, received) => {
+    try {
+      handle(request, response, received.json, jsonOrText(received));
+    } catch (error) {
       if (!response.headersSent) sendJson(response, 500, errorBody(`Mock failure: ${String(error)}`, 'server_error', null, null));
       else response.destroy();
-    });
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address() as AddressInfo;
 
   return {
-    baseUrl: `http://127.0.0.1:${address.port}${prefix}`,
+    baseUrl: `${server.baseUrl}${prefix}`,
     requests,
     enqueue(behavior) {
       queue.push(behavior);
     },
-    whenAborted() {
-      abortsAwaited += 1;
-      const target = abortsAwaited;
-      if (abortsSeen >= target) return Promise.resolve();
-      return new Promise<void>((resolve) => abortWaiters.push({ target, resolve }));
-    },
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve, reject) => server.close((error) => (error === undefined ? resolve() : reject(error))));
-    },
+    whenAborted: () => aborts.next(),
+    close: server.close,
   };
 }
 
@@ -390,20 +340,6 @@ function checkRequest(
   const fields = json as Record<string, unknown>;
   const problem = endpoint === 'POST /v1/chat/completions' ? checkChatBody(fields) : checkEmbeddingBody(fields);
   return problem === undefined ? undefined : { status: 400, body: problem };
-}
-
-/** Sends an enqueued canned reply: an object body as JSON, a string as text, nothing when absent. */
-function sendCanned(response: ServerResponse, behavior: { status: number; body?: unknown; headers?: Record<string, string> }, base: Record<string, string>): void {
-  const headers = { ...base, ...(behavior.headers ?? {}) };
-  if (behavior.body === undefined) {
-    response.writeHead(behavior.status, headers);
-    response.end();
-  } else if (typeof behavior.body === 'string') {
-    response.writeHead(behavior.status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
-    response.end(behavior.body);
-  } else {
-    sendJson(response, behavior.status, behavior.body, headers);
-  }
 }
 
 /** OpenAI's 400 for a chat body missing what it requires, or undefined when the body is acceptable. */
