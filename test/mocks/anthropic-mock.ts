@@ -16,8 +16,18 @@
  * message_start, ping, content_block_start, content_block_delta (repeated), content_block_stop, message_delta,
  * message_stop.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import {
+  EventCounter,
+  formatServerSentEvent,
+  jsonOrText,
+  onClientGone,
+  sendCannedByBodyType,
+  sendEventStream,
+  sendJson,
+  startMockServer,
+  type OneOffBehavior,
+} from './mock-server.js';
 
 /** One request as the mock received it. */
 export interface RecordedRequest {
@@ -35,10 +45,7 @@ export interface RecordedRequest {
  *   sent as is); with `failAfter`, the socket is destroyed after that many events;
  * - `{ hang: true }` the request is never answered; `whenAborted()` tells when the client gives up.
  */
-export type AnthropicMockBehavior =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
-  | { streamEvents: Array<{ event: string; data: unknown }>; failAfter?: number }
-  | { hang: true };
+export type AnthropicMockBehavior = OneOffBehavior<{ streamEvents: Array<{ event: string; data: unknown }>; failAfter?: number }>;
 
 export interface AnthropicMock {
   /** `http://127.0.0.1:<port>`, the SDK's `baseURL` (the SDK appends `/v1/messages`). */
@@ -218,31 +225,9 @@ function eventsOf(plan: Plan): Array<{ event: string; data: unknown }> {
   return events;
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  response.end(text);
-}
-
 function writeStream(response: ServerResponse, events: Array<{ event: string; data: unknown }>, headers: Record<string, string>, failAfter?: number): void {
-  response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
-  const count = failAfter === undefined ? events.length : Math.min(failAfter, events.length);
-  const payload = events
-    .slice(0, count)
-    .map((item) => `event: ${item.event}\ndata: ${typeof item.data === 'string' ? item.data : JSON.stringify(item.data)}\n\n`)
-    .join('');
-  if (failAfter === undefined) response.end(payload);
-  // The events must reach the client before the connection dies, or it would see nothing at all.
-  else response.write(payload, () => response.socket?.destroy());
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    request.on('data', (part: Buffer) => parts.push(part));
-    request.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    request.on('error', reject);
-  });
+  const streamHeaders = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers };
+  sendEventStream(response, streamHeaders, events.map((item) => formatServerSentEvent(item)), { failAfter });
 }
 
 /** Starts the mock on 127.0.0.1 with a free port. */
@@ -250,27 +235,10 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
   const requests: RecordedRequest[] = [];
   const queue: AnthropicMockBehavior[] = [];
   const cachedPrefixes = new Set<string>();
+  const aborts = new EventCounter();
   let sequence = 0;
-  let abortsSeen = 0;
-  let abortsAwaited = 0;
-  const abortWaiters: Array<{ target: number; resolve: () => void }> = [];
 
-  const noteAbort = (): void => {
-    abortsSeen += 1;
-    for (const waiter of abortWaiters.filter((entry) => entry.target <= abortsSeen)) {
-      abortWaiters.splice(abortWaiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-  };
-
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const text = await readBody(request);
-    let body: unknown;
-    try {
-      body = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      body = text;
-    }
+  const handle = (request: IncomingMessage, response: ServerResponse, body: unknown): void => {
     const method = request.method ?? 'GET';
     const path = request.url ?? '/';
     requests.push({ method, path, headers: request.headers, body });
@@ -289,54 +257,29 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
     if (problem !== undefined) return fail(400, 'invalid_request_error', problem);
 
     const behavior = queue.shift();
-    if (behavior !== undefined && 'hang' in behavior) {
-      response.on('close', () => {
-        if (!response.writableEnded) noteAbort();
-      });
-      return;
-    }
+    if (behavior !== undefined && 'hang' in behavior) return onClientGone(response, () => aborts.happened());
     if (behavior !== undefined && 'streamEvents' in behavior) return writeStream(response, behavior.streamEvents, headers, behavior.failAfter);
-    if (behavior !== undefined) {
-      const replyHeaders = { ...headers, ...(behavior.headers ?? {}) };
-      if (behavior.body === undefined) {
-        response.writeHead(behavior.status, replyHeaders);
-        response.end();
-      } else if (typeof behavior.body === 'string') {
-        response.writeHead(behavior.status, { 'content-type': 'text/plain; charset=utf-8', ...replyHeaders });
-        response.end(behavior.body);
-      } else {
-        sendJson(response, behavior.status, behavior.body, replyHeaders);
-      }
-      return;
-    }
+    if (behavior !== undefined) return sendCannedByBodyType(response, behavior, headers);
     const plan = planReply(body, sequence, cachedPrefixes);
     if (body.stream === true) return writeStream(response, eventsOf(plan), headers);
     const message = messageOf(plan, plan.content, plan.usage);
     sendJson(response, 200, { ...message, stop_reason: plan.stopReason, stop_sequence: plan.stopSequence }, headers);
   };
 
-  const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
+  const server = await startMockServer((request, response, received) => {
+    try {
+      handle(request, response, jsonOrText(received));
+    } catch (error) {
       if (!response.headersSent) sendJson(response, 500, errorBody('api_error', String(error), sequence), {});
-    });
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: server.baseUrl,
     requests,
     enqueue(behavior) {
       queue.push(behavior);
     },
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-    },
-    whenAborted() {
-      abortsAwaited += 1;
-      const target = abortsAwaited;
-      if (abortsSeen >= target) return Promise.resolve();
-      return new Promise<void>((resolve) => abortWaiters.push({ target, resolve }));
-    },
+    close: server.close,
+    whenAborted: () => aborts.next(),
   };
 }
