@@ -11,8 +11,18 @@
  * Token endpoint: `POST /<tenant>/oauth2/v2.0/token`, form-encoded client credentials, validated against `entra`;
  * each call is recorded in `tokenRequests` so tests can count them.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import {
+  EventCounter,
+  formatServerSentEvent,
+  jsonOrText,
+  onClientGone,
+  sendCannedAsLabelled,
+  sendEventStream,
+  startMockServer,
+  type OneOffBehavior,
+  type ReceivedBody,
+} from './mock-server.js';
 
 export interface AzureMockOptions {
   /** Accepted `api-key` values. */
@@ -26,10 +36,7 @@ export interface AzureMockOptions {
 }
 
 /** Replaces the answer to the next valid data-plane request. */
-export type AzureMockBehavior =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
-  | { streamChunks: unknown[]; failAfter?: number }
-  | { hang: true };
+export type AzureMockBehavior = OneOffBehavior<{ streamChunks: unknown[]; failAfter?: number }>;
 
 export interface RecordedAzureRequest {
   method: string;
@@ -92,15 +99,8 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
   const issuedTokens: string[] = [];
   const queue: AzureMockBehavior[] = [];
   const requestWaiters: Array<(request: RecordedAzureRequest) => void> = [];
-  const abortWaiters: Array<() => void> = [];
-  let unclaimedAborts = 0;
+  const aborts = new EventCounter();
   const apiVersions = options.apiVersions ?? ['2024-10-21', '2024-06-01', '2025-01-01-preview'];
-
-  const noteAbort = (): void => {
-    const waiter = abortWaiters.shift();
-    if (waiter) waiter();
-    else unclaimedAborts += 1;
-  };
 
   const handleToken = (request: IncomingMessage, response: ServerResponse, tenant: string, text: string): void => {
     const form = Object.fromEntries(new URLSearchParams(text));
@@ -130,18 +130,13 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     sendJson(response, 200, { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: token });
   };
 
-  const handle = (request: IncomingMessage, response: ServerResponse, text: string): void => {
+  const handle = (request: IncomingMessage, response: ServerResponse, received: ReceivedBody): void => {
     const url = new URL(request.url ?? '/', 'http://mock');
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
-    if (token !== null && request.method === 'POST') return handleToken(request, response, decodeURIComponent(token[1] ?? ''), text);
+    if (token !== null && request.method === 'POST') return handleToken(request, response, decodeURIComponent(token[1] ?? ''), received.text);
 
     const route = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(url.pathname);
-    let body: unknown;
-    try {
-      body = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      body = text;
-    }
+    const body = jsonOrText(received);
     const deployment = route?.[1] === undefined ? undefined : decodeURIComponent(route[1]);
     const recorded: RecordedAzureRequest = {
       method: request.method ?? '',
@@ -189,13 +184,10 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     }
 
     const behavior = queue.shift();
-    if (behavior !== undefined && 'hang' in behavior) {
-      response.on('close', () => {
-        if (!response.writableEnded) noteAbort();
-      });
-      return;
+    if (behavior !== undefined && 'hang' in behavior) return onClientGone(response, () => aborts.happened());
+    if (behavior !== undefined && 'status' in behavior) {
+      return sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json', 'apim-request-id': 'mock-apim' });
     }
-    if (behavior !== undefined && 'status' in behavior) return sendJson(response, behavior.status, behavior.body ?? '', behavior.headers);
     const content = `Echo: ${prompt}`;
     const usage = { prompt_tokens: Math.ceil(prompt.length / 4), completion_tokens: Math.ceil(content.length / 4), total_tokens: 0 };
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
@@ -223,40 +215,23 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
             ...(includeUsage ? [chunk([], { usage })] : []),
           ];
     const failAfter = behavior !== undefined && 'streamChunks' in behavior ? behavior.failAfter : undefined;
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'apim-request-id': 'mock-apim' });
-    for (const item of chunks.slice(0, failAfter ?? chunks.length)) response.write(`data: ${typeof item === 'string' ? item : JSON.stringify(item)}\n\n`);
-    if (failAfter !== undefined) {
-      response.socket?.end();
-      return;
-    }
-    response.end('data: [DONE]\n\n');
+    // A cut stream ends the socket gracefully: the client sees a body cut short rather than a reset.
+    sendEventStream(response, { 'content-type': 'text/event-stream', 'apim-request-id': 'mock-apim' }, chunks.map((item) => formatServerSentEvent({ data: item })), {
+      failAfter,
+      closing: formatServerSentEvent({ data: '[DONE]' }),
+      ending: 'end',
+    });
   };
 
-  const server = createServer((request, response) => {
-    const parts: Buffer[] = [];
-    request.on('data', (part: Buffer) => parts.push(part));
-    request.on('end', () => handle(request, response, Buffer.concat(parts).toString('utf8')));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await startMockServer(handle);
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: server.baseUrl,
     requests,
     tokenRequests,
     issuedTokens,
     enqueue: (behavior) => queue.push(behavior),
     nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),
-    whenAborted: () =>
-      new Promise<void>((resolve) => {
-        if (unclaimedAborts > 0) {
-          unclaimedAborts -= 1;
-          resolve();
-        } else abortWaiters.push(resolve);
-      }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    whenAborted: () => aborts.next(),
+    close: server.close,
   };
 }

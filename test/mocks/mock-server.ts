@@ -174,13 +174,13 @@ export function formatServerSentEvent(item: ServerSentEvent, lineBreak = '\n'): 
 
 /**
  * Answers 200 with already formatted events then `closing` (e.g. OpenAI's `[DONE]`); with `failAfter`, cuts the
- * connection after that many events instead, without `closing`.
+ * connection after that many events instead, without `closing`, the way `ending` says (see `cutAfterWriting`).
  */
 export function sendEventStream(
   response: ServerResponse,
   headers: OutgoingHttpHeaders,
   events: string[],
-  options: { failAfter?: number | undefined; closing?: string } = {},
+  options: { failAfter?: number | undefined; closing?: string; ending?: 'destroy' | 'end' } = {},
 ): void {
   response.writeHead(200, headers);
   response.flushHeaders();
@@ -188,7 +188,7 @@ export function sendEventStream(
     response.end(`${events.join('')}${options.closing ?? ''}`);
     return;
   }
-  cutAfterWriting(response, events.slice(0, options.failAfter).join(''));
+  cutAfterWriting(response, events.slice(0, options.failAfter).join(''), options.ending);
 }
 
 /** Sends JSON with its length. */
