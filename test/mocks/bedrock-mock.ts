@@ -6,10 +6,10 @@
  * frames for ConverseStream, and Titan / Cohere embedding replies for InvokeModel.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import { cutAfterWriting, EventCounter, onClientGone, sendCannedAsLabelled, startMockServer, type OneOffBehavior } from './mock-server.js';
 
 export interface BedrockMockOptions {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -25,10 +25,7 @@ export interface BedrockStreamEvent {
 }
 
 /** What the mock does with the next authenticated request. */
-export type BedrockMockBehavior =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
-  | { streamEvents: BedrockStreamEvent[]; failAfter?: number }
-  | { hang: true };
+export type BedrockMockBehavior = OneOffBehavior<{ streamEvents: BedrockStreamEvent[]; failAfter?: number }>;
 
 export interface RecordedBedrockRequest {
   method: string;
@@ -93,39 +90,22 @@ export const DEFAULT_STREAM_EVENTS: BedrockStreamEvent[] = [
 export async function startBedrockMock(options: BedrockMockOptions): Promise<BedrockMock> {
   const requests: RecordedBedrockRequest[] = [];
   const queue: BedrockMockBehavior[] = [];
-  const abortWaiters: Array<() => void> = [];
   const requestWaiters: Array<(request: RecordedBedrockRequest) => void> = [];
-  let unclaimedAborts = 0;
-  const noteAbort = (): void => {
-    const waiter = abortWaiters.shift();
-    if (waiter) waiter();
-    else unclaimedAborts += 1;
-  };
+  const aborts = new EventCounter();
+  const noteAbort = (): void => aborts.happened();
 
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      try {
-        handle(request, response, raw);
-      } catch (error) {
-        if (error instanceof BedrockFailure) sendError(response, error);
-        else sendError(response, new BedrockFailure(500, 'InternalServerException', String(error)));
-      }
-    });
+  const server = await startMockServer((request, response, { bytes, text, json }) => {
+    try {
+      handle(request, response, bytes, text, json);
+    } catch (error) {
+      if (error instanceof BedrockFailure) sendError(response, error);
+      else sendError(response, new BedrockFailure(500, 'InternalServerException', String(error)));
+    }
   });
 
-  const handle = (request: IncomingMessage, response: ServerResponse, raw: Buffer): void => {
+  function handle(request: IncomingMessage, response: ServerResponse, raw: Buffer, body: string, json: unknown): void {
     const url = request.url ?? '/';
     const match = /^\/model\/([^/?]+)\/(converse|converse-stream|invoke)(?:\?|$)/.exec(url);
-    const body = raw.toString('utf8');
-    let json: unknown;
-    try {
-      json = body === '' ? undefined : JSON.parse(body);
-    } catch {
-      json = undefined;
-    }
     const modelId = match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
     const recorded: RecordedBedrockRequest = { method: request.method ?? '', url, operation: match?.[2], modelId, headers: request.headers, body, json };
     requests.push(recorded);
@@ -142,37 +122,18 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
 
     const behavior = queue.shift();
     if (behavior === undefined) return answerByDefault(response, operation ?? '', modelId ?? '', json as Record<string, unknown>);
-    if ('hang' in behavior) {
-      response.on('close', () => {
-        if (!response.writableEnded) noteAbort();
-      });
-      return;
-    }
+    if ('hang' in behavior) return onClientGone(response, noteAbort);
     if ('streamEvents' in behavior) return stream(response, behavior.streamEvents, behavior.failAfter, noteAbort);
-    const text = behavior.body === undefined ? '' : typeof behavior.body === 'string' ? behavior.body : JSON.stringify(behavior.body);
-    response.writeHead(behavior.status, { 'content-type': 'application/json', 'x-amzn-requestid': 'mock-request', ...behavior.headers });
-    response.end(text);
-  };
+    sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json', 'x-amzn-requestid': 'mock-request' });
+  }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: server.baseUrl,
     requests,
     enqueue: (behavior) => queue.push(behavior),
     nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),
-    whenAborted: () =>
-      new Promise<void>((resolve) => {
-        if (unclaimedAborts > 0) {
-          unclaimedAborts -= 1;
-          resolve();
-        } else abortWaiters.push(resolve);
-      }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    whenAborted: () => aborts.next(),
+    close: server.close,
   };
 }
 
@@ -190,22 +151,13 @@ function sendError(response: ServerResponse, failure: BedrockFailure): void {
 }
 
 function stream(response: ServerResponse, events: BedrockStreamEvent[], failAfter: number | undefined, noteAbort: () => void): void {
-  let droppedOnPurpose = false;
-  response.on('close', () => {
-    if (!response.writableEnded && !droppedOnPurpose) noteAbort();
-  });
+  onClientGone(response, noteAbort);
   response.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'mock-request' });
   response.flushHeaders();
   const frames = encodeBedrockFrames(events);
-  const limit = failAfter ?? frames.length;
-  for (const frame of frames.slice(0, limit)) response.write(frame);
-  if (failAfter !== undefined) {
-    // A broken connection mid-stream: end() on the socket flushes what was written, then closes without the
-    // chunked terminator, so the client sees the body cut short.
-    droppedOnPurpose = true;
-    response.socket?.end();
-    return;
-  }
+  // A broken connection mid-stream: the client sees the body cut short, and the mock's own cut is no abort.
+  if (failAfter !== undefined) return cutAfterWriting(response, Buffer.concat(frames.slice(0, failAfter)), 'end');
+  for (const frame of frames) response.write(frame);
   response.end();
 }
 
