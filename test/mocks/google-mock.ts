@@ -8,28 +8,28 @@
  * It answers with Google's (and, for Claude, Anthropic's) real shapes. Tests can queue one-off behaviours.
  */
 import { createVerify } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import {
+  EventCounter,
+  formatServerSentEvent,
+  sendCannedAsLabelled,
+  sendEventStream,
+  startMockServer,
+  type OneOffBehavior,
+  type RecordedRequest as ReceivedRequest,
+} from './mock-server.js';
 
-/** One request as the mock received it. */
-export interface RecordedRequest {
-  method: string;
-  path: string;
+/** One request as the mock received it (the token endpoint's form is in `rawBody`). */
+export interface RecordedRequest extends ReceivedRequest {
+  /** The query string, without its `?`. */
   query: string;
-  headers: IncomingHttpHeaders;
-  /** The parsed JSON body, or undefined when it was empty or not JSON (the token endpoint's form is in rawBody). */
-  body: unknown;
-  rawBody: string;
 }
 
 /**
  * A behaviour for the next authenticated model request, instead of the default answer. Stream records are
  * written as `data: <json>`; a record shaped `{event, data}` is written with its `event:` line (Anthropic).
  */
-export type GoogleMockBehavior =
-  | { status: number; body?: unknown; headers?: Record<string, string> }
-  | { streamRecords: unknown[]; failAfter?: number }
-  | { hang: true };
+export type GoogleMockBehavior = OneOffBehavior<{ streamRecords: unknown[]; failAfter?: number }>;
 
 export interface GoogleMock {
   baseUrl: string;
@@ -76,59 +76,51 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
   const queue: GoogleMockBehavior[] = [];
   let tokenRequests = 0;
   let counter = 0;
-  let signalAborted: () => void = () => {};
-  const aborted = new Promise<void>((resolve) => (signalAborted = resolve));
+  const aborts = new EventCounter();
   let tokenUrl = '';
   let waiters: Array<(recorded: RecordedRequest) => void> = [];
 
-  const server = createServer((request, response) => {
-    void readBody(request).then((rawBody) => {
-      const [path = '/', query = ''] = (request.url ?? '/').split('?');
-      let body: unknown;
-      try {
-        body = rawBody === '' ? undefined : JSON.parse(rawBody);
-      } catch {
-        body = undefined;
-      }
-      const recorded: RecordedRequest = { method: request.method ?? 'GET', path, query, headers: request.headers, body, rawBody };
-      requests.push(recorded);
-      const waiting = waiters;
-      waiters = [];
-      for (const resolve of waiting) resolve(recorded);
-      response.on('close', () => {
-        if (!response.writableFinished) signalAborted();
-      });
-      if (request.method === 'POST' && path === '/token') return handleToken(rawBody, response);
-
-      const gemini = GEMINI_PATH.exec(path);
-      const vertex = VERTEX_PATH.exec(path);
-      if (request.method !== 'POST' || (!gemini && !vertex)) {
-        return send(response, 404, googleError(404, 'NOT_FOUND', `The requested URL ${path} was not found on this server.`));
-      }
-      if (gemini) {
-        const key = request.headers['x-goog-api-key'];
-        if (typeof key !== 'string' || key === '') {
-          return send(response, 403, googleError(403, 'PERMISSION_DENIED', "Method doesn't allow unregistered callers. Please use API Key."));
-        }
-        if (!apiKeys.has(key)) {
-          return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
-            { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' },
-          ]));
-        }
-      } else {
-        const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-        if (token === undefined || !issuedTokens.has(token)) {
-          return send(response, 401, googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.'));
-        }
-      }
-      const queued = queue.shift();
-      if (queued) return play(queued, response);
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-        return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'));
-      }
-      if (gemini) return answerGemini(gemini[1]!, gemini[2]!, query, body as Json, response);
-      return answerVertex(vertex![4]!, vertex![3]!, vertex![5]!, query, body as Json, response);
+  const server = await startMockServer((request, response, { text: rawBody, json: body }) => {
+    const [path = '/', query = ''] = (request.url ?? '/').split('?');
+    const recorded: RecordedRequest = { method: request.method ?? 'GET', path, query, headers: request.headers, body, rawBody };
+    requests.push(recorded);
+    const waiting = waiters;
+    waiters = [];
+    for (const resolve of waiting) resolve(recorded);
+    // Unlike the other mocks, a stream this mock cuts (failAfter) counts as an abort too.
+    response.on('close', () => {
+      if (!response.writableFinished) aborts.happened();
     });
+    if (request.method === 'POST' && path === '/token') return handleToken(rawBody, response);
+
+    const gemini = GEMINI_PATH.exec(path);
+    const vertex = VERTEX_PATH.exec(path);
+    if (request.method !== 'POST' || (!gemini && !vertex)) {
+      return send(response, 404, googleError(404, 'NOT_FOUND', `The requested URL ${path} was not found on this server.`));
+    }
+    if (gemini) {
+      const key = request.headers['x-goog-api-key'];
+      if (typeof key !== 'string' || key === '') {
+        return send(response, 403, googleError(403, 'PERMISSION_DENIED', "Method doesn't allow unregistered callers. Please use API Key."));
+      }
+      if (!apiKeys.has(key)) {
+        return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+          { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' },
+        ]));
+      }
+    } else {
+      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+      if (token === undefined || !issuedTokens.has(token)) {
+        return send(response, 401, googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.'));
+      }
+    }
+    const queued = queue.shift();
+    if (queued) return play(queued, response);
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'));
+    }
+    if (gemini) return answerGemini(gemini[1]!, gemini[2]!, query, body as Json, response);
+    return answerVertex(vertex![4]!, vertex![3]!, vertex![5]!, query, body as Json, response);
   });
 
   function handleToken(rawBody: string, response: ServerResponse): void {
@@ -279,9 +271,7 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
     ], undefined);
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = server.baseUrl;
   tokenUrl = `${baseUrl}/token`;
   return {
     baseUrl,
@@ -291,13 +281,10 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
     },
     requests,
     enqueue: (behavior) => void queue.push(behavior),
-    whenAborted: () => aborted,
+    // Every call resolves once a first client has left, whatever left before: no test needs a count here.
+    whenAborted: () => aborts.atLeast(1),
     nextRequest: () => new Promise<RecordedRequest>((resolve) => waiters.push(resolve)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }
 
@@ -345,41 +332,22 @@ function vector(text: string, index: number, dimension: unknown): number[] {
 function play(behavior: GoogleMockBehavior, response: ServerResponse): void {
   if ('hang' in behavior) return;
   if ('streamRecords' in behavior) return writeRecords(response, behavior.streamRecords, behavior.failAfter);
-  const body = behavior.body === undefined ? '' : typeof behavior.body === 'string' ? behavior.body : JSON.stringify(behavior.body);
-  response.writeHead(behavior.status, { 'content-type': 'application/json; charset=UTF-8', ...behavior.headers });
-  response.end(body);
+  sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json; charset=UTF-8' });
 }
 
 /** Writes SSE records with Google's CRLF framing; with `failAfter`, drops the connection after that many records. */
 function writeRecords(response: ServerResponse, records: unknown[], failAfter: number | undefined): void {
-  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  const sent = failAfter === undefined ? records : records.slice(0, failAfter);
-  const text = sent
-    .map((record) => {
-      const named = record !== null && typeof record === 'object' && 'event' in record && 'data' in record;
-      return named
-        ? `event: ${String((record as { event: unknown }).event)}\r\ndata: ${JSON.stringify((record as { data: unknown }).data)}\r\n\r\n`
-        : `data: ${JSON.stringify(record)}\r\n\r\n`;
-    })
-    .join('');
-  if (failAfter === undefined) {
-    response.end(text);
-    return;
-  }
-  // Destroy only once the records were handed to the socket, so the client sees them before the break.
-  response.write(text, () => response.socket?.destroy());
+  const events = records.map((record) => {
+    const named = record !== null && typeof record === 'object' && 'event' in record && 'data' in record;
+    // Google sends every record as JSON, strings included.
+    return named
+      ? formatServerSentEvent({ event: String((record as { event: unknown }).event), data: JSON.stringify((record as { data: unknown }).data) }, '\r\n')
+      : formatServerSentEvent({ data: JSON.stringify(record) }, '\r\n');
+  });
+  sendEventStream(response, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }, events, { failAfter });
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
   response.end(JSON.stringify(body));
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', () => resolve(''));
-  });
 }

@@ -163,7 +163,8 @@ export interface ServerSentEvent {
 
 /** The event's wire text; each line of the data becomes its own `data:` line, which SSE joins back with newlines. */
 export function formatServerSentEvent(item: ServerSentEvent, lineBreak = '\n'): string {
-  const data = typeof item.data === 'string' ? item.data : JSON.stringify(item.data);
+  // String() because JSON.stringify(undefined) is undefined: such data goes out as the text `undefined`.
+  const data = typeof item.data === 'string' ? item.data : String(JSON.stringify(item.data));
   const fields = [
     ...(item.event ? [`event: ${item.event}`] : []),
     ...(item.id ? [`id: ${item.id}`] : []),
