@@ -3,9 +3,10 @@
  * client leaves: for a client that aborts mid-stream. `whenStreaming()` resolves when the n-th stream has sent
  * its first chunks and `whenAborted()` when the n-th stalled stream's client disconnected, so tests wait on
  * those events and never on a timer. It sends no usage, as an upstream cut off mid-reply has none to send.
+ * Unlike the stalling stream mock, it answers every path, and keeps no record of requests.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { EventCounter, startMockServer } from '../mocks/mock-server.js';
+import { writeStallingStream } from '../mocks/stalling-stream-mock.js';
 
 export interface StallingUpstream {
   /** `http://127.0.0.1:<port>`, without `/v1`. */
@@ -15,57 +16,16 @@ export interface StallingUpstream {
   close(): Promise<void>;
 }
 
-function events(): { happened(): void; next(): Promise<void> } {
-  let seen = 0;
-  let awaited = 0;
-  const waiters: Array<{ target: number; resolve: () => void }> = [];
-  return {
-    happened() {
-      seen += 1;
-      for (const waiter of waiters.filter((entry) => entry.target <= seen)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    },
-    next() {
-      awaited += 1;
-      const target = awaited;
-      if (seen >= target) return Promise.resolve();
-      return new Promise<void>((resolve) => waiters.push({ target, resolve }));
-    },
-  };
-}
-
+/** Starts the upstream on an ephemeral loopback port. */
 export async function startStallingUpstream(): Promise<StallingUpstream> {
-  const streaming = events();
-  const aborted = events();
-  const server = createServer((request, response) => {
-    const parts: Buffer[] = [];
-    request.on('data', (part: Buffer) => parts.push(part));
-    request.on('end', () => {
-      const body = JSON.parse(Buffer.concat(parts).toString('utf8') || '{}') as { model?: string };
-      const envelope = { id: 'chatcmpl-stall', object: 'chat.completion.chunk', created: 1_700_000_000, model: body.model ?? 'model' };
-      const chunks = [
-        { ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
-        { ...envelope, choices: [{ index: 0, delta: { content: 'partial ' }, finish_reason: null }] },
-        { ...envelope, choices: [{ index: 0, delta: { content: 'answer ' }, finish_reason: null }] },
-      ];
-      response.on('close', () => {
-        if (!response.writableEnded) aborted.happened();
-      });
-      response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-      response.write(chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join(''), () => streaming.happened());
-    });
+  const counters = { streaming: new EventCounter(), aborted: new EventCounter() };
+  const server = await startMockServer((_request, response, { json }) => {
+    writeStallingStream(response, (json as { model?: string } | undefined)?.model ?? 'model', ['partial ', 'answer '], counters);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    whenStreaming: () => streaming.next(),
-    whenAborted: () => aborted.next(),
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-    },
+    baseUrl: server.baseUrl,
+    whenStreaming: () => counters.streaming.next(),
+    whenAborted: () => counters.aborted.next(),
+    close: server.close,
   };
 }

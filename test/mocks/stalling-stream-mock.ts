@@ -4,8 +4,8 @@
  * then nothing more until the client disconnects; `whenAborted()` tells when that happened, and `whenStreaming()`
  * when a stream has sent its first chunks (so a test never guesses with a sleep). Other paths answer 404.
  */
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { EventCounter, formatServerSentEvent, onClientGone, startMockServer } from './mock-server.js';
 
 export interface StallingStreamMock {
   /** `http://127.0.0.1:<port>`, without `/v1`. */
@@ -19,66 +19,46 @@ export interface StallingStreamMock {
   close(): Promise<void>;
 }
 
-/** A counter whose n-th `next()` call resolves once the n-th event happened. */
-function eventCounter(): { happened(): void; next(): Promise<void> } {
-  let seen = 0;
-  let awaited = 0;
-  const waiters: Array<{ target: number; resolve: () => void }> = [];
-  return {
-    happened() {
-      seen += 1;
-      for (const waiter of waiters.filter((entry) => entry.target <= seen)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
-    },
-    next() {
-      awaited += 1;
-      const target = awaited;
-      if (seen >= target) return Promise.resolve();
-      return new Promise<void>((resolve) => waiters.push({ target, resolve }));
-    },
-  };
+/**
+ * Answers 200 with an OpenAI chat stream of a role chunk and `words`, then stalls without usage or end (an
+ * upstream cut off mid-reply has none to send): `streaming` hears once the chunks reached the socket, `aborted`
+ * when the client left.
+ */
+export function writeStallingStream(
+  response: ServerResponse,
+  model: string,
+  words: string[],
+  counters: { streaming: EventCounter; aborted: EventCounter },
+): void {
+  const envelope = { id: 'chatcmpl-stall', object: 'chat.completion.chunk', created: 1_700_000_000, model };
+  const chunks = [
+    { ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+    ...words.map((word) => ({ ...envelope, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] })),
+  ];
+  onClientGone(response, () => counters.aborted.happened());
+  response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  response.write(chunks.map((chunk) => formatServerSentEvent({ data: chunk })).join(''), () => counters.streaming.happened());
 }
 
+/** Starts the mock on an ephemeral loopback port; streams carry `words` (default `first `, `words `). */
 export async function startStallingStreamMock(options: { words?: string[] } = {}): Promise<StallingStreamMock> {
   const words = options.words ?? ['first ', 'words '];
   const requests: StallingStreamMock['requests'] = [];
-  const streaming = eventCounter();
-  const aborted = eventCounter();
-  const server = createServer((request, response) => {
-    const parts: Buffer[] = [];
-    request.on('data', (part: Buffer) => parts.push(part));
-    request.on('end', () => {
-      if (request.method !== 'POST' || request.url !== '/v1/chat/completions') {
-        response.writeHead(404, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ error: { message: 'Not found', type: 'invalid_request_error', param: null, code: null } }));
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as { model?: string };
-      requests.push({ headers: request.headers, body });
-      const envelope = { id: 'chatcmpl-stall', object: 'chat.completion.chunk', created: 1_700_000_000, model: body.model ?? 'model' };
-      const chunks = [
-        { ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
-        ...words.map((word) => ({ ...envelope, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] })),
-      ];
-      response.on('close', () => {
-        if (!response.writableEnded) aborted.happened();
-      });
-      response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-      response.write(chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join(''), () => streaming.happened());
-    });
+  const counters = { streaming: new EventCounter(), aborted: new EventCounter() };
+  const server = await startMockServer((request, response, { json }) => {
+    if (request.method !== 'POST' || request.url !== '/v1/chat/completions') {
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { message: 'Not found', type: 'invalid_request_error', param: null, code: null } }));
+      return;
+    }
+    requests.push({ headers: request.headers, body: json });
+    writeStallingStream(response, (json as { model?: string } | undefined)?.model ?? 'model', words, counters);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: server.baseUrl,
     requests,
-    whenStreaming: () => streaming.next(),
-    whenAborted: () => aborted.next(),
-    close() {
-      server.closeAllConnections();
-      return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-    },
+    whenStreaming: () => counters.streaming.next(),
+    whenAborted: () => counters.aborted.next(),
+    close: server.close,
   };
 }
