@@ -5,7 +5,7 @@
  * `/v1/chat/completions`, streams and all. Behaviours are queued on the wrapped mock (`inner.enqueue`).
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './mock-server.js';
 import { startOpenAIMock, type OpenAIMock, type OpenAIMockOptions } from './openai-mock.js';
 
 export interface PerplexityMock {
@@ -61,15 +61,13 @@ export async function startPerplexityMock(options: Omit<OpenAIMockOptions, 'path
     response.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     response.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const front = await listenOnLoopback(server);
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: front.baseUrl,
     paths,
     inner,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      await front.close();
       await inner.close();
     },
   };
