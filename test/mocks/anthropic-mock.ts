@@ -16,7 +16,7 @@
  * message_start, ping, content_block_start, content_block_delta (repeated), content_block_stop, message_delta,
  * message_stop.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   EventCounter,
   formatServerSentEvent,
@@ -27,16 +27,14 @@ import {
   sendJson,
   startMockServer,
   type OneOffBehavior,
+  type RecordedRequestBase,
 } from './mock-server.js';
 
-/** One request as the mock received it. */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  /** The JSON body parsed; the raw text when it was not JSON; undefined when empty. */
-  body: unknown;
-}
+/**
+ * One request as the mock received it: `path` is the request target (query included); `body` the parsed JSON,
+ * the raw text when it was not JSON, undefined when empty.
+ */
+export type RecordedRequest = RecordedRequestBase;
 
 /**
  * Replaces the answer to the next valid request:

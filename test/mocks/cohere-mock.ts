@@ -13,6 +13,7 @@ import {
   startMockServer,
   type OneOffBehavior,
   type RecordedRequest,
+  type RecordingMock,
 } from './mock-server.js';
 
 export type { RecordedRequest } from './mock-server.js';
@@ -20,16 +21,8 @@ export type { RecordedRequest } from './mock-server.js';
 /** A behaviour for the next request that passes the auth check, instead of the default answer. */
 export type MockBehavior = OneOffBehavior<{ streamEvents: Array<{ event?: string; data: unknown }>; failAfter?: number }>;
 
-export interface CohereMock {
-  baseUrl: string;
-  requests: RecordedRequest[];
-  enqueue(behavior: MockBehavior): void;
-  close(): Promise<void>;
-  /** Resolves once a client has closed a connection before its response was complete. */
-  whenAborted(): Promise<void>;
-  /** Resolves once the mock has received at least `count` requests (so a test can act on a hanging one). */
-  whenRequested(count: number): Promise<void>;
-}
+/** The running mock. */
+export type CohereMock = RecordingMock<MockBehavior, RecordedRequest>;
 
 type Json = Record<string, unknown>;
 type Reply = { status: number; body: unknown } | { events: Array<{ event?: string; data: unknown }> };

@@ -13,14 +13,31 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** One request as a mock received it: the path without its query, the raw body text and its JSON. */
-export interface RecordedRequest {
+/** What every mock records of a request; each mock's type says what its `path` and `body` hold. */
+export interface RecordedRequestBase {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+/** One request as a mock received it: the path without its query, the raw body text and its JSON. */
+export interface RecordedRequest extends RecordedRequestBase {
   /** The parsed JSON body, or undefined when it was empty or not JSON. */
   body: unknown;
   rawBody: string;
+}
+
+/** What tests use of a mock that records requests and takes one-off behaviours. */
+export interface RecordingMock<Behavior, Recorded> {
+  baseUrl: string;
+  requests: Recorded[];
+  enqueue(behavior: Behavior): void;
+  close(): Promise<void>;
+  /** Resolves once a client has closed a connection before its response was complete. */
+  whenAborted(): Promise<void>;
+  /** Resolves once the mock has received at least `count` requests (so a test can act on a hanging one). */
+  whenRequested(count: number): Promise<void>;
 }
 
 /** A one-off reply with this status, headers and body, instead of the mock's default answer. */

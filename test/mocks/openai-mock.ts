@@ -14,7 +14,7 @@
  * Token counts are `mockTokenCount(text)` = ceil(characters / 4): prompt tokens sum every message's text,
  * completion tokens count the reply (or the tool call's arguments).
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   EventCounter,
   formatServerSentEvent,
@@ -25,17 +25,14 @@ import {
   sendJson,
   startMockServer,
   type OneOffBehavior,
+  type RecordedRequestBase,
 } from './mock-server.js';
 
-/** One request as the mock received it. */
-export interface RecordedRequest {
-  method: string;
-  /** The request target: path and query string. */
-  path: string;
-  headers: IncomingHttpHeaders;
-  /** The JSON body parsed; the raw text when it was not JSON; undefined when empty. */
-  body: unknown;
-}
+/**
+ * One request as the mock received it: `path` is the request target (query included); `body` the parsed JSON,
+ * the raw text when it was not JSON, undefined when empty.
+ */
+export type RecordedRequest = RecordedRequestBase;
 
 /**
  * Replaces the default answer of the next valid request (one that passed the path, auth and body checks):

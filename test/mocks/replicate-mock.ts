@@ -19,6 +19,7 @@ import {
   startMockServer,
   type OneOffBehavior,
   type RecordedRequest,
+  type RecordingMock,
 } from './mock-server.js';
 
 export type { RecordedRequest } from './mock-server.js';
@@ -26,15 +27,8 @@ export type { RecordedRequest } from './mock-server.js';
 /** A behaviour for the next authenticated request (any route), instead of the default answer. */
 export type MockBehavior = OneOffBehavior<{ streamEvents: Array<{ event?: string; data: unknown }>; failAfter?: number }>;
 
-export interface ReplicateMock {
-  baseUrl: string;
-  requests: RecordedRequest[];
-  enqueue(behavior: MockBehavior): void;
-  close(): Promise<void>;
-  /** Resolves once a client has closed a connection before its response was complete. */
-  whenAborted(): Promise<void>;
-  /** Resolves once the mock has received at least `count` requests (so a test can act on a hanging one). */
-  whenRequested(count: number): Promise<void>;
+/** The running mock. */
+export interface ReplicateMock extends RecordingMock<MockBehavior, RecordedRequest> {
   /** While true, predictions that settle get `metrics` without `input_token_count` / `output_token_count`. */
   withholdMetrics(withhold: boolean): void;
 }
