@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { redisAvailable, redisUrl } from '../../test/support/services.js';
+import { redisUrl, skipWithout } from '../../test/support/services.js';
 import { DEFAULT_REDIS_PREFIX } from '../config/environment.js';
 import { createCounters } from './create-counters.js';
 import { MemoryCounters } from './memory-counters.js';
@@ -49,7 +49,8 @@ async function deleteKeys(pattern: string): Promise<void> {
 
 // Two deployments sharing one Redis keep separate counters only through TOLLGATE_REDIS_PREFIX; these tests
 // build the counters as the gateway does (createCounters with the configured prefix) on the real Redis.
-describe.skipIf(!redisAvailable)('createCounters key prefix on a shared Redis', () => {
+const sharedRedisSuite = 'createCounters key prefix on a shared Redis';
+describe.skipIf(skipWithout('Redis', sharedRedisSuite))(sharedRedisSuite, () => {
   const runPrefix = `tollgate-test:${randomUUID()}:`;
   // A bucket name of this run only, for the test that must use the real default prefix.
   const defaultPrefixBucket = `tollgate-test-${randomUUID()}`;

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LimitCounters } from './limit-counters.js';
 import { MemoryCounters } from './memory-counters.js';
 import { RedisCounters } from './redis-counters.js';
+import { redisUrl, skipWithout } from '../../test/support/services.js';
 
 /** A clock the tests move by hand, so expiry never depends on real time passing. */
 class ManualClock {
@@ -243,25 +244,6 @@ describeLimitCounters('MemoryCounters', () => {
   };
 });
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
-
-/** Whether the test Redis answers; the reason is printed when it does not. */
-async function probeRedis(): Promise<{ reachable: true } | { reachable: false; reason: string }> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  let connectionError: Error | undefined;
-  client.on('error', (error: Error) => (connectionError = error));
-  try {
-    await client.connect();
-    await client.ping();
-    return { reachable: true };
-  } catch (error) {
-    const cause = connectionError ?? (error as Error);
-    return { reachable: false, reason: `Redis at ${REDIS_URL} is unreachable (${cause.message})` };
-  } finally {
-    client.disconnect();
-  }
-}
-
 /** Deletes every key under a prefix. */
 async function deleteKeys(client: Redis, prefix: string): Promise<void> {
   let cursor = '0';
@@ -272,33 +254,24 @@ async function deleteKeys(client: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-const probe = await probeRedis();
-if (!probe.reachable) {
-  if (process.env.CI === 'true') {
-    describe('RedisCounters', () => {
-      it('needs Redis when CI is "true"', () => {
-        throw new Error(probe.reason);
-      });
-    });
-  } else {
-    console.warn(`Skipping the RedisCounters suites: ${probe.reason}`);
-  }
-}
+// The shared service check fails the run in CI when Redis is absent, and prints a notice elsewhere.
+const redisSuites = 'RedisCounters (the shared suite and across processes)';
+const skipRedis = skipWithout('Redis', redisSuites);
 
 /** A fresh key prefix per run and test, so runs never see each other's keys. */
 const runPrefix = `tollgate-test:${randomUUID()}:`;
-const adminClient = probe.reachable ? new Redis(REDIS_URL) : undefined;
+const adminClient = skipRedis ? undefined : new Redis(redisUrl);
 afterAll(async () => {
   if (adminClient === undefined) return;
   await deleteKeys(adminClient, runPrefix);
   await adminClient.quit();
 });
 
-if (probe.reachable) {
+if (!skipRedis) {
   describeLimitCounters('RedisCounters', () => {
     const keyPrefix = `${runPrefix}${randomUUID()}:`;
     return {
-      factory: (now) => new RedisCounters({ client: new Redis(REDIS_URL), keyPrefix, now, ownsClient: true }),
+      factory: (now) => new RedisCounters({ client: new Redis(redisUrl), keyPrefix, now, ownsClient: true }),
       cleanup: async () => {
         await deleteKeys(adminClient!, keyPrefix);
       },
@@ -306,7 +279,7 @@ if (probe.reachable) {
   });
 }
 
-describe.skipIf(!probe.reachable)('RedisCounters across processes', () => {
+describe.skipIf(skipRedis)('RedisCounters across processes', () => {
   let keyPrefix: string;
   let clock: ManualClock;
   let first: RedisCounters;
@@ -315,8 +288,8 @@ describe.skipIf(!probe.reachable)('RedisCounters across processes', () => {
   beforeEach(() => {
     keyPrefix = `${runPrefix}${randomUUID()}:`;
     clock = new ManualClock();
-    first = new RedisCounters({ client: new Redis(REDIS_URL), keyPrefix, now: clock.now, ownsClient: true });
-    second = new RedisCounters({ client: new Redis(REDIS_URL), keyPrefix, now: clock.now, ownsClient: true });
+    first = new RedisCounters({ client: new Redis(redisUrl), keyPrefix, now: clock.now, ownsClient: true });
+    second = new RedisCounters({ client: new Redis(redisUrl), keyPrefix, now: clock.now, ownsClient: true });
   });
   afterEach(async () => {
     await Promise.all([first.close(), second.close()]);
@@ -357,7 +330,7 @@ describe.skipIf(!probe.reachable)('RedisCounters across processes', () => {
   });
 
   it('reports Redis failures as a gateway error without the connection details', async () => {
-    const closed = new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false });
+    const closed = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false });
     const counters = new RedisCounters({ client: closed, keyPrefix, now: clock.now, ownsClient: true });
     await expect(counters.read(['b'])).rejects.toMatchObject({ code: 'limit_counters_unavailable', status: 503 });
     await counters.close();

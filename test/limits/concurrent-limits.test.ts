@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
-import { redisAvailable, redisUrl } from '../support/services.js';
+import { redisUrl, skipWithout } from '../support/services.js';
 import { storeKinds, type TestStore } from '../support/stores.js';
 import { whenReceived } from '../inference/inference-helpers.js';
 import {
@@ -141,7 +141,8 @@ describe.each(counterKinds)('100 concurrent requests on one gateway ($name count
   });
 });
 
-describe.skipIf(!redisAvailable).each(storeKinds)('100 concurrent requests over two gateways sharing Redis and one $name store', ({ create }) => {
+const twoGatewaysSuite = '100 concurrent requests over two gateways sharing Redis and one $name store';
+describe.skipIf(skipWithout('Redis', twoGatewaysSuite)).each(storeKinds)(twoGatewaysSuite, ({ create }) => {
   const prefix = freshRedisPrefix();
   let store: TestStore;
   let first: LimitsRig;

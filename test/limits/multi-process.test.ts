@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { whenReceived } from '../inference/inference-helpers.js';
-import { redisAvailable, redisUrl } from '../support/services.js';
+import { redisUrl, skipWithout } from '../support/services.js';
 import { storeKinds, type TestStore } from '../support/stores.js';
 import { testAdminKey, testEncryptionKey } from '../support/test-gateway.js';
 import type { ChildGatewayOptions, ChildMessage } from './child-gateway.js';
@@ -91,7 +91,8 @@ async function startChild(options: ChildGatewayOptions): Promise<Child> {
   };
 }
 
-describe.skipIf(!redisAvailable).each(storeKinds)('a limit shared with a child gateway process over Redis ($name store)', ({ create }) => {
+const childProcessSuite = 'a limit shared with a child gateway process over Redis ($name store)';
+describe.skipIf(skipWithout('Redis', childProcessSuite)).each(storeKinds)(childProcessSuite, ({ create }) => {
   const prefix = freshRedisPrefix();
   let store: TestStore;
   let rig: LimitsRig;
