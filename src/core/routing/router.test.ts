@@ -1,56 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../spec/errors.js';
-import type { ProviderAdapter } from '../../spec/provider.js';
 import { Catalog } from '../../store/catalog.js';
 import type { KeyRecord } from '../../store/key-record.js';
 import type { ProviderRecord } from '../../store/provider-repository.js';
 import { Router } from './router.js';
+import { catalogOnlyAdapters, customProviderRecord as customProvider, keyRecord as key } from '../../../test/support/catalog-records.js';
 
-/** Adapters known only by their catalogs: routing reads nothing else of them. */
-const adapters = new Map<string, ProviderAdapter>([
-  ['openai', { knownModels: ['gpt-4o', 'gpt-4o-mini'] } as unknown as ProviderAdapter],
-  ['anthropic', { knownModels: ['claude-sonnet-4-5'] } as unknown as ProviderAdapter],
-  ['vllm', { knownModels: [] } as unknown as ProviderAdapter],
-]);
-
-function customProvider(name: string, baseType: string, keyless: boolean): ProviderRecord {
-  return {
-    name,
-    custom: true,
-    settings: { custom_provider_config: { base_provider_type: baseType, is_key_less: keyless } },
-    config_hash: '',
-    created_at: '2026-11-01T00:00:00.000Z',
-    updated_at: '2026-11-01T00:00:00.000Z',
-  };
-}
-
-function key(provider: string, id: string, fields: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    id,
-    provider,
-    name: id,
-    value: { kind: 'value', value: `sk-${id}` },
-    models: [],
-    blacklisted_models: [],
-    weight: 1,
-    azure_key_config: null,
-    vertex_key_config: null,
-    bedrock_key_config: null,
-    replicate_key_config: null,
-    vllm_key_config: null,
-    ollama_key_config: null,
-    sgl_key_config: null,
-    enabled: true,
-    use_for_batch_api: false,
-    description: '',
-    customPricingStructureId: null,
-    config_hash: '',
-    status: '',
-    created_at: '2026-11-02T00:00:00.000Z',
-    updated_at: '2026-11-02T00:00:00.000Z',
-    ...fields,
-  };
-}
+const adapters = catalogOnlyAdapters({ openai: ['gpt-4o', 'gpt-4o-mini'], anthropic: ['claude-sonnet-4-5'], vllm: [] });
 
 function routerOver(providers: ProviderRecord[], keys: KeyRecord[]): Router {
   const catalog = new Catalog();
