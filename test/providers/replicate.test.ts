@@ -186,9 +186,8 @@ describe('Replicate: usage in the ledger', () => {
     expect(completion.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4 });
   });
 
-  it('records a streamed reply with the counts of a GET of the prediction after done, and reports them to a client that asked', async () => {
-    const before = (await ledgerRows()).length;
-    const requestsBefore = usageMock.requests.length;
+  /** Streams a reply that asked for usage: its text and the usage chunk, if one came. */
+  const streamWithUsage = async (): Promise<{ text: string; reportedUsage: unknown }> => {
     const stream = await client.chat.completions.create({
       model: `replicate/${model}`,
       messages: [{ role: 'user', content: 'count my words' }],
@@ -202,6 +201,13 @@ describe('Replicate: usage in the ledger', () => {
       text += chunk.choices[0]?.delta.content ?? '';
       if (chunk.usage) reportedUsage = chunk.usage;
     }
+    return { text, reportedUsage };
+  };
+
+  it('records a streamed reply with the counts of a GET of the prediction after done, and reports them to a client that asked', async () => {
+    const before = (await ledgerRows()).length;
+    const requestsBefore = usageMock.requests.length;
+    const { text, reportedUsage } = await streamWithUsage();
     expect(text).toBe('Echo: count my words');
     expect(reportedUsage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
 
@@ -235,19 +241,7 @@ describe('Replicate: usage in the ledger', () => {
     const requestsBefore = usageMock.requests.length;
     usageMock.withholdMetrics(true);
     try {
-      const stream = await client.chat.completions.create({
-        model: `replicate/${model}`,
-        messages: [{ role: 'user', content: 'count my words' }],
-        max_tokens: 32,
-        stream: true,
-        stream_options: { include_usage: true },
-      });
-      let text = '';
-      let reportedUsage: unknown;
-      for await (const chunk of stream) {
-        text += chunk.choices[0]?.delta.content ?? '';
-        if (chunk.usage) reportedUsage = chunk.usage;
-      }
+      const { text, reportedUsage } = await streamWithUsage();
       expect(text).toBe('Echo: count my words');
       expect(reportedUsage).toBeUndefined();
     } finally {
