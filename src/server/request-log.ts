@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { InferenceLogFacts } from '../api/inference/inference-call.js';
+import { whenHandled, type InferenceLogFacts } from '../api/inference/inference-call.js';
 
 /** Routes polled by machines, not worth a line each. */
 const quietRoutes: ReadonlySet<string> = new Set(['/health', '/metrics']);
@@ -33,7 +33,7 @@ export function installRequestLog(app: FastifyInstance, lineLogger: RequestLineL
   app.addHook('onRequest', (request, reply, done) => {
     reply.raw.once('close', () => {
       if (reply.raw.writableFinished) return;
-      void (request.inference?.handled ?? Promise.resolve()).then(() => write(request, clientClosedStatus, reply.elapsedTime));
+      void (request.inference ? whenHandled(request.inference) : Promise.resolve()).then(() => write(request, clientClosedStatus, reply.elapsedTime));
     });
     done();
   });

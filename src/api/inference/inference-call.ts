@@ -14,8 +14,6 @@ export interface InferenceLogFacts {
   usage?: TokenUsage;
   /** Why the request failed, also when a stream failed after its 200 was sent. */
   errorCode?: string;
-  /** Resolves when the route is done with the request, so that a client who left early is logged with full facts. */
-  handled?: Promise<void>;
 }
 
 declare module 'fastify' {
@@ -27,7 +25,10 @@ declare module 'fastify' {
 
 /** The facts object of a request, with every field present from the start (one object shape on the hot path). */
 interface TrackedFacts extends InferenceLogFacts {
-  resolveHandled: (() => void) | undefined;
+  /** True from `inferenceCall` until `markHandled`. */
+  inRoute: boolean;
+  /** Who waits for the route to be done; created only when someone does (a client that left early). */
+  onHandled: Array<() => void> | undefined;
 }
 
 function factsOf(request: FastifyRequest): TrackedFacts {
@@ -40,8 +41,8 @@ function factsOf(request: FastifyRequest): TrackedFacts {
       stream: undefined,
       usage: undefined,
       errorCode: undefined,
-      handled: undefined,
-      resolveHandled: undefined,
+      inRoute: false,
+      onHandled: undefined,
     };
     request.inference = facts;
   }
@@ -51,9 +52,23 @@ function factsOf(request: FastifyRequest): TrackedFacts {
 /** Tells the log line that the route is done with the request (call it on every exit path). */
 export function markHandled(request: FastifyRequest): void {
   const facts = request.inference as TrackedFacts | null;
-  if (!facts?.resolveHandled) return;
-  facts.resolveHandled();
-  facts.resolveHandled = undefined;
+  if (!facts) return;
+  facts.inRoute = false;
+  const waiting = facts.onHandled;
+  facts.onHandled = undefined;
+  if (waiting) for (const resolve of waiting) resolve();
+}
+
+/**
+ * Resolves once the route is done with the request (at once when it is), so that a client who left early is logged
+ * with the facts the route still gathers. Nothing is allocated for the requests nobody waits on.
+ */
+export function whenHandled(facts: InferenceLogFacts): Promise<void> {
+  const tracked = facts as TrackedFacts;
+  if (!tracked.inRoute) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    (tracked.onHandled ??= []).push(resolve);
+  });
 }
 
 /** Notes who served a request (and, when already known, its usage) for the log line. */
@@ -100,10 +115,7 @@ function sourceOf(request: FastifyRequest, route: InferenceCall['route']): JsonS
  * JSON source.
  */
 export function inferenceCall(request: FastifyRequest, reply: FastifyReply, route: InferenceCall['route']): InferenceCall {
-  const facts = factsOf(request);
-  facts.handled = new Promise<void>((resolve) => {
-    facts.resolveHandled = resolve;
-  });
+  factsOf(request).inRoute = true;
   const controller = new AbortController();
   const response = reply.raw;
   response.once('close', () => {
