@@ -5,6 +5,7 @@
  */
 import { errors, GatewayError } from '../../spec/errors.js';
 import type { ProviderContext } from '../../spec/provider.js';
+import { redactSecrets } from '../../spec/redact-secrets.js';
 import { untilAborted } from '../../spec/until-aborted.js';
 
 /** The public-cloud authority, used when no other authority host is configured. */
@@ -114,7 +115,7 @@ function parseBody(body: Uint8Array): Record<string, unknown> {
 function tokenError(status: number, body: Record<string, unknown>, client: EntraClient): GatewayError {
   const code = typeof body.error === 'string' ? body.error : `HTTP ${status}`;
   const description = typeof body.error_description === 'string' ? (body.error_description.split(/\r?\n/)[0] ?? '') : '';
-  const detail = `${code}${description === '' ? '' : `: ${description}`}`.split(client.clientSecret).join('[redacted]');
+  const detail = redactSecrets(`${code}${description === '' ? '' : `: ${description}`}`, [client.clientSecret]);
   const message = `Azure Entra ID did not issue a token (${detail}).`;
   if (status === 429) return errors.rateLimited(message, { code: 'upstream_token_error', retryable: true, upstream: true });
   if (status >= 500) return errors.badGateway(message, { code: 'upstream_token_error', retryable: true, upstream: true });
