@@ -1,10 +1,14 @@
 /**
- * What the stack costs without Tollgate: `node --import tsx bench/floor.ts [--seconds=S] [--nice=N] [--log-level=L]`. Starts the mock
+ * What the stack costs without Tollgate: `node --import tsx bench/floor.ts [--seconds=S] [--runs=N] [--warmup=S] [--compare=DIR] [--nice=N]
+ * [--log-level=L]`. Starts the mock
  * upstream, bench/floor/fastify-undici-proxy.mjs (Fastify + undici, nothing else) and Tollgate (`npm start`'s flags),
  * each gateway pinned alone to core 0, and drives each in turn at 32 connections with the same non-streamed
- * request, alternating three times: requests/s and CPU µs per request of each, so that Tollgate's own share of
- * the CPU per request can be told from its framework's.
+ * request, in rotation `--runs` times (3) after `--warmup` seconds (2) of each: requests/s and CPU µs per request of
+ * each, so that Tollgate's own share of the CPU per request can be told from its framework's. `--compare=DIR` adds
+ * a second Tollgate built in another checkout (e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && npm ci
+ * && npm run build)`), measured in the same rotation: an A/B of a change that machine noise would hide between runs.
  */
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
 import type { Target, ThroughputResult } from './lib/load-jobs.js';
@@ -19,6 +23,8 @@ const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
 async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '5'));
+  const runs = Number(flag('runs', '3'));
+  const warmupSeconds = Number(flag('warmup', '2'));
   const { gatewayCores, loadCores } = setUpTool();
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
   const load = await startLoadGenerator(loadCores);
@@ -31,15 +37,26 @@ async function main(): Promise<void> {
   });
   await waitForPort(port, 15_000, floor);
   const tollgate = await startTollgate({ name: 'floor-tollgate', repositoryRoot, upstreamUrl: mock.url, cores: gatewayCores, logLevel: flag('log-level', 'info') });
+  const compareRoot = flag('compare', '');
+  const other = compareRoot
+    ? await startTollgate({ name: 'floor-compare', repositoryRoot: path.resolve(compareRoot), upstreamUrl: mock.url, cores: gatewayCores, logLevel: flag('log-level', 'info') })
+    : undefined;
+  const tollgateTarget = (running: typeof tollgate): Target => ({
+    url: `${running.url}/v1/chat/completions`,
+    headers: { authorization: `Bearer ${running.apiKey}` },
+    body: requestBody('chat', running.model),
+  });
   const systems: Array<{ name: string; pid: number; target: Target }> = [
     { name: 'fastify + undici', pid: floor.pid, target: { url: `http://127.0.0.1:${port}/v1/chat/completions`, headers: {}, body: requestBody('chat', 'gpt-4o-mini') } },
-    { name: 'tollgate', pid: tollgate.process.pid, target: { url: `${tollgate.url}/v1/chat/completions`, headers: { authorization: `Bearer ${tollgate.apiKey}` }, body: requestBody('chat', tollgate.model) } },
+    { name: 'tollgate', pid: tollgate.process.pid, target: tollgateTarget(tollgate) },
+    ...(other ? [{ name: 'tollgate (compare)', pid: other.process.pid, target: tollgateTarget(other) }] : []),
   ];
   const results = new Map<string, { rates: number[]; cpu: number[] }>(systems.map((system) => [system.name, { rates: [], cpu: [] }]));
   try {
-    for (const system of systems) await load.run({ kind: 'throughput', target: system.target, connections: 32, durationS: 2, loader: 'autocannon' });
-    for (let repetition = 0; repetition < 3; repetition += 1) {
-      for (const system of repetition % 2 === 0 ? systems : [...systems].reverse()) {
+    for (const system of systems) await load.run({ kind: 'throughput', target: system.target, connections: 32, durationS: warmupSeconds, loader: 'autocannon' });
+    for (let repetition = 0; repetition < runs; repetition += 1) {
+      // Rotated, so that no system always runs right after the same other one.
+      for (const system of [...systems.slice(repetition % systems.length), ...systems.slice(0, repetition % systems.length)]) {
         const before = sampleProcess(system.pid);
         const result = await load.run<ThroughputResult>({ kind: 'throughput', target: system.target, connections: 32, durationS: seconds, loader: 'autocannon' });
         const after = sampleProcess(system.pid);
@@ -53,6 +70,10 @@ async function main(): Promise<void> {
     await floor.stop();
     await tollgate.stop();
     removeTollgateData(tollgate);
+    if (other) {
+      await other.stop();
+      removeTollgateData(other);
+    }
     await mock.process.stop();
   }
   for (const [name, entry] of results) {

@@ -59,6 +59,7 @@ import { UsageReportService } from '../core/management/usage-report-service.js';
 import { createLogger, withoutRedaction } from './logger.js';
 import { installJsonBodyParser } from './json-body-parser.js';
 import { installRequestLog } from './request-log.js';
+import { lazyChildLogger } from './lazy-child-logger.js';
 
 /** Everything the app is built from; tests build it in-process with their own store, clock and environment. */
 export interface AppDependencies {
@@ -217,6 +218,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: 1024 * 1024,
     genReqId: (request) => {
       const sent = request.headers['x-request-id'];

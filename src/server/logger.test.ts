@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createLogger, withoutRedaction } from './logger.js';
 
 function capture() {
@@ -72,4 +72,31 @@ describe('createLogger redaction of errors', () => {
     for (const secret of ['sk-secret-0005', 'sk-secret-0006', 'sk-secret-0007', 'sk-secret-0008']) expect(text).not.toContain(secret);
     expect(lines[0]!.err.headers.accept).toBe('application/json');
   });
+});
+
+describe('createLogger with the default destination', () => {
+  it('writes a line that fills no buffer by itself while the process runs on, without waiting for more lines or the exit', async () => {
+    // A child process logging one short line to its standard output and then staying alive: without the periodic
+    // flush the line would sit in the 8 KB buffer until the process ended, and this test would time out.
+    const { spawn } = await import('node:child_process');
+    const script = [
+      "const { createLogger } = await import('./src/server/logger.ts');",
+      "createLogger({ level: 'info' }).info({ reqId: 'r-quiet' }, 'request');",
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Also when the test fails by its timeout: the child would otherwise outlive the run.
+    onTestFinished(() => {
+      child.kill();
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.stdout.on('data', (data: Buffer) => {
+        text += String(data);
+        if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
+      });
+      child.once('exit', (code) => reject(new Error(`the logging process ended (${code}) before writing its line`)));
+    });
+    expect(JSON.parse(line)).toMatchObject({ level: 30, service: 'tollgate', reqId: 'r-quiet', msg: 'request' });
+  }, 20_000);
 });
