@@ -1,7 +1,8 @@
 /**
  * Instructions per request, counted by valgrind: `node --import tsx bench/instructions.ts [--requests=N]
  * [--warmup=N] [--concurrency=N] [--root=DIR] [--compare=DIR] [--stream] [--keep]` (after `npm run build`; needs
- * valgrind). `--root` measures the build of another checkout (its dist/ and package.json) instead of this one.
+ * valgrind). `--root` measures the build of another checkout (its dist/ and package.json) instead of this one;
+ * `--node-arguments="--predictable"` adds node flags (V8's --predictable makes the count repeat more closely).
  *
  * CPU time per request on a shared VM moves by ±15 % between runs, which hides a change worth 10 µs. Valgrind's
  * callgrind counts the instructions a process executes, all threads together, and the count is nearly the same
@@ -92,6 +93,7 @@ async function measure(label: string, root: string, mockUrl: string): Promise<nu
       `--callgrind-out-file=${path.join(outputDir, 'callgrind.out.%p')}`,
     ],
     startTimeoutMs: 600_000,
+    nodeArguments: flag('node-arguments', '').split(' ').filter((argument) => argument !== ''),
   });
   const agent = new Agent({ connections: concurrency, headersTimeout: 600_000, bodyTimeout: 600_000 });
   try {

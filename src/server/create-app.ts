@@ -254,6 +254,8 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     transformObject: jsonSchemaTransformObject,
   });
 
+  // Declared up front so that every request object has the same shape whether or not the hook sets it.
+  app.decorateRequest('principal', undefined);
   // A callback hook rather than an async one: no promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', String(request.id));

@@ -2,6 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { whenHandled, type InferenceLogFacts } from '../api/inference/inference-call.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set once the request's line is written (a client that left early and the response's end both try). */
+    requestLogged: boolean;
+  }
+}
+
 /** Routes polled by machines, not worth a line each. */
 const quietRoutes: ReadonlySet<string> = new Set(['/health', '/metrics']);
 
@@ -20,15 +27,16 @@ export type RequestLineLogger = Pick<Logger, 'info' | 'isLevelEnabled'>;
  * that the line still names the provider and key.
  */
 export function installRequestLog(app: FastifyInstance, lineLogger: RequestLineLogger): void {
-  const logged = new WeakSet<FastifyRequest>();
   const write = (request: FastifyRequest, status: number, elapsedMs: number): void => {
-    if (logged.has(request) || quietRoutes.has(request.routeOptions.url ?? '')) return;
-    logged.add(request);
+    if (request.requestLogged || quietRoutes.has(request.routeOptions.url ?? '')) return;
+    request.requestLogged = true;
     if (!lineLogger.isLevelEnabled('info')) return;
     lineLogger.info(lineOf(request, status, elapsedMs), 'request');
   };
 
   app.decorateRequest('inference', null);
+  // A flag in the request's own shape rather than a WeakSet: weak collections cost the garbage collector extra work.
+  app.decorateRequest('requestLogged', false);
   // Callback hooks rather than async ones: no promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
     reply.raw.once('close', () => {

@@ -8,7 +8,15 @@ import { randomUUID } from 'node:crypto';
  * microsecond, where generating version 7 ids through a library asked the system for randomness on every call.
  */
 export function timeOrderedId(now: number = Date.now()): string {
-  const random = randomUUID();
-  const time = Math.max(0, Math.floor(now)).toString(16).padStart(12, '0').slice(-12);
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
+  const millisecond = Math.max(0, Math.floor(now));
+  // Most ids of a busy gateway share their millisecond with the previous one: its formatted prefix is kept.
+  if (millisecond !== lastMillisecond) {
+    const time = millisecond.toString(16).padStart(12, '0').slice(-12);
+    lastPrefix = `${time.slice(0, 8)}-${time.slice(8, 12)}-7`;
+    lastMillisecond = millisecond;
+  }
+  return lastPrefix + randomUUID().slice(15);
 }
+
+let lastMillisecond = -1;
+let lastPrefix = '';

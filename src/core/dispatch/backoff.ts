@@ -1,3 +1,5 @@
+import type { CancelSignal } from '../../spec/cancellation.js';
+
 /**
  * Delay before retry number `attempt` (0-based): exponential from `initialMs`, capped at `maxMs`, with jitter
  * drawn from the upper half so that retries of many clients spread out but never come sooner than `initialMs`.
@@ -9,7 +11,7 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 }
 
 /** Waits, unless the signal aborts first (then rejects). */
-export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
+export function sleep(milliseconds: number, signal?: CancelSignal): Promise<void> {
   if (milliseconds <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../../spec/cancellation.js';
 import { errors, GatewayError } from '../../spec/errors.js';
 
 /**
@@ -6,7 +7,7 @@ import { errors, GatewayError } from '../../spec/errors.js';
  */
 export class ConcurrencyLimiter {
   #active = 0;
-  readonly #waiting: Array<{ resolve: () => void; reject: (error: Error) => void; signal: AbortSignal | undefined; onAbort: () => void }> = [];
+  readonly #waiting: Array<{ resolve: () => void; reject: (error: Error) => void; signal: CancelSignal | undefined; onAbort: () => void }> = [];
 
   constructor(
     private concurrency: number,
@@ -33,7 +34,7 @@ export class ConcurrencyLimiter {
    * Waits for a slot; the returned function frees it (calling it twice is harmless). A request whose client leaves
    * before it gets a slot fails with 499 `client_closed_request`, like any other cancelled request.
    */
-  async acquire(signal?: AbortSignal): Promise<() => void> {
+  async acquire(signal?: CancelSignal): Promise<() => void> {
     // An abort listener added now would never fire, so a request whose client already left would hold its place
     // in the queue until a slot freed only to give it up at once.
     if (signal?.aborted) throw this.#clientClosed();

@@ -1,3 +1,4 @@
+import { abortSignalOf, type CancelSignal } from '../../spec/cancellation.js';
 import { randomUUID } from 'node:crypto';
 import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
@@ -42,7 +43,7 @@ export interface DispatchRequest {
   targets: RouteTarget[];
   pinnedKeyId?: string;
   requestId: string;
-  signal: AbortSignal;
+  signal: CancelSignal;
   requestType: string;
 }
 
@@ -113,7 +114,10 @@ export class Dispatcher {
         requestId: request.requestId,
         send: this.dependencies.client.sender(settings.network.timeoutMs, request.signal),
         now: clock,
-        signal: request.signal,
+        // A standard AbortSignal for the adapter only when it asks for one (its side calls, its polling).
+        get signal() {
+          return abortSignalOf(request.signal);
+        },
       };
       let outcome: AttemptOutcome<T>;
       try {
@@ -256,7 +260,7 @@ export class Dispatcher {
     return limiter;
   }
 
-  async #backoff(attempt: number, network: { retryBackoffInitialMs: number; retryBackoffMaxMs: number }, signal: AbortSignal): Promise<void> {
+  async #backoff(attempt: number, network: { retryBackoffInitialMs: number; retryBackoffMaxMs: number }, signal: CancelSignal): Promise<void> {
     const delay = backoffDelay(attempt, network.retryBackoffInitialMs, network.retryBackoffMaxMs, this.dependencies.random);
     try {
       await sleep(delay, signal);

@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import type { CancelSignal } from '../../spec/cancellation.js';
 import { errors, GatewayError } from '../../spec/errors.js';
 import type { HttpSend, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
 
@@ -30,7 +31,7 @@ export class UpstreamClient {
   }
 
   /** Sends a request and returns as soon as the headers arrived. */
-  async open(request: UpstreamRequest, options: { signal?: AbortSignal; timeoutMs: number }): Promise<UpstreamStream> {
+  async open(request: UpstreamRequest, options: { signal?: CancelSignal; timeoutMs: number }): Promise<UpstreamStream> {
     const target = splitUrl(request.url);
     let response: Dispatcher.ResponseData;
     try {
@@ -40,7 +41,9 @@ export class UpstreamClient {
         method: request.method,
         headers: request.headers,
         body: request.body ?? null,
-        signal: options.signal,
+        // undici takes any EventTarget-like signal (it reads aborted and reason, adds and removes an 'abort'
+        // listener), so a Cancellation goes as it is, without a standard AbortSignal made for it.
+        signal: (options.signal ?? null) as AbortSignal | null,
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
       });
@@ -69,7 +72,7 @@ export class UpstreamClient {
    * Sends a request and reads the whole reply. Built on undici's dispatch API rather than `request`: a reply read
    * whole needs no Readable stream in between, which is most of undici's cost per request.
    */
-  send(request: UpstreamRequest, options: { signal?: AbortSignal; timeoutMs: number }): Promise<UpstreamResponse> {
+  send(request: UpstreamRequest, options: { signal?: CancelSignal; timeoutMs: number }): Promise<UpstreamResponse> {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(classifyTransportError(signal.reason, signal));
     const target = splitUrl(request.url);
@@ -77,7 +80,7 @@ export class UpstreamClient {
       let controller: Dispatcher.DispatchController | undefined;
       let abortedEarly = false;
       const onAbort = () => {
-        if (controller) controller.abort(signal?.reason);
+        if (controller) controller.abort(signal?.reason as Error);
         else abortedEarly = true;
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -98,7 +101,7 @@ export class UpstreamClient {
         {
           onRequestStart(started) {
             controller = started;
-            if (abortedEarly) started.abort(signal?.reason);
+            if (abortedEarly) started.abort(signal?.reason as Error);
           },
           onResponseStart(_controller, statusCode, responseHeaders) {
             status = statusCode;
@@ -123,7 +126,7 @@ export class UpstreamClient {
   }
 
   /** The HttpSend given to adapters for their side calls (tokens, polling). */
-  sender(timeoutMs: number, signal?: AbortSignal): HttpSend {
+  sender(timeoutMs: number, signal?: CancelSignal): HttpSend {
     return (request, callSignal) => this.send(request, { timeoutMs, ...(callSignal ?? signal ? { signal: callSignal ?? signal! } : {}) });
   }
 
@@ -132,7 +135,7 @@ export class UpstreamClient {
   }
 }
 
-async function* iterate(body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): AsyncIterable<Uint8Array> {
+async function* iterate(body: AsyncIterable<Uint8Array>, signal: CancelSignal | undefined): AsyncIterable<Uint8Array> {
   try {
     for await (const chunk of body) yield chunk;
   } catch (error) {
@@ -182,7 +185,7 @@ export function transportFailureOf(error: unknown): TransportFailure | undefined
   return error instanceof GatewayError ? (error as GatewayError & { transport?: TransportFailure }).transport : undefined;
 }
 
-function classifyTransportError(error: unknown, signal: AbortSignal | undefined): GatewayError {
+function classifyTransportError(error: unknown, signal: CancelSignal | undefined): GatewayError {
   if (error instanceof GatewayError) return error;
   const code = (error as { code?: string }).code ?? '';
   let result: GatewayError;

@@ -1,3 +1,4 @@
+import { abortSignalOf, type CancelSignal } from '../../spec/cancellation.js';
 import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../spec/openai.js';
@@ -19,7 +20,7 @@ export interface InferenceCall {
   /** `x-tollgate-key-id`: pin one provider key. */
   pinnedKeyId?: string;
   /** Aborted when the client disconnects; the upstream request is then aborted too. */
-  signal: AbortSignal;
+  signal: CancelSignal;
   /** Which client route is asking, for metrics and metering. */
   route: 'chat' | 'messages';
   /** The client's body text and validated body, from which adapters may copy the members they forward unchanged. */
@@ -202,7 +203,7 @@ export class ChatService {
         if (errorCode === undefined && !call.signal.aborted && decoder.complete) {
           let completion: StreamEvent[];
           try {
-            completion = await decoder.complete(call.signal);
+            completion = await decoder.complete(abortSignalOf(call.signal));
           } catch {
             // The reply itself arrived whole; only what the follow-up would add is missing, so usage stays unknown.
             completion = [];
