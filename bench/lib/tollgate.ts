@@ -29,10 +29,6 @@ export interface TollgateOptions {
   nodeArguments?: string[];
   /** Start with `npm start`'s node flags (default true; bench/node-flags.ts compares flag sets without them). */
   useStartFlags?: boolean;
-  /** A program that runs node (e.g. valgrind and its arguments: bench/instructions.ts). */
-  commandPrefix?: string[];
-  /** How long to wait for the port to open (30 s by default; longer under valgrind). */
-  startTimeoutMs?: number;
 }
 
 export interface RunningTollgate {
@@ -110,20 +106,15 @@ export async function startTollgate(options: TollgateOptions): Promise<RunningTo
   };
   const child = spawnPinned({
     name: options.name,
-    command: options.commandPrefix?.[0] ?? process.execPath,
-    args: [
-      ...(options.commandPrefix ? [...options.commandPrefix.slice(1), process.execPath] : []),
-      ...(options.useStartFlags === false ? [] : startFlags(options.repositoryRoot)),
-      ...(options.nodeArguments ?? []),
-      path.join(options.repositoryRoot, 'dist', 'index.js'),
-    ],
+    command: process.execPath,
+    args: [...(options.useStartFlags === false ? [] : startFlags(options.repositoryRoot)), ...(options.nodeArguments ?? []), path.join(options.repositoryRoot, 'dist', 'index.js')],
     env: environment,
     cwd: dataDir,
     cores: options.cores,
     logFile,
   });
   try {
-    await waitForPort(port, options.startTimeoutMs ?? 30_000, child);
+    await waitForPort(port, 30_000, child);
     const url = `http://127.0.0.1:${port}`;
     await call(url, adminKey, 'PUT', '/api/providers/openai', {
       network_config: { base_url: options.upstreamUrl, max_retries: 0 },

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { whenHandled, type InferenceLogFacts } from '../api/inference/inference-call.js';
+import { lineWriter } from './request-line-writer.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,7 +17,7 @@ const quietRoutes: ReadonlySet<string> = new Set(['/health', '/metrics']);
 const clientClosedStatus = 499;
 
 /** What the request line is written through: `withoutRedaction(logger)` of the app's logger (server/logger.ts). */
-export type RequestLineLogger = Pick<Logger, 'info' | 'isLevelEnabled'>;
+export type RequestLineLogger = Logger;
 
 /**
  * Installs the one log line per request: method, route, status and latency, and for inference requests who served
@@ -27,11 +28,12 @@ export type RequestLineLogger = Pick<Logger, 'info' | 'isLevelEnabled'>;
  * that the line still names the provider and key.
  */
 export function installRequestLog(app: FastifyInstance, lineLogger: RequestLineLogger): void {
+  const writeLine = lineWriter(lineLogger, 'request');
   const write = (request: FastifyRequest, status: number, elapsedMs: number): void => {
     if (request.requestLogged || quietRoutes.has(request.routeOptions.url ?? '')) return;
     request.requestLogged = true;
     if (!lineLogger.isLevelEnabled('info')) return;
-    lineLogger.info(lineOf(request, status, elapsedMs), 'request');
+    writeLine(lineMembers(request, status, elapsedMs));
   };
 
   app.decorateRequest('inference', null);
@@ -51,25 +53,24 @@ export function installRequestLog(app: FastifyInstance, lineLogger: RequestLineL
   });
 }
 
-/** The line's fields, in the order they have always been written (Fastify's `reqId` binding first). */
-function lineOf(request: FastifyRequest, status: number, elapsedMs: number): Record<string, unknown> {
-  const route = request.routeOptions.url ?? null;
+/**
+ * The line's members as JSON text, in the order they have always been written (Fastify's `reqId` binding first).
+ * Every value is a number, a boolean, null or a string through JSON.stringify, so the text is valid JSON whatever a
+ * client sent as its request id or model.
+ */
+export function lineMembers(request: FastifyRequest, status: number, elapsedMs: number): string {
+  const route = request.routeOptions.url;
   const latencyMs = Math.round(elapsedMs * 100) / 100;
+  const id = JSON.stringify(String(request.id));
+  const head = `"reqId":${id},"requestId":${id},"method":${JSON.stringify(request.method)},"route":${route === undefined ? 'null' : JSON.stringify(route)},"status":${status},"latencyMs":${latencyMs}`;
   const facts: InferenceLogFacts | null = request.inference;
-  if (!facts) return { reqId: request.id, requestId: request.id, method: request.method, route, status, latencyMs };
-  const line: Record<string, unknown> = {
-    reqId: request.id,
-    requestId: request.id,
-    method: request.method,
-    route,
-    status,
-    latencyMs,
-    provider: facts.provider ?? null,
-    model: facts.model ?? null,
-    keyId: facts.keyId ?? null,
-    stream: facts.stream ?? false,
-    tokens: facts.usage ? { input: facts.usage.inputTokens, output: facts.usage.outputTokens, cached: facts.usage.cachedInputTokens } : null,
-  };
-  if (facts.errorCode) line.errorCode = facts.errorCode;
-  return line;
+  if (!facts) return head;
+  const usage = facts.usage;
+  const tokens = usage ? `{"input":${usage.inputTokens},"output":${usage.outputTokens},"cached":${usage.cachedInputTokens}}` : 'null';
+  const served = `,"provider":${textOrNull(facts.provider)},"model":${textOrNull(facts.model)},"keyId":${textOrNull(facts.keyId)},"stream":${facts.stream === true},"tokens":${tokens}`;
+  return facts.errorCode ? `${head}${served},"errorCode":${JSON.stringify(facts.errorCode)}` : `${head}${served}`;
+}
+
+function textOrNull(value: string | undefined | null): string {
+  return value === undefined || value === null ? 'null' : JSON.stringify(value);
 }
