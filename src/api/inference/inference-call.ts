@@ -1,5 +1,5 @@
-import { Cancellation } from '../../spec/cancellation.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Cancellation } from '../../spec/cancellation.js';
 import { errors, isGatewayError } from '../../spec/errors.js';
 import type { JsonSource } from '../../spec/json-source.js';
 import type { TokenUsage } from '../../spec/usage.js';

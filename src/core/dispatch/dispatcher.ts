@@ -1,5 +1,5 @@
-import { abortSignalOf, type CancelSignal } from '../../spec/cancellation.js';
 import { randomUUID } from 'node:crypto';
+import { abortSignalOf, type CancelSignal } from '../../spec/cancellation.js';
 import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { EnvironmentReader } from '../../spec/environment-reader.js';
