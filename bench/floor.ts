@@ -1,12 +1,13 @@
 /**
  * What the stack costs without Tollgate: `node --import tsx bench/floor.ts [--seconds=S] [--runs=N] [--warmup=S] [--compare=DIR] [--nice=N]
- * [--log-level=L]`. Starts the mock
+ * [--kind=chat|stream] [--log-level=L]`. Starts the mock
  * upstream, bench/floor/fastify-undici-proxy.mjs (Fastify + undici, nothing else) and Tollgate (`npm start`'s flags),
  * each gateway pinned alone to core 0, and drives each in turn at 32 connections with the same non-streamed
  * request, in rotation `--runs` times (3) after `--warmup` seconds (2) of each: requests/s and CPU µs per request of
  * each, so that Tollgate's own share of the CPU per request can be told from its framework's. `--compare=DIR` adds
  * a second Tollgate built in another checkout (e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && npm ci
- * && npm run build)`), measured in the same rotation: an A/B of a change that machine noise would hide between runs.
+ * && npm run build)`), measured in the same rotation: an A/B of a change that machine noise would hide between runs. `--kind=stream`
+ * sends streamed requests (the floor proxy relays the stream's bytes whole).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,7 @@ const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '5'));
   const runs = Number(flag('runs', '3'));
+  const kind = flag('kind', 'chat') === 'stream' ? 'stream' : 'chat';
   const warmupSeconds = Number(flag('warmup', '2'));
   const { gatewayCores, loadCores } = setUpTool();
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
@@ -44,10 +46,10 @@ async function main(): Promise<void> {
   const tollgateTarget = (running: typeof tollgate): Target => ({
     url: `${running.url}/v1/chat/completions`,
     headers: { authorization: `Bearer ${running.apiKey}` },
-    body: requestBody('chat', running.model),
+    body: requestBody(kind, running.model),
   });
   const systems: Array<{ name: string; pid: number; target: Target }> = [
-    { name: 'fastify + undici', pid: floor.pid, target: { url: `http://127.0.0.1:${port}/v1/chat/completions`, headers: {}, body: requestBody('chat', 'gpt-4o-mini') } },
+    { name: 'fastify + undici', pid: floor.pid, target: { url: `http://127.0.0.1:${port}/v1/chat/completions`, headers: {}, body: requestBody(kind, 'gpt-4o-mini') } },
     { name: 'tollgate', pid: tollgate.process.pid, target: tollgateTarget(tollgate) },
     ...(other ? [{ name: 'tollgate (compare)', pid: other.process.pid, target: tollgateTarget(other) }] : []),
   ];
