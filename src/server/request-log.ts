@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { whenHandled, type InferenceLogFacts } from '../api/inference/inference-call.js';
+import { clientLeft, type InferenceLogFacts } from '../api/inference/inference-call.js';
 import { lineWriter } from './request-line-writer.js';
 
 declare module 'fastify' {
@@ -41,9 +41,10 @@ export function installRequestLog(app: FastifyInstance, lineLogger: RequestLineL
   app.decorateRequest('requestLogged', false);
   // Callback hooks rather than async ones: no promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
+    // The one 'close' listener of a request: a client that leaves early also cancels its inference's upstream work.
     reply.raw.once('close', () => {
       if (reply.raw.writableFinished) return;
-      void (request.inference ? whenHandled(request.inference) : Promise.resolve()).then(() => write(request, clientClosedStatus, reply.elapsedTime));
+      void (request.inference ? clientLeft(request.inference) : Promise.resolve()).then(() => write(request, clientClosedStatus, reply.elapsedTime));
     });
     done();
   });

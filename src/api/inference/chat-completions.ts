@@ -46,7 +46,7 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
           const { fallbacks, ...rest } = request.body;
           const body = rest as unknown as ChatCompletionRequest;
           const targets = chat.targets(body, fallbacks);
-          const call = inferenceCall(request, reply, 'chat');
+          const call = inferenceCall(request, 'chat');
           const result = await chat.complete(body, targets, call);
           if (result.kind === 'completion') {
             reply.headers(servedHeaders(result.servedBy));

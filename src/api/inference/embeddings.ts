@@ -26,7 +26,7 @@ export function embeddingRoutes(embeddings: EmbeddingService): FastifyPluginAsyn
       { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: embeddingRequestSchema } },
       async (request, reply) => {
         try {
-          const call = inferenceCall(request, reply, 'chat');
+          const call = inferenceCall(request, 'chat');
           const { result, servedBy } = await embeddings.embed(request.body as unknown as EmbeddingRequest, call);
           reply.headers(servedHeaders(servedBy));
           noteServed(request, servedBy, {

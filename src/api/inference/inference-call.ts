@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Cancellation } from '../../spec/cancellation.js';
 import { errors, isGatewayError } from '../../spec/errors.js';
 import type { JsonSource } from '../../spec/json-source.js';
@@ -30,6 +30,8 @@ interface TrackedFacts extends InferenceLogFacts {
   inRoute: boolean;
   /** Who waits for the route to be done; created only when someone does (a client that left early). */
   onHandled: Array<() => void> | undefined;
+  /** Aborted when the client leaves before its answer is complete; set by `inferenceCall`. */
+  cancellation: Cancellation | undefined;
 }
 
 function factsOf(request: FastifyRequest): TrackedFacts {
@@ -44,6 +46,7 @@ function factsOf(request: FastifyRequest): TrackedFacts {
       errorCode: undefined,
       inRoute: false,
       onHandled: undefined,
+      cancellation: undefined,
     };
     request.inference = facts;
   }
@@ -61,11 +64,14 @@ export function markHandled(request: FastifyRequest): void {
 }
 
 /**
- * Resolves once the route is done with the request (at once when it is), so that a client who left early is logged
- * with the facts the route still gathers. Nothing is allocated for the requests nobody waits on.
+ * Tells an inference request that its client left before the answer was complete: its upstream work is cancelled.
+ * Resolves once the route is done with the request (at once when it is), so that the client is logged with the facts
+ * the route still gathers. The server's one 'close' listener per request calls this (server/request-log.ts), so an
+ * inference request needs no listener of its own; nothing is allocated for the requests nobody waits on.
  */
-export function whenHandled(facts: InferenceLogFacts): Promise<void> {
+export function clientLeft(facts: InferenceLogFacts): Promise<void> {
   const tracked = facts as TrackedFacts;
+  tracked.cancellation?.abort();
   if (!tracked.inRoute) return Promise.resolve();
   return new Promise<void>((resolve) => {
     (tracked.onHandled ??= []).push(resolve);
@@ -115,14 +121,11 @@ function sourceOf(request: FastifyRequest, route: InferenceCall['route']): JsonS
  * pinned key, a signal that aborts when the client disconnects before the answer is complete, and the body's
  * JSON source.
  */
-export function inferenceCall(request: FastifyRequest, reply: FastifyReply, route: InferenceCall['route']): InferenceCall {
-  factsOf(request).inRoute = true;
+export function inferenceCall(request: FastifyRequest, route: InferenceCall['route']): InferenceCall {
+  const facts = factsOf(request);
+  facts.inRoute = true;
   const cancellation = new Cancellation();
-  const response = reply.raw;
-  // 'close' is emitted once; `on` spares the wrapper `once` would allocate.
-  response.on('close', () => {
-    if (!response.writableFinished) cancellation.abort();
-  });
+  facts.cancellation = cancellation;
   const pinned = request.headers['x-tollgate-key-id'];
   if (!request.principal) throw errors.unauthorized('Missing credentials');
   const source = sourceOf(request, route);

@@ -33,7 +33,7 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
           const anthropicBody = rest as unknown as AnthropicMessagesRequest;
           const probe = chat.targets({ model: anthropicBody.model, messages: [] }, fallbacks);
           // Claude upstreams read Anthropic-only features (cache_control, thinking) back from extension fields.
-          const call = inferenceCall(request, reply, 'messages');
+          const call = inferenceCall(request, 'messages');
           // Judged by what the keys (or the pinned key) send upstream, so that a deployment alias of a Claude model counts.
           const isClaude = (model: string) => model.replace(/^publishers\/anthropic\/models\//, '').startsWith('claude') || model.includes('anthropic.claude');
           const claude = probe.every((target) => {
