@@ -1,6 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions } from 'pino';
 
+const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+type LevelMethod = (...args: unknown[]) => void;
+
 /**
  * A request's logger that makes its pino child only when something is logged through it. Fastify gives every
  * request `logger.child({reqId})`; making that child (bindings serialised, a prototype chain set up) cost a few
@@ -24,11 +28,6 @@ class LazyChildLogger {
     return this.#child;
   }
 
-  #call(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent', args: unknown[]): void {
-    const logger = this.#logger();
-    Reflect.apply(logger[level], logger, args);
-  }
-
   get level(): string {
     return this.#child?.level ?? this.#options.level ?? this.#parent.level;
   }
@@ -37,32 +36,22 @@ class LazyChildLogger {
     this.#logger().level = level;
   }
 
-  fatal(...args: unknown[]): void {
-    this.#call('fatal', args);
-  }
+  // One method per level, each handing its arguments (whatever pino's overloads take) to the child.
+  declare fatal: LevelMethod;
+  declare error: LevelMethod;
+  declare warn: LevelMethod;
+  declare info: LevelMethod;
+  declare debug: LevelMethod;
+  declare trace: LevelMethod;
+  declare silent: LevelMethod;
 
-  error(...args: unknown[]): void {
-    this.#call('error', args);
-  }
-
-  warn(...args: unknown[]): void {
-    this.#call('warn', args);
-  }
-
-  info(...args: unknown[]): void {
-    this.#call('info', args);
-  }
-
-  debug(...args: unknown[]): void {
-    this.#call('debug', args);
-  }
-
-  trace(...args: unknown[]): void {
-    this.#call('trace', args);
-  }
-
-  silent(...args: unknown[]): void {
-    this.#call('silent', args);
+  static {
+    for (const level of levels) {
+      LazyChildLogger.prototype[level] = function (this: LazyChildLogger, ...args: unknown[]): void {
+        const logger = this.#logger();
+        Reflect.apply(logger[level], logger, args);
+      };
+    }
   }
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {

@@ -16,9 +16,6 @@ const quietRoutes: ReadonlySet<string> = new Set(['/health', '/metrics']);
 /** The status logged for a client that went away before its answer was complete (nginx's convention). */
 const clientClosedStatus = 499;
 
-/** What the request line is written through: `withoutRedaction(logger)` of the app's logger (server/logger.ts). */
-export type RequestLineLogger = Logger;
-
 /**
  * Installs the one log line per request: method, route, status and latency, and for inference requests who served
  * them (provider, model, key id) and the tokens they used. The line never holds a credential: it is built from
@@ -27,7 +24,7 @@ export type RequestLineLogger = Logger;
  * would bind it. A client that left early is logged with status 499 once the route is done with the request, so
  * that the line still names the provider and key.
  */
-export function installRequestLog(app: FastifyInstance, lineLogger: RequestLineLogger): void {
+export function installRequestLog(app: FastifyInstance, lineLogger: Logger): void {
   const writeLine = lineWriter(lineLogger, 'request');
   const write = (request: FastifyRequest, status: number, elapsedMs: number): void => {
     if (request.requestLogged || quietRoutes.has(request.routeOptions.url ?? '')) return;
