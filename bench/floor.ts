@@ -1,12 +1,12 @@
 /**
- * What the stack costs without Tollgate: `node --import tsx bench/floor.ts [--seconds=S] [--runs=N] [--warmup=S] [--compare=DIR] [--nice=N]
+ * What the stack costs without Tollgate: `node --import tsx bench/floor.ts [--seconds=S] [--runs=N] [--warmup=S] [--compare=DIR[,DIR…]] [--nice=N]
  * [--kind=chat|stream] [--log-level=L]`. Starts the mock
  * upstream, bench/floor/fastify-undici-proxy.mjs (Fastify + undici, nothing else) and Tollgate (`npm start`'s flags),
  * each gateway pinned alone to core 0, and drives each in turn at 32 connections with the same non-streamed
  * request, in rotation `--runs` times (3) after `--warmup` seconds (2) of each: requests/s and CPU µs per request of
  * each, so that Tollgate's own share of the CPU per request can be told from its framework's. `--compare=DIR` adds
  * a second Tollgate built in another checkout (e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && npm ci
- * && npm run build)`), measured in the same rotation: an A/B of a change that machine noise would hide between runs. `--kind=stream`
+ * && npm run build)`), measured in the same rotation: an A/B of a change that machine noise would hide between runs; several directories, comma-separated, are each measured in the same rotation. `--kind=stream`
  * sends streamed requests (the floor proxy relays the stream's bytes whole).
  */
 import path from 'node:path';
@@ -39,10 +39,13 @@ async function main(): Promise<void> {
   });
   await waitForPort(port, 15_000, floor);
   const tollgate = await startTollgate({ name: 'floor-tollgate', repositoryRoot, upstreamUrl: mock.url, cores: gatewayCores, logLevel: flag('log-level', 'info') });
-  const compareRoot = flag('compare', '');
-  const other = compareRoot
-    ? await startTollgate({ name: 'floor-compare', repositoryRoot: path.resolve(compareRoot), upstreamUrl: mock.url, cores: gatewayCores, logLevel: flag('log-level', 'info') })
-    : undefined;
+  // Several checkouts, comma-separated, are measured in the same rotation (e.g. one per part switched off).
+  const compareRoots = flag('compare', '').split(',').filter((root) => root !== '');
+  const others: Array<{ root: string; running: typeof tollgate }> = [];
+  for (const [index, root] of compareRoots.entries()) {
+    const running = await startTollgate({ name: `floor-compare-${index}`, repositoryRoot: path.resolve(root), upstreamUrl: mock.url, cores: gatewayCores, logLevel: flag('log-level', 'info') });
+    others.push({ root, running });
+  }
   const tollgateTarget = (running: typeof tollgate): Target => ({
     url: `${running.url}/v1/chat/completions`,
     headers: { authorization: `Bearer ${running.apiKey}` },
@@ -51,7 +54,7 @@ async function main(): Promise<void> {
   const systems: Array<{ name: string; pid: number; target: Target }> = [
     { name: 'fastify + undici', pid: floor.pid, target: { url: `http://127.0.0.1:${port}/v1/chat/completions`, headers: {}, body: requestBody(kind, 'gpt-4o-mini') } },
     { name: 'tollgate', pid: tollgate.process.pid, target: tollgateTarget(tollgate) },
-    ...(other ? [{ name: 'tollgate (compare)', pid: other.process.pid, target: tollgateTarget(other) }] : []),
+    ...others.map(({ root, running }) => ({ name: compareRoots.length === 1 ? 'tollgate (compare)' : path.basename(root), pid: running.process.pid, target: tollgateTarget(running) })),
   ];
   const results = new Map<string, { rates: number[]; cpu: number[] }>(systems.map((system) => [system.name, { rates: [], cpu: [] }]));
   try {
@@ -72,14 +75,14 @@ async function main(): Promise<void> {
     await floor.stop();
     await tollgate.stop();
     removeTollgateData(tollgate);
-    if (other) {
-      await other.stop();
-      removeTollgateData(other);
+    for (const { running } of others) {
+      await running.stop();
+      removeTollgateData(running);
     }
     await mock.process.stop();
   }
   for (const [name, entry] of results) {
-    process.stdout.write(`${name.padEnd(18)} ${String(round(median(entry.rates), 0)).padStart(6)} req/s  ${String(round(median(entry.cpu), 0)).padStart(5)} µs CPU per request (runs: ${entry.cpu.map((value) => round(value, 0)).join(', ')})\n`);
+    process.stdout.write(`${name.padEnd(24)} ${String(round(median(entry.rates), 0)).padStart(6)} req/s  ${String(round(median(entry.cpu), 0)).padStart(5)} µs CPU per request (runs: ${entry.cpu.map((value) => round(value, 0)).join(', ')})\n`);
   }
 }
 
