@@ -128,14 +128,14 @@ export function inferenceCall(request: FastifyRequest, route: InferenceCall['rou
   facts.cancellation = cancellation;
   const pinned = request.headers['x-tollgate-key-id'];
   if (!request.principal) throw errors.unauthorized('Missing credentials');
-  const source = sourceOf(request, route);
+  // One object shape for every call, absent facts included: no conditional spreads on the hot path.
   return {
     principal: request.principal,
     requestId: String(request.id),
     signal: cancellation,
     route,
-    ...(typeof pinned === 'string' && pinned !== '' ? { pinnedKeyId: pinned } : {}),
-    ...(source !== undefined ? { source } : {}),
+    pinnedKeyId: typeof pinned === 'string' && pinned !== '' ? pinned : undefined,
+    source: sourceOf(request, route),
   };
 }
 

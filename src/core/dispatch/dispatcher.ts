@@ -57,6 +57,9 @@ export interface DispatcherDependencies {
   setKeyStatus: (keyId: string, status: string) => void;
 }
 
+/** The keys excluded from a request's first pick: none. */
+const noKeys: ReadonlySet<string> = new Set();
+
 /** Default rest for a key that answered 429 without saying how long. */
 const defaultCooldownMs = 5_000;
 
@@ -92,17 +95,18 @@ export class Dispatcher {
     const { router, clock } = this.dependencies;
     const settings = toProviderSettings(target.provider);
     const limiter = this.#limiter(target);
-    const excluded = new Set<string>();
+    // Made only when a key must be excluded: most requests are served by the first key picked.
+    let excluded: Set<string> | undefined;
     let retries = 0;
     let lastError: GatewayError | undefined;
     for (;;) {
-      const key = router.pick(target, { ...(request.pinnedKeyId ? { pinned: request.pinnedKeyId } : {}), exclude: excluded });
+      const key = router.pick(target, { pinned: request.pinnedKeyId || undefined, exclude: excluded ?? noKeys });
       if (!key) throw lastError ?? this.#noKeyError(target, request);
       let resolved: ResolvedKey;
       try {
         resolved = resolveKey(key, this.dependencies.readEnvironment);
       } catch (error) {
-        excluded.add(key.id);
+        (excluded ??= new Set()).add(key.id);
         lastError = asGatewayError(error);
         continue;
       }
@@ -138,7 +142,7 @@ export class Dispatcher {
         if (gatewayError.upstream && (gatewayError.status === 401 || gatewayError.status === 403)) {
           attempts.push(record(target, key, gatewayError.status, 'rotate'));
           this.#markFailing(target, key, gatewayError.status, gatewayError.code);
-          excluded.add(key.id);
+          (excluded ??= new Set()).add(key.id);
           lastError = gatewayError;
           continue;
         }
@@ -169,7 +173,7 @@ export class Dispatcher {
       if (status === 429) {
         attempts.push(record(target, key, status, 'rotate'));
         router.coolDown(key.id, upstream.retryAfterMs ?? defaultCooldownMs);
-        excluded.add(key.id);
+        (excluded ??= new Set()).add(key.id);
         lastError = upstream;
         continue;
       }
@@ -177,7 +181,7 @@ export class Dispatcher {
       if (status === 401 || status === 403 || upstream.status === 401 || upstream.status === 403) {
         attempts.push(record(target, key, status, 'rotate'));
         this.#markFailing(target, key, status, upstream.code);
-        excluded.add(key.id);
+        (excluded ??= new Set()).add(key.id);
         lastError = upstream;
         continue;
       }

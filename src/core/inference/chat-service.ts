@@ -7,7 +7,7 @@ import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
 import type { TokenUsage } from '../../spec/usage.js';
 import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
 import type { Principal } from '../auth/authenticator.js';
-import type { Dispatcher, Served } from '../dispatch/dispatcher.js';
+import type { DispatchRequest, Dispatcher, Served } from '../dispatch/dispatcher.js';
 import type { UpstreamClient, UpstreamStream } from '../dispatch/upstream-client.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RouteTarget, Router } from '../routing/router.js';
@@ -83,12 +83,12 @@ export class ChatService {
       body,
     });
     const stream = body.stream === true;
-    const dispatchRequest = {
+    const dispatchRequest: DispatchRequest = {
       targets,
       requestId: call.requestId,
       signal: call.signal,
       requestType: call.route === 'messages' ? 'messages' : 'chat.completion',
-      ...(call.pinnedKeyId !== undefined ? { pinnedKeyId: call.pinnedKeyId } : {}),
+      pinnedKeyId: call.pinnedKeyId,
     };
     try {
       if (!stream) {
@@ -106,13 +106,7 @@ export class ChatService {
         this.#recordAttempts(served);
         const { completion, usage, passthrough, raw } = served.value;
         await this.#settle(ticket, served, usage, started, 200, false);
-        return {
-          kind: 'completion',
-          completion,
-          usage,
-          ...(passthrough ? { raw } : {}),
-          servedBy: servedBy(served),
-        };
+        return { kind: 'completion', completion, usage, raw: passthrough ? raw : undefined, servedBy: servedBy(served) };
       }
       return await this.#stream(body, dispatchRequest, call, ticket, started);
     } catch (error) {
@@ -134,7 +128,7 @@ export class ChatService {
 
   async #stream(
     body: ChatCompletionRequest,
-    dispatchRequest: Parameters<Dispatcher['dispatch']>[0],
+    dispatchRequest: DispatchRequest,
     call: InferenceCall,
     ticket: MeteringTicket,
     started: number,
@@ -249,11 +243,13 @@ export class ChatService {
     errorCode?: string,
   ): Promise<void> {
     const latencyMs = this.dependencies.clock() - started;
+    // Objects of one shape whatever the outcome, absent facts undefined: no conditional spreads on the hot path.
     await ticket.settle({
       status,
       served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
-      ...(usage ? { usage } : { usageMissing: true }),
-      ...(errorCode ? { errorCode } : {}),
+      usage,
+      usageMissing: usage === undefined ? true : undefined,
+      errorCode,
       latencyMs,
       stream,
     });
@@ -263,8 +259,8 @@ export class ChatService {
       model: served.target.model,
       status,
       seconds: latencyMs / 1000,
-      ...(usage ? { usage } : {}),
-      ...(errorCode ? { errorCode } : {}),
+      usage,
+      errorCode,
     });
   }
 

@@ -68,3 +68,57 @@ describe('Router with keyless providers', () => {
     expect(router.resolve('gpt-4o').provider.name).toBe('openai');
   });
 });
+
+describe('Router.pick', () => {
+  const provider: ProviderRecord = {
+    name: 'openai',
+    custom: false,
+    settings: {},
+    config_hash: '',
+    created_at: '2026-11-01T00:00:00.000Z',
+    updated_at: '2026-11-01T00:00:00.000Z',
+  };
+
+  function weightedRouter(draws: number[], keys: KeyRecord[]): { router: Router; draws: number[] } {
+    const catalog = new Catalog();
+    catalog.replace([provider], keys);
+    const remaining = [...draws];
+    const router = new Router(catalog, adapters, () => 1_000, () => {
+      const next = remaining.shift();
+      if (next === undefined) throw new Error('no random draw left');
+      return next;
+    });
+    return { router, draws: remaining };
+  }
+
+  const keys = [key('openai', 'a', { weight: 1 }), key('openai', 'b', { weight: 2 }), key('openai', 'c', { weight: 7 })];
+
+  it('chooses by weight in key order, one random draw per choice', () => {
+    const { router, draws } = weightedRouter([0.05, 0.15, 0.29, 0.31, 0.99], keys);
+    const target = router.resolve('openai/gpt-4o');
+    const chosen = [0, 1, 2, 3, 4].map(() => router.pick(target, { exclude: new Set() })?.id);
+    expect(chosen).toEqual(['a', 'b', 'b', 'c', 'c']);
+    expect(draws).toEqual([]);
+  });
+
+  it('draws nothing when one key is left, and skips excluded, cooling and failing keys while a healthy one remains', () => {
+    const failing = key('openai', 'f', { weight: 1_000, status: 'failing: upstream answered 401 (invalid_api_key)' });
+    const { router, draws } = weightedRouter([0.5], [...keys, failing]);
+    const target = router.resolve('openai/gpt-4o');
+    router.coolDown('c', 60_000);
+    expect(router.pick(target, { exclude: new Set(['a']) })?.id).toBe('b');
+    // a and b are left, weights 1 and 2: 0.5 × 3 = 1.5 falls on b.
+    expect(router.pick(target, { exclude: new Set() })?.id).toBe('b');
+    expect(draws).toEqual([]);
+    expect(router.pick(target, { pinned: 'a', exclude: new Set() })?.id).toBe('a');
+  });
+
+  it('falls back to a failing key, never to a cooling one, when no healthy key is left', () => {
+    const failing = key('openai', 'f', { status: 'failing: upstream answered 401 (invalid_api_key)' });
+    const { router } = weightedRouter([], [key('openai', 'a'), failing]);
+    const target = router.resolve('openai/gpt-4o');
+    router.coolDown('a', 60_000);
+    expect(router.pick(target, { exclude: new Set() })?.id).toBe('f');
+    expect(router.pick(target, { exclude: new Set(['f']) })).toBeUndefined();
+  });
+});

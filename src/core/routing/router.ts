@@ -83,11 +83,35 @@ export class Router {
    * Picks a key by weight among the eligible ones not yet tried for this request. Keys cooling down after a 429
    * and keys whose credentials failed are used only when nothing else is left. `pinned` restricts the choice to one key.
    */
-  pick(target: RouteTarget, options: { pinned?: string; exclude: ReadonlySet<string> }): KeyRecord | undefined {
-    let candidates = this.eligibleKeys(target).filter((key) => !options.exclude.has(key.id));
+  pick(target: RouteTarget, options: { pinned?: string | undefined; exclude: ReadonlySet<string> }): KeyRecord | undefined {
+    const keys = this.eligibleKeys(target);
+    const now = this.clock();
+    // The usual case, a healthy key to choose from, in one pass without building the candidate lists below; the
+    // choice is the same as theirs (same order, same arithmetic, no random draw for a single key).
+    let count = 0;
+    let total = 0;
+    let only: KeyRecord | undefined;
+    for (const key of keys) {
+      if (!this.#healthyCandidate(key, options, now)) continue;
+      count += 1;
+      total += key.weight;
+      only = key;
+    }
+    if (count === 1) return only;
+    if (count > 1 && total > 0) {
+      let point = this.random() * total;
+      let last: KeyRecord | undefined;
+      for (const key of keys) {
+        if (!this.#healthyCandidate(key, options, now)) continue;
+        point -= key.weight;
+        if (point < 0) return key;
+        last = key;
+      }
+      return last;
+    }
+    let candidates = keys.filter((key) => !options.exclude.has(key.id));
     if (options.pinned !== undefined) candidates = candidates.filter((key) => key.id === options.pinned);
     if (candidates.length === 0) return undefined;
-    const now = this.clock();
     const healthy = candidates.filter((key) => !this.coolingDown(key.id, now) && !key.status.startsWith('failing'));
     if (healthy.length > 0) return this.#weighted(healthy);
     const notCooling = candidates.filter((key) => !this.coolingDown(key.id, now));
@@ -118,6 +142,15 @@ export class Router {
       return false;
     }
     return true;
+  }
+
+  #healthyCandidate(key: KeyRecord, options: { pinned?: string | undefined; exclude: ReadonlySet<string> }, now: number): boolean {
+    return (
+      !options.exclude.has(key.id) &&
+      (options.pinned === undefined || key.id === options.pinned) &&
+      !this.coolingDown(key.id, now) &&
+      !key.status.startsWith('failing')
+    );
   }
 
   #weighted(keys: readonly KeyRecord[]): KeyRecord {
