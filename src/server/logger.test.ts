@@ -77,7 +77,7 @@ describe('createLogger redaction of errors', () => {
 describe('createLogger with the default destination', () => {
   it('writes a line that fills no buffer by itself while the process runs on, without waiting for more lines or the exit', async () => {
     // A child process logging one short line to its standard output and then staying alive: without the periodic
-    // flush the line would sit in the 32 KB buffer until the process ended, and this test would time out.
+    // flush the line would wait in its batch until the process ended, and this test would time out.
     const { spawn } = await import('node:child_process');
     const script = [
       "const { createLogger } = await import('./src/server/logger.ts');",
