@@ -56,7 +56,8 @@ async function main(): Promise<void> {
     { name: 'tollgate', pid: tollgate.process.pid, target: tollgateTarget(tollgate) },
     ...others.map(({ root, running }) => ({ name: compareRoots.length === 1 ? 'tollgate (compare)' : path.basename(root), pid: running.process.pid, target: tollgateTarget(running) })),
   ];
-  const results = new Map<string, { rates: number[]; cpu: number[] }>(systems.map((system) => [system.name, { rates: [], cpu: [] }]));
+  // Indexed by rotation (undefined where the process could not be sampled), so that systems pair up per rotation.
+  const results = new Map<string, { rates: number[]; cpu: Array<number | undefined> }>(systems.map((system) => [system.name, { rates: [], cpu: [] }]));
   try {
     for (const system of systems) await load.run({ kind: 'throughput', target: system.target, connections: 32, durationS: warmupSeconds, loader: 'autocannon' });
     for (let repetition = 0; repetition < runs; repetition += 1) {
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
         const after = sampleProcess(system.pid);
         const entry = results.get(system.name)!;
         entry.rates.push(result.requestsPerSecond);
-        if (before && after) entry.cpu.push(((after.cpuMs - before.cpuMs) / result.requests) * 1000);
+        entry.cpu[repetition] = before && after ? ((after.cpuMs - before.cpuMs) / result.requests) * 1000 : undefined;
       }
     }
   } finally {
@@ -81,8 +82,21 @@ async function main(): Promise<void> {
     }
     await mock.process.stop();
   }
+  const reference = results.get('tollgate')!.cpu;
   for (const [name, entry] of results) {
-    process.stdout.write(`${name.padEnd(24)} ${String(round(median(entry.rates), 0)).padStart(6)} req/s  ${String(round(median(entry.cpu), 0)).padStart(5)} µs CPU per request (runs: ${entry.cpu.map((value) => round(value, 0)).join(', ')})\n`);
+    const cpu = entry.cpu.filter((value): value is number => value !== undefined);
+    process.stdout.write(`${name.padEnd(24)} ${String(round(median(entry.rates), 0)).padStart(6)} req/s  ${String(round(median(cpu), 0)).padStart(5)} µs CPU per request (runs: ${cpu.map((value) => round(value, 0)).join(', ')})\n`);
+  }
+  // The machine's noise comes in bursts of seconds that move every system measured meanwhile: a system's CPU per
+  // request divided by Tollgate's in the same rotation cancels much of it, and the median of those ratios compares
+  // builds more finely than the medians above (many short rotations, e.g. --seconds=1 --runs=40, help most).
+  for (const [name, entry] of results) {
+    if (name === 'tollgate') continue;
+    const ratios = entry.cpu.flatMap((value, rotation) => (value !== undefined && reference[rotation] !== undefined ? [value / reference[rotation]!] : []));
+    if (ratios.length === 0) continue;
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const quartile = (fraction: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!, 3);
+    process.stdout.write(`${name.padEnd(24)} ÷ tollgate in the same rotation: median ${round(median(ratios), 3)} (middle half ${quartile(0.25)}–${quartile(0.75)}, ${ratios.length} rotations)\n`);
   }
 }
 
