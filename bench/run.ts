@@ -204,6 +204,7 @@ async function main(): Promise<void> {
     repositoryRoot,
     mock,
     gatewayCores,
+    loadCores,
     logLevel: options.logLevel,
     postgresUrl: options.postgresUrl,
     redisUrl: options.redisUrl,

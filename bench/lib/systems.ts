@@ -10,6 +10,7 @@ import { request } from 'undici';
 import type { SystemName } from './options.js';
 import { startPortkey } from './portkey.js';
 import { firstLine, spawnPinned, type SpawnedProcess } from './processes.js';
+import { isLocal, pinLocalServices } from './service-pinning.js';
 import { removeTollgateData, startTollgate, type RunningTollgate } from './tollgate.js';
 
 export interface SystemUnderTest {
@@ -83,6 +84,8 @@ export interface StartOptions {
   repositoryRoot: string;
   mock: RunningMock;
   gatewayCores: string | undefined;
+  /** The mock's and load generator's cores; the local PostgreSQL and Redis are moved there while measured. */
+  loadCores: string | undefined;
   logLevel: string;
   postgresUrl: string;
   redisUrl: string;
@@ -122,6 +125,7 @@ export async function startTollgatePostgres(options: StartOptions): Promise<Syst
     await client.query(`drop database if exists ${database} with (force)`);
     await client.end();
   };
+  const services = isLocal(options.postgresUrl) && isLocal(options.redisUrl) ? pinLocalServices(options.loadCores) : { pinned: [], restore: () => undefined };
   let tollgate: RunningTollgate;
   try {
     tollgate = await startTollgate({
@@ -134,11 +138,14 @@ export async function startTollgatePostgres(options: StartOptions): Promise<Syst
       redisUrl: options.redisUrl,
     });
   } catch (error) {
+    services.restore();
     redis.disconnect();
     await dropDatabase();
     throw error;
   }
-  return fromTollgate('tollgate-pg', 'client → Tollgate (PostgreSQL store, Redis counters) → mock', tollgate, async () => {
+  const pinnedNote = services.pinned.length > 0 ? `; ${services.pinned.join(' and ')} pinned to the load core(s) meanwhile` : '';
+  return fromTollgate('tollgate-pg', `client → Tollgate (PostgreSQL store, Redis counters) → mock${pinnedNote}`, tollgate, async () => {
+    services.restore();
     // Only the counters of this run's API key (its id is in every bucket name) and the reservations they held.
     const stale: string[] = [];
     let cursor = '0';
