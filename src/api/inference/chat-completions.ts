@@ -60,25 +60,27 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
           writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
           noteServed(request, result.servedBy, { stream: true });
           let failed: string | undefined;
-          for await (const event of result.events) {
-            if (writer.closed) break;
-            if (event.kind === 'error') {
-              failed = event.error.code ?? 'upstream_stream_error';
-              const error = new GatewayError({
-                status: event.error.status,
-                type: event.error.type as GatewayError['type'],
-                code: failed,
-                message: event.error.message,
-                provider: result.servedBy.provider,
-                model: body.model,
-                requestType: 'chat.completion',
-                upstream: true,
-              });
-              writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
-              break;
+          relay: for await (const events of result.events) {
+            for (const event of events) {
+              if (writer.closed) break relay;
+              if (event.kind === 'error') {
+                failed = event.error.code ?? 'upstream_stream_error';
+                const error = new GatewayError({
+                  status: event.error.status,
+                  type: event.error.type as GatewayError['type'],
+                  code: failed,
+                  message: event.error.message,
+                  provider: result.servedBy.provider,
+                  model: body.model,
+                  requestType: 'chat.completion',
+                  upstream: true,
+                });
+                writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
+                break relay;
+              }
+              if (!wantsUsage && mayBeUsageOnly(event) && isUsageOnlyChunk(event.chunk)) continue;
+              if (!writer.write(`data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`)) await writer.drained();
             }
-            if (!wantsUsage && mayBeUsageOnly(event) && isUsageOnlyChunk(event.chunk)) continue;
-            if (!writer.write(`data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`)) await writer.drained();
           }
           const clientClosed = writer.closed;
           noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));

@@ -54,24 +54,26 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
           noteServed(request, result.servedBy, { stream: true });
           const encoder = createMessagesStreamEncoder({ model: anthropicBody.model, messageId: messageIdFor(`chatcmpl-${randomUUID().replace(/-/g, '')}`) });
           let failed: string | undefined;
-          for await (const event of result.events) {
-            if (writer.closed) break;
-            if (event.kind === 'error') {
-              failed = event.error.code ?? 'upstream_stream_error';
-              writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));
-              break;
+          relay: for await (const events of result.events) {
+            for (const event of events) {
+              if (writer.closed) break relay;
+              if (event.kind === 'error') {
+                failed = event.error.code ?? 'upstream_stream_error';
+                writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));
+                break relay;
+              }
+              let text: string;
+              try {
+                // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
+                text = encoder.push(event.chunk);
+              } catch (error) {
+                if (!isGatewayError(error)) throw error;
+                failed = error.code;
+                writer.write(encoder.fail({ type: error.type, message: error.message }));
+                break relay;
+              }
+              if (text && !writer.write(text)) await writer.drained();
             }
-            let text: string;
-            try {
-              // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
-              text = encoder.push(event.chunk);
-            } catch (error) {
-              if (!isGatewayError(error)) throw error;
-              failed = error.code;
-              writer.write(encoder.fail({ type: error.type, message: error.message }));
-              break;
-            }
-            if (text && !writer.write(text)) await writer.drained();
           }
           const clientClosed = writer.closed;
           noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));
