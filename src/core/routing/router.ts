@@ -86,36 +86,11 @@ export class Router {
   pick(target: RouteTarget, options: { pinned?: string | undefined; exclude: ReadonlySet<string> }): KeyRecord | undefined {
     const keys = this.eligibleKeys(target);
     const now = this.clock();
-    // The usual case, a healthy key to choose from, in one pass without building the candidate lists below; the
-    // choice is the same as theirs (same order, same arithmetic, no random draw for a single key).
-    let count = 0;
-    let total = 0;
-    let only: KeyRecord | undefined;
-    for (const key of keys) {
-      if (!this.#healthyCandidate(key, options, now)) continue;
-      count += 1;
-      total += key.weight;
-      only = key;
-    }
-    if (count === 1) return only;
-    if (count > 1 && total > 0) {
-      let point = this.random() * total;
-      let last: KeyRecord | undefined;
-      for (const key of keys) {
-        if (!this.#healthyCandidate(key, options, now)) continue;
-        point -= key.weight;
-        if (point < 0) return key;
-        last = key;
-      }
-      return last;
-    }
-    let candidates = keys.filter((key) => !options.exclude.has(key.id));
-    if (options.pinned !== undefined) candidates = candidates.filter((key) => key.id === options.pinned);
-    if (candidates.length === 0) return undefined;
-    const healthy = candidates.filter((key) => !this.coolingDown(key.id, now) && !key.status.startsWith('failing'));
-    if (healthy.length > 0) return this.#weighted(healthy);
-    const notCooling = candidates.filter((key) => !this.coolingDown(key.id, now));
-    return notCooling.length > 0 ? this.#weighted(notCooling) : undefined;
+    const candidate = (key: KeyRecord) => !options.exclude.has(key.id) && (options.pinned === undefined || key.id === options.pinned);
+    return (
+      this.#weightedWhere(keys, (key) => candidate(key) && !this.coolingDown(key.id, now) && !key.status.startsWith('failing')) ??
+      this.#weightedWhere(keys, (key) => candidate(key) && !this.coolingDown(key.id, now))
+    );
   }
 
   /** Milliseconds until the earliest cooling key of a target is usable again (for retry-after), or undefined. */
@@ -144,25 +119,28 @@ export class Router {
     return true;
   }
 
-  #healthyCandidate(key: KeyRecord, options: { pinned?: string | undefined; exclude: ReadonlySet<string> }, now: number): boolean {
-    return (
-      !options.exclude.has(key.id) &&
-      (options.pinned === undefined || key.id === options.pinned) &&
-      !this.coolingDown(key.id, now) &&
-      !key.status.startsWith('failing')
-    );
-  }
-
-  #weighted(keys: readonly KeyRecord[]): KeyRecord {
-    if (keys.length === 1) return keys[0]!;
+  /**
+   * A key chosen by weight among those `accepted`, in key order, without building a list of them: the request path
+   * picks a key on every request. One random draw when there is a choice, none for a single key.
+   */
+  #weightedWhere(keys: readonly KeyRecord[], accepted: (key: KeyRecord) => boolean): KeyRecord | undefined {
+    let count = 0;
     let total = 0;
-    for (const key of keys) total += key.weight;
+    let last: KeyRecord | undefined;
+    for (const key of keys) {
+      if (!accepted(key)) continue;
+      count += 1;
+      total += key.weight;
+      last = key;
+    }
+    if (count <= 1) return last;
     let point = this.random() * total;
     for (const key of keys) {
+      if (!accepted(key)) continue;
       point -= key.weight;
       if (point < 0) return key;
     }
-    return keys[keys.length - 1]!;
+    return last;
   }
 
   #fresh(): CatalogSnapshot {
