@@ -255,7 +255,6 @@ export class ChatService {
       status,
       served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
       usage,
-      usageMissing: usage === undefined ? true : undefined,
       errorCode,
       latencyMs,
       stream,

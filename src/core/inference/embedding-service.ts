@@ -76,7 +76,7 @@ export class EmbeddingService {
       await ticket.settle({
         status: 200,
         served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
-        ...(usage ? { usage } : { usageMissing: true }),
+        usage,
         latencyMs,
         stream: false,
       });
@@ -86,7 +86,7 @@ export class EmbeddingService {
         model: served.target.model,
         status: 200,
         seconds: latencyMs / 1000,
-        ...(usage ? { usage } : {}),
+        usage,
       });
       return { result, servedBy: { provider: served.target.provider.name, model: served.target.model, keyId: served.key.id } };
     } catch (error) {

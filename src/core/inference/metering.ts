@@ -18,9 +18,8 @@ export interface MeteringOutcome {
   status: number;
   /** Who served it, when an upstream answered successfully. */
   served?: { target: RouteTarget; keyId: string; pricingStructureId: string | null };
+  /** What the upstream reported; absent when it reported nothing (the reservation is then charged). */
   usage?: TokenUsage;
-  /** True when the upstream reported no usage (the reservation is charged). */
-  usageMissing?: boolean;
   errorCode?: string;
   latencyMs: number;
   stream: boolean;
