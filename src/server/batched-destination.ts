@@ -18,11 +18,11 @@ export interface BatchedDestinationOptions {
 
 /** The destinations whose waiting lines must be handed on before the process exits. */
 const live = new Set<BatchedDestination>();
-let exitHookInstalled = false;
 
-function handOnAllAtExit(): void {
+// Ahead of pino's own 'exit' listener, which writes what its destination holds: what waits here is handed on first.
+process.prependListener('exit', () => {
   for (const destination of live) destination.handOn();
-}
+});
 
 /**
  * Gathers log lines in an array and hands them to the target as one string per batch. sonic-boom can gather lines
@@ -46,10 +46,6 @@ export class BatchedDestination implements DestinationStream {
     this.#timer = setInterval(() => this.handOn(), options.flushMs);
     this.#timer.unref();
     live.add(this);
-    if (!exitHookInstalled) {
-      exitHookInstalled = true;
-      process.prependListener('exit', handOnAllAtExit);
-    }
   }
 
   /** Adds a line (or several, newline-terminated) to the batch. */
