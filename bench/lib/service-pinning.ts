@@ -5,7 +5,7 @@
  * back afterwards, also for the PostgreSQL backends forked meanwhile (they inherit the pinned mask).
  */
 import { execFileSync } from 'node:child_process';
-import { canPin } from './processes.js';
+import { canPin, pin } from './processes.js';
 
 /** The servers' process names, as `pgrep -x` matches them. */
 const serviceNames = ['redis-server', 'postgres'] as const;
@@ -31,12 +31,12 @@ function maskOf(pid: number): string | undefined {
   }
 }
 
-function setAffinity(arguments_: string[]): boolean {
+/** Puts back an affinity mask read by `maskOf` (a process gone meanwhile is left alone). */
+function restoreMask(pid: number, mask: string): void {
   try {
-    execFileSync('taskset', arguments_, { stdio: 'ignore' });
-    return true;
+    execFileSync('taskset', ['-a', '-p', mask, String(pid)], { stdio: 'ignore' });
   } catch {
-    return false;
+    // The process ended while pinned.
   }
 }
 
@@ -57,7 +57,7 @@ export function pinLocalServices(cores: string | undefined): { pinned: string[];
   for (const name of serviceNames) {
     for (const pid of pidsOf(name)) {
       const mask = maskOf(pid);
-      if (mask === undefined || !setAffinity(['-a', '-cp', cores, String(pid)])) continue;
+      if (mask === undefined || !pin(pid, cores)) continue;
       saved.push({ name, pid, mask });
       pinned.add(name);
     }
@@ -65,12 +65,12 @@ export function pinLocalServices(cores: string | undefined): { pinned: string[];
   return {
     pinned: [...pinned],
     restore: () => {
-      for (const { pid, mask } of saved) setAffinity(['-a', '-p', mask, String(pid)]);
+      for (const { pid, mask } of saved) restoreMask(pid, mask);
       // Backends forked while pinned carry the pinned mask: they get the mask their server had before.
       for (const name of serviceNames) {
         const original = saved.find((entry) => entry.name === name)?.mask;
         if (original === undefined) continue;
-        for (const pid of pidsOf(name)) if (!saved.some((entry) => entry.pid === pid)) setAffinity(['-a', '-p', original, String(pid)]);
+        for (const pid of pidsOf(name)) if (!saved.some((entry) => entry.pid === pid)) restoreMask(pid, original);
       }
     },
   };
