@@ -6,8 +6,9 @@
  * request, in rotation `--runs` times (3) after `--warmup` seconds (2) of each: requests/s and CPU µs per request of
  * each, so that Tollgate's own share of the CPU per request can be told from its framework's. `--compare=DIR` adds
  * a second Tollgate built in another checkout (e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && npm ci
- * && npm run build)`), measured in the same rotation: an A/B of a change that machine noise would hide between runs; several directories, comma-separated, are each measured in the same rotation. `--kind=stream`
- * sends streamed requests (the floor proxy relays the stream's bytes whole).
+ * && npm run build)`), measured in the same rotation: an A/B of a change that machine noise would hide between runs.
+ * Several directories, comma-separated, are each measured in the same rotation. `--kind=stream` sends streamed
+ * requests (the floor proxy relays the stream's bytes whole).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ import { startLoadGenerator } from './lib/load-generator.js';
 import type { Target, ThroughputResult } from './lib/load-jobs.js';
 import { freePort, sampleProcess, spawnPinned, waitForPort } from './lib/processes.js';
 import { requestBody } from './lib/scenarios.js';
-import { median, round } from './lib/stats.js';
+import { median, percentileOfSorted, round } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
 import { removeTollgateData, startTollgate } from './lib/tollgate.js';
 import { flag, setUpTool } from './lib/tool-setup.js';
@@ -95,8 +96,8 @@ async function main(): Promise<void> {
     const ratios = entry.cpu.flatMap((value, rotation) => (value !== undefined && reference[rotation] !== undefined ? [value / reference[rotation]!] : []));
     if (ratios.length === 0) continue;
     const sorted = [...ratios].sort((a, b) => a - b);
-    const quartile = (fraction: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!, 3);
-    process.stdout.write(`${name.padEnd(24)} ÷ tollgate in the same rotation: median ${round(median(ratios), 3)} (middle half ${quartile(0.25)}–${quartile(0.75)}, ${ratios.length} rotations)\n`);
+    const quartile = (percent: number) => round(percentileOfSorted(sorted, percent), 3);
+    process.stdout.write(`${name.padEnd(24)} ÷ tollgate in the same rotation: median ${round(median(ratios), 3)} (middle half ${quartile(25)}–${quartile(75)}, ${ratios.length} rotations)\n`);
   }
 }
 
