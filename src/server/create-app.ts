@@ -34,7 +34,7 @@ import { UpstreamClient } from '../core/dispatch/upstream-client.js';
 import { ChatService } from '../core/inference/chat-service.js';
 import { EmbeddingService } from '../core/inference/embedding-service.js';
 import { listModels } from '../core/inference/model-list.js';
-import { observingMeter, type UsageMeter } from '../core/inference/metering.js';
+import type { UsageMeter } from '../core/inference/metering.js';
 import { GatewayMetrics } from '../core/observability/metrics.js';
 import { chatCompletionRoutes } from '../api/inference/chat-completions.js';
 import { embeddingRoutes } from '../api/inference/embeddings.js';
@@ -111,6 +111,11 @@ export interface Gateway {
   };
   /** Reloads providers and keys from the database. */
   reload(): Promise<void>;
+  /**
+   * Waits for every settlement issued so far to land in the counters, then writes the buffered ledger rows: after
+   * it, the ledger holds every request answered before the call.
+   */
+  flushUsage(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -181,13 +186,18 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     batchSize: 500,
     onError: (error) => logger.error({ err: error }, 'usage ledger write failed; rows kept for the next try'),
   });
+  // Answers leave before their settlements land (see MeteringTicket); a row is appended once its settlement has.
+  const flushUsage = async (): Promise<void> => {
+    await meter.drain();
+    await ledger.flush();
+  };
   const apiKeys = new ApiKeyService({
     repository: new ApiKeyRepository(db),
     counters,
     clock,
     rates,
     totalsSince: (ids, since) => ledgerRepository.totalsSince(ids, since),
-    flushLedger: () => ledger.flush(),
+    flushLedger: () => flushUsage(),
     lastUsedFlushMs: flushMs,
     changed,
   });
@@ -211,7 +221,6 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       reservationTtlMs: 15 * 60_000,
       onError: (error, context) => logger.error({ err: error, context }, 'metering failed'),
     });
-  void observingMeter;
   const chat = new ChatService({ router, dispatcher, client, meter, metrics, clock });
   const embeddings = new EmbeddingService({ router, dispatcher, client, meter, metrics, clock });
 
@@ -324,9 +333,12 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     app: app as unknown as FastifyInstance,
     services: { providers, keys, catalog, authenticator, router, metrics, adapters, apiKeys, counters, ledger, pricingStructures, usageReports },
     reload,
+    flushUsage,
     async close() {
       if (refreshTimer) clearInterval(refreshTimer);
       await app.close();
+      // Answers may have left before their settlements landed in the counters; those land before the counters close.
+      await meter.drain();
       await client.close();
       await ledger.close();
       await apiKeys.close();

@@ -156,7 +156,7 @@ describe('a client that leaves while its request waits in the queue', () => {
     expect(line).toMatchObject({ status: 499, provider: 'openai', errorCode: 'client_closed_request' });
     expect(await metricSample('tollgate_requests_total', { ...labels, status: '499' })).toBe(closedBefore + 1);
     expect(await metricSample('tollgate_requests_total', { ...labels, status: '502' })).toBe(failedBefore);
-    await tollgate.gateway.services.ledger.flush();
+    await tollgate.gateway.flushUsage();
     const rows = await tollgate.database.db.selectFrom('usage_ledger').selectAll().where('request_id', '=', 'queued-then-gone').execute();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: 499, error_code: 'client_closed_request', provider_key_id: null });

@@ -87,6 +87,9 @@ async function expectWithinLimit(
   ledgers: Array<Pick<LiveGateway, 'gateway' | 'database'>>,
   id: string,
 ) {
+  // Answers leave before their settlements land; let every gateway's land (and write out its ledger buffer, the
+  // gateways over one store sharing one ledger table) before reading.
+  for (const gateway of ledgers) await gateway.gateway.flushUsage();
   const usage = await usageOf(view, id);
   expect(usage.window.spent[unit]).toBeLessThanOrEqual(limit);
   expect(usage.window.reserved).toEqual({ usd: 0, diem: 0, vcu: 0, tokens: 0, requests: 0 });
@@ -97,8 +100,6 @@ async function expectWithinLimit(
     expect(refusal.status).toBe(402);
     expect(refusal.body.error.code).toBe(codes[unit]);
   }
-  // Gateways over one store share one ledger table: write out every gateway's buffer, then read it once.
-  for (const gateway of ledgers) await gateway.gateway.services.ledger.flush();
   const all = await ledgerRowsOf(ledgers[0]!, id);
   expect(all).toHaveLength(outcome.served.length);
   // Only the limited unit is counted in the window; it equals the ledger's total of that unit.

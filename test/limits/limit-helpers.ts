@@ -184,7 +184,7 @@ export async function usageOf(tollgate: { request: LiveGateway['request'] }, id:
 
 /** The key's ledger rows in the store, after writing out what the gateway buffered. */
 export async function ledgerRowsOf(tollgate: Pick<LiveGateway, 'gateway' | 'database'>, apiKeyId: string) {
-  await tollgate.gateway.services.ledger.flush();
+  await tollgate.gateway.flushUsage();
   return tollgate.database.db.selectFrom('usage_ledger').selectAll().where('api_key_id', '=', apiKeyId).orderBy('created_at').execute();
 }
 

@@ -137,12 +137,12 @@ describe.skipIf(skipWithout('Redis', childProcessSuite)).each(storeKinds)(childP
       expect(refusal.status).toBe(402);
       expect(refusal.body.error.code).toBe('API_KEY_REQUESTS_SPEND_LIMIT_EXCEEDED');
     }
+    // The child's answers may leave before their settlements land in Redis; a graceful shutdown waits for them and
+    // writes the child's ledger rows: then the counters and the store hold every request.
+    expect(await child!.close()).toBe(0);
     const usage = await usageOf(rig.tollgate, key.id);
     expect(usage.window.spent.requests).toBe(10);
     expect(usage.window.reserved).toEqual({ usd: 0, diem: 0, vcu: 0, tokens: 0, requests: 0 });
-
-    // The child writes its ledger rows when it shuts down gracefully; then the store holds every settled request.
-    expect(await child!.close()).toBe(0);
     const rows = await ledgerRowsOf(rig.tollgate, key.id);
     expect(rows).toHaveLength(10);
     expect(usage.window.spent.usd).toBeCloseTo(total(rows, (row) => row.cost_usd), 12);

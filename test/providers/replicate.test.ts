@@ -172,7 +172,7 @@ describe('Replicate: usage in the ledger', () => {
 
   /** The inference key's ledger rows; a request is settled before its reply ends, so none is still pending. */
   const ledgerRows = async () => {
-    await gateway.gateway.services.ledger.flush();
+    await gateway.gateway.flushUsage();
     return gateway.database.db.selectFrom('usage_ledger').selectAll().where('api_key_id', '=', apiKeyId).orderBy('created_at').execute();
   };
 
@@ -296,7 +296,7 @@ describe('Replicate: what the core does with the follow-up read', () => {
   });
 
   const ledgerRows = async () => {
-    await gateway.gateway.services.ledger.flush();
+    await gateway.gateway.flushUsage();
     return gateway.database.db.selectFrom('usage_ledger').selectAll().execute();
   };
   /** The rows written since `before`, found by id so that rows sharing a timestamp cannot be confused. */

@@ -8,6 +8,7 @@ import type { LimitCheck, LimitCounters } from '../../counters/limit-counters.js
 import { MAX_AMOUNT } from '../../counters/nano-units.js';
 import { hasMoneyLimit, type ApiKeyRecord } from '../../store/api-key-record.js';
 import type { Catalog, CatalogSnapshot } from '../../store/catalog.js';
+import type { LedgerRow } from '../../store/usage-ledger-repository.js';
 import type { MeteringOutcome, MeteringStart, MeteringTicket, UsageMeter } from '../inference/metering.js';
 import { costOf, inputTokenUpperBound, maxOutputTokens, resolveModelPrice, worstCaseCost, type ModelPrice, type PriceCatalog, type PricingStructure } from '../pricing/index.js';
 import { keyServes, type RouteTarget } from '../routing/router.js';
@@ -80,6 +81,9 @@ export class LimitEnforcer implements UsageMeter {
 
   readonly #structureIds = new WeakMap<CatalogSnapshot, Map<string, readonly (string | null)[]>>();
 
+  /** Settlements issued whose counter reply has not landed yet; each removes itself when it lands. */
+  readonly #landing = new Set<Promise<void>>();
+
   constructor(private readonly dependencies: LimitEnforcerDependencies) {}
 
   async begin(start: MeteringStart): Promise<MeteringTicket> {
@@ -92,16 +96,36 @@ export class LimitEnforcer implements UsageMeter {
     const reservation = record ? await this.#reserve(record, start, began) : undefined;
     let settled = false;
     return {
-      settle: async (outcome) => {
+      settle: (outcome) => {
         if (settled) return;
         settled = true;
         try {
-          await this.#settle(start, record, reservation, outcome, began);
+          const landing = this.#settle(start, record, reservation, outcome, began);
+          if (landing !== undefined) this.#track(landing);
         } catch (error) {
           this.dependencies.onError(error, 'settle');
         }
       },
     };
+  }
+
+  /** Waits for the settlements issued so far (not for later ones: under steady traffic some are always in flight). */
+  async drain(): Promise<void> {
+    await Promise.all(this.#landing);
+  }
+
+  /** Holds a settlement until it lands; a failure is reported, never thrown at the request that issued it. */
+  #track(landing: Promise<void>): void {
+    const tracked: Promise<void> = landing.then(
+      () => {
+        this.#landing.delete(tracked);
+      },
+      (error: unknown) => {
+        this.#landing.delete(tracked);
+        this.dependencies.onError(error, 'settle');
+      },
+    );
+    this.#landing.add(tracked);
   }
 
   #checkModels(record: ApiKeyRecord, targets: RouteTarget[]): void {
@@ -298,7 +322,13 @@ export class LimitEnforcer implements UsageMeter {
     });
   }
 
-  async #settle(start: MeteringStart, record: ApiKeyRecord | undefined, reservation: Reservation | undefined, outcome: MeteringOutcome, began: number): Promise<void> {
+  /**
+   * Prices the outcome and, for a reserved request, issues the counters' settlement before returning; returns
+   * what is still to land (undefined when nothing was reserved, its ledger row then appended at once). Issued now,
+   * before the answer leaves: on Redis the command is then on the connection ahead of anything this process asks
+   * the counters afterwards, and Redis answers one connection in order.
+   */
+  #settle(start: MeteringStart, record: ApiKeyRecord | undefined, reservation: Reservation | undefined, outcome: MeteringOutcome, began: number): Promise<void> | undefined {
     const served = outcome.served;
     const usage: TokenUsage = outcome.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
     let cost = 0;
@@ -319,13 +349,14 @@ export class LimitEnforcer implements UsageMeter {
       }
     }
     let tokens = outcome.usage ? usage.inputTokens + usage.outputTokens : usageMissing ? (reservation?.worstTokens ?? 0) : 0;
+    let actual: Record<string, number> | undefined;
     if (reservation) {
       // A settlement above the reservation would break the promise; the bounds make it impossible, the cap makes it certain.
       // Only a reserved amount caps: a key without a USD-valued limit reserved no cost (worstCost 0), and capping
       // there would record every request of a requests-, tokens- or rate-limited key in the ledger as free.
       if (reservation.moneyReserved) cost = Math.min(cost, reservation.worstCost);
       tokens = Math.min(tokens, reservation.worstTokens);
-      const actual: Record<string, number> = {};
+      actual = {};
       const { buckets } = reservation;
       if (buckets.usd) actual[buckets.usd] = cost;
       if (buckets.tokens) actual[buckets.tokens] = tokens;
@@ -333,18 +364,10 @@ export class LimitEnforcer implements UsageMeter {
       if (buckets.rpm) actual[buckets.rpm] = 1;
       if (buckets.tpm) actual[buckets.tpm] = tokens;
       if (buckets.concurrent) actual[buckets.concurrent] = 0;
-      const { settled } = await this.dependencies.counters.settle(reservation.id, actual);
-      if (!settled) {
-        // The request outlived its reservation, which expired and was given back: the usage must still be counted.
-        for (const check of reservation.checks) {
-          const amount = actual[check.bucket] ?? 0;
-          if (amount > 0) await this.dependencies.counters.add(check.bucket, amount, check.expiresAt);
-        }
-      }
     }
     const charged = usageMissing && reservation ? { input: Math.min(reservation.worstInput, tokens), output: Math.max(0, tokens - reservation.worstInput) } : undefined;
     const target = served?.target ?? start.targets[0]!;
-    this.dependencies.ledger.append({
+    const row: LedgerRow = {
       // Time-ordered, so that the ledger's primary key grows at its end (cheaper inserts than random ids).
       id: timeOrderedId(began),
       request_id: start.requestId,
@@ -367,7 +390,31 @@ export class LimitEnforcer implements UsageMeter {
       // Dated by when the request began, the moment its windows were chosen, so a request that ends after a window
       // reset is rebuilt after a restart into the window it was charged to, not the next one.
       created_at: new Date(began).toISOString(),
-    });
+    };
+    if (reservation === undefined || actual === undefined) {
+      this.dependencies.ledger.append(row);
+      return undefined;
+    }
+    return this.#charge(reservation, actual, row);
+  }
+
+  /**
+   * Settles the reservation to the actual amounts (if it had expired and was given back, adds them instead), then
+   * appends the row: a row in the ledger means its request is counted. The row is appended even when the counters
+   * fail, so that the ledger still records what the request cost.
+   */
+  async #charge(reservation: Reservation, actual: Record<string, number>, row: LedgerRow): Promise<void> {
+    try {
+      const { settled } = await this.dependencies.counters.settle(reservation.id, actual);
+      if (settled) return;
+      // The request outlived its reservation, which expired and was given back: the usage must still be counted.
+      for (const check of reservation.checks) {
+        const amount = actual[check.bucket] ?? 0;
+        if (amount > 0) await this.dependencies.counters.add(check.bucket, amount, check.expiresAt);
+      }
+    } finally {
+      this.dependencies.ledger.append(row);
+    }
   }
 }
 

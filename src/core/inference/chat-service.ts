@@ -114,13 +114,13 @@ export class ChatService {
         });
         this.#recordAttempts(served);
         const { completion, usage, passthrough, raw } = served.value;
-        await this.#settle(ticket, served, usage, started, 200, false);
+        this.#settle(ticket, served, usage, started, 200, false);
         return { kind: 'completion', completion, usage, raw: passthrough ? raw : undefined, servedBy: servedBy(served) };
       }
       return await this.#stream(body, dispatchRequest, call, ticket, started);
     } catch (error) {
       const gatewayError = isGatewayError(error) ? error : errors.internal('Internal server error', { cause: error });
-      await ticket.settle({ status: gatewayError.status, errorCode: gatewayError.code, latencyMs: this.dependencies.clock() - started, stream });
+      ticket.settle({ status: gatewayError.status, errorCode: gatewayError.code, latencyMs: this.dependencies.clock() - started, stream });
       // The dispatcher names the target that failed last (a fallback, maybe); count provider and model of the same one.
       const failed = targets.find((target) => target.provider.name === gatewayError.provider && target.requested === gatewayError.model) ?? targets[0]!;
       this.dependencies.metrics.observe({
@@ -236,11 +236,11 @@ export class ChatService {
         status = 499;
         errorCode = 'client_closed_request';
       }
-      await this.#settle(ticket, served, decoder.usage(), started, status, true, errorCode);
+      this.#settle(ticket, served, decoder.usage(), started, status, true, errorCode);
     }
   }
 
-  async #settle(
+  #settle(
     ticket: MeteringTicket,
     served: Served<unknown>,
     usage: TokenUsage | undefined,
@@ -248,10 +248,10 @@ export class ChatService {
     status: number,
     stream: boolean,
     errorCode?: string,
-  ): Promise<void> {
+  ): void {
     const latencyMs = this.dependencies.clock() - started;
     // Objects of one shape whatever the outcome, absent facts undefined: no conditional spreads on the hot path.
-    await ticket.settle({
+    ticket.settle({
       status,
       served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
       usage,

@@ -73,7 +73,7 @@ export class EmbeddingService {
         item.embedding = wantsBase64 ? encodeEmbedding(item.embedding) : decodeEmbedding(item.embedding);
       }
       const latencyMs = this.dependencies.clock() - started;
-      await ticket.settle({
+      ticket.settle({
         status: 200,
         served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
         usage,
@@ -91,7 +91,7 @@ export class EmbeddingService {
       return { result, servedBy: { provider: served.target.provider.name, model: served.target.model, keyId: served.key.id } };
     } catch (error) {
       const gatewayError = isGatewayError(error) ? error : errors.internal('Internal server error', { cause: error });
-      await ticket.settle({ status: gatewayError.status, errorCode: gatewayError.code, latencyMs: this.dependencies.clock() - started, stream: false });
+      ticket.settle({ status: gatewayError.status, errorCode: gatewayError.code, latencyMs: this.dependencies.clock() - started, stream: false });
       this.dependencies.metrics.observe({
         route: 'embeddings',
         provider: target.provider.name,

@@ -25,9 +25,15 @@ export interface MeteringOutcome {
   stream: boolean;
 }
 
-/** A request's metering: settled exactly once, on every exit path. */
+/**
+ * A request's metering: settled exactly once, on every exit path. `settle` does not wait for the limit counters:
+ * it records the outcome (the ledger row) and issues the counters' settlement before it returns, and the
+ * counters' reply lands in the background (`UsageMeter.drain` waits for it). The answer thus leaves without a
+ * counter round trip, and no limit is loosened meanwhile: until the settlement lands, the request's reservation,
+ * its worst case, still holds.
+ */
 export interface MeteringTicket {
-  settle(outcome: MeteringOutcome): Promise<void>;
+  settle(outcome: MeteringOutcome): void;
 }
 
 /**
@@ -36,11 +42,14 @@ export interface MeteringTicket {
  */
 export interface UsageMeter {
   begin(start: MeteringStart): Promise<MeteringTicket>;
+  /** Resolves once every settlement issued so far has landed in the counters (before a shutdown closes them). */
+  drain(): Promise<void>;
 }
 
 /** Metering that only observes (no limits, no ledger). */
 export const observingMeter: UsageMeter = {
   async begin() {
-    return { async settle() {} };
+    return { settle() {} };
   },
+  async drain() {},
 };
