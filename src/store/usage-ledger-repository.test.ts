@@ -147,12 +147,32 @@ describe('UsageLedgerRepository on SQLite', () => {
 });
 
 describe.each(storeKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ create }) => {
+  it('writes exactly what an insert through Kysely writes, whatever the batch size', async () => {
+    const fast = await open(create());
+    const throughKysely = await open(create());
+    // PostgreSQL's integer columns stop at 2^31 - 1, for Kysely's insert as for ours.
+    const rows = variedRows().map((row) =>
+      fast.dialect === 'sqlite' ? row : { ...row, latency_ms: Math.min(row.latency_ms, 2 ** 31 - 1), input_tokens: Math.min(row.input_tokens, 2 ** 31 - 1) },
+    );
+    const repository = new UsageLedgerRepository(fast.db);
+    await repository.insertBatch(rows.slice(0, 1));
+    await repository.insertBatch(rows.slice(1));
+    await throughKysely.db.insertInto('usage_ledger').values(rows).execute();
+
+    const written = await readBack(fast);
+    expect(written).toEqual(await readBack(throughKysely));
+    expect(written.rows).toHaveLength(rows.length);
+    expect(written.rows.find((row) => row.id === 'row-0003')).toMatchObject({ provider_key_id: null, error_code: 'upstream_error', usage_missing: 1 });
+    expect(written.rows.find((row) => row.id === 'row-0002')).toMatchObject({ model: 'modèle/ünïcode 模型', cost_usd: 0.1 + 0.2 });
+    expect(written.rows.find((row) => row.id === 'row-0005')).toMatchObject({ cost_usd: 1e-12 });
+  });
+
   it('writes a batch all or none, and the writer keeps a failed batch for the next try', async () => {
     const database = await open(create());
     const repository = new UsageLedgerRepository(database.db);
     await repository.insertBatch([ledgerRow(100)]);
 
-    // Row 100 is already stored, after more than one PostgreSQL chunk of new rows: the whole batch must fail.
+    // Row 100 is already stored, and comes after 250 new rows: the whole batch must fail.
     const batch = [...Array.from({ length: 250 }, (_, index) => ledgerRow(index)), ledgerRow(100, { request_id: 'again' })].filter(
       (row, index) => index === 250 || row.id !== 'row-0100',
     );

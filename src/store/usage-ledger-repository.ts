@@ -1,17 +1,43 @@
 import type SQLite from 'better-sqlite3';
-import type { Insertable, Kysely } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely } from 'kysely';
 import { sqliteConnectionOf } from './database.js';
 import type { DatabaseSchema, UsageLedgerTable } from './schema.js';
 
 export type LedgerRow = Insertable<UsageLedgerTable>;
 
-/** Rows per multi-row INSERT on PostgreSQL: 18 columns × 200 keeps far below its 65,535 parameters. */
-const postgresChunkRows = 200;
+/** The ledger's columns in the order both inserts bind them, each with its PostgreSQL type for `unnest`. */
+const ledgerColumns = [
+  ['id', 'text'],
+  ['request_id', 'text'],
+  ['api_key_id', 'text'],
+  ['provider', 'text'],
+  ['model', 'text'],
+  ['provider_key_id', 'text'],
+  ['request_type', 'text'],
+  ['status', 'int4'],
+  ['stream', 'int4'],
+  ['input_tokens', 'int4'],
+  ['output_tokens', 'int4'],
+  ['cached_tokens', 'int4'],
+  ['cost_usd', 'float8'],
+  ['usage_missing', 'int4'],
+  ['error_code', 'text'],
+  ['latency_ms', 'int4'],
+  ['created_at', 'text'],
+] as const satisfies ReadonlyArray<readonly [keyof UsageLedgerTable, string]>;
+const columnList = ledgerColumns.map(([name]) => name).join(', ');
 
-/** The SQLite insert of one ledger row; `insertRowsOnSqlite` binds the values in this column order. */
-const sqliteInsertRow = `insert into usage_ledger (id, request_id, api_key_id, provider, model, provider_key_id, request_type,
-  status, stream, input_tokens, output_tokens, cached_tokens, cost_usd, usage_missing, error_code, latency_ms, created_at)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** The SQLite insert of one ledger row; `prepareSqliteInsert` binds the values in `ledgerColumns`' order. */
+const sqliteInsertRow = `insert into usage_ledger (${columnList}) values (${ledgerColumns.map(() => '?').join(', ')})`;
+
+/**
+ * The PostgreSQL insert of any number of rows: one array parameter per column, zipped back into rows by `unnest`.
+ * Its text never changes, so nothing is compiled per batch (Kysely's multi-row insert built a statement of 17
+ * parameters per row, ~10 µs of the gateway's CPU per row), and one statement is atomic without a transaction.
+ */
+const postgresInsertRows = `insert into usage_ledger (${columnList}) select * from unnest(${ledgerColumns
+  .map(([, type], index) => `$${index + 1}::${type}[]`)
+  .join(', ')})`;
 
 /** Totals of one API key's usage since a moment. */
 export interface UsageTotals {
@@ -34,8 +60,8 @@ export class UsageLedgerRepository {
   /**
    * Inserts the rows, all or none. On SQLite, one prepared single-row INSERT run for each row inside one
    * transaction: Kysely would compile a multi-row statement and better-sqlite3 prepare it anew on every batch, on
-   * the event loop. On PostgreSQL, multi-row inserts through Kysely (one round trip per 200 rows), in a transaction
-   * when there is more than one, so that a failed batch kept for the next try is never half written.
+   * the event loop. On PostgreSQL, one statement of one array per column (`postgresInsertRows`) for the whole batch,
+   * one round trip, so that a failed batch kept for the next try is never half written.
    */
   async insertBatch(rows: readonly LedgerRow[]): Promise<void> {
     if (rows.length === 0) return;
@@ -48,15 +74,8 @@ export class UsageLedgerRepository {
       });
       return;
     }
-    if (rows.length <= postgresChunkRows) {
-      await this.db.insertInto('usage_ledger').values(rows).execute();
-      return;
-    }
-    await this.db.transaction().execute(async (transaction) => {
-      for (let start = 0; start < rows.length; start += postgresChunkRows) {
-        await transaction.insertInto('usage_ledger').values(rows.slice(start, start + postgresChunkRows)).execute();
-      }
-    });
+    const columns = ledgerColumns.map(([name]) => rows.map((row) => row[name] ?? null));
+    await this.db.executeQuery(CompiledQuery.raw(postgresInsertRows, columns));
   }
 
   /** Sums per API key of the rows created at or after `since` (ISO), for the given keys. */
