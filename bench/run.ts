@@ -21,7 +21,7 @@ import { checkTargets, renderMarkdown, renderText, summarise, type Measurement, 
 import { selectedScenarios, targetFor, type Scenario } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
 import { startMock, startSystem, startTollgateSystem, type RunningMock, type StartOptions, type SystemUnderTest } from './lib/systems.js';
-import { startFlags } from './lib/tollgate.js';
+import { startCommand } from './lib/tollgate.js';
 import { wrkAvailable } from './lib/throughput-client.js';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -280,7 +280,8 @@ async function main(): Promise<void> {
         delayMs: options.delayMs,
         chunkDelayMs: options.chunkDelayMs,
         logLevel: options.logLevel,
-        tollgateNodeFlags: startFlags(repositoryRoot),
+        tollgateNodeFlags: startCommand(repositoryRoot).flags,
+        tollgateEnvironment: startCommand(repositoryRoot).environment,
         skipped,
         loadAtStart: loadAtStart.loadAverage,
         loadAtEnd: machineLoad().loadAverage,

@@ -27,7 +27,7 @@ export interface TollgateOptions {
   logLevel?: string;
   /** Extra arguments for node before the script (e.g. --cpu-prof). */
   nodeArguments?: string[];
-  /** Start with `npm start`'s node flags (default true; bench/node-flags.ts compares flag sets without them). */
+  /** Start with `npm start`'s node flags and environment (default true; bench/node-flags.ts compares flag sets without them). */
   useStartFlags?: boolean;
 }
 
@@ -80,10 +80,24 @@ async function inBatches(count: number, parallel: number, task: (index: number) 
  * The node flags `npm start` runs Tollgate with (package.json's start script, between `node` and
  * `dist/index.js`), so that the bench measures the process as it is started in production.
  */
-export function startFlags(repositoryRoot: string): string[] {
+/** How `npm start` starts node: the environment variables set on its command line and node's flags. */
+export interface StartCommand {
+  environment: Record<string, string>;
+  flags: string[];
+}
+
+/** Reads `npm start`'s command from package.json, so that the bench starts Tollgate as production does. */
+export function startCommand(repositoryRoot: string): StartCommand {
   const manifest = JSON.parse(readFileSync(path.join(repositoryRoot, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  const command = /(?:^|&&\s*)node\s+(.*?)\s*dist\/index\.js/.exec(manifest.scripts?.start ?? '');
-  return command?.[1] ? command[1].split(/\s+/).filter((part) => part.startsWith('--')) : [];
+  const command = /(?:^|&&\s*)((?:[A-Z_]+=\S+\s+)*)node\s+(.*?)\s*dist\/index\.js/.exec(manifest.scripts?.start ?? '');
+  if (!command) return { environment: {}, flags: [] };
+  const environment = Object.fromEntries(
+    (command[1] ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((assignment) => [assignment.slice(0, assignment.indexOf('=')), assignment.slice(assignment.indexOf('=') + 1)]),
+  );
+  return { environment, flags: (command[2] ?? '').split(/\s+/).filter((part) => part.startsWith('--')) };
 }
 
 /** Starts and configures a Tollgate process. */
@@ -92,6 +106,7 @@ export async function startTollgate(options: TollgateOptions): Promise<RunningTo
   const logFile = path.join(dataDir, 'tollgate.log');
   const port = await freePort();
   const adminKey = `tg-bench-admin-${randomBytes(16).toString('hex')}`;
+  const start = startCommand(options.repositoryRoot);
   const environment: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -101,13 +116,14 @@ export async function startTollgate(options: TollgateOptions): Promise<RunningTo
     TOLLGATE_DATA_DIR: dataDir,
     TOLLGATE_ADMIN_KEY: adminKey,
     LOG_LEVEL: options.logLevel ?? 'info',
+    ...(options.useStartFlags === false ? {} : start.environment),
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl, TOLLGATE_ENCRYPTION_KEY: randomBytes(32).toString('hex') } : {}),
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   };
   const child = spawnPinned({
     name: options.name,
     command: process.execPath,
-    args: [...(options.useStartFlags === false ? [] : startFlags(options.repositoryRoot)), ...(options.nodeArguments ?? []), path.join(options.repositoryRoot, 'dist', 'index.js')],
+    args: [...(options.useStartFlags === false ? [] : start.flags), ...(options.nodeArguments ?? []), path.join(options.repositoryRoot, 'dist', 'index.js')],
     env: environment,
     cwd: dataDir,
     cores: options.cores,
