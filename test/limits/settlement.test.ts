@@ -310,6 +310,31 @@ describe.each(counterKinds)('settlement on every exit path ($name counters)', ({
     expect(usage.window.spent.usd).toBeCloseTo(reserved.usd, 12);
   });
 
+  it('settles a stream whose forwarded chunk turns out not to be JSON as failed, on the chat and the messages route', async () => {
+    const key = await freshKey();
+    const envelope = { id: 'chatcmpl-garbled', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini' };
+    const first = { ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: 'fine so far' }, finish_reason: null }] };
+    // Shaped like one JSON object, so the decoder forwards its text unread; the route reads it (an empty choices list
+    // may be the usage-only chunk, and the messages route translates every chunk) and finds it malformed.
+    const garbled = '{"id":"chatcmpl-garbled","object":"chat.completion.chunk","choices":[],"oops":tru}';
+    const headers = { authorization: `Bearer ${key.secret}`, 'anthropic-version': '2023-06-01' };
+    rig.mock.enqueue({ streamChunks: [first, garbled] });
+    const chat = await post(rig.tollgate, '/v1/chat/completions', { model: 'openai/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }, { headers });
+    rig.mock.enqueue({ streamChunks: [first, garbled] });
+    const messages = await post(rig.tollgate, '/v1/messages', { model: 'openai/gpt-4o-mini', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { headers });
+
+    expect(chat.text).toContain('fine so far');
+    expect(chat.text).toContain('upstream_stream_error');
+    expect(chat.text).not.toContain('[DONE]');
+    expect(messages.text).toContain('event: error');
+    expect(messages.text).not.toContain('message_stop');
+    const { rows } = await expectSettledAgainstLedger(key.id);
+    expect(rows.map((row) => [row.request_type, row.status, row.error_code])).toEqual([
+      ['chat', 502, 'upstream_stream_error'],
+      ['messages', 502, 'upstream_stream_error'],
+    ]);
+  });
+
   it('wrote no API key to any log line on any of these paths', () => {
     const logs = rig.tollgate.logs.join('');
     expect(rig.tollgate.logs.length).toBeGreaterThan(10);

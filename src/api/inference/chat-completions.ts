@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { renderErrorBody } from '../../spec/error-body.js';
-import { GatewayError } from '../../spec/errors.js';
+import { GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { isUsageOnlyChunk } from '../../core/inference/chat-service.js';
@@ -78,8 +78,19 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
                 writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
                 break relay;
               }
-              if (!wantsUsage && mayBeUsageOnly(event) && isUsageOnlyChunk(event.chunk)) continue;
-              if (!writer.write(`data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`)) await writer.drained();
+              let text: string;
+              try {
+                // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
+                if (!wantsUsage && mayBeUsageOnly(event) && isUsageOnlyChunk(event.chunk)) continue;
+                text = `data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`;
+              } catch (error) {
+                if (!isGatewayError(error)) throw error;
+                failed = error.code;
+                result.fail(error);
+                writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
+                break relay;
+              }
+              if (!writer.write(text)) await writer.drained();
             }
           }
           const clientClosed = writer.closed;

@@ -69,6 +69,7 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
               } catch (error) {
                 if (!isGatewayError(error)) throw error;
                 failed = error.code;
+                result.fail(error);
                 writer.write(encoder.fail({ type: error.type, message: error.message }));
                 break relay;
               }

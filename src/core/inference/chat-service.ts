@@ -45,7 +45,19 @@ export type ChatResult =
       events: AsyncGenerator<StreamEvent[], void, void>;
       servedBy: ServedBy;
       usage: () => TokenUsage | undefined;
+      /**
+       * Records that the stream failed on the way to the client after its events left the core (a chunk the route
+       * could not read): its settlement, ledger row and metrics then carry this error instead of a success. Call
+       * it before leaving the loop over `events`.
+       */
+      fail: (error: GatewayError) => void;
     };
+
+/** How a stream ended, as its settlement records it; written by the relay and by the route (`fail`). */
+interface StreamEnding {
+  status: number;
+  errorCode: string | undefined;
+}
 
 export interface ChatServiceDependencies {
   router: Router;
@@ -162,8 +174,14 @@ export class ChatService {
     });
     this.#recordAttempts(served);
     const { upstream, decoder, release } = served.value;
-    const events = this.#relay(upstream, decoder, release, served, ticket, started, call);
-    return { kind: 'stream', events, servedBy: servedBy(served), usage: () => decoder.usage() };
+    const ending: StreamEnding = { status: 200, errorCode: undefined };
+    const events = this.#relay(upstream, decoder, release, served, ticket, started, call, ending);
+    const fail = (error: GatewayError): void => {
+      if (ending.errorCode !== undefined) return;
+      ending.status = error.status;
+      ending.errorCode = error.code;
+    };
+    return { kind: 'stream', events, servedBy: servedBy(served), usage: () => decoder.usage(), fail };
   }
 
   /**
@@ -180,9 +198,8 @@ export class ChatService {
     ticket: MeteringTicket,
     started: number,
     call: InferenceCall,
+    ending: StreamEnding,
   ): AsyncGenerator<StreamEvent[], void, void> {
-    let status = 200;
-    let errorCode: string | undefined;
     // Redacts a credential echoed in an error event (whatever the provider) and notes how the stream failed; the
     // batch is cut after the error, which ends the stream.
     const screened = (events: StreamEvent[]): StreamEvent[] => {
@@ -190,8 +207,8 @@ export class ChatService {
       if (failedAt < 0) return events;
       const event = events[failedAt]!;
       if (event.kind === 'error') {
-        status = event.error.status;
-        errorCode = event.error.code ?? 'upstream_stream_error';
+        ending.status = event.error.status;
+        ending.errorCode = event.error.code ?? 'upstream_stream_error';
         event.error.message = redactSecrets(event.error.message, secretsOfKey(served.context.key));
       }
       return failedAt === events.length - 1 ? events : events.slice(0, failedAt + 1);
@@ -201,11 +218,11 @@ export class ChatService {
         for await (const bytes of upstream.body) {
           const events = screened(decoder.push(bytes));
           if (events.length > 0) yield events;
-          if (errorCode !== undefined) return;
+          if (ending.errorCode !== undefined) return;
         }
         const last = screened(decoder.finish());
         if (last.length > 0) yield last;
-        if (errorCode === undefined && !call.signal.aborted && decoder.complete) {
+        if (ending.errorCode === undefined && !call.signal.aborted && decoder.complete) {
           let completion: StreamEvent[];
           try {
             completion = await decoder.complete(abortSignalOf(call.signal));
@@ -218,8 +235,8 @@ export class ChatService {
         }
       } catch (error) {
         const gatewayError = error instanceof GatewayError ? error : errors.badGateway('The upstream stream failed');
-        status = gatewayError.status;
-        errorCode = gatewayError.code;
+        ending.status = gatewayError.status;
+        ending.errorCode = gatewayError.code;
         if (!call.signal.aborted) {
           yield [
             {
@@ -232,11 +249,11 @@ export class ChatService {
     } finally {
       upstream.discard();
       release();
-      if (call.signal.aborted && status === 200) {
-        status = 499;
-        errorCode = 'client_closed_request';
+      if (call.signal.aborted && ending.status === 200) {
+        ending.status = 499;
+        ending.errorCode = 'client_closed_request';
       }
-      this.#settle(ticket, served, decoder.usage(), started, status, true, errorCode);
+      this.#settle(ticket, served, decoder.usage(), started, ending.status, true, ending.errorCode);
     }
   }
 
