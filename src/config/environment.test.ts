@@ -39,6 +39,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TOLLGATE_REDIS_PREFIX: 'tollgate:\n' })).toThrow(/TOLLGATE_REDIS_PREFIX/);
   });
 
+  it('reads a Redis command timeout in whole milliseconds, leaving the default to the counters when unset', () => {
+    expect(loadConfig({}).redisCommandTimeoutMs).toBeUndefined();
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '' }).redisCommandTimeoutMs).toBeUndefined();
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '250' }).redisCommandTimeoutMs).toBe(250);
+    for (const wrong of ['0', '1.5', '-3', 'soon', '600001']) {
+      expect(() => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: wrong })).toThrow(new RegExp(`REDIS_COMMAND_TIMEOUT_MS: must be a whole number of milliseconds.*"${wrong}"`));
+    }
+  });
+
   it('decodes hex and base64 encryption keys of 32 bytes only', () => {
     expect(decodeEncryptionKey('ab'.repeat(32))?.length).toBe(32);
     expect(decodeEncryptionKey(Buffer.alloc(32, 7).toString('base64'))?.length).toBe(32);

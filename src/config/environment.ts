@@ -80,6 +80,18 @@ const environmentSchema = z.object({
       }
       return value;
     }),
+  REDIS_COMMAND_TIMEOUT_MS: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined || value === '') return undefined;
+      const milliseconds = Number(value);
+      if (!Number.isInteger(milliseconds) || milliseconds < 1 || milliseconds > 600_000) {
+        context.addIssue({ code: 'custom', message: `must be a whole number of milliseconds from 1 to 600000, got "${value}"` });
+        return z.NEVER;
+      }
+      return milliseconds;
+    }),
   TOLLGATE_ADMIN_KEY: optionalText.refine(
     (value) => value === undefined || value.length >= 16,
     'must be at least 16 characters long',
@@ -128,6 +140,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prefix of every limit-counter key in Redis, so that deployments sharing one Redis keep separate counters. */
   redisKeyPrefix: string;
+  /** How long a Redis command may take before it fails; undefined: the counters' default. */
+  redisCommandTimeoutMs: number | undefined;
   adminKey: string | undefined;
   /** 32-byte AES-256-GCM key, when configured. */
   encryptionKey: Buffer | undefined;
@@ -175,6 +189,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     databaseUrl: value.DATABASE_URL,
     redisUrl: value.REDIS_URL,
     redisKeyPrefix: value.TOLLGATE_REDIS_PREFIX,
+    redisCommandTimeoutMs: value.REDIS_COMMAND_TIMEOUT_MS,
     adminKey: value.TOLLGATE_ADMIN_KEY,
     encryptionKey: value.TOLLGATE_ENCRYPTION_KEY,
     configFile: value.TOLLGATE_CONFIG,

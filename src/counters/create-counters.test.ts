@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisUrl, skipWithout } from '../../test/support/services.js';
@@ -89,6 +90,62 @@ describe.skipIf(skipWithout('Redis', sharedRedisSuite))(sharedRedisSuite, () => 
       expect(await configured.read([defaultPrefixBucket])).toEqual([{ spent: 2, reserved: 0 }]);
     } finally {
       await Promise.all([unprefixed.close(), configured.close()]);
+    }
+  });
+});
+
+/**
+ * A TCP relay to the real Redis that can stop passing Redis's replies on, as a frozen Redis process or a network
+ * dropping packets without closing the connection would: commands arrive, nothing comes back.
+ */
+async function stallableRelay(target: URL): Promise<{ url: string; stall(): void; close(): Promise<void> }> {
+  let stalled = false;
+  const sockets: Socket[] = [];
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    sockets.push(client, upstream);
+    client.pipe(upstream);
+    upstream.on('data', (data: Buffer) => {
+      if (!stalled) client.write(data);
+    });
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}${target.pathname}`,
+    stall() {
+      stalled = true;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const stallSuite = 'createCounters on a Redis that stops answering';
+describe.skipIf(skipWithout('Redis', stallSuite))(stallSuite, () => {
+  const prefix = `tollgate-test:${randomUUID()}:`;
+  afterAll(async () => {
+    await deleteKeys(`${prefix}*`);
+  });
+
+  it('fails a command unanswered within the command timeout with a retryable 503, instead of waiting forever', async () => {
+    const relay = await stallableRelay(new URL(redisUrl));
+    const counters = await createCounters({ redisUrl: relay.url, keyPrefix: prefix, commandTimeoutMs: 200 });
+    try {
+      const check = { bucket: 'key:stall:requests:2026-12', limit: 10, amount: 1 };
+      expect(await counters.reserve({ reservationId: 'before', checks: [check], ttlMs: 60_000 })).toEqual({ ok: true });
+
+      relay.stall();
+      const refused = await counters.reserve({ reservationId: 'during', checks: [check], ttlMs: 60_000 }).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ status: 503, code: 'limit_counters_unavailable', retryable: true });
+      await expect(counters.settle('before', { [check.bucket]: 1 })).rejects.toMatchObject({ status: 503, code: 'limit_counters_unavailable' });
+    } finally {
+      await counters.close();
+      await relay.close();
     }
   });
 });

@@ -5,12 +5,21 @@ import { RedisCounters } from './redis-counters.js';
 /** Options of {@link createCounters}; config loading supplies them (nothing here reads the environment). */
 export interface CreateCountersOptions {
   /** When set, counters live in this Redis and are shared by every gateway process using it. */
-  redisUrl?: string;
+  redisUrl?: string | undefined;
   /** Key prefix in Redis; ignored in memory. */
-  keyPrefix?: string;
+  keyPrefix?: string | undefined;
+  /** How long a Redis command may take before it fails (default 2,000 ms); ignored in memory. */
+  commandTimeoutMs?: number | undefined;
   /** The clock, in milliseconds since the epoch. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
+
+/**
+ * A Redis command takes well under a millisecond; one still unanswered after this long means a Redis that stalls
+ * (a frozen process, a network that drops packets without closing the connection), where ioredis would otherwise
+ * wait forever and every request with it.
+ */
+const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 
 /** How often in-memory counters sweep when idle; lazy sweeping on each call already keeps them exact. */
 const MEMORY_SWEEP_INTERVAL_MS = 60_000;
@@ -27,7 +36,9 @@ export async function createCounters(options: CreateCountersOptions = {}): Promi
     return new RedisCounters({
       // A request waits for at most two reconnect attempts during a Redis outage, then fails with a 503,
       // instead of hanging for ioredis's default of twenty.
-      client: new Redis(options.redisUrl, { maxRetriesPerRequest: 2 }),
+      // A command unanswered for commandTimeoutMs fails the same way: a reservation refused with a 503 (what
+      // Redis may still hold of it expires with its hold), a settlement reported (the ledger keeps its row).
+      client: new Redis(options.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS }),
       keyPrefix: options.keyPrefix,
       now: options.now,
       ownsClient: true,

@@ -86,6 +86,8 @@ export interface AppDependencies {
   redisUrl?: string;
   /** Key prefix of the Redis counters (tests give each run its own). */
   redisKeyPrefix?: string;
+  /** How long a Redis command may take before it fails (REDIS_COMMAND_TIMEOUT_MS; the counters' default if absent). */
+  redisCommandTimeoutMs?: number | undefined;
   /** USD per diem and per VCU (TOLLGATE_DIEM_USD, TOLLGATE_VCU_USD). */
   rates?: { diemUsd: number; vcuUsd: number };
   /** How often buffered ledger rows and last-used times are written (ms). */
@@ -177,7 +179,12 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   const rates = dependencies.rates ?? { diemUsd: 1, vcuUsd: 1 };
   const counters =
     dependencies.counters ??
-    (await createCounters({ ...(dependencies.redisUrl ? { redisUrl: dependencies.redisUrl } : {}), ...(dependencies.redisKeyPrefix ? { keyPrefix: dependencies.redisKeyPrefix } : {}), now: clock }));
+    (await createCounters({
+      redisUrl: dependencies.redisUrl,
+      keyPrefix: dependencies.redisKeyPrefix || undefined,
+      commandTimeoutMs: dependencies.redisCommandTimeoutMs,
+      now: clock,
+    }));
   const ledgerRepository = new UsageLedgerRepository(db);
   const usageReports = new UsageReportService({ db, clock });
   const flushMs = dependencies.ledgerFlushMs ?? 500;
