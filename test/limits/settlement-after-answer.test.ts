@@ -29,8 +29,13 @@ class HeldSettlements implements LimitCounters {
 
   /** Resolves once `count` settlements are being held. */
   whenHeld(count: number): Promise<void> {
-    if (this.held.length >= count) return Promise.resolve();
-    return new Promise((resolve) => this.#arrived.push(() => void this.whenHeld(count).then(resolve)));
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.held.length >= count) resolve();
+        else this.#arrived.push(check);
+      };
+      check();
+    });
   }
 }
 
