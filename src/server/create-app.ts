@@ -115,7 +115,8 @@ export interface Gateway {
   reload(): Promise<void>;
   /**
    * Waits for every settlement issued so far to land in the counters, then writes the buffered ledger rows: after
-   * it, the ledger holds every request answered before the call.
+   * it, the ledger holds every request answered before the call, except a stream whose answer ended before the
+   * provider's follow-up read of its usage (Replicate, client without `include_usage`), settled once that read returns.
    */
   flushUsage(): Promise<void>;
   close(): Promise<void>;

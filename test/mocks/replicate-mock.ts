@@ -31,6 +31,8 @@ export type MockBehavior = OneOffBehavior<{ streamEvents: Array<{ event?: string
 export interface ReplicateMock extends RecordingMock<MockBehavior, RecordedRequest> {
   /** While true, predictions that settle get `metrics` without `input_token_count` / `output_token_count`. */
   withholdMetrics(withhold: boolean): void;
+  /** Holds every `GET /v1/predictions/<id>` from now on unanswered, until `release()` answers them and stops holding. */
+  holdPredictionReads(): { held(): number; release(): void };
 }
 
 type Json = Record<string, unknown>;
@@ -59,6 +61,7 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
   let counter = 0;
   let baseUrl = '';
   let metricsWithheld = false;
+  let heldReads: Array<() => void> | undefined;
 
   const server = await startMockServer((request, response, { text: rawBody, json: body }) => {
     const path = (request.url ?? '/').split('?')[0]!;
@@ -86,7 +89,10 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
       return createPrediction(model, path === '/v1/predictions', headers, body, response);
     }
     const get = /^\/v1\/predictions\/([^/]+)$/.exec(path);
-    if (method === 'GET' && get) return poll(get[1]!, response);
+    if (method === 'GET' && get) {
+      if (heldReads) return void heldReads.push(() => poll(get[1]!, response));
+      return poll(get[1]!, response);
+    }
     const cancel = /^\/v1\/predictions\/([^/]+)\/cancel$/.exec(path);
     if (method === 'POST' && cancel) return cancelPrediction(cancel[1]!, response);
     const stream = /^\/v1\/streams\/([^/]+)$/.exec(path);
@@ -190,6 +196,17 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
     // Every call resolves once a first client has left, whatever left before: no test needs a count here.
     whenAborted: () => aborts.atLeast(1),
     withholdMetrics: (withhold) => void (metricsWithheld = withhold),
+    holdPredictionReads() {
+      const held: Array<() => void> = [];
+      heldReads = held;
+      return {
+        held: () => held.length,
+        release() {
+          if (heldReads === held) heldReads = undefined;
+          for (const answer of held.splice(0)) answer();
+        },
+      };
+    },
     whenRequested: (count) => received.atLeast(count),
     close: server.close,
   };

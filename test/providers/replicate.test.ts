@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdapterRegistry } from '../../src/providers/index.js';
 import { createReplicateAdapterWith } from '../../src/providers/replicate/index.js';
 import type { StreamEvent } from '../../src/spec/provider.js';
+import { watchLedger } from '../limits/limit-helpers.js';
 import { startReplicateMock, type RecordedRequest, type ReplicateMock } from '../mocks/replicate-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
 import { describeSdkMatrix } from './sdk-matrix.js';
@@ -79,6 +80,9 @@ describe('Replicate: predictions on the wire', () => {
     expect(open).toMatchObject({ method: 'GET', path: expect.stringMatching(/^\/v1\/streams\/mockpred\d+$/) });
     expect(String(open!.headers.accept)).toContain('text/event-stream');
     expect(open!.headers.authorization).toBe(`Bearer ${apiKey}`);
+    // After the answer, the core reads the prediction for its token counts (the client did not wait for that read).
+    await mock.whenRequested(before + 3);
+    expect(mock.requests[before + 2]).toMatchObject({ method: 'GET', path: expect.stringMatching(/^\/v1\/predictions\/mockpred\d+$/) });
   });
 
   it('maps a model to the key\'s deployment', async () => {
@@ -86,11 +90,14 @@ describe('Replicate: predictions on the wire', () => {
     expect(completion.choices[0]?.message.content).toBe('Echo: deployed');
     expect(creations().at(-1)!.path).toBe('/v1/deployments/acme/llama-prod/predictions');
 
+    const before = mock.requests.length;
     const stream = await openai('deployed').chat.completions.create({ model: 'replicate/llama-prod', messages: [{ role: 'user', content: 'deployed stream' }], stream: true });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('Echo: deployed stream');
     expect(creations().at(-1)!.path).toBe('/v1/deployments/acme/llama-prod/predictions');
+    // The read of the prediction's counts that follows the answer, so that no later test counts it as its own.
+    await mock.whenRequested(before + 3);
   });
 
   it('does not serve an unmapped model from a key with deployments', async () => {
@@ -224,6 +231,8 @@ describe('Replicate: usage in the ledger', () => {
 
   it('sends no usage chunk to a streaming client that did not ask, yet records the counts', async () => {
     const before = (await ledgerRows()).length;
+    const ledger = watchLedger(gateway.gateway);
+    const appended = ledger.rows.length;
     const stream = await client.chat.completions.create({ model: `replicate/${model}`, messages: [{ role: 'user', content: 'count my words' }], max_tokens: 32, stream: true });
     let chunks = 0;
     for await (const chunk of stream) {
@@ -232,8 +241,31 @@ describe('Replicate: usage in the ledger', () => {
       expect(chunk.choices).toHaveLength(1);
     }
     expect(chunks).toBeGreaterThan(1);
+    // The answer ended before the read of the counts; the row follows that read.
+    await ledger.whenRows(appended + 1);
     const rows = (await ledgerRows()).slice(before);
     expect(rows).toEqual([expect.objectContaining({ stream: 1, status: 200, usage_missing: 0, input_tokens: 3, output_tokens: 4 })]);
+  });
+
+  it('ends a stream whose client did not ask for usage without waiting for the follow-up read, then records its counts', async () => {
+    const ledger = watchLedger(gateway.gateway);
+    const rowsBefore = ledger.rows.length;
+    const requestsBefore = usageMock.requests.length;
+    const hold = usageMock.holdPredictionReads();
+    try {
+      const stream = await client.chat.completions.create({ model: `replicate/${model}`, messages: [{ role: 'user', content: 'count my words' }], max_tokens: 32, stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      // The whole answer, [DONE] included, while the read of the prediction's counts is still unanswered.
+      expect(text).toBe('Echo: count my words');
+      await usageMock.whenRequested(requestsBefore + 3);
+      expect(hold.held()).toBe(1);
+      expect(ledger.rows.length).toBe(rowsBefore);
+    } finally {
+      hold.release();
+    }
+    await ledger.whenRows(rowsBefore + 1);
+    expect(ledger.rows[rowsBefore]).toMatchObject({ provider: 'replicate', stream: 1, status: 200, usage_missing: 0, input_tokens: 3, output_tokens: 4 });
   });
 
   it('still settles a streamed reply as usage_missing when the settled prediction reports no metrics', async () => {

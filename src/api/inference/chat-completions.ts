@@ -60,7 +60,17 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
           writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
           noteServed(request, result.servedBy, { stream: true });
           let failed: string | undefined;
+          // A client that did not ask for usage is owed nothing after the content: its answer ends there, not after
+          // a follow-up read the core still makes for metering. What the follow-up yields is read and dropped.
+          let answered = false;
+          if (!wantsUsage) {
+            call.onContentEnd = () => {
+              answered = true;
+              writer.end('data: [DONE]\n\n');
+            };
+          }
           relay: for await (const events of result.events) {
+            if (answered) continue;
             for (const event of events) {
               if (writer.closed) break relay;
               if (event.kind === 'error') {
@@ -93,9 +103,9 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
               if (!writer.write(text)) await writer.drained();
             }
           }
-          const clientClosed = writer.closed;
+          const clientClosed = writer.closed && !answered;
           noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));
-          writer.end(failed || clientClosed ? undefined : 'data: [DONE]\n\n');
+          if (!answered) writer.end(failed || clientClosed ? undefined : 'data: [DONE]\n\n');
         } catch (error) {
           noteFailure(request, error);
           throw error;

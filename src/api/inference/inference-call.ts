@@ -136,6 +136,7 @@ export function inferenceCall(request: FastifyRequest, route: InferenceCall['rou
     route,
     pinnedKeyId: typeof pinned === 'string' && pinned !== '' ? pinned : undefined,
     source: sourceOf(request, route),
+    onContentEnd: undefined,
   };
 }
 

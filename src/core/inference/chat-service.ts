@@ -21,6 +21,12 @@ export interface InferenceCall {
   pinnedKeyId?: string;
   /** Aborted when the client disconnects; the upstream request is then aborted too. */
   signal: CancelSignal;
+  /**
+   * Called when a stream's content is complete but the core still reads the provider's follow-up for its usage
+   * (Replicate's token counts come from a GET of the prediction): a route that owes its client nothing more may end
+   * the answer there, while it keeps reading the events to their end so that the request is settled.
+   */
+  onContentEnd?: (() => void) | undefined;
   /** Which client route is asking, for metrics and metering. */
   route: 'chat' | 'messages';
   /** The client's body text and validated body, from which adapters may copy the members they forward unchanged. */
@@ -223,6 +229,7 @@ export class ChatService {
         const last = screened(decoder.finish());
         if (last.length > 0) yield last;
         if (ending.errorCode === undefined && !call.signal.aborted && decoder.complete) {
+          call.onContentEnd?.();
           let completion: StreamEvent[];
           try {
             completion = await decoder.complete(abortSignalOf(call.signal));
