@@ -192,7 +192,10 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   const ledger = new LedgerWriter(ledgerRepository, {
     intervalMs: flushMs,
     batchSize: 500,
-    onError: (error) => logger.error({ err: error }, 'usage ledger write failed; rows kept for the next try'),
+    onError: (error) => {
+      metrics.meteringFailure('ledger');
+      logger.error({ err: error }, 'usage ledger write failed; rows kept for the next try');
+    },
   });
   // Answers leave before their settlements land (see MeteringTicket); a row is appended once its settlement has.
   const flushUsage = async (): Promise<void> => {
@@ -227,7 +230,10 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       clock,
       rates,
       reservationTtlMs: 15 * 60_000,
-      onError: (error, context) => logger.error({ err: error, context }, 'metering failed'),
+      onError: (error, context) => {
+        metrics.meteringFailure('settle');
+        logger.error({ err: error, context }, 'metering failed');
+      },
     });
   const chat = new ChatService({ router, dispatcher, client, meter, metrics, clock });
   const embeddings = new EmbeddingService({ router, dispatcher, client, meter, metrics, clock });

@@ -4,6 +4,7 @@
  * still holds. These tests hold the counters' settle replies back by hand and watch what the gateway does
  * meanwhile: the answer, the usage read, the next request at the limit, the ledger, a failing counter, shutdown.
  */
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryCounters } from '../../src/counters/memory-counters.js';
 import type { LimitCounters } from '../../src/counters/limit-counters.js';
@@ -118,6 +119,9 @@ describe('settlement after the answer', () => {
     const logged = tollgate.logs.join('');
     expect(logged).toContain('metering failed');
     expect(logged).toContain('counter store unreachable');
+    // No request is left to report it: operators see it in the metrics.
+    const metrics = await tollgate.request({ method: 'GET', url: '/metrics' });
+    expect(metrics.text).toContain('tollgate_metering_failures_total{stage="settle"} 1');
   });
 
   it('waits on shutdown for a settlement in flight, so that its row reaches the store', async () => {
@@ -135,5 +139,34 @@ describe('settlement after the answer', () => {
     await tollgate.database.close();
     await tollgate.store.dispose();
     await mock.close();
+  });
+});
+
+describe('usage ledger writes that fail', () => {
+  let rig: LimitsRig | undefined;
+  afterEach(async () => {
+    await rig?.dispose();
+    rig = undefined;
+  });
+
+  it('keeps the rows of a failed write for the next one, and counts the failure in the metrics', async () => {
+    rig = await startLimitsRig();
+    const { tollgate } = rig;
+    const key = await createApiKey(tollgate, { consumptionLimit: { usd: 100 }, limitPeriod: 'LIFETIME' });
+    expect((await chatAs(tollgate, key.secret, smallChat())).status).toBe(200);
+
+    // The table is away (as during a failing disk or a lost database connection): the batch cannot be written.
+    await sql`alter table usage_ledger rename to usage_ledger_away`.execute(tollgate.database.db);
+    await tollgate.gateway.flushUsage();
+    expect(tollgate.gateway.services.ledger.pending).toBe(1);
+    const metrics = await tollgate.request({ method: 'GET', url: '/metrics' });
+    expect(metrics.text).toContain('tollgate_metering_failures_total{stage="ledger"} 1');
+    expect(tollgate.logs.join('')).toContain('usage ledger write failed');
+
+    await sql`alter table usage_ledger_away rename to usage_ledger`.execute(tollgate.database.db);
+    const rows = await ledgerRowsOf(tollgate, key.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 200, usage_missing: 0 });
+    expect(tollgate.gateway.services.ledger.pending).toBe(0);
   });
 });

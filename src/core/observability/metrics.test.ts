@@ -41,6 +41,12 @@ function directMetrics() {
     labelNames: ['provider', 'outcome'],
     registers: [registry],
   });
+  new Counter({
+    name: 'tollgate_metering_failures_total',
+    help: 'Metering work that failed after the answer: settlements the limit counters did not take (stage "settle") and usage-ledger batches not written yet (stage "ledger")',
+    labelNames: ['stage'],
+    registers: [registry],
+  });
   return {
     observe(entry: Entry): void {
       requests.inc({ route: entry.route, provider: entry.provider, model: entry.model, status: String(entry.status) });

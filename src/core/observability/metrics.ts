@@ -16,6 +16,8 @@ export class GatewayMetrics {
   readonly #latency: HistogramChildren;
   readonly #tokens: CounterCells;
   readonly #attempts: CounterCells;
+  /** Rare by nature (a counter store or a database failing), so counted through prom-client directly. */
+  readonly #meteringFailures: Counter<'stage'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_process_' });
@@ -52,6 +54,12 @@ export class GatewayMetrics {
       labelNames: ['provider', 'outcome'],
       registers: [this.registry],
     });
+    this.#meteringFailures = new Counter({
+      name: 'tollgate_metering_failures_total',
+      help: 'Metering work that failed after the answer: settlements the limit counters did not take (stage "settle") and usage-ledger batches not written yet (stage "ledger")',
+      labelNames: ['stage'],
+      registers: [this.registry],
+    });
   }
 
   /** Records one finished inference request. */
@@ -69,6 +77,11 @@ export class GatewayMetrics {
   /** Records one upstream attempt of a request. */
   attempt(provider: string, outcome: string): void {
     this.#attempts.inc([provider, outcome], 1);
+  }
+
+  /** Records metering work that failed in the background, where no request can report it. */
+  meteringFailure(stage: 'settle' | 'ledger'): void {
+    this.#meteringFailures.inc({ stage });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
