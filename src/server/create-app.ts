@@ -208,7 +208,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     clock,
     rates,
     totalsSince: (ids, since) => ledgerRepository.totalsSince(ids, since),
-    flushLedger: () => flushUsage(),
+    flushLedger: flushUsage,
     lastUsedFlushMs: flushMs,
     changed,
   });

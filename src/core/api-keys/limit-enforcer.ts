@@ -349,21 +349,12 @@ export class LimitEnforcer implements UsageMeter {
       }
     }
     let tokens = outcome.usage ? usage.inputTokens + usage.outputTokens : usageMissing ? (reservation?.worstTokens ?? 0) : 0;
-    let actual: Record<string, number> | undefined;
     if (reservation) {
       // A settlement above the reservation would break the promise; the bounds make it impossible, the cap makes it certain.
       // Only a reserved amount caps: a key without a USD-valued limit reserved no cost (worstCost 0), and capping
       // there would record every request of a requests-, tokens- or rate-limited key in the ledger as free.
       if (reservation.moneyReserved) cost = Math.min(cost, reservation.worstCost);
       tokens = Math.min(tokens, reservation.worstTokens);
-      actual = {};
-      const { buckets } = reservation;
-      if (buckets.usd) actual[buckets.usd] = cost;
-      if (buckets.tokens) actual[buckets.tokens] = tokens;
-      if (buckets.requests) actual[buckets.requests] = 1;
-      if (buckets.rpm) actual[buckets.rpm] = 1;
-      if (buckets.tpm) actual[buckets.tpm] = tokens;
-      if (buckets.concurrent) actual[buckets.concurrent] = 0;
     }
     const charged = usageMissing && reservation ? { input: Math.min(reservation.worstInput, tokens), output: Math.max(0, tokens - reservation.worstInput) } : undefined;
     const target = served?.target ?? start.targets[0]!;
@@ -391,11 +382,11 @@ export class LimitEnforcer implements UsageMeter {
       // reset is rebuilt after a restart into the window it was charged to, not the next one.
       created_at: new Date(began).toISOString(),
     };
-    if (reservation === undefined || actual === undefined) {
+    if (reservation === undefined) {
       this.dependencies.ledger.append(row);
       return undefined;
     }
-    return this.#charge(reservation, actual, row);
+    return this.#charge(reservation, actualAmounts(reservation.buckets, cost, tokens), row);
   }
 
   /**
@@ -416,6 +407,18 @@ export class LimitEnforcer implements UsageMeter {
       this.dependencies.ledger.append(row);
     }
   }
+}
+
+/** What each reserved bucket is charged: the request's cost and tokens, one request, and no concurrency left held. */
+function actualAmounts(buckets: Reservation['buckets'], cost: number, tokens: number): Record<string, number> {
+  const actual: Record<string, number> = {};
+  if (buckets.usd) actual[buckets.usd] = cost;
+  if (buckets.tokens) actual[buckets.tokens] = tokens;
+  if (buckets.requests) actual[buckets.requests] = 1;
+  if (buckets.rpm) actual[buckets.rpm] = 1;
+  if (buckets.tpm) actual[buckets.tpm] = tokens;
+  if (buckets.concurrent) actual[buckets.concurrent] = 0;
+  return actual;
 }
 
 /** One check of a reservation, always of the same shape. */
