@@ -60,6 +60,10 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
           writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
           noteServed(request, result.servedBy, { stream: true });
           let failed: string | undefined;
+          const writeError = (error: GatewayError): void => {
+            failed = error.code;
+            writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
+          };
           // A client that did not ask for usage is owed nothing after the content: its answer ends there, not after
           // a follow-up read the core still makes for metering. What the follow-up yields is read and dropped.
           let answered = false;
@@ -74,18 +78,18 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
             for (const event of events) {
               if (writer.closed) break relay;
               if (event.kind === 'error') {
-                failed = event.error.code ?? 'upstream_stream_error';
-                const error = new GatewayError({
-                  status: event.error.status,
-                  type: event.error.type as GatewayError['type'],
-                  code: failed,
-                  message: event.error.message,
-                  provider: result.servedBy.provider,
-                  model: body.model,
-                  requestType: 'chat.completion',
-                  upstream: true,
-                });
-                writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
+                writeError(
+                  new GatewayError({
+                    status: event.error.status,
+                    type: event.error.type as GatewayError['type'],
+                    code: event.error.code ?? 'upstream_stream_error',
+                    message: event.error.message,
+                    provider: result.servedBy.provider,
+                    model: body.model,
+                    requestType: 'chat.completion',
+                    upstream: true,
+                  }),
+                );
                 break relay;
               }
               let text: string;
@@ -95,9 +99,8 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
                 text = `data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`;
               } catch (error) {
                 if (!isGatewayError(error)) throw error;
-                failed = error.code;
                 result.fail(error);
-                writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
+                writeError(error);
                 break relay;
               }
               if (!writer.write(text)) await writer.drained();
