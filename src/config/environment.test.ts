@@ -39,6 +39,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TOLLGATE_REDIS_PREFIX: 'tollgate:\n' })).toThrow(/TOLLGATE_REDIS_PREFIX/);
   });
 
+  it('leases counter budgets by default and turns leasing off only with "off"', () => {
+    expect(loadConfig({}).redisCounterLeases).toBe(true);
+    expect(loadConfig({ REDIS_COUNTER_LEASES: 'on' }).redisCounterLeases).toBe(true);
+    expect(loadConfig({ REDIS_COUNTER_LEASES: 'off' }).redisCounterLeases).toBe(false);
+    expect(() => loadConfig({ REDIS_COUNTER_LEASES: 'no' })).toThrow(/REDIS_COUNTER_LEASES: must be "on" or "off", got "no"/);
+  });
+
   it('reads a Redis command timeout in whole milliseconds, leaving the default to the counters when unset', () => {
     expect(loadConfig({}).redisCommandTimeoutMs).toBeUndefined();
     expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '' }).redisCommandTimeoutMs).toBeUndefined();

@@ -92,6 +92,15 @@ const environmentSchema = z.object({
       }
       return milliseconds;
     }),
+  REDIS_COUNTER_LEASES: z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined || value === '' || value === 'on') return true;
+      if (value === 'off') return false;
+      context.addIssue({ code: 'custom', message: `must be "on" or "off", got "${value}"` });
+      return z.NEVER;
+    }),
   TOLLGATE_ADMIN_KEY: optionalText.refine(
     (value) => value === undefined || value.length >= 16,
     'must be at least 16 characters long',
@@ -142,6 +151,8 @@ export interface Config {
   redisKeyPrefix: string;
   /** How long a Redis command may take before it fails; undefined: the counters' default. */
   redisCommandTimeoutMs: number | undefined;
+  /** Whether Redis counters lease budget slices per process (REDIS_COUNTER_LEASES, default on). */
+  redisCounterLeases: boolean;
   adminKey: string | undefined;
   /** 32-byte AES-256-GCM key, when configured. */
   encryptionKey: Buffer | undefined;
@@ -190,6 +201,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     redisUrl: value.REDIS_URL,
     redisKeyPrefix: value.TOLLGATE_REDIS_PREFIX,
     redisCommandTimeoutMs: value.REDIS_COMMAND_TIMEOUT_MS,
+    redisCounterLeases: value.REDIS_COUNTER_LEASES,
     adminKey: value.TOLLGATE_ADMIN_KEY,
     encryptionKey: value.TOLLGATE_ENCRYPTION_KEY,
     configFile: value.TOLLGATE_CONFIG,

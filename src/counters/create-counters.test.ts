@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { redisUrl, skipWithout } from '../../test/support/services.js';
 import { DEFAULT_REDIS_PREFIX } from '../config/environment.js';
 import { createCounters } from './create-counters.js';
+import { LeasedCounters } from './leased-counters.js';
 import { MemoryCounters } from './memory-counters.js';
 import { RedisCounters } from './redis-counters.js';
 
@@ -25,11 +26,13 @@ describe('createCounters', () => {
     await counters.close();
   });
 
-  it('uses Redis when a URL is given, and owns the connection', async () => {
-    const counters = await createCounters({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: `tollgate-test:${randomUUID()}:` });
-    expect(counters).toBeInstanceOf(RedisCounters);
-    // close() must end the connection it created, or the test process would not exit.
-    await counters.close();
+  it('uses Redis when a URL is given, leasing by default, and owns the connection', async () => {
+    const leased = await createCounters({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: `tollgate-test:${randomUUID()}:` });
+    expect(leased).toBeInstanceOf(LeasedCounters);
+    const direct = await createCounters({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: `tollgate-test:${randomUUID()}:`, leases: false });
+    expect(direct).toBeInstanceOf(RedisCounters);
+    // close() must end the connections it created, or the test process would not exit.
+    await Promise.all([leased.close(), direct.close()]);
   });
 });
 
@@ -134,7 +137,7 @@ describe.skipIf(skipWithout('Redis', stallSuite))(stallSuite, () => {
 
   it('fails a command unanswered within the command timeout with a retryable 503, instead of waiting forever', async () => {
     const relay = await stallableRelay(new URL(redisUrl));
-    const counters = await createCounters({ redisUrl: relay.url, keyPrefix: prefix, commandTimeoutMs: 200 });
+    const counters = await createCounters({ redisUrl: relay.url, keyPrefix: prefix, commandTimeoutMs: 200, leases: false });
     try {
       const check = { bucket: 'key:stall:requests:2026-12', limit: 10, amount: 1 };
       expect(await counters.reserve({ reservationId: 'before', checks: [check], ttlMs: 60_000 })).toEqual({ ok: true });
@@ -143,6 +146,31 @@ describe.skipIf(skipWithout('Redis', stallSuite))(stallSuite, () => {
       const refused = await counters.reserve({ reservationId: 'during', checks: [check], ttlMs: 60_000 }).catch((error: unknown) => error);
       expect(refused).toMatchObject({ status: 503, code: 'limit_counters_unavailable', retryable: true });
       await expect(counters.settle('before', { [check.bucket]: 1 })).rejects.toMatchObject({ status: 503, code: 'limit_counters_unavailable' });
+    } finally {
+      await counters.close();
+      await relay.close();
+    }
+  });
+
+  it('with leases, goes on reserving within the lease it holds, refuses beyond it with a 503, and reports the usage it could not write', async () => {
+    const relay = await stallableRelay(new URL(redisUrl));
+    const failures: unknown[] = [];
+    const counters = await createCounters({ redisUrl: relay.url, keyPrefix: prefix, commandTimeoutMs: 200, onError: (error) => failures.push(error) });
+    try {
+      const bucket = 'key:stall-leased:requests:2026-12';
+      // The first reservation leases 1 plus a quarter of the 99 left: 25.75 requests.
+      expect(await counters.reserve({ reservationId: 'before', checks: [{ bucket, limit: 100, amount: 1 }], ttlMs: 60_000 })).toEqual({ ok: true });
+
+      relay.stall();
+      expect(await counters.reserve({ reservationId: 'within', checks: [{ bucket, limit: 100, amount: 20 }], ttlMs: 60_000 })).toEqual({ ok: true });
+      const beyond = await counters.reserve({ reservationId: 'beyond', checks: [{ bucket, limit: 100, amount: 10 }], ttlMs: 60_000 }).catch((error: unknown) => error);
+      expect(beyond).toMatchObject({ status: 503, code: 'limit_counters_unavailable', retryable: true });
+      expect(await counters.settle('before', { [bucket]: 1 })).toEqual({ settled: true });
+      // This flush fails like any other while Redis stalls (the periodic ones may have failed before it).
+      const before = failures.length;
+      await counters.flush();
+      expect(failures.length).toBeGreaterThan(before);
+      for (const failure of failures) expect(failure).toMatchObject({ status: 503, code: 'limit_counters_unavailable' });
     } finally {
       await counters.close();
       await relay.close();

@@ -1,4 +1,5 @@
 import type { LimitCounters } from './limit-counters.js';
+import { LeasedCounters } from './leased-counters.js';
 import { MemoryCounters } from './memory-counters.js';
 import { RedisCounters } from './redis-counters.js';
 
@@ -10,6 +11,13 @@ export interface CreateCountersOptions {
   keyPrefix?: string | undefined;
   /** How long a Redis command may take before it fails (default 2,000 ms); ignored in memory. */
   commandTimeoutMs?: number | undefined;
+  /**
+   * With Redis: whether each process leases slices of the budgets and reserves against them in memory
+   * (LeasedCounters, the default) or makes one Redis round trip per reservation and settlement (RedisCounters).
+   */
+  leases?: boolean | undefined;
+  /** Told when settled usage could not be written to Redis in the background (leases only; it is retried). */
+  onError?: ((error: unknown) => void) | undefined;
   /** The clock, in milliseconds since the epoch. */
   now?: (() => number) | undefined;
 }
@@ -33,16 +41,14 @@ export async function createCounters(options: CreateCountersOptions = {}): Promi
   if (options.redisUrl !== undefined && options.redisUrl !== '') {
     // Loaded only when used: a single process on memory counters does not carry the Redis client in memory.
     const { Redis } = await import('ioredis');
-    return new RedisCounters({
-      // A request waits for at most two reconnect attempts during a Redis outage, then fails with a 503,
-      // instead of hanging for ioredis's default of twenty.
-      // A command unanswered for commandTimeoutMs fails the same way: a reservation refused with a 503 (what
-      // Redis may still hold of it expires with its hold), a settlement reported (the ledger keeps its row).
-      client: new Redis(options.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS }),
-      keyPrefix: options.keyPrefix,
-      now: options.now,
-      ownsClient: true,
-    });
+    // A request waits for at most two reconnect attempts during a Redis outage, then fails with a 503,
+    // instead of hanging for ioredis's default of twenty.
+    // A command unanswered for commandTimeoutMs fails the same way: a reservation refused with a 503 (what
+    // Redis may still hold of it expires with its hold), a settlement reported (the ledger keeps its row).
+    const client = new Redis(options.redisUrl, { maxRetriesPerRequest: 2, commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS });
+    const shared = { client, keyPrefix: options.keyPrefix, now: options.now, ownsClient: true };
+    if (options.leases === false) return new RedisCounters(shared);
+    return LeasedCounters.create({ ...shared, onError: options.onError });
   }
   return new MemoryCounters({ now: options.now, sweepIntervalMs: MEMORY_SWEEP_INTERVAL_MS });
 }

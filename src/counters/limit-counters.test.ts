@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LimitCounters } from './limit-counters.js';
+import { LeasedCounters } from './leased-counters.js';
 import { MemoryCounters } from './memory-counters.js';
 import { RedisCounters } from './redis-counters.js';
 import { redisUrl, skipWithout } from '../../test/support/services.js';
@@ -16,7 +17,7 @@ class ManualClock {
 }
 
 /** Builds counters on a fresh, empty store with the given clock. */
-type CountersFactory = (now: () => number) => LimitCounters;
+type CountersFactory = (now: () => number) => LimitCounters | Promise<LimitCounters>;
 
 const MINUTE = 60_000;
 
@@ -27,10 +28,10 @@ function describeLimitCounters(name: string, setup: () => { factory: CountersFac
     let counters: LimitCounters;
     let cleanup: () => Promise<void>;
 
-    beforeEach(() => {
+    beforeEach(async () => {
       clock = new ManualClock();
       const harness = setup();
-      counters = harness.factory(clock.now);
+      counters = await harness.factory(clock.now);
       cleanup = harness.cleanup;
     });
     afterEach(async () => {
@@ -272,6 +273,18 @@ if (!skipRedis) {
     const keyPrefix = `${runPrefix}${randomUUID()}:`;
     return {
       factory: (now) => new RedisCounters({ client: new Redis(redisUrl), keyPrefix, now, ownsClient: true }),
+      cleanup: async () => {
+        await deleteKeys(adminClient!, keyPrefix);
+      },
+    };
+  });
+}
+
+if (!skipRedis) {
+  describeLimitCounters('LeasedCounters', () => {
+    const keyPrefix = `${runPrefix}${randomUUID()}:`;
+    return {
+      factory: (now) => LeasedCounters.create({ client: new Redis(redisUrl), keyPrefix, now, ownsClient: true }),
       cleanup: async () => {
         await deleteKeys(adminClient!, keyPrefix);
       },

@@ -65,6 +65,11 @@ export interface LimitCounters {
   add(bucket: string, amount: number, expiresAt?: number): Promise<void>;
   /** Current state of each bucket, in order; a missing or expired bucket reads as zeros. */
   read(buckets: string[]): Promise<BucketState[]>;
+  /**
+   * Writes to the shared store what this process has counted but not yet written (LeasedCounters batches its
+   * settlements); a no-op for counters that write at once.
+   */
+  flush(): Promise<void>;
   /** Stops timers and closes connections the counters own. */
   close(): Promise<void>;
 }

@@ -142,6 +142,9 @@ export class MemoryCounters implements LimitCounters {
     });
   }
 
+  /** Nothing to write: every call has already written. */
+  async flush(): Promise<void> {}
+
   /** Stops the sweep timer. */
   async close(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);

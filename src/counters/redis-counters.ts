@@ -78,7 +78,7 @@ export class RedisCounters implements LimitCounters {
     for (const check of reservation.checks) {
       argv.push(check.bucket, check.limit.toString(), check.amount.toString(), expiryArgument(check.expiresAt));
     }
-    const reply = await this.run(() => this.commands.tollgateCountersReserve(...argv));
+    const reply = await runCounterCommand(() => this.commands.tollgateCountersReserve(...argv));
     const status = Number(reply[0]);
     if (status === 1) return { ok: true };
     if (status === -1) {
@@ -102,7 +102,7 @@ export class RedisCounters implements LimitCounters {
     requireName(reservationId, 'reservationId');
     const argv = [this.keyPrefix, String(this.now()), reservationId];
     for (const [bucket, units] of normalizeActual(actual)) argv.push(bucket, units.toString());
-    const reply = await this.run(() => this.commands.tollgateCountersSettle(...argv));
+    const reply = await runCounterCommand(() => this.commands.tollgateCountersSettle(...argv));
     return { settled: Number(reply) === 1 };
   }
 
@@ -112,14 +112,14 @@ export class RedisCounters implements LimitCounters {
     const units = toNanoUnits(amount, `the amount for ${bucket}`);
     const expiry = expiryArgument(normalizeExpiresAt(expiresAt));
     const argv = [this.keyPrefix, String(this.now()), bucket, units.toString(), expiry];
-    await this.run(() => this.commands.tollgateCountersAdd(...argv));
+    await runCounterCommand(() => this.commands.tollgateCountersAdd(...argv));
   }
 
   /** Reads buckets after giving back expired reservations; one round trip. */
   async read(buckets: string[]): Promise<BucketState[]> {
     if (buckets.length === 0) return [];
     for (const bucket of buckets) requireName(bucket, 'bucket');
-    const reply = await this.run(() =>
+    const reply = await runCounterCommand(() =>
       this.commands.tollgateCountersRead(this.keyPrefix, String(this.now()), ...buckets),
     );
     return buckets.map((_, index) => ({
@@ -127,6 +127,9 @@ export class RedisCounters implements LimitCounters {
       reserved: fromNanoUnits(BigInt(reply[index * 2 + 1] ?? '0')),
     }));
   }
+
+  /** Nothing to write: every call has already written. */
+  async flush(): Promise<void> {}
 
   /** Disconnects the client if these counters created it. */
   async close(): Promise<void> {
@@ -139,21 +142,22 @@ export class RedisCounters implements LimitCounters {
     }
   }
 
-  /**
-   * Runs a script, turning Redis failures into one gateway error. The cause is kept for logs; the message
-   * never includes the Redis URL, which may carry a password.
-   */
-  private async run<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (isGatewayError(error)) throw error;
-      throw errors.unavailable('Limit counters are unavailable.', {
-        code: 'limit_counters_unavailable',
-        retryable: true,
-        cause: error,
-      });
-    }
+}
+
+/**
+ * Runs a counters' Redis command, turning Redis failures into one gateway error. The cause is kept for logs; the
+ * message never includes the Redis URL, which may carry a password.
+ */
+export async function runCounterCommand<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isGatewayError(error)) throw error;
+    throw errors.unavailable('Limit counters are unavailable.', {
+      code: 'limit_counters_unavailable',
+      retryable: true,
+      cause: error,
+    });
   }
 }
 

@@ -78,6 +78,8 @@ local function refresh(bucket)
   local expired = redis.call('ZRANGEBYSCORE', holdsKey(bucket), '-inf', now)
   if #expired == 0 then return end
   local reserved = parse(redis.call('HGET', key, 'reserved'))
+  local leased = parse(redis.call('HGET', key, 'leased'))
+  local inUse = parse(redis.call('HGET', key, 'inUse'))
   for _, id in ipairs(expired) do
     local field = 'h:' .. id
     local amount = redis.call('HGET', key, field)
@@ -85,8 +87,13 @@ local function refresh(bucket)
       reserved = subtract(reserved, parse(amount))
       redis.call('HDEL', key, field)
     end
+    if string.sub(id, 1, 6) == 'lease:' then
+      if amount then leased = subtract(leased, parse(amount)) end
+      inUse = subtract(inUse, parse(redis.call('HGET', key, 'i:' .. id)))
+      redis.call('HDEL', key, 'i:' .. id)
+    end
   end
-  redis.call('HSET', key, 'reserved', format(reserved))
+  redis.call('HSET', key, 'reserved', format(reserved), 'leased', format(leased), 'inUse', format(inUse))
   redis.call('ZREMRANGEBYSCORE', holdsKey(bucket), '-inf', now)
 end
 
@@ -215,15 +222,157 @@ applyExpiry(bucket, ARGV[5])
 return 1
 `;
 
-/** ARGV: prefix, now, then bucket names. Returns spent, reserved, spent, reserved, ... in order. */
+/**
+ * ARGV: prefix, now, then bucket names. Returns spent and held for each bucket in order: held is what requests
+ * hold, i.e. the reservations plus what processes reported their requests hold of their leases (see LEASE_SCRIPT).
+ */
 export const READ_SCRIPT = `${PRELUDE}
 local result = {}
 for index = 3, #ARGV do
   local bucket = ARGV[index]
   refresh(bucket)
   local key = bucketKey(bucket)
+  local reserved = parse(redis.call('HGET', key, 'reserved'))
+  local leased = parse(redis.call('HGET', key, 'leased'))
+  local inUse = parse(redis.call('HGET', key, 'inUse'))
   table.insert(result, redis.call('HGET', key, 'spent') or '0')
-  table.insert(result, redis.call('HGET', key, 'reserved') or '0')
+  table.insert(result, format(add(subtract(reserved, leased), inUse)))
 end
 return result
+`;
+
+/**
+ * The one script of LeasedCounters: a process's lease on each bucket is a hold like a reservation's, named
+ * `lease:<process>`, counted in `reserved` (so every other reservation sees it as taken) and also in `leased`.
+ *
+ * ARGV: prefix, now, leaseId, recallCooldownMs, then per bucket 9 values:
+ *   bucket, used, keep, limit, amount, want, expiresAt, holdUntil, inUse
+ * - used: spent by the process out of its lease since its last call; added to spent and taken out of the lease.
+ * - keep: '' or the most the lease may still hold afterwards (what the process's requests hold); the rest goes back.
+ * - limit: '' for a bucket only flushed; otherwise the bucket is checked: spent + reserved + amount <= limit.
+ * - want: on success, how much more than amount to lease, capped at a quarter of what would be left, and 0 while
+ *   the bucket is being recalled (a refusal found other processes' leases in the way).
+ * - expiresAt: the bucket's expiry ('' for none); holdUntil: when the lease is given back if never renewed.
+ * - inUse: what the process's requests hold of the lease (amount is added when granted), kept as `i:<lease>` and
+ *   summed in `inUse`, so that reads can show other processes' requests in flight.
+ * Every bucket's used and keep are applied whatever the outcome; amounts are granted only if every check passes.
+ * Returns {1, lease per bucket...} or {0, index of the failing check, spent, reserved, 1 if other processes hold
+ * leases there else 0, lease per bucket...}, leases as nano-unit strings.
+ */
+export const LEASE_SCRIPT = `${PRELUDE}
+local leaseId = ARGV[3]
+local cooldown = tonumber(ARGV[4])
+local first = 5
+local count = (#ARGV - first + 1) / 9
+local field = 'h:' .. leaseId
+
+local function minimum(a, b)
+  if atMost(a, b) then return a end
+  return b
+end
+
+local function quarter(value)
+  local whole = math.floor(value[1] / 4)
+  local remainder = value[1] - whole * 4
+  return {whole, math.floor((remainder * BASE + value[2]) / 4)}
+end
+
+local states = {}
+for index = 0, count - 1 do
+  local base = first + index * 9
+  local bucket = ARGV[base]
+  refresh(bucket)
+  local key = bucketKey(bucket)
+  local state = {
+    key = key,
+    spent = parse(redis.call('HGET', key, 'spent')),
+    reserved = parse(redis.call('HGET', key, 'reserved')),
+    leased = parse(redis.call('HGET', key, 'leased')),
+    inUse = parse(redis.call('HGET', key, 'inUse')),
+    lease = parse(redis.call('HGET', key, field)),
+    mine = parse(ARGV[base + 8]),
+  }
+  state.inUse = subtract(state.inUse, parse(redis.call('HGET', key, 'i:' .. leaseId)))
+  local used = parse(ARGV[base + 1])
+  state.spent = add(state.spent, used)
+  local given = minimum(state.lease, used)
+  if ARGV[base + 2] ~= '' then
+    local kept = minimum(subtract(state.lease, given), parse(ARGV[base + 2]))
+    given = subtract(state.lease, kept)
+  end
+  state.lease = subtract(state.lease, given)
+  state.reserved = subtract(state.reserved, given)
+  state.leased = subtract(state.leased, given)
+  states[index] = state
+end
+
+local failed = nil
+for index = 0, count - 1 do
+  local base = first + index * 9
+  local state = states[index]
+  if ARGV[base + 3] ~= '' and not atMost(add(add(state.spent, state.reserved), parse(ARGV[base + 4])), parse(ARGV[base + 3])) then
+    failed = index
+    break
+  end
+end
+
+if failed == nil then
+  for index = 0, count - 1 do
+    local base = first + index * 9
+    local state = states[index]
+    if ARGV[base + 3] ~= '' then
+      local amount = parse(ARGV[base + 4])
+      local grant = amount
+      local recallUntil = tonumber(redis.call('HGET', state.key, 'recallUntil') or '0')
+      if now >= recallUntil then
+        local left = subtract(parse(ARGV[base + 3]), add(add(state.spent, state.reserved), amount))
+        grant = add(amount, minimum(parse(ARGV[base + 5]), quarter(left)))
+      end
+      state.lease = add(state.lease, grant)
+      state.reserved = add(state.reserved, grant)
+      state.leased = add(state.leased, grant)
+      state.mine = add(state.mine, amount)
+    end
+  end
+end
+
+local leases = {}
+for index = 0, count - 1 do
+  local base = first + index * 9
+  local bucket = ARGV[base]
+  local state = states[index]
+  state.inUse = add(state.inUse, state.mine)
+  redis.call('HSET', state.key, 'spent', format(state.spent), 'reserved', format(state.reserved), 'leased', format(state.leased), 'inUse', format(state.inUse))
+  if state.mine[1] == 0 and state.mine[2] == 0 then
+    redis.call('HDEL', state.key, 'i:' .. leaseId)
+  else
+    redis.call('HSET', state.key, 'i:' .. leaseId, format(state.mine))
+  end
+  if state.lease[1] == 0 and state.lease[2] == 0 then
+    redis.call('HDEL', state.key, field)
+    redis.call('ZREM', holdsKey(bucket), leaseId)
+  else
+    redis.call('HSET', state.key, field, format(state.lease))
+  end
+  if state.lease[1] ~= 0 or state.lease[2] ~= 0 or state.mine[1] ~= 0 or state.mine[2] ~= 0 then
+    redis.call('ZADD', holdsKey(bucket), ARGV[base + 7], leaseId)
+  end
+  applyExpiry(bucket, ARGV[base + 6])
+  table.insert(leases, format(state.lease))
+end
+
+if failed == nil then
+  local reply = {1}
+  for _, lease in ipairs(leases) do table.insert(reply, lease) end
+  return reply
+end
+local state = states[failed]
+local others = 0
+if not atMost(state.leased, state.lease) then
+  others = 1
+  redis.call('HSET', state.key, 'recallUntil', tostring(now + cooldown))
+end
+local reply = {0, failed, format(state.spent), format(state.reserved), others}
+for _, lease in ipairs(leases) do table.insert(reply, lease) end
+return reply
 `;

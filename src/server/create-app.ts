@@ -88,6 +88,8 @@ export interface AppDependencies {
   redisKeyPrefix?: string;
   /** How long a Redis command may take before it fails (REDIS_COMMAND_TIMEOUT_MS; the counters' default if absent). */
   redisCommandTimeoutMs?: number | undefined;
+  /** Whether Redis counters lease budget slices per process (REDIS_COUNTER_LEASES; default true). */
+  redisCounterLeases?: boolean | undefined;
   /** USD per diem and per VCU (TOLLGATE_DIEM_USD, TOLLGATE_VCU_USD). */
   rates?: { diemUsd: number; vcuUsd: number };
   /** How often buffered ledger rows and last-used times are written (ms). */
@@ -184,6 +186,11 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       redisUrl: dependencies.redisUrl,
       keyPrefix: dependencies.redisKeyPrefix || undefined,
       commandTimeoutMs: dependencies.redisCommandTimeoutMs,
+      leases: dependencies.redisCounterLeases,
+      onError: (error) => {
+        metrics.meteringFailure('settle');
+        logger.error({ err: error }, 'settled usage could not be written to the Redis counters; kept for the next try');
+      },
       now: clock,
     }));
   const ledgerRepository = new UsageLedgerRepository(db);
@@ -200,6 +207,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   // Answers leave before their settlements land (see MeteringTicket); a row is appended once its settlement has.
   const flushUsage = async (): Promise<void> => {
     await meter.drain();
+    await counters.flush();
     await ledger.flush();
   };
   const apiKeys = new ApiKeyService({

@@ -50,7 +50,7 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
     readEnvironment: processEnvironmentReader,
     logger,
     refreshIntervalMs: config.databaseUrl || options.refresh ? 2000 : 0,
-    ...(config.redisUrl ? { redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, redisCommandTimeoutMs: config.redisCommandTimeoutMs } : {}),
+    ...(config.redisUrl ? { redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, redisCommandTimeoutMs: config.redisCommandTimeoutMs, redisCounterLeases: config.redisCounterLeases } : {}),
     rates: { diemUsd: config.diemUsd, vcuUsd: config.vcuUsd },
     ...(config.azureAuthorityHost ? { adapterOptions: { azureAuthorityHost: config.azureAuthorityHost } } : {}),
     processMetrics: true,

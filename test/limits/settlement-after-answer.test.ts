@@ -19,6 +19,7 @@ class HeldSettlements implements LimitCounters {
   reserve: LimitCounters['reserve'] = (input) => this.inner.reserve(input);
   add: LimitCounters['add'] = (bucket, amount, expiresAt) => this.inner.add(bucket, amount, expiresAt);
   read: LimitCounters['read'] = (buckets) => this.inner.read(buckets);
+  flush: LimitCounters['flush'] = () => this.inner.flush();
   close: LimitCounters['close'] = () => this.inner.close();
 
   settle(reservationId: string, actual: Record<string, number>): Promise<{ settled: boolean }> {

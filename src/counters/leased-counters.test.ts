@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { redisUrl, skipWithout } from '../../test/support/services.js';
+import { LeasedCounters } from './leased-counters.js';
+import type { ReserveResult } from './limit-counters.js';
+import { MemoryCounters } from './memory-counters.js';
+
+const MINUTE = 60_000;
+const suite = 'LeasedCounters across processes';
+const skipRedis = skipWithout('Redis', suite);
+const runPrefix = `tollgate-test:${randomUUID()}:`;
+const admin = skipRedis ? undefined : new Redis(redisUrl);
+
+afterAll(async () => {
+  if (admin === undefined) return;
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `${runPrefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await admin.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await admin.quit();
+});
+
+/** A small seeded generator, so a failing sequence can be replayed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+describe.skipIf(skipRedis)(suite, () => {
+  let keyPrefix: string;
+  let time: number;
+  const now = (): number => time;
+  let processes: LeasedCounters[];
+  let clients: Redis[];
+
+  /** A gateway process's counters: its own connections, this test's key prefix and clock. */
+  async function start(): Promise<LeasedCounters> {
+    const client = new Redis(redisUrl);
+    clients.push(client);
+    const counters = await LeasedCounters.create({ client, keyPrefix, now, ownsClient: true });
+    processes.push(counters);
+    return counters;
+  }
+
+  const reserve = (counters: LeasedCounters, reservationId: string, amount: number, limit = 100): Promise<ReserveResult> =>
+    counters.reserve({ reservationId, checks: [{ bucket: 'usd', limit, amount }], ttlMs: MINUTE });
+  const hash = (field: string) => admin!.hget(`${keyPrefix}bucket:usd`, field);
+
+  beforeEach(() => {
+    keyPrefix = `${runPrefix}${randomUUID()}:`;
+    time = Date.now();
+    processes = [];
+    clients = [];
+  });
+  afterEach(async () => {
+    await Promise.all(processes.map((counters) => counters.close()));
+  });
+
+  it('reserves and settles within its lease without a Redis round trip, and writes the usage in one call', async () => {
+    const counters = await start();
+    const lease = vi.spyOn(clients[0] as unknown as { tollgateCountersLease: () => Promise<unknown> }, 'tollgateCountersLease');
+    expect(await reserve(counters, 'first', 1)).toEqual({ ok: true });
+    expect(lease).toHaveBeenCalledTimes(1);
+    // The first call leased 1 + a quarter of the 99 left, so twenty more requests of 1 fit without Redis.
+    for (let index = 0; index < 20; index += 1) {
+      expect(await reserve(counters, `r${index}`, 1)).toEqual({ ok: true });
+      expect(await counters.settle(`r${index}`, { usd: 0.5 })).toEqual({ settled: true });
+    }
+    expect(lease).toHaveBeenCalledTimes(1);
+    expect(await hash('spent')).toBe('0');
+    await counters.flush();
+    expect(lease).toHaveBeenCalledTimes(2);
+    expect(await hash('spent')).toBe('10000000000');
+  });
+
+  it('takes back other processes’ free leases when a request does not fit otherwise', async () => {
+    const first = await start();
+    const second = await start();
+    expect(await reserve(first, 'a', 1)).toEqual({ ok: true });
+    expect(await hash('leased')).toBe('25750000000');
+    // 74.25 are left beside the first process's lease; the 80 fit only once its free 24.75 come back.
+    expect(await reserve(second, 'b', 80)).toEqual({ ok: true });
+    expect(await reserve(first, 'c', 19)).toEqual({ ok: true });
+    expect(await reserve(first, 'd', 0.000000001)).toMatchObject({ ok: false, failedBucket: 'usd', spent: 0, reserved: 100 });
+    expect(await reserve(second, 'e', 0.000000001)).toMatchObject({ ok: false, failedBucket: 'usd', spent: 0, reserved: 100 });
+  });
+
+  it('shows other processes’ requests in flight at once, and their usage once they flush', async () => {
+    const first = await start();
+    const second = await start();
+    expect(await reserve(first, 'a', 5)).toEqual({ ok: true });
+    expect(await second.read(['usd'])).toEqual([{ spent: 0, reserved: 5 }]);
+    await first.settle('a', { usd: 3 });
+    expect(await first.read(['usd'])).toEqual([{ spent: 3, reserved: 0 }]);
+    await first.flush();
+    expect(await second.read(['usd'])).toEqual([{ spent: 3, reserved: 0 }]);
+  });
+
+  it('gives a lease back after a whole flush interval without reservations, and every lease when closing', async () => {
+    const counters = await start();
+    expect(await reserve(counters, 'a', 1)).toEqual({ ok: true });
+    await counters.settle('a', { usd: 1 });
+    await counters.flush();
+    expect(await hash('leased')).not.toBe('0');
+    await counters.flush();
+    expect(await hash('leased')).toBe('0');
+    expect(await reserve(counters, 'b', 1)).toEqual({ ok: true });
+    expect(await hash('leased')).not.toBe('0');
+    await counters.settle('b', { usd: 0 });
+    await counters.close();
+    expect(await hash('leased')).toBe('0');
+    expect(await hash('reserved')).toBe('0');
+    expect(await hash('spent')).toBe('1000000000');
+  });
+
+  it('checks a lowered limit in Redis instead of within the lease taken under the higher one', async () => {
+    const counters = await start();
+    expect(await reserve(counters, 'a', 1, 100)).toEqual({ ok: true });
+    expect(await reserve(counters, 'b', 1, 2)).toEqual({ ok: true });
+    expect(await reserve(counters, 'c', 1, 2)).toMatchObject({ ok: false, spent: 0, reserved: 2, limit: 2 });
+  });
+
+  it('never lets two processes racing on one bucket exceed its limit, nor refuse what fits', async () => {
+    const first = await start();
+    const second = await start();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, index) =>
+        (index % 2 === 0 ? first : second).reserve({
+          reservationId: `r${index}`,
+          checks: [{ bucket: 'usd', limit: 2.5, amount: 0.1 }, { bucket: 'requests', limit: 1000, amount: 1 }],
+          ttlMs: MINUTE,
+        }),
+      ),
+    );
+    const winners = results.flatMap((result, index) => (result.ok ? [index] : []));
+    expect(winners).toHaveLength(25);
+    await Promise.all(winners.map((index) => (index % 2 === 0 ? first : second).settle(`r${index}`, { usd: 0.1, requests: 1 })));
+    await Promise.all([first.flush(), second.flush()]);
+    expect(await first.read(['usd', 'requests'])).toEqual([{ spent: 2.5, reserved: 0 }, { spent: 25, reserved: 0 }]);
+  });
+
+  it('answers every step of a random sequence over three processes exactly as one in-memory counter does', async () => {
+    const gateways = [await start(), await start(), await start()];
+    const reference = new MemoryCounters({ now });
+    const random = seeded(20261204);
+    const live: Array<{ id: string; gateway: LeasedCounters; amount: number }> = [];
+    const limits = { usd: 50, requests: 12 };
+    for (let step = 0; step < 300; step += 1) {
+      if (live.length > 0 && random() < 0.45) {
+        const [settled] = live.splice(Math.floor(random() * live.length), 1);
+        const actual = { usd: Math.round(settled!.amount * random() * 1000) / 1000, requests: 1 };
+        expect(await settled!.gateway.settle(settled!.id, actual)).toEqual(await reference.settle(settled!.id, actual));
+      } else {
+        const gateway = gateways[Math.floor(random() * gateways.length)]!;
+        const amount = Math.round(random() * 12_000) / 1000;
+        const input = {
+          reservationId: `s${step}`,
+          checks: [{ bucket: 'usd', limit: limits.usd, amount }, { bucket: 'requests', limit: limits.requests, amount: 1 }],
+          ttlMs: MINUTE,
+        };
+        const expected = await reference.reserve(input);
+        const result = await gateway.reserve(input);
+        expect({ step, ok: result.ok }).toEqual({ step, ok: expected.ok });
+        if (result.ok) live.push({ id: input.reservationId, gateway, amount });
+      }
+      if (step % 50 === 49) {
+        await Promise.all(gateways.map((gateway) => gateway.flush()));
+        expect(await gateways[step % 3]!.read(['usd', 'requests'])).toEqual(await reference.read(['usd', 'requests']));
+      }
+    }
+  });
+});

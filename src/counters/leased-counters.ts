@@ -1,0 +1,492 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { errors } from '../spec/errors.js';
+import type { BucketState, LimitCounters, ReserveInput, ReserveResult } from './limit-counters.js';
+import { fromNanoUnits, toNanoUnits } from './nano-units.js';
+import { normalizeReservation, requireActualAmounts, requireName, type NormalizedCheck, type NormalizedReservation } from './normalize-input.js';
+import { RedisCounters, runCounterCommand } from './redis-counters.js';
+import { LEASE_SCRIPT } from './redis-scripts.js';
+
+/** Options of {@link LeasedCounters.create}. */
+export interface LeasedCountersOptions {
+  /** The ioredis client for commands; a second connection is made from it for recalls (publish/subscribe). */
+  client: Redis;
+  /** Prepended to every key and channel; defaults to `tollgate:counters:`. */
+  keyPrefix?: string;
+  /** The clock, in milliseconds since the epoch. */
+  now?: () => number;
+  /** Whether close() should disconnect the client (true when the counters created it). */
+  ownsClient?: boolean;
+  /** How often usage is written to Redis and idle leases given back (default 100 ms). */
+  flushIntervalMs?: number;
+  /** How long a refused reservation waits for other processes to give their leases back (default 250 ms). */
+  recallWaitMs?: number;
+  /** Told when a background write to Redis fails; it is retried on the next flush. */
+  onError?: (error: unknown) => void;
+}
+
+/** A lease asks for this many more requests' worth of a bucket than the request that asks for it. */
+const LEASE_REQUESTS = 64n;
+/** After a recall, leases on the bucket grow no further than each request's own amount for this long. */
+const RECALL_COOLDOWN_MS = 1_000;
+/** A lease is used locally only until this long before Redis would give it back unrenewed (clock skew). */
+const VALIDITY_MARGIN_MS = 1_000;
+const DEFAULT_FLUSH_INTERVAL_MS = 100;
+const DEFAULT_RECALL_WAIT_MS = 250;
+
+/** What this process holds of one bucket: its lease in Redis and how its own requests use it. */
+interface LeaseRecord {
+  readonly bucket: string;
+  /** The limit the lease was last granted under; a request with another limit goes to Redis. */
+  limit: bigint | undefined;
+  expiresAt: number | undefined;
+  /** The lease Redis holds for this process, as of the last reply processed (replies come in command order). */
+  granted: bigint;
+  /** Held by this process's live reservations. */
+  held: bigint;
+  /** Settled usage not yet written to Redis, of which `sending` is on its way. */
+  used: bigint;
+  sending: bigint;
+  /** Amounts of acquisitions sent whose replies are not processed: they must not be given back meanwhile. */
+  pending: bigint;
+  /** What Redis was last told this process's requests hold here (shown to other processes' reads). */
+  reported: bigint;
+  /** The lease may be used locally until then; renewed (and written) from renewAt on. */
+  validUntil: number;
+  renewAt: number;
+  /** The longest reservation ttl seen: a lease lives as long as any reservation it holds could. */
+  ttlMs: number;
+  /** Reserved on since the last flush; a lease idle for a whole flush interval goes back. */
+  active: boolean;
+  /** Until then, another process asked for the bucket's leases back: whatever is freed goes back at once. */
+  recalledUntil: number;
+}
+
+interface LocalHold {
+  record: LeaseRecord;
+  amount: bigint;
+}
+
+interface LocalReservation {
+  expiresAt: number;
+  holds: LocalHold[];
+}
+
+/** One bucket's part of a LEASE_SCRIPT call, kept to apply the reply. */
+interface LeaseCall {
+  record: LeaseRecord;
+  sent: bigint;
+  amount: bigint;
+  inUse: bigint;
+}
+
+type LeaseReply = Array<number | string>;
+
+interface LeaseCommands {
+  tollgateCountersLease(...argv: string[]): Promise<LeaseReply>;
+}
+
+const OK: ReserveResult = { ok: true };
+
+/**
+ * Limit counters shared through Redis in which each process leases a slice of a bucket's remaining budget and
+ * reserves against it in memory: a request whose amounts fit in the process's leases costs no Redis round trip;
+ * settlements are written to Redis in batches every flush interval.
+ *
+ * Why it never overspends: a lease is a hold in Redis like a reservation, counted in the bucket's reserved, so
+ * every process sees it as taken; a process reserves locally only within what Redis holds for it (a reply
+ * replaces the local view of the lease, and replies come in command order), and gives back only what none of
+ * its requests hold or may be granted. Why it does not refuse what fits: a request that does not fit locally
+ * goes to Redis, giving back the process's own free lease in the same step; when other processes' leases are in
+ * the way, it asks them over publish/subscribe to give theirs back, waits for their answers, and tries once more.
+ * A lease grows by at most a quarter of what is left, so leases shrink towards the limit by themselves.
+ *
+ * What differs from {@link RedisCounters}: another process's usage reaches Redis within a flush interval
+ * (this process's own before any read); read() counts in reserved this process's requests in flight, not other
+ * processes' (theirs are inside their leases); a process that dies holds its leases until they expire, like its
+ * reservations (the reservation ttl).
+ */
+export class LeasedCounters implements LimitCounters {
+  readonly #client: Redis;
+  readonly #subscriber: Redis;
+  readonly #commands: LeaseCommands;
+  readonly #redis: RedisCounters;
+  readonly #prefix: string;
+  readonly #now: () => number;
+  readonly #recallWaitMs: number;
+  readonly #onError: (error: unknown) => void;
+  /** Names this process's leases in Redis and its recall answers. */
+  readonly #leaseId = `lease:${randomUUID()}`;
+  readonly #records = new Map<string, LeaseRecord>();
+  readonly #reservations = new Map<string, LocalReservation>();
+  /** Recalls this process sent, by id: the answers still awaited and who to wake. */
+  readonly #recalls = new Map<string, PendingRecall>();
+  #nextSweepAt = Number.POSITIVE_INFINITY;
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(options: LeasedCountersOptions, subscriber: Redis) {
+    this.#client = options.client;
+    this.#subscriber = subscriber;
+    this.#prefix = options.keyPrefix ?? 'tollgate:counters:';
+    this.#now = options.now ?? Date.now;
+    this.#recallWaitMs = options.recallWaitMs ?? DEFAULT_RECALL_WAIT_MS;
+    this.#onError = options.onError ?? (() => {});
+    this.#redis = new RedisCounters({ client: options.client, keyPrefix: this.#prefix, now: this.#now, ownsClient: options.ownsClient ?? false });
+    this.#client.defineCommand('tollgateCountersLease', { numberOfKeys: 0, lua: LEASE_SCRIPT });
+    this.#commands = this.#client as unknown as LeaseCommands;
+    this.#subscriber.on('message', (channel: string, message: string) => this.#onMessage(channel, message));
+    const interval = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+    this.#timer = setInterval(() => void this.flush(false), interval);
+    this.#timer.unref();
+  }
+
+  /** Creates the counters once their recall subscription is in place, so that no recall can be missed. */
+  static async create(options: LeasedCountersOptions): Promise<LeasedCounters> {
+    const subscriber = options.client.duplicate();
+    const prefix = options.keyPrefix ?? 'tollgate:counters:';
+    const counters = new LeasedCounters(options, subscriber);
+    try {
+      await runCounterCommand(() => subscriber.subscribe(`${prefix}lease-recall`, counters.#ackChannel(counters.#leaseId)));
+    } catch (error) {
+      await counters.close();
+      throw error;
+    }
+    return counters;
+  }
+
+  /** Reserves within this process's leases when they suffice; otherwise through Redis (see the class comment). */
+  async reserve(input: ReserveInput): Promise<ReserveResult> {
+    const reservation = normalizeReservation(input);
+    const now = this.#now();
+    this.#expire(now);
+    if (this.#reservations.has(reservation.reservationId)) {
+      throw errors.internal('Limit counters: this reservation id is already in use.', {
+        code: 'limit_counter_duplicate_reservation',
+      });
+    }
+    if (this.#reserveLocally(reservation, now)) return OK;
+    let result = await this.#acquire(reservation, true);
+    if (result.ok || this.#reserveLocally(reservation, this.#now())) return OK;
+    if (result.othersLeased) {
+      await this.#recall(result.failedBucket);
+      result = await this.#acquire(reservation, false);
+      if (result.ok || this.#reserveLocally(reservation, this.#now())) return OK;
+    }
+    return { ok: false, failedBucket: result.failedBucket, spent: result.spent, reserved: result.reserved, limit: result.limit };
+  }
+
+  /** Ends a reservation of this process: the held amounts go back to its leases, the actual ones are written soon. */
+  async settle(reservationId: string, actual: Record<string, number>): Promise<{ settled: boolean }> {
+    requireName(reservationId, 'reservationId');
+    requireActualAmounts(actual);
+    const now = this.#now();
+    this.#expire(now);
+    const reservation = this.#reservations.get(reservationId);
+    if (reservation === undefined) return { settled: false };
+    this.#reservations.delete(reservationId);
+    let recalled = false;
+    for (const hold of reservation.holds) {
+      hold.record.held -= hold.amount;
+      // The amount is charged to the bucket of that name now; if the held one's window ended, there may be none.
+      const record = this.#records.get(hold.record.bucket);
+      if (record === undefined || !Object.hasOwn(actual, record.bucket)) continue;
+      record.used += toNanoUnits(actual[record.bucket]!, 'the actual amount for', record.bucket);
+      if (now < record.recalledUntil) recalled = true;
+    }
+    // Another process waits for this bucket's budget: what this settlement frees goes back now, not at the next tick.
+    if (recalled) void this.flush(false);
+    return { settled: true };
+  }
+
+  /** Adds to spent in Redis directly. */
+  add(bucket: string, amount: number, expiresAt?: number): Promise<void> {
+    return this.#redis.add(bucket, amount, expiresAt);
+  }
+
+  /** Writes this process's usage, then reads Redis; reserved is what this process's requests hold plus other holds. */
+  async read(buckets: string[]): Promise<BucketState[]> {
+    for (const bucket of buckets) requireName(bucket, 'bucket');
+    this.#expire(this.#now());
+    await this.flush(false);
+    const states = await this.#redis.read(buckets);
+    return states.map((state, index) => {
+      const record = this.#records.get(buckets[index]!);
+      // Redis knows what this process's requests held at its last call; what they hold now is known here.
+      return record === undefined ? state : { spent: state.spent, reserved: state.reserved - fromNanoUnits(record.reported) + fromNanoUnits(record.held) };
+    });
+  }
+
+  /**
+   * Writes what this process has settled, gives back idle (or, with `everything`, all free) leases and renews the
+   * others; a failure is reported and the usage kept for the next flush.
+   */
+  async flush(everything = false): Promise<void> {
+    // One flush at a time: a second one started meanwhile waits for it and then writes what came since.
+    while (this.#flushing !== undefined) await this.#flushing;
+    const flushing = this.#flushOnce(everything).finally(() => {
+      this.#flushing = undefined;
+    });
+    this.#flushing = flushing;
+    await flushing;
+  }
+
+  /** Writes usage, gives every lease back and closes the connections these counters made. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    try {
+      if (this.#client.status === 'ready') await this.flush(true);
+    } finally {
+      this.#subscriber.disconnect();
+      await this.#redis.close();
+    }
+  }
+
+  /** Holds every amount within this process's valid leases, or nothing. Synchronous: atomic on Node's thread. */
+  #reserveLocally(reservation: NormalizedReservation, now: number): boolean {
+    const records: LeaseRecord[] = [];
+    for (const check of reservation.checks) {
+      const record = this.#records.get(check.bucket);
+      if (record === undefined || record.limit !== check.limit || record.validUntil <= now) return false;
+      if (check.amount > 0n && record.granted - record.held - record.used < check.amount) return false;
+      records.push(record);
+    }
+    this.#hold(reservation, records, now);
+    return true;
+  }
+
+  #hold(reservation: NormalizedReservation, records: LeaseRecord[], now: number): void {
+    const holds: LocalHold[] = [];
+    for (const [index, check] of reservation.checks.entries()) {
+      const record = records[index]!;
+      record.held += check.amount;
+      record.active = true;
+      if (check.expiresAt !== undefined) record.expiresAt = check.expiresAt;
+      if (reservation.ttlMs > record.ttlMs) record.ttlMs = reservation.ttlMs;
+      holds.push({ record, amount: check.amount });
+    }
+    const expiresAt = now + reservation.ttlMs;
+    this.#reservations.set(reservation.reservationId, { expiresAt, holds });
+    this.#nextSweepAt = Math.min(this.#nextSweepAt, expiresAt);
+  }
+
+  /**
+   * One LEASE_SCRIPT call for a reservation: writes the buckets' usage, gives back this process's free leases on them,
+   * and, if every check then fits, holds the amounts (plus, with `grow`, more lease for the next requests).
+   */
+  async #acquire(reservation: NormalizedReservation, grow: boolean): Promise<AcquireResult> {
+    const now = this.#now();
+    const calls: LeaseCall[] = [];
+    const argv = [this.#prefix, String(now), this.#leaseId, String(RECALL_COOLDOWN_MS)];
+    for (const check of reservation.checks) {
+      const record = this.#recordFor(check, reservation.ttlMs);
+      const sent = record.used - record.sending;
+      // What this process's requests hold, or may be granted by calls already sent, stays; the rest goes back.
+      const keep = record.held + record.pending;
+      const want = grow && now >= record.recalledUntil ? check.amount * LEASE_REQUESTS : 0n;
+      argv.push(check.bucket, sent.toString(), keep.toString(), check.limit.toString(), check.amount.toString(), want.toString());
+      argv.push(expiryArgument(record.expiresAt), String(now + record.ttlMs), keep.toString());
+      record.sending += sent;
+      record.pending += check.amount;
+      calls.push({ record, sent, amount: check.amount, inUse: keep });
+    }
+    let reply: LeaseReply;
+    try {
+      reply = await runCounterCommand(() => this.#commands.tollgateCountersLease(...argv));
+    } catch (error) {
+      for (const call of calls) {
+        call.record.sending -= call.sent;
+        call.record.pending -= call.amount;
+      }
+      throw error;
+    }
+    const ok = Number(reply[0]) === 1;
+    const leasesFrom = ok ? 1 : 5;
+    for (const [index, call] of calls.entries()) {
+      const record = call.record;
+      record.pending -= call.amount;
+      this.#applyLease(record, call, BigInt(reply[leasesFrom + index] ?? 0), now);
+      if (ok) {
+        record.limit = reservation.checks[index]!.limit;
+        record.reported += call.amount;
+      }
+    }
+    if (ok) {
+      this.#hold(reservation, calls.map((call) => call.record), this.#now());
+      return { ok: true };
+    }
+    const failed: NormalizedCheck | undefined = reservation.checks[Number(reply[1])];
+    if (failed === undefined) throw errors.internal('Limit counters: unexpected reply from Redis.');
+    return {
+      ok: false,
+      failedBucket: failed.bucket,
+      spent: fromNanoUnits(BigInt(reply[2] ?? 0)),
+      reserved: fromNanoUnits(BigInt(reply[3] ?? 0)),
+      limit: fromNanoUnits(failed.limit),
+      othersLeased: Number(reply[4]) === 1,
+    };
+  }
+
+  /** Applies Redis's answer for one bucket: its usage written, its lease as Redis now holds it. */
+  #applyLease(record: LeaseRecord, call: LeaseCall, lease: bigint, sentAt: number): void {
+    record.used -= call.sent;
+    record.sending -= call.sent;
+    record.reported = call.inUse;
+    record.granted = lease;
+    record.validUntil = sentAt + record.ttlMs - VALIDITY_MARGIN_MS;
+    record.renewAt = sentAt + record.ttlMs / 4;
+  }
+
+  #recordFor(check: NormalizedCheck, ttlMs: number): LeaseRecord {
+    let record = this.#records.get(check.bucket);
+    if (record === undefined) {
+      record = {
+        bucket: check.bucket,
+        limit: undefined,
+        expiresAt: check.expiresAt,
+        granted: 0n,
+        held: 0n,
+        used: 0n,
+        sending: 0n,
+        pending: 0n,
+        reported: 0n,
+        validUntil: 0,
+        renewAt: 0,
+        ttlMs,
+        active: true,
+        recalledUntil: 0,
+      };
+      this.#records.set(check.bucket, record);
+      if (check.expiresAt !== undefined) this.#nextSweepAt = Math.min(this.#nextSweepAt, check.expiresAt);
+    }
+    if (check.expiresAt !== undefined) record.expiresAt = check.expiresAt;
+    if (ttlMs > record.ttlMs) record.ttlMs = ttlMs;
+    return record;
+  }
+
+  async #flushOnce(everything: boolean): Promise<void> {
+    const now = this.#now();
+    this.#expire(now);
+    const calls: LeaseCall[] = [];
+    const argv = [this.#prefix, String(now), this.#leaseId, String(RECALL_COOLDOWN_MS)];
+    for (const record of this.#records.values()) {
+      const sent = record.used - record.sending;
+      const keep = record.held + record.pending;
+      const active = record.active;
+      record.active = false;
+      const giveBack = (everything || !active || now < record.recalledUntil) && record.granted > keep;
+      if (sent === 0n && !giveBack && keep === record.reported && now < record.renewAt) {
+        const empty = record.granted === 0n && record.held === 0n && record.used === 0n && record.pending === 0n;
+        if (empty && !active) this.#records.delete(record.bucket);
+        continue;
+      }
+      argv.push(record.bucket, sent.toString(), giveBack ? keep.toString() : '', '', '0', '0');
+      argv.push(expiryArgument(record.expiresAt), String(now + record.ttlMs), keep.toString());
+      record.sending += sent;
+      calls.push({ record, sent, amount: 0n, inUse: keep });
+    }
+    if (calls.length === 0) return;
+    let reply: LeaseReply;
+    try {
+      reply = await runCounterCommand(() => this.#commands.tollgateCountersLease(...argv));
+    } catch (error) {
+      for (const call of calls) call.record.sending -= call.sent;
+      this.#onError(error);
+      return;
+    }
+    for (const [index, call] of calls.entries()) this.#applyLease(call.record, call, BigInt(reply[1 + index] ?? 0), now);
+  }
+
+  /** Asks every other process to give back its free lease on a bucket, and waits for their answers (or recallWaitMs). */
+  async #recall(bucket: string): Promise<void> {
+    const id = randomUUID();
+    let recall: PendingRecall | undefined;
+    const done = new Promise<void>((resolve) => {
+      recall = { expected: undefined, answered: 0, done: resolve };
+    });
+    this.#recalls.set(id, recall!);
+    // Only for a process that stopped answering without leaving (its subscription ends when it leaves).
+    const timer = setTimeout(() => recall!.done(), this.#recallWaitMs);
+    try {
+      const receivers = await runCounterCommand(() =>
+        this.#client.publish(`${this.#prefix}lease-recall`, JSON.stringify({ id, from: this.#leaseId, bucket })),
+      );
+      // This process hears its own recall too and does not answer it. Answers come on the other connection and may
+      // arrive before the publish's reply, so they are counted, not awaited from here on.
+      recall!.expected = receivers - 1;
+      if (recall!.answered >= recall!.expected) recall!.done();
+      await done;
+    } finally {
+      clearTimeout(timer);
+      this.#recalls.delete(id);
+    }
+  }
+
+  #onMessage(channel: string, message: string): void {
+    if (channel === this.#ackChannel(this.#leaseId)) {
+      const recall = this.#recalls.get(message);
+      if (recall === undefined) return;
+      recall.answered += 1;
+      if (recall.expected !== undefined && recall.answered >= recall.expected) recall.done();
+      return;
+    }
+    let request: { id?: unknown; from?: unknown; bucket?: unknown };
+    try {
+      request = JSON.parse(message) as typeof request;
+    } catch {
+      return;
+    }
+    if (typeof request.id !== 'string' || typeof request.from !== 'string' || typeof request.bucket !== 'string') return;
+    if (request.from === this.#leaseId) return;
+    const record = this.#records.get(request.bucket);
+    if (record !== undefined) record.recalledUntil = this.#now() + RECALL_COOLDOWN_MS;
+    const from = request.from;
+    const id = request.id;
+    this.flush(false)
+      .then(() => this.#client.publish(this.#ackChannel(from), id))
+      .catch((error: unknown) => this.#onError(error));
+  }
+
+  #ackChannel(leaseId: string): string {
+    return `${this.#prefix}lease-ack:${leaseId}`;
+  }
+
+  /** Gives back the holds of expired reservations and drops the records of buckets whose window ended. */
+  #expire(now: number): void {
+    if (now < this.#nextSweepAt) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const [name, record] of this.#records) {
+      if (record.expiresAt !== undefined && record.expiresAt <= now) {
+        this.#records.delete(name);
+      } else if (record.expiresAt !== undefined) {
+        next = Math.min(next, record.expiresAt);
+      }
+    }
+    for (const [id, reservation] of this.#reservations) {
+      if (reservation.expiresAt <= now) {
+        for (const hold of reservation.holds) hold.record.held -= hold.amount;
+        this.#reservations.delete(id);
+      } else {
+        next = Math.min(next, reservation.expiresAt);
+      }
+    }
+    this.#nextSweepAt = next;
+  }
+}
+
+/** A recall this process sent: how many processes heard it (once known) and how many have answered. */
+interface PendingRecall {
+  expected: number | undefined;
+  answered: number;
+  done: () => void;
+}
+
+type AcquireResult = { ok: true } | { ok: false; failedBucket: string; spent: number; reserved: number; limit: number; othersLeased: boolean };
+
+function expiryArgument(expiresAt: number | undefined): string {
+  return expiresAt === undefined ? '' : String(expiresAt);
+}
