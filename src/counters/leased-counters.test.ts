@@ -67,15 +67,20 @@ describe.skipIf(skipRedis)(suite, () => {
     const lease = vi.spyOn(clients[0] as unknown as { tollgateCountersLease: () => Promise<unknown> }, 'tollgateCountersLease');
     expect(await reserve(counters, 'first', 1)).toEqual({ ok: true });
     expect(lease).toHaveBeenCalledTimes(1);
-    // The first call leased 1 + a quarter of the 99 left, so twenty more requests of 1 fit without Redis.
-    for (let index = 0; index < 20; index += 1) {
+    // The first call leased 1 + a quarter of the 99 left (25.75), so the next requests of 1 fit without Redis; once
+    // less than 16 requests' worth is free, one top-up is sent in the background, and no request waits for it.
+    for (let index = 0; index < 15; index += 1) {
       expect(await reserve(counters, `r${index}`, 1)).toEqual({ ok: true });
       expect(await counters.settle(`r${index}`, { usd: 0.5 })).toEqual({ settled: true });
     }
     expect(lease).toHaveBeenCalledTimes(1);
-    expect(await hash('spent')).toBe('0');
-    await counters.flush();
+    for (let index = 15; index < 20; index += 1) {
+      expect(await reserve(counters, `r${index}`, 1)).toEqual({ ok: true });
+      expect(await counters.settle(`r${index}`, { usd: 0.5 })).toEqual({ settled: true });
+    }
     expect(lease).toHaveBeenCalledTimes(2);
+    await counters.flush();
+    expect(lease).toHaveBeenCalledTimes(3);
     expect(await hash('spent')).toBe('10000000000');
   });
 
@@ -143,6 +148,41 @@ describe.skipIf(skipRedis)(suite, () => {
     await Promise.all(winners.map((index) => (index % 2 === 0 ? first : second).settle(`r${index}`, { usd: 0.1, requests: 1 })));
     await Promise.all([first.flush(), second.flush()]);
     expect(await first.read(['usd', 'requests'])).toEqual([{ spent: 2.5, reserved: 0 }, { spent: 25, reserved: 0 }]);
+  });
+
+  it('never holds more than the limit under random concurrent bursts over three processes', async () => {
+    const gateways = [await start(), await start(), await start()];
+    const random = seeded(4242);
+    const limit = 30;
+    let settledSpend = 0;
+    let live: Array<{ id: string; gateway: LeasedCounters; amount: number }> = [];
+    for (let round = 0; round < 40; round += 1) {
+      const burst = Array.from({ length: 1 + Math.floor(random() * 24) }, (_, index) => ({
+        id: `b${round}-${index}`,
+        gateway: gateways[Math.floor(random() * gateways.length)]!,
+        amount: Math.round(random() * 3000) / 1000,
+      }));
+      const settling = live.filter(() => random() < 0.5);
+      live = live.filter((entry) => !settling.includes(entry));
+      const [results] = await Promise.all([
+        Promise.all(burst.map((entry) => reserve(entry.gateway, entry.id, entry.amount, limit))),
+        Promise.all(
+          settling.map((entry) => {
+            const actual = Math.round(entry.amount * random() * 1000) / 1000;
+            settledSpend += actual;
+            return entry.gateway.settle(entry.id, { usd: actual });
+          }),
+        ),
+      ]);
+      burst.forEach((entry, index) => {
+        if (results[index]!.ok) live.push(entry);
+      });
+      const held = live.reduce((sum, entry) => sum + entry.amount, 0);
+      expect(settledSpend + held).toBeLessThanOrEqual(limit + 1e-9);
+    }
+    await Promise.all(gateways.map((gateway) => gateway.flush()));
+    const [state] = await gateways[0]!.read(['usd']);
+    expect(state!.spent).toBeCloseTo(settledSpend, 9);
   });
 
   it('answers every step of a random sequence over three processes exactly as one in-memory counter does', async () => {

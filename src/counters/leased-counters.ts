@@ -27,6 +27,8 @@ export interface LeasedCountersOptions {
 
 /** A lease asks for this many more requests' worth of a bucket than the request that asks for it. */
 const LEASE_REQUESTS = 64n;
+/** Below this many requests' worth left, a lease is topped up in the background, before requests must wait for it. */
+const TOP_UP_BELOW_REQUESTS = 16n;
 /** After a recall, leases on the bucket grow no further than each request's own amount for this long. */
 const RECALL_COOLDOWN_MS = 1_000;
 /** A lease is used locally only until this long before Redis would give it back unrenewed (clock skew). */
@@ -58,6 +60,15 @@ interface LeaseRecord {
   ttlMs: number;
   /** Reserved on since the last flush; a lease idle for a whole flush interval goes back. */
   active: boolean;
+  /** The lease call under way for this bucket, if any: a request that does not fit waits for it before its own. */
+  inFlight: Promise<unknown> | undefined;
+  /**
+   * Calls under way that give back what is free here. The local view of the lease is Redis's as of the last reply;
+   * one of these calls may already have given back part of it in Redis, so until they answer nothing is held locally.
+   */
+  trimming: number;
+  /** When what is free falls below this (16 of the last request's amount), the lease is topped up. */
+  topUpBelow: bigint;
   /** Until then, another process asked for the bucket's leases back: whatever is freed goes back at once. */
   recalledUntil: number;
 }
@@ -78,6 +89,8 @@ interface LeaseCall {
   sent: bigint;
   amount: bigint;
   inUse: bigint;
+  /** Whether the call gives back what is free: until its reply, nothing may be held out of what it gives back. */
+  trims: boolean;
 }
 
 type LeaseReply = Array<number | string>;
@@ -167,6 +180,12 @@ export class LeasedCounters implements LimitCounters {
       });
     }
     if (this.#reserveLocally(reservation, now)) return OK;
+    // A lease call already under way for these buckets may bring what this request needs: one round trip, not two.
+    const underWay = this.#underWay(reservation);
+    if (underWay !== undefined) {
+      await underWay;
+      if (this.#reserveLocally(reservation, this.#now())) return OK;
+    }
     let result = await this.#acquire(reservation, true);
     if (result.ok || this.#reserveLocally(reservation, this.#now())) return OK;
     if (result.othersLeased) {
@@ -251,12 +270,28 @@ export class LeasedCounters implements LimitCounters {
     const records: LeaseRecord[] = [];
     for (const check of reservation.checks) {
       const record = this.#records.get(check.bucket);
-      if (record === undefined || record.limit !== check.limit || record.validUntil <= now) return false;
+      if (record === undefined || record.limit !== check.limit || record.validUntil <= now || record.trimming > 0) return false;
       if (check.amount > 0n && record.granted - record.held - record.used < check.amount) return false;
       records.push(record);
     }
     this.#hold(reservation, records, now);
+    for (const record of records) {
+      if (record.inFlight === undefined && record.granted - record.held - record.used < record.topUpBelow && now >= record.recalledUntil) {
+        this.#acquire(reservation, true, false).catch((error: unknown) => this.#onError(error));
+        break;
+      }
+    }
     return true;
+  }
+
+  /** The lease calls under way for a reservation's buckets, as one promise that never rejects; undefined if none. */
+  #underWay(reservation: NormalizedReservation): Promise<unknown> | undefined {
+    let calls: Array<Promise<unknown>> | undefined;
+    for (const check of reservation.checks) {
+      const call = this.#records.get(check.bucket)?.inFlight;
+      if (call !== undefined && !calls?.includes(call)) (calls ??= []).push(call);
+    }
+    return calls === undefined ? undefined : Promise.all(calls);
   }
 
   #hold(reservation: NormalizedReservation, records: LeaseRecord[], now: number): void {
@@ -265,6 +300,7 @@ export class LeasedCounters implements LimitCounters {
       const record = records[index]!;
       record.held += check.amount;
       record.active = true;
+      record.topUpBelow = check.amount * TOP_UP_BELOW_REQUESTS;
       if (check.expiresAt !== undefined) record.expiresAt = check.expiresAt;
       if (reservation.ttlMs > record.ttlMs) record.ttlMs = reservation.ttlMs;
       holds.push({ record, amount: check.amount });
@@ -276,31 +312,43 @@ export class LeasedCounters implements LimitCounters {
 
   /**
    * One LEASE_SCRIPT call for a reservation: writes the buckets' usage, gives back this process's free leases on them,
-   * and, if every check then fits, holds the amounts (plus, with `grow`, more lease for the next requests).
+   * and, if every check then fits, holds the amounts (plus, with `grow`, more lease for the next requests). With
+   * `holding` false it is a top-up: the same call for nothing but the more lease, the reservation already held.
    */
-  async #acquire(reservation: NormalizedReservation, grow: boolean): Promise<AcquireResult> {
+  async #acquire(reservation: NormalizedReservation, grow: boolean, holding = true): Promise<AcquireResult> {
     const now = this.#now();
     const calls: LeaseCall[] = [];
     const argv = [this.#prefix, String(now), this.#leaseId, String(RECALL_COOLDOWN_MS)];
     for (const check of reservation.checks) {
       const record = this.#recordFor(check, reservation.ttlMs);
       const sent = record.used - record.sending;
-      // What this process's requests hold, or may be granted by calls already sent, stays; the rest goes back.
+      const amount = holding ? check.amount : 0n;
+      // What this process's requests hold, or may be granted by calls already sent, stays; the rest goes back, so that
+      // a refusal is decided on all that is free. A top-up only adds to the lease and gives nothing back.
       const keep = record.held + record.pending;
       const want = grow && now >= record.recalledUntil ? check.amount * LEASE_REQUESTS : 0n;
-      argv.push(check.bucket, sent.toString(), keep.toString(), check.limit.toString(), check.amount.toString(), want.toString());
+      argv.push(check.bucket, sent.toString(), holding ? keep.toString() : '', check.limit.toString(), amount.toString(), want.toString());
       argv.push(expiryArgument(record.expiresAt), String(now + record.ttlMs), keep.toString());
       record.sending += sent;
-      record.pending += check.amount;
-      calls.push({ record, sent, amount: check.amount, inUse: keep });
+      record.pending += amount;
+      if (holding) record.trimming += 1;
+      calls.push({ record, sent, amount, inUse: keep, trims: holding });
     }
+    const command = runCounterCommand(() => this.#commands.tollgateCountersLease(...argv));
+    const underWay = command.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const call of calls) call.record.inFlight = underWay;
     let reply: LeaseReply;
     try {
-      reply = await runCounterCommand(() => this.#commands.tollgateCountersLease(...argv));
+      reply = await command;
     } catch (error) {
       for (const call of calls) {
         call.record.sending -= call.sent;
         call.record.pending -= call.amount;
+        if (call.trims) call.record.trimming -= 1;
+        if (call.record.inFlight === underWay) call.record.inFlight = undefined;
       }
       throw error;
     }
@@ -309,6 +357,7 @@ export class LeasedCounters implements LimitCounters {
     for (const [index, call] of calls.entries()) {
       const record = call.record;
       record.pending -= call.amount;
+      if (record.inFlight === underWay) record.inFlight = undefined;
       this.#applyLease(record, call, BigInt(reply[leasesFrom + index] ?? 0), now);
       if (ok) {
         record.limit = reservation.checks[index]!.limit;
@@ -316,7 +365,7 @@ export class LeasedCounters implements LimitCounters {
       }
     }
     if (ok) {
-      this.#hold(reservation, calls.map((call) => call.record), this.#now());
+      if (holding) this.#hold(reservation, calls.map((call) => call.record), this.#now());
       return { ok: true };
     }
     const failed: NormalizedCheck | undefined = reservation.checks[Number(reply[1])];
@@ -333,6 +382,7 @@ export class LeasedCounters implements LimitCounters {
 
   /** Applies Redis's answer for one bucket: its usage written, its lease as Redis now holds it. */
   #applyLease(record: LeaseRecord, call: LeaseCall, lease: bigint, sentAt: number): void {
+    if (call.trims) record.trimming -= 1;
     record.used -= call.sent;
     record.sending -= call.sent;
     record.reported = call.inUse;
@@ -358,6 +408,9 @@ export class LeasedCounters implements LimitCounters {
         renewAt: 0,
         ttlMs,
         active: true,
+        inFlight: undefined,
+        trimming: 0,
+        topUpBelow: 0n,
         recalledUntil: 0,
       };
       this.#records.set(check.bucket, record);
@@ -378,7 +431,7 @@ export class LeasedCounters implements LimitCounters {
       const keep = record.held + record.pending;
       const active = record.active;
       record.active = false;
-      const giveBack = (everything || !active || now < record.recalledUntil) && record.granted > keep;
+      const giveBack = (everything || !active || now < record.recalledUntil) && record.granted > keep && record.trimming === 0;
       if (sent === 0n && !giveBack && keep === record.reported && now < record.renewAt) {
         const empty = record.granted === 0n && record.held === 0n && record.used === 0n && record.pending === 0n;
         if (empty && !active) this.#records.delete(record.bucket);
@@ -387,14 +440,18 @@ export class LeasedCounters implements LimitCounters {
       argv.push(record.bucket, sent.toString(), giveBack ? keep.toString() : '', '', '0', '0');
       argv.push(expiryArgument(record.expiresAt), String(now + record.ttlMs), keep.toString());
       record.sending += sent;
-      calls.push({ record, sent, amount: 0n, inUse: keep });
+      if (giveBack) record.trimming += 1;
+      calls.push({ record, sent, amount: 0n, inUse: keep, trims: giveBack });
     }
     if (calls.length === 0) return;
     let reply: LeaseReply;
     try {
       reply = await runCounterCommand(() => this.#commands.tollgateCountersLease(...argv));
     } catch (error) {
-      for (const call of calls) call.record.sending -= call.sent;
+      for (const call of calls) {
+        call.record.sending -= call.sent;
+        if (call.trims) call.record.trimming -= 1;
+      }
       this.#onError(error);
       return;
     }
