@@ -4,6 +4,8 @@ import { errors } from '../spec/errors.js';
 import type { BucketState, LimitCounters, ReserveInput, ReserveResult } from './limit-counters.js';
 import { fromNanoUnits, toNanoUnits } from './nano-units.js';
 import { normalizeReservation, requireActualAmounts, requireName, type NormalizedCheck, type NormalizedReservation } from './normalize-input.js';
+import { LeaseRecalls } from './lease-recalls.js';
+import { freeOf, newLeaseRecord, type LeaseRecord, type LocalHold, type LocalReservation } from './lease-record.js';
 import { RedisCounters, runCounterCommand } from './redis-counters.js';
 import { LEASE_SCRIPT } from './redis-scripts.js';
 
@@ -34,54 +36,8 @@ const RECALL_COOLDOWN_MS = 1_000;
 /** A lease is used locally only until this long before Redis would give it back unrenewed (clock skew). */
 const VALIDITY_MARGIN_MS = 1_000;
 const DEFAULT_FLUSH_INTERVAL_MS = 100;
-const DEFAULT_RECALL_WAIT_MS = 250;
-
-/** What this process holds of one bucket: its lease in Redis and how its own requests use it. */
-interface LeaseRecord {
-  readonly bucket: string;
-  /** The limit the lease was last granted under; a request with another limit goes to Redis. */
-  limit: bigint | undefined;
-  expiresAt: number | undefined;
-  /** The lease Redis holds for this process, as of the last reply processed (replies come in command order). */
-  granted: bigint;
-  /** Held by this process's live reservations. */
-  held: bigint;
-  /** Settled usage not yet written to Redis, of which `sending` is on its way. */
-  used: bigint;
-  sending: bigint;
-  /** Amounts of acquisitions sent whose replies are not processed: they must not be given back meanwhile. */
-  pending: bigint;
-  /** What Redis was last told this process's requests hold here (shown to other processes' reads). */
-  reported: bigint;
-  /** The lease may be used locally until then; renewed (and written) from renewAt on. */
-  validUntil: number;
-  renewAt: number;
-  /** The longest reservation ttl seen: a lease lives as long as any reservation it holds could. */
-  ttlMs: number;
-  /** Reserved on since the last flush; a lease idle for a whole flush interval goes back. */
-  active: boolean;
-  /** The lease call under way for this bucket, if any: a request that does not fit waits for it before its own. */
-  inFlight: Promise<unknown> | undefined;
-  /**
-   * Calls under way that give back what is free here. The local view of the lease is Redis's as of the last reply;
-   * one of these calls may already have given back part of it in Redis, so until they answer nothing is held locally.
-   */
-  trimming: number;
-  /** When what is free falls below this (16 of the last request's amount), the lease is topped up. */
-  topUpBelow: bigint;
-  /** Until then, another process asked for the bucket's leases back: whatever is freed goes back at once. */
-  recalledUntil: number;
-}
-
-interface LocalHold {
-  record: LeaseRecord;
-  amount: bigint;
-}
-
-interface LocalReservation {
-  expiresAt: number;
-  holds: LocalHold[];
-}
+/** The most buckets one flush script writes. */
+const FLUSH_BATCH_BUCKETS = 256;
 
 /** One bucket's part of a LEASE_SCRIPT call, kept to apply the reply. */
 interface LeaseCall {
@@ -115,41 +71,35 @@ const OK: ReserveResult = { ok: true };
  * A lease grows by at most a quarter of what is left, so leases shrink towards the limit by themselves.
  *
  * What differs from {@link RedisCounters}: another process's usage reaches Redis within a flush interval
- * (this process's own before any read); read() counts in reserved this process's requests in flight, not other
- * processes' (theirs are inside their leases); a process that dies holds its leases until they expire, like its
- * reservations (the reservation ttl).
+ * (this process's own before any read); read() counts in reserved what other processes' requests held at their
+ * last call to Redis (they report it with every call) and what this process's requests hold now; a process that
+ * dies holds its leases until they expire, like its reservations (the reservation ttl).
  */
 export class LeasedCounters implements LimitCounters {
   readonly #client: Redis;
-  readonly #subscriber: Redis;
+  #recalls: LeaseRecalls | undefined;
   readonly #commands: LeaseCommands;
   readonly #redis: RedisCounters;
   readonly #prefix: string;
   readonly #now: () => number;
-  readonly #recallWaitMs: number;
   readonly #onError: (error: unknown) => void;
   /** Names this process's leases in Redis and its recall answers. */
   readonly #leaseId = `lease:${randomUUID()}`;
   readonly #records = new Map<string, LeaseRecord>();
   readonly #reservations = new Map<string, LocalReservation>();
-  /** Recalls this process sent, by id: the answers still awaited and who to wake. */
-  readonly #recalls = new Map<string, PendingRecall>();
   #nextSweepAt = Number.POSITIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
 
-  private constructor(options: LeasedCountersOptions, subscriber: Redis) {
+  private constructor(options: LeasedCountersOptions) {
     this.#client = options.client;
-    this.#subscriber = subscriber;
     this.#prefix = options.keyPrefix ?? 'tollgate:counters:';
     this.#now = options.now ?? Date.now;
-    this.#recallWaitMs = options.recallWaitMs ?? DEFAULT_RECALL_WAIT_MS;
     this.#onError = options.onError ?? (() => {});
     this.#redis = new RedisCounters({ client: options.client, keyPrefix: this.#prefix, now: this.#now, ownsClient: options.ownsClient ?? false });
     this.#client.defineCommand('tollgateCountersLease', { numberOfKeys: 0, lua: LEASE_SCRIPT });
     this.#commands = this.#client as unknown as LeaseCommands;
-    this.#subscriber.on('message', (channel: string, message: string) => this.#onMessage(channel, message));
     const interval = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
     this.#timer = setInterval(() => void this.flush(false), interval);
     this.#timer.unref();
@@ -157,11 +107,16 @@ export class LeasedCounters implements LimitCounters {
 
   /** Creates the counters once their recall subscription is in place, so that no recall can be missed. */
   static async create(options: LeasedCountersOptions): Promise<LeasedCounters> {
-    const subscriber = options.client.duplicate();
-    const prefix = options.keyPrefix ?? 'tollgate:counters:';
-    const counters = new LeasedCounters(options, subscriber);
+    const counters = new LeasedCounters(options);
     try {
-      await runCounterCommand(() => subscriber.subscribe(`${prefix}lease-recall`, counters.#ackChannel(counters.#leaseId)));
+      counters.#recalls = await LeaseRecalls.start({
+        client: options.client,
+        prefix: counters.#prefix,
+        leaseId: counters.#leaseId,
+        waitMs: options.recallWaitMs,
+        giveBack: (bucket) => counters.#giveBack(bucket),
+        onError: counters.#onError,
+      });
     } catch (error) {
       await counters.close();
       throw error;
@@ -189,7 +144,7 @@ export class LeasedCounters implements LimitCounters {
     let result = await this.#acquire(reservation, true);
     if (result.ok || this.#reserveLocally(reservation, this.#now())) return OK;
     if (result.othersLeased) {
-      await this.#recall(result.failedBucket);
+      await this.#recalls?.recall(result.failedBucket);
       result = await this.#acquire(reservation, false);
       if (result.ok || this.#reserveLocally(reservation, this.#now())) return OK;
     }
@@ -232,8 +187,10 @@ export class LeasedCounters implements LimitCounters {
     const states = await this.#redis.read(buckets);
     return states.map((state, index) => {
       const record = this.#records.get(buckets[index]!);
+      if (record === undefined) return state;
       // Redis knows what this process's requests held at its last call; what they hold now is known here.
-      return record === undefined ? state : { spent: state.spent, reserved: state.reserved - fromNanoUnits(record.reported) + fromNanoUnits(record.held) };
+      const others = toNanoUnits(state.reserved, 'the reserved amount of', record.bucket) - record.reported;
+      return { spent: state.spent, reserved: fromNanoUnits((others > 0n ? others : 0n) + record.held) };
     });
   }
 
@@ -260,7 +217,7 @@ export class LeasedCounters implements LimitCounters {
     try {
       if (this.#client.status === 'ready') await this.flush(true);
     } finally {
-      this.#subscriber.disconnect();
+      this.#recalls?.close();
       await this.#redis.close();
     }
   }
@@ -271,12 +228,12 @@ export class LeasedCounters implements LimitCounters {
     for (const check of reservation.checks) {
       const record = this.#records.get(check.bucket);
       if (record === undefined || record.limit !== check.limit || record.validUntil <= now || record.trimming > 0) return false;
-      if (check.amount > 0n && record.granted - record.held - record.used < check.amount) return false;
+      if (check.amount > 0n && freeOf(record) < check.amount) return false;
       records.push(record);
     }
     this.#hold(reservation, records, now);
     for (const record of records) {
-      if (record.inFlight === undefined && record.granted - record.held - record.used < record.topUpBelow && now >= record.recalledUntil) {
+      if (record.inFlight === undefined && freeOf(record) < record.topUpBelow && now >= record.recalledUntil) {
         this.#acquire(reservation, true, false).catch((error: unknown) => this.#onError(error));
         break;
       }
@@ -318,7 +275,7 @@ export class LeasedCounters implements LimitCounters {
   async #acquire(reservation: NormalizedReservation, grow: boolean, holding = true): Promise<AcquireResult> {
     const now = this.#now();
     const calls: LeaseCall[] = [];
-    const argv = [this.#prefix, String(now), this.#leaseId, String(RECALL_COOLDOWN_MS)];
+    const argv = this.#leaseArguments(now);
     for (const check of reservation.checks) {
       const record = this.#recordFor(check, reservation.ttlMs);
       const sent = record.used - record.sending;
@@ -394,25 +351,7 @@ export class LeasedCounters implements LimitCounters {
   #recordFor(check: NormalizedCheck, ttlMs: number): LeaseRecord {
     let record = this.#records.get(check.bucket);
     if (record === undefined) {
-      record = {
-        bucket: check.bucket,
-        limit: undefined,
-        expiresAt: check.expiresAt,
-        granted: 0n,
-        held: 0n,
-        used: 0n,
-        sending: 0n,
-        pending: 0n,
-        reported: 0n,
-        validUntil: 0,
-        renewAt: 0,
-        ttlMs,
-        active: true,
-        inFlight: undefined,
-        trimming: 0,
-        topUpBelow: 0n,
-        recalledUntil: 0,
-      };
+      record = newLeaseRecord(check.bucket, check.expiresAt, ttlMs);
       this.#records.set(check.bucket, record);
       if (check.expiresAt !== undefined) this.#nextSweepAt = Math.min(this.#nextSweepAt, check.expiresAt);
     }
@@ -424,8 +363,9 @@ export class LeasedCounters implements LimitCounters {
   async #flushOnce(everything: boolean): Promise<void> {
     const now = this.#now();
     this.#expire(now);
-    const calls: LeaseCall[] = [];
-    const argv = [this.#prefix, String(now), this.#leaseId, String(RECALL_COOLDOWN_MS)];
+    const batches: Array<Promise<void>> = [];
+    let calls: LeaseCall[] = [];
+    let argv = this.#leaseArguments(now);
     for (const record of this.#records.values()) {
       const sent = record.used - record.sending;
       const keep = record.held + record.pending;
@@ -442,8 +382,19 @@ export class LeasedCounters implements LimitCounters {
       record.sending += sent;
       if (giveBack) record.trimming += 1;
       calls.push({ record, sent, amount: 0n, inUse: keep, trims: giveBack });
+      // Many active keys make many buckets: one script per batch keeps each short, so Redis never stalls on one.
+      if (calls.length === FLUSH_BATCH_BUCKETS) {
+        batches.push(this.#writeBatch(calls, argv, now));
+        calls = [];
+        argv = this.#leaseArguments(now);
+      }
     }
-    if (calls.length === 0) return;
+    if (calls.length > 0) batches.push(this.#writeBatch(calls, argv, now));
+    await Promise.all(batches);
+  }
+
+  /** Sends one flush batch and applies its reply; a failure is reported and the usage kept for the next flush. */
+  async #writeBatch(calls: LeaseCall[], argv: string[], now: number): Promise<void> {
     let reply: LeaseReply;
     try {
       reply = await runCounterCommand(() => this.#commands.tollgateCountersLease(...argv));
@@ -458,58 +409,18 @@ export class LeasedCounters implements LimitCounters {
     for (const [index, call] of calls.entries()) this.#applyLease(call.record, call, BigInt(reply[1 + index] ?? 0), now);
   }
 
-  /** Asks every other process to give back its free lease on a bucket, and waits for their answers (or recallWaitMs). */
-  async #recall(bucket: string): Promise<void> {
-    const id = randomUUID();
-    let recall: PendingRecall | undefined;
-    const done = new Promise<void>((resolve) => {
-      recall = { expected: undefined, answered: 0, done: resolve };
-    });
-    this.#recalls.set(id, recall!);
-    // Only for a process that stopped answering without leaving (its subscription ends when it leaves).
-    const timer = setTimeout(() => recall!.done(), this.#recallWaitMs);
-    try {
-      const receivers = await runCounterCommand(() =>
-        this.#client.publish(`${this.#prefix}lease-recall`, JSON.stringify({ id, from: this.#leaseId, bucket })),
-      );
-      // This process hears its own recall too and does not answer it. Answers come on the other connection and may
-      // arrive before the publish's reply, so they are counted, not awaited from here on.
-      recall!.expected = receivers - 1;
-      if (recall!.answered >= recall!.expected) recall!.done();
-      await done;
-    } finally {
-      clearTimeout(timer);
-      this.#recalls.delete(id);
-    }
+  /** The arguments every LEASE_SCRIPT call starts with. */
+  #leaseArguments(now: number): string[] {
+    return [this.#prefix, String(now), this.#leaseId, String(RECALL_COOLDOWN_MS)];
   }
 
-  #onMessage(channel: string, message: string): void {
-    if (channel === this.#ackChannel(this.#leaseId)) {
-      const recall = this.#recalls.get(message);
-      if (recall === undefined) return;
-      recall.answered += 1;
-      if (recall.expected !== undefined && recall.answered >= recall.expected) recall.done();
-      return;
-    }
-    let request: { id?: unknown; from?: unknown; bucket?: unknown };
-    try {
-      request = JSON.parse(message) as typeof request;
-    } catch {
-      return;
-    }
-    if (typeof request.id !== 'string' || typeof request.from !== 'string' || typeof request.bucket !== 'string') return;
-    if (request.from === this.#leaseId) return;
-    const record = this.#records.get(request.bucket);
+
+  /** Another process needs this bucket's budget: free lease there goes back now, and freed amounts for a while. */
+  #giveBack(bucket: string): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    const record = this.#records.get(bucket);
     if (record !== undefined) record.recalledUntil = this.#now() + RECALL_COOLDOWN_MS;
-    const from = request.from;
-    const id = request.id;
-    this.flush(false)
-      .then(() => this.#client.publish(this.#ackChannel(from), id))
-      .catch((error: unknown) => this.#onError(error));
-  }
-
-  #ackChannel(leaseId: string): string {
-    return `${this.#prefix}lease-ack:${leaseId}`;
+    return this.flush(false);
   }
 
   /** Gives back the holds of expired reservations and drops the records of buckets whose window ended. */
@@ -533,13 +444,6 @@ export class LeasedCounters implements LimitCounters {
     }
     this.#nextSweepAt = next;
   }
-}
-
-/** A recall this process sent: how many processes heard it (once known) and how many have answered. */
-interface PendingRecall {
-  expected: number | undefined;
-  answered: number;
-  done: () => void;
 }
 
 type AcquireResult = { ok: true } | { ok: false; failedBucket: string; spent: number; reserved: number; limit: number; othersLeased: boolean };
