@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deleteRedisKeys } from '../../test/support/redis-keys.js';
 import { redisUrl, skipWithout } from '../../test/support/services.js';
 import { DEFAULT_REDIS_PREFIX } from '../config/environment.js';
 import { createCounters } from './create-counters.js';
@@ -36,20 +37,6 @@ describe('createCounters', () => {
   });
 });
 
-/** Deletes every key under a prefix, so the run leaves nothing behind in the shared Redis. */
-async function deleteKeys(pattern: string): Promise<void> {
-  const client = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
-}
 
 // Two deployments sharing one Redis keep separate counters only through TOLLGATE_REDIS_PREFIX; these tests
 // build the counters as the gateway does (createCounters with the configured prefix) on the real Redis.
@@ -60,8 +47,8 @@ describe.skipIf(skipWithout('Redis', sharedRedisSuite))(sharedRedisSuite, () => 
   const defaultPrefixBucket = `tollgate-test-${randomUUID()}`;
 
   afterAll(async () => {
-    await deleteKeys(`${runPrefix}*`);
-    await deleteKeys(`${DEFAULT_REDIS_PREFIX}*${defaultPrefixBucket}*`);
+    await deleteRedisKeys(`${runPrefix}*`);
+    await deleteRedisKeys(`${DEFAULT_REDIS_PREFIX}*${defaultPrefixBucket}*`);
   });
 
   it('keeps the spend and reservations of deployments with different prefixes apart', async () => {
@@ -132,7 +119,7 @@ const stallSuite = 'createCounters on a Redis that stops answering';
 describe.skipIf(skipWithout('Redis', stallSuite))(stallSuite, () => {
   const prefix = `tollgate-test:${randomUUID()}:`;
   afterAll(async () => {
-    await deleteKeys(`${prefix}*`);
+    await deleteRedisKeys(`${prefix}*`);
   });
 
   it('fails a command unanswered within the command timeout with a retryable 503, instead of waiting forever', async () => {

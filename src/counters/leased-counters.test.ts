@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { deleteRedisKeys } from '../../test/support/redis-keys.js';
 import { redisUrl, skipWithout } from '../../test/support/services.js';
 import { LeasedCounters } from './leased-counters.js';
 import type { ReserveResult } from './limit-counters.js';
@@ -14,12 +15,7 @@ const admin = skipRedis ? undefined : new Redis(redisUrl);
 
 afterAll(async () => {
   if (admin === undefined) return;
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${runPrefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await admin.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteRedisKeys(`${runPrefix}*`);
   await admin.quit();
 });
 

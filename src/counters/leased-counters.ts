@@ -6,7 +6,7 @@ import { fromNanoUnits, toNanoUnits } from './nano-units.js';
 import { normalizeReservation, requireActualAmounts, requireName, type NormalizedCheck, type NormalizedReservation } from './normalize-input.js';
 import { LeaseRecalls } from './lease-recalls.js';
 import { freeOf, newLeaseRecord, type LeaseRecord, type LocalHold, type LocalReservation } from './lease-record.js';
-import { RedisCounters, runCounterCommand } from './redis-counters.js';
+import { RedisCounters, refusalFrom, runCounterCommand } from './redis-counters.js';
 import { LEASE_SCRIPT } from './redis-scripts.js';
 
 /** Options of {@link LeasedCounters.create}. */
@@ -23,7 +23,7 @@ export interface LeasedCountersOptions {
   flushIntervalMs?: number;
   /** How long a refused reservation waits for other processes to give their leases back (default 250 ms). */
   recallWaitMs?: number;
-  /** Told when a background write to Redis fails; it is retried on the next flush. */
+  /** Told when a background call to Redis fails (a flush, whose usage is kept for the next one, or a recall's answer). */
   onError?: (error: unknown) => void;
 }
 
@@ -234,7 +234,8 @@ export class LeasedCounters implements LimitCounters {
     this.#hold(reservation, records, now);
     for (const record of records) {
       if (record.inFlight === undefined && freeOf(record) < record.topUpBelow && now >= record.recalledUntil) {
-        this.#acquire(reservation, true, false).catch((error: unknown) => this.#onError(error));
+        // A failed top-up costs nothing: the request that needs more lease goes to Redis and meets the failure itself.
+        this.#acquire(reservation, true, false).catch(() => undefined);
         break;
       }
     }
@@ -325,16 +326,7 @@ export class LeasedCounters implements LimitCounters {
       if (holding) this.#hold(reservation, calls.map((call) => call.record), this.#now());
       return { ok: true };
     }
-    const failed: NormalizedCheck | undefined = reservation.checks[Number(reply[1])];
-    if (failed === undefined) throw errors.internal('Limit counters: unexpected reply from Redis.');
-    return {
-      ok: false,
-      failedBucket: failed.bucket,
-      spent: fromNanoUnits(BigInt(reply[2] ?? 0)),
-      reserved: fromNanoUnits(BigInt(reply[3] ?? 0)),
-      limit: fromNanoUnits(failed.limit),
-      othersLeased: Number(reply[4]) === 1,
-    };
+    return { ...refusalFrom(reply, reservation.checks), othersLeased: Number(reply[4]) === 1 };
   }
 
   /** Applies Redis's answer for one bucket: its usage written, its lease as Redis now holds it. */

@@ -5,6 +5,7 @@ import type { LimitCounters } from './limit-counters.js';
 import { LeasedCounters } from './leased-counters.js';
 import { MemoryCounters } from './memory-counters.js';
 import { RedisCounters } from './redis-counters.js';
+import { deleteRedisKeys } from '../../test/support/redis-keys.js';
 import { redisUrl, skipWithout } from '../../test/support/services.js';
 
 /** A clock the tests move by hand, so expiry never depends on real time passing. */
@@ -245,15 +246,6 @@ describeLimitCounters('MemoryCounters', () => {
   };
 });
 
-/** Deletes every key under a prefix. */
-async function deleteKeys(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await client.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
 
 // The shared service check fails the run in CI when Redis is absent, and prints a notice elsewhere.
 const redisSuites = 'RedisCounters (the shared suite and across processes)';
@@ -264,7 +256,7 @@ const runPrefix = `tollgate-test:${randomUUID()}:`;
 const adminClient = skipRedis ? undefined : new Redis(redisUrl);
 afterAll(async () => {
   if (adminClient === undefined) return;
-  await deleteKeys(adminClient, runPrefix);
+  await deleteRedisKeys(`${runPrefix}*`);
   await adminClient.quit();
 });
 
@@ -274,7 +266,7 @@ if (!skipRedis) {
     return {
       factory: (now) => new RedisCounters({ client: new Redis(redisUrl), keyPrefix, now, ownsClient: true }),
       cleanup: async () => {
-        await deleteKeys(adminClient!, keyPrefix);
+        await deleteRedisKeys(`${keyPrefix}*`);
       },
     };
   });
@@ -286,7 +278,7 @@ if (!skipRedis) {
     return {
       factory: (now) => LeasedCounters.create({ client: new Redis(redisUrl), keyPrefix, now, ownsClient: true }),
       cleanup: async () => {
-        await deleteKeys(adminClient!, keyPrefix);
+        await deleteRedisKeys(`${keyPrefix}*`);
       },
     };
   });
@@ -306,7 +298,7 @@ describe.skipIf(skipRedis)('RedisCounters across processes', () => {
   });
   afterEach(async () => {
     await Promise.all([first.close(), second.close()]);
-    await deleteKeys(adminClient!, keyPrefix);
+    await deleteRedisKeys(`${keyPrefix}*`);
   });
 
   it('never lets two connections racing on one bucket exceed its limit', async () => {

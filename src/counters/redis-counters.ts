@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { errors, isGatewayError } from '../spec/errors.js';
 import type { BucketState, LimitCounters, ReserveInput, ReserveResult } from './limit-counters.js';
 import { fromNanoUnits, toNanoUnits } from './nano-units.js';
-import { normalizeActual, normalizeExpiresAt, normalizeReservation, requireName } from './normalize-input.js';
+import { normalizeActual, normalizeExpiresAt, normalizeReservation, requireName, type NormalizedCheck } from './normalize-input.js';
 import { ADD_SCRIPT, READ_SCRIPT, RESERVE_SCRIPT, SETTLE_SCRIPT } from './redis-scripts.js';
 
 /** Options of {@link RedisCounters}. */
@@ -86,15 +86,7 @@ export class RedisCounters implements LimitCounters {
         code: 'limit_counter_duplicate_reservation',
       });
     }
-    const failed = reservation.checks[Number(reply[1])];
-    if (failed === undefined) throw errors.internal('Limit counters: unexpected reply from Redis.');
-    return {
-      ok: false,
-      failedBucket: failed.bucket,
-      spent: fromNanoUnits(BigInt(reply[2] ?? 0)),
-      reserved: fromNanoUnits(BigInt(reply[3] ?? 0)),
-      limit: fromNanoUnits(failed.limit),
-    };
+    return refusalFrom(reply, reservation.checks);
   }
 
   /** Releases the held amounts and charges the actual ones, once; one round trip. */
@@ -142,6 +134,19 @@ export class RedisCounters implements LimitCounters {
     }
   }
 
+}
+
+/** The refusal a script reported as {0, index of the failing check, spent, reserved, ...}. */
+export function refusalFrom(reply: Array<number | string>, checks: NormalizedCheck[]): Extract<ReserveResult, { ok: false }> {
+  const failed = checks[Number(reply[1])];
+  if (failed === undefined) throw errors.internal('Limit counters: unexpected reply from Redis.');
+  return {
+    ok: false,
+    failedBucket: failed.bucket,
+    spent: fromNanoUnits(BigInt(reply[2] ?? 0)),
+    reserved: fromNanoUnits(BigInt(reply[3] ?? 0)),
+    limit: fromNanoUnits(failed.limit),
+  };
 }
 
 /**

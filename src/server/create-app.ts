@@ -189,7 +189,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       leases: dependencies.redisCounterLeases,
       onError: (error) => {
         metrics.meteringFailure('settle');
-        logger.error({ err: error }, 'settled usage could not be written to the Redis counters; kept for the next try');
+        logger.error({ err: error }, 'a background call to the Redis limit counters failed; settled usage is kept for the next try');
       },
       now: clock,
     }));

@@ -10,6 +10,7 @@ import type { Gateway } from '../../src/server/create-app.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { immediateRetries, post, type GatewayReply } from '../inference/inference-helpers.js';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
+import { deleteRedisKeys } from '../support/redis-keys.js';
 import { redisAvailable, redisUrl } from '../support/services.js';
 import type { TestStore } from '../support/stores.js';
 import type { AppDependencies } from '../../src/server/create-app.js';
@@ -29,20 +30,8 @@ export function freshRedisPrefix(): string {
 }
 
 /** Deletes every key under the prefix (the counters' buckets, holds and reservation records). */
-export async function deleteRedisPrefix(prefix: string): Promise<number> {
-  const client = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
-  try {
-    let deleted = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) deleted += await client.del(...keys);
-    } while (cursor !== '0');
-    return deleted;
-  } finally {
-    client.disconnect();
-  }
+export function deleteRedisPrefix(prefix: string): Promise<number> {
+  return deleteRedisKeys(`${prefix}*`);
 }
 
 /** Counts the keys under a prefix (to check that cleanup and settlement leave nothing behind). */
