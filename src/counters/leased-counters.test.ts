@@ -80,6 +80,18 @@ describe.skipIf(skipRedis)(suite, () => {
     expect(await hash('spent')).toBe('10000000000');
   });
 
+  it('counts a bucket without a limit of its own (amount 0) within the lease call of the limited one, and no more calls', async () => {
+    const counters = await start();
+    const lease = vi.spyOn(clients[0] as unknown as { tollgateCountersLease: () => Promise<unknown> }, 'tollgateCountersLease');
+    const checks = [{ bucket: 'usd', limit: 100, amount: 1 }, { bucket: 'tokens', limit: 1e15, amount: 0 }];
+    for (let index = 0; index < 10; index += 1) {
+      expect(await counters.reserve({ reservationId: `r${index}`, checks, ttlMs: MINUTE })).toEqual({ ok: true });
+      expect(await counters.settle(`r${index}`, { usd: 0.5, tokens: 1000 })).toEqual({ settled: true });
+    }
+    expect(lease).toHaveBeenCalledTimes(1);
+    expect(await counters.read(['usd', 'tokens'])).toEqual([{ spent: 5, reserved: 0 }, { spent: 10_000, reserved: 0 }]);
+  });
+
   it('takes back other processes’ free leases when a request does not fit otherwise', async () => {
     const first = await start();
     const second = await start();

@@ -233,7 +233,8 @@ export class LeasedCounters implements LimitCounters {
     }
     this.#hold(reservation, records, now);
     for (const record of records) {
-      if (record.inFlight === undefined && freeOf(record) < record.topUpBelow && now >= record.recalledUntil) {
+      // A bucket only counted (amount 0: no limit of its own) needs no lease, however much it has counted since the last flush.
+      if (record.topUpBelow > 0n && record.inFlight === undefined && freeOf(record) < record.topUpBelow && now >= record.recalledUntil) {
         // A failed top-up costs nothing: the request that needs more lease goes to Redis and meets the failure itself.
         this.#acquire(reservation, true, false).catch(() => undefined);
         break;
