@@ -8,12 +8,14 @@
  * a second Tollgate built in another checkout (e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && npm ci
  * && npm run build)`), measured in the same rotation: an A/B of a change that machine noise would hide between runs.
  * Several directories, comma-separated, are each measured in the same rotation. `--kind=stream` sends streamed
- * requests (the floor proxy relays the stream's bytes whole).
+ * requests (the floor proxy relays the stream's bytes whole). `--one-connection` sends one request at a time instead
+ * and reports each system's p50 latency beside the mock's own (direct), i.e. what the framework alone adds at one
+ * connection against what Tollgate adds.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
-import type { Target, ThroughputResult } from './lib/load-jobs.js';
+import type { LatencyResult, Target, ThroughputResult } from './lib/load-jobs.js';
 import { freePort, sampleProcess, spawnPinned, waitForPort } from './lib/processes.js';
 import { requestBody } from './lib/scenarios.js';
 import { median, percentileOfSorted, round } from './lib/stats.js';
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
   const runs = Number(flag('runs', '3'));
   const kind = flag('kind', 'chat') === 'stream' ? 'stream' : 'chat';
   const warmupSeconds = Number(flag('warmup', '2'));
+  const oneConnection = process.argv.includes('--one-connection');
   const { gatewayCores, loadCores } = setUpTool();
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
   const load = await startLoadGenerator(loadCores);
@@ -58,17 +61,25 @@ async function main(): Promise<void> {
     ...others.map(({ root, running }) => ({ name: compareRoots.length === 1 ? 'tollgate (compare)' : path.basename(root), pid: running.process.pid, target: tollgateTarget(running) })),
   ];
   // Indexed by rotation (undefined where the process could not be sampled), so that systems pair up per rotation.
-  const results = new Map<string, { rates: number[]; cpu: Array<number | undefined> }>(systems.map((system) => [system.name, { rates: [], cpu: [] }]));
+  if (oneConnection) systems.unshift({ name: 'direct', pid: mock.process.pid, target: { url: `${mock.url}/v1/chat/completions`, headers: {}, body: requestBody(kind, 'gpt-4o-mini') } });
+  const results = new Map<string, { rates: number[]; cpu: Array<number | undefined>; p50: number[] }>(systems.map((system) => [system.name, { rates: [], cpu: [], p50: [] }]));
+  /** One measurement: requests/s and requests at 32 connections, or one at a time with the p50 latency too. */
+  const measure = async (target: Target, durationS: number): Promise<{ requestsPerSecond: number; requests: number; p50?: number }> => {
+    if (!oneConnection) return load.run<ThroughputResult>({ kind: 'throughput', target, connections: 32, durationS, loader: 'autocannon' });
+    const result = await load.run<LatencyResult>({ kind: 'latency', target, mode: 'sequential', durationS });
+    return { requestsPerSecond: result.requests / result.seconds, requests: result.requests, p50: result.latencyMs.p50 };
+  };
   try {
-    for (const system of systems) await load.run({ kind: 'throughput', target: system.target, connections: 32, durationS: warmupSeconds, loader: 'autocannon' });
+    for (const system of systems) await measure(system.target, warmupSeconds);
     for (let repetition = 0; repetition < runs; repetition += 1) {
       // Rotated, so that no system always runs right after the same other one.
       for (const system of [...systems.slice(repetition % systems.length), ...systems.slice(0, repetition % systems.length)]) {
         const before = sampleProcess(system.pid);
-        const result = await load.run<ThroughputResult>({ kind: 'throughput', target: system.target, connections: 32, durationS: seconds, loader: 'autocannon' });
+        const result = await measure(system.target, seconds);
         const after = sampleProcess(system.pid);
         const entry = results.get(system.name)!;
         entry.rates.push(result.requestsPerSecond);
+        if (result.p50 !== undefined) entry.p50.push(result.p50);
         entry.cpu[repetition] = before && after ? ((after.cpuMs - before.cpuMs) / result.requests) * 1000 : undefined;
       }
     }
@@ -86,7 +97,8 @@ async function main(): Promise<void> {
   const reference = results.get('tollgate')!.cpu;
   for (const [name, entry] of results) {
     const cpu = entry.cpu.filter((value): value is number => value !== undefined);
-    process.stdout.write(`${name.padEnd(24)} ${String(round(median(entry.rates), 0)).padStart(6)} req/s  ${String(round(median(cpu), 0)).padStart(5)} µs CPU per request (runs: ${cpu.map((value) => round(value, 0)).join(', ')})\n`);
+    const latency = entry.p50.length > 0 ? `  p50 ${round(median(entry.p50), 3)} ms` : '';
+    process.stdout.write(`${name.padEnd(24)} ${String(round(median(entry.rates), 0)).padStart(6)} req/s${latency}  ${String(round(median(cpu), 0)).padStart(5)} µs CPU per request (runs: ${cpu.map((value) => round(value, 0)).join(', ')})\n`);
   }
   // The machine's noise comes in bursts of seconds that move every system measured meanwhile: a system's CPU per
   // request divided by Tollgate's in the same rotation cancels much of it, and the median of those ratios compares
