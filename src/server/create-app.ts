@@ -115,6 +115,8 @@ export interface Gateway {
   };
   /** Reloads providers and keys from the database. */
   reload(): Promise<void>;
+  /** What the refresh timer runs: reloads the configuration if another process (or this one) changed it since. */
+  refresh(): Promise<void>;
   /**
    * Waits for every settlement issued so far to land in the counters, then writes the buffered ledger rows: after
    * it, the ledger holds every request answered before the call, except a stream whose answer ended before the
@@ -137,17 +139,17 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   const keyRepository = new ProviderKeyRepository(db, dependencies.secretBox);
   const settings = new SettingsRepository(db);
   const catalog = new Catalog();
+  // The revision of the shared configuration this process last loaded. A change made here writes a new revision but
+  // leaves this one alone: another process's change may have come in between, and only a reload takes it in.
   let revision = '';
   const changed = async () => {
-    revision = randomUUID();
-    await settings.set('revision', revision);
+    await settings.set('revision', randomUUID());
   };
   const reload = async () => {
-    const [providerRecords, keyRecords, stored] = await Promise.all([
-      providerRepository.list(),
-      keyRepository.list(),
-      settings.get('revision'),
-    ]);
+    // The revision is read before what it stands for: a change committed in between then shows as a newer revision
+    // at the next refresh. Read together, a process could take the newer revision with the older lists and keep them.
+    const stored = await settings.get('revision');
+    const [providerRecords, keyRecords] = await Promise.all([providerRepository.list(), keyRepository.list()]);
     catalog.replace(providerRecords, keyRecords);
     revision = stored ?? '';
   };
@@ -333,19 +335,17 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   });
 
   // Other processes sharing the database announce changes through the revision setting.
+  const refresh = async (): Promise<void> => {
+    const stored = await settings.get('revision');
+    if ((stored ?? '') === revision) return;
+    await reload();
+    await Promise.all([apiKeys.load(), pricingStructures.load()]);
+  };
   let refreshTimer: NodeJS.Timeout | undefined;
   const interval = dependencies.refreshIntervalMs ?? 0;
   if (interval > 0) {
     refreshTimer = setInterval(() => {
-      settings
-        .get('revision')
-        .then(async (stored) => {
-          if ((stored ?? '') !== revision) {
-            await reload();
-            await Promise.all([apiKeys.load(), pricingStructures.load()]);
-          }
-        })
-        .catch((error: unknown) => logger.warn({ err: error }, 'configuration refresh failed'));
+      refresh().catch((error: unknown) => logger.warn({ err: error }, 'configuration refresh failed'));
     }, interval);
     refreshTimer.unref();
   }
@@ -355,6 +355,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     app: app as unknown as FastifyInstance,
     services: { providers, keys, catalog, authenticator, router, metrics, adapters, apiKeys, counters, ledger, pricingStructures, usageReports },
     reload,
+    refresh,
     flushUsage,
     async close() {
       if (refreshTimer) clearInterval(refreshTimer);
