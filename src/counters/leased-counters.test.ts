@@ -158,6 +158,26 @@ describe.skipIf(skipRedis)(suite, () => {
     expect(await first.read(['usd', 'requests'])).toEqual([{ spent: 2.5, reserved: 0 }, { spent: 25, reserved: 0 }]);
   });
 
+  it('serves exactly the limit to bursts over two processes whose requests settle as they finish', async () => {
+    const first = await start();
+    const second = await start();
+    for (let round = 0; round < 20; round += 1) {
+      const bucket = `requests-${round}`;
+      const served = await Promise.all(
+        Array.from({ length: 40 }, async (_, index) => {
+          const gateway = index % 2 === 0 ? first : second;
+          const id = `${bucket}-${index}`;
+          const result = await gateway.reserve({ reservationId: id, checks: [{ bucket, limit: 10, amount: 1 }], ttlMs: MINUTE });
+          // Held for a while, as a request waits for its upstream, while the other requests come and go.
+          if (result.ok) await new Promise((resolve) => setTimeout(resolve, index % 7));
+          if (result.ok) await gateway.settle(id, { [bucket]: 1 });
+          return result.ok;
+        }),
+      );
+      expect({ round, served: served.filter(Boolean).length }).toEqual({ round, served: 10 });
+    }
+  });
+
   it('never holds more than the limit under random concurrent bursts over three processes', async () => {
     const gateways = [await start(), await start(), await start()];
     const random = seeded(4242);

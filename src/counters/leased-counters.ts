@@ -31,6 +31,8 @@ export interface LeasedCountersOptions {
 const LEASE_REQUESTS = 64n;
 /** Below this many requests' worth left, a lease is topped up in the background, before requests must wait for it. */
 const TOP_UP_BELOW_REQUESTS = 16n;
+/** How many times a refused request asks the other processes for their leases before the refusal is final. */
+const RECALL_ROUNDS = 2;
 /** After a recall, leases on the bucket grow no further than each request's own amount for this long. */
 const RECALL_COOLDOWN_MS = 1_000;
 /** A lease is used locally only until this long before Redis would give it back unrenewed (clock skew). */
@@ -143,11 +145,14 @@ export class LeasedCounters implements LimitCounters {
     }
     let result = await this.#acquire(reservation, true);
     if (result.ok || this.#reserveLocally(reservation, this.#now())) return OK;
-    if (result.othersLeased) {
+    // Other processes' leases are in the way: they are asked to give back what they do not use, and the request is
+    // checked again. A second round covers a lease granted to one of their requests while the first was answered.
+    for (let round = 0; round < RECALL_ROUNDS && !result.ok && result.othersLeased; round += 1) {
       await this.#recalls?.recall(result.failedBucket);
       result = await this.#acquire(reservation, false);
       if (result.ok || this.#reserveLocally(reservation, this.#now())) return OK;
     }
+    if (result.ok) return OK;
     return { ok: false, failedBucket: result.failedBucket, spent: result.spent, reserved: result.reserved, limit: result.limit };
   }
 
@@ -364,7 +369,7 @@ export class LeasedCounters implements LimitCounters {
       const keep = record.held + record.pending;
       const active = record.active;
       record.active = false;
-      const giveBack = (everything || !active || now < record.recalledUntil) && record.granted > keep && record.trimming === 0;
+      const giveBack = (everything || !active || now < record.recalledUntil) && record.granted > keep;
       if (sent === 0n && !giveBack && keep === record.reported && now < record.renewAt) {
         const empty = record.granted === 0n && record.held === 0n && record.used === 0n && record.pending === 0n;
         if (empty && !active) this.#records.delete(record.bucket);
@@ -409,11 +414,16 @@ export class LeasedCounters implements LimitCounters {
 
 
   /** Another process needs this bucket's budget: free lease there goes back now, and freed amounts for a while. */
-  #giveBack(bucket: string): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async #giveBack(bucket: string): Promise<void> {
+    if (this.#closed) return;
     const record = this.#records.get(bucket);
-    if (record !== undefined) record.recalledUntil = this.#now() + RECALL_COOLDOWN_MS;
-    return this.flush(false);
+    if (record !== undefined) {
+      record.recalledUntil = this.#now() + RECALL_COOLDOWN_MS;
+      // A lease call under way may have been granted more than its request; once it has answered, what this
+      // process keeps is exactly what its requests hold.
+      if (record.inFlight !== undefined) await record.inFlight;
+    }
+    await this.flush(false);
   }
 
   /** Gives back the holds of expired reservations and drops the records of buckets whose window ended. */

@@ -1,0 +1,137 @@
+/**
+ * Multi-core mode end to end: the real entry point (`src/index.ts`) with TOLLGATE_WORKERS=2 and Redis, a primary and
+ * two worker processes sharing one port. A requests limit holds exactly across the workers (each leasing from
+ * Redis), and a graceful stop writes every count and gives every lease back.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
+import { freshRedisPrefix, smallChat, upstreamKey } from '../limits/limit-helpers.js';
+import { deleteRedisKeys } from '../support/redis-keys.js';
+import { redisUrl, skipWithout } from '../support/services.js';
+import { sqliteStore, type TestStore } from '../support/stores.js';
+import { startTestGateway, testAdminKey, testEncryptionKey } from '../support/test-gateway.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Reply {
+  status: number;
+  body: any;
+}
+
+const suite = 'TOLLGATE_WORKERS=2 over Redis';
+describe.skipIf(skipWithout('Redis', suite))(suite, () => {
+  const prefix = freshRedisPrefix();
+  let store: TestStore;
+  let mock: OpenAIMock;
+  let primary: ChildProcess;
+  let exited: Promise<number | null>;
+  let output = '';
+  let base: string;
+  let secret: string;
+
+  async function call(method: string, pathname: string, credential: string, body?: unknown): Promise<Reply> {
+    const response = await fetch(`${base}${pathname}`, {
+      method,
+      headers: { authorization: `Bearer ${credential}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text.length > 0 ? JSON.parse(text) : undefined };
+  }
+
+  beforeAll(async () => {
+    mock = await startOpenAIMock({ apiKeys: [upstreamKey] });
+    // The store is prepared before the workers start, so that each loads the provider, its key and the API key at
+    // start instead of learning them on its next refresh.
+    store = sqliteStore();
+    const setup = await startTestGateway(store);
+    expect((await setup.request({ method: 'PUT', url: '/api/providers/openai', body: { network_config: { base_url: mock.baseUrl } } })).status).toBe(200);
+    expect((await setup.request({ method: 'POST', url: '/api/providers/openai/keys', body: { name: 'main', value: upstreamKey } })).status).toBe(201);
+    const created = await setup.request({
+      method: 'POST',
+      url: '/api/v1/api_keys',
+      body: { apiKeyType: 'INFERENCE', consumptionLimit: { requests: 10 }, limitPeriod: 'LIFETIME' },
+    });
+    expect(created.status).toBe(200);
+    secret = created.body.data.apiKey;
+    await setup.close();
+
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    primary = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        TOLLGATE_DATA_DIR: store.dataDir,
+        TOLLGATE_ADMIN_KEY: testAdminKey,
+        TOLLGATE_ENCRYPTION_KEY: testEncryptionKey.toString('hex'),
+        TOLLGATE_WORKERS: '2',
+        REDIS_URL: redisUrl,
+        TOLLGATE_REDIS_PREFIX: prefix,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    primary.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    primary.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    exited = new Promise((resolve) => primary.once('exit', (code) => resolve(code)));
+    // The port answers once a worker listens; the other is normally listening by then, and the limit must hold either way.
+    for (;;) {
+      const health = await fetch(`${base}/health`).then((response) => response.status).catch(() => 0);
+      if (health === 200) break;
+      if (primary.exitCode !== null) throw new Error(`the gateway exited while starting:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    if (primary?.exitCode === null) {
+      primary.kill('SIGTERM');
+      await exited;
+    }
+    await mock?.close();
+    await store?.dispose();
+    await deleteRedisKeys(`${prefix}*`);
+  });
+
+  it('serves exactly the limit across its workers, and writes every count and gives every lease back when stopped', { timeout: 60_000 }, async () => {
+    const replies = await Promise.all(Array.from({ length: 40 }, () => call('POST', '/v1/chat/completions', secret, smallChat())));
+    expect(replies.filter((reply) => reply.status === 200)).toHaveLength(10);
+    for (const refusal of replies.filter((reply) => reply.status !== 200)) {
+      expect(refusal.status).toBe(402);
+      expect(refusal.body.error.code).toBe('API_KEY_REQUESTS_SPEND_LIMIT_EXCEEDED');
+    }
+
+    primary.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const redis = new Redis(redisUrl);
+    try {
+      const [, keys] = await redis.scan('0', 'MATCH', `${prefix}bucket:usage:*:requests`, 'COUNT', 1000);
+      expect(keys).toHaveLength(1);
+      const bucket = await redis.hgetall(keys[0]!);
+      expect(bucket).toMatchObject({ spent: '10000000000', reserved: '0', leased: '0' });
+    } finally {
+      await redis.quit();
+    }
+    expect(output).not.toContain(secret);
+  });
+});
