@@ -6,7 +6,7 @@ import { fromNanoUnits, toNanoUnits } from './nano-units.js';
 import { normalizeReservation, requireActualAmounts, requireName, type NormalizedCheck, type NormalizedReservation } from './normalize-input.js';
 import { LeaseRecalls } from './lease-recalls.js';
 import { freeOf, newLeaseRecord, type LeaseRecord, type LocalHold, type LocalReservation } from './lease-record.js';
-import { RedisCounters, refusalFrom, runCounterCommand } from './redis-counters.js';
+import { expiryArgument, RedisCounters, refusalFrom, runCounterCommand } from './redis-counters.js';
 import { LEASE_SCRIPT } from './redis-scripts.js';
 
 /** Options of {@link LeasedCounters.create}. */
@@ -450,7 +450,3 @@ export class LeasedCounters implements LimitCounters {
 }
 
 type AcquireResult = { ok: true } | { ok: false; failedBucket: string; spent: number; reserved: number; limit: number; othersLeased: boolean };
-
-function expiryArgument(expiresAt: number | undefined): string {
-  return expiresAt === undefined ? '' : String(expiresAt);
-}

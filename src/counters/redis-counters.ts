@@ -166,6 +166,7 @@ export async function runCounterCommand<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-function expiryArgument(expiresAt: number | undefined): string {
+/** A bucket's expiry as a script argument: '' for none. */
+export function expiryArgument(expiresAt: number | undefined): string {
   return expiresAt === undefined ? '' : String(expiresAt);
 }
