@@ -26,21 +26,11 @@ describe('createCounters', () => {
     expect(counters).toBeInstanceOf(MemoryCounters);
     await counters.close();
   });
-
-  it('uses Redis when a URL is given, leasing by default, and owns the connection', async () => {
-    const leased = await createCounters({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: `tollgate-test:${randomUUID()}:` });
-    expect(leased).toBeInstanceOf(LeasedCounters);
-    const direct = await createCounters({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: `tollgate-test:${randomUUID()}:`, leases: false });
-    expect(direct).toBeInstanceOf(RedisCounters);
-    // close() must end the connections it created, or the test process would not exit.
-    await Promise.all([leased.close(), direct.close()]);
-  });
 });
-
 
 // Two deployments sharing one Redis keep separate counters only through TOLLGATE_REDIS_PREFIX; these tests
 // build the counters as the gateway does (createCounters with the configured prefix) on the real Redis.
-const sharedRedisSuite = 'createCounters key prefix on a shared Redis';
+const sharedRedisSuite = 'createCounters on a shared Redis (implementations, key prefixes)';
 describe.skipIf(skipWithout('Redis', sharedRedisSuite))(sharedRedisSuite, () => {
   const runPrefix = `tollgate-test:${randomUUID()}:`;
   // A bucket name of this run only, for the test that must use the real default prefix.
@@ -49,6 +39,15 @@ describe.skipIf(skipWithout('Redis', sharedRedisSuite))(sharedRedisSuite, () => 
   afterAll(async () => {
     await deleteRedisKeys(`${runPrefix}*`);
     await deleteRedisKeys(`${DEFAULT_REDIS_PREFIX}*${defaultPrefixBucket}*`);
+  });
+
+  it('uses Redis when a URL is given, leasing by default, and owns the connection', async () => {
+    const leased = await createCounters({ redisUrl, keyPrefix: `${runPrefix}kinds:` });
+    expect(leased).toBeInstanceOf(LeasedCounters);
+    const direct = await createCounters({ redisUrl, keyPrefix: `${runPrefix}kinds:`, leases: false });
+    expect(direct).toBeInstanceOf(RedisCounters);
+    // close() must end the connections it created, or the test process would not exit.
+    await Promise.all([leased.close(), direct.close()]);
   });
 
   it('keeps the spend and reservations of deployments with different prefixes apart', async () => {

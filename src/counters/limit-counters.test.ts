@@ -248,7 +248,7 @@ describeLimitCounters('MemoryCounters', () => {
 
 
 // The shared service check fails the run in CI when Redis is absent, and prints a notice elsewhere.
-const redisSuites = 'RedisCounters (the shared suite and across processes)';
+const redisSuites = 'RedisCounters and LeasedCounters (the shared suite) and RedisCounters across processes';
 const skipRedis = skipWithout('Redis', redisSuites);
 
 /** A fresh key prefix per run and test, so runs never see each other's keys. */
