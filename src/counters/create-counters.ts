@@ -16,7 +16,7 @@ export interface CreateCountersOptions {
    * (LeasedCounters, the default) or makes one Redis round trip per reservation and settlement (RedisCounters).
    */
   leases?: boolean | undefined;
-  /** Told when settled usage could not be written to Redis in the background (leases only; it is retried). */
+  /** Told when a background call to Redis fails (leases only): a flush, whose usage is kept and retried, or a recall answer. */
   onError?: ((error: unknown) => void) | undefined;
   /** The clock, in milliseconds since the epoch. */
   now?: (() => number) | undefined;

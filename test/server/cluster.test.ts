@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
-import { freshRedisPrefix, smallChat, upstreamKey } from '../limits/limit-helpers.js';
+import { chatAs, freshRedisPrefix, smallChat, upstreamKey } from '../limits/limit-helpers.js';
 import { deleteRedisKeys } from '../support/redis-keys.js';
 import { redisUrl, skipWithout } from '../support/services.js';
 import { sqliteStore, type TestStore } from '../support/stores.js';
@@ -29,11 +29,6 @@ function freePort(): Promise<number> {
   });
 }
 
-interface Reply {
-  status: number;
-  body: any;
-}
-
 const suite = 'TOLLGATE_WORKERS=2 over Redis';
 describe.skipIf(skipWithout('Redis', suite))(suite, () => {
   const prefix = freshRedisPrefix();
@@ -44,16 +39,6 @@ describe.skipIf(skipWithout('Redis', suite))(suite, () => {
   let output = '';
   let base: string;
   let secret: string;
-
-  async function call(method: string, pathname: string, credential: string, body?: unknown): Promise<Reply> {
-    const response = await fetch(`${base}${pathname}`, {
-      method,
-      headers: { authorization: `Bearer ${credential}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text.length > 0 ? JSON.parse(text) : undefined };
-  }
 
   beforeAll(async () => {
     mock = await startOpenAIMock({ apiKeys: [upstreamKey] });
@@ -114,7 +99,7 @@ describe.skipIf(skipWithout('Redis', suite))(suite, () => {
   });
 
   it('serves exactly the limit across its workers, and writes every count and gives every lease back when stopped', { timeout: 60_000 }, async () => {
-    const replies = await Promise.all(Array.from({ length: 40 }, () => call('POST', '/v1/chat/completions', secret, smallChat())));
+    const replies = await Promise.all(Array.from({ length: 40 }, () => chatAs({ url: base }, secret, smallChat())));
     expect(replies.filter((reply) => reply.status === 200)).toHaveLength(10);
     for (const refusal of replies.filter((reply) => reply.status !== 200)) {
       expect(refusal.status).toBe(402);
