@@ -143,17 +143,15 @@ export class LeasedCounters implements LimitCounters {
       await underWay;
       if (this.#reserveLocally(reservation, this.#now())) return OK;
     }
-    let result = await this.#acquire(reservation, true);
-    if (result.ok || this.#reserveLocally(reservation, this.#now())) return OK;
-    // Other processes' leases are in the way: they are asked to give back what they do not use, and the request is
-    // checked again. A second round covers a lease granted to one of their requests while the first was answered.
-    for (let round = 0; round < RECALL_ROUNDS && !result.ok && result.othersLeased; round += 1) {
-      await this.#recalls?.recall(result.failedBucket);
-      result = await this.#acquire(reservation, false);
+    // When other processes' leases are in the way, they are asked to give back what they do not use and the request
+    // is checked again; a second round covers a lease granted to one of their requests while the first was answered.
+    for (let round = 0; ; round += 1) {
+      const result = await this.#acquire(reservation, round === 0);
       if (result.ok || this.#reserveLocally(reservation, this.#now())) return OK;
+      const { othersLeased, ...refusal } = result;
+      if (!othersLeased || round === RECALL_ROUNDS) return refusal;
+      await this.#recalls?.recall(refusal.failedBucket);
     }
-    if (result.ok) return OK;
-    return { ok: false, failedBucket: result.failedBucket, spent: result.spent, reserved: result.reserved, limit: result.limit };
   }
 
   /** Ends a reservation of this process: the held amounts go back to its leases, the actual ones are written soon. */
