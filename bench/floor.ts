@@ -1,14 +1,15 @@
 /**
  * What the stack costs without Tollgate: `node --import tsx bench/floor.ts [--seconds=S] [--runs=N] [--warmup=S] [--compare=DIR[,DIR…]] [--nice=N]
  * [--kind=chat|stream] [--log-level=L]`. Starts the mock
- * upstream, bench/floor/fastify-undici-proxy.mjs (Fastify + undici, nothing else) and Tollgate (`npm start`'s flags),
+ * upstream, bench/floor/node-http-proxy.mjs (node:http on both sides, nothing else), bench/floor/fastify-undici-proxy.mjs
+ * (Fastify + undici, nothing else) and Tollgate (`npm start`'s flags),
  * each gateway pinned alone to core 0, and drives each in turn at 32 connections with the same non-streamed
  * request, in rotation `--runs` times (3) after `--warmup` seconds (2) of each: requests/s and CPU µs per request of
  * each, so that Tollgate's own share of the CPU per request can be told from its framework's. `--compare=DIR` adds
  * a second Tollgate built in another checkout (e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && npm ci
  * && npm run build)`), measured in the same rotation: an A/B of a change that machine noise would hide between runs.
  * Several directories, comma-separated, are each measured in the same rotation. `--kind=stream` sends streamed
- * requests (the floor proxy relays the stream's bytes whole). `--one-connection` sends one request at a time instead
+ * requests (the floor proxies relay the stream's bytes whole). `--one-connection` sends one request at a time instead
  * and reports each system's p50 latency beside the mock's own (direct), i.e. what the framework alone adds at one
  * connection against what Tollgate adds.
  */
@@ -34,14 +35,19 @@ async function main(): Promise<void> {
   const { gatewayCores, loadCores } = setUpTool();
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
   const load = await startLoadGenerator(loadCores);
-  const port = await freePort();
-  const floor = spawnPinned({
-    name: 'floor proxy',
-    command: process.execPath,
-    args: [fileURLToPath(new URL('floor/fastify-undici-proxy.mjs', import.meta.url)), `--port=${port}`, `--upstream=${mock.url}`],
-    cores: gatewayCores,
-  });
-  await waitForPort(port, 15_000, floor);
+  // The two floors: the thinnest Node HTTP proxy (issue 6's own floor) and Fastify + undici (Tollgate's stack).
+  const startFloor = async (name: string, script: string) => {
+    const port = await freePort();
+    const spawned = spawnPinned({
+      name,
+      command: process.execPath,
+      args: [fileURLToPath(new URL(`floor/${script}`, import.meta.url)), `--port=${port}`, `--upstream=${mock.url}`],
+      cores: gatewayCores,
+    });
+    await waitForPort(port, 15_000, spawned);
+    return { name, process: spawned, url: `http://127.0.0.1:${port}/v1/chat/completions` };
+  };
+  const floors = [await startFloor('node:http proxy', 'node-http-proxy.mjs'), await startFloor('fastify + undici', 'fastify-undici-proxy.mjs')];
   const tollgate = await startTollgate({ name: 'floor-tollgate', repositoryRoot, upstreamUrl: mock.url, cores: gatewayCores, logLevel: flag('log-level', 'info') });
   // Several checkouts, comma-separated, are measured in the same rotation (e.g. one per part switched off).
   const compareRoots = flag('compare', '').split(',').filter((root) => root !== '');
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
     body: requestBody(kind, running.model),
   });
   const systems: Array<{ name: string; pid: number; target: Target }> = [
-    { name: 'fastify + undici', pid: floor.pid, target: { url: `http://127.0.0.1:${port}/v1/chat/completions`, headers: {}, body: requestBody(kind, 'gpt-4o-mini') } },
+    ...floors.map((floor) => ({ name: floor.name, pid: floor.process.pid, target: { url: floor.url, headers: {}, body: requestBody(kind, 'gpt-4o-mini') } })),
     { name: 'tollgate', pid: tollgate.process.pid, target: tollgateTarget(tollgate) },
     ...others.map(({ root, running }) => ({ name: compareRoots.length === 1 ? 'tollgate (compare)' : path.basename(root), pid: running.process.pid, target: tollgateTarget(running) })),
   ];
@@ -85,7 +91,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await load.stop();
-    await floor.stop();
+    for (const floor of floors) await floor.process.stop();
     await tollgate.stop();
     removeTollgateData(tollgate);
     for (const { running } of others) {

@@ -1,0 +1,45 @@
+/**
+ * The thinnest Node HTTP proxy, as issue 6 measured its floor with: node:http on both sides, a keep-alive Agent to
+ * the upstream, the request body and the reply relayed as bytes. No framework, routing, validation or parsing.
+ * `node bench/floor/node-http-proxy.mjs --port=P --upstream=URL`; bench/floor.ts drives it beside Fastify + undici
+ * and Tollgate, so that what this machine charges for any Node proxy can be told from what the stack adds.
+ */
+import http from 'node:http';
+
+const argument = (name) => process.argv.find((value) => value.startsWith(`--${name}=`))?.slice(name.length + 3);
+const upstream = new URL(argument('upstream'));
+const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+
+const server = http.createServer((request, response) => {
+  const parts = [];
+  request.on('data', (part) => parts.push(part));
+  request.on('end', () => {
+    const body = Buffer.concat(parts);
+    const outgoing = http.request(
+      {
+        agent,
+        host: upstream.hostname,
+        port: upstream.port,
+        path: request.url,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: 'Bearer sk-floor' },
+      },
+      (answer) => {
+        const chunks = [];
+        answer.on('data', (chunk) => chunks.push(chunk));
+        answer.on('end', () => {
+          const payload = Buffer.concat(chunks);
+          response.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json', 'content-length': payload.length });
+          response.end(payload);
+        });
+      },
+    );
+    outgoing.on('error', () => {
+      response.writeHead(502);
+      response.end();
+    });
+    outgoing.end(body);
+  });
+});
+
+server.listen(Number(argument('port')), '127.0.0.1');
