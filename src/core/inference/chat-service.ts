@@ -274,6 +274,21 @@ export class ChatService {
     errorCode?: string,
   ): void {
     const latencyMs = this.dependencies.clock() - started;
+    // Settled on the next tick: the route writes its answer in the microtasks that follow this return, so the
+    // client no longer waits for the settlement, the ledger row and the metrics; a tick still runs before the
+    // process reads any other request, so whatever comes next (a usage read, the key's next request) sees it.
+    process.nextTick(() => this.#settleNow(ticket, served, usage, latencyMs, status, stream, errorCode));
+  }
+
+  #settleNow(
+    ticket: MeteringTicket,
+    served: Served<unknown>,
+    usage: TokenUsage | undefined,
+    latencyMs: number,
+    status: number,
+    stream: boolean,
+    errorCode: string | undefined,
+  ): void {
     // Objects of one shape whatever the outcome, absent facts undefined: no conditional spreads on the hot path.
     ticket.settle({
       status,
