@@ -1,5 +1,5 @@
 /**
- * A non-streamed answer is written before its request is settled: the settlement (cost, the limit counters, the
+ * A non-streamed answer (chat, messages, embeddings) is written before its request is settled: the settlement (cost, the limit counters, the
  * ledger row, the metrics) is CPU the client need not wait for. The meter here records when each request settles,
  * and the HTTP server records when each answer is ended, in one list.
  */
@@ -56,6 +56,13 @@ describe('settlement of a non-streamed answer', () => {
     const reply = await post(tollgate, '/v1/messages', { model: 'openai/gpt-4o-mini', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     expect(reply.status, reply.text).toBe(200);
     expect(order).toEqual(['began messages', 'answer ended', 'settled 200']);
+  });
+
+  it('does the same for an embeddings answer', async () => {
+    order.length = 0;
+    const reply = await post(tollgate, '/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'hi' });
+    expect(reply.status, reply.text).toBe(200);
+    expect(order).toEqual(['began embeddings', 'answer ended', 'settled 200']);
   });
 
   it('settles a failed request before its error answer, as before', async () => {

@@ -73,20 +73,23 @@ export class EmbeddingService {
         item.embedding = wantsBase64 ? encodeEmbedding(item.embedding) : decodeEmbedding(item.embedding);
       }
       const latencyMs = this.dependencies.clock() - started;
-      ticket.settle({
-        status: 200,
-        served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
-        usage,
-        latencyMs,
-        stream: false,
-      });
-      this.dependencies.metrics.observe({
-        route: 'embeddings',
-        provider: served.target.provider.name,
-        model: served.target.model,
-        status: 200,
-        seconds: latencyMs / 1000,
-        usage,
+      // After the route has written the answer, before the process reads another request (as for chat).
+      process.nextTick(() => {
+        ticket.settle({
+          status: 200,
+          served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
+          usage,
+          latencyMs,
+          stream: false,
+        });
+        this.dependencies.metrics.observe({
+          route: 'embeddings',
+          provider: served.target.provider.name,
+          model: served.target.model,
+          status: 200,
+          seconds: latencyMs / 1000,
+          usage,
+        });
       });
       return { result, servedBy: { provider: served.target.provider.name, model: served.target.model, keyId: served.key.id } };
     } catch (error) {
