@@ -5,8 +5,8 @@ import type { BucketState, LimitCounters, ReserveInput, ReserveResult } from './
 import { fromNanoUnits, toNanoUnits } from './nano-units.js';
 import { normalizeReservation, requireActualAmounts, requireName, type NormalizedCheck, type NormalizedReservation } from './normalize-input.js';
 import { LeaseRecalls } from './lease-recalls.js';
-import { freeOf, newLeaseRecord, type LeaseRecord, type LocalHold, type LocalReservation } from './lease-record.js';
-import { expiryArgument, RedisCounters, refusalFrom, runCounterCommand } from './redis-counters.js';
+import { addLeaseCall, freeOf, leaseCallAnswered, leaseCallFailed, newLeaseRecord, type LeaseCall, type LeaseRecord, type LocalHold, type LocalReservation } from './lease-record.js';
+import { RedisCounters, refusalFrom, runCounterCommand } from './redis-counters.js';
 import { LEASE_SCRIPT } from './redis-scripts.js';
 
 /** Options of {@link LeasedCounters.create}. */
@@ -35,21 +35,9 @@ const TOP_UP_BELOW_REQUESTS = 16n;
 const RECALL_ROUNDS = 2;
 /** After a recall, leases on the bucket grow no further than each request's own amount for this long. */
 const RECALL_COOLDOWN_MS = 1_000;
-/** A lease is used locally only until this long before Redis would give it back unrenewed (clock skew). */
-const VALIDITY_MARGIN_MS = 1_000;
 const DEFAULT_FLUSH_INTERVAL_MS = 100;
 /** The most buckets one flush script writes. */
 const FLUSH_BATCH_BUCKETS = 256;
-
-/** One bucket's part of a LEASE_SCRIPT call, kept to apply the reply. */
-interface LeaseCall {
-  record: LeaseRecord;
-  sent: bigint;
-  amount: bigint;
-  inUse: bigint;
-  /** Whether the call gives back what is free: until its reply, nothing may be held out of what it gives back. */
-  trims: boolean;
-}
 
 type LeaseReply = Array<number | string>;
 
@@ -283,18 +271,10 @@ export class LeasedCounters implements LimitCounters {
     const argv = this.#leaseArguments(now);
     for (const check of reservation.checks) {
       const record = this.#recordFor(check, reservation.ttlMs);
-      const sent = record.used - record.sending;
-      const amount = holding ? check.amount : 0n;
       // What this process's requests hold, or may be granted by calls already sent, stays; the rest goes back, so that
       // a refusal is decided on all that is free. A top-up only adds to the lease and gives nothing back.
-      const keep = record.held + record.pending;
       const want = grow && now >= record.recalledUntil ? check.amount * LEASE_REQUESTS : 0n;
-      argv.push(check.bucket, sent.toString(), holding ? keep.toString() : '', check.limit.toString(), amount.toString(), want.toString());
-      argv.push(expiryArgument(record.expiresAt), String(now + record.ttlMs), keep.toString());
-      record.sending += sent;
-      record.pending += amount;
-      if (holding) record.trimming += 1;
-      calls.push({ record, sent, amount, inUse: keep, trims: holding });
+      calls.push(addLeaseCall(argv, record, { trim: holding, limit: check.limit.toString(), amount: holding ? check.amount : 0n, want }, now));
     }
     const command = runCounterCommand(() => this.#commands.tollgateCountersLease(...argv));
     const underWay = command.then(
@@ -307,9 +287,7 @@ export class LeasedCounters implements LimitCounters {
       reply = await command;
     } catch (error) {
       for (const call of calls) {
-        call.record.sending -= call.sent;
-        call.record.pending -= call.amount;
-        if (call.trims) call.record.trimming -= 1;
+        leaseCallFailed(call);
         if (call.record.inFlight === underWay) call.record.inFlight = undefined;
       }
       throw error;
@@ -318,9 +296,8 @@ export class LeasedCounters implements LimitCounters {
     const leasesFrom = ok ? 1 : 5;
     for (const [index, call] of calls.entries()) {
       const record = call.record;
-      record.pending -= call.amount;
       if (record.inFlight === underWay) record.inFlight = undefined;
-      this.#applyLease(record, call, BigInt(reply[leasesFrom + index] ?? 0), now);
+      leaseCallAnswered(call, BigInt(reply[leasesFrom + index] ?? 0), now);
       if (ok) {
         record.limit = reservation.checks[index]!.limit;
         record.reported += call.amount;
@@ -331,17 +308,6 @@ export class LeasedCounters implements LimitCounters {
       return { ok: true };
     }
     return { ...refusalFrom(reply, reservation.checks), othersLeased: Number(reply[4]) === 1 };
-  }
-
-  /** Applies Redis's answer for one bucket: its usage written, its lease as Redis now holds it. */
-  #applyLease(record: LeaseRecord, call: LeaseCall, lease: bigint, sentAt: number): void {
-    if (call.trims) record.trimming -= 1;
-    record.used -= call.sent;
-    record.sending -= call.sent;
-    record.reported = call.inUse;
-    record.granted = lease;
-    record.validUntil = sentAt + record.ttlMs - VALIDITY_MARGIN_MS;
-    record.renewAt = sentAt + record.ttlMs / 4;
   }
 
   #recordFor(check: NormalizedCheck, ttlMs: number): LeaseRecord {
@@ -373,11 +339,7 @@ export class LeasedCounters implements LimitCounters {
         if (empty && !active) this.#records.delete(record.bucket);
         continue;
       }
-      argv.push(record.bucket, sent.toString(), giveBack ? keep.toString() : '', '', '0', '0');
-      argv.push(expiryArgument(record.expiresAt), String(now + record.ttlMs), keep.toString());
-      record.sending += sent;
-      if (giveBack) record.trimming += 1;
-      calls.push({ record, sent, amount: 0n, inUse: keep, trims: giveBack });
+      calls.push(addLeaseCall(argv, record, { trim: giveBack, limit: '', amount: 0n, want: 0n }, now));
       // Many active keys make many buckets: one script per batch keeps each short, so Redis never stalls on one.
       if (calls.length === FLUSH_BATCH_BUCKETS) {
         batches.push(this.#writeBatch(calls, argv, now));
@@ -395,21 +357,17 @@ export class LeasedCounters implements LimitCounters {
     try {
       reply = await runCounterCommand(() => this.#commands.tollgateCountersLease(...argv));
     } catch (error) {
-      for (const call of calls) {
-        call.record.sending -= call.sent;
-        if (call.trims) call.record.trimming -= 1;
-      }
+      for (const call of calls) leaseCallFailed(call);
       this.#onError(error);
       return;
     }
-    for (const [index, call] of calls.entries()) this.#applyLease(call.record, call, BigInt(reply[1 + index] ?? 0), now);
+    for (const [index, call] of calls.entries()) leaseCallAnswered(call, BigInt(reply[1 + index] ?? 0), now);
   }
 
   /** The arguments every LEASE_SCRIPT call starts with. */
   #leaseArguments(now: number): string[] {
     return [this.#prefix, String(now), this.#leaseId, String(RECALL_COOLDOWN_MS)];
   }
-
 
   /** Another process needs this bucket's budget: free lease there goes back now, and freed amounts for a while. */
   async #giveBack(bucket: string): Promise<void> {
