@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { timeOrderedId } from '../../spec/time-ordered-id.js';
-import { errors, GatewayError } from '../../spec/errors.js';
+import { errors } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletionRequest, EmbeddingRequest } from '../../spec/openai.js';
 import type { TokenUsage } from '../../spec/usage.js';
@@ -14,6 +14,7 @@ import { costOf, inputTokenUpperBound, maxOutputTokens, resolveModelPrice, worst
 import { keyServes, type RouteTarget } from '../routing/router.js';
 import type { ApiKeyService } from './api-key-service.js';
 import { KeyBuckets } from './buckets.js';
+import { limitRefusal } from './limit-refusal.js';
 import type { LedgerWriter } from './ledger-writer.js';
 
 export interface LimitEnforcerDependencies {
@@ -30,15 +31,7 @@ export interface LimitEnforcerDependencies {
   onError: (error: unknown, context: string) => void;
 }
 
-const moneyUnits = ['usd', 'diem', 'vcu'] as const;
 const maxMemoisedTargets = 10_000;
-const codes: Record<string, string> = {
-  usd: 'API_KEY_USD_SPEND_LIMIT_EXCEEDED',
-  diem: 'API_KEY_DIEM_SPEND_LIMIT_EXCEEDED',
-  vcu: 'API_KEY_VCU_SPEND_LIMIT_EXCEEDED',
-  tokens: 'API_KEY_TOKENS_SPEND_LIMIT_EXCEEDED',
-  requests: 'API_KEY_REQUESTS_SPEND_LIMIT_EXCEEDED',
-};
 
 /** What one request reserved, kept until it settles. */
 interface Reservation {
@@ -193,7 +186,17 @@ export class LimitEnforcer implements UsageMeter {
     const result = await this.dependencies.counters.reserve({ reservationId: reservation.id, checks, ttlMs: this.dependencies.reservationTtlMs });
     if (result.ok) return reservation;
     const failed = Object.entries(reservation.buckets).find(([, bucket]) => bucket === result.failedBucket)?.[0] ?? 'usd';
-    throw this.#refusal(record, failed, result, window.window.resetsAt, minute.resetsAt, reservation);
+    throw limitRefusal({
+      limits: record.limits,
+      failed,
+      state: result,
+      resetsAt: window.window.resetsAt,
+      minuteResetsAt: minute.resetsAt,
+      worstCost: reservation.worstCost,
+      worstTokens: reservation.worstTokens,
+      rates: this.dependencies.rates,
+      now: this.dependencies.clock(),
+    });
   }
 
   /** The plan of a record version, made on its first request. */
@@ -263,63 +266,6 @@ export class LimitEnforcer implements UsageMeter {
     const { diemUsd, vcuUsd } = this.dependencies.rates;
     const caps = [record.limits.usd, record.limits.diem === undefined ? undefined : record.limits.diem * diemUsd, record.limits.vcu === undefined ? undefined : record.limits.vcu * vcuUsd];
     return Math.min(...caps.filter((cap): cap is number => cap !== undefined));
-  }
-
-  #refusal(
-    record: ApiKeyRecord,
-    failed: string,
-    state: { spent: number; reserved: number; limit: number },
-    resetsAt: number | null,
-    minuteResetsAt: number,
-    reservation: Reservation,
-  ): GatewayError {
-    const headersFor = (limit: number, remaining: number, reset: number) => ({
-      'x-ratelimit-limit-requests': String(limit),
-      'x-ratelimit-remaining-requests': String(Math.max(0, remaining)),
-      'x-ratelimit-reset-requests': new Date(reset).toISOString(),
-      'retry-after': String(Math.max(1, Math.ceil((reset - this.dependencies.clock()) / 1000))),
-    });
-    if (failed === 'rpm' || failed === 'tpm' || failed === 'concurrent') {
-      const what = failed === 'rpm' ? 'requests per minute' : failed === 'tpm' ? 'tokens per minute' : 'concurrent requests';
-      const reset = failed === 'concurrent' ? this.dependencies.clock() + 1000 : minuteResetsAt;
-      const headers: Record<string, string> = headersFor(state.limit, state.limit - state.spent - state.reserved, reset);
-      if (failed === 'tpm') {
-        headers['x-ratelimit-limit-tokens'] = String(state.limit);
-        headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, state.limit - state.spent - state.reserved));
-        headers['x-ratelimit-reset-tokens'] = new Date(reset).toISOString();
-      }
-      return errors.rateLimited(`This API key's limit of ${state.limit} ${what} is reached; retry after the reset`, {
-        code: `RATE_LIMIT_${failed.toUpperCase()}_EXCEEDED`,
-        headers,
-      });
-    }
-    let unit = failed;
-    if (failed === 'usd') {
-      const { diemUsd, vcuUsd } = this.dependencies.rates;
-      const need = state.spent + state.reserved + reservation.worstCost;
-      unit =
-        moneyUnits.find((candidate) => {
-          const limit = record.limits[candidate];
-          if (limit === undefined) return false;
-          const cap = candidate === 'usd' ? limit : limit * (candidate === 'diem' ? diemUsd : vcuUsd);
-          return need > cap;
-        }) ?? 'usd';
-    }
-    const remaining = Math.max(0, state.limit - state.spent - state.reserved);
-    const detail =
-      unit === 'tokens'
-        ? `this request may use up to ${reservation.worstTokens} tokens and ${remaining} remain`
-        : unit === 'requests'
-          ? `${state.limit} requests are allowed per window`
-          : `this request may cost up to $${reservation.worstCost.toFixed(6)} and $${remaining.toFixed(6)} remain; lower max_tokens to fit`;
-    const reset = resetsAt === null ? 'the LIFETIME window never resets' : `the window resets at ${new Date(resetsAt).toISOString()}`;
-    return errors.paymentRequired(`This API key's ${unit} limit for the current window is reached: ${detail}; ${reset}`, {
-      code: codes[unit] ?? 'API_KEY_LIMIT_EXCEEDED',
-      headers: {
-        'x-should-retry': 'false',
-        ...(resetsAt !== null ? { 'x-tollgate-limit-resets-at': new Date(resetsAt).toISOString() } : {}),
-      },
-    });
   }
 
   /**
