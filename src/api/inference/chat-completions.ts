@@ -64,19 +64,20 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
             failed = error.code;
             writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
           };
-          // A client that did not ask for usage is owed nothing after the content: its answer ends there, not after
-          // a follow-up read the core still makes for metering. What the follow-up yields is read and dropped.
           let answered = false;
-          if (!wantsUsage) {
-            call.onContentEnd = () => {
-              answered = true;
-              writer.end('data: [DONE]\n\n');
-            };
-          }
           relay: for await (const events of result.events) {
             if (answered) continue;
             for (const event of events) {
               if (writer.closed) break relay;
+              if (event.kind === 'content-end') {
+                // A client that did not ask for usage is owed nothing after the content: its answer ends here, not
+                // after a follow-up read the core still makes for metering. What the follow-up yields is read and dropped.
+                if (!wantsUsage) {
+                  answered = true;
+                  writer.end('data: [DONE]\n\n');
+                }
+                continue;
+              }
               if (event.kind === 'error') {
                 writeError(
                   new GatewayError({

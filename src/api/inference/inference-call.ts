@@ -136,7 +136,6 @@ export function inferenceCall(request: FastifyRequest, route: InferenceCall['rou
     route,
     pinnedKeyId: typeof pinned === 'string' && pinned !== '' ? pinned : undefined,
     source: sourceOf(request, route),
-    onContentEnd: undefined,
   };
 }
 

@@ -57,6 +57,8 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
           relay: for await (const events of result.events) {
             for (const event of events) {
               if (writer.closed) break relay;
+              // The Anthropic answer ends with the usage, which comes after the content: it waits for the follow-up.
+              if (event.kind === 'content-end') continue;
               if (event.kind === 'error') {
                 failed = event.error.code ?? 'upstream_stream_error';
                 writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));

@@ -21,12 +21,6 @@ export interface InferenceCall {
   pinnedKeyId?: string;
   /** Aborted when the client disconnects; the upstream request is then aborted too. */
   signal: CancelSignal;
-  /**
-   * Called when a stream's content is complete but the core still reads the provider's follow-up for its usage
-   * (Replicate's token counts come from a GET of the prediction): a route that owes its client nothing more may end
-   * the answer there, while it keeps reading the events to their end so that the request is settled.
-   */
-  onContentEnd?: (() => void) | undefined;
   /** Which client route is asking, for metrics and metering. */
   route: 'chat' | 'messages';
   /** The client's body text and validated body, from which adapters may copy the members they forward unchanged. */
@@ -40,6 +34,14 @@ export interface ServedBy {
   keyId: string;
 }
 
+/**
+ * What a stream relays: the decoder's events, and `content-end` when the content is complete but the core still
+ * reads the provider's follow-up for its usage (Replicate's token counts come from a GET of the prediction). A route
+ * that owes its client nothing more may end the answer there; it keeps reading the events to their end, so that the
+ * request is settled.
+ */
+export type RelayEvent = StreamEvent | { kind: 'content-end' };
+
 export type ChatResult =
   | { kind: 'completion'; completion: ChatCompletion; usage: TokenUsage | undefined; raw?: Uint8Array; servedBy: ServedBy }
   | {
@@ -48,7 +50,7 @@ export type ChatResult =
        * The stream's events, in batches: the events decoded from one upstream read arrive together (one async step
        * per read rather than per event). A batch ends with the stream's error event, if any, and is never empty.
        */
-      events: AsyncGenerator<StreamEvent[], void, void>;
+      events: AsyncGenerator<RelayEvent[], void, void>;
       servedBy: ServedBy;
       usage: () => TokenUsage | undefined;
       /**
@@ -205,7 +207,7 @@ export class ChatService {
     started: number,
     call: InferenceCall,
     ending: StreamEnding,
-  ): AsyncGenerator<StreamEvent[], void, void> {
+  ): AsyncGenerator<RelayEvent[], void, void> {
     // Redacts a credential echoed in an error event (whatever the provider) and notes how the stream failed; the
     // batch is cut after the error, which ends the stream.
     const screened = (events: StreamEvent[]): StreamEvent[] => {
@@ -229,7 +231,7 @@ export class ChatService {
         const last = screened(decoder.finish());
         if (last.length > 0) yield last;
         if (ending.errorCode === undefined && !call.signal.aborted && decoder.complete) {
-          call.onContentEnd?.();
+          yield [{ kind: 'content-end' }];
           let completion: StreamEvent[];
           try {
             completion = await decoder.complete(abortSignalOf(call.signal));
