@@ -228,6 +228,10 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     const restored = await rebuildCountersFromLedger(await new ApiKeyRepository(db).list(), ledgerRepository, counters, clock);
     if (restored > 0) logger.info({ keys: restored }, 'limit counters rebuilt from the usage ledger');
   }
+  const meteringFailed = (error: unknown, context: string): void => {
+    metrics.meteringFailure('settle');
+    logger.error({ err: error, context }, 'metering failed');
+  };
   const meter =
     dependencies.meter ??
     new LimitEnforcer({
@@ -240,13 +244,10 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       clock,
       rates,
       reservationTtlMs: 15 * 60_000,
-      onError: (error, context) => {
-        metrics.meteringFailure('settle');
-        logger.error({ err: error, context }, 'metering failed');
-      },
+      onError: meteringFailed,
     });
-  const chat = new ChatService({ router, dispatcher, client, meter, metrics, clock });
-  const embeddings = new EmbeddingService({ router, dispatcher, client, meter, metrics, clock });
+  const chat = new ChatService({ router, dispatcher, client, meter, metrics, clock, onError: meteringFailed });
+  const embeddings = new EmbeddingService({ router, dispatcher, client, meter, metrics, clock, onError: meteringFailed });
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,

@@ -73,3 +73,46 @@ describe('settlement of a non-streamed answer', () => {
     expect(order).toEqual(['began chat', 'settled 400', 'answer ended']);
   });
 });
+
+describe('a settlement that fails after the answer', () => {
+  let mock: OpenAIMock;
+  let tollgate: LiveGateway;
+  let settlements = 0;
+
+  const throwingMeter: UsageMeter = {
+    async begin() {
+      return {
+        settle: () => {
+          settlements += 1;
+          throw new Error('the meter broke');
+        },
+      };
+    },
+    async drain() {},
+  };
+
+  beforeAll(async () => {
+    mock = await startOpenAIMock({ apiKeys: ['sk-broken-meter'] });
+    tollgate = await startLiveGateway({ meter: throwingMeter });
+    await tollgate.configureProvider('openai', { network_config: { base_url: mock.baseUrl, max_retries: 0, ...immediateRetries } });
+    await tollgate.addKey('openai', { name: 'primary', value: 'sk-broken-meter' });
+  });
+  afterAll(async () => {
+    await tollgate.dispose();
+    await mock.close();
+  });
+
+  it('is logged and counted; the answer stands and the gateway serves on', async () => {
+    // Thrown on a tick of its own, the error would reach the process (an uncaught exception fails this run).
+    for (let request = 0; request < 2; request += 1) {
+      const reply = await post(tollgate, '/v1/chat/completions', chatBody('openai/gpt-4o-mini'));
+      expect(reply.status, reply.text).toBe(200);
+    }
+    expect(settlements).toBe(2);
+    const failures = tollgate.logs.filter((line) => line.includes('"msg":"metering failed"'));
+    expect(failures).toHaveLength(2);
+    expect(failures[0]).toContain('the meter broke');
+    const metrics = await tollgate.request({ method: 'GET', url: '/metrics' });
+    expect(metrics.text).toContain('tollgate_metering_failures_total{stage="settle"} 2');
+  });
+});

@@ -11,7 +11,7 @@ import type { DispatchRequest, Dispatcher, Served } from '../dispatch/dispatcher
 import type { UpstreamClient, UpstreamStream } from '../dispatch/upstream-client.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RouteTarget, Router } from '../routing/router.js';
-import type { MeteringTicket, UsageMeter } from './metering.js';
+import { settleAfterAnswer, type MeteringTicket, type UsageMeter } from './metering.js';
 
 /** Per-request facts the route hands the service. */
 export interface InferenceCall {
@@ -74,6 +74,8 @@ export interface ChatServiceDependencies {
   meter: UsageMeter;
   metrics: GatewayMetrics;
   clock: Clock;
+  /** Told when a settlement made after the answer fails (see settleAfterAnswer). */
+  onError: (error: unknown, context: string) => void;
 }
 
 /** Chat completions: resolve, reserve, dispatch, translate, settle. */
@@ -276,10 +278,7 @@ export class ChatService {
     errorCode?: string,
   ): void {
     const latencyMs = this.dependencies.clock() - started;
-    // Settled on the next tick: the route writes its answer in the microtasks that follow this return, so the
-    // client no longer waits for the settlement, the ledger row and the metrics; a tick still runs before the
-    // process reads any other request, so whatever comes next (a usage read, the key's next request) sees it.
-    process.nextTick(() => this.#settleNow(ticket, served, usage, latencyMs, status, stream, errorCode));
+    settleAfterAnswer(() => this.#settleNow(ticket, served, usage, latencyMs, status, stream, errorCode), this.dependencies.onError);
   }
 
   #settleNow(

@@ -7,7 +7,7 @@ import type { UpstreamClient } from '../dispatch/upstream-client.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RouteTarget, Router } from '../routing/router.js';
 import type { InferenceCall, ServedBy } from './chat-service.js';
-import type { UsageMeter } from './metering.js';
+import { settleAfterAnswer, type UsageMeter } from './metering.js';
 import { decodeEmbedding, encodeEmbedding } from './embedding-encoding.js';
 
 export interface EmbeddingServiceDependencies {
@@ -17,6 +17,8 @@ export interface EmbeddingServiceDependencies {
   meter: UsageMeter;
   metrics: GatewayMetrics;
   clock: Clock;
+  /** Told when a settlement made after the answer fails (see settleAfterAnswer). */
+  onError: (error: unknown, context: string) => void;
 }
 
 /** Embeddings: resolve, reserve, dispatch (fanning out where the provider needs it), encode, settle. */
@@ -73,8 +75,7 @@ export class EmbeddingService {
         item.embedding = wantsBase64 ? encodeEmbedding(item.embedding) : decodeEmbedding(item.embedding);
       }
       const latencyMs = this.dependencies.clock() - started;
-      // After the route has written the answer, before the process reads another request (as for chat).
-      process.nextTick(() => {
+      settleAfterAnswer(() => {
         ticket.settle({
           status: 200,
           served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
@@ -90,7 +91,7 @@ export class EmbeddingService {
           seconds: latencyMs / 1000,
           usage,
         });
-      });
+      }, this.dependencies.onError);
       return { result, servedBy: { provider: served.target.provider.name, model: served.target.model, keyId: served.key.id } };
     } catch (error) {
       const gatewayError = isGatewayError(error) ? error : errors.internal('Internal server error', { cause: error });

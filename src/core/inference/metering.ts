@@ -45,6 +45,22 @@ export interface UsageMeter {
   drain(): Promise<void>;
 }
 
+/**
+ * Runs a request's settlement once its answer is written: on the next tick, since a route writes its answer in the
+ * microtasks that follow the service's return. A tick still runs before the process reads any other request, so
+ * whatever comes next (a usage read, the key's next request) sees the settlement; the client just does not wait for
+ * it. A failure there has no request left to answer: it goes to `onError`, never up into the process.
+ */
+export function settleAfterAnswer(settle: () => void, onError: (error: unknown, context: string) => void): void {
+  process.nextTick(() => {
+    try {
+      settle();
+    } catch (error) {
+      onError(error, 'settle');
+    }
+  });
+}
+
 /** Metering that only observes (no limits, no ledger). */
 export const observingMeter: UsageMeter = {
   async begin() {
