@@ -268,6 +268,7 @@ export class ChatService {
     }
   }
 
+  /** Settles the request and records its metrics, once its answer is written (see settleAfterAnswer). */
   #settle(
     ticket: MeteringTicket,
     served: Served<unknown>,
@@ -278,36 +279,26 @@ export class ChatService {
     errorCode?: string,
   ): void {
     const latencyMs = this.dependencies.clock() - started;
-    settleAfterAnswer(() => this.#settleNow(ticket, served, usage, latencyMs, status, stream, errorCode), this.dependencies.onError);
-  }
-
-  #settleNow(
-    ticket: MeteringTicket,
-    served: Served<unknown>,
-    usage: TokenUsage | undefined,
-    latencyMs: number,
-    status: number,
-    stream: boolean,
-    errorCode: string | undefined,
-  ): void {
-    // Objects of one shape whatever the outcome, absent facts undefined: no conditional spreads on the hot path.
-    ticket.settle({
-      status,
-      served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
-      usage,
-      errorCode,
-      latencyMs,
-      stream,
-    });
-    this.dependencies.metrics.observe({
-      route: stream ? 'chat-stream' : 'chat',
-      provider: served.target.provider.name,
-      model: served.target.model,
-      status,
-      seconds: latencyMs / 1000,
-      usage,
-      errorCode,
-    });
+    settleAfterAnswer(() => {
+      // Objects of one shape whatever the outcome, absent facts undefined: no conditional spreads on the hot path.
+      ticket.settle({
+        status,
+        served: { target: served.target, keyId: served.key.id, pricingStructureId: served.key.customPricingStructureId },
+        usage,
+        errorCode,
+        latencyMs,
+        stream,
+      });
+      this.dependencies.metrics.observe({
+        route: stream ? 'chat-stream' : 'chat',
+        provider: served.target.provider.name,
+        model: served.target.model,
+        status,
+        seconds: latencyMs / 1000,
+        usage,
+        errorCode,
+      });
+    }, this.dependencies.onError);
   }
 
   #recordAttempts(served: Served<unknown>): void {
