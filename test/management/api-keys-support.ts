@@ -4,9 +4,8 @@
  * secret it made.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeText } from '../support/store-text.js';
 import type { TestStore } from '../support/stores.js';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
@@ -106,20 +105,7 @@ export function describeNoKeyKept(suite: ApiKeySuite, expected: { storedDescript
       const hashes = new Set(secrets.map((secret) => createHash('sha256').update(secret).digest('hex')));
       for (const row of rows) expect(hashes.has(row.secret_hash)).toBe(true);
 
-      const scan = async (): Promise<string> => {
-        if (store.kind === 'sqlite') {
-          const files = [store.file!, `${store.file}-wal`].filter((file) => existsSync(file));
-          return files.map((file) => readFileSync(file).toString('latin1')).join('\n');
-        }
-        const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = ${store.schema!}`.execute(tollgate.database.db);
-        const texts: string[] = [];
-        for (const { table_name: table } of tables.rows) {
-          const result = await sql<{ row: string }>`select t::text as row from ${sql.id(store.schema!, table)} t`.execute(tollgate.database.db);
-          texts.push(...result.rows.map((row) => row.row));
-        }
-        return texts.join('\n');
-      };
-      const stored = await scan();
+      const stored = await storeText(store, tollgate.database);
       // The scan sees the rows it claims to (a hash and a description are stored in clear).
       expect(stored).toContain(rows[0]!.secret_hash);
       expect(stored).toContain(expected.storedDescription);

@@ -1,8 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfigFile } from '../../src/config/config-file.js';
 import { hashCredential } from '../../src/core/auth/authenticator.js';
@@ -11,6 +10,7 @@ import { createApp } from '../../src/server/create-app.js';
 import { createLogger } from '../../src/server/logger.js';
 import type { Database } from '../../src/store/database.js';
 import { SecretBox } from '../../src/store/secret-box.js';
+import { storeText } from '../support/store-text.js';
 import { storeKinds, type TestStore } from '../support/stores.js';
 import { startTestGateway, testAdminKey, testEncryptionKey, type TestGateway } from '../support/test-gateway.js';
 
@@ -266,23 +266,7 @@ describe.each(storeKinds)('secrets at rest and in transit ($name)', ({ create })
   });
 
   it('holds no plaintext secret in the database', async () => {
-    const scan = async (): Promise<string> => {
-      if (store.kind === 'sqlite') {
-        const files = [store.file!, `${store.file}-wal`, `${store.file}-shm`].filter((file) => existsSync(file));
-        return files.map((file) => readFileSync(file).toString('latin1')).join('\n');
-      }
-      const tables = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = ${store.schema!}`.execute(
-        tollgate.database.db,
-      );
-      expect(tables.rows.map((row) => row.table_name)).toContain('provider_keys');
-      const rows: string[] = [];
-      for (const { table_name: table } of tables.rows) {
-        const result = await sql<{ row: string }>`select t::text as row from ${sql.id(store.schema!, table)} t`.execute(tollgate.database.db);
-        rows.push(...result.rows.map((row) => row.row));
-      }
-      return rows.join('\n');
-    };
-    const open = await scan();
+    const open = await storeText(store, tollgate.database);
     expect(open).toContain(canary);
     expect(open).toContain('tenant-id-shown-in-full-0002');
     expect(leaked(open)).toEqual([]);
