@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { deleteRedisKeys } from '../../test/support/redis-keys.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { redisTestRun } from '../../test/support/redis-keys.js';
 import { redisUrl, skipWithout } from '../../test/support/services.js';
 import { LeasedCounters } from './leased-counters.js';
 import type { ReserveResult } from './limit-counters.js';
@@ -10,14 +10,7 @@ import { MemoryCounters } from './memory-counters.js';
 const MINUTE = 60_000;
 const suite = 'LeasedCounters across processes';
 const skipRedis = skipWithout('Redis', suite);
-const runPrefix = `tollgate-test:${randomUUID()}:`;
-const admin = skipRedis ? undefined : new Redis(redisUrl);
-
-afterAll(async () => {
-  if (admin === undefined) return;
-  await deleteRedisKeys(`${runPrefix}*`);
-  await admin.quit();
-});
+const { runPrefix, admin } = redisTestRun(skipRedis);
 
 /** A small seeded generator, so a failing sequence can be replayed. */
 function seeded(seed: number): () => number {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LimitCounters } from './limit-counters.js';
 import { LeasedCounters } from './leased-counters.js';
 import { MemoryCounters } from './memory-counters.js';
 import { RedisCounters } from './redis-counters.js';
-import { deleteRedisKeys } from '../../test/support/redis-keys.js';
+import { deleteRedisKeys, redisTestRun } from '../../test/support/redis-keys.js';
 import { redisUrl, skipWithout } from '../../test/support/services.js';
 
 /** A clock the tests move by hand, so expiry never depends on real time passing. */
@@ -251,14 +251,8 @@ describeLimitCounters('MemoryCounters', () => {
 const redisSuites = 'RedisCounters and LeasedCounters (the shared suite) and RedisCounters across processes';
 const skipRedis = skipWithout('Redis', redisSuites);
 
-/** A fresh key prefix per run and test, so runs never see each other's keys. */
-const runPrefix = `tollgate-test:${randomUUID()}:`;
-const adminClient = skipRedis ? undefined : new Redis(redisUrl);
-afterAll(async () => {
-  if (adminClient === undefined) return;
-  await deleteRedisKeys(`${runPrefix}*`);
-  await adminClient.quit();
-});
+/** A fresh key prefix per run (and per test below it), so runs never see each other's keys. */
+const { runPrefix, admin: adminClient } = redisTestRun(skipRedis);
 
 if (!skipRedis) {
   describeLimitCounters('RedisCounters', () => {
