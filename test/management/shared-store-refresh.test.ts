@@ -2,17 +2,23 @@
  * Several gateway processes on one store learn each other's management changes through the stored revision (the
  * refresh timer runs `Gateway.refresh`). Here two gateways share one store, and the refresh is run by hand.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storeKinds, type TestStore } from '../support/stores.js';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
 describe.each(storeKinds)('two gateways on one $name store', ({ create }) => {
   let store: TestStore;
-  let gateways: TestGateway[] = [];
+  let first: TestGateway;
+  let second: TestGateway;
 
+  beforeEach(async () => {
+    store = create();
+    first = await startTestGateway(store);
+    second = await startTestGateway(store);
+  });
   afterEach(async () => {
-    for (const gateway of gateways) await gateway.close();
-    gateways = [];
+    await first.close();
+    await second.close();
     await store.dispose();
   });
 
@@ -23,10 +29,6 @@ describe.each(storeKinds)('two gateways on one $name store', ({ create }) => {
   };
 
   it('takes in another process’s change even when its own later change wrote the newest revision', async () => {
-    store = create();
-    const first = await startTestGateway(store);
-    const second = await startTestGateway(store);
-    gateways = [first, second];
 
     expect((await first.request({ method: 'POST', url: '/api/providers/openai/keys', body: { name: 'made-by-first', value: 'sk-first-0001' } })).status).toBe(201);
     // The second process changes something else before its refresh has seen the first one's change.
@@ -41,10 +43,6 @@ describe.each(storeKinds)('two gateways on one $name store', ({ create }) => {
   });
 
   it('does not reload when nothing changed since its last load', async () => {
-    store = create();
-    const first = await startTestGateway(store);
-    const second = await startTestGateway(store);
-    gateways = [first, second];
     expect((await first.request({ method: 'POST', url: '/api/providers/openai/keys', body: { name: 'only', value: 'sk-only-0001' } })).status).toBe(201);
     await second.gateway.refresh();
     const loaded = second.gateway.services.catalog.snapshot;
