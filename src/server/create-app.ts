@@ -182,6 +182,11 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     },
   });
   const rates = dependencies.rates ?? { diemUsd: 1, vcuUsd: 1 };
+  // Metering work done after an answer has left (settlements, the counters' background writes) has no request to fail.
+  const meteringFailed = (error: unknown, context: string): void => {
+    metrics.meteringFailure('settle');
+    logger.error({ err: error, context }, 'metering failed');
+  };
   const counters =
     dependencies.counters ??
     (await createCounters({
@@ -189,10 +194,8 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       keyPrefix: dependencies.redisKeyPrefix || undefined,
       commandTimeoutMs: dependencies.redisCommandTimeoutMs,
       leases: dependencies.redisCounterLeases,
-      onError: (error) => {
-        metrics.meteringFailure('settle');
-        logger.error({ err: error }, 'a background call to the Redis limit counters failed; settled usage is kept for the next try');
-      },
+      // Settled usage a failed background write did not take is kept for the next try.
+      onError: (error) => meteringFailed(error, 'redis-counters'),
       now: clock,
     }));
   const ledgerRepository = new UsageLedgerRepository(db);
@@ -228,10 +231,6 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     const restored = await rebuildCountersFromLedger(await new ApiKeyRepository(db).list(), ledgerRepository, counters, clock);
     if (restored > 0) logger.info({ keys: restored }, 'limit counters rebuilt from the usage ledger');
   }
-  const meteringFailed = (error: unknown, context: string): void => {
-    metrics.meteringFailure('settle');
-    logger.error({ err: error, context }, 'metering failed');
-  };
   const meter =
     dependencies.meter ??
     new LimitEnforcer({
