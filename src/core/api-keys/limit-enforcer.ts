@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { isoTimestamp } from '../../spec/iso-timestamp.js';
 import { timeOrderedId } from '../../spec/time-ordered-id.js';
 import { errors } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
@@ -32,6 +33,15 @@ export interface LimitEnforcerDependencies {
 }
 
 const maxMemoisedTargets = 10_000;
+
+/**
+ * Reservation ids: a random token of this process (72 bits, so that processes sharing Redis counters, and this
+ * process after a restart, never meet each other's ids) and a sequence number. Request ids cannot serve: a client
+ * may send its own, twice. A random id per request cost a draw and a long string held by the counters until
+ * settlement; the request is named in its ledger row.
+ */
+const reservationToken = randomBytes(9).toString('base64url');
+let reservationSequence = 0;
 
 /** What one request reserved, kept until it settles. */
 interface Reservation {
@@ -181,7 +191,7 @@ export class LimitEnforcer implements UsageMeter {
       buckets.concurrent = plan.buckets.concurrency;
       checks.push(limitCheck(plan.buckets.concurrency, rate.maxConcurrent, 1, undefined));
     }
-    const reservation: Reservation = { id: `${start.requestId}:${randomUUID()}`, buckets, checks, moneyReserved: plan.needsMoney, worstCost, worstInput: inputBound, worstTokens };
+    const reservation: Reservation = { id: `${reservationToken}.${(reservationSequence += 1).toString(36)}`, buckets, checks, moneyReserved: plan.needsMoney, worstCost, worstInput: inputBound, worstTokens };
 
     const result = await this.dependencies.counters.reserve({ reservationId: reservation.id, checks, ttlMs: this.dependencies.reservationTtlMs });
     if (result.ok) return reservation;
@@ -326,7 +336,7 @@ export class LimitEnforcer implements UsageMeter {
       latency_ms: Math.max(0, Math.round(outcome.latencyMs ?? this.dependencies.clock() - began)),
       // Dated by when the request began, the moment its windows were chosen, so a request that ends after a window
       // reset is rebuilt after a restart into the window it was charged to, not the next one.
-      created_at: new Date(began).toISOString(),
+      created_at: isoTimestamp(began),
     };
     if (reservation === undefined) {
       this.dependencies.ledger.append(row);
