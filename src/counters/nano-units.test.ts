@@ -97,6 +97,15 @@ describe('nano-units', () => {
     expect(compared).toBeGreaterThan(generators.length * 39_000);
   });
 
+  it('converts whole amounts exactly, the ones it converted before and the ones it forgot alike', () => {
+    const wholes = [0, 1, 4095, 4096, 4097, 16_384, 100_000, 1e8, 1e9, 1e12, MAX_AMOUNT];
+    // More distinct large amounts than it remembers, twice over, then the first ones again.
+    for (let index = 0; index < 10_000; index += 1) wholes.push(5_000 + index * 7);
+    for (const value of [...wholes, ...wholes.slice(0, 20)]) {
+      expect(toNanoUnits(value, 'amount')).toBe(BigInt(value) * 1_000_000_000n);
+    }
+  });
+
   it('round-trips to the same number', () => {
     for (const value of [0, 0.1, 0.3, 3, 1.005, 2e-8, 999_999_999_999, 0.123456789, MAX_AMOUNT]) {
       expect(fromNanoUnits(toNanoUnits(value, 'amount'))).toBe(value);

@@ -54,7 +54,7 @@ export function invalidAmount(what: string): GatewayError {
 export function toNanoUnits(value: number, what: string, subject?: string): bigint {
   if (!isAmount(value)) throw invalidAmount(subject === undefined ? what : `${what} ${subject}`);
   // Every integer up to MAX_AMOUNT is a safe integer, so this covers all whole amounts (tokens, requests, limits).
-  if (Number.isSafeInteger(value)) return BigInt(value) * NANO_UNITS_PER_UNIT;
+  if (Number.isSafeInteger(value)) return wholeNanoUnits(value);
   const whole = Math.floor(value);
   // Exact in binary: a double minus its integer part loses no bits.
   const fraction = value - whole;
@@ -64,6 +64,29 @@ export function toNanoUnits(value: number, what: string, subject?: string): bigi
   if (Math.abs(scaled - below - 0.5) < HALF_MARGIN) return decimalNanoUnits(value);
   const nanoUnits = scaled - below < 0.5 ? below : below + 1;
   return whole === 0 ? BigInt(nanoUnits) : BigInt(whole) * NANO_UNITS_PER_UNIT + BigInt(nanoUnits);
+}
+
+/** Whole amounts below this are converted once, at load: requests, concurrency and most token counts. */
+const SMALL_WHOLE_AMOUNTS = 4096;
+const smallWholeNanoUnits: readonly bigint[] = Array.from({ length: SMALL_WHOLE_AMOUNTS }, (_, amount) => BigInt(amount) * NANO_UNITS_PER_UNIT);
+/** Larger whole amounts seen lately, i.e. the limits, which every request of a key converts again. */
+const largeWholeNanoUnits = new Map<number, bigint>();
+const MAX_REMEMBERED_LARGE_AMOUNTS = 4096;
+
+/**
+ * A whole amount in nano-units. A BigInt is a heap object and each conversion made two, twenty times a request;
+ * BigInts are immutable, so the same value can be handed out again.
+ */
+function wholeNanoUnits(value: number): bigint {
+  if (value < SMALL_WHOLE_AMOUNTS) return smallWholeNanoUnits[value]!;
+  let units = largeWholeNanoUnits.get(value);
+  if (units === undefined) {
+    units = BigInt(value) * NANO_UNITS_PER_UNIT;
+    // Token counts of large requests pass here too: a bounded memo cannot grow without end.
+    if (largeWholeNanoUnits.size >= MAX_REMEMBERED_LARGE_AMOUNTS) largeWholeNanoUnits.clear();
+    largeWholeNanoUnits.set(value, units);
+  }
+  return units;
 }
 
 /** The exact conversion through the decimal rendering, for the rare values the fast route cannot decide. */
