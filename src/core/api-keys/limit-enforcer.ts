@@ -259,7 +259,7 @@ export class LimitEnforcer implements UsageMeter {
     const prices: ModelPrice[] = [];
     for (const id of this.#structuresFor(target)) {
       const structure = id === null ? undefined : this.dependencies.pricingStructure(id);
-      const price = resolveModelPrice(this.dependencies.prices, { provider: target.provider.adapterType, model: target.model, ...(structure ? { structure } : {}) });
+      const price = resolveModelPrice(this.dependencies.prices, { provider: target.provider.adapterType, model: target.model, structure });
       if (!price) {
         throw errors.badRequest(
           `The model "${target.requested}" has no known price, and this API key has a spending limit. Add it to a pricing structure assigned to the provider key, or use a key without a USD limit.`,
@@ -292,11 +292,7 @@ export class LimitEnforcer implements UsageMeter {
     if (served) {
       if (outcome.usage) {
         const structure = served.pricingStructureId ? this.dependencies.pricingStructure(served.pricingStructureId) : undefined;
-        const price = resolveModelPrice(this.dependencies.prices, {
-          provider: served.target.provider.adapterType,
-          model: served.target.model,
-          ...(structure ? { structure } : {}),
-        });
+        const price = resolveModelPrice(this.dependencies.prices, { provider: served.target.provider.adapterType, model: served.target.model, structure });
         cost = price ? costOf(outcome.usage, price) : 0;
       } else {
         // No usage from the upstream: charge what was reserved, and flag it in the ledger.

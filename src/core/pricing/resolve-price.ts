@@ -13,7 +13,7 @@ export interface PriceQuery {
   /** The model as sent upstream, without the provider prefix. */
   model: string;
   /** The structure named by the serving provider key's `customPricingStructureId`, if any. */
-  structure?: PricingStructure;
+  structure?: PricingStructure | undefined;
 }
 
 /** The structure's price when an entry matches, else the catalog's; undefined when neither knows the model. */

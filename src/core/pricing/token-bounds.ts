@@ -89,8 +89,12 @@ export function inputTokenUpperBound(
   }
   for (const tool of chat.tools ?? []) tokens += toolBound(tool);
   if (toolsInPlay) tokens += TOOLS_PROMPT_OVERHEAD_TOKENS;
-  for (const [field, value] of Object.entries(chat)) {
-    if (!NON_PROMPT_FIELDS.has(field) && value !== undefined && value !== null) tokens += jsonBytes(value);
+  // for…in rather than Object.entries: no array per field on every request. Request bodies are plain objects
+  // (parsed JSON), whose enumerable fields are all their own.
+  for (const field in chat) {
+    if (NON_PROMPT_FIELDS.has(field)) continue;
+    const value = (chat as unknown as Record<string, unknown>)[field];
+    if (value !== undefined && value !== null) tokens += jsonBytes(value);
   }
   return tokens;
 }
@@ -118,8 +122,10 @@ function messageBound(message: ChatMessage, model: string): number {
     tokens += utf8Bytes(call.id ?? '') + utf8Bytes(call.function?.name ?? '') + utf8Bytes(call.function?.arguments ?? '');
   }
   // Reasoning text sent back (DeepSeek), refusals, and fields we do not know may all reach the prompt.
-  for (const [field, value] of Object.entries(message)) {
-    if (!COUNTED_MESSAGE_FIELDS.has(field) && value !== undefined && value !== null) tokens += jsonBytes(value);
+  for (const field in message) {
+    if (COUNTED_MESSAGE_FIELDS.has(field)) continue;
+    const value = (message as unknown as Record<string, unknown>)[field];
+    if (value !== undefined && value !== null) tokens += jsonBytes(value);
   }
   return tokens;
 }
