@@ -59,6 +59,7 @@ import { UsageReportService } from '../core/management/usage-report-service.js';
 import { createLogger, withoutRedaction } from './logger.js';
 import { installJsonBodyParser } from './json-body-parser.js';
 import { installRequestLog } from './request-log.js';
+import { declareRouteConfig, routeConfigOf } from './route-config.js';
 import { lazyChildLogger } from './lazy-child-logger.js';
 
 /** Everything the app is built from; tests build it in-process with their own store, clock and environment. */
@@ -289,10 +290,11 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
 
   // Declared up front so that every request object has the same shape whether or not the hook sets it.
   app.decorateRequest('principal', undefined);
+  declareRouteConfig(app);
   // A callback hook rather than an async one: no promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', String(request.id));
-    const access: RouteAccess = request.routeOptions.config.access ?? 'public';
+    const access: RouteAccess = routeConfigOf(request).access ?? 'public';
     if (access === 'public') return done();
     try {
       const credential = credentialFrom(request.headers, ['x-maxim-api-key']);

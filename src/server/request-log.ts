@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { clientLeft, type InferenceLogFacts } from '../api/inference/inference-call.js';
 import { lineWriter } from './request-line-writer.js';
+import { declareRouteConfig, routeConfigOf } from './route-config.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,13 +28,14 @@ const clientClosedStatus = 499;
 export function installRequestLog(app: FastifyInstance, lineLogger: Logger): void {
   const writeLine = lineWriter(lineLogger, 'request');
   const write = (request: FastifyRequest, status: number, elapsedMs: number): void => {
-    if (request.requestLogged || quietRoutes.has(request.routeOptions.url ?? '')) return;
+    if (request.requestLogged || quietRoutes.has(routeConfigOf(request).url ?? '')) return;
     request.requestLogged = true;
     if (!lineLogger.isLevelEnabled('info')) return;
     writeLine(lineMembers(request, status, elapsedMs));
   };
 
   app.decorateRequest('inference', null);
+  declareRouteConfig(app);
   // A flag in the request's own shape rather than a WeakSet: weak collections cost the garbage collector extra work.
   app.decorateRequest('requestLogged', false);
   // Callback hooks rather than async ones: no promise per request on the hot path.
@@ -57,7 +59,7 @@ export function installRequestLog(app: FastifyInstance, lineLogger: Logger): voi
  * client sent as its request id or model.
  */
 export function lineMembers(request: FastifyRequest, status: number, elapsedMs: number): string {
-  const route = request.routeOptions.url;
+  const route = routeConfigOf(request).url;
   const latencyMs = Math.round(elapsedMs * 100) / 100;
   const id = JSON.stringify(String(request.id));
   const head = `"reqId":${id},"requestId":${id},"method":${JSON.stringify(request.method)},"route":${route === undefined ? 'null' : JSON.stringify(route)},"status":${status},"latencyMs":${latencyMs}`;
