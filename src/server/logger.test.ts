@@ -18,12 +18,19 @@ describe('withoutRedaction', () => {
     const { lines, destination } = capture();
     const logger = createLogger({ level: 'info', destination });
     const facts = withoutRedaction(logger);
+    const before = Date.now();
     facts.info({ reqId: 'r-1', tokens: { value: 3 } }, 'request');
     logger.info({ reqId: 'r-2', tokens: { value: 3 } }, 'request');
+    const after = Date.now();
     expect(lines).toHaveLength(2);
     expect(Object.keys(lines[0]!)).toEqual(Object.keys(lines[1]!));
     expect(lines[0]).toMatchObject({ level: 30, service: 'tollgate', reqId: 'r-1', tokens: { value: 3 }, msg: 'request' });
     expect(lines[0]!.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    // The moment the line was written, to the millisecond.
+    for (const line of lines) {
+      expect(Date.parse(line.time as string)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(line.time as string)).toBeLessThanOrEqual(after);
+    }
     // The process logger itself still redacts: `*.value` is one of its paths.
     expect(lines[1]).toMatchObject({ reqId: 'r-2', tokens: { value: '[redacted]' } });
   });

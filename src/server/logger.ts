@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { BatchedDestination } from './batched-destination.js';
+import { isoTimestamp } from '../spec/iso-timestamp.js';
 
 /**
  * Header and body paths that may hold credentials. Tollgate never logs request headers or bodies on purpose;
@@ -48,6 +49,14 @@ const batchLength = 64 * 1024 - 1024;
 /** A gathered line is written within this many milliseconds however quiet the gateway is. */
 const batchFlushMs = 250;
 
+/**
+ * pino's `isoTime` member (`,"time":"<ISO 8601>"`), through isoTimestamp: formatting a date from scratch on every
+ * line was about 1 % of a streamed request's CPU.
+ */
+function isoTime(): string {
+  return `,"time":"${isoTimestamp(Date.now())}"`;
+}
+
 /** Creates the process logger: JSON lines, written asynchronously and in batches to standard output by default. */
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
   const destination = options.destination ?? new BatchedDestination(pino.destination({ dest: 1, sync: false }), { batchLength, flushMs: batchFlushMs });
@@ -56,7 +65,7 @@ export function createLogger(options: { level: string; destination?: Destination
       level: options.level,
       redact: { paths: redactPaths, censor: '[redacted]' },
       base: { service: 'tollgate' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
     },
     destination,
   );
