@@ -10,6 +10,15 @@ import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
 import { chatBody, immediateRetries, post } from './inference-helpers.js';
 
+/** A gateway metered by `meter`, with one OpenAI key (`apiKey`) on a mock that accepts it. */
+async function gatewayWithMeter(meter: UsageMeter, apiKey: string): Promise<{ mock: OpenAIMock; tollgate: LiveGateway }> {
+  const mock = await startOpenAIMock({ apiKeys: [apiKey] });
+  const tollgate = await startLiveGateway({ meter });
+  await tollgate.configureProvider('openai', { network_config: { base_url: mock.baseUrl, max_retries: 0, ...immediateRetries } });
+  await tollgate.addKey('openai', { name: 'primary', value: apiKey });
+  return { mock, tollgate };
+}
+
 describe('settlement of a non-streamed answer', () => {
   const order: string[] = [];
   let mock: OpenAIMock;
@@ -24,10 +33,7 @@ describe('settlement of a non-streamed answer', () => {
   };
 
   beforeAll(async () => {
-    mock = await startOpenAIMock({ apiKeys: ['sk-order'] });
-    tollgate = await startLiveGateway({ meter: recordingMeter });
-    await tollgate.configureProvider('openai', { network_config: { base_url: mock.baseUrl, max_retries: 0, ...immediateRetries } });
-    await tollgate.addKey('openai', { name: 'primary', value: 'sk-order' });
+    ({ mock, tollgate } = await gatewayWithMeter(recordingMeter, 'sk-order'));
     // Runs before Fastify's own listener, so every answer's `end` is wrapped before the route can call it.
     tollgate.gateway.app.server.prependListener('request', (_request, response: ServerResponse) => {
       const end = response.end.bind(response) as (...parts: unknown[]) => ServerResponse;
@@ -92,10 +98,7 @@ describe('a settlement that fails after the answer', () => {
   };
 
   beforeAll(async () => {
-    mock = await startOpenAIMock({ apiKeys: ['sk-broken-meter'] });
-    tollgate = await startLiveGateway({ meter: throwingMeter });
-    await tollgate.configureProvider('openai', { network_config: { base_url: mock.baseUrl, max_retries: 0, ...immediateRetries } });
-    await tollgate.addKey('openai', { name: 'primary', value: 'sk-broken-meter' });
+    ({ mock, tollgate } = await gatewayWithMeter(throwingMeter, 'sk-broken-meter'));
   });
   afterAll(async () => {
     await tollgate.dispose();
