@@ -40,7 +40,12 @@ function writerFor(response: RecordingResponse): SseWriter {
   return new SseWriter(response as unknown as ServerResponse);
 }
 
-/** Resolves after the ticks queued so far have run, like the end of the turn that queued them. */
+/** Resolves at the end of the current turn of the event loop (after the immediates queued so far). */
+function afterTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Resolves after the ticks queued so far have run: still within the turn. */
 function afterQueuedTicks(): Promise<void> {
   return new Promise((resolve) => process.nextTick(resolve));
 }
@@ -54,20 +59,48 @@ describe('SseWriter', () => {
     await Promise.resolve();
     expect(writer.write('data: 2\n\n')).toBe(true);
     expect(response.sent()).toEqual([]);
-    await afterQueuedTicks();
+    await afterTurn();
     expect(response.sent()).toEqual(['write:data: 1\n\ndata: 2\n\n']);
+  });
+
+  it('holds events written a few ticks before the end of the same turn and sends them with the terminator in one call', async () => {
+    const response = new RecordingResponse();
+    const writer = writerFor(response);
+    writer.open({});
+    writer.write('data: 1\n\n');
+    // What the relay does after the last upstream read: notice the body's end a few ticks (and promises) later.
+    await afterQueuedTicks();
+    await Promise.resolve();
+    await afterQueuedTicks();
+    expect(response.sent()).toEqual([]);
+    writer.end('data: [DONE]\n\n');
+    await afterTurn();
+    expect(response.sent()).toEqual(['end:data: 1\n\ndata: [DONE]\n\n']);
+  });
+
+  it('sends queued text at once when it outgrows the batch, without waiting for the end of the turn', async () => {
+    const response = new RecordingResponse();
+    const writer = writerFor(response);
+    writer.open({});
+    const large = `data: ${'x'.repeat(70 * 1024)}\n\n`;
+    writer.write('data: 1\n\n');
+    writer.write(large);
+    expect(response.sent()).toEqual([`write:data: 1\n\n${large}`]);
+    writer.write('data: 2\n\n');
+    await afterTurn();
+    expect(response.sent()).toEqual([`write:data: 1\n\n${large}`, 'write:data: 2\n\n']);
   });
 
   it('flushes the headers at the end of the opening turn when no event is ready, then sends each later turn at its end', async () => {
     const response = new RecordingResponse();
     const writer = writerFor(response);
     writer.open({});
-    await afterQueuedTicks();
+    await afterTurn();
     expect(response.sent()).toEqual(['flushHeaders']);
     writer.write('data: late\n\n');
-    await afterQueuedTicks();
+    await afterTurn();
     writer.write('data: later\n\n');
-    await afterQueuedTicks();
+    await afterTurn();
     expect(response.sent()).toEqual(['flushHeaders', 'write:data: late\n\n', 'write:data: later\n\n']);
   });
 
@@ -77,11 +110,11 @@ describe('SseWriter', () => {
     writer.open({});
     writer.write('data: 1\n\n');
     writer.end('data: [DONE]\n\n');
-    await afterQueuedTicks();
+    await afterTurn();
     expect(response.sent()).toEqual(['end:data: 1\n\ndata: [DONE]\n\n']);
     writer.write('data: after the end\n\n');
     writer.end('again');
-    await afterQueuedTicks();
+    await afterTurn();
     expect(response.sent()).toHaveLength(1);
   });
 
@@ -91,13 +124,13 @@ describe('SseWriter', () => {
     writer.open({});
     response.accepts = false;
     expect(writer.write('data: 1\n\n')).toBe(true);
-    await afterQueuedTicks();
+    await afterTurn();
     expect(writer.write('data: 2\n\n')).toBe(false);
     let drained = false;
     const waiting = writer.drained().then(() => {
       drained = true;
     });
-    await afterQueuedTicks();
+    await afterTurn();
     expect(response.sent()).toEqual(['write:data: 1\n\n']);
     expect(drained).toBe(false);
     response.accepts = true;
@@ -113,7 +146,7 @@ describe('SseWriter', () => {
     writer.open({});
     response.accepts = false;
     writer.write('data: 1\n\n');
-    await afterQueuedTicks();
+    await afterTurn();
     writer.write('data: 2\n\n');
     const waiting = writer.drained();
     response.destroyed = true;
@@ -121,7 +154,7 @@ describe('SseWriter', () => {
     await waiting;
     expect(writer.closed).toBe(true);
     expect(writer.write('data: 3\n\n')).toBe(true);
-    await afterQueuedTicks();
+    await afterTurn();
     expect(response.sent()).toEqual(['write:data: 1\n\n']);
   });
 });
@@ -177,7 +210,7 @@ describe('SseWriter on a real connection', () => {
       const writer = new SseWriter(raw);
       writer.open({});
       for (let index = 0; index < 50; index += 1) writer.write(`data: ${index}\n\n`);
-      await afterQueuedTicks();
+      await afterTurn();
       writer.end('data: [DONE]\n\n');
     });
     response.setEncoding('utf8');
