@@ -104,9 +104,20 @@ async function ping(db: Kysely<DatabaseSchema>): Promise<boolean> {
   }
 }
 
+function compareCodeUnits(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
 async function migrate(db: Kysely<DatabaseSchema>, schema: string | undefined): Promise<void> {
-  // Naming the schema keeps Kysely's existence checks from finding another schema's migration tables.
-  const migrator = new Migrator({ db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  // Naming the schema keeps Kysely's existence checks from finding another schema's migration tables. The names
+  // ("001-initial", …) sort by code unit: Kysely's default, localeCompare, loads ICU's collation data into the
+  // process (~2 MB of resident memory) for a sort that needs none of it.
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    nameComparator: compareCodeUnits,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
