@@ -1,7 +1,7 @@
 /**
  * What Tollgate allocates per request: `node --import tsx bench/allocation.ts [--seconds=S] [--compare=DIR[,DIR…]]
- * [--nice=N]` (after `npm run build`). Starts Tollgate (and each compared checkout's build) pinned like in the bench
- * with `--trace-gc-nvp`, drives it at 32 connections with the bench's non-streamed request, and sums what V8 reports
+ * [--kind=chat|stream] [--nice=N]` (after `npm run build`). Starts Tollgate (and each compared checkout's build) pinned like in the bench
+ * with `--trace-gc-nvp`, drives it at 32 connections with the bench's non-streamed request (or its stream), and sums what V8 reports
  * at each collection during the measured window: kilobytes allocated per request, bytes promoted to the old
  * generation per request (objects that outlived two scavenges: the dearer kind of garbage), and how many
  * collections ran. Allocation counts do not depend on how busy the machine is the way CPU time does, so they
@@ -30,6 +30,7 @@ function sumOf(text: string, name: string): number {
 
 async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '5'));
+  const kind = flag('kind', 'chat') === 'stream' ? 'stream' : 'chat';
   const roots = [repositoryRoot, ...flag('compare', '').split(',').filter((root) => root !== '')];
   const { gatewayCores, loadCores } = setUpTool();
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
         nodeArguments: ['--trace-gc-nvp'],
       });
       try {
-        const target = { url: `${running.url}/v1/chat/completions`, headers: { authorization: `Bearer ${running.apiKey}` }, body: requestBody('chat', running.model) };
+        const target = { url: `${running.url}/v1/chat/completions`, headers: { authorization: `Bearer ${running.apiKey}` }, body: requestBody(kind, running.model) };
         await load.run({ kind: 'throughput', target, connections: 32, durationS: 3, loader: 'autocannon' });
         // V8 writes its lines to the process's standard output, which the bench keeps in the log file.
         const before = readFileSync(running.logFile, 'utf8').length;
