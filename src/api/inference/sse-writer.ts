@@ -1,5 +1,8 @@
 import type { ServerResponse } from 'node:http';
 
+/** Queued text past this many characters is handed to the response at once rather than at the end of the turn. */
+const flushAtLength = 64 * 1024;
+
 /**
  * Writes server-sent events to a raw response, batching what is ready in one turn of the event loop into one
  * socket write.
@@ -23,9 +26,6 @@ import type { ServerResponse } from 'node:http';
  * Backpressure: when the socket's buffer is over its high-water mark, `write` returns false and the text is held
  * until 'drain'; callers then wait on `drained()` before pulling more from the upstream.
  */
-/** Queued text past this many characters is handed to the response at once rather than at the end of the turn. */
-const flushAtLength = 64 * 1024;
-
 export class SseWriter {
   readonly #response: ServerResponse;
   #closed = false;
