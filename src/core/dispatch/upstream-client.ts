@@ -2,11 +2,13 @@ import { Agent, type Dispatcher } from 'undici';
 import type { CancelSignal } from '../../spec/cancellation.js';
 import { errors, GatewayError } from '../../spec/errors.js';
 import type { HttpSend, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
+import { StreamedBody } from './streamed-body.js';
 
 /** A streamed upstream reply: status and headers now, the body as it arrives. */
 export interface UpstreamStream {
   status: number;
   headers: Record<string, string>;
+  /** The body as it arrives; a failure of the transfer is thrown as a GatewayError (timeout, network, cancelled). */
   body: AsyncIterable<Uint8Array>;
   /** Reads the whole body (for error replies). */
   readAll(): Promise<Uint8Array>;
@@ -30,42 +32,71 @@ export class UpstreamClient {
       });
   }
 
-  /** Sends a request and returns as soon as the headers arrived. */
-  async open(request: UpstreamRequest, options: { signal?: CancelSignal; timeoutMs: number }): Promise<UpstreamStream> {
+  /**
+   * Sends a request and returns as soon as the headers arrived; the body follows as it arrives. Built on undici's
+   * dispatch API with a body of Tollgate's own (`StreamedBody`) rather than `request`'s Readable: a relay needs the
+   * bytes of each read in order, with backpressure and errors, not Node's stream machinery on every read.
+   */
+  open(request: UpstreamRequest, options: { signal?: CancelSignal; timeoutMs: number }): Promise<UpstreamStream> {
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(classifyTransportError(signal.reason, signal));
     const target = splitUrl(request.url);
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await this.#agent.request({
-        origin: target.origin,
-        path: target.path,
-        method: request.method,
-        headers: request.headers,
-        body: request.body ?? null,
-        // undici takes any EventTarget-like signal (it reads aborted and reason, adds and removes an 'abort'
-        // listener), so a Cancellation goes as it is, without a standard AbortSignal made for it.
-        signal: (options.signal ?? null) as AbortSignal | null,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-      });
-    } catch (error) {
-      throw classifyTransportError(error, options.signal);
-    }
-    const body = response.body;
-    return {
-      status: response.statusCode,
-      headers: flattenHeaders(response.headers),
-      body: iterate(body, options.signal),
-      async readAll() {
-        try {
-          return new Uint8Array(await body.arrayBuffer());
-        } catch (error) {
-          throw classifyTransportError(error, options.signal);
-        }
-      },
-      discard() {
-        body.destroy();
-      },
-    };
+    return new Promise<UpstreamStream>((resolve, reject) => {
+      const body = new StreamedBody((error) => classifyTransportError(error, signal));
+      let controller: Dispatcher.DispatchController | undefined;
+      let abortedEarly = false;
+      let started = false;
+      // The client's disconnect aborts the upstream request until the body has ended, whenever it comes.
+      const onAbort = () => {
+        if (controller) controller.abort(signal?.reason as Error);
+        else abortedEarly = true;
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settled = () => signal?.removeEventListener('abort', onAbort);
+      this.#agent.dispatch(
+        {
+          origin: target.origin,
+          path: target.path,
+          method: request.method,
+          headers: request.headers,
+          body: request.body ?? null,
+          headersTimeout: options.timeoutMs,
+          bodyTimeout: options.timeoutMs,
+        },
+        {
+          onRequestStart(requestController) {
+            controller = requestController;
+            body.attach(requestController);
+            if (abortedEarly) requestController.abort(signal?.reason as Error);
+          },
+          onResponseStart(_controller, statusCode, responseHeaders) {
+            started = true;
+            resolve({
+              status: statusCode,
+              headers: joinRepeatedHeaders(responseHeaders),
+              body,
+              readAll: () => body.readAll(),
+              discard() {
+                settled();
+                body.discard();
+              },
+            });
+          },
+          onResponseData(_controller, chunk) {
+            body.push(chunk);
+          },
+          onResponseEnd() {
+            settled();
+            body.end();
+          },
+          onResponseError(_controller, error) {
+            settled();
+            if (started) body.fail(error);
+            else reject(classifyTransportError(error, signal));
+          },
+        },
+      );
+    });
   }
 
   /**
@@ -132,14 +163,6 @@ export class UpstreamClient {
 
   async close(): Promise<void> {
     await this.#agent.close();
-  }
-}
-
-async function* iterate(body: AsyncIterable<Uint8Array>, signal: CancelSignal | undefined): AsyncIterable<Uint8Array> {
-  try {
-    for await (const chunk of body) yield chunk;
-  } catch (error) {
-    throw classifyTransportError(error, signal);
   }
 }
 

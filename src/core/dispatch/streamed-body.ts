@@ -1,0 +1,166 @@
+/**
+ * The body of a streamed upstream reply, filled by an undici dispatch handler and read with `for await`.
+ *
+ * undici's `request` API hands a streamed body over as a Readable, and `for await` over a Readable goes through
+ * Node's stream machinery on every read (buffer list, 'readable' events, end-of-stream listeners): together a
+ * visible part of a relayed stream's CPU. A relay needs much less: the bytes of each socket read, in order, with
+ * backpressure and errors. So the handler pushes each chunk here and the reader takes everything queued at once.
+ *
+ * - One socket read arrives as several chunks (one per chunk of the chunked encoding, all within one synchronous
+ *   run of undici's parser); a waiting reader is woken once, from a microtask after that run, and gets them joined,
+ *   as a Readable's `read()` would.
+ * - Backpressure: past `highWaterMark` queued bytes the upstream is paused; it resumes when the reader takes them.
+ * - A failure is handed to `classify` and thrown from the next read, after the bytes that came before it.
+ * - Leaving the loop early (`return`) aborts the upstream request, as destroying the Readable did.
+ */
+
+/** The part of undici's dispatch controller the body drives. */
+export interface FlowControl {
+  pause(): void;
+  resume(): void;
+  abort(reason: Error): void;
+  readonly paused: boolean;
+}
+
+interface Waiter {
+  resolve: (result: IteratorResult<Uint8Array, undefined>) => void;
+  reject: (error: unknown) => void;
+}
+
+const finished: IteratorResult<Uint8Array, undefined> = { done: true, value: undefined };
+
+/** What `#take` answers when nothing is ready yet. */
+const wait = Symbol('wait');
+
+/** A queue of body chunks read as an async iterator; see the module comment. */
+export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined> {
+  #queue: Buffer[] = [];
+  #queued = 0;
+  #ended = false;
+  #failure: unknown;
+  #failed = false;
+  #discarded = false;
+  #waiter: Waiter | undefined;
+  #wakeScheduled = false;
+  #control: FlowControl | undefined;
+
+  /**
+   * @param classify turns a failure of the transfer into the error the reader sees.
+   * @param highWaterMark queued bytes past which the upstream is paused.
+   */
+  constructor(
+    private readonly classify: (error: unknown) => unknown,
+    private readonly highWaterMark = 64 * 1024,
+  ) {}
+
+  /** The controller of the request, once undici has started it. */
+  attach(control: FlowControl): void {
+    this.#control = control;
+  }
+
+  /** A chunk of the body, as undici's handler receives it. */
+  push(chunk: Buffer): void {
+    if (this.#ended || this.#failed) return;
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    if (this.#queued >= this.highWaterMark && this.#control && !this.#control.paused) this.#control.pause();
+    this.#scheduleWake();
+  }
+
+  /** The body ended normally. */
+  end(): void {
+    if (this.#ended || this.#failed) return;
+    this.#ended = true;
+    this.#scheduleWake();
+  }
+
+  /** The transfer failed; the reader sees it after the chunks queued before it. */
+  fail(error: unknown): void {
+    if (this.#ended || this.#failed) return;
+    this.#failed = true;
+    this.#failure = error;
+    this.#scheduleWake();
+  }
+
+  /** Stops the transfer if it is still running; nothing more is read. */
+  discard(): void {
+    if (this.#discarded) return;
+    this.#discarded = true;
+    this.#queue = [];
+    this.#queued = 0;
+    if (!this.#ended && !this.#failed) {
+      this.#failed = true;
+      this.#failure = new Error('The streamed body was discarded');
+      this.#control?.abort(this.#failure as Error);
+    }
+    this.#scheduleWake();
+  }
+
+  next(): Promise<IteratorResult<Uint8Array, undefined>> {
+    if (this.#waiter) return Promise.reject(new Error('StreamedBody: one read at a time'));
+    try {
+      const ready = this.#take();
+      if (ready !== wait) return Promise.resolve(ready);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<Uint8Array, undefined>> {
+    this.discard();
+    return Promise.resolve(finished);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** All that is left of the body, joined (for error replies). */
+  async readAll(): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for (let result = await this.next(); !result.done; result = await this.next()) parts.push(result.value);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** What a read returns now (throwing the classified failure), or `wait`. */
+  #take(): IteratorResult<Uint8Array, undefined> | typeof wait {
+    if (this.#queue.length > 0) {
+      const queue = this.#queue;
+      const value = queue.length === 1 ? queue[0]! : Buffer.concat(queue, this.#queued);
+      this.#queue = [];
+      this.#queued = 0;
+      if (this.#control?.paused && !this.#ended && !this.#failed) this.#control.resume();
+      return { done: false, value };
+    }
+    if (this.#discarded) return finished;
+    if (this.#failed) throw this.classify(this.#failure);
+    if (this.#ended) return finished;
+    return wait;
+  }
+
+  #scheduleWake(): void {
+    if (this.#waiter === undefined || this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    queueMicrotask(this.#wake);
+  }
+
+  readonly #wake = (): void => {
+    this.#wakeScheduled = false;
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    let ready: IteratorResult<Uint8Array, undefined> | typeof wait;
+    try {
+      ready = this.#take();
+    } catch (error) {
+      this.#waiter = undefined;
+      waiter.reject(error);
+      return;
+    }
+    if (ready === wait) return;
+    this.#waiter = undefined;
+    waiter.resolve(ready);
+  };
+}
