@@ -40,62 +40,42 @@ export class UpstreamClient {
   open(request: UpstreamRequest, options: { signal?: CancelSignal; timeoutMs: number }): Promise<UpstreamStream> {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(classifyTransportError(signal.reason, signal));
-    const target = splitUrl(request.url);
     return new Promise<UpstreamStream>((resolve, reject) => {
       const body = new StreamedBody((error) => classifyTransportError(error, signal));
-      let controller: Dispatcher.DispatchController | undefined;
-      let abortedEarly = false;
       let started = false;
       // The client's disconnect aborts the upstream request until the body has ended, whenever it comes.
-      const onAbort = () => {
-        if (controller) controller.abort(signal?.reason as Error);
-        else abortedEarly = true;
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settled = () => signal?.removeEventListener('abort', onAbort);
-      this.#agent.dispatch(
-        {
-          origin: target.origin,
-          path: target.path,
-          method: request.method,
-          headers: request.headers,
-          body: request.body ?? null,
-          headersTimeout: options.timeoutMs,
-          bodyTimeout: options.timeoutMs,
+      const cancellation = linkCancellation(signal);
+      this.#agent.dispatch(dispatchOptions(request, options.timeoutMs), {
+        onRequestStart(requestController) {
+          body.attach(requestController);
+          cancellation.attach(requestController);
         },
-        {
-          onRequestStart(requestController) {
-            controller = requestController;
-            body.attach(requestController);
-            if (abortedEarly) requestController.abort(signal?.reason as Error);
-          },
-          onResponseStart(_controller, statusCode, responseHeaders) {
-            started = true;
-            resolve({
-              status: statusCode,
-              headers: joinRepeatedHeaders(responseHeaders),
-              body,
-              readAll: () => body.readAll(),
-              discard() {
-                settled();
-                body.discard();
-              },
-            });
-          },
-          onResponseData(_controller, chunk) {
-            body.push(chunk);
-          },
-          onResponseEnd() {
-            settled();
-            body.end();
-          },
-          onResponseError(_controller, error) {
-            settled();
-            if (started) body.fail(error);
-            else reject(classifyTransportError(error, signal));
-          },
+        onResponseStart(_controller, statusCode, responseHeaders) {
+          started = true;
+          resolve({
+            status: statusCode,
+            headers: joinRepeatedHeaders(responseHeaders),
+            body,
+            readAll: () => body.readAll(),
+            discard() {
+              cancellation.release();
+              body.discard();
+            },
+          });
         },
-      );
+        onResponseData(_controller, chunk) {
+          body.push(chunk);
+        },
+        onResponseEnd() {
+          cancellation.release();
+          body.end();
+        },
+        onResponseError(_controller, error) {
+          cancellation.release();
+          if (started) body.fail(error);
+          else reject(classifyTransportError(error, signal));
+        },
+      });
     });
   }
 
@@ -106,53 +86,34 @@ export class UpstreamClient {
   send(request: UpstreamRequest, options: { signal?: CancelSignal; timeoutMs: number }): Promise<UpstreamResponse> {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(classifyTransportError(signal.reason, signal));
-    const target = splitUrl(request.url);
     return new Promise<UpstreamResponse>((resolve, reject) => {
-      let controller: Dispatcher.DispatchController | undefined;
-      let abortedEarly = false;
-      const onAbort = () => {
-        if (controller) controller.abort(signal?.reason as Error);
-        else abortedEarly = true;
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const cancellation = linkCancellation(signal);
       let status = 0;
       let headers: Record<string, string> = {};
       const chunks: Buffer[] = [];
       let length = 0;
-      this.#agent.dispatch(
-        {
-          origin: target.origin,
-          path: target.path,
-          method: request.method,
-          headers: request.headers,
-          body: request.body ?? null,
-          headersTimeout: options.timeoutMs,
-          bodyTimeout: options.timeoutMs,
+      this.#agent.dispatch(dispatchOptions(request, options.timeoutMs), {
+        onRequestStart(requestController) {
+          cancellation.attach(requestController);
         },
-        {
-          onRequestStart(started) {
-            controller = started;
-            if (abortedEarly) started.abort(signal?.reason as Error);
-          },
-          onResponseStart(_controller, statusCode, responseHeaders) {
-            status = statusCode;
-            headers = joinRepeatedHeaders(responseHeaders);
-          },
-          onResponseData(_controller, chunk) {
-            chunks.push(chunk);
-            length += chunk.length;
-          },
-          onResponseEnd() {
-            signal?.removeEventListener('abort', onAbort);
-            const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-            resolve({ status, headers, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) });
-          },
-          onResponseError(_controller, error) {
-            signal?.removeEventListener('abort', onAbort);
-            reject(classifyTransportError(error, signal));
-          },
+        onResponseStart(_controller, statusCode, responseHeaders) {
+          status = statusCode;
+          headers = joinRepeatedHeaders(responseHeaders);
         },
-      );
+        onResponseData(_controller, chunk) {
+          chunks.push(chunk);
+          length += chunk.length;
+        },
+        onResponseEnd() {
+          cancellation.release();
+          const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+          resolve({ status, headers, body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) });
+        },
+        onResponseError(_controller, error) {
+          cancellation.release();
+          reject(classifyTransportError(error, signal));
+        },
+      });
     });
   }
 
@@ -164,6 +125,43 @@ export class UpstreamClient {
   async close(): Promise<void> {
     await this.#agent.close();
   }
+}
+
+/** The dispatch options of an upstream request: where it goes, what it sends, how long headers and body may take. */
+function dispatchOptions(request: UpstreamRequest, timeoutMs: number): Dispatcher.DispatchOptions {
+  const target = splitUrl(request.url);
+  return {
+    origin: target.origin,
+    path: target.path,
+    method: request.method,
+    headers: request.headers,
+    body: request.body ?? null,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  };
+}
+
+/**
+ * Ties the client's cancellation to an undici request whose controller arrives only once undici starts it: an
+ * abort before then is applied at the start. `release` drops the listener once the reply is complete.
+ */
+function linkCancellation(signal: CancelSignal | undefined): { attach(controller: Dispatcher.DispatchController): void; release(): void } {
+  let controller: Dispatcher.DispatchController | undefined;
+  let abortedEarly = false;
+  const onAbort = () => {
+    if (controller) controller.abort(signal?.reason as Error);
+    else abortedEarly = true;
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    attach(started) {
+      controller = started;
+      if (abortedEarly) started.abort(signal?.reason as Error);
+    },
+    release() {
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 // Upstream URLs repeat (one per provider and path), so their split into origin and path is kept.
