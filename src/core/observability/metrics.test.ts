@@ -75,6 +75,9 @@ const traffic: Entry[] = [
   { route: 'chat', provider: 'openai', model: 'gpt-4o-mini', status: 200, seconds: 0.3, usage: usage(100, 5, 64) },
   { route: 'chat-stream', provider: 'openai', model: 'gpt-4o-mini', status: 200, seconds: 2.2, usage: usage(0, 0) },
   { route: 'chat', provider: 'openai', model: 'gpt-4o-mini', status: 400, seconds: 0.001, errorCode: 'invalid_request' },
+  // A latency on a bucket's bound, and one past the last bound (counted only in +Inf).
+  { route: 'messages', provider: 'anthropic', model: 'claude-sonnet-4', status: 200, seconds: 0.25 },
+  { route: 'chat-stream', provider: 'groq', model: 'llama-3.3-70b-versatile', status: 200, seconds: 130 },
 ];
 
 describe('GatewayMetrics', () => {
