@@ -32,14 +32,15 @@ const finished: IteratorResult<Uint8Array, undefined> = { done: true, value: und
 /** What `#take` answers when nothing is ready yet. */
 const wait = Symbol('wait');
 
+/** Where the transfer stands: still running, or how it stopped. Only `open` accepts more. */
+type TransferState = 'open' | 'ended' | 'failed' | 'discarded';
+
 /** A queue of body chunks read as an async iterator; see the module comment. */
 export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined> {
-  #queue: Buffer[] = [];
+  readonly #queue: Buffer[] = [];
   #queued = 0;
-  #ended = false;
+  #state: TransferState = 'open';
   #failure: unknown;
-  #failed = false;
-  #discarded = false;
   #waiter: Waiter | undefined;
   #wakeScheduled = false;
   #control: FlowControl | undefined;
@@ -60,7 +61,7 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
 
   /** A chunk of the body, as undici's handler receives it. */
   push(chunk: Buffer): void {
-    if (this.#ended || this.#failed) return;
+    if (this.#state !== 'open') return;
     this.#queue.push(chunk);
     this.#queued += chunk.length;
     if (this.#queued >= this.highWaterMark && this.#control && !this.#control.paused) this.#control.pause();
@@ -69,30 +70,27 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
 
   /** The body ended normally. */
   end(): void {
-    if (this.#ended || this.#failed) return;
-    this.#ended = true;
+    if (this.#state !== 'open') return;
+    this.#state = 'ended';
     this.#scheduleWake();
   }
 
   /** The transfer failed; the reader sees it after the chunks queued before it. */
   fail(error: unknown): void {
-    if (this.#ended || this.#failed) return;
-    this.#failed = true;
+    if (this.#state !== 'open') return;
+    this.#state = 'failed';
     this.#failure = error;
     this.#scheduleWake();
   }
 
   /** Stops the transfer if it is still running; nothing more is read. */
   discard(): void {
-    if (this.#discarded) return;
-    this.#discarded = true;
-    this.#queue = [];
+    if (this.#state === 'discarded') return;
+    const running = this.#state === 'open';
+    this.#state = 'discarded';
+    this.#queue.length = 0;
     this.#queued = 0;
-    if (!this.#ended && !this.#failed) {
-      this.#failed = true;
-      this.#failure = new Error('The streamed body was discarded');
-      this.#control?.abort(this.#failure as Error);
-    }
+    if (running) this.#control?.abort(new Error('The streamed body was discarded'));
     this.#scheduleWake();
   }
 
@@ -127,18 +125,22 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
 
   /** What a read returns now (throwing the classified failure), or `wait`. */
   #take(): IteratorResult<Uint8Array, undefined> | typeof wait {
-    if (this.#queue.length > 0) {
-      const queue = this.#queue;
+    const queue = this.#queue;
+    if (queue.length > 0) {
       const value = queue.length === 1 ? queue[0]! : Buffer.concat(queue, this.#queued);
-      this.#queue = [];
+      queue.length = 0;
       this.#queued = 0;
-      if (this.#control?.paused && !this.#ended && !this.#failed) this.#control.resume();
+      if (this.#state === 'open' && this.#control?.paused) this.#control.resume();
       return { done: false, value };
     }
-    if (this.#discarded) return finished;
-    if (this.#failed) throw this.classify(this.#failure);
-    if (this.#ended) return finished;
-    return wait;
+    switch (this.#state) {
+      case 'open':
+        return wait;
+      case 'failed':
+        throw this.classify(this.#failure);
+      default:
+        return finished;
+    }
   }
 
   #scheduleWake(): void {
