@@ -21,10 +21,14 @@ import { flag, setUpTool } from './lib/tool-setup.js';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
-/** Sums `name=<integer>` over the lines V8's --trace-gc-nvp printed. */
-function sumOf(text: string, name: string): number {
+/** Sums `name=<number>` over the lines V8's --trace-gc-nvp printed, or over those of one kind of collection (`gc=s`, `gc=mc`). */
+function sumOf(text: string, name: string, kind?: string): number {
   let total = 0;
-  for (const match of text.matchAll(new RegExp(`\\b${name}=(\\d+)`, 'g'))) total += Number(match[1]);
+  for (const line of text.split('\n')) {
+    if (kind !== undefined && !line.includes(` gc=${kind} `)) continue;
+    const match = new RegExp(`\\b${name}=([\\d.]+)`).exec(line);
+    if (match) total += Number(match[1]);
+  }
   return total;
 }
 
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
         const fullCollections = (text.match(/\bgc=mc\b/g) ?? []).length;
         const name = index === 0 ? 'tollgate' : path.basename(path.resolve(root));
         process.stdout.write(
-          `${name.padEnd(20)} ${String(round(requests, 0)).padStart(7)} requests  ${String(round(sumOf(text, 'allocated') / requests / 1024, 1)).padStart(5)} KB allocated and ${String(round(sumOf(text, 'promoted') / requests, 0)).padStart(5)} B promoted per request  (${scavenges} scavenges, ${fullCollections} full collections)\n`,
+          `${name.padEnd(20)} ${String(round(requests, 0)).padStart(7)} requests  ${String(round(sumOf(text, 'allocated') / requests / 1024, 1)).padStart(5)} KB allocated and ${String(round(sumOf(text, 'promoted') / requests, 0)).padStart(5)} B promoted per request  (${scavenges} scavenges, ${fullCollections} full collections; pauses per 1,000 requests: ${round((sumOf(text, 'pause', 's') / requests) * 1000, 1)} ms scavenging, ${round((sumOf(text, 'pause', 'mc') / requests) * 1000, 1)} ms full)\n`,
         );
       } finally {
         await running.stop();

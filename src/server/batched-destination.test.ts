@@ -5,7 +5,7 @@ import { BatchedDestination, type BatchTarget } from './batched-destination.js';
 function recordingTarget() {
   const calls: string[] = [];
   const target: BatchTarget = {
-    write: (text: string) => calls.push(`write:${text}`),
+    write: (bytes: Buffer) => calls.push(`write:${bytes.toString('utf8')}`),
     flush: (callback) => {
       calls.push('flush');
       callback?.();
@@ -21,23 +21,48 @@ afterEach(() => {
 });
 
 describe('BatchedDestination', () => {
-  it('holds lines until the batch is full, then hands them on as one string, in order', () => {
+  it('holds lines until the next might not fit, then hands them on as one write, in order', () => {
     const { calls, target } = recordingTarget();
-    const destination = new BatchedDestination(target, { batchLength: 10, flushMs: 60_000 });
+    // A line of n characters is taken while 3n bytes are free (the most UTF-8 may need): in 20 bytes, three of four.
+    const destination = new BatchedDestination(target, { batchBytes: 20, flushMs: 60_000 });
     onTestFinished(() => destination.end());
     destination.write('abc\n');
     destination.write('def\n');
-    expect(calls).toEqual([]);
     destination.write('ghi\n');
-    expect(calls).toEqual(['write:abc\ndef\nghi\n']);
+    expect(calls).toEqual([]);
     destination.write('jkl\n');
-    expect(calls).toHaveLength(1);
+    expect(calls).toEqual(['write:abc\ndef\nghi\n']);
+    destination.handOn();
+    expect(calls).toEqual(['write:abc\ndef\nghi\n', 'write:jkl\n']);
+  });
+
+  it('writes UTF-8 intact, and a line longer than a batch on its own after the lines before it', () => {
+    const { calls, target } = recordingTarget();
+    const destination = new BatchedDestination(target, { batchBytes: 16, flushMs: 60_000 });
+    onTestFinished(() => destination.end());
+    destination.write('é€\n');
+    const long = `${'x'.repeat(30)}\n`;
+    destination.write(long);
+    destination.write('😀\n');
+    destination.handOn();
+    expect(calls).toEqual(['write:é€\n', `write:${long}`, 'write:😀\n']);
+  });
+
+  it('never hands over the same bytes twice: a batch handed on is not written into again', () => {
+    const handed: Buffer[] = [];
+    const destination = new BatchedDestination({ write: (bytes: Buffer) => handed.push(bytes) }, { batchBytes: 12, flushMs: 60_000 });
+    onTestFinished(() => destination.end());
+    destination.write('one\n');
+    destination.handOn();
+    destination.write('two\n');
+    destination.handOn();
+    expect(handed.map((bytes) => bytes.toString('utf8'))).toEqual(['one\n', 'two\n']);
   });
 
   it('hands on waiting lines after flushMs however few they are', () => {
     vi.useFakeTimers();
     const { calls, target } = recordingTarget();
-    const destination = new BatchedDestination(target, { batchLength: 32 * 1024, flushMs: 250 });
+    const destination = new BatchedDestination(target, { batchBytes: 32 * 1024, flushMs: 250 });
     onTestFinished(() => destination.end());
     destination.write('one\n');
     vi.advanceTimersByTime(249);
@@ -51,7 +76,7 @@ describe('BatchedDestination', () => {
 
   it('hands on waiting lines before flush, flushSync and end reach the target, and drops lines written after end', () => {
     const { calls, target } = recordingTarget();
-    const destination = new BatchedDestination(target, { batchLength: 1024, flushMs: 60_000 });
+    const destination = new BatchedDestination(target, { batchBytes: 1024, flushMs: 60_000 });
     const flushed = vi.fn();
     destination.write('a\n');
     destination.flush(flushed);
