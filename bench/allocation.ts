@@ -2,9 +2,10 @@
  * What Tollgate allocates per request: `node --import tsx bench/allocation.ts [--seconds=S] [--compare=DIR[,DIR…]]
  * [--kind=chat|stream] [--nice=N]` (after `npm run build`). Starts Tollgate (and each compared checkout's build) pinned like in the bench
  * with `--trace-gc-nvp`, drives it at 32 connections with the bench's non-streamed request (or its stream), and sums what V8 reports
- * at each collection during the measured window: kilobytes allocated per request, bytes promoted to the old
- * generation per request (objects that outlived two scavenges: the dearer kind of garbage), and how many
- * collections ran. Allocation counts do not depend on how busy the machine is the way CPU time does, so they
+ * at each collection during the measured window: kilobytes allocated per request, bytes that scavenges promoted to
+ * the old generation per request (objects that outlived two scavenges: the dearer kind of garbage, whose growth
+ * sets off full collections) and copied within the young generation (what each scavenge's pause is made of), how
+ * many collections ran, and their pauses. Allocation counts do not depend on how busy the machine is the way CPU time does, so they
  * compare two builds where a CPU comparison needs many rotations; the promoted bytes move by a few hundred bytes
  * between runs of one build.
  */
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
         const fullCollections = (text.match(/\bgc=mc\b/g) ?? []).length;
         const name = index === 0 ? 'tollgate' : path.basename(path.resolve(root));
         process.stdout.write(
-          `${name.padEnd(20)} ${String(round(requests, 0)).padStart(7)} requests  ${String(round(sumOf(text, 'allocated') / requests / 1024, 1)).padStart(5)} KB allocated and ${String(round(sumOf(text, 'promoted') / requests, 0)).padStart(5)} B promoted per request  (${scavenges} scavenges, ${fullCollections} full collections; pauses per 1,000 requests: ${round((sumOf(text, 'pause', 's') / requests) * 1000, 1)} ms scavenging, ${round((sumOf(text, 'pause', 'mc') / requests) * 1000, 1)} ms full)\n`,
+          `${name.padEnd(20)} ${String(round(requests, 0)).padStart(7)} requests  ${String(round(sumOf(text, 'allocated') / requests / 1024, 1)).padStart(5)} KB allocated and ${String(round(sumOf(text, 'promoted', 's') / requests, 0)).padStart(5)} B promoted and ${String(round(sumOf(text, 'new_space_survived', 's') / requests, 0)).padStart(5)} B kept young by scavenges per request  (${scavenges} scavenges, ${fullCollections} full collections; pauses per 1,000 requests: ${round((sumOf(text, 'pause', 's') / requests) * 1000, 1)} ms scavenging, ${round((sumOf(text, 'pause', 'mc') / requests) * 1000, 1)} ms full)\n`,
         );
       } finally {
         await running.stop();
