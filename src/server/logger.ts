@@ -62,9 +62,14 @@ function standardOutputBytes(): BatchTarget {
   return pino.destination({ dest: 1, sync: false, contentMode: 'buffer' }) as unknown as BatchTarget;
 }
 
+/** Standard output as the process logger writes to it: lines gathered into batches, written asynchronously. */
+export function standardOutputDestination(): BatchedDestination {
+  return new BatchedDestination(standardOutputBytes(), { batchBytes, flushMs: batchFlushMs });
+}
+
 /** Creates the process logger: JSON lines, written asynchronously and in batches to standard output by default. */
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
-  const destination = options.destination ?? new BatchedDestination(standardOutputBytes(), { batchBytes, flushMs: batchFlushMs });
+  const destination = options.destination ?? standardOutputDestination();
   return pino(
     {
       level: options.level,

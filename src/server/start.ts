@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { ConfigurationError, loadConfig, processEnvironment, processEnvironmentReader, type Config } from '../config/environment.js';
 import { readConfigFile } from '../config/config-file.js';
 import { reconcileConfigFile } from '../core/management/config-reconcile.js';
@@ -16,11 +17,13 @@ export interface StartOptions {
   listen?: boolean;
   /** Look for changes made by other processes. */
   refresh?: boolean;
+  /** The process logger, when the caller made it (the cluster's primary, which writes its workers' lines through it too). */
+  logger?: Logger;
 }
 
 /** Starts Tollgate from the process environment: store, migrations, config file, HTTP server, signals. */
 export async function startGateway(config: Config = loadConfig(processEnvironment()), options: StartOptions = {}): Promise<Gateway> {
-  const logger = createLogger({ level: config.logLevel });
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
   const database = await openDatabase({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
   logger.info({ store: database.dialect, location: database.location }, 'store opened');
 

@@ -37,6 +37,7 @@ describe.skipIf(skipWithout('Redis', suite))(suite, () => {
   let primary: ChildProcess;
   let exited: Promise<number | null>;
   let output = '';
+  let standardOutput = '';
   let base: string;
   let secret: string;
 
@@ -72,11 +73,14 @@ describe.skipIf(skipWithout('Redis', suite))(suite, () => {
         TOLLGATE_WORKERS: '2',
         REDIS_URL: redisUrl,
         TOLLGATE_REDIS_PREFIX: prefix,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    primary.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    primary.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      standardOutput += chunk.toString('utf8');
+    });
     primary.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     exited = new Promise((resolve) => primary.once('exit', (code) => resolve(code)));
     // The port answers once a worker listens; the other is normally listening by then, and the limit must hold either way.
@@ -118,5 +122,13 @@ describe.skipIf(skipWithout('Redis', suite))(suite, () => {
       await redis.quit();
     }
     expect(output).not.toContain(secret);
+
+    // Every line the workers logged reached the primary's standard output whole: one JSON object a line, and one
+    // request line per chat request, whichever worker served it.
+    const lines = standardOutput.split('\n').filter((line) => line.length > 0);
+    const records = lines.map((line) => JSON.parse(line) as { route?: string; status?: number });
+    const chatLines = records.filter((record) => record.route === '/v1/chat/completions');
+    expect(chatLines).toHaveLength(40);
+    expect(chatLines.filter((record) => record.status === 200)).toHaveLength(10);
   });
 });

@@ -1,0 +1,45 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { relayLines } from './line-relay.js';
+
+describe('relayLines', () => {
+  it('passes on whole lines only, however the reads split them, and ends a last unfinished line', async () => {
+    const source = new PassThrough();
+    const writes: string[] = [];
+    const relayed = relayLines(source, (lines) => writes.push(lines));
+    source.write('{"a":1}\n{"b"');
+    source.write(':2}\n{"c":3}\n{"d":');
+    source.write('4}');
+    source.end();
+    await relayed;
+    expect(writes).toEqual(['{"a":1}\n', '{"b":2}\n{"c":3}\n', '{"d":4}\n']);
+    for (const text of writes) expect(text.endsWith('\n')).toBe(true);
+  });
+
+  it('joins a UTF-8 character split between two reads', async () => {
+    const source = new PassThrough();
+    const writes: string[] = [];
+    const relayed = relayLines(source, (lines) => writes.push(lines));
+    const bytes = Buffer.from('{"model":"é€😀"}\n', 'utf8');
+    // Split inside the euro sign's three bytes and again inside the emoji's four.
+    const euro = bytes.indexOf(0xe2);
+    const emoji = bytes.indexOf(0xf0);
+    source.write(bytes.subarray(0, euro + 1));
+    source.write(bytes.subarray(euro + 1, emoji + 2));
+    source.write(bytes.subarray(emoji + 2));
+    source.end();
+    await relayed;
+    expect(writes.join('')).toBe('{"model":"é€😀"}\n');
+  });
+
+  it('resolves when the source is destroyed, after passing on what it delivered', async () => {
+    const source = new PassThrough();
+    const writes: string[] = [];
+    const relayed = relayLines(source, (lines) => writes.push(lines));
+    source.write('one\ntw');
+    await new Promise((resolve) => setImmediate(resolve));
+    source.destroy();
+    await relayed;
+    expect(writes).toEqual(['one\n', 'tw\n']);
+  });
+});
