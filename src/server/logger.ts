@@ -40,9 +40,9 @@ const redactPaths = [
  * Lines are gathered into batches of this many bytes (about 150 request lines) before they are handed to
  * pino's destination. Each of its writes is a trip to libuv's thread pool, which on a gateway pinned to one core
  * shares that core: measured in Tollgate under load, a write cost ~180–290 µs of the core whatever its size, so
- * 8 KB batches cost ~9 µs per line, 32 KB ~5 µs and 64 KB ~2–3 µs (joining the lines included); 128 KB batches
- * saved no more and made joining dearer (V8 puts strings of that size in its large-object space). See
- * BatchedDestination for why the batching is not left to the destination's `minLength`.
+ * 8 KB batches cost ~9 µs per line, 32 KB ~5 µs and 64 KB ~2–3 µs (measured when batches were still joined
+ * strings; 128 KB saved no more). See BatchedDestination for why the batching is not left to the destination's
+ * `minLength`.
  */
 const batchBytes = 64 * 1024;
 
