@@ -1,6 +1,6 @@
 /** Command-line options of `npm run bench -- [flags]`. */
 
-export const systemNames = ['direct', 'tollgate', 'portkey', 'tollgate-pg', 'tollgate-keys'] as const;
+export const systemNames = ['direct', 'tollgate', 'portkey', 'tollgate-pg', 'tollgate-keys', 'node-proxy'] as const;
 export type SystemName = (typeof systemNames)[number];
 
 export interface BenchOptions {

@@ -1,6 +1,7 @@
 /**
  * The systems under test, each an HTTP endpoint the load generator can hit with the same kind of request:
- * the mock itself (direct), Tollgate in its configurations, and Portkey's gateway.
+ * the mock itself (direct), Tollgate in its configurations, Portkey's gateway, and the thinnest Node HTTP proxy
+ * (the floor of what any Node gateway pays on this machine).
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import type { SystemName } from './options.js';
 import { startPortkey } from './portkey.js';
-import { firstLine, spawnPinned, type SpawnedProcess } from './processes.js';
+import { firstLine, freePort, spawnPinned, waitForPort, type SpawnedProcess } from './processes.js';
 import { isLocal, pinLocalServices } from './service-pinning.js';
 import { removeTollgateData, startTollgate, type RunningTollgate } from './tollgate.js';
 
@@ -173,6 +174,31 @@ export async function startPortkeySystem(options: StartOptions): Promise<SystemU
   };
 }
 
+/**
+ * bench/floor/node-http-proxy.mjs pinned like the gateways: node:http on both sides, bytes relayed, nothing else. Its
+ * added latency, in the same run, is what this machine charges any Node proxy for the hops (wake-ups across cores
+ * included); Tollgate's own share is what it adds over this.
+ */
+export async function startNodeProxySystem(options: StartOptions): Promise<SystemUnderTest> {
+  const port = await freePort();
+  const proxy = spawnPinned({
+    name: 'node-proxy',
+    command: process.execPath,
+    args: [fileURLToPath(new URL('../floor/node-http-proxy.mjs', import.meta.url)), `--port=${port}`, `--upstream=${options.mock.url}`],
+    cores: options.gatewayCores,
+  });
+  await waitForPort(port, 15_000, proxy);
+  return {
+    name: 'node-proxy',
+    description: 'client → the thinnest Node HTTP proxy (node:http both ways, bytes relayed; bench/floor/node-http-proxy.mjs) → mock',
+    url: `http://127.0.0.1:${port}/v1/chat/completions`,
+    headers: {},
+    model: 'gpt-4o-mini',
+    pid: proxy.pid,
+    stop: () => proxy.stop(),
+  };
+}
+
 /** Starts one system by name. */
 export function startSystem(name: SystemName, options: StartOptions): Promise<SystemUnderTest> {
   switch (name) {
@@ -185,5 +211,7 @@ export function startSystem(name: SystemName, options: StartOptions): Promise<Sy
       return startTollgatePostgres(options);
     case 'portkey':
       return startPortkeySystem(options);
+    case 'node-proxy':
+      return startNodeProxySystem(options);
   }
 }
