@@ -48,15 +48,19 @@ describe('BatchedDestination', () => {
     expect(calls).toEqual(['write:é€\n', `write:${long}`, 'write:😀\n']);
   });
 
-  it('never hands over the same bytes twice: a batch handed on is not written into again', () => {
+  it('never writes over bytes handed on, whether the batch was full or handed on early', () => {
     const handed: Buffer[] = [];
-    const destination = new BatchedDestination({ write: (bytes: Buffer) => handed.push(bytes) }, { batchBytes: 12, flushMs: 60_000 });
+    const destination = new BatchedDestination({ write: (bytes: Buffer) => handed.push(bytes) }, { batchBytes: 24, flushMs: 60_000 });
     onTestFinished(() => destination.end());
+    // Handed on early (a sixth full): copied out, and the buffer kept for the next lines.
     destination.write('one\n');
     destination.handOn();
     destination.write('two\n');
     destination.handOn();
-    expect(handed.map((bytes) => bytes.toString('utf8'))).toEqual(['one\n', 'two\n']);
+    // Four lines fill it past half; the fifth might not fit, so the buffer itself goes and a new one takes the fifth.
+    for (const line of ['abc\n', 'def\n', 'ghi\n', 'jkl\n', 'mno\n']) destination.write(line);
+    destination.handOn();
+    expect(handed.map((bytes) => bytes.toString('utf8'))).toEqual(['one\n', 'two\n', 'abc\ndef\nghi\njkl\n', 'mno\n']);
   });
 
   it('hands on waiting lines after flushMs however few they are', () => {

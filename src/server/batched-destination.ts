@@ -76,14 +76,23 @@ export class BatchedDestination implements DestinationStream {
     return true;
   }
 
-  /** Hands the waiting lines to the target now, as one write; the next lines go into a new buffer. */
+  /**
+   * Hands the waiting lines to the target now, as one write. The target may hold the bytes for a while (sonic-boom
+   * writes them later), so they are never written over: a batch at least half full is handed over as it is and the
+   * next lines go into a new buffer; a batch handed on early (by the timer or a flush, on a quiet gateway) is copied
+   * out and the buffer kept, so that a few lines never hold a whole batch's memory while they wait to be written.
+   */
   handOn(): void {
     if (this.#used === 0) return;
-    const full = this.#batch.subarray(0, this.#used);
-    // The target may still hold the bytes handed over (sonic-boom writes them later): they are never reused.
-    this.#batch = Buffer.allocUnsafe(this.options.batchBytes);
+    let bytes: Buffer;
+    if (this.#used * 2 >= this.#batch.length) {
+      bytes = this.#batch.subarray(0, this.#used);
+      this.#batch = Buffer.allocUnsafe(this.options.batchBytes);
+    } else {
+      bytes = Buffer.from(this.#batch.subarray(0, this.#used));
+    }
     this.#used = 0;
-    this.target.write(full);
+    this.target.write(bytes);
   }
 
   /** Hands on the waiting lines and lets the target write them (pino's `logger.flush` calls this). */
