@@ -63,6 +63,19 @@ describe('BatchedDestination', () => {
     expect(handed.map((bytes) => bytes.toString('utf8'))).toEqual(['one\n', 'two\n', 'abc\ndef\nghi\njkl\n', 'mno\n']);
   });
 
+  it('takes lines already in UTF-8 as well, copied, batched with the text lines in order', () => {
+    const { calls, target } = recordingTarget();
+    const destination = new BatchedDestination(target, { batchBytes: 16, flushMs: 60_000 });
+    onTestFinished(() => destination.end());
+    const relayed = Buffer.from('b€\n', 'utf8');
+    destination.write('a\n');
+    destination.writeBytes(relayed);
+    relayed.fill(0x78);
+    destination.writeBytes(Buffer.from(`${'y'.repeat(20)}\n`));
+    destination.handOn();
+    expect(calls).toEqual(['write:a\nb€\n', `write:${'y'.repeat(20)}\n`]);
+  });
+
   it('hands on waiting lines after flushMs however few they are', () => {
     vi.useFakeTimers();
     const { calls, target } = recordingTarget();

@@ -63,17 +63,27 @@ export class BatchedDestination implements DestinationStream {
   /** Adds a line (or several, newline-terminated) to the batch. */
   write(line: string): boolean {
     if (this.#ended) return false;
-    const room = this.#batch.length - this.#used;
-    if (largestByteLength(line.length) > room) {
-      this.handOn();
-      // A line longer than a whole batch goes on its own.
-      if (largestByteLength(line.length) > this.#batch.length) {
-        this.target.write(Buffer.from(line, 'utf8'));
-        return true;
-      }
-    }
-    this.#used += this.#batch.write(line, this.#used, 'utf8');
+    if (this.#makeRoom(largestByteLength(line.length))) this.#used += this.#batch.write(line, this.#used, 'utf8');
+    else this.target.write(Buffer.from(line, 'utf8'));
     return true;
+  }
+
+  /** Adds whole lines already in UTF-8 (another process's, relayed), copied: the caller may reuse its buffer. */
+  writeBytes(lines: Buffer): boolean {
+    if (this.#ended) return false;
+    if (this.#makeRoom(lines.length)) this.#used += lines.copy(this.#batch, this.#used);
+    else this.target.write(Buffer.from(lines));
+    return true;
+  }
+
+  /**
+   * Makes room for up to `bytes` more bytes, handing the batch on when they might not fit. False when they would not
+   * fit even in an empty batch: such lines go on their own, after the lines before them.
+   */
+  #makeRoom(bytes: number): boolean {
+    if (bytes <= this.#batch.length - this.#used) return true;
+    this.handOn();
+    return bytes <= this.#batch.length;
   }
 
   /**

@@ -27,7 +27,7 @@ export async function runCluster(config: Config): Promise<void> {
   const relays = new Set<Promise<void>>();
   const fork = (): void => {
     const worker = cluster.fork();
-    const relayed = relayLines(worker.process.stdout!, (lines) => output.write(lines));
+    const relayed = relayLines(worker.process.stdout!, (lines) => output.writeBytes(lines));
     relays.add(relayed);
     void relayed.then(() => relays.delete(relayed));
   };

@@ -6,7 +6,8 @@ describe('relayLines', () => {
   it('passes on whole lines only, however the reads split them, and ends a last unfinished line', async () => {
     const source = new PassThrough();
     const writes: string[] = [];
-    const relayed = relayLines(source, (lines) => writes.push(lines));
+    // Decoded only here, to compare: the relay hands on bytes.
+    const relayed = relayLines(source, (lines) => writes.push(lines.toString('utf8')));
     source.write('{"a":1}\n{"b"');
     source.write(':2}\n{"c":3}\n{"d":');
     source.write('4}');
@@ -16,10 +17,10 @@ describe('relayLines', () => {
     for (const text of writes) expect(text.endsWith('\n')).toBe(true);
   });
 
-  it('joins a UTF-8 character split between two reads', async () => {
+  it('joins a UTF-8 character split between two reads, handing on whole lines only', async () => {
     const source = new PassThrough();
-    const writes: string[] = [];
-    const relayed = relayLines(source, (lines) => writes.push(lines));
+    const writes: Buffer[] = [];
+    const relayed = relayLines(source, (lines) => writes.push(Buffer.from(lines)));
     const bytes = Buffer.from('{"model":"é€😀"}\n', 'utf8');
     // Split inside the euro sign's three bytes and again inside the emoji's four.
     const euro = bytes.indexOf(0xe2);
@@ -29,13 +30,14 @@ describe('relayLines', () => {
     source.write(bytes.subarray(emoji + 2));
     source.end();
     await relayed;
-    expect(writes.join('')).toBe('{"model":"é€😀"}\n');
+    expect(Buffer.concat(writes).toString('utf8')).toBe('{"model":"é€😀"}\n');
+    for (const lines of writes) expect(lines.at(-1)).toBe(0x0a);
   });
 
   it('resolves when the source is destroyed, after passing on what it delivered', async () => {
     const source = new PassThrough();
     const writes: string[] = [];
-    const relayed = relayLines(source, (lines) => writes.push(lines));
+    const relayed = relayLines(source, (lines) => writes.push(lines.toString('utf8')));
     source.write('one\ntw');
     await new Promise((resolve) => setImmediate(resolve));
     source.destroy();
