@@ -25,9 +25,10 @@ const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 /** Sums `name=<number>` over the lines V8's --trace-gc-nvp printed, or over those of one kind of collection (`gc=s`, `gc=mc`). */
 function sumOf(text: string, name: string, kind?: string): number {
   let total = 0;
+  const field = new RegExp(`\\b${name}=([\\d.]+)`);
   for (const line of text.split('\n')) {
     if (kind !== undefined && !line.includes(` gc=${kind} `)) continue;
-    const match = new RegExp(`\\b${name}=([\\d.]+)`).exec(line);
+    const match = field.exec(line);
     if (match) total += Number(match[1]);
   }
   return total;
