@@ -206,6 +206,7 @@ async function main(): Promise<void> {
     gatewayCores,
     loadCores,
     logLevel: options.logLevel,
+    busyPollMicroseconds: options.busyPollMicroseconds,
     postgresUrl: options.postgresUrl,
     redisUrl: options.redisUrl,
   };
@@ -280,6 +281,7 @@ async function main(): Promise<void> {
         delayMs: options.delayMs,
         chunkDelayMs: options.chunkDelayMs,
         logLevel: options.logLevel,
+        busyPollMicroseconds: options.busyPollMicroseconds,
         tollgateNodeFlags: startCommand(repositoryRoot).flags,
         tollgateEnvironment: startCommand(repositoryRoot).environment,
         skipped,

@@ -1,6 +1,6 @@
 /** Command-line options of `npm run bench -- [flags]`. */
 
-export const systemNames = ['direct', 'tollgate', 'portkey', 'tollgate-pg', 'tollgate-keys', 'node-proxy'] as const;
+export const systemNames = ['direct', 'tollgate', 'portkey', 'tollgate-pg', 'tollgate-keys', 'node-proxy', 'tollgate-poll'] as const;
 export type SystemName = (typeof systemNames)[number];
 
 export interface BenchOptions {
@@ -24,6 +24,8 @@ export interface BenchOptions {
   /** nice(1) value of every process the bench starts (0: unchanged). */
   nice: number;
   logLevel: string;
+  /** TOLLGATE_BUSY_POLL_MICROSECONDS of the `tollgate-poll` system. */
+  busyPollMicroseconds: number;
   outDirectory: string;
   label: string | undefined;
   postgresUrl: string;
@@ -49,6 +51,7 @@ export const usage = `npm run bench -- [flags]        (or: node --import tsx ben
   --nice=N                run the bench's processes at this nice value (e.g. -10, needs root) so that
                           other work on a shared machine disturbs the measurements less (default 0)
   --log-level=L           Tollgate's LOG_LEVEL (default info, the production default)
+  --busy-poll-us=N        TOLLGATE_BUSY_POLL_MICROSECONDS of the tollgate-poll system (default 200)
   --out=DIR               where results are written (default bench/results)
   --label=NAME            added to the result file names
   --postgres-url=URL      PostgreSQL server for tollgate-pg; a fresh database is created and dropped
@@ -80,6 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     pin: true,
     nice: 0,
     logLevel: 'info',
+    busyPollMicroseconds: 200,
     outDirectory: 'bench/results',
     label: undefined,
     postgresUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -143,6 +147,9 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--log-level':
         options.logLevel = value;
+        break;
+      case '--busy-poll-us':
+        options.busyPollMicroseconds = Math.round(numberFlag('busy-poll-us', value, 1));
         break;
       case '--out':
         options.outDirectory = value;

@@ -21,14 +21,14 @@ export const scenarios: Scenario[] = [
     name: 'latency-1conn',
     description: 'non-streaming, one connection, back to back: latency (p50/p99)',
     body: 'chat',
-    systems: [...everyone, 'node-proxy'],
+    systems: [...everyone, 'node-proxy', 'tollgate-poll'],
     job: (target, _options, durationS) => ({ kind: 'latency', target, mode: 'sequential', durationS }),
   },
   {
     name: 'latency-rate',
     description: 'non-streaming, open loop at a fixed rate (--rate, default 200/s): latency (p50/p99)',
     body: 'chat',
-    systems: ['direct', 'tollgate', 'portkey', 'tollgate-pg', 'node-proxy'],
+    systems: ['direct', 'tollgate', 'portkey', 'tollgate-pg', 'node-proxy', 'tollgate-poll'],
     job: (target, options, durationS) => ({ kind: 'latency', target, mode: 'rate', rate: options.rate, connections: 64, durationS }),
   },
   {

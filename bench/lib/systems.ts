@@ -88,12 +88,14 @@ export interface StartOptions {
   /** The mock's and load generator's cores; the local PostgreSQL and Redis are moved there while measured. */
   loadCores: string | undefined;
   logLevel: string;
+  busyPollMicroseconds: number;
   postgresUrl: string;
   redisUrl: string;
 }
 
-export async function startTollgateSystem(name: 'tollgate' | 'tollgate-keys' | 'tollgate-soak', options: StartOptions): Promise<SystemUnderTest> {
+export async function startTollgateSystem(name: 'tollgate' | 'tollgate-keys' | 'tollgate-poll' | 'tollgate-soak', options: StartOptions): Promise<SystemUnderTest> {
   const many = name === 'tollgate-keys';
+  const polling = name === 'tollgate-poll';
   const tollgate = await startTollgate({
     name,
     repositoryRoot: options.repositoryRoot,
@@ -102,10 +104,13 @@ export async function startTollgateSystem(name: 'tollgate' | 'tollgate-keys' | '
     logLevel: options.logLevel,
     apiKeys: many ? 1_000 : 1,
     providerKeys: many ? 100 : 1,
+    ...(polling ? { environment: { TOLLGATE_BUSY_POLL_MICROSECONDS: String(options.busyPollMicroseconds) } } : {}),
   });
   const description = many
     ? 'client → Tollgate (SQLite, 1,000 API keys, 100 provider keys) → mock'
-    : 'client → Tollgate (embedded SQLite, in-memory counters) → mock';
+    : polling
+      ? `client → Tollgate (embedded SQLite, TOLLGATE_BUSY_POLL_MICROSECONDS=${options.busyPollMicroseconds}) → mock`
+      : 'client → Tollgate (embedded SQLite, in-memory counters) → mock';
   return fromTollgate(name, description, tollgate);
 }
 
@@ -206,6 +211,7 @@ export function startSystem(name: SystemName, options: StartOptions): Promise<Sy
       return Promise.resolve(directSystem(options.mock));
     case 'tollgate':
     case 'tollgate-keys':
+    case 'tollgate-poll':
       return startTollgateSystem(name, options);
     case 'tollgate-pg':
       return startTollgatePostgres(options);

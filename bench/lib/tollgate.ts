@@ -27,6 +27,8 @@ export interface TollgateOptions {
   logLevel?: string;
   /** Extra arguments for node before the script (e.g. --cpu-prof). */
   nodeArguments?: string[];
+  /** Environment variables of Tollgate's own on top of the bench's (e.g. TOLLGATE_BUSY_POLL_MICROSECONDS). */
+  environment?: Record<string, string>;
   /** Start with `npm start`'s node flags and environment (default true; bench/node-flags.ts compares flag sets without them). */
   useStartFlags?: boolean;
 }
@@ -119,6 +121,7 @@ export async function startTollgate(options: TollgateOptions): Promise<RunningTo
     ...(options.useStartFlags === false ? {} : start.environment),
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl, TOLLGATE_ENCRYPTION_KEY: randomBytes(32).toString('hex') } : {}),
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...options.environment,
   };
   const child = spawnPinned({
     name: options.name,

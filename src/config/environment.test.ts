@@ -55,6 +55,24 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the busy-poll window in whole microseconds, off unless set', () => {
+    expect(loadConfig({}).busyPollMicroseconds).toBe(0);
+    expect(loadConfig({ TOLLGATE_BUSY_POLL_MICROSECONDS: '' }).busyPollMicroseconds).toBe(0);
+    expect(loadConfig({ TOLLGATE_BUSY_POLL_MICROSECONDS: '200' }).busyPollMicroseconds).toBe(200);
+    for (const wrong of ['-1', '2.5', 'fast', '10001']) {
+      expect(() => loadConfig({ TOLLGATE_BUSY_POLL_MICROSECONDS: wrong })).toThrow(
+        new RegExp(`TOLLGATE_BUSY_POLL_MICROSECONDS: must be a whole number of microseconds from 0 to 10000, got "${wrong}"`),
+      );
+    }
+  });
+
+  it('reads the number of workers as a whole number from 1 to 256', () => {
+    expect(loadConfig({ TOLLGATE_WORKERS: '1' }).workers).toBe(1);
+    for (const wrong of ['0', '1.5', 'many', '257']) {
+      expect(() => loadConfig({ TOLLGATE_WORKERS: wrong })).toThrow(new RegExp(`TOLLGATE_WORKERS: must be a whole number from 1 to 256, got "${wrong}"`));
+    }
+  });
+
   it('decodes hex and base64 encryption keys of 32 bytes only', () => {
     expect(decodeEncryptionKey('ab'.repeat(32))?.length).toBe(32);
     expect(decodeEncryptionKey(Buffer.alloc(32, 7).toString('base64'))?.length).toBe(32);

@@ -30,7 +30,7 @@ import { createAdapterRegistry, type AdapterRegistry } from '../providers/index.
 import type { AdapterOptions } from '../spec/provider.js';
 import { Router, type RandomSource } from '../core/routing/router.js';
 import { Dispatcher } from '../core/dispatch/dispatcher.js';
-import { UpstreamClient } from '../core/dispatch/upstream-client.js';
+import { createUpstreamAgent, UpstreamClient } from '../core/dispatch/upstream-client.js';
 import { ChatService } from '../core/inference/chat-service.js';
 import { EmbeddingService } from '../core/inference/embedding-service.js';
 import { listModels } from '../core/inference/model-list.js';
@@ -61,6 +61,7 @@ import { installJsonBodyParser } from './json-body-parser.js';
 import { installRequestLog } from './request-log.js';
 import { declareRouteConfig, routeConfigOf } from './route-config.js';
 import { lazyChildLogger } from './lazy-child-logger.js';
+import type { BusyPoll } from './busy-poll.js';
 
 /** Everything the app is built from; tests build it in-process with their own store, clock and environment. */
 export interface AppDependencies {
@@ -95,6 +96,8 @@ export interface AppDependencies {
   rates?: { diemUsd: number; vcuUsd: number };
   /** How often buffered ledger rows and last-used times are written (ms). */
   ledgerFlushMs?: number;
+  /** Keeps the event loop polling after traffic (TOLLGATE_BUSY_POLL_MICROSECONDS); absent: the loop sleeps when idle. */
+  busyPoll?: BusyPoll;
 }
 
 /** The built app and the services behind it. */
@@ -170,7 +173,8 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   const adapters = dependencies.adapters ?? createAdapterRegistry(dependencies.adapterOptions ?? {});
   const random = dependencies.random ?? Math.random;
   const router = new Router(catalog, adapters, clock, random);
-  const client = new UpstreamClient();
+  const busyPoll = dependencies.busyPoll;
+  const client = new UpstreamClient(busyPoll ? createUpstreamAgent().compose(busyPoll.upstreamInterceptor()) : undefined);
   const metrics = new GatewayMetrics({ defaultMetrics: dependencies.processMetrics ?? false });
   const dispatcher = new Dispatcher({
     router,
@@ -268,6 +272,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     },
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
+  if (busyPoll) app.server.on('request', busyPoll.touch);
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -361,6 +366,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     flushUsage,
     async close() {
       if (refreshTimer) clearInterval(refreshTimer);
+      busyPoll?.stop();
       await app.close();
       // Answers may have left before their settlements landed in the counters; those land before the counters close.
       await meter.drain();

@@ -7,6 +7,7 @@ import { SecretBox, loadOrCreateKeyFile } from '../store/secret-box.js';
 import { SettingsRepository } from '../store/settings-repository.js';
 import { systemClock } from '../spec/clock.js';
 import { resolveAdminKeyHash } from './admin-key.js';
+import { BusyPoll } from './busy-poll.js';
 import { createApp, type Gateway } from './create-app.js';
 import { createLogger } from './logger.js';
 
@@ -57,6 +58,7 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
     rates: { diemUsd: config.diemUsd, vcuUsd: config.vcuUsd },
     ...(config.azureAuthorityHost ? { adapterOptions: { azureAuthorityHost: config.azureAuthorityHost } } : {}),
     processMetrics: true,
+    ...(config.busyPollMicroseconds > 0 ? { busyPoll: new BusyPoll(config.busyPollMicroseconds) } : {}),
   });
 
   if (config.configFile && options.reconcile !== false) {

@@ -16,20 +16,24 @@ export interface UpstreamStream {
   discard(): void;
 }
 
+/** The keep-alive agent upstream requests go through: one pool per origin, connections kept between requests. */
+export function createUpstreamAgent(): Agent {
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 600_000,
+    connections: 512,
+    pipelining: 1,
+    connect: { timeout: 10_000 },
+  });
+}
+
 /** One pooled keep-alive agent for every upstream origin; never a client per request. */
 export class UpstreamClient {
   readonly #agent: Dispatcher;
 
-  constructor(agent?: Dispatcher) {
-    this.#agent =
-      agent ??
-      new Agent({
-        keepAliveTimeout: 30_000,
-        keepAliveMaxTimeout: 600_000,
-        connections: 512,
-        pipelining: 1,
-        connect: { timeout: 10_000 },
-      });
+  /** @param agent the dispatcher to send through; default: `createUpstreamAgent()` */
+  constructor(agent: Dispatcher = createUpstreamAgent()) {
+    this.#agent = agent;
   }
 
   /**
