@@ -51,7 +51,7 @@ export const usage = `npm run bench -- [flags]        (or: node --import tsx ben
   --nice=N                run the bench's processes at this nice value (e.g. -10, needs root) so that
                           other work on a shared machine disturbs the measurements less (default 0)
   --log-level=L           Tollgate's LOG_LEVEL (default info, the production default)
-  --busy-poll-us=N        TOLLGATE_BUSY_POLL_MICROSECONDS of the tollgate-poll system (default 200)
+  --busy-poll-us=N        TOLLGATE_BUSY_POLL_MICROSECONDS of the tollgate-poll system (default 500)
   --out=DIR               where results are written (default bench/results)
   --label=NAME            added to the result file names
   --postgres-url=URL      PostgreSQL server for tollgate-pg; a fresh database is created and dropped
@@ -83,7 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     pin: true,
     nice: 0,
     logLevel: 'info',
-    busyPollMicroseconds: 200,
+    busyPollMicroseconds: 500,
     outDirectory: 'bench/results',
     label: undefined,
     postgresUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
