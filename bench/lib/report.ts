@@ -255,6 +255,7 @@ export function checkTargets(summaries: ScenarioSummary[], soak: SoakSummary | u
 function pollingChecks(summaries: ScenarioSummary[], rate: number): TargetCheck[] {
   const serial = find(summaries, 'latency-1conn', 'tollgate-poll');
   const atRate = find(summaries, 'latency-rate', 'tollgate-poll');
+  const stream = find(summaries, 'stream-latency', 'tollgate-poll');
   const checks: TargetCheck[] = [];
   if (serial) {
     checks.push({
@@ -270,6 +271,14 @@ function pollingChecks(summaries: ScenarioSummary[], rate: number): TargetCheck[
       goal: '≤ 0.80 / 2 ms',
       measured: `${fmt(atRate.addedMs.p50)} / ${fmt(atRate.addedMs.p99)} ms (CPU ${fmt(atRate.median.cpuMsPer1k, 0)} µs per request)`,
       pass: check(atRate.addedMs.p50, (value) => value <= 0.8 && (atRate.addedMs.p99 ?? Infinity) <= 2),
+    });
+  }
+  if (stream) {
+    checks.push({
+      target: 'streaming first-byte overhead, p50, busy polling on',
+      goal: '≤ 0.5 ms',
+      measured: `${fmt(stream.addedMs.ttfbP50)} ms`,
+      pass: check(stream.addedMs.ttfbP50, (value) => value <= 0.5),
     });
   }
   return checks;

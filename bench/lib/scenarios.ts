@@ -49,7 +49,7 @@ export const scenarios: Scenario[] = [
     name: 'stream-latency',
     description: 'streaming, one connection, back to back: time to first and last byte',
     body: 'stream',
-    systems: baseline,
+    systems: [...baseline, 'tollgate-poll'],
     job: (target, _options, durationS) => ({ kind: 'stream', target, durationS }),
   },
   {
