@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
+import { readChatStream } from './inference-helpers.js';
 
 const openAIKey = 'sk-upstream-openai-anthropic-sdk-0001';
 const anthropicKey = 'sk-ant-upstream-0001';
@@ -210,12 +211,7 @@ describe('OpenAI SDK through Tollgate to an Anthropic upstream', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let usage: OpenAI.CompletionUsage | null | undefined;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      if (chunk.usage) usage = chunk.usage;
-    }
+    const { text, usage } = await readChatStream(stream);
     expect(text).toBe('stream in french');
     expect(usage?.completion_tokens).toBeGreaterThan(0);
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mockEmbedding, startOpenAIMock, type OpenAIMock, type RecordedRequest } from '../mocks/openai-mock.js';
 import { startPerplexityMock, type PerplexityMock } from '../mocks/perplexity-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
+import { readChatStream } from './inference-helpers.js';
 
 /** What a provider's server saw: the path it was asked for, and the request as the mock recorded it. */
 interface Seen {
@@ -279,14 +280,7 @@ describe.each(cases)('OpenAI SDK through Tollgate to $provider', (entry) => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let usage: OpenAI.CompletionUsage | null | undefined;
-    let finish: string | null | undefined;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-      if (chunk.usage) usage = chunk.usage;
-    }
+    const { text, finish, usage } = await readChatStream(stream);
     expect(text).toBe('stream three words');
     expect(finish).toBe('stop');
     const seen = setup().last();

@@ -1,5 +1,8 @@
 /** Small helpers shared by the inference end-to-end tests. */
-import { testAdminKey, type LiveGateway } from '../support/live-gateway.js';
+import OpenAI from 'openai';
+import type { AppDependencies } from '../../src/server/create-app.js';
+import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
+import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
 
 /** A seeded PRNG (mulberry32): the same seed gives the same sequence in [0, 1), for deterministic weighted choice. */
 export function seededRandom(seed: number): () => number {
@@ -95,4 +98,50 @@ export async function whenLogged(lines: string[], matches: (line: string) => boo
     if (lines.some(matches)) return;
     await whenReceived(lines, seen + 1);
   }
+}
+
+/** What an OpenAI SDK chat stream delivered: its text, its last finish reason and its usage chunk, if any. */
+export interface ReadChatStream {
+  text: string;
+  finish: string | null | undefined;
+  usage: OpenAI.CompletionUsage | null | undefined;
+}
+
+/** Reads an OpenAI SDK chat stream to its end. */
+export async function readChatStream(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<ReadChatStream> {
+  const read: ReadChatStream = { text: '', finish: undefined, usage: undefined };
+  for await (const chunk of stream) {
+    read.text += chunk.choices[0]?.delta.content ?? '';
+    read.finish = chunk.choices[0]?.finish_reason ?? read.finish;
+    if (chunk.usage) read.usage = chunk.usage;
+  }
+  return read;
+}
+
+/** A live gateway in front of an OpenAI mock with one key, and an OpenAI SDK client pointed at the gateway. */
+export interface OpenAIThroughGateway {
+  mock: OpenAIMock;
+  tollgate: LiveGateway;
+  client: OpenAI;
+  dispose(): Promise<void>;
+}
+
+/** The upstream key the mock accepts and the gateway's one `openai` key holds. */
+export const openAIUpstreamKey = 'sk-upstream-openai-0001';
+
+/** Starts an OpenAI mock and a live gateway (with `overrides`) that serves `openai/*` models from it. */
+export async function startOpenAIThroughGateway(overrides: Partial<AppDependencies> = {}): Promise<OpenAIThroughGateway> {
+  const mock = await startOpenAIMock({ apiKeys: [openAIUpstreamKey] });
+  const tollgate = await startLiveGateway(overrides);
+  await tollgate.configureProvider('openai', { network_config: { base_url: mock.baseUrl, retry_backoff_initial: 1, retry_backoff_max: 2 } });
+  await tollgate.addKey('openai', { name: 'main', value: openAIUpstreamKey });
+  return {
+    mock,
+    tollgate,
+    client: new OpenAI({ apiKey: testAdminKey, baseURL: `${tollgate.url}/v1`, maxRetries: 0 }),
+    async dispose() {
+      await tollgate.dispose();
+      await mock.close();
+    },
+  };
 }

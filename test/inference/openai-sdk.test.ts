@@ -1,23 +1,21 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
-import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
+import type { OpenAIMock } from '../mocks/openai-mock.js';
+import type { LiveGateway } from '../support/live-gateway.js';
+import { openAIUpstreamKey, readChatStream, startOpenAIThroughGateway, type OpenAIThroughGateway } from './inference-helpers.js';
 
 describe('OpenAI SDK through Tollgate to an OpenAI upstream', () => {
+  let setup: OpenAIThroughGateway;
   let mock: OpenAIMock;
   let tollgate: LiveGateway;
   let client: OpenAI;
 
   beforeAll(async () => {
-    mock = await startOpenAIMock({ apiKeys: ['sk-upstream-openai-0001'] });
-    tollgate = await startLiveGateway();
-    await tollgate.configureProvider('openai', { network_config: { base_url: mock.baseUrl, retry_backoff_initial: 1, retry_backoff_max: 2 } });
-    await tollgate.addKey('openai', { name: 'main', value: 'sk-upstream-openai-0001' });
-    client = new OpenAI({ apiKey: testAdminKey, baseURL: `${tollgate.url}/v1`, maxRetries: 0 });
+    setup = await startOpenAIThroughGateway();
+    ({ mock, tollgate, client } = setup);
   });
   afterAll(async () => {
-    await tollgate.dispose();
-    await mock.close();
+    await setup.dispose();
   });
 
   it('completes a chat without streaming', async () => {
@@ -27,7 +25,7 @@ describe('OpenAI SDK through Tollgate to an OpenAI upstream', () => {
     expect(completion.usage?.prompt_tokens).toBeGreaterThan(0);
     const upstream = mock.requests.at(-1)!;
     expect(upstream.path).toBe('/v1/chat/completions');
-    expect(upstream.headers.authorization).toBe('Bearer sk-upstream-openai-0001');
+    expect(upstream.headers.authorization).toBe(`Bearer ${openAIUpstreamKey}`);
     expect((upstream.body as { model: string }).model).toBe('gpt-4o');
   });
 
@@ -49,8 +47,7 @@ describe('OpenAI SDK through Tollgate to an OpenAI upstream', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    let usage: OpenAI.CompletionUsage | undefined | null;
-    for await (const chunk of withUsage) if (chunk.usage) usage = chunk.usage;
+    const { usage } = await readChatStream(withUsage);
     expect(usage?.completion_tokens).toBeGreaterThan(0);
   });
 

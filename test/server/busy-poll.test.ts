@@ -2,29 +2,24 @@
  * TOLLGATE_BUSY_POLL_MICROSECONDS end to end: the gateway notes traffic on its poll for requests arriving and for
  * the upstream's replies, answers exactly as without it (plain and streamed), and stops polling when closed.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BusyPoll } from '../../src/server/busy-poll.js';
-import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
-import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
+import { startLiveGateway } from '../support/live-gateway.js';
+import { readChatStream, startOpenAIThroughGateway, type OpenAIThroughGateway } from '../inference/inference-helpers.js';
 
 describe('a gateway with busy polling on', () => {
-  let mock: OpenAIMock;
-  let tollgate: LiveGateway;
+  let setup: OpenAIThroughGateway;
   let client: OpenAI;
   const poll = new BusyPoll(200);
   const touch = vi.spyOn(poll, 'touch');
 
   beforeAll(async () => {
-    mock = await startOpenAIMock({ apiKeys: ['sk-upstream-openai-0001'] });
-    tollgate = await startLiveGateway({ busyPoll: poll });
-    await tollgate.configureProvider('openai', { network_config: { base_url: mock.baseUrl, retry_backoff_initial: 1, retry_backoff_max: 2 } });
-    await tollgate.addKey('openai', { name: 'main', value: 'sk-upstream-openai-0001' });
-    client = new OpenAI({ apiKey: testAdminKey, baseURL: `${tollgate.url}/v1`, maxRetries: 0 });
+    setup = await startOpenAIThroughGateway({ busyPoll: poll });
+    client = setup.client;
   });
   afterAll(async () => {
-    await tollgate.dispose();
-    await mock.close();
+    await setup.dispose();
   });
 
   it('notes the request and the upstream reply, and answers as usual', async () => {
@@ -43,12 +38,7 @@ describe('a gateway with busy polling on', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let usage: OpenAI.CompletionUsage | null | undefined;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      if (chunk.usage) usage = chunk.usage;
-    }
+    const { text, usage } = await readChatStream(stream);
     expect(text).toContain('stream me please');
     expect(usage?.completion_tokens).toBeGreaterThan(0);
     expect(touch.mock.calls.length).toBeGreaterThanOrEqual(5);
