@@ -16,7 +16,7 @@ import { startLoadGenerator, type LoadGenerator } from './lib/load-generator.js'
 import type { LoadJob, LoadResult, ThroughputResult } from './lib/load-jobs.js';
 import { parseOptions, usage, type BenchOptions, type SystemName } from './lib/options.js';
 import { portkeyEntry } from './lib/portkey.js';
-import { canPin, machineLoad, pin, sampleCores, sampleProcess, setNiceness } from './lib/processes.js';
+import { canPin, cpuIdleBehaviour, machineLoad, pin, sampleCores, sampleProcess, setNiceness } from './lib/processes.js';
 import { checkTargets, renderMarkdown, renderText, summarise, type Measurement, type Report, type SoakSummary } from './lib/report.js';
 import { selectedScenarios, targetFor, type Scenario } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
@@ -266,6 +266,7 @@ async function main(): Promise<void> {
         cores,
         memoryGb: Math.round(os.totalmem() / 1024 ** 3),
         os: `${os.type()} ${os.release()}`,
+        cpuIdle: cpuIdleBehaviour(),
         node: process.version,
         portkeyVersion: packageVersion(path.join(repositoryRoot, 'node_modules', '@portkey-ai', 'gateway', 'package.json')),
         autocannonVersion: packageVersion(path.join(repositoryRoot, 'node_modules', 'autocannon', 'package.json')),

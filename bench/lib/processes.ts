@@ -185,6 +185,23 @@ export function machineLoad(): { loadAverage: number[]; cores: number } {
   return { loadAverage: os.loadavg().map((value) => Math.round(value * 100) / 100), cores: os.availableParallelism() };
 }
 
+/**
+ * How an idle CPU waits here: the cpuidle driver and, in a KVM guest, how long an idle vCPU polls before it halts.
+ * Serial latency hangs on it: waking a halted vCPU costs an interrupt and a VM entry on every hop between cores.
+ */
+export function cpuIdleBehaviour(): string {
+  const read = (file: string): string | undefined => {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const driver = read('/sys/devices/system/cpu/cpuidle/current_driver') ?? 'unknown';
+  const haltPollNs = read('/sys/module/haltpoll/parameters/guest_halt_poll_ns');
+  return haltPollNs === undefined ? `cpuidle ${driver}` : `cpuidle ${driver}, guest halt polling ${haltPollNs} ns`;
+}
+
 /** Busy CPU time per core (ms) from /proc/stat: everything but idle and iowait; undefined off Linux. */
 export function sampleCores(): number[] | undefined {
   try {

@@ -408,7 +408,7 @@ export function renderMarkdown(report: Report): string {
   const lines: string[] = [
     `# Tollgate benchmark — ${String(meta.date)}`,
     '',
-    `- machine: ${String(meta.cpu)}, ${String(meta.cores)} cores, ${String(meta.memoryGb)} GB; ${String(meta.os)}; Node ${String(meta.node)}`,
+    `- machine: ${String(meta.cpu)}, ${String(meta.cores)} cores, ${String(meta.memoryGb)} GB; ${String(meta.os)}; Node ${String(meta.node)}${meta.cpuIdle ? `; ${String(meta.cpuIdle)}` : ''}`,
     `- commit: ${String(meta.commit)}${meta.dirty ? ' (working tree had uncommitted changes)' : ''}`,
     `- pinning: ${String(meta.pinning)}; nice ${String(meta.nice ?? 0)}`,
     `- load: ${String(meta.loader)} for the closed-loop scenarios; the bench's undici client for latency and streams`,
