@@ -58,7 +58,8 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
     rates: { diemUsd: config.diemUsd, vcuUsd: config.vcuUsd },
     ...(config.azureAuthorityHost ? { adapterOptions: { azureAuthorityHost: config.azureAuthorityHost } } : {}),
     processMetrics: true,
-    ...(config.busyPollMicroseconds > 0 ? { busyPoll: new BusyPoll(config.busyPollMicroseconds) } : {}),
+    // Only a process that serves has traffic to poll for (the cluster's primary prepares the store and stops).
+    ...(config.busyPollMicroseconds > 0 && options.listen !== false ? { busyPoll: new BusyPoll(config.busyPollMicroseconds) } : {}),
   });
 
   if (config.configFile && options.reconcile !== false) {
