@@ -34,6 +34,22 @@ describe('relayLines', () => {
     for (const lines of writes) expect(lines.at(-1)).toBe(0x0a);
   });
 
+  it('passes on a line that stays unfinished past 1 MiB over many reads, then relays the next lines whole', async () => {
+    const source = new PassThrough();
+    const writes: Buffer[] = [];
+    const relayed = relayLines(source, (lines) => writes.push(Buffer.from(lines)));
+    const part = Buffer.alloc(64 * 1024, 0x61);
+    for (let index = 0; index < 17; index += 1) source.write(part);
+    source.write('b\n{"next":1}\n');
+    source.end();
+    await relayed;
+    // The held line goes once it passes 1 MiB (ended with a newline); its rest arrives as a line of its own.
+    expect(writes.map((lines) => lines.length)).toEqual([17 * part.length + 1, 13]);
+    expect(writes[0]!.subarray(0, -1).every((byte) => byte === 0x61)).toBe(true);
+    expect(writes[0]!.at(-1)).toBe(0x0a);
+    expect(writes[1]!.toString('utf8')).toBe('b\n{"next":1}\n');
+  });
+
   it('resolves when the source is destroyed, after passing on what it delivered', async () => {
     const source = new PassThrough();
     const writes: string[] = [];

@@ -13,15 +13,26 @@ const newline = 0x0a;
  * closed or failed, after passing on everything it delivered.
  */
 export function relayLines(source: Readable, write: (lines: Buffer) => void): Promise<void> {
-  let unfinished: Buffer | undefined;
+  // The reads of a line not yet ended, joined once its newline arrives (not at every read: a long line would be
+  // copied again with each of its reads).
+  let unfinished: Buffer[] = [];
+  let unfinishedBytes = 0;
+  const passOnUnfinished = (): void => {
+    write(Buffer.concat([...unfinished, Buffer.of(newline)]));
+    unfinished = [];
+    unfinishedBytes = 0;
+  };
   source.on('data', (chunk: Buffer) => {
-    const bytes = unfinished === undefined ? chunk : Buffer.concat([unfinished, chunk]);
-    const end = bytes.lastIndexOf(newline) + 1;
-    if (end > 0) write(bytes.subarray(0, end));
-    unfinished = end < bytes.length ? bytes.subarray(end) : undefined;
-    if (unfinished !== undefined && unfinished.length > longestHeldLine) {
-      write(Buffer.concat([unfinished, Buffer.of(newline)]));
-      unfinished = undefined;
+    const end = chunk.lastIndexOf(newline) + 1;
+    if (end > 0) {
+      write(unfinished.length === 0 ? chunk.subarray(0, end) : Buffer.concat([...unfinished, chunk.subarray(0, end)]));
+      unfinished = [];
+      unfinishedBytes = 0;
+    }
+    if (end < chunk.length) {
+      unfinished.push(chunk.subarray(end));
+      unfinishedBytes += chunk.length - end;
+      if (unfinishedBytes > longestHeldLine) passOnUnfinished();
     }
   });
   return new Promise((resolve) => {
@@ -29,8 +40,7 @@ export function relayLines(source: Readable, write: (lines: Buffer) => void): Pr
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      if (unfinished !== undefined) write(Buffer.concat([unfinished, Buffer.of(newline)]));
-      unfinished = undefined;
+      if (unfinished.length > 0) passOnUnfinished();
       resolve();
     };
     source.once('end', finish);
