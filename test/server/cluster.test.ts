@@ -77,9 +77,11 @@ describe.skipIf(skipWithout('Redis', suite))(suite, () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    primary.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      standardOutput += chunk.toString('utf8');
+    // Decoded by the stream, so that a character split between two reads is joined, not replaced.
+    primary.stdout!.setEncoding('utf8');
+    primary.stdout!.on('data', (text: string) => {
+      output += text;
+      standardOutput += text;
     });
     primary.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     exited = new Promise((resolve) => primary.once('exit', (code) => resolve(code)));
