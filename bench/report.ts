@@ -3,7 +3,8 @@
  * columns changed: `node --import tsx bench/report.ts bench/results/<run>.json` rewrites the .json and .md.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { checkTargets, renderMarkdown, renderText, summarise, type Report } from './lib/report.js';
+import { renderMarkdown, renderText, summarise, type Report } from './lib/report.js';
+import { checkTargets } from './lib/target-checks.js';
 
 const file = process.argv[2];
 if (!file || !file.endsWith('.json')) {

@@ -47,3 +47,8 @@ export function round(value: number, digits = 3): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 }
+
+/** A number for a table: rounded to `digits` decimals, 'n/a' when missing or not finite. */
+export function formatNumber(value: number | undefined, digits = 3): string {
+  return value === undefined || !Number.isFinite(value) ? 'n/a' : String(round(value, digits));
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkTargets, summarise, type Measurement, type TargetCheck } from './report.js';
+import { summarise, type Measurement } from './report.js';
+import { checkTargets, type TargetCheck } from './target-checks.js';
 import { distribution } from './stats.js';
 
 const scenarios = ['latency-1conn', 'latency-rate', 'throughput', 'stream-throughput'].map((name) => ({ name, description: name }));
