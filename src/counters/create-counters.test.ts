@@ -129,7 +129,7 @@ describe.skipIf(skipWithout('Redis', stallSuite))(stallSuite, () => {
       expect(await counters.reserve({ reservationId: 'before', checks: [check], ttlMs: 60_000 })).toEqual({ ok: true });
 
       relay.stall();
-      const refused = await counters.reserve({ reservationId: 'during', checks: [check], ttlMs: 60_000 }).catch((error: unknown) => error);
+      const refused = await Promise.resolve(counters.reserve({ reservationId: 'during', checks: [check], ttlMs: 60_000 })).catch((error: unknown) => error);
       expect(refused).toMatchObject({ status: 503, code: 'limit_counters_unavailable', retryable: true });
       await expect(counters.settle('before', { [check.bucket]: 1 })).rejects.toMatchObject({ status: 503, code: 'limit_counters_unavailable' });
     } finally {
@@ -149,7 +149,7 @@ describe.skipIf(skipWithout('Redis', stallSuite))(stallSuite, () => {
 
       relay.stall();
       expect(await counters.reserve({ reservationId: 'within', checks: [{ bucket, limit: 100, amount: 20 }], ttlMs: 60_000 })).toEqual({ ok: true });
-      const beyond = await counters.reserve({ reservationId: 'beyond', checks: [{ bucket, limit: 100, amount: 10 }], ttlMs: 60_000 }).catch((error: unknown) => error);
+      const beyond = await Promise.resolve(counters.reserve({ reservationId: 'beyond', checks: [{ bucket, limit: 100, amount: 10 }], ttlMs: 60_000 })).catch((error: unknown) => error);
       expect(beyond).toMatchObject({ status: 503, code: 'limit_counters_unavailable', retryable: true });
       expect(await counters.settle('before', { [bucket]: 1 })).toEqual({ settled: true });
       // This flush fails like any other while Redis stalls (the periodic ones may have failed before it).

@@ -44,6 +44,14 @@ export interface ReserveInput {
 }
 
 /**
+ * The answer of `reserve` and `settle`: counters of this process alone answer at once, counters shared through a
+ * store with a promise. A request reserves and settles once each, and for in-process counters the promises (and
+ * the turns of the microtask queue they cost) were a measurable part of its CPU. Input the counters refuse is a
+ * rejected promise in either case, never a throw, so that callers handle one kind of failure.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
  * Counters behind every consumption and rate limit. Amounts are exact to 1e-9 (nano-units), so sums of
  * decimal amounts such as USD never drift and a limit check never passes or fails because of rounding.
  */
@@ -51,16 +59,16 @@ export interface LimitCounters {
   /**
    * Atomically: if for EVERY check spent + reserved + amount <= limit, adds each amount to its bucket's
    * reserved and remembers the reservation (expiring at now + ttlMs if never settled); otherwise changes
-   * nothing and reports the first failing check.
+   * nothing and reports the first failing check. See {@link MaybePromise} for how the answer comes.
    */
-  reserve(input: ReserveInput): Promise<ReserveResult>;
+  reserve(input: ReserveInput): MaybePromise<ReserveResult>;
   /**
    * Ends a reservation: removes its reserved amounts and adds the actual amounts (by bucket; buckets of the
    * reservation not named add 0, buckets outside it are ignored) to spent. Idempotent: settling twice, or
    * after the reservation expired, changes nothing and reports `settled: false`; the caller may then record
    * the actual usage with {@link LimitCounters.add}.
    */
-  settle(reservationId: string, actual: Record<string, number>): Promise<{ settled: boolean }>;
+  settle(reservationId: string, actual: Record<string, number>): MaybePromise<{ settled: boolean }>;
   /** Adds to spent without a reservation (usage the ledger knows but the counters do not, e.g. at start). */
   add(bucket: string, amount: number, expiresAt?: number): Promise<void>;
   /** Current state of each bucket, in order; a missing or expired bucket reads as zeros. */

@@ -33,3 +33,28 @@ describe('MemoryCounters sweep timer', () => {
     await counters.close();
   });
 });
+
+describe('MemoryCounters answers', () => {
+  const check = { bucket: 'b', limit: 2, amount: 1 };
+
+  it('reserves and settles at once, without a promise', () => {
+    const counters = new MemoryCounters();
+    const reserved = counters.reserve({ reservationId: 'r', checks: [check], ttlMs: 60_000 });
+    expect(reserved).not.toBeInstanceOf(Promise);
+    expect(reserved).toEqual({ ok: true });
+    const settled = counters.settle('r', { b: 1 });
+    expect(settled).not.toBeInstanceOf(Promise);
+    expect(settled).toEqual({ settled: true });
+    expect(counters.settle('r', { b: 1 })).toEqual({ settled: false });
+  });
+
+  it('refuses bad input with a rejected promise, never a throw', async () => {
+    const counters = new MemoryCounters();
+    const badAmount = counters.reserve({ reservationId: 'r', checks: [{ ...check, amount: -1 }], ttlMs: 60_000 });
+    expect(badAmount).toBeInstanceOf(Promise);
+    await expect(badAmount).rejects.toMatchObject({ code: 'limit_counter_invalid_amount' });
+    const badSettlement = counters.settle('', { b: 1 });
+    expect(badSettlement).toBeInstanceOf(Promise);
+    await expect(badSettlement).rejects.toMatchObject({ code: 'limit_counter_invalid_input' });
+  });
+});

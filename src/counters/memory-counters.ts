@@ -1,5 +1,5 @@
 import { errors } from '../spec/errors.js';
-import type { BucketState, LimitCounters, ReserveInput, ReserveResult } from './limit-counters.js';
+import type { BucketState, LimitCounters, MaybePromise, ReserveInput, ReserveResult } from './limit-counters.js';
 import { fromNanoUnits, toNanoUnits } from './nano-units.js';
 import { normalizeExpiresAt, normalizeReservation, requireActualAmounts, requireName } from './normalize-input.js';
 
@@ -65,8 +65,25 @@ export class MemoryCounters implements LimitCounters {
     }
   }
 
-  /** Atomically checks every limit and, only if all fit, holds every amount. */
-  async reserve(input: ReserveInput): Promise<ReserveResult> {
+  /** Atomically checks every limit and, only if all fit, holds every amount; answers at once. */
+  reserve(input: ReserveInput): MaybePromise<ReserveResult> {
+    try {
+      return this.reserveNow(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Releases the held amounts and charges the actual ones, once; answers at once. */
+  settle(reservationId: string, actual: Record<string, number>): MaybePromise<{ settled: boolean }> {
+    try {
+      return this.settleNow(reservationId, actual);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private reserveNow(input: ReserveInput): ReserveResult {
     const reservation = normalizeReservation(input);
     const now = this.now();
     this.expire(now);
@@ -101,8 +118,7 @@ export class MemoryCounters implements LimitCounters {
     return { ok: true };
   }
 
-  /** Releases the held amounts and charges the actual ones, once. */
-  async settle(reservationId: string, actual: Record<string, number>): Promise<{ settled: boolean }> {
+  private settleNow(reservationId: string, actual: Record<string, number>): { settled: boolean } {
     requireName(reservationId, 'reservationId');
     // Every amount is checked, even for buckets outside the reservation, so bad input fails whatever the state.
     requireActualAmounts(actual);

@@ -5,7 +5,7 @@ import { errors } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletionRequest, EmbeddingRequest } from '../../spec/openai.js';
 import type { TokenUsage } from '../../spec/usage.js';
-import type { LimitCheck, LimitCounters } from '../../counters/limit-counters.js';
+import type { LimitCheck, LimitCounters, MaybePromise } from '../../counters/limit-counters.js';
 import { MAX_AMOUNT } from '../../counters/nano-units.js';
 import { hasMoneyLimit, type ApiKeyRecord } from '../../store/api-key-record.js';
 import type { Catalog, CatalogSnapshot } from '../../store/catalog.js';
@@ -193,7 +193,8 @@ export class LimitEnforcer implements UsageMeter {
     }
     const reservation: Reservation = { id: `${reservationToken}.${(reservationSequence += 1).toString(36)}`, buckets, checks, moneyReserved: plan.needsMoney, worstCost, worstInput: inputBound, worstTokens };
 
-    const result = await this.dependencies.counters.reserve({ reservationId: reservation.id, checks, ttlMs: this.dependencies.reservationTtlMs });
+    const answer = this.dependencies.counters.reserve({ reservationId: reservation.id, checks, ttlMs: this.dependencies.reservationTtlMs });
+    const result = answer instanceof Promise ? await answer : answer;
     if (result.ok) return reservation;
     const failed = Object.entries(reservation.buckets).find(([, bucket]) => bucket === result.failedBucket)?.[0] ?? 'usd';
     throw limitRefusal({
@@ -280,9 +281,9 @@ export class LimitEnforcer implements UsageMeter {
 
   /**
    * Prices the outcome and, for a reserved request, issues the counters' settlement before returning; returns
-   * what is still to land (undefined when nothing was reserved, its ledger row then appended at once). Issued now,
-   * before the answer leaves: on Redis the command is then on the connection ahead of anything this process asks
-   * the counters afterwards, and Redis answers one connection in order.
+   * what is still to land (undefined when nothing was reserved or the counters settled at once, the ledger row then
+   * appended at once). Issued now, before the answer leaves: on Redis the command is then on the connection ahead of
+   * anything this process asks the counters afterwards, and Redis answers one connection in order.
    */
   #settle(start: MeteringStart, record: ApiKeyRecord | undefined, reservation: Reservation | undefined, outcome: MeteringOutcome, began: number): Promise<void> | undefined {
     const served = outcome.served;
@@ -338,17 +339,24 @@ export class LimitEnforcer implements UsageMeter {
       this.dependencies.ledger.append(row);
       return undefined;
     }
-    return this.#charge(reservation, actualAmounts(reservation.buckets, cost, tokens), row);
+    const actual = actualAmounts(reservation.buckets, cost, tokens);
+    const settlement = this.dependencies.counters.settle(reservation.id, actual);
+    // Counters of this process alone answer at once: the row is appended now, and there is nothing left to land.
+    if (!(settlement instanceof Promise) && settlement.settled) {
+      this.dependencies.ledger.append(row);
+      return undefined;
+    }
+    return this.#charge(reservation, actual, row, settlement);
   }
 
   /**
-   * Settles the reservation to the actual amounts (if it had expired and was given back, adds them instead), then
-   * appends the row: a row in the ledger means its request is counted. The row is appended even when the counters
-   * fail, so that the ledger still records what the request cost.
+   * Finishes a settlement that the counters answer later, or that found its reservation expired and given back (the
+   * actual amounts are then added instead), then appends the row: a row in the ledger means its request is counted.
+   * The row is appended even when the counters fail, so that the ledger still records what the request cost.
    */
-  async #charge(reservation: Reservation, actual: Record<string, number>, row: LedgerRow): Promise<void> {
+  async #charge(reservation: Reservation, actual: Record<string, number>, row: LedgerRow, settlement: MaybePromise<{ settled: boolean }>): Promise<void> {
     try {
-      const { settled } = await this.dependencies.counters.settle(reservation.id, actual);
+      const { settled } = await settlement;
       if (settled) return;
       // The request outlived its reservation, which expired and was given back: the usage must still be counted.
       for (const check of reservation.checks) {

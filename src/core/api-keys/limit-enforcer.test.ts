@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { LimitCounters } from '../../counters/limit-counters.js';
+import { MemoryCounters } from '../../counters/memory-counters.js';
+import { createAdapterRegistry } from '../../providers/index.js';
+import type { ApiKeyRecord } from '../../store/api-key-record.js';
+import type { ApiKeyRepository } from '../../store/api-key-repository.js';
+import { Catalog } from '../../store/catalog.js';
+import type { KeyRecord } from '../../store/key-record.js';
+import type { LedgerRow } from '../../store/usage-ledger-repository.js';
+import type { Principal } from '../auth/authenticator.js';
+import type { MeteringOutcome } from '../inference/metering.js';
+import { createPriceCatalog } from '../pricing/index.js';
+import { Router } from '../routing/router.js';
+import { ApiKeyService } from './api-key-service.js';
+import type { LedgerWriter } from './ledger-writer.js';
+import { LimitEnforcer } from './limit-enforcer.js';
+
+const clock = () => Date.parse('2026-12-06T12:00:00Z');
+
+const record: ApiKeyRecord = {
+  id: 'key-1',
+  secretHash: 'a'.repeat(64),
+  last6: 'abcdef',
+  type: 'INFERENCE',
+  description: 'test',
+  limits: { usd: 100, requests: 1_000 },
+  period: 'MONTH',
+  periodSince: clock() - 86_400_000,
+  expiresAt: null,
+  models: [],
+  rateLimits: { rpm: 600 },
+  createdAt: 0,
+  updatedAt: 0,
+  lastUsedAt: null,
+};
+
+/** Counters that answer every reservation and settlement with a promise, as counters shared through Redis do. */
+class PromisedCounters implements LimitCounters {
+  readonly inner = new MemoryCounters({ now: clock });
+  reserve: LimitCounters['reserve'] = async (input) => this.inner.reserve(input);
+  settle: LimitCounters['settle'] = async (id, actual) => this.inner.settle(id, actual);
+  add: LimitCounters['add'] = (bucket, amount, expiresAt) => this.inner.add(bucket, amount, expiresAt);
+  read: LimitCounters['read'] = (buckets) => this.inner.read(buckets);
+  flush: LimitCounters['flush'] = () => this.inner.flush();
+  close: LimitCounters['close'] = () => this.inner.close();
+}
+
+async function enforcerWith(counters: LimitCounters) {
+  const repository = { list: async () => [record], touch: async () => undefined } as unknown as ApiKeyRepository;
+  const apiKeys = new ApiKeyService({ repository, counters, clock, rates: { diemUsd: 1, vcuUsd: 1 }, totalsSince: async () => new Map(), lastUsedFlushMs: 0 });
+  await apiKeys.load();
+  const catalog = new Catalog();
+  catalog.replace([], [{ id: 'pk', provider: 'openai', enabled: true, models: [], blacklisted_models: [], customPricingStructureId: null } as unknown as KeyRecord]);
+  const target = new Router(catalog, createAdapterRegistry(), clock).resolve('openai/gpt-4o-mini');
+  const rows: LedgerRow[] = [];
+  const enforcer = new LimitEnforcer({
+    apiKeys,
+    counters,
+    catalog,
+    prices: createPriceCatalog({ now: clock }),
+    pricingStructure: () => undefined,
+    ledger: { append: (row: LedgerRow) => void rows.push(row) } as unknown as LedgerWriter,
+    clock,
+    rates: { diemUsd: 1, vcuUsd: 1 },
+    reservationTtlMs: 60_000,
+    onError: (error) => {
+      throw error;
+    },
+  });
+  const principal = { kind: 'api-key', id: record.id } as Principal;
+  const begin = () =>
+    enforcer.begin({ principal, requestId: `request-${rows.length}`, requestType: 'chat', targets: [target], body: { model: 'openai/gpt-4o-mini', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] } });
+  const outcome: MeteringOutcome = { status: 200, served: { target, keyId: 'pk', pricingStructureId: null }, usage: { inputTokens: 5, outputTokens: 7, cachedInputTokens: 0 }, latencyMs: 3, stream: false };
+  return { enforcer, rows, begin, outcome };
+}
+
+describe('LimitEnforcer settlement', () => {
+  it('settles with in-process counters at once: the ledger row is there as the ticket returns', async () => {
+    const counters = new MemoryCounters({ now: clock });
+    const { rows, begin, outcome } = await enforcerWith(counters);
+    const ticket = await begin();
+    ticket.settle(outcome);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ api_key_id: 'key-1', status: 200, input_tokens: 5, output_tokens: 7 });
+  });
+
+  it('with counters that answer later, appends the row once their settlement has landed', async () => {
+    const { enforcer, rows, begin, outcome } = await enforcerWith(new PromisedCounters());
+    const ticket = await begin();
+    ticket.settle(outcome);
+    expect(rows).toHaveLength(0);
+    await enforcer.drain();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ api_key_id: 'key-1', status: 200 });
+  });
+
+  it('refuses the request that would pass a limit, whichever way the counters answer', async () => {
+    for (const counters of [new MemoryCounters({ now: clock }), new PromisedCounters()]) {
+      const { enforcer, begin, outcome } = await enforcerWith(counters);
+      // rpm 600: the 601st reservation of the minute is refused, settled or not.
+      for (let index = 0; index < 600; index += 1) (await begin()).settle(outcome);
+      await enforcer.drain();
+      await expect(begin()).rejects.toMatchObject({ status: 429 });
+    }
+  });
+});
