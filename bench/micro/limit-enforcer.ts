@@ -7,20 +7,14 @@
  *   node --import tsx bench/micro/limit-enforcer.ts [--iterations=20000] [--rounds=5]
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ApiKeyService, apiKeyPrefix } from '../../src/core/api-keys/api-key-service.js';
+import { apiKeyPrefix } from '../../src/core/api-keys/api-key-service.js';
 import type { LedgerWriter } from '../../src/core/api-keys/ledger-writer.js';
-import { LimitEnforcer } from '../../src/core/api-keys/limit-enforcer.js';
 import { Authenticator, hashCredential } from '../../src/core/auth/authenticator.js';
 import type { MeteringStart } from '../../src/core/inference/metering.js';
-import { createPriceCatalog } from '../../src/core/pricing/index.js';
-import { Router } from '../../src/core/routing/router.js';
 import { MemoryCounters } from '../../src/counters/memory-counters.js';
 import { toNanoUnits } from '../../src/counters/nano-units.js';
-import { createAdapterRegistry } from '../../src/providers/index.js';
 import type { ApiKeyRecord } from '../../src/store/api-key-record.js';
-import type { ApiKeyRepository } from '../../src/store/api-key-repository.js';
-import { Catalog } from '../../src/store/catalog.js';
-import type { KeyRecord } from '../../src/store/key-record.js';
+import { startEnforcerRig } from '../../test/support/limit-enforcer-rig.js';
 
 const argument = (name: string, fallback: number) => {
   const found = process.argv.find((value) => value.startsWith(`--${name}=`));
@@ -49,33 +43,12 @@ const record: ApiKeyRecord = {
   lastUsedAt: null,
 };
 
-const repository = { list: async () => [record], touch: async () => undefined } as unknown as ApiKeyRepository;
 const counters = new MemoryCounters();
-const apiKeys = new ApiKeyService({ repository, counters, clock, rates: { diemUsd: 1, vcuUsd: 1 }, totalsSince: async () => new Map(), lastUsedFlushMs: 0 });
-await apiKeys.load();
-const authenticator = new Authenticator(hashCredential(`admin-${randomBytes(16).toString('hex')}`));
-authenticator.addVerifier(apiKeys);
-
-const catalog = new Catalog();
-const providerKey = { id: 'pk', provider: 'openai', enabled: true, models: [], blacklisted_models: [], customPricingStructureId: null } as unknown as KeyRecord;
-catalog.replace([], [providerKey]);
-const target = new Router(catalog, createAdapterRegistry(), clock).resolve('openai/gpt-4o-mini');
 let rows = 0;
 const ledger = { append: () => void (rows += 1) } as unknown as LedgerWriter;
-const enforcer = new LimitEnforcer({
-  apiKeys,
-  counters,
-  catalog,
-  prices: createPriceCatalog({ now: clock }),
-  pricingStructure: () => undefined,
-  ledger,
-  clock,
-  rates: { diemUsd: 1, vcuUsd: 1 },
-  reservationTtlMs: 15 * 60_000,
-  onError: (error) => {
-    throw error;
-  },
-});
+const { enforcer, apiKeys, target } = await startEnforcerRig({ record, counters, clock, ledger });
+const authenticator = new Authenticator(hashCredential(`admin-${randomBytes(16).toString('hex')}`));
+authenticator.addVerifier(apiKeys);
 const body = { model: 'openai/gpt-4o-mini', max_tokens: 64, messages: [{ role: 'user', content: 'Say hello in one short sentence.' }] };
 const usage = { inputTokens: 14, outputTokens: 9, cachedInputTokens: 0 };
 

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { startEnforcerRig } from '../../../test/support/limit-enforcer-rig.js';
 import type { LimitCounters } from '../../counters/limit-counters.js';
 import { MemoryCounters } from '../../counters/memory-counters.js';
-import { createAdapterRegistry } from '../../providers/index.js';
 import type { ApiKeyRecord } from '../../store/api-key-record.js';
-import type { ApiKeyRepository } from '../../store/api-key-repository.js';
-import { Catalog } from '../../store/catalog.js';
-import type { KeyRecord } from '../../store/key-record.js';
-import type { LedgerRow } from '../../store/usage-ledger-repository.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { MeteringOutcome } from '../inference/metering.js';
-import { createPriceCatalog } from '../pricing/index.js';
-import { Router } from '../routing/router.js';
-import { ApiKeyService } from './api-key-service.js';
-import type { LedgerWriter } from './ledger-writer.js';
-import { LimitEnforcer } from './limit-enforcer.js';
 
 const clock = () => Date.parse('2026-12-06T12:00:00Z');
 
@@ -46,27 +37,7 @@ class PromisedCounters implements LimitCounters {
 }
 
 async function enforcerWith(counters: LimitCounters) {
-  const repository = { list: async () => [record], touch: async () => undefined } as unknown as ApiKeyRepository;
-  const apiKeys = new ApiKeyService({ repository, counters, clock, rates: { diemUsd: 1, vcuUsd: 1 }, totalsSince: async () => new Map(), lastUsedFlushMs: 0 });
-  await apiKeys.load();
-  const catalog = new Catalog();
-  catalog.replace([], [{ id: 'pk', provider: 'openai', enabled: true, models: [], blacklisted_models: [], customPricingStructureId: null } as unknown as KeyRecord]);
-  const target = new Router(catalog, createAdapterRegistry(), clock).resolve('openai/gpt-4o-mini');
-  const rows: LedgerRow[] = [];
-  const enforcer = new LimitEnforcer({
-    apiKeys,
-    counters,
-    catalog,
-    prices: createPriceCatalog({ now: clock }),
-    pricingStructure: () => undefined,
-    ledger: { append: (row: LedgerRow) => void rows.push(row) } as unknown as LedgerWriter,
-    clock,
-    rates: { diemUsd: 1, vcuUsd: 1 },
-    reservationTtlMs: 60_000,
-    onError: (error) => {
-      throw error;
-    },
-  });
+  const { enforcer, target, rows } = await startEnforcerRig({ record, counters, clock });
   const principal = { kind: 'api-key', id: record.id } as Principal;
   const begin = () =>
     enforcer.begin({ principal, requestId: `request-${rows.length}`, requestType: 'chat', targets: [target], body: { model: 'openai/gpt-4o-mini', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] } });
