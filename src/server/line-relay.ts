@@ -17,22 +17,19 @@ export function relayLines(source: Readable, write: (lines: Buffer) => void): Pr
   // copied again with each of its reads).
   let unfinished: Buffer[] = [];
   let unfinishedBytes = 0;
-  const passOnUnfinished = (): void => {
-    write(Buffer.concat([...unfinished, Buffer.of(newline)]));
+  /** Writes what is held followed by `ending` (the rest of the line, or the newline it is given), and holds nothing. */
+  const passOn = (ending: Buffer): void => {
+    write(unfinished.length === 0 ? ending : Buffer.concat([...unfinished, ending]));
     unfinished = [];
     unfinishedBytes = 0;
   };
   source.on('data', (chunk: Buffer) => {
     const end = chunk.lastIndexOf(newline) + 1;
-    if (end > 0) {
-      write(unfinished.length === 0 ? chunk.subarray(0, end) : Buffer.concat([...unfinished, chunk.subarray(0, end)]));
-      unfinished = [];
-      unfinishedBytes = 0;
-    }
+    if (end > 0) passOn(chunk.subarray(0, end));
     if (end < chunk.length) {
       unfinished.push(chunk.subarray(end));
       unfinishedBytes += chunk.length - end;
-      if (unfinishedBytes > longestHeldLine) passOnUnfinished();
+      if (unfinishedBytes > longestHeldLine) passOn(Buffer.of(newline));
     }
   });
   return new Promise((resolve) => {
@@ -40,7 +37,7 @@ export function relayLines(source: Readable, write: (lines: Buffer) => void): Pr
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      if (unfinished.length > 0) passOnUnfinished();
+      if (unfinished.length > 0) passOn(Buffer.of(newline));
       resolve();
     };
     source.once('end', finish);
