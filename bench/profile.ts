@@ -10,6 +10,8 @@
  *   --interval-us=N sampling interval (default 1000)             --connections=N (default 32)
  *   --log-level=L   Tollgate's LOG_LEVEL (default info)          --keep=DIR   keep the .cpuprofile files there
  *   --nice=N        nice value of the started processes (e.g. -10 on a shared machine; needs root)
+ *   --system=tollgate|tollgate-pg   the embedded default (default) or PostgreSQL + Redis (a fresh database,
+ *                   dropped at the end; --postgres-url and --redis-url as in the bench)
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,8 +23,7 @@ import type { LoadJob, LoadResult } from './lib/load-jobs.js';
 import { sampleProcess } from './lib/processes.js';
 import { requestBody, type BodyKind } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
-import { startMock } from './lib/systems.js';
-import { removeTollgateData, startTollgate } from './lib/tollgate.js';
+import { startMock, startTollgatePostgres, startTollgateSystem, type StartOptions } from './lib/systems.js';
 import { flag, setUpTool } from './lib/tool-setup.js';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
   const connections = Number(flag('connections', '32'));
   const logLevel = flag('log-level', 'info');
   const keep = flag('keep', '');
+  const system = flag('system', 'tollgate');
+  if (system !== 'tollgate' && system !== 'tollgate-pg') throw new Error(`unknown system ${system}; known: tollgate, tollgate-pg`);
   const { gatewayCores, loadCores } = setUpTool();
   const pinning = gatewayCores !== undefined;
 
@@ -65,23 +68,26 @@ async function main(): Promise<void> {
       const spec = phases[phase]!;
       const profileDirectory = mkdtempSync(path.join(os.tmpdir(), `tollgate-profile-${phase}-`));
       const spawned = Date.now();
-      const tollgate = await startTollgate({
-        name: `profile-${phase}`,
+      const startOptions: StartOptions = {
         repositoryRoot,
-        upstreamUrl: mock.url,
-        cores: gatewayCores,
+        mock,
+        gatewayCores,
+        loadCores,
         logLevel,
+        busyPollMicroseconds: 0,
+        postgresUrl: flag('postgres-url', 'postgres://postgres@127.0.0.1:5432/postgres'),
+        redisUrl: flag('redis-url', 'redis://127.0.0.1:6379/15'),
         nodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-interval=${intervalUs}`],
-      });
-      const target = { url: `${tollgate.url}/v1/chat/completions`, headers: { authorization: `Bearer ${tollgate.apiKey}` }, body: requestBody(spec.body, tollgate.model) };
+      };
+      const tollgate = system === 'tollgate' ? await startTollgateSystem('tollgate', startOptions) : await startTollgatePostgres(startOptions);
+      const target = { url: tollgate.url, headers: tollgate.headers, body: requestBody(spec.body, tollgate.model) };
       await load.run(spec.job(target, warmupS, connections));
       const measuredFrom = Date.now() - spawned;
-      const before = sampleProcess(tollgate.process.pid);
+      const before = sampleProcess(tollgate.pid!);
       const result = await load.run(spec.job(target, durationS, connections));
       const measuredUntil = Date.now() - spawned;
-      const after = sampleProcess(tollgate.process.pid);
+      const after = sampleProcess(tollgate.pid!);
       await tollgate.stop();
-      removeTollgateData(tollgate);
       const file = readdirSync(profileDirectory).find((name) => name.endsWith('.cpuprofile'));
       if (!file) throw new Error(`no .cpuprofile was written for ${phase}`);
       const summary: ProfileSummary = summariseProfile(path.join(profileDirectory, file), { fromMs: measuredFrom, untilMs: measuredUntil, limit: 25 });
@@ -121,7 +127,7 @@ async function main(): Promise<void> {
     [
       `# Tollgate CPU profile — ${new Date().toISOString()}`,
       '',
-      `node --cpu-prof on dist/index.js, LOG_LEVEL=${logLevel}, pinned ${pinning ? 'to core 0 (mock and load on the other core)' : 'nowhere'}, concurrency ${connections}; ${warmupS} s warm-up excluded, ${durationS} s measured per phase.`,
+      `node --cpu-prof on dist/index.js (${system}), LOG_LEVEL=${logLevel}, pinned ${pinning ? 'to core 0 (mock and load on the other core)' : 'nowhere'}, concurrency ${connections}; ${warmupS} s warm-up excluded, ${durationS} s measured per phase.`,
       '',
       ...sections,
     ].join('\n'),

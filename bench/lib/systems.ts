@@ -91,6 +91,8 @@ export interface StartOptions {
   busyPollMicroseconds: number;
   postgresUrl: string;
   redisUrl: string;
+  /** Extra node arguments for Tollgate's process (bench/profile.ts passes --cpu-prof). */
+  nodeArguments?: string[];
 }
 
 export async function startTollgateSystem(name: 'tollgate' | 'tollgate-keys' | 'tollgate-poll' | 'tollgate-soak', options: StartOptions): Promise<SystemUnderTest> {
@@ -104,6 +106,7 @@ export async function startTollgateSystem(name: 'tollgate' | 'tollgate-keys' | '
     logLevel: options.logLevel,
     apiKeys: many ? 1_000 : 1,
     providerKeys: many ? 100 : 1,
+    ...(options.nodeArguments ? { nodeArguments: options.nodeArguments } : {}),
     ...(polling ? { environment: { TOLLGATE_BUSY_POLL_MICROSECONDS: String(options.busyPollMicroseconds) } } : {}),
   });
   const description = many
@@ -142,6 +145,7 @@ export async function startTollgatePostgres(options: StartOptions): Promise<Syst
       logLevel: options.logLevel,
       databaseUrl: databaseUrl.toString(),
       redisUrl: options.redisUrl,
+      ...(options.nodeArguments ? { nodeArguments: options.nodeArguments } : {}),
     });
   } catch (error) {
     services.restore();
