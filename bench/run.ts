@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { startCoreSpeedProbe, type CoreSpeedProbe } from './lib/core-speed.js';
 import { startLoadGenerator, type LoadGenerator } from './lib/load-generator.js';
 import type { LoadJob, LoadResult, ThroughputResult } from './lib/load-jobs.js';
 import { parseOptions, usage, type BenchOptions, type SystemName } from './lib/options.js';
@@ -73,6 +74,8 @@ function jobFor(scenario: Scenario, system: SystemUnderTest, options: BenchOptio
 interface CoreLayout {
   gateway: number[];
   load: number[];
+  /** Times a fixed piece of work on the gateway's core around each measurement (see lib/core-speed.ts). */
+  probe?: CoreSpeedProbe;
 }
 
 /** Core numbers of a taskset list such as "0" or "1-3". */
@@ -90,6 +93,7 @@ async function measure(
   job: LoadJob,
   layout: CoreLayout | undefined,
 ): Promise<Pick<Measurement, 'result' | 'gateway' | 'machine'>> {
+  const probeBefore = await layout?.probe?.measure();
   const before = system.pid ? sampleProcess(system.pid) : undefined;
   const coresBefore = layout ? sampleCores() : undefined;
   const began = performance.now();
@@ -97,6 +101,7 @@ async function measure(
   const wallMs = performance.now() - began;
   const coresAfter = layout ? sampleCores() : undefined;
   const after = system.pid ? sampleProcess(system.pid) : undefined;
+  const probeAfter = await layout?.probe?.measure();
   const measurement: Pick<Measurement, 'result' | 'gateway' | 'machine'> = { result };
   const gatewayCpuMs = before && after ? after.cpuMs - before.cpuMs : 0;
   if (before && after && result.requests > 0) {
@@ -107,6 +112,7 @@ async function measure(
     measurement.machine = {
       otherOnGatewayCorePct: round(Math.max(0, ((busy(layout.gateway) - gatewayCpuMs) / (wallMs * layout.gateway.length)) * 100), 1),
       loadCoresBusyPct: round((busy(layout.load) / (wallMs * layout.load.length)) * 100, 1),
+      ...(probeBefore !== undefined && probeAfter !== undefined ? { coreProbeUs: round((probeBefore + probeAfter) / 2, 0) } : {}),
     };
   }
   return measurement;
@@ -186,6 +192,13 @@ async function main(): Promise<void> {
     await mock.process.stop();
     throw error;
   }
+  if (layout) {
+    try {
+      layout.probe = await startCoreSpeedProbe(gatewayCores!);
+    } catch (error) {
+      log(`note: no core speed probe (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
   const systems: SystemUnderTest[] = [];
   const skipped: Array<{ system: string; reason: string }> = [];
   let stopping = false;
@@ -194,6 +207,7 @@ async function main(): Promise<void> {
     stopping = true;
     for (const system of systems) await system.stop().catch((error: unknown) => log(`could not stop ${system.name}: ${String(error)}`));
     await load.stop();
+    await layout?.probe?.stop();
     await mock.process.stop();
   };
   process.once('SIGINT', () => {
@@ -246,7 +260,9 @@ async function main(): Promise<void> {
           const { result, gateway, machine } = await measure(load, system, jobFor(scenario, system, options, options.durationS, loader), layout);
           measurements.push({ scenario: scenario.name, system: system.name, repetition, result, ...(gateway ? { gateway } : {}), ...(machine ? { machine } : {}) });
           const cost = gateway ? `; gateway ${gateway.cpuMsPer1k} ms CPU/1k req, RSS ${gateway.rssMb} MB` : '';
-          const noise = machine ? `; others on gateway core ${machine.otherOnGatewayCorePct}%, load core ${machine.loadCoresBusyPct}% busy` : '';
+          const noise = machine
+            ? `; others on gateway core ${machine.otherOnGatewayCorePct}%, load core ${machine.loadCoresBusyPct}% busy${machine.coreProbeUs !== undefined ? `, core probe ${machine.coreProbeUs} µs` : ''}`
+            : '';
           const failures = result.failures > 0 ? `; ${result.failures} FAILED` : '';
           log(`[${repetition + 1}/${options.repetitions}] ${scenario.name} · ${system.name}: ${describe(result)}${cost}${noise}${failures}`);
         }

@@ -69,4 +69,3 @@ export interface StreamResult {
 export type LoadJob = ThroughputJob | LatencyJob | StreamJob;
 export type LoadResult = ThroughputResult | LatencyResult | StreamResult;
 
-export type WorkerMessage = { id: number; result: LoadResult } | { id: number; error: string };

@@ -1,4 +1,5 @@
 /** Turns measurements into medians and ratios against direct and Portkey, and renders them with the target checks as a table and markdown. */
+import { coreSpeedPercent } from './core-speed.js';
 import type { LoadResult } from './load-jobs.js';
 import { formatNumber as fmt, median, round } from './stats.js';
 import type { TargetCheck } from './target-checks.js';
@@ -15,6 +16,8 @@ export interface MachineSample {
   otherOnGatewayCorePct: number;
   /** How busy the mock and load generator's core(s) were, in %. */
   loadCoresBusyPct: number;
+  /** CPU µs of the core speed probe's fixed work on the gateway's core, before and after (mean); absent in older runs. */
+  coreProbeUs?: number;
 }
 
 export interface Measurement {
@@ -29,7 +32,14 @@ export interface Measurement {
 /** The metrics of one measurement, flat, so that medians and ratios can be taken key by key. */
 export type Metrics = Record<string, number>;
 
-export function metricsOf(measurement: Measurement): Metrics {
+/** The fastest core speed probe of a run (µs), the 100 % of its core speeds; undefined when none was taken. */
+export function fastestProbeUs(measurements: Measurement[]): number | undefined {
+  const probes = measurements.map((measurement) => measurement.machine?.coreProbeUs).filter((value): value is number => value !== undefined && value > 0);
+  return probes.length > 0 ? Math.min(...probes) : undefined;
+}
+
+/** @param fastestUs the run's fastest core probe, to express this measurement's core speed against it */
+export function metricsOf(measurement: Measurement, fastestUs?: number): Metrics {
   const { result, gateway } = measurement;
   const metrics: Metrics = { failures: result.failures, requests: result.requests };
   if (result.kind === 'throughput') {
@@ -57,6 +67,8 @@ export function metricsOf(measurement: Measurement): Metrics {
   if (measurement.machine) {
     metrics.otherOnGatewayCorePct = measurement.machine.otherOnGatewayCorePct;
     metrics.loadCoresBusyPct = measurement.machine.loadCoresBusyPct;
+    const probe = measurement.machine.coreProbeUs;
+    if (probe !== undefined && probe > 0 && fastestUs !== undefined) metrics.coreSpeedPct = coreSpeedPercent(probe, fastestUs);
   }
   return metrics;
 }
@@ -98,6 +110,7 @@ function paired(own: Measurement[], reference: Measurement[], key: string, combi
 
 export function summarise(measurements: Measurement[], scenarios: Array<{ name: string; description: string }>): ScenarioSummary[] {
   const summaries: ScenarioSummary[] = [];
+  const fastest = fastestProbeUs(measurements);
   for (const scenario of scenarios) {
     const own = measurements.filter((measurement) => measurement.scenario === scenario.name);
     if (own.length === 0) continue;
@@ -111,7 +124,7 @@ export function summarise(measurements: Measurement[], scenarios: Array<{ name: 
       kind: own[0]!.result.kind,
       systems: systems.map((system) => {
         const runs = bySystem(system);
-        const all = runs.map(metricsOf);
+        const all = runs.map((run) => metricsOf(run, fastest));
         const keys = [...new Set(all.flatMap((metrics) => Object.keys(metrics)))];
         const summary: SystemSummary = { system, repetitions: runs.length, median: {}, addedMs: {}, vsDirect: {}, vsPortkey: {} };
         for (const key of keys) summary.median[key] = round(median(all.map((metrics) => metrics[key])), 4);
@@ -151,6 +164,7 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
   const failures = { title: 'failed', value: (s: SystemSummary) => fmt(s.median.failures, 0) };
   const noise = { title: 'other load on gw core %', value: (s: SystemSummary) => fmt(s.median.otherOnGatewayCorePct, 0) };
   const loadCore = { title: 'load core busy %', value: (s: SystemSummary) => fmt(s.median.loadCoresBusyPct, 0) };
+  const coreSpeed = { title: 'gw core speed %', value: (s: SystemSummary) => fmt(s.median.coreSpeedPct, 0) };
   if (kind === 'throughput') {
     return [
       { title: 'req/s', value: (s) => fmt(s.median.rps, 0) },
@@ -165,6 +179,7 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
       failures,
       noise,
       loadCore,
+      coreSpeed,
     ];
   }
   if (kind === 'latency') {
@@ -181,6 +196,7 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
       failures,
       noise,
       loadCore,
+      coreSpeed,
     ];
   }
   return [
@@ -196,6 +212,7 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
     failures,
     noise,
     loadCore,
+    coreSpeed,
   ];
 }
 
@@ -247,6 +264,21 @@ export interface Report {
   measurements: Measurement[];
 }
 
+/**
+ * One line on how fast the gateway's core was across the run's measurements, or undefined for a run without the
+ * probe (unpinned, or recorded before it existed).
+ */
+export function coreSpeedLine(measurements: Measurement[]): string | undefined {
+  const fastest = fastestProbeUs(measurements);
+  if (fastest === undefined) return undefined;
+  const speeds = measurements.map((measurement) => metricsOf(measurement, fastest).coreSpeedPct).filter((value): value is number => value !== undefined);
+  const slow = speeds.filter((speed) => speed < 85).length;
+  return (
+    `gateway core speed (a fixed piece of work timed on the gateway's core around each measurement, against the run's fastest, ${fastest} µs): ` +
+    `${fmt(Math.min(...speeds), 0)}–${fmt(Math.max(...speeds), 0)} %, median ${fmt(median(speeds), 0)} %; ${slow} of ${speeds.length} measurements below 85 %`
+  );
+}
+
 /** The report as text for the terminal. */
 export function renderText(report: Report): string {
   const parts: string[] = [];
@@ -260,6 +292,8 @@ export function renderText(report: Report): string {
   }
   const { header, rows } = targetRows(report.targets);
   parts.push(`targets (issue 6)\n${plainTable(header, rows)}`);
+  const speed = coreSpeedLine(report.measurements);
+  if (speed) parts.push(speed);
   return parts.join('\n\n');
 }
 
@@ -288,6 +322,8 @@ export function renderMarkdown(report: Report): string {
     'autocannon resolves latency in whole milliseconds; the latency and stream scenarios use the bench\'s own client (µs resolution).',
     '"other load on gw core %" = CPU used on the gateway\'s core by other processes during the measurement (noise);',
     '"load core busy %" = how busy the mock and load generator\'s core was (near 100 % the client side, not the gateway, set the pace).',
+    '"gw core speed %" = how fast the gateway\'s core did a fixed piece of work around the measurement, against the fastest in the run',
+    '(a shared VM slows down for minutes at a time, which CPU time per request alone cannot tell from a slower build).',
     '',
   ];
   for (const summary of report.scenarios) {
@@ -300,5 +336,7 @@ export function renderMarkdown(report: Report): string {
   }
   const { header, rows } = targetRows(report.targets);
   lines.push('## targets (issue 6)', '', markdownTable(header, rows), '');
+  const speed = coreSpeedLine(report.measurements);
+  if (speed) lines.push(speed, '');
   return lines.join('\n');
 }
