@@ -93,7 +93,7 @@ async function measure(
   job: LoadJob,
   layout: CoreLayout | undefined,
 ): Promise<Pick<Measurement, 'result' | 'gateway' | 'machine'>> {
-  const probeBefore = await layout?.probe?.measure();
+  await layout?.probe?.start();
   const before = system.pid ? sampleProcess(system.pid) : undefined;
   const coresBefore = layout ? sampleCores() : undefined;
   const began = performance.now();
@@ -101,7 +101,7 @@ async function measure(
   const wallMs = performance.now() - began;
   const coresAfter = layout ? sampleCores() : undefined;
   const after = system.pid ? sampleProcess(system.pid) : undefined;
-  const probeAfter = await layout?.probe?.measure();
+  const probe = await layout?.probe?.finish();
   const measurement: Pick<Measurement, 'result' | 'gateway' | 'machine'> = { result };
   const gatewayCpuMs = before && after ? after.cpuMs - before.cpuMs : 0;
   if (before && after && result.requests > 0) {
@@ -110,9 +110,9 @@ async function measure(
   if (layout && coresBefore && coresAfter) {
     const busy = (cores: number[]) => cores.reduce((sum, core) => sum + ((coresAfter[core] ?? 0) - (coresBefore[core] ?? 0)), 0);
     measurement.machine = {
-      otherOnGatewayCorePct: round(Math.max(0, ((busy(layout.gateway) - gatewayCpuMs) / (wallMs * layout.gateway.length)) * 100), 1),
+      otherOnGatewayCorePct: round(Math.max(0, ((busy(layout.gateway) - gatewayCpuMs - (probe?.usedUs ?? 0) / 1000) / (wallMs * layout.gateway.length)) * 100), 1),
       loadCoresBusyPct: round((busy(layout.load) / (wallMs * layout.load.length)) * 100, 1),
-      ...(probeBefore !== undefined && probeAfter !== undefined ? { coreProbeUs: round((probeBefore + probeAfter) / 2, 0) } : {}),
+      ...(probe && Number.isFinite(probe.workUs) ? { coreProbeUs: round(probe.workUs, 1) } : {}),
     };
   }
   return measurement;

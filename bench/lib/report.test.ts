@@ -22,7 +22,7 @@ describe('core speed in the report', () => {
     // 100 %, 50 % and 80 %: the median is 80.
     expect(tollgate.median.coreSpeedPct).toBe(80);
     expect(coreSpeedLine(measurements)).toBe(
-      "gateway core speed (a fixed piece of work timed on the gateway's core around each measurement, against the run's fastest, 1000 µs): 50–100 %, median 90 %; 2 of 4 measurements below 85 %",
+      "gateway core speed (a fixed piece of work timed on the gateway's core during each measurement, against the run's fastest, 1000 µs): 50–100 %, median 90 %; 2 of 4 measurements below 85 %",
     );
   });
 

@@ -16,7 +16,7 @@ export interface MachineSample {
   otherOnGatewayCorePct: number;
   /** How busy the mock and load generator's core(s) were, in %. */
   loadCoresBusyPct: number;
-  /** CPU µs of the core speed probe's fixed work on the gateway's core, before and after (mean); absent in older runs. */
+  /** Median CPU µs of the core speed probe's fixed work on the gateway's core during the measurement; absent in older runs. */
   coreProbeUs?: number;
 }
 
@@ -274,7 +274,7 @@ export function coreSpeedLine(measurements: Measurement[]): string | undefined {
   const speeds = measurements.map((measurement) => metricsOf(measurement, fastest).coreSpeedPct).filter((value): value is number => value !== undefined);
   const slow = speeds.filter((speed) => speed < 85).length;
   return (
-    `gateway core speed (a fixed piece of work timed on the gateway's core around each measurement, against the run's fastest, ${fastest} µs): ` +
+    `gateway core speed (a fixed piece of work timed on the gateway's core during each measurement, against the run's fastest, ${fastest} µs): ` +
     `${fmt(Math.min(...speeds), 0)}–${fmt(Math.max(...speeds), 0)} %, median ${fmt(median(speeds), 0)} %; ${slow} of ${speeds.length} measurements below 85 %`
   );
 }
@@ -322,7 +322,7 @@ export function renderMarkdown(report: Report): string {
     'autocannon resolves latency in whole milliseconds; the latency and stream scenarios use the bench\'s own client (µs resolution).',
     '"other load on gw core %" = CPU used on the gateway\'s core by other processes during the measurement (noise);',
     '"load core busy %" = how busy the mock and load generator\'s core was (near 100 % the client side, not the gateway, set the pace).',
-    '"gw core speed %" = how fast the gateway\'s core did a fixed piece of work around the measurement, against the fastest in the run',
+    '"gw core speed %" = how fast the gateway\'s core did a fixed piece of work during the measurement (every 100 ms), against the fastest in the run',
     '(a shared VM slows down for minutes at a time, which CPU time per request alone cannot tell from a slower build).',
     '',
   ];
