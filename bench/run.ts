@@ -74,7 +74,7 @@ function jobFor(scenario: Scenario, system: SystemUnderTest, options: BenchOptio
 interface CoreLayout {
   gateway: number[];
   load: number[];
-  /** Times a fixed piece of work on the gateway's core around each measurement (see lib/core-speed.ts). */
+  /** Times a fixed piece of work on the gateway's core during each measurement (see lib/core-speed.ts). */
   probe?: CoreSpeedProbe;
 }
 

@@ -1,10 +1,10 @@
 /**
  * How fast the gateway's core was during a measurement. On a shared VM the same build can take 1.5–2× the CPU
- * time per request from one few seconds to the next (a busy neighbour on the host; the guest sees no steal time),
+ * time per request from a few seconds to the next (a busy neighbour on the host; the guest sees no steal time),
  * and nothing in a measurement alone tells such a spell from a slower build. A fixed piece of work, timed on that
  * core every 100 ms while the measurement runs, does: the report shows each measurement's core speed against the
  * fastest seen in the run. Timed before and after a measurement instead, it missed spells that began or ended
- * in between (a correlation of 0.5 with the gateway's CPU per request against 0.84 timed throughout).
+ * in between (a correlation of 0.5 with the gateway's CPU per request, against 0.63–0.84 timed throughout).
  */
 import { fileURLToPath } from 'node:url';
 import { startIpcWorker } from './ipc-worker.js';
@@ -41,7 +41,7 @@ export interface ProbeReply {
 }
 
 export interface CoreSpeedProbe {
-  /** Starts timing the probe's work on the gateway's core, every 100 ms (about 0.3 % of the core). */
+  /** Starts timing the probe's work on the gateway's core, every 100 ms (under 0.5 % of the core). */
   start(): Promise<void>;
   /**
    * Stops timing: the median of what the work took meanwhile (NaN when no 100 ms passed), and the probe's own CPU
