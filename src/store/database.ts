@@ -3,7 +3,6 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -27,11 +26,6 @@ export interface DatabaseOptions {
   schema?: string;
   /** SQLite file name inside dataDir (default tollgate.db); ':memory:' for an in-memory database. */
   sqliteFile?: string;
-  /**
-   * SQLite: checkpoint the write-ahead log from a worker thread (see WalCheckpointer), so that its fsyncs never
-   * block the event loop. The server turns it on; tools and most tests keep SQLite's own checkpoints.
-   */
-  backgroundCheckpoints?: { onError: (error: unknown) => void };
 }
 
 /** The better-sqlite3 connection behind each Kysely instance this module opened on SQLite. */
@@ -70,17 +64,12 @@ function openSqlite(options: DatabaseOptions): Database {
   connection.pragma('foreign_keys = ON');
   const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: connection }) });
   sqliteConnections.set(db, connection);
-  const checkpointer =
-    options.backgroundCheckpoints && file !== ':memory:' ? new WalCheckpointer({ file: location, connection, onError: options.backgroundCheckpoints.onError }) : undefined;
   return {
     db,
     dialect: 'sqlite',
     location,
     ping: () => ping(db),
-    async close() {
-      await checkpointer?.close();
-      await db.destroy();
-    },
+    close: () => db.destroy(),
   };
 }
 
