@@ -28,8 +28,9 @@ export interface MeteringOutcome {
 /**
  * A request's metering: settled exactly once, on every exit path. `settle` does not wait for the limit counters:
  * it issues the counters' settlement before it returns, and their reply, then the request's ledger row, follow in
- * the background (`UsageMeter.drain` waits for them; counters of this process alone settle at once). The answer thus leaves without a counter round trip, and no
- * limit is loosened meanwhile: until the settlement lands, the request's reservation, its worst case, still holds.
+ * the background (`UsageMeter.drain` waits for them; counters of this process alone settle at once). The answer
+ * thus leaves without a counter round trip, and no limit is loosened meanwhile: until the settlement lands, the
+ * request's reservation, its worst case, still holds.
  */
 export interface MeteringTicket {
   settle(outcome: MeteringOutcome): void;
