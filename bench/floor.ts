@@ -1,6 +1,6 @@
 /**
  * What the stack costs without Tollgate: `node --import tsx bench/floor.ts [--seconds=S] [--runs=N] [--warmup=S] [--compare=DIR[,DIR…]] [--nice=N]
- * [--kind=chat|stream] [--log-level=L]`. Starts the mock
+ * [--kind=chat|stream] [--one-connection | --rate=R [--burst=S]] [--log-level=L]`. Starts the mock
  * upstream, bench/floor/node-http-proxy.mjs (node:http on both sides, nothing else), bench/floor/fastify-undici-proxy.mjs
  * (Fastify + undici, nothing else) and Tollgate (`npm start`'s flags),
  * each gateway pinned alone to core 0, and drives each in turn at 32 connections with the same non-streamed
@@ -11,7 +11,10 @@
  * Several directories, comma-separated, are each measured in the same rotation. `--kind=stream` sends streamed
  * requests (the floor proxies relay the stream's bytes whole). `--one-connection` sends one request at a time instead
  * and reports each system's p50 latency beside the mock's own (direct), i.e. what the framework alone adds at one
- * connection against what Tollgate adds.
+ * connection against what Tollgate adds. `--rate=R` sends R requests/s (an open loop over 64 connections, as the
+ * benchmark's fixed-rate scenario) and reports the p50, p99 and worst latency of each, for A/Bs of the tail; with
+ * `--burst=S`, each of those measurements follows S seconds at 32 connections (unmeasured), which grows SQLite's
+ * write-ahead log so that its checkpoints fall inside the measurement as they do in a long run.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +35,8 @@ async function main(): Promise<void> {
   const kind = flag('kind', 'chat') === 'stream' ? 'stream' : 'chat';
   const warmupSeconds = Number(flag('warmup', '2'));
   const oneConnection = process.argv.includes('--one-connection');
+  const rate = Number(flag('rate', '0'));
+  const burstSeconds = Number(flag('burst', '0'));
   const { gatewayCores, loadCores } = setUpTool();
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
   const load = await startLoadGenerator(loadCores);
@@ -67,25 +72,38 @@ async function main(): Promise<void> {
     ...others.map(({ root, running }) => ({ name: compareRoots.length === 1 ? 'tollgate (compare)' : path.basename(root), pid: running.process.pid, target: tollgateTarget(running) })),
   ];
   // Indexed by rotation (undefined where the process could not be sampled), so that systems pair up per rotation.
-  if (oneConnection) systems.unshift({ name: 'direct', pid: mock.process.pid, target: { url: `${mock.url}/v1/chat/completions`, headers: {}, body: requestBody(kind, 'gpt-4o-mini') } });
-  const results = new Map<string, { rates: number[]; cpu: Array<number | undefined>; p50: number[] }>(systems.map((system) => [system.name, { rates: [], cpu: [], p50: [] }]));
-  /** One measurement: requests/s and requests at 32 connections, or one at a time with the p50 latency too. */
-  const measure = async (target: Target, durationS: number): Promise<{ requestsPerSecond: number; requests: number; p50?: number }> => {
-    if (!oneConnection) return load.run<ThroughputResult>({ kind: 'throughput', target, connections: 32, durationS, loader: 'autocannon' });
-    const result = await load.run<LatencyResult>({ kind: 'latency', target, mode: 'sequential', durationS });
-    return { requestsPerSecond: result.requests / result.seconds, requests: result.requests, p50: result.latencyMs.p50 };
+  if (oneConnection || rate > 0) systems.unshift({ name: 'direct', pid: mock.process.pid, target: { url: `${mock.url}/v1/chat/completions`, headers: {}, body: requestBody(kind, 'gpt-4o-mini') } });
+  const results = new Map<string, { rates: number[]; cpu: Array<number | undefined>; p50: number[]; p99: number[]; max: number[] }>(
+    systems.map((system) => [system.name, { rates: [], cpu: [], p50: [], p99: [], max: [] }]),
+  );
+  const throughput = (target: Target, durationS: number) => load.run<ThroughputResult>({ kind: 'throughput', target, connections: 32, durationS, loader: 'autocannon' });
+  /** One measurement: requests/s and requests at 32 connections, or one at a time or at a fixed rate with latencies. */
+  const measure = async (target: Target, durationS: number): Promise<{ requestsPerSecond: number; requests: number; latencyMs?: { p50: number; p99: number; max: number } }> => {
+    if (!oneConnection && rate === 0) {
+      const { requestsPerSecond, requests } = await throughput(target, durationS);
+      return { requestsPerSecond, requests };
+    }
+    const result = await load.run<LatencyResult>(
+      oneConnection ? { kind: 'latency', target, mode: 'sequential', durationS } : { kind: 'latency', target, mode: 'rate', rate, connections: 64, durationS },
+    );
+    return { requestsPerSecond: result.requests / result.seconds, requests: result.requests, latencyMs: result.latencyMs };
   };
   try {
     for (const system of systems) await measure(system.target, warmupSeconds);
     for (let repetition = 0; repetition < runs; repetition += 1) {
       // Rotated, so that no system always runs right after the same other one.
       for (const system of [...systems.slice(repetition % systems.length), ...systems.slice(0, repetition % systems.length)]) {
+        if (burstSeconds > 0) await throughput(system.target, burstSeconds);
         const before = sampleProcess(system.pid);
         const result = await measure(system.target, seconds);
         const after = sampleProcess(system.pid);
         const entry = results.get(system.name)!;
         entry.rates.push(result.requestsPerSecond);
-        if (result.p50 !== undefined) entry.p50.push(result.p50);
+        if (result.latencyMs) {
+          entry.p50.push(result.latencyMs.p50);
+          entry.p99.push(result.latencyMs.p99);
+          entry.max.push(result.latencyMs.max);
+        }
         entry.cpu[repetition] = before && after ? ((after.cpuMs - before.cpuMs) / result.requests) * 1000 : undefined;
       }
     }
@@ -103,7 +121,8 @@ async function main(): Promise<void> {
   const reference = results.get('tollgate')!.cpu;
   for (const [name, entry] of results) {
     const cpu = entry.cpu.filter((value): value is number => value !== undefined);
-    const latency = entry.p50.length > 0 ? `  p50 ${round(median(entry.p50), 3)} ms` : '';
+    const tail = rate > 0 ? `, p99 ${round(median(entry.p99), 2)} ms (runs: ${entry.p99.map((value) => round(value, 2)).join(', ')}), worst ${round(Math.max(...entry.max), 1)} ms` : '';
+    const latency = entry.p50.length > 0 ? `  p50 ${round(median(entry.p50), 3)} ms${tail}` : '';
     process.stdout.write(`${name.padEnd(24)} ${String(round(median(entry.rates), 0)).padStart(6)} req/s${latency}  ${String(round(median(cpu), 0)).padStart(5)} µs CPU per request (runs: ${cpu.map((value) => round(value, 0)).join(', ')})\n`);
   }
   // The machine's noise comes in bursts of seconds that move every system measured meanwhile: a system's CPU per

@@ -1,8 +1,9 @@
+import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sqliteStore, storeKinds, type TestStore } from '../../test/support/stores.js';
+import { sqliteStore, writeStoreKinds, type TestStore } from '../../test/support/stores.js';
 import { LedgerWriter } from '../core/api-keys/ledger-writer.js';
-import { sqliteConnectionOf, type Database } from './database.js';
+import type { Database } from './database.js';
 import { UsageLedgerRepository, type LedgerRow } from './usage-ledger-repository.js';
 
 const columns = [
@@ -82,9 +83,11 @@ async function open(store: TestStore): Promise<Database> {
   return database;
 }
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const { store, database } of opened.splice(0)) {
     await database.close();
     await store.dispose();
+    expect(store.writeThreadErrors ?? []).toEqual([]);
   }
 });
 
@@ -108,9 +111,7 @@ describe('UsageLedgerRepository on SQLite', () => {
 
   it('prepares its insert once, not per batch', async () => {
     const database = await open(sqliteStore());
-    const connection = sqliteConnectionOf(database.db);
-    expect(connection).toBeDefined();
-    const prepare = vi.spyOn(connection!, 'prepare');
+    const prepare = vi.spyOn(SQLite.prototype, 'prepare');
     const repository = new UsageLedgerRepository(database.db);
     await repository.insertBatch([ledgerRow(1), ledgerRow(2)]);
     await repository.insertBatch(Array.from({ length: 300 }, (_, index) => ledgerRow(10 + index)));
@@ -146,7 +147,7 @@ describe('UsageLedgerRepository on SQLite', () => {
   });
 });
 
-describe.each(storeKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ create }) => {
+describe.each(writeStoreKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ create }) => {
   it('writes exactly what an insert through Kysely writes, whatever the batch size', async () => {
     const fast = await open(create());
     const throughKysely = await open(create());
@@ -167,32 +168,42 @@ describe.each(storeKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ c
     expect(written.rows.find((row) => row.id === 'row-0005')).toMatchObject({ cost_usd: 1e-12 });
   });
 
-  it('writes a batch all or none, and the writer keeps a failed batch for the next try', async () => {
+  it('writes a batch all or none, and writes a batch sent again once', async () => {
     const database = await open(create());
     const repository = new UsageLedgerRepository(database.db);
-    await repository.insertBatch([ledgerRow(100)]);
+    // The last of 251 rows lacks its model (NOT NULL): none of the 250 before it may be stored.
+    const incomplete = { ...ledgerRow(250), model: null } as unknown as LedgerRow;
+    await expect(repository.insertBatch([...Array.from({ length: 250 }, (_, index) => ledgerRow(index)), incomplete])).rejects.toThrow();
+    expect((await readBack(database)).rows).toEqual([]);
 
-    // Row 100 is already stored, and comes after 250 new rows: the whole batch must fail.
-    const batch = [...Array.from({ length: 250 }, (_, index) => ledgerRow(index)), ledgerRow(100, { request_id: 'again' })].filter(
-      (row, index) => index === 250 || row.id !== 'row-0100',
-    );
-    await expect(repository.insertBatch(batch)).rejects.toThrow();
-    expect((await readBack(database)).rows.map((row) => row.id)).toEqual(['row-0100']);
+    // A batch whose commit went through but whose answer was lost is sent again, with new rows behind it.
+    await repository.insertBatch([ledgerRow(100), ledgerRow(101)]);
+    await repository.insertBatch([ledgerRow(100), ledgerRow(101), ledgerRow(102, { request_id: 'after the retry' })]);
+    const stored = (await readBack(database)).rows;
+    expect(stored.map((row) => row.id)).toEqual(['row-0100', 'row-0101', 'row-0102']);
+    expect(stored[0]).toEqual({ ...ledgerRow(100) });
+  });
 
+  it('keeps the rows of a failed write for the next try, and loses none of them', async () => {
+    const database = await open(create());
+    const repository = new UsageLedgerRepository(database.db);
+    const batch = Array.from({ length: 250 }, (_, index) => ledgerRow(index));
     const errors: unknown[] = [];
     const writer = new LedgerWriter(repository, { intervalMs: 0, batchSize: 10_000, onError: (error) => errors.push(error) });
+    // While the ledger's table is away, every write fails.
+    await sql`alter table usage_ledger rename to usage_ledger_away`.execute(database.db);
     for (const row of batch) writer.append(row);
     await writer.flush();
     expect(errors).toHaveLength(1);
     expect(writer.pending).toBe(batch.length);
 
-    await database.db.deleteFrom('usage_ledger').where('id', '=', 'row-0100').execute();
+    await sql`alter table usage_ledger_away rename to usage_ledger`.execute(database.db);
     writer.append(ledgerRow(300));
     await writer.close();
     expect(writer.pending).toBe(0);
     const stored = (await readBack(database)).rows;
     expect(stored).toHaveLength(batch.length + 1);
-    expect(stored.find((row) => row.id === 'row-0100')).toMatchObject({ request_id: 'again' });
     expect(stored.find((row) => row.id === 'row-0000')).toEqual({ ...ledgerRow(0) });
+    expect(stored.at(-1)).toEqual({ ...ledgerRow(300) });
   });
 });
