@@ -25,11 +25,7 @@ export interface StartOptions {
 /** Starts Tollgate from the process environment: store, migrations, config file, HTTP server, signals. */
 export async function startGateway(config: Config = loadConfig(processEnvironment()), options: StartOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const database = await openDatabase({
-    dataDir: config.dataDir,
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
-    writeThread: { onError: (error) => logger.error({ err: error }, 'the SQLite write thread stopped; ledger rows and last-used times are written on the main thread from now on') },
-  });
+  const database = await openDatabase({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
   logger.info({ store: database.dialect, location: database.location }, 'store opened');
 
   let encryptionKey = config.encryptionKey;

@@ -1,6 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ApiKeyRecord } from './api-key-record.js';
-import { sqliteWritesOf } from './database.js';
 import type { ApiKeyTable, DatabaseSchema } from './schema.js';
 
 const iso = (milliseconds: number) => new Date(milliseconds).toISOString();
@@ -28,14 +27,9 @@ export class ApiKeyRepository {
     await this.db.deleteFrom('api_keys').where('id', '=', id).execute();
   }
 
-  /** Writes debounced last-used times in one transaction (on SQLite's write thread when there is one). */
+  /** Writes debounced last-used times in one transaction. */
   async touch(entries: Array<{ id: string; lastUsedAt: number }>): Promise<void> {
     if (entries.length === 0) return;
-    const sqliteWrites = sqliteWritesOf(this.db);
-    if (sqliteWrites) {
-      await sqliteWrites({ kind: 'last-used', entries: entries.map((entry) => ({ id: entry.id, lastUsedAt: iso(entry.lastUsedAt) })) });
-      return;
-    }
     await this.db.transaction().execute(async (transaction) => {
       for (const entry of entries) {
         await transaction.updateTable('api_keys').set({ last_used_at: iso(entry.lastUsedAt) }).where('id', '=', entry.id).execute();

@@ -3,8 +3,6 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
-import { SqliteWriteThread } from './sqlite-write-thread.js';
-import { prepareSqliteWrites, type SqliteWrite } from './sqlite-writes.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -28,32 +26,19 @@ export interface DatabaseOptions {
   schema?: string;
   /** SQLite file name inside dataDir (default tollgate.db); ':memory:' for an in-memory database. */
   sqliteFile?: string;
-  /**
-   * SQLite in a file: run the writes that requests cause (ledger rows, last-used times) on a worker thread with its
-   * own connection (see SqliteWriteThread), so that their commits and checkpoints never block the event loop.
-   * `onError` is told if the worker stops; those writes then run on the process's connection again. The server
-   * turns it on; tools and most tests write on the one connection. `workerUrl` replaces the worker's module (tests).
-   */
-  writeThread?: { onError: (error: unknown) => void; workerUrl?: URL };
 }
 
-/** How long a SQLite connection waits for another's write lock before its statement fails. */
-const busyTimeoutMs = 5000;
-
-/** SQLite's own default: a commit that takes the log past this many frames checkpoints it. */
-const autocheckpointFrames = 1000;
-
-/** The request-caused writes of each Kysely instance this module opened on SQLite. */
-const sqliteWriters = new WeakMap<Kysely<DatabaseSchema>, (write: SqliteWrite) => Promise<void>>();
+/** The better-sqlite3 connection behind each Kysely instance this module opened on SQLite. */
+const sqliteConnections = new WeakMap<Kysely<DatabaseSchema>, SQLite.Database>();
 
 /**
- * Runs the writes that requests cause on `db` when it is a SQLite database opened here, else undefined (PostgreSQL:
- * the repositories write through Kysely). Each resolves once committed, all or nothing. They run with statements
- * prepared once (Kysely's driver prepares every query anew): on the write thread when the database has one, else on
- * the process's connection, holding Kysely's connection so that they never run inside a transaction Kysely has open.
+ * The raw better-sqlite3 connection behind `db` when it is a SQLite database opened here, else undefined. For the
+ * few hot writes that gain from a statement prepared once (Kysely's driver prepares every query anew); a caller
+ * must hold Kysely's connection (`db.connection().execute`) while using it, so that it never runs inside a
+ * transaction Kysely has open on the same connection.
  */
-export function sqliteWritesOf(db: Kysely<DatabaseSchema>): ((write: SqliteWrite) => Promise<void>) | undefined {
-  return sqliteWriters.get(db);
+export function sqliteConnectionOf(db: Kysely<DatabaseSchema>): SQLite.Database | undefined {
+  return sqliteConnections.get(db);
 }
 
 /** Opens the database (SQLite by default, PostgreSQL with a URL) and runs pending migrations. */
@@ -75,42 +60,16 @@ function openSqlite(options: DatabaseOptions): Database {
   }
   const connection = new SQLite(location);
   connection.pragma('journal_mode = WAL');
-  connection.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  connection.pragma('busy_timeout = 5000');
   connection.pragma('foreign_keys = ON');
   const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: connection }) });
-  let thread: SqliteWriteThread | undefined;
-  if (options.writeThread && file !== ':memory:') {
-    const { onError, workerUrl } = options.writeThread;
-    thread = new SqliteWriteThread({
-      file: location,
-      busyTimeoutMs,
-      ...(workerUrl ? { workerUrl } : {}),
-      onError(error) {
-        // The worker's commits checkpointed the log; without it, this connection's commits must again.
-        if (connection.open) connection.pragma(`wal_autocheckpoint = ${autocheckpointFrames}`);
-        onError(error);
-      },
-    });
-    // The worker writes nearly everything, so its commits checkpoint; an operator's write on the event loop never does.
-    connection.pragma('wal_autocheckpoint = 0');
-  }
-  let runHere: ((write: SqliteWrite) => void) | undefined;
-  sqliteWriters.set(db, (write) => {
-    if (thread?.running) return thread.run(write);
-    return db.connection().execute(async () => {
-      runHere ??= prepareSqliteWrites(connection);
-      runHere(write);
-    });
-  });
+  sqliteConnections.set(db, connection);
   return {
     db,
     dialect: 'sqlite',
     location,
     ping: () => ping(db),
-    async close() {
-      await thread?.close();
-      await db.destroy();
-    },
+    close: () => db.destroy(),
   };
 }
 

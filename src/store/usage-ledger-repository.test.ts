@@ -1,9 +1,8 @@
-import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sqliteStore, writeStoreKinds, type TestStore } from '../../test/support/stores.js';
+import { sqliteStore, storeKinds, type TestStore } from '../../test/support/stores.js';
 import { LedgerWriter } from '../core/api-keys/ledger-writer.js';
-import type { Database } from './database.js';
+import { sqliteConnectionOf, type Database } from './database.js';
 import { UsageLedgerRepository, type LedgerRow } from './usage-ledger-repository.js';
 
 const columns = [
@@ -83,11 +82,9 @@ async function open(store: TestStore): Promise<Database> {
   return database;
 }
 afterEach(async () => {
-  vi.restoreAllMocks();
   for (const { store, database } of opened.splice(0)) {
     await database.close();
     await store.dispose();
-    expect(store.writeThreadErrors ?? []).toEqual([]);
   }
 });
 
@@ -111,7 +108,9 @@ describe('UsageLedgerRepository on SQLite', () => {
 
   it('prepares its insert once, not per batch', async () => {
     const database = await open(sqliteStore());
-    const prepare = vi.spyOn(SQLite.prototype, 'prepare');
+    const connection = sqliteConnectionOf(database.db);
+    expect(connection).toBeDefined();
+    const prepare = vi.spyOn(connection!, 'prepare');
     const repository = new UsageLedgerRepository(database.db);
     await repository.insertBatch([ledgerRow(1), ledgerRow(2)]);
     await repository.insertBatch(Array.from({ length: 300 }, (_, index) => ledgerRow(10 + index)));
@@ -147,7 +146,7 @@ describe('UsageLedgerRepository on SQLite', () => {
   });
 });
 
-describe.each(writeStoreKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ create }) => {
+describe.each(storeKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ create }) => {
   it('writes exactly what an insert through Kysely writes, whatever the batch size', async () => {
     const fast = await open(create());
     const throughKysely = await open(create());
@@ -205,5 +204,32 @@ describe.each(writeStoreKinds)('UsageLedgerRepository and LedgerWriter ($name)',
     expect(stored).toHaveLength(batch.length + 1);
     expect(stored.find((row) => row.id === 'row-0000')).toEqual({ ...ledgerRow(0) });
     expect(stored.at(-1)).toEqual({ ...ledgerRow(300) });
+  });
+
+  it('writes once the rows of a write that went through but was answered with an error, when the writer tries again', async () => {
+    const database = await open(create());
+    const repository = new UsageLedgerRepository(database.db);
+    let answerLost = true;
+    // The connection drops after the commit: the rows are stored, but the writer is told the write failed.
+    const droppingAfterCommit = {
+      async insertBatch(rows: readonly LedgerRow[]) {
+        await repository.insertBatch(rows);
+        if (!answerLost) return;
+        answerLost = false;
+        throw new Error('connection lost after the commit');
+      },
+    } as unknown as UsageLedgerRepository;
+    const errors: unknown[] = [];
+    const writer = new LedgerWriter(droppingAfterCommit, { intervalMs: 0, batchSize: 10_000, onError: (error) => errors.push(error) });
+    for (let index = 0; index < 5; index += 1) writer.append(ledgerRow(index));
+    await writer.flush();
+    expect(errors).toHaveLength(1);
+    expect(writer.pending).toBe(5);
+
+    writer.append(ledgerRow(5));
+    await writer.close();
+    expect(errors).toHaveLength(1);
+    expect(writer.pending).toBe(0);
+    expect((await readBack(database)).rows).toEqual(Array.from({ length: 6 }, (_, index) => ({ ...ledgerRow(index) })));
   });
 });

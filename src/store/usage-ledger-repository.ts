@@ -1,17 +1,43 @@
-import { CompiledQuery, type Kysely } from 'kysely';
-import { sqliteWritesOf } from './database.js';
-import type { DatabaseSchema } from './schema.js';
-import { ledgerColumns, type LedgerRow, type SqliteWrite } from './sqlite-writes.js';
+import type SQLite from 'better-sqlite3';
+import { CompiledQuery, type Insertable, type Kysely } from 'kysely';
+import { sqliteConnectionOf } from './database.js';
+import type { DatabaseSchema, UsageLedgerTable } from './schema.js';
 
-export type { LedgerRow };
+export type LedgerRow = Insertable<UsageLedgerTable>;
 
+/** The ledger's columns in the order both inserts bind them, each with its PostgreSQL type for `unnest`. */
+const ledgerColumns = [
+  ['id', 'text'],
+  ['request_id', 'text'],
+  ['api_key_id', 'text'],
+  ['provider', 'text'],
+  ['model', 'text'],
+  ['provider_key_id', 'text'],
+  ['request_type', 'text'],
+  ['status', 'int4'],
+  ['stream', 'int4'],
+  ['input_tokens', 'int4'],
+  ['output_tokens', 'int4'],
+  ['cached_tokens', 'int4'],
+  ['cost_usd', 'float8'],
+  ['usage_missing', 'int4'],
+  ['error_code', 'text'],
+  ['latency_ms', 'int4'],
+  ['created_at', 'text'],
+] as const satisfies ReadonlyArray<readonly [keyof UsageLedgerTable, string]>;
 const columnList = ledgerColumns.map(([name]) => name).join(', ');
+
+/**
+ * The SQLite insert of one ledger row; `prepareSqliteInsert` binds the values in `ledgerColumns`' order. A row whose
+ * id is stored already is skipped (see `insertBatch`).
+ */
+const sqliteInsertRow = `insert into usage_ledger (${columnList}) values (${ledgerColumns.map(() => '?').join(', ')}) on conflict (id) do nothing`;
 
 /**
  * The PostgreSQL insert of any number of rows: one array parameter per column, zipped back into rows by `unnest`.
  * Its text never changes, so nothing is compiled per batch (Kysely's multi-row insert built a statement of 17
  * parameters per row, ~10 µs of the gateway's CPU per row), and one statement is atomic without a transaction.
- * A row whose id is stored already is skipped, as on SQLite (a retried batch whose first commit went through).
+ * A row whose id is stored already is skipped, as on SQLite (see `insertBatch`).
  */
 const postgresInsertRows = `insert into usage_ledger (${columnList}) select * from unnest(${ledgerColumns
   .map(([, type], index) => `$${index + 1}::${type}[]`)
@@ -27,24 +53,31 @@ export interface UsageTotals {
 
 /** Writes ledger rows (in batches) and reads the sums the counters are rebuilt from. */
 export class UsageLedgerRepository {
-  readonly #sqliteWrites: ((write: SqliteWrite) => Promise<void>) | undefined;
+  readonly #sqlite: SQLite.Database | undefined;
+  /** Prepared on first use, then kept: preparing is most of the cost of a write on SQLite. */
+  #insertRowsOnSqlite: ((rows: readonly LedgerRow[]) => void) | undefined;
 
   constructor(private readonly db: Kysely<DatabaseSchema>) {
-    this.#sqliteWrites = sqliteWritesOf(db);
+    this.#sqlite = sqliteConnectionOf(db);
   }
 
   /**
-   * Inserts the rows, all or none; a row whose id is stored already is skipped, so that a batch retried after a
-   * lost answer (a dropped connection, a stopped worker) is written once, and never refused forever. On SQLite, one prepared single-row INSERT run for each row inside one
-   * transaction (see `sqliteWritesOf`: on the write thread when there is one): Kysely would compile a multi-row
-   * statement and better-sqlite3 prepare it anew on every batch. On PostgreSQL, one statement of one array per
-   * column (`postgresInsertRows`) for the whole batch, one round trip, so that a failed batch kept for the next try
-   * is never half written.
+   * Inserts the rows, all or none. A row whose id is stored already is skipped: ids are unique per request, so it
+   * is the same row, sent again because the answer to a write that went through was lost (a dropped connection);
+   * refusing it would fail that batch, and every row the writer queues behind it, on every try. On SQLite, one prepared single-row INSERT run for each row inside one
+   * transaction: Kysely would compile a multi-row statement and better-sqlite3 prepare it anew on every batch, on
+   * the event loop. On PostgreSQL, one statement of one array per column (`postgresInsertRows`) for the whole batch,
+   * one round trip, so that a failed batch kept for the next try is never half written.
    */
   async insertBatch(rows: readonly LedgerRow[]): Promise<void> {
     if (rows.length === 0) return;
-    if (this.#sqliteWrites) {
-      await this.#sqliteWrites({ kind: 'ledger', rows });
+    const sqlite = this.#sqlite;
+    if (sqlite) {
+      // Holding Kysely's connection waits out any transaction Kysely has open on it (the writes of last-used times).
+      await this.db.connection().execute(async () => {
+        this.#insertRowsOnSqlite ??= prepareSqliteInsert(sqlite);
+        this.#insertRowsOnSqlite(rows);
+      });
       return;
     }
     const columns = ledgerColumns.map(([name]) => rows.map((row) => row[name] ?? null));
@@ -75,4 +108,35 @@ export class UsageLedgerRepository {
     }
     return totals;
   }
+}
+
+/**
+ * One transaction inserting rows with a statement prepared once. Every value is bound as Kysely binds it, as is;
+ * a column missing from a row (the nullable ones may be) is NULL, as Kysely's insert makes it.
+ */
+function prepareSqliteInsert(sqlite: SQLite.Database): (rows: readonly LedgerRow[]) => void {
+  const statement = sqlite.prepare(sqliteInsertRow);
+  return sqlite.transaction((rows: readonly LedgerRow[]) => {
+    for (const row of rows) {
+      statement.run(
+        row.id,
+        row.request_id,
+        row.api_key_id,
+        row.provider,
+        row.model,
+        row.provider_key_id ?? null,
+        row.request_type,
+        row.status,
+        row.stream,
+        row.input_tokens,
+        row.output_tokens,
+        row.cached_tokens,
+        row.cost_usd,
+        row.usage_missing,
+        row.error_code ?? null,
+        row.latency_ms,
+        row.created_at,
+      );
+    }
+  });
 }

@@ -14,22 +14,17 @@ export interface TestStore {
   file?: string;
   databaseUrl?: string;
   schema?: string;
-  /** What the SQLite write thread reported (a store opened with one): a test expects none. */
-  writeThreadErrors?: unknown[];
   open(): Promise<Database>;
   dispose(): Promise<void>;
 }
 
-/** A SQLite file; with `writeThread`, its request-caused writes run on a worker thread, as the server runs them. */
-export function sqliteStore(options: { writeThread?: boolean } = {}): TestStore {
+export function sqliteStore(): TestStore {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tollgate-test-'));
-  const writeThreadErrors: unknown[] = [];
   return {
     kind: 'sqlite',
     dataDir,
     file: path.join(dataDir, 'tollgate.db'),
-    ...(options.writeThread ? { writeThreadErrors } : {}),
-    open: () => openDatabase({ dataDir, ...(options.writeThread ? { writeThread: { onError: (error) => writeThreadErrors.push(error) } } : {}) }),
+    open: () => openDatabase({ dataDir }),
     async dispose() {
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -59,10 +54,4 @@ export function postgresStore(): TestStore {
 export const storeKinds: Array<{ name: string; create: () => TestStore }> = [
   { name: 'sqlite', create: sqliteStore },
   ...(postgresAvailable ? [{ name: 'postgres', create: postgresStore }] : []),
-];
-
-/** The stores of the suites about the writes requests cause: those of `storeKinds`, and SQLite with its write thread. */
-export const writeStoreKinds: Array<{ name: string; create: () => TestStore }> = [
-  ...storeKinds,
-  { name: 'sqlite with its write thread', create: () => sqliteStore({ writeThread: true }) },
 ];
