@@ -1,26 +1,13 @@
-import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { renderErrorBody } from '../../spec/error-body.js';
 import { GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
+import { chatRequestSchema } from '../../spec/schemas/chat-request.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { isUsageOnlyChunk } from '../../core/inference/chat-service.js';
 import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, servedHeaders } from './inference-call.js';
 import { SseWriter } from './sse-writer.js';
 import '../route-access.js';
-
-const roles = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
-
-/** The OpenAI chat request as validated at the door; every other field passes through to the upstream. */
-export const chatRequestSchema = z.looseObject({
-  model: z.string().min(1),
-  messages: z.array(z.looseObject({ role: z.enum(roles) })).min(1),
-  stream: z.boolean().nullable().optional(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
-  max_tokens: z.number().int().positive().nullable().optional(),
-  max_completion_tokens: z.number().int().positive().nullable().optional(),
-  fallbacks: z.array(z.string().min(1)).optional(),
-});
 
 export const inferenceBodyLimit = 32 * 1024 * 1024;
 

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AnthropicMessagesRequest } from '../../spec/anthropic.js';
+import { messagesRequestSchema } from '../../spec/schemas/messages-request.js';
 import { isGatewayError } from '../../spec/errors.js';
 import type { ChatCompletion } from '../../spec/openai.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
@@ -10,16 +10,6 @@ import { SseWriter } from './sse-writer.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import { randomUUID } from 'node:crypto';
 import '../route-access.js';
-
-/** The Anthropic Messages request as validated at the door. */
-export const messagesRequestSchema = z.looseObject({
-  model: z.string().min(1),
-  max_tokens: z.number().int().positive(),
-  // Newer Anthropic SDKs may send a system turn inside messages; the converter hoists it.
-  messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant', 'system']) })).min(1),
-  stream: z.boolean().optional(),
-  fallbacks: z.array(z.string().min(1)).optional(),
-});
 
 /** `POST /v1/messages`: Anthropic-SDK clients reach any provider through the canonical chat path. */
 export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
