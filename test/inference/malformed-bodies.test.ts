@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
+import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
+import { startGoogleMock, type GoogleMock } from '../mocks/google-mock.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
 import { createApiKey } from '../limits/limit-helpers.js';
@@ -13,6 +15,8 @@ import { immediateRetries, post, seededRandom } from './inference-helpers.js';
 
 let openaiMock: OpenAIMock;
 let anthropicMock: AnthropicMock;
+let googleMock: GoogleMock;
+let bedrockMock: BedrockMock;
 let tollgate: LiveGateway;
 /** A client's key with limits: every request is metered (its input bounded, its worst case reserved) as in production. */
 let clientHeaders: Record<string, string>;
@@ -20,11 +24,17 @@ let clientHeaders: Record<string, string>;
 beforeAll(async () => {
   openaiMock = await startOpenAIMock({ apiKeys: ['sk-openai'] });
   anthropicMock = await startAnthropicMock({ apiKeys: ['sk-ant'] });
+  googleMock = await startGoogleMock({ apiKeys: ['gemini-key'] });
+  bedrockMock = await startBedrockMock({ credentials: { accessKeyId: 'AKIATOLLGATEFUZZ0001', secretAccessKey: 'fuzz-secret' }, apiKeys: ['bedrock-key'], region: 'us-east-1' });
   tollgate = await startLiveGateway();
   await tollgate.configureProvider('openai', { network_config: { base_url: openaiMock.baseUrl, ...immediateRetries } });
   await tollgate.configureProvider('anthropic', { network_config: { base_url: anthropicMock.baseUrl, ...immediateRetries } });
   await tollgate.addKey('openai', { name: 'openai', value: 'sk-openai' });
   await tollgate.addKey('anthropic', { name: 'anthropic', value: 'sk-ant' });
+  await tollgate.configureProvider('gemini', { network_config: { base_url: googleMock.baseUrl, ...immediateRetries } });
+  await tollgate.addKey('gemini', { name: 'gemini', value: 'gemini-key' });
+  await tollgate.configureProvider('bedrock', { network_config: { base_url: bedrockMock.baseUrl, ...immediateRetries } });
+  await tollgate.addKey('bedrock', { name: 'bedrock', value: 'bedrock-key' });
   const { secret } = await createApiKey(tollgate, {
     description: 'malformed bodies',
     consumptionLimit: { usd: 1_000, tokens: 1_000_000_000, requests: 1_000_000 },
@@ -35,10 +45,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await tollgate.dispose();
-  await Promise.all([openaiMock.close(), anthropicMock.close()]);
+  await Promise.all([openaiMock.close(), anthropicMock.close(), googleMock.close(), bedrockMock.close()]);
 });
 
-const upstreamRequests = () => openaiMock.requests.length + anthropicMock.requests.length;
+const upstreamRequests = () => openaiMock.requests.length + anthropicMock.requests.length + googleMock.requests.length + bedrockMock.requests.length;
 
 const chat = (messages: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({ model: 'openai/gpt-4o-mini', messages, ...extra });
 const assistantCalling = (call: unknown) => ({ role: 'assistant', content: null, tool_calls: [call] });
@@ -106,6 +116,29 @@ describe('malformed chat bodies', () => {
   });
 });
 
+describe('what only OpenAI-format upstreams can carry', () => {
+  const customCall = { id: 'call_9', type: 'custom', custom: { name: 'grep', input: 'x' } };
+  const cases: Array<[string, string, Record<string, unknown>, string]> = [
+    ['a custom tool call', 'gemini/gemini-2.5-flash', chat([{ role: 'user', content: 'hi' }, assistantCalling(customCall), { role: 'user', content: 'go on' }]), 'messages[1].tool_calls[0]'],
+    ['a custom tool call', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', chat([{ role: 'user', content: 'hi' }, assistantCalling(customCall), { role: 'user', content: 'go on' }]), 'messages[1].tool_calls[0]'],
+    ['a custom tool call', 'anthropic/claude-sonnet-4-5', chat([{ role: 'user', content: 'hi' }, assistantCalling(customCall), { role: 'user', content: 'go on' }]), 'messages[1].tool_calls[0]'],
+    [
+      'an allowed_tools choice',
+      'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0',
+      chat([{ role: 'user', content: 'hi' }], { tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [] } } }),
+      'tool_choice',
+    ],
+  ];
+
+  it.each(cases)('refuses %s for %s with a 400 naming it, before any upstream call', async (_name, model, body, param) => {
+    const before = upstreamRequests();
+    const reply = await post(tollgate, '/v1/chat/completions', { ...body, model }, { headers: clientHeaders });
+    expect(reply.status, reply.text).toBe(400);
+    expect(reply.body.error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_tool', param });
+    expect(upstreamRequests()).toBe(before);
+  });
+});
+
 describe('malformed Anthropic Messages bodies', () => {
   it.each(malformedMessages)('refuses %s with a 400 naming the field, before any upstream call', async (_name, body, param) => {
     const before = upstreamRequests();
@@ -145,12 +178,19 @@ describe('a seeded fuzz of the chat routes', () => {
     return Object.entries(value).flatMap(([key, child]) => [[...prefix, key], ...paths(child, [...prefix, key])]);
   }
 
-  it.each(Object.keys(bases))('answers 300 mutations of a valid %s body with no 5xx, each refusal in the error shape', async (route) => {
-    const random = seededRandom(route.length);
+  // Each route to each kind of upstream: OpenAI's own format, Anthropic's, Gemini's and Bedrock's Converse.
+  const targets = Object.keys(bases).flatMap((route) =>
+    [route === '/v1/messages' ? 'anthropic/claude-sonnet-4-5' : 'openai/gpt-4o-mini', 'gemini/gemini-2.5-flash', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0'].map(
+      (model, index) => [route, model, index] as const,
+    ),
+  );
+
+  it.each(targets)('answers 300 mutations of a valid %s body for %s with no 5xx, each refusal in the error shape', async (route, model, index) => {
+    const random = seededRandom(route.length * 10 + index);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const statuses = new Map<number, number>();
     for (let round = 0; round < 300; round += 1) {
-      const body = structuredClone(bases[route]) as Record<string, unknown>;
+      const body = { ...(structuredClone(bases[route]) as Record<string, unknown>), model };
       for (let change = 0; change < 1 + Math.floor(random() * 3); change += 1) {
         const path = pick(paths(body));
         if (path === undefined) break;

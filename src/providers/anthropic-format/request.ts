@@ -16,6 +16,7 @@ import type {
 import { errors } from '../../spec/errors.js';
 import type { ChatCompletionRequest, ChatMessage, ContentPart } from '../../spec/openai.js';
 import { filePartToBlock, imageUrlToBlock } from './media.js';
+import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
 
 export interface ChatToMessagesOptions {
   /** The model as the upstream knows it; defaults to the request's model. */
@@ -216,11 +217,12 @@ function assistantBlocks(message: ChatMessage, param: string): AnthropicContentB
     });
   }
   (message.tool_calls ?? []).forEach((call, index) => {
+    const called = callFunction(call, `${param}.tool_calls[${index}]`);
     blocks.push({
       type: 'tool_use',
       id: call.id,
-      name: call.function.name,
-      input: parseArguments(call.function.arguments, `${param}.tool_calls[${index}].function.arguments`),
+      name: called.name,
+      input: parseArguments(called.arguments, `${param}.tool_calls[${index}].function.arguments`),
     });
   });
   return blocks;
@@ -320,5 +322,5 @@ function toolChoice(choice: ChatCompletionRequest['tool_choice']): AnthropicTool
   if (choice === 'auto') return { type: 'auto' };
   if (choice === 'required') return { type: 'any' };
   if (choice === 'none') return { type: 'none' };
-  return { type: 'tool', name: choice.function.name };
+  return { type: 'tool', name: forcedFunctionName(choice) };
 }

@@ -2,7 +2,7 @@
  * Translates an OpenAI chat completion request into a Bedrock Converse request body.
  */
 import { errors } from '../../spec/errors.js';
-import type { ChatCompletionRequest, ChatMessage, ToolCall } from '../../spec/openai.js';
+import type { ChatCompletionRequest, ChatMessage } from '../../spec/openai.js';
 import { cachePointOf, lastCachePointOf, textSegments } from './cache-point.js';
 import { DocumentNamer, textOf, userContentBlocks } from './converse-content.js';
 import type {
@@ -16,6 +16,7 @@ import type {
   ConverseToolSpecification,
 } from './converse-types.js';
 import { STRUCTURED_OUTPUT_TOOL_NAME, structuredOutputTool } from './structured-output.js';
+import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
 
 /**
  * Bedrock requires the conversation to start with a user turn; a history that opens with the assistant
@@ -88,19 +89,19 @@ function textBlocks(content: ChatMessage['content']): ConverseSystemBlock[] {
 function assistantBlocks(message: ChatMessage, messageIndex: number): ConverseContentBlock[] {
   const blocks: ConverseContentBlock[] = textBlocks(message.content);
   (message.tool_calls ?? []).forEach((call, callIndex) => {
+    const called = callFunction(call, `messages[${messageIndex}].tool_calls[${callIndex}]`);
     blocks.push({
       toolUse: {
         toolUseId: call.id,
-        name: call.function.name,
-        input: parseArguments(call, `messages[${messageIndex}].tool_calls[${callIndex}].function.arguments`),
+        name: called.name,
+        input: parseArguments(called.arguments, `messages[${messageIndex}].tool_calls[${callIndex}].function.arguments`),
       },
     });
   });
   return blocks;
 }
 
-function parseArguments(call: ToolCall, param: string): Record<string, unknown> {
-  const raw = call.function.arguments;
+function parseArguments(raw: string | undefined, param: string): Record<string, unknown> {
   if (raw === undefined || raw.trim() === '') return {};
   let parsed: unknown;
   try {
@@ -203,7 +204,7 @@ function toToolConfig(request: ChatCompletionRequest, messages: ConverseMessage[
   if (!forbidTools && clientTools.length > 0) {
     if (choice === 'auto') config.toolChoice = { auto: {} };
     else if (choice === 'required') config.toolChoice = { any: {} };
-    else if (typeof choice === 'object' && choice !== null) config.toolChoice = { tool: { name: choice.function.name } };
+    else if (typeof choice === 'object' && choice !== null) config.toolChoice = { tool: { name: forcedFunctionName(choice) } };
   } else if (structured !== undefined) {
     // No client tool may be called, so the structured answer is the only way to reply: force it.
     config.toolChoice = { tool: { name: STRUCTURED_OUTPUT_TOOL_NAME } };

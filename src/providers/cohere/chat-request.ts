@@ -10,6 +10,7 @@ import type {
   CohereTextContent,
   CohereTool,
 } from './wire-types.js';
+import { callFunction, forcedFunctionName, functionTools } from '../../spec/function-calls.js';
 
 /**
  * Translates an OpenAI chat completion request into Cohere's v2 chat body for `model`.
@@ -79,12 +80,11 @@ function assistantMessage(message: ChatMessage, index: number): CohereMessage | 
   if (toolCalls.length > 0) {
     const result: CohereMessage = {
       role: 'assistant',
-      tool_calls: toolCalls.map((call) => ({
-        id: call.id,
-        type: 'function',
+      tool_calls: toolCalls.map((call, callIndex) => {
+        const called = callFunction(call, `messages[${index}].tool_calls[${callIndex}]`);
         // Cohere rejects an empty arguments string; an argument-less call is an empty object.
-        function: { name: call.function.name, arguments: call.function.arguments === '' ? '{}' : call.function.arguments },
-      })),
+        return { id: call.id, type: 'function' as const, function: { name: called.name, arguments: called.arguments === '' ? '{}' : called.arguments } };
+      }),
     };
     // Text written alongside tool calls is Cohere's "tool plan"; responses map it back the same way.
     if (text !== '') result.tool_plan = text;
@@ -130,12 +130,13 @@ function unsupportedPart(part: ContentPart, index: number, partIndex: number) {
   });
 }
 
-function applyTools(body: CohereChatRequest, tools: FunctionTool[] | undefined, choice: ToolChoice | undefined): void {
-  if (!tools || tools.length === 0) return;
+function applyTools(body: CohereChatRequest, requested: FunctionTool[] | undefined, choice: ToolChoice | undefined): void {
+  const tools = functionTools(requested);
+  if (tools.length === 0) return;
   let selected = tools;
   if (typeof choice === 'object' && choice !== null) {
     // Cohere cannot name a tool to call; offering only that tool and requiring a call has the same effect.
-    const name = choice.function.name;
+    const name = forcedFunctionName(choice);
     selected = tools.filter((tool) => tool.function.name === name);
     if (selected.length === 0) {
       throw errors.badRequest(`tool_choice names "${name}", which is not in tools.`, { param: 'tool_choice' });

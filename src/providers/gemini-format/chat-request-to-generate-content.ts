@@ -15,6 +15,7 @@ import type {
   GeminiToolConfig,
   GenerateContentRequest,
 } from './types.js';
+import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
 
 /**
  * Google's documented placeholder for replayed Gemini 3 function calls whose real signature was lost
@@ -158,11 +159,12 @@ function assistantParts(
   const parts = textOnlyParts(message.content);
   const calls: GeminiPart[] = [];
   (message.tool_calls ?? []).forEach((call, callIndex) => {
-    functionNames.set(call.id, call.function.name);
+    const called = callFunction(call, `messages[${index}].tool_calls[${callIndex}]`);
+    functionNames.set(call.id, called.name);
     const part: GeminiPart = {
       functionCall: {
-        name: call.function.name,
-        args: parseArguments(call.function.arguments, `messages[${index}].tool_calls[${callIndex}].function.arguments`),
+        name: called.name,
+        args: parseArguments(called.arguments, `messages[${index}].tool_calls[${callIndex}].function.arguments`),
       },
     };
     const signature = readThoughtSignature(call.id);
@@ -215,7 +217,7 @@ function toolConfigFor(choice: ToolChoice | undefined): GeminiToolConfig | undef
   if (choice === 'none') return { functionCallingConfig: { mode: 'NONE' } };
   if (choice === 'auto') return { functionCallingConfig: { mode: 'AUTO' } };
   if (choice === 'required') return { functionCallingConfig: { mode: 'ANY' } };
-  return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } };
+  return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [forcedFunctionName(choice)] } };
 }
 
 function isNumber(value: unknown): value is number {

@@ -5,6 +5,7 @@
  */
 import { errors } from '../../spec/errors.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../spec/openai.js';
+import { callFunction } from '../../spec/function-calls.js';
 
 /**
  * Builds the prediction input. A conversation that is a single user turn is sent as that turn's text; a longer one
@@ -26,7 +27,7 @@ export function toReplicateInput(request: ChatCompletionRequest): Record<string,
         turns.push({ speaker: 'User', text });
         return;
       case 'assistant':
-        turns.push({ speaker: 'Assistant', text: assistantText(message, text) });
+        turns.push({ speaker: 'Assistant', text: assistantText(message, text, index) });
         return;
       default:
         // Tool results can only reach the model as text; they are kept so a conversation moved here still reads.
@@ -64,8 +65,11 @@ function renderPrompt(turns: Array<{ speaker: string; text: string }>): string {
   return lines.join('\n\n');
 }
 
-function assistantText(message: ChatMessage, text: string): string {
-  const calls = (message.tool_calls ?? []).map((call) => `[called ${call.function.name}(${call.function.arguments})]`);
+function assistantText(message: ChatMessage, text: string, index: number): string {
+  const calls = (message.tool_calls ?? []).map((call, callIndex) => {
+    const called = callFunction(call, `messages[${index}].tool_calls[${callIndex}]`);
+    return `[called ${called.name}(${called.arguments})]`;
+  });
   return [text, ...calls].filter((part) => part !== '').join('\n');
 }
 

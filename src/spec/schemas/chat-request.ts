@@ -12,10 +12,9 @@ const contentPart = typedBlock(
   ]),
 );
 
-const toolCall = z.looseObject({
+/** Every call has an id; a function call (the one kind other providers' formats can carry) has its function. */
+const toolCall = typedBlock(new Map<string, z.ZodType>([['function', z.looseObject({ function: z.looseObject({ name: z.string(), arguments: z.string() }) })]]), {
   id: z.string(),
-  type: z.string(),
-  function: z.looseObject({ name: z.string(), arguments: z.string() }).optional(),
 });
 
 const chatMessage = z.looseObject({
@@ -26,12 +25,18 @@ const chatMessage = z.looseObject({
   tool_call_id: z.string().optional(),
 });
 
-const tool = z.looseObject({
-  type: z.string(),
-  function: z
-    .looseObject({ name: z.string(), description: z.string().nullable().optional(), parameters: z.record(z.string(), z.unknown()).optional() })
-    .optional(),
-});
+const tool = typedBlock(
+  new Map<string, z.ZodType>([
+    [
+      'function',
+      z.looseObject({
+        function: z.looseObject({ name: z.string(), description: z.string().nullable().optional(), parameters: z.record(z.string(), z.unknown()).optional() }),
+      }),
+    ],
+  ]),
+);
+
+const toolChoice = z.union([z.string(), typedBlock(new Map<string, z.ZodType>([['function', z.looseObject({ function: z.looseObject({ name: z.string() }) })]]))]);
 
 /**
  * The OpenAI chat request as validated at the door: the fields Tollgate reads, meters or translates for other
@@ -47,7 +52,7 @@ export const chatRequestSchema = z.looseObject({
   n: z.number().int().positive().nullable().optional(),
   stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
   tools: z.array(tool).nullable().optional(),
-  tool_choice: z.union([z.string(), z.looseObject({ type: z.string() })]).nullable().optional(),
+  tool_choice: toolChoice.nullable().optional(),
   response_format: z.looseObject({ type: z.string() }).nullable().optional(),
   fallbacks: z.array(z.string().min(1)).optional(),
 });
