@@ -68,7 +68,7 @@ export interface ChatCompletionRequest {
   logprobs?: boolean | null;
   top_logprobs?: number | null;
   tools?: FunctionTool[];
-  tool_choice?: ToolChoice;
+  tool_choice?: ToolChoice | null;
   parallel_tool_calls?: boolean;
   response_format?:
     | { type: 'text' }

@@ -130,6 +130,14 @@ describe('what only OpenAI-format upstreams can carry', () => {
     ],
   ];
 
+  it('takes a tool_choice of null as none given, for every kind of upstream', async () => {
+    for (const model of ['gemini/gemini-2.5-flash', 'anthropic/claude-sonnet-4-5', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0']) {
+      const body = chat([{ role: 'user', content: 'hi' }], { model, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], tool_choice: null });
+      const reply = await post(tollgate, '/v1/chat/completions', { ...body, model }, { headers: clientHeaders });
+      expect(reply.status, `${model}: ${reply.text}`).toBe(200);
+    }
+  });
+
   it.each(cases)('refuses %s for %s with a 400 naming it, before any upstream call', async (_name, model, body, param) => {
     const before = upstreamRequests();
     const reply = await post(tollgate, '/v1/chat/completions', { ...body, model }, { headers: clientHeaders });

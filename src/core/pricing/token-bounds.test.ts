@@ -139,6 +139,14 @@ describe('inputTokenUpperBound on tools and other fields', () => {
     expect(difference).toBeGreaterThan(Buffer.byteLength('{"city":"Paris"}'.repeat(50)) + 1_000);
   });
 
+  it('counts a tool call of another kind than function by its JSON', () => {
+    const base: ChatMessage[] = [{ role: 'user', content: 'find it' }];
+    const custom = { id: 'call_2', type: 'custom', custom: { name: 'grep', input: 'pattern '.repeat(2000) } };
+    const withCustom: ChatMessage[] = [...base, { role: 'assistant', content: null, tool_calls: [custom as never] }];
+    const difference = inputTokenUpperBound({ model: 'm', messages: withCustom }) - inputTokenUpperBound({ model: 'm', messages: base });
+    expect(difference).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(custom)));
+  });
+
   it('counts response formats, unknown request fields and unknown message fields, but not sampling settings', () => {
     const base = userRequest('hello');
     const schema = { name: 'answer', schema: { type: 'object', properties: { text: { type: 'string', description: 'x'.repeat(300) } } } };

@@ -119,7 +119,8 @@ function messageBound(message: ChatMessage, model: string): number {
   if (typeof message.tool_call_id === 'string') tokens += utf8Bytes(message.tool_call_id);
   for (const call of message.tool_calls ?? []) {
     tokens += TOOL_OVERHEAD_TOKENS;
-    tokens += utf8Bytes(call.id ?? '') + utf8Bytes(call.function?.name ?? '') + utf8Bytes(call.function?.arguments ?? '');
+    // The door holds a function call's members to strings; a call of another kind is counted by its JSON.
+    tokens += call.type === 'function' ? utf8Bytes(call.id) + utf8Bytes(call.function.name) + utf8Bytes(call.function.arguments) : jsonBytes(call);
   }
   // Reasoning text sent back (DeepSeek), refusals, and fields we do not know may all reach the prompt.
   for (const field in message) {

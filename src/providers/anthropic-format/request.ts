@@ -318,7 +318,7 @@ function applyTools(request: ChatCompletionRequest, body: AnthropicMessagesReque
 }
 
 function toolChoice(choice: ChatCompletionRequest['tool_choice']): AnthropicToolChoice | undefined {
-  if (choice === undefined) return undefined;
+  if (choice === undefined || choice === null) return undefined;
   if (choice === 'auto') return { type: 'auto' };
   if (choice === 'required') return { type: 'any' };
   if (choice === 'none') return { type: 'none' };

@@ -130,7 +130,7 @@ function unsupportedPart(part: ContentPart, index: number, partIndex: number) {
   });
 }
 
-function applyTools(body: CohereChatRequest, requested: FunctionTool[] | undefined, choice: ToolChoice | undefined): void {
+function applyTools(body: CohereChatRequest, requested: FunctionTool[] | undefined, choice: ToolChoice | null | undefined): void {
   const tools = functionTools(requested);
   if (tools.length === 0) return;
   let selected = tools;

@@ -212,8 +212,8 @@ function functionDeclarations(request: ChatCompletionRequest): GeminiFunctionDec
     });
 }
 
-function toolConfigFor(choice: ToolChoice | undefined): GeminiToolConfig | undefined {
-  if (choice === undefined) return undefined;
+function toolConfigFor(choice: ToolChoice | null | undefined): GeminiToolConfig | undefined {
+  if (choice === undefined || choice === null) return undefined;
   if (choice === 'none') return { functionCallingConfig: { mode: 'NONE' } };
   if (choice === 'auto') return { functionCallingConfig: { mode: 'AUTO' } };
   if (choice === 'required') return { functionCallingConfig: { mode: 'ANY' } };
