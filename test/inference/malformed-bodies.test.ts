@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
+import { startCohereMock, type CohereMock } from '../mocks/cohere-mock.js';
 import { startGoogleMock, type GoogleMock } from '../mocks/google-mock.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
@@ -17,6 +18,7 @@ let openaiMock: OpenAIMock;
 let anthropicMock: AnthropicMock;
 let googleMock: GoogleMock;
 let bedrockMock: BedrockMock;
+let cohereMock: CohereMock;
 let tollgate: LiveGateway;
 /** A client's key with limits: every request is metered (its input bounded, its worst case reserved) as in production. */
 let clientHeaders: Record<string, string>;
@@ -25,6 +27,7 @@ beforeAll(async () => {
   openaiMock = await startOpenAIMock({ apiKeys: ['sk-openai'] });
   anthropicMock = await startAnthropicMock({ apiKeys: ['sk-ant'] });
   googleMock = await startGoogleMock({ apiKeys: ['gemini-key'] });
+  cohereMock = await startCohereMock({ apiKeys: ['cohere-key'] });
   bedrockMock = await startBedrockMock({ credentials: { accessKeyId: 'AKIATOLLGATEFUZZ0001', secretAccessKey: 'fuzz-secret' }, apiKeys: ['bedrock-key'], region: 'us-east-1' });
   tollgate = await startLiveGateway();
   await tollgate.configureProvider('openai', { network_config: { base_url: openaiMock.baseUrl, ...immediateRetries } });
@@ -35,6 +38,8 @@ beforeAll(async () => {
   await tollgate.addKey('gemini', { name: 'gemini', value: 'gemini-key' });
   await tollgate.configureProvider('bedrock', { network_config: { base_url: bedrockMock.baseUrl, ...immediateRetries } });
   await tollgate.addKey('bedrock', { name: 'bedrock', value: 'bedrock-key' });
+  await tollgate.configureProvider('cohere', { network_config: { base_url: cohereMock.baseUrl, ...immediateRetries } });
+  await tollgate.addKey('cohere', { name: 'cohere', value: 'cohere-key' });
   const { secret } = await createApiKey(tollgate, {
     description: 'malformed bodies',
     consumptionLimit: { usd: 1_000, tokens: 1_000_000_000, requests: 1_000_000 },
@@ -45,10 +50,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await tollgate.dispose();
-  await Promise.all([openaiMock.close(), anthropicMock.close(), googleMock.close(), bedrockMock.close()]);
+  await Promise.all([openaiMock.close(), anthropicMock.close(), googleMock.close(), bedrockMock.close(), cohereMock.close()]);
 });
 
-const upstreamRequests = () => openaiMock.requests.length + anthropicMock.requests.length + googleMock.requests.length + bedrockMock.requests.length;
+const upstreamRequests = () =>
+  openaiMock.requests.length + anthropicMock.requests.length + googleMock.requests.length + bedrockMock.requests.length + cohereMock.requests.length;
 
 const chat = (messages: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({ model: 'openai/gpt-4o-mini', messages, ...extra });
 const assistantCalling = (call: unknown) => ({ role: 'assistant', content: null, tool_calls: [call] });
@@ -178,6 +184,7 @@ describe('a seeded fuzz of the chat routes', () => {
       ],
       { system: [{ type: 'text', text: 's' }], tools: [{ name: 'lookup', input_schema: { type: 'object' } }], tool_choice: { type: 'auto' }, stop_sequences: ['END'] },
     ),
+    '/v1/embeddings': { model: 'openai/text-embedding-3-small', input: ['first text', 'second text'], encoding_format: 'float' },
   };
 
   /** Every path to a member of `value`, the root excluded. */
@@ -186,19 +193,26 @@ describe('a seeded fuzz of the chat routes', () => {
     return Object.entries(value).flatMap(([key, child]) => [[...prefix, key], ...paths(child, [...prefix, key])]);
   }
 
-  // Each route to each kind of upstream: OpenAI's own format, Anthropic's, Gemini's and Bedrock's Converse.
-  const targets = Object.keys(bases).flatMap((route) =>
-    [route === '/v1/messages' ? 'anthropic/claude-sonnet-4-5' : 'openai/gpt-4o-mini', 'gemini/gemini-2.5-flash', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0'].map(
-      (model, index) => [route, model, index] as const,
-    ),
-  );
+  // Each route to each kind of upstream: OpenAI's own format, Anthropic's, Gemini's, Bedrock's Converse and Cohere's;
+  // embeddings to OpenAI, Gemini, Bedrock and Cohere.
+  const chatModels = ['gemini/gemini-2.5-flash', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', 'cohere/command-a-03-2025'];
+  const models: Record<string, string[]> = {
+    '/v1/chat/completions': ['openai/gpt-4o-mini', ...chatModels],
+    '/v1/messages': ['anthropic/claude-sonnet-4-5', ...chatModels],
+    '/v1/embeddings': ['openai/text-embedding-3-small', 'gemini/gemini-embedding-001', 'bedrock/amazon.titan-embed-text-v2:0', 'cohere/embed-v4.0'],
+  };
+  const targets = Object.entries(models).flatMap(([route, list]) => list.map((model, index) => [route, model, index] as const));
 
   it.each(targets)('answers 300 mutations of a valid %s body for %s with no 5xx, each refusal in the error shape', async (route, model, index) => {
     const random = seededRandom(route.length * 10 + index);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const valid = await post(tollgate, route, { ...(bases[route] as Record<string, unknown>), model }, { headers: clientHeaders });
+    expect(valid.status, `the unchanged body: ${valid.text}`).toBe(200);
     const statuses = new Map<number, number>();
     for (let round = 0; round < 300; round += 1) {
-      const body = { ...(structuredClone(bases[route]) as Record<string, unknown>), model };
+      const body: Record<string, unknown> = { ...(structuredClone(bases[route]) as Record<string, unknown>), model };
+      // A third of the chat bodies ask for a stream, whose errors take another path.
+      if (route !== '/v1/embeddings' && random() < 1 / 3) body.stream = true;
       for (let change = 0; change < 1 + Math.floor(random() * 3); change += 1) {
         const path = pick(paths(body));
         if (path === undefined) break;
