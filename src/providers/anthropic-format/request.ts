@@ -14,9 +14,9 @@ import type {
   AnthropicToolResultBlock,
 } from '../../spec/anthropic.js';
 import { errors } from '../../spec/errors.js';
+import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
 import type { ChatCompletionRequest, ChatMessage, ContentPart } from '../../spec/openai.js';
 import { filePartToBlock, imageUrlToBlock } from './media.js';
-import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
 
 export interface ChatToMessagesOptions {
   /** The model as the upstream knows it; defaults to the request's model. */

@@ -2,6 +2,7 @@
  * Translates an OpenAI chat completion request into a Bedrock Converse request body.
  */
 import { errors } from '../../spec/errors.js';
+import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../spec/openai.js';
 import { cachePointOf, lastCachePointOf, textSegments } from './cache-point.js';
 import { DocumentNamer, textOf, userContentBlocks } from './converse-content.js';
@@ -16,7 +17,6 @@ import type {
   ConverseToolSpecification,
 } from './converse-types.js';
 import { STRUCTURED_OUTPUT_TOOL_NAME, structuredOutputTool } from './structured-output.js';
-import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
 
 /**
  * Bedrock requires the conversation to start with a user turn; a history that opens with the assistant

@@ -2,6 +2,7 @@
  * OpenAI chat request → Cohere v2 `/v2/chat` body. Pure: no I/O, no clock.
  */
 import { errors } from '../../spec/errors.js';
+import { callFunction, forcedFunctionName, functionTools } from '../../spec/function-calls.js';
 import type { ChatCompletionRequest, ChatMessage, ContentPart, FunctionTool, ToolChoice } from '../../spec/openai.js';
 import type {
   CohereChatRequest,
@@ -10,7 +11,6 @@ import type {
   CohereTextContent,
   CohereTool,
 } from './wire-types.js';
-import { callFunction, forcedFunctionName, functionTools } from '../../spec/function-calls.js';
 
 /**
  * Translates an OpenAI chat completion request into Cohere's v2 chat body for `model`.

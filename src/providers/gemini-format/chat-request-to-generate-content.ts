@@ -2,6 +2,7 @@
  * OpenAI chat request → Gemini GenerateContentRequest (the same body serves the Gemini API and Vertex AI).
  */
 import { errors } from '../../spec/errors.js';
+import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
 import type { ChatCompletionRequest, ChatMessage, ContentPart, ToolChoice } from '../../spec/openai.js';
 import { toGeminiSchema } from './gemini-schema.js';
 import { audioMimeType, mediaPart, mimeTypeFromName } from './media.js';
@@ -15,7 +16,6 @@ import type {
   GeminiToolConfig,
   GenerateContentRequest,
 } from './types.js';
-import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
 
 /**
  * Google's documented placeholder for replayed Gemini 3 function calls whose real signature was lost
