@@ -14,7 +14,7 @@ import type {
   AnthropicToolResultBlock,
 } from '../../spec/anthropic.js';
 import { errors } from '../../spec/errors.js';
-import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
+import { callFunction, forcedFunctionName, functionTools } from '../../spec/function-calls.js';
 import type { ChatCompletionRequest, ChatMessage, ContentPart } from '../../spec/openai.js';
 import { filePartToBlock, imageUrlToBlock } from './media.js';
 
@@ -294,7 +294,7 @@ function stopSequences(stop: ChatCompletionRequest['stop']): string[] {
 }
 
 function applyTools(request: ChatCompletionRequest, body: AnthropicMessagesRequest): void {
-  const tools = (request.tools ?? []).filter((tool) => tool.type === 'function');
+  const tools = functionTools(request.tools);
   // A tool_choice without tools is an error upstream; OpenAI clients send it harmlessly.
   if (tools.length === 0) return;
   body.tools = tools.map((tool): AnthropicTool => {

@@ -2,7 +2,7 @@
  * Translates an OpenAI chat completion request into a Bedrock Converse request body.
  */
 import { errors } from '../../spec/errors.js';
-import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
+import { callFunction, forcedFunctionName, functionTools } from '../../spec/function-calls.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../spec/openai.js';
 import { cachePointOf, lastCachePointOf, textSegments } from './cache-point.js';
 import { DocumentNamer, textOf, userContentBlocks } from './converse-content.js';
@@ -174,20 +174,18 @@ function toToolConfig(request: ChatCompletionRequest, messages: ConverseMessage[
     message.content.some((block) => block.toolUse !== undefined || block.toolResult !== undefined),
   );
   const choice = request.tool_choice;
-  const clientTools: ConverseTool[] = (request.tools ?? [])
-    .filter((tool) => tool.type === 'function')
-    .flatMap((tool): ConverseTool[] => {
-      const specification: ConverseToolSpecification = {
-        toolSpec: {
-          name: tool.function.name,
-          ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
-          inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } },
-        },
-      };
-      // A marked tool caches the definitions up to and including it, as cache_control on an Anthropic tool does.
-      const cachePoint = cachePointOf(tool);
-      return cachePoint === undefined ? [specification] : [specification, { cachePoint }];
-    });
+  const clientTools: ConverseTool[] = functionTools(request.tools).flatMap((tool): ConverseTool[] => {
+    const specification: ConverseToolSpecification = {
+      toolSpec: {
+        name: tool.function.name,
+        ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
+        inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } },
+      },
+    };
+    // A marked tool caches the definitions up to and including it, as cache_control on an Anthropic tool does.
+    const cachePoint = cachePointOf(tool);
+    return cachePoint === undefined ? [specification] : [specification, { cachePoint }];
+  });
   const structured = structuredOutputTool(request);
 
   // Converse has no "none" choice: leaving the tools out is the only way to stop the model from calling one,

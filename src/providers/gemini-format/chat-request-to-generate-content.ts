@@ -2,7 +2,7 @@
  * OpenAI chat request → Gemini GenerateContentRequest (the same body serves the Gemini API and Vertex AI).
  */
 import { errors } from '../../spec/errors.js';
-import { callFunction, forcedFunctionName } from '../../spec/function-calls.js';
+import { callFunction, forcedFunctionName, functionTools } from '../../spec/function-calls.js';
 import type { ChatCompletionRequest, ChatMessage, ContentPart, ToolChoice } from '../../spec/openai.js';
 import { toGeminiSchema } from './gemini-schema.js';
 import { audioMimeType, mediaPart, mimeTypeFromName } from './media.js';
@@ -198,18 +198,16 @@ function toolResultPart(message: ChatMessage, index: number, functionNames: Map<
 }
 
 function functionDeclarations(request: ChatCompletionRequest): GeminiFunctionDeclaration[] {
-  return (request.tools ?? [])
-    .filter((tool) => tool.type === 'function')
-    .map((tool) => {
-      const declaration: GeminiFunctionDeclaration = { name: tool.function.name };
-      if (tool.function.description) declaration.description = tool.function.description;
-      const parameters = tool.function.parameters;
-      // Google rejects an OBJECT schema with empty properties; a function without parameters omits the field.
-      const properties = parameters?.properties;
-      const empty = !properties || (typeof properties === 'object' && Object.keys(properties).length === 0);
-      if (parameters && !empty) declaration.parameters = toGeminiSchema(parameters);
-      return declaration;
-    });
+  return functionTools(request.tools).map((tool) => {
+    const declaration: GeminiFunctionDeclaration = { name: tool.function.name };
+    if (tool.function.description) declaration.description = tool.function.description;
+    const parameters = tool.function.parameters;
+    // Google rejects an OBJECT schema with empty properties; a function without parameters omits the field.
+    const properties = parameters?.properties;
+    const empty = !properties || (typeof properties === 'object' && Object.keys(properties).length === 0);
+    if (parameters && !empty) declaration.parameters = toGeminiSchema(parameters);
+    return declaration;
+  });
 }
 
 function toolConfigFor(choice: ToolChoice | null | undefined): GeminiToolConfig | undefined {
