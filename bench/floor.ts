@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
 import type { LatencyResult, Target, ThroughputResult } from './lib/load-jobs.js';
 import { freePort, sampleProcess, spawnPinned, waitForPort } from './lib/processes.js';
-import { requestBody } from './lib/scenarios.js';
+import { fixedRateJob, requestBody } from './lib/scenarios.js';
 import { median, percentileOfSorted, round } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
 import { removeTollgateData, startTollgate } from './lib/tollgate.js';
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       return { requestsPerSecond, requests };
     }
     const result = await load.run<LatencyResult>(
-      oneConnection ? { kind: 'latency', target, mode: 'sequential', durationS } : { kind: 'latency', target, mode: 'rate', rate, connections: 64, durationS },
+      oneConnection ? { kind: 'latency', target, mode: 'sequential', durationS } : fixedRateJob(target, rate, durationS),
     );
     return { requestsPerSecond: result.requests / result.seconds, requests: result.requests, latencyMs: result.latencyMs };
   };

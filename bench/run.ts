@@ -20,7 +20,7 @@ import { portkeyEntry } from './lib/portkey.js';
 import { canPin, cpuIdleBehaviour, machineLoad, pin, sampleCores, sampleProcess, setNiceness } from './lib/processes.js';
 import { renderMarkdown, renderText, summarise, type Measurement, type Report, type SoakSummary } from './lib/report.js';
 import { checkTargets } from './lib/target-checks.js';
-import { selectedScenarios, targetFor, type Scenario } from './lib/scenarios.js';
+import { fixedRateJob, selectedScenarios, targetFor, type Scenario } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
 import { startMock, startSystem, startTollgateSystem, type RunningMock, type StartOptions, type SystemUnderTest } from './lib/systems.js';
 import { startCommand } from './lib/tollgate.js';
@@ -251,7 +251,7 @@ async function main(): Promise<void> {
       await load.run({ kind: 'throughput', target: targetFor(system, 'chat'), connections: options.connections, durationS: Math.max(0.5, options.warmupS * 2), loader: 'autocannon' });
       await load.run({ kind: 'throughput', target: targetFor(system, 'stream'), connections: options.connections, durationS: Math.max(0.25, options.warmupS), loader: 'autocannon' });
       if (scenarioList.some((scenario) => scenario.name === 'latency-rate' && (scenario.systems as string[]).includes(system.name))) {
-        await load.run({ kind: 'latency', target: targetFor(system, 'chat'), mode: 'rate', rate: options.rate * 5, connections: 64, durationS: Math.max(0.5, options.warmupS * 3) });
+        await load.run(fixedRateJob(targetFor(system, 'chat'), options.rate * 5, Math.max(0.5, options.warmupS * 3)));
       }
     }
 

@@ -13,6 +13,14 @@ export interface Scenario {
   job(target: Target, options: BenchOptions, durationS: number): LoadJob;
 }
 
+/**
+ * The fixed-rate scenario's load: an open loop of `rate` requests/s over a pool of 64 connections. The scenario,
+ * its warm-up in run.ts and floor.ts --rate all send it.
+ */
+export function fixedRateJob(target: Target, rate: number, durationS: number): LoadJob {
+  return { kind: 'latency', target, mode: 'rate', rate, connections: 64, durationS };
+}
+
 const everyone: SystemName[] = ['direct', 'tollgate', 'portkey', 'tollgate-pg', 'tollgate-keys'];
 const baseline: SystemName[] = ['direct', 'tollgate', 'portkey'];
 
@@ -29,7 +37,7 @@ export const scenarios: Scenario[] = [
     description: 'non-streaming, open loop at a fixed rate (--rate, default 200/s): latency (p50/p99)',
     body: 'chat',
     systems: ['direct', 'tollgate', 'portkey', 'tollgate-pg', 'node-proxy', 'tollgate-poll'],
-    job: (target, options, durationS) => ({ kind: 'latency', target, mode: 'rate', rate: options.rate, connections: 64, durationS }),
+    job: (target, options, durationS) => fixedRateJob(target, options.rate, durationS),
   },
   {
     name: 'throughput',

@@ -114,10 +114,6 @@ export function checkTargets(summaries: ScenarioSummary[], soak: SoakSummary | u
   return checks;
 }
 
-/**
- * Issue 6's "the same within 1.5× with PostgreSQL + Redis configured": each target of `tollgate-pg`'s scenarios
- * with its bound loosened by half (latencies and CPU × 1.5, throughput and ratios ÷ 1.5), when that system ran.
- */
 /** The two rows of a throughput scenario: requests/s on one core, and the ratio to Portkey in the same repetition. */
 function throughputChecks(kind: 'non-streaming' | 'streaming', summary: SystemSummary | undefined, minimum: number, connections: number): TargetCheck[] {
   return [
@@ -136,6 +132,10 @@ function throughputChecks(kind: 'non-streaming' | 'streaming', summary: SystemSu
   ];
 }
 
+/**
+ * Issue 6's "the same within 1.5× with PostgreSQL + Redis configured": each target of `tollgate-pg`'s scenarios
+ * with its bound loosened by half (latencies and CPU × 1.5, throughput and ratios ÷ 1.5), when that system ran.
+ */
 function postgresChecks(summaries: ScenarioSummary[], rate: number, connections: number): TargetCheck[] {
   const serial = find(summaries, 'latency-1conn', 'tollgate-pg');
   const atRate = find(summaries, 'latency-rate', 'tollgate-pg');
