@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isGatewayError } from './errors.js';
 import { callFunction, forcedFunctionName, functionTools } from './function-calls.js';
-import type { FunctionTool, ToolCall, ToolChoice } from './openai.js';
+import type { FunctionTool, Tool, ToolCall, ToolChoice } from './openai.js';
 
 function thrown(action: () => unknown): unknown {
   try {
@@ -19,7 +19,7 @@ describe('function calls for formats that carry only functions', () => {
   });
 
   it('refuses a call of another kind with a 400 naming it', () => {
-    const custom = { id: 'call_2', type: 'custom', custom: { name: 'grep', input: 'x' } } as unknown as ToolCall;
+    const custom: ToolCall = { id: 'call_2', type: 'custom', custom: { name: 'grep', input: 'x' } };
     const error = thrown(() => callFunction(custom, 'messages[3].tool_calls[1]'));
     expect(isGatewayError(error)).toBe(true);
     expect(error).toMatchObject({ status: 400, code: 'unsupported_tool', param: 'messages[3].tool_calls[1]' });
@@ -28,13 +28,13 @@ describe('function calls for formats that carry only functions', () => {
 
   it('answers the name a function choice forces, and refuses other choices', () => {
     expect(forcedFunctionName({ type: 'function', function: { name: 'lookup' } })).toBe('lookup');
-    const allowed = { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [] } } as unknown as Exclude<ToolChoice, string>;
+    const allowed: ToolChoice = { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [] } };
     expect(thrown(() => forcedFunctionName(allowed))).toMatchObject({ status: 400, code: 'unsupported_tool', param: 'tool_choice' });
   });
 
   it('keeps only the function tools', () => {
     const lookup: FunctionTool = { type: 'function', function: { name: 'lookup' } };
-    const custom = { type: 'custom', custom: { name: 'grep' } } as unknown as FunctionTool;
+    const custom: Tool = { type: 'custom', custom: { name: 'grep' } };
     expect(functionTools([custom, lookup])).toEqual([lookup]);
     expect(functionTools(undefined)).toEqual([]);
   });

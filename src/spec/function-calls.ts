@@ -1,14 +1,13 @@
 import { errors } from './errors.js';
-import type { FunctionTool, ToolCall, ToolChoice } from './openai.js';
+import type { FunctionTool, Tool, ToolCall, ToolChoice } from './openai.js';
 
 /**
  * The function of an assistant's tool call, for the providers whose formats carry only function calls. A call of
  * another kind (an OpenAI custom tool's) has no form there: a 400 naming it, not a TypeError in a translator.
  */
 export function callFunction(call: ToolCall, param: string): { name: string; arguments: string } {
-  const { type, function: called } = call as { type?: unknown; function?: { name: string; arguments: string } };
-  if (type === 'function' && called !== undefined) return called;
-  throw errors.badRequest(`${param}: only function tool calls can be sent to this provider, not calls of type "${String(type)}".`, {
+  if (call.type === 'function') return call.function;
+  throw errors.badRequest(`${param}: only function tool calls can be sent to this provider, not calls of type "${String(call.type)}".`, {
     param,
     code: 'unsupported_tool',
   });
@@ -16,15 +15,14 @@ export function callFunction(call: ToolCall, param: string): { name: string; arg
 
 /** The name of the function a `tool_choice` object forces, under the same rule (`allowed_tools` and others: a 400). */
 export function forcedFunctionName(choice: Exclude<ToolChoice, string>): string {
-  const { type, function: named } = choice as { type?: unknown; function?: { name: string } };
-  if (type === 'function' && named !== undefined) return named.name;
-  throw errors.badRequest(`tool_choice: only "none", "auto", "required" or a function can be asked of this provider, not type "${String(type)}".`, {
+  if (choice.type === 'function') return choice.function.name;
+  throw errors.badRequest(`tool_choice: only "none", "auto", "required" or a function can be asked of this provider, not type "${String(choice.type)}".`, {
     param: 'tool_choice',
     code: 'unsupported_tool',
   });
 }
 
 /** The function tools of a request (the kind every provider's format can carry). */
-export function functionTools(tools: readonly FunctionTool[] | undefined): FunctionTool[] {
-  return (tools ?? []).filter((tool) => tool.type === 'function');
+export function functionTools(tools: readonly Tool[] | undefined): FunctionTool[] {
+  return (tools ?? []).filter((tool): tool is FunctionTool => tool.type === 'function');
 }

@@ -25,11 +25,25 @@ export interface FilePart {
 }
 export type ContentPart = TextPart | ImagePart | AudioPart | FilePart;
 
-export interface ToolCall {
+/** An assistant's call of a function tool: the one kind every provider's format carries, and what translators build. */
+export interface FunctionToolCall {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
 }
+
+/** An assistant's call of an OpenAI custom tool (free-form input): OpenAI-compatible upstreams take it as it is. */
+export interface CustomToolCall {
+  id: string;
+  type: 'custom';
+  custom: { name: string; input: string };
+}
+
+/**
+ * A tool call a client sends back in its messages. The door checks the function kind's members; calls of kinds it
+ * does not know pass through too, so code that needs a function narrows on `type` (see callFunction).
+ */
+export type ToolCall = FunctionToolCall | CustomToolCall;
 
 export interface ChatMessage {
   role: ChatRole;
@@ -48,7 +62,22 @@ export interface FunctionTool {
   function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
 }
 
-export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
+/** A custom tool of OpenAI's (free-form input, optionally held to a grammar): OpenAI-compatible upstreams only. */
+export interface CustomTool {
+  type: 'custom';
+  custom: { name: string; description?: string; format?: Record<string, unknown> };
+}
+
+/** A tool a request offers. The door checks the function kind's members; other kinds pass through as they are. */
+export type Tool = FunctionTool | CustomTool;
+
+export type ToolChoice =
+  | 'none'
+  | 'auto'
+  | 'required'
+  | { type: 'function'; function: { name: string } }
+  | { type: 'custom'; custom: { name: string } }
+  | { type: 'allowed_tools'; allowed_tools: { mode: 'auto' | 'required'; tools: Array<Record<string, unknown>> } };
 
 export interface ChatCompletionRequest {
   model: string;
@@ -67,7 +96,7 @@ export interface ChatCompletionRequest {
   logit_bias?: Record<string, number> | null;
   logprobs?: boolean | null;
   top_logprobs?: number | null;
-  tools?: FunctionTool[];
+  tools?: Tool[];
   tool_choice?: ToolChoice | null;
   parallel_tool_calls?: boolean;
   response_format?:
@@ -94,7 +123,7 @@ export interface ChatCompletionChoice {
   message: {
     role: 'assistant';
     content: string | null;
-    tool_calls?: ToolCall[];
+    tool_calls?: FunctionToolCall[];
     refusal?: string | null;
     reasoning_content?: string;
     [extra: string]: unknown;

@@ -4,7 +4,7 @@ import { countChatCompletionTokens as countGpt4TurboChat } from 'gpt-tokenizer/m
 import { countChatCompletionTokens as countGpt4oChat } from 'gpt-tokenizer/model/gpt-4o';
 import * as openAIModels from 'gpt-tokenizer/models';
 import { describe, expect, it } from 'vitest';
-import type { ChatCompletionRequest, ChatMessage, EmbeddingRequest, FunctionTool } from '../../spec/openai.js';
+import type { ChatCompletionRequest, ChatMessage, CustomToolCall, EmbeddingRequest, FunctionTool } from '../../spec/openai.js';
 import {
   AUDIO_TOKENS_PER_SECOND,
   FILE_PART_BASE_TOKENS,
@@ -141,8 +141,8 @@ describe('inputTokenUpperBound on tools and other fields', () => {
 
   it('counts a tool call of another kind than function by its JSON', () => {
     const base: ChatMessage[] = [{ role: 'user', content: 'find it' }];
-    const custom = { id: 'call_2', type: 'custom', custom: { name: 'grep', input: 'pattern '.repeat(2000) } };
-    const withCustom: ChatMessage[] = [...base, { role: 'assistant', content: null, tool_calls: [custom as never] }];
+    const custom: CustomToolCall = { id: 'call_2', type: 'custom', custom: { name: 'grep', input: 'pattern '.repeat(2000) } };
+    const withCustom: ChatMessage[] = [...base, { role: 'assistant', content: null, tool_calls: [custom] }];
     const difference = inputTokenUpperBound({ model: 'm', messages: withCustom }) - inputTokenUpperBound({ model: 'm', messages: base });
     expect(difference).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(custom)));
   });

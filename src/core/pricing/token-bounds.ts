@@ -16,7 +16,7 @@
  * of random text on one core, blocking the event loop, and would only be exact for OpenAI's own models; the
  * reservation is released at settlement anyway, so a looser bound costs headroom for a moment, not money.
  */
-import type { ChatCompletionRequest, ChatMessage, EmbeddingRequest, FunctionTool } from '../../spec/openai.js';
+import type { ChatCompletionRequest, ChatMessage, EmbeddingRequest, Tool } from '../../spec/openai.js';
 import { audioTokenBound, fileTokenBound, imageTokenCeiling } from './media-token-bounds.js';
 import { DEFAULT_MAX_OUTPUT_TOKENS, modelMaximumOutputTokens } from './output-token-limits.js';
 
@@ -157,7 +157,7 @@ function contentBound(content: ChatMessage['content'], model: string): number {
   return tokens;
 }
 
-function toolBound(tool: FunctionTool): number {
+function toolBound(tool: Tool): number {
   // Providers render the definition in their own syntax (OpenAI as TypeScript-like declarations, shorter than
   // the JSON); the JSON's bytes cover the names, descriptions and enum values that survive any rendering.
   return TOOL_OVERHEAD_TOKENS + jsonBytes(tool);

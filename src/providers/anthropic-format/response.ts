@@ -1,6 +1,6 @@
 /** Anthropic message → OpenAI chat completion, and Anthropic usage → normalised usage (reference §3). */
 import type { AnthropicMessage, AnthropicUsage } from '../../spec/anthropic.js';
-import type { ChatCompletion, ChatCompletionChoice, ToolCall } from '../../spec/openai.js';
+import type { ChatCompletion, ChatCompletionChoice, FunctionToolCall } from '../../spec/openai.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
 
@@ -43,7 +43,7 @@ export function messageToChatCompletion(
   const texts: string[] = [];
   const reasoning: string[] = [];
   const thinkingBlocks: unknown[] = [];
-  const toolCalls: ToolCall[] = [];
+  const toolCalls: FunctionToolCall[] = [];
   for (const block of Array.isArray(message.content) ? message.content : []) {
     switch (block.type) {
       case 'text':

@@ -1,7 +1,7 @@
 /**
  * Translates a Bedrock Converse reply into an OpenAI chat completion.
  */
-import type { ChatCompletion, FinishReason, ToolCall } from '../../spec/openai.js';
+import type { ChatCompletion, FinishReason, FunctionToolCall } from '../../spec/openai.js';
 import type { ChatResult, ProviderContext } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import type { ConverseResponse, ConverseUsage } from './converse-types.js';
@@ -51,7 +51,7 @@ export function fromConverseResponse(body: ConverseResponse, context: ProviderCo
   let text = '';
   let reasoning = '';
   let structured = false;
-  const toolCalls: ToolCall[] = [];
+  const toolCalls: FunctionToolCall[] = [];
   for (const block of blocks) {
     if (typeof block.text === 'string') text += block.text;
     else if (block.toolUse !== undefined) {

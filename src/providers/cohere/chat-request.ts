@@ -3,7 +3,7 @@
  */
 import { errors } from '../../spec/errors.js';
 import { callFunction, forcedFunctionName, functionTools } from '../../spec/function-calls.js';
-import type { ChatCompletionRequest, ChatMessage, ContentPart, FunctionTool, ToolChoice } from '../../spec/openai.js';
+import type { ChatCompletionRequest, ChatMessage, ContentPart, FunctionTool, Tool, ToolChoice } from '../../spec/openai.js';
 import type {
   CohereChatRequest,
   CohereImageContent,
@@ -130,7 +130,7 @@ function unsupportedPart(part: ContentPart, index: number, partIndex: number) {
   });
 }
 
-function applyTools(body: CohereChatRequest, requested: FunctionTool[] | undefined, choice: ToolChoice | null | undefined): void {
+function applyTools(body: CohereChatRequest, requested: Tool[] | undefined, choice: ToolChoice | null | undefined): void {
   const tools = functionTools(requested);
   if (tools.length === 0) return;
   let selected = tools;

@@ -2,7 +2,7 @@
  * Cohere v2 chat reply → OpenAI chat completion. Pure: the clock and ids come from the caller.
  */
 import { GatewayError } from '../../spec/errors.js';
-import type { ChatCompletion, FinishReason, ToolCall } from '../../spec/openai.js';
+import type { ChatCompletion, FinishReason, FunctionToolCall } from '../../spec/openai.js';
 import type { ChatResult } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import type { CohereChatResponse, CohereUsage } from './wire-types.js';
@@ -28,7 +28,7 @@ export function fromCohereChatResponse(body: CohereChatResponse, identity: Compl
     if (item.type === 'text' && typeof item.text === 'string') text += item.text;
     else if (item.type === 'thinking' && typeof item.thinking === 'string') reasoning += item.thinking;
   }
-  const toolCalls: ToolCall[] = (body.message?.tool_calls ?? []).map((call) => ({
+  const toolCalls: FunctionToolCall[] = (body.message?.tool_calls ?? []).map((call) => ({
     id: call.id,
     type: 'function',
     function: { name: call.function.name, arguments: call.function.arguments ?? '' },

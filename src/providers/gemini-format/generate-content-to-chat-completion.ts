@@ -2,7 +2,7 @@
  * Gemini GenerateContentResponse → OpenAI ChatCompletion, finish reasons and normalised usage.
  */
 import { randomBytes } from 'node:crypto';
-import type { ChatCompletion, ChatCompletionChoice, FinishReason, ToolCall } from '../../spec/openai.js';
+import type { ChatCompletion, ChatCompletionChoice, FinishReason, FunctionToolCall } from '../../spec/openai.js';
 import type { ChatResult } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { generateToolCallId } from './tool-call-id.js';
@@ -50,10 +50,10 @@ export function geminiUsageToTokenUsage(metadata: GeminiUsageMetadata | undefine
 }
 
 /** Splits a candidate's parts into visible text, thought text and tool calls (with gateway ids). */
-export function readCandidateParts(parts: GeminiPart[] | undefined): { text: string; thoughts: string; toolCalls: ToolCall[] } {
+export function readCandidateParts(parts: GeminiPart[] | undefined): { text: string; thoughts: string; toolCalls: FunctionToolCall[] } {
   let text = '';
   let thoughts = '';
-  const toolCalls: ToolCall[] = [];
+  const toolCalls: FunctionToolCall[] = [];
   for (const part of parts ?? []) {
     if (part.functionCall) {
       toolCalls.push({
