@@ -1,4 +1,5 @@
 import { errors, type GatewayError } from '../spec/errors.js';
+import { MAX_LIMIT_AMOUNT } from '../spec/limit-amount.js';
 
 /**
  * Amounts are stored as integers of nano-units (1e-9). Floating-point sums drift (0.1 added 30 times is
@@ -12,9 +13,10 @@ const DECIMALS = 9;
 
 /**
  * Largest amount accepted. The Redis scripts keep whole units and nano-units in two Lua doubles, which are
- * exact for integers up to 2^53 (about 9e15); a cap of 1e15 per amount leaves room for sums.
+ * exact for integers up to 2^53 (about 9e15); a cap of 1e15 per amount leaves room for sums. The management API
+ * refuses larger limits by the same constant.
  */
-export const MAX_AMOUNT = 1e15;
+export const MAX_AMOUNT = MAX_LIMIT_AMOUNT;
 
 /**
  * How close (in nano-units) the binary product of a fraction and 1e9 may come to a half nano-unit before the

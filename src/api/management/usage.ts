@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { parseIsoTime, type UsageReportService } from '../../core/management/usage-report-service.js';
+import { storableText } from '../../spec/storable-text.js';
 import '../route-access.js';
 
 const config = { access: 'admin' as const };
@@ -9,7 +10,8 @@ const tags = ['usage'];
 const isoTime = z
   .string()
   .refine((text) => parseIsoTime(text) !== undefined, 'must be an ISO 8601 date (2026-11-23) or date-time with a time zone (2026-11-23T12:00:00Z)');
-const filterValue = z.string().min(1).max(300);
+/** Compared with ledger columns, so held to what a column can hold (PostgreSQL refuses a NUL in a query parameter). */
+const filterValue = storableText(z.string().min(1).max(300));
 
 const logsQuerySchema = z
   .object({

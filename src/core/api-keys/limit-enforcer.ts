@@ -272,11 +272,14 @@ export class LimitEnforcer implements UsageMeter {
     return prices;
   }
 
-  /** The tightest of the USD-valued caps, in USD. */
+  /**
+   * The tightest of the USD-valued caps, in USD. A diem or VCU limit worth more USD than the counters hold is no
+   * cap in practice, and the counters would refuse it: it counts as their largest amount.
+   */
   #moneyCap(record: ApiKeyRecord): number {
     const { diemUsd, vcuUsd } = this.dependencies.rates;
     const caps = [record.limits.usd, record.limits.diem === undefined ? undefined : record.limits.diem * diemUsd, record.limits.vcu === undefined ? undefined : record.limits.vcu * vcuUsd];
-    return Math.min(...caps.filter((cap): cap is number => cap !== undefined));
+    return Math.min(MAX_AMOUNT, ...caps.filter((cap): cap is number => cap !== undefined));
   }
 
   /**

@@ -12,6 +12,12 @@ import type { ProviderRecord } from '../../store/provider-repository.js';
 
 const builtIns: ReadonlySet<string> = new Set(builtInProviderNames);
 
+/** Headers about the message's framing and the connection, which the HTTP client (undici) sets itself and refuses. */
+const clientManagedHeaders: ReadonlySet<string> = new Set(['content-length', 'expect', 'keep-alive', 'transfer-encoding', 'upgrade']);
+
+/** A header value the HTTP client sends (RFC 9110 field content as undici checks it): no control character but tab. */
+const headerValuePattern = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /** True for the providers that exist from the start. */
 export function isBuiltInProvider(name: string): boolean {
   return builtIns.has(name);
@@ -87,9 +93,19 @@ export function settingsFromInput(
     });
   }
   if (network.extra_headers) {
-    for (const name of Object.keys(network.extra_headers)) {
+    for (const [name, value] of Object.entries(network.extra_headers)) {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
         throw errors.badRequest(`"${name}" is not a valid HTTP header name`, { param: 'network_config.extra_headers' });
+      }
+      // The HTTP client refuses these on every request, so a stored one would fail each request sent to the provider.
+      if (clientManagedHeaders.has(name.toLowerCase())) {
+        throw errors.badRequest(`"${name}" is set by Tollgate's HTTP client and cannot be an extra header`, { param: 'network_config.extra_headers' });
+      }
+      // The value may be a credential: the message names the header only.
+      if (!headerValuePattern.test(value)) {
+        throw errors.badRequest(`The value of header "${name}" may hold only tabs, spaces, visible ASCII and Latin-1 characters (no line breaks)`, {
+          param: 'network_config.extra_headers',
+        });
       }
     }
   }

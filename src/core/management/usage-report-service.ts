@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../spec/clock.js';
 import { errors } from '../../spec/errors.js';
+import { isStorableText } from '../../spec/storable-text.js';
 import type { DatabaseSchema } from '../../store/schema.js';
 import {
   countLedgerRows,
@@ -234,7 +235,8 @@ function encodeCursor(position: LedgerPosition): string {
 function decodeCursor(cursor: string): LedgerPosition {
   try {
     const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(decoded) && decoded.length === 2 && typeof decoded[0] === 'string' && typeof decoded[1] === 'string') {
+    // The two parts become query parameters compared with ledger columns: a NUL there fails the query on PostgreSQL.
+    if (Array.isArray(decoded) && decoded.length === 2 && isPositionPart(decoded[0]) && isPositionPart(decoded[1])) {
       return { createdAt: decoded[0], id: decoded[1] };
     }
   } catch {
@@ -244,6 +246,10 @@ function decodeCursor(cursor: string): LedgerPosition {
     param: 'cursor',
     code: 'invalid_cursor',
   });
+}
+
+function isPositionPart(value: unknown): value is string {
+  return typeof value === 'string' && isStorableText(value);
 }
 
 function toLogEntry(row: LedgerEntry): LogEntryView {

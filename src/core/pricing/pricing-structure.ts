@@ -45,13 +45,22 @@ export const pricingStructureSchema = z.object({
   ),
 });
 
-/** Compiles a `*` glob into an anchored, case-insensitive regular expression. */
+/**
+ * Compiles a `*` glob into an anchored, case-insensitive regular expression that runs in time linear in the glob's
+ * literal parts. Joining the literals with `.*` would backtrack exponentially on a glob such as `a*a*a*...b` and a
+ * model name that almost matches it (both chosen by clients), blocking the process. Instead each literal between two
+ * stars is matched at its first occurrence, and that choice is made final: a lookahead finds it and a
+ * backreference consumes it, and JavaScript never backtracks into a lookahead once it has matched. The first
+ * occurrence is always the right one, since it leaves the most of the name to the literals after it.
+ */
 export function globToRegExp(glob: string): RegExp {
-  const pattern = glob
-    .split('*')
-    .map((literal) => literal.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${pattern}$`, 'is');
+  const literals = glob.split('*').map((literal) => literal.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&'));
+  const first = literals[0]!;
+  if (literals.length === 1) return new RegExp(`^${first}$`, 'is');
+  const last = literals[literals.length - 1]!;
+  const middle = literals.slice(1, -1).filter((literal) => literal !== '');
+  const steps = middle.map((literal, index) => `(?=(.*?${literal}))\\${index + 1}`).join('');
+  return new RegExp(`^${first}${steps}.*${last}$`, 'is');
 }
 
 /** Whether the model name matches the glob (whole name, `*` wildcard, case-insensitive). */

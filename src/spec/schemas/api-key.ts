@@ -1,12 +1,16 @@
 import { z } from 'zod';
+import { MAX_LIMIT_AMOUNT } from '../limit-amount.js';
+import { storableText } from '../storable-text.js';
 
 export const apiKeyTypes = ['ADMIN', 'INFERENCE'] as const;
 export const limitPeriods = ['EPOCH', 'MONTH', 'LIFETIME'] as const;
 export type ApiKeyType = (typeof apiKeyTypes)[number];
 export type LimitPeriod = (typeof limitPeriods)[number];
 
-const amount = z.number().nonnegative().finite().nullable().optional();
-const count = z.number().int().nonnegative().nullable().optional();
+// A limit above what the limit counters hold would make every request of the key fail there.
+const amount = z.number().nonnegative().max(MAX_LIMIT_AMOUNT).nullable().optional();
+const count = z.number().int().nonnegative().max(MAX_LIMIT_AMOUNT).nullable().optional();
+const rate = z.number().int().positive().max(MAX_LIMIT_AMOUNT).nullable().optional();
 
 /** Seed 001's `consumptionLimit` plus the `tokens` and `requests` extensions; null removes a limit. */
 export const consumptionLimitInputSchema = z
@@ -15,9 +19,9 @@ export const consumptionLimitInputSchema = z
 
 export const rateLimitsInputSchema = z
   .object({
-    rpm: z.number().int().positive().nullable().optional(),
-    tpm: z.number().int().positive().nullable().optional(),
-    maxConcurrent: z.number().int().positive().nullable().optional(),
+    rpm: rate,
+    tpm: rate,
+    maxConcurrent: rate,
   })
   .strict();
 
@@ -28,7 +32,7 @@ const expiresAtInput = z.union([z.iso.datetime({ offset: true }), z.literal(''),
 export const createApiKeyInputSchema = z
   .object({
     apiKeyType: z.enum(apiKeyTypes),
-    description: z.string().max(1000).optional(),
+    description: storableText(z.string().max(1000)).optional(),
     consumptionLimit: consumptionLimitInputSchema.nullable().optional(),
     limitPeriod: z.enum(limitPeriods).optional(),
     expiresAt: expiresAtInput,
@@ -42,7 +46,7 @@ export type CreateApiKeyInput = z.infer<typeof createApiKeyInputSchema>;
 export const updateApiKeyInputSchema = z
   .object({
     id: z.string().min(1),
-    description: z.string().max(1000).optional(),
+    description: storableText(z.string().max(1000)).optional(),
     consumptionLimit: consumptionLimitInputSchema.nullable().optional(),
     limitPeriod: z.enum(limitPeriods).optional(),
     expiresAt: expiresAtInput,

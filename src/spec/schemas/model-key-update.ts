@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { storableText } from '../storable-text.js';
 
 /** The body of `PUT /v1/models` (seed 000): update a provider key by id; absent fields keep their values. */
 export const modelKeyUpdateInputSchema = z
   .object({
     id: z.string().min(1),
-    name: z.string().min(1).optional(),
+    /** The same rule as POST /api/providers/{provider}/keys: the store's name column holds 200 characters. */
+    name: storableText(z.string().min(1).max(200)).optional(),
     value: z.string().optional(),
     models: z.array(z.string().min(1)).optional(),
     meta: z

@@ -1,7 +1,14 @@
 import { z } from 'zod';
+import { storableText } from '../storable-text.js';
+
+/**
+ * The highest rate, in USD per million tokens: a dollar a token, far above any model's price. A higher one lets a
+ * request's cost pass what the limit counters hold, and then overflow to Infinity, which no report can write as JSON.
+ */
+export const MAX_RATE_PER_MILLION = 1_000_000;
 
 /** USD per million tokens; zod numbers are finite already. */
-const rate = z.number().nonnegative();
+const rate = z.number().nonnegative().max(MAX_RATE_PER_MILLION);
 
 /** Ids appear in URL paths and in provider keys' `customPricingStructureId`. */
 const structureId = z
@@ -31,7 +38,7 @@ export const pricingStructureEntryInputSchema = z
 export const pricingStructureInputSchema = z
   .object({
     id: structureId.optional(),
-    name: z.string().trim().min(1).max(200),
+    name: storableText(z.string().trim().min(1).max(200)),
     entries: z.array(pricingStructureEntryInputSchema).max(1000),
     created_at: gatewayManaged,
     updated_at: gatewayManaged,

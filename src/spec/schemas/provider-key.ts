@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envVarInputSchema, envVarOutputSchema } from './env-var.js';
+import { storableText } from '../storable-text.js';
 
 const deployments = z.record(z.string(), z.string());
 /** Fields the gateway sets itself: accepted on input (so a GET body can be PUT back) and ignored. */
@@ -53,8 +54,8 @@ const urlInput = z.object({ url: envVarInputSchema }).strict();
 /** The body of POST/PUT /api/providers/{provider}/keys[/{key_id}] (seed 002). Unknown fields are a 400. */
 export const providerKeyInputSchema = z
   .object({
-    id: z.string().min(1).max(200).optional(),
-    name: z.string().min(1).max(200).optional(),
+    id: storableText(z.string().min(1).max(200)).optional(),
+    name: storableText(z.string().min(1).max(200)).optional(),
     value: envVarInputSchema.optional(),
     models: z.array(z.string().min(1)).nullable().optional(),
     blacklisted_models: z.array(z.string().min(1)).nullable().optional(),
