@@ -213,6 +213,11 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       metrics.meteringFailure('ledger');
       logger.error({ err: error }, 'usage ledger write failed; rows kept for the next try');
     },
+    onRowRefused: (row, error) => {
+      metrics.meteringFailure('ledger');
+      // The whole row, so that an operator can put it back by hand once the cause is mended; it holds no secret.
+      logger.error({ err: error, row }, 'usage ledger row refused by the store; set aside, not tried again');
+    },
   });
   // Answers leave before their settlements land (see MeteringTicket); a row is appended once its settlement has.
   const flushUsage = async (): Promise<void> => {

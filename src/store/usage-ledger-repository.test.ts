@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sqliteStore, storeKinds, type TestStore } from '../../test/support/stores.js';
 import { LedgerWriter } from '../core/api-keys/ledger-writer.js';
 import { sqliteConnectionOf, type Database } from './database.js';
+import { storableLedgerRow } from './storable-ledger-row.js';
 import { UsageLedgerRepository, type LedgerRow } from './usage-ledger-repository.js';
 
 const columns = [
@@ -66,6 +67,11 @@ function variedRows(): LedgerRow[] {
   ];
 }
 
+/** For a writer in a test whose store must refuse no row: a refusal fails the flush. */
+function unexpectedRefusal(row: LedgerRow, error: unknown): never {
+  throw new Error(`row ${row.id} refused unexpectedly`, { cause: error });
+}
+
 /** Every row, and SQLite's storage class of every value, so that 1 stored as REAL differs from 1 as INTEGER. */
 async function readBack(database: Database) {
   const rows = await database.db.selectFrom('usage_ledger').selectAll().orderBy('id').execute();
@@ -94,7 +100,7 @@ describe('UsageLedgerRepository on SQLite', () => {
     const throughKysely = await open(sqliteStore());
     const rows = variedRows();
     await new UsageLedgerRepository(fast.db).insertBatch(rows);
-    await throughKysely.db.insertInto('usage_ledger').values(rows).execute();
+    await throughKysely.db.insertInto('usage_ledger').values(rows.map(storableLedgerRow)).execute();
 
     const written = await readBack(fast);
     expect(written).toEqual(await readBack(throughKysely));
@@ -150,21 +156,64 @@ describe.each(storeKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ c
   it('writes exactly what an insert through Kysely writes, whatever the batch size', async () => {
     const fast = await open(create());
     const throughKysely = await open(create());
-    // PostgreSQL's integer columns stop at 2^31 - 1, for Kysely's insert as for ours.
-    const rows = variedRows().map((row) =>
-      fast.dialect === 'sqlite' ? row : { ...row, latency_ms: Math.min(row.latency_ms, 2 ** 31 - 1), input_tokens: Math.min(row.input_tokens, 2 ** 31 - 1) },
-    );
+    const rows = variedRows();
     const repository = new UsageLedgerRepository(fast.db);
     await repository.insertBatch(rows.slice(0, 1));
     await repository.insertBatch(rows.slice(1));
-    await throughKysely.db.insertInto('usage_ledger').values(rows).execute();
+    await throughKysely.db.insertInto('usage_ledger').values(rows.map(storableLedgerRow)).execute();
 
     const written = await readBack(fast);
     expect(written).toEqual(await readBack(throughKysely));
     expect(written.rows).toHaveLength(rows.length);
     expect(written.rows.find((row) => row.id === 'row-0003')).toMatchObject({ provider_key_id: null, error_code: 'upstream_error', usage_missing: 1 });
     expect(written.rows.find((row) => row.id === 'row-0002')).toMatchObject({ model: 'modèle/ünïcode 模型', cost_usd: 0.1 + 0.2 });
-    expect(written.rows.find((row) => row.id === 'row-0005')).toMatchObject({ cost_usd: 1e-12 });
+    // PostgreSQL's integer columns stop at 2^31 - 1: both stores hold counts beyond it at that.
+    expect(written.rows.find((row) => row.id === 'row-0005')).toMatchObject({ cost_usd: 1e-12, latency_ms: 2 ** 31 - 1, input_tokens: 2 ** 31 - 1 });
+  });
+
+  it('writes the rows whose values do not fit their columns as they fit, with the rows beside them', async () => {
+    const database = await open(create());
+    const repository = new UsageLedgerRepository(database.db);
+    const misfits = [
+      ledgerRow(1, { model: `openai/${'m'.repeat(400)}`, request_id: 'r'.repeat(250) }),
+      ledgerRow(2, { model: 'gpt\u0000-4o', error_code: 'broken\ud800code' }),
+      // A cut at the column's length would fall between the two halves of the emoji.
+      ledgerRow(3, { model: `${'x'.repeat(299)}😀tail`, output_tokens: 5e9, cost_usd: Number.NaN }),
+      ledgerRow(4),
+    ];
+    await repository.insertBatch(misfits);
+    const stored = (await readBack(database)).rows;
+    expect(stored).toHaveLength(4);
+    expect(stored[0]).toMatchObject({ model: `openai/${'m'.repeat(293)}`, request_id: 'r'.repeat(200) });
+    expect(stored[1]).toMatchObject({ model: 'gpt\ufffd-4o', error_code: 'broken\ufffdcode' });
+    expect(stored[2]).toMatchObject({ model: `${'x'.repeat(299)}\ufffd`, output_tokens: 2 ** 31 - 1, cost_usd: 0 });
+    expect(stored[3]).toEqual({ ...ledgerRow(4) });
+  });
+
+  it('sets aside a row the store refuses on its own, and writes the others of its batch', async () => {
+    const database = await open(create());
+    const repository = new UsageLedgerRepository(database.db);
+    const refused: Array<{ row: LedgerRow; error: unknown }> = [];
+    const failures: unknown[] = [];
+    const writer = new LedgerWriter(repository, {
+      intervalMs: 0,
+      batchSize: 10_000,
+      onError: (error) => failures.push(error),
+      onRowRefused: (row, error) => refused.push({ row, error }),
+    });
+    // A row without its model breaks the column's NOT NULL: no retry can write it.
+    const incomplete = { ...ledgerRow(5), model: null } as unknown as LedgerRow;
+    for (let index = 0; index < 10; index += 1) writer.append(index === 5 ? incomplete : ledgerRow(index));
+    await writer.flush();
+    expect(failures).toEqual([]);
+    expect(refused.map(({ row }) => row.id)).toEqual(['row-0005']);
+    expect(writer.pending).toBe(0);
+    expect((await readBack(database)).rows.map((row) => row.id)).toEqual(['row-0000', 'row-0001', 'row-0002', 'row-0003', 'row-0004', 'row-0006', 'row-0007', 'row-0008', 'row-0009']);
+
+    // The next batch is written as usual.
+    writer.append(ledgerRow(10));
+    await writer.close();
+    expect((await readBack(database)).rows).toHaveLength(10);
   });
 
   it('writes a batch all or none, and writes a batch sent again once', async () => {
@@ -188,7 +237,7 @@ describe.each(storeKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ c
     const repository = new UsageLedgerRepository(database.db);
     const batch = Array.from({ length: 250 }, (_, index) => ledgerRow(index));
     const errors: unknown[] = [];
-    const writer = new LedgerWriter(repository, { intervalMs: 0, batchSize: 10_000, onError: (error) => errors.push(error) });
+    const writer = new LedgerWriter(repository, { intervalMs: 0, batchSize: 10_000, onError: (error) => errors.push(error), onRowRefused: unexpectedRefusal });
     // While the ledger's table is away, every write fails.
     await sql`alter table usage_ledger rename to usage_ledger_away`.execute(database.db);
     for (const row of batch) writer.append(row);
@@ -220,7 +269,7 @@ describe.each(storeKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ c
       },
     } as unknown as UsageLedgerRepository;
     const errors: unknown[] = [];
-    const writer = new LedgerWriter(droppingAfterCommit, { intervalMs: 0, batchSize: 10_000, onError: (error) => errors.push(error) });
+    const writer = new LedgerWriter(droppingAfterCommit, { intervalMs: 0, batchSize: 10_000, onError: (error) => errors.push(error), onRowRefused: unexpectedRefusal });
     for (let index = 0; index < 5; index += 1) writer.append(ledgerRow(index));
     await writer.flush();
     expect(errors).toHaveLength(1);

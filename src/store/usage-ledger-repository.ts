@@ -2,6 +2,7 @@ import type SQLite from 'better-sqlite3';
 import { CompiledQuery, type Insertable, type Kysely } from 'kysely';
 import { sqliteConnectionOf } from './database.js';
 import type { DatabaseSchema, UsageLedgerTable } from './schema.js';
+import { storableLedgerRow } from './storable-ledger-row.js';
 
 export type LedgerRow = Insertable<UsageLedgerTable>;
 
@@ -43,6 +44,19 @@ const postgresInsertRows = `insert into usage_ledger (${columnList}) select * fr
   .map(([, type], index) => `$${index + 1}::${type}[]`)
   .join(', ')}) on conflict (id) do nothing`;
 
+/**
+ * Whether a failed write was refused for a value a row holds (SQLite's constraint and type errors, PostgreSQL's data
+ * exceptions and integrity violations) rather than for the store's state (unreachable, a missing table, a timeout):
+ * the same rows sent again would fail again. `storableLedgerRow` makes the values Tollgate knows of fit; this names
+ * what is left, so that the writer can set one row aside instead of retrying its batch forever.
+ */
+export function isRowRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (code.startsWith('SQLITE_')) return code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG' || code === 'SQLITE_RANGE';
+  return /^(22|23)[0-9A-Z]{3}$/.test(code);
+}
+
 /** Totals of one API key's usage since a moment. */
 export interface UsageTotals {
   costUsd: number;
@@ -62,9 +76,10 @@ export class UsageLedgerRepository {
   }
 
   /**
-   * Inserts the rows, all or none. A row whose id is stored already is skipped: ids are unique per request, so it
-   * is the same row, sent again because the answer to a write that went through was lost (a dropped connection);
-   * refusing it would fail that batch, and every row the writer queues behind it, on every try. On SQLite, one prepared single-row INSERT run for each row inside one
+   * Inserts the rows, all or none, each as every store can hold it (`storableLedgerRow`). A row whose id is stored
+   * already is skipped: ids are unique per request, so it is the same row, sent again because the answer to a write
+   * that went through was lost (a dropped connection); refusing it would fail that batch, and every row the writer
+   * queues behind it, on every try. On SQLite, one prepared single-row INSERT run for each row inside one
    * transaction: Kysely would compile a multi-row statement and better-sqlite3 prepare it anew on every batch, on
    * the event loop. On PostgreSQL, one statement of one array per column (`postgresInsertRows`) for the whole batch,
    * one round trip, so that a failed batch kept for the next try is never half written.
@@ -80,7 +95,8 @@ export class UsageLedgerRepository {
       });
       return;
     }
-    const columns = ledgerColumns.map(([name]) => rows.map((row) => row[name] ?? null));
+    const storable = rows.map(storableLedgerRow);
+    const columns = ledgerColumns.map(([name]) => storable.map((row) => row[name] ?? null));
     await this.db.executeQuery(CompiledQuery.raw(postgresInsertRows, columns));
   }
 
@@ -117,7 +133,8 @@ export class UsageLedgerRepository {
 function prepareSqliteInsert(sqlite: SQLite.Database): (rows: readonly LedgerRow[]) => void {
   const statement = sqlite.prepare(sqliteInsertRow);
   return sqlite.transaction((rows: readonly LedgerRow[]) => {
-    for (const row of rows) {
+    for (const given of rows) {
+      const row = storableLedgerRow(given);
       statement.run(
         row.id,
         row.request_id,

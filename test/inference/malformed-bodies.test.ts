@@ -76,6 +76,10 @@ const malformedChat: Array<[string, Record<string, unknown>, string]> = [
   ['a function tool whose parameters are a string', chat([{ role: 'user', content: 'hi' }], { tools: [{ type: 'function', function: { name: 'f', parameters: 'object' } }] }), 'tools.0.function.parameters'],
   ['stop that is a number', chat([{ role: 'user', content: 'hi' }], { stop: 5 }), 'stop'],
   ['n that is zero', chat([{ role: 'user', content: 'hi' }], { n: 0 }), 'n'],
+  // The ledger records the model as given: a name it could not hold would have to be cut or would fail its write.
+  ['a model name longer than the ledger holds', chat([{ role: 'user', content: 'hi' }], { model: `openai/${'m'.repeat(294)}` }), 'model'],
+  ['a model name with a NUL character', chat([{ role: 'user', content: 'hi' }], { model: 'openai/gpt-4o\u0000mini' }), 'model'],
+  ['a fallback longer than the ledger holds', chat([{ role: 'user', content: 'hi' }], { fallbacks: [`openai/${'m'.repeat(294)}`] }), 'fallbacks.0'],
 ];
 
 const messages = (turns: unknown[], extra: Record<string, unknown> = {}) => ({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, messages: turns, ...extra });
@@ -91,6 +95,7 @@ const malformedMessages: Array<[string, Record<string, unknown>, string]> = [
   ['a tool without its name', messages([{ role: 'user', content: 'hi' }], { tools: [{ input_schema: { type: 'object' } }] }), 'tools.0.name'],
   ['a named tool choice without the name', messages([{ role: 'user', content: 'hi' }], { tool_choice: { type: 'tool' } }), 'tool_choice.name'],
   ['stop sequences that are a string', messages([{ role: 'user', content: 'hi' }], { stop_sequences: 'END' }), 'stop_sequences'],
+  ['a model name with an unpaired surrogate', messages([{ role: 'user', content: 'hi' }], { model: 'anthropic/claude\ud800' }), 'model'],
 ];
 
 describe('malformed chat bodies', () => {
@@ -119,6 +124,20 @@ describe('malformed chat bodies', () => {
     expect(forwarded.messages).toEqual(body.messages);
     expect(forwarded.tool_choice).toEqual(body.tool_choice);
     expect(forwarded.some_new_option).toEqual({ nested: [1, 2] });
+  });
+
+  it('takes a model name of the longest length the ledger holds, and refuses an embedding model name beyond it', async () => {
+    const longest = `openai/${'m'.repeat(293)}`;
+    // The gateway's own key: a key with a USD limit refuses a model without a known price before it is sent.
+    const reply = await post(tollgate, '/v1/chat/completions', chat([{ role: 'user', content: 'hi' }], { model: longest }));
+    expect(reply.status, reply.text).toBe(200);
+    expect((openaiMock.requests.at(-1)!.body as Record<string, unknown>).model).toBe('m'.repeat(293));
+
+    const before = upstreamRequests();
+    const embedding = await post(tollgate, '/v1/embeddings', { model: `${longest}m`, input: 'hi' }, { headers: clientHeaders });
+    expect(embedding.status, embedding.text).toBe(400);
+    expect(embedding.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', param: 'model' });
+    expect(upstreamRequests()).toBe(before);
   });
 });
 
@@ -158,7 +177,7 @@ describe('malformed Anthropic Messages bodies', () => {
     const before = upstreamRequests();
     const reply = await post(tollgate, '/v1/messages', body, { headers: clientHeaders });
     expect(reply.status, reply.text).toBe(400);
-    expect(reply.body.error).toMatchObject({ type: 'invalid_request_error', param });
+    expect(reply.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', param });
     expect(upstreamRequests()).toBe(before);
   });
 });

@@ -5,9 +5,10 @@ import type { EmbeddingService } from '../../core/inference/embedding-service.js
 import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import '../route-access.js';
+import { modelName } from '../../spec/schemas/model-name.js';
 
 export const embeddingRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelName,
   input: z.union([
     z.string(),
     z.array(z.string()).min(1),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelName } from './model-name.js';
 import { typedBlock } from './typed-block.js';
 
 const roles = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
@@ -43,7 +44,7 @@ const toolChoice = z.union([z.string(), typedBlock(new Map<string, z.ZodType>([[
  * providers, with the types OpenAI itself demands of them; every other field passes through to the upstream.
  */
 export const chatRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelName,
   messages: z.array(chatMessage).min(1),
   stream: z.boolean().nullable().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
@@ -54,5 +55,5 @@ export const chatRequestSchema = z.looseObject({
   tools: z.array(tool).nullable().optional(),
   tool_choice: toolChoice.nullable().optional(),
   response_format: z.looseObject({ type: z.string() }).nullable().optional(),
-  fallbacks: z.array(z.string().min(1)).optional(),
+  fallbacks: z.array(modelName).optional(),
 });

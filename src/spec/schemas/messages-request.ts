@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelName } from './model-name.js';
 import { typedBlock } from './typed-block.js';
 
 const textBlock = z.looseObject({ text: z.string() });
@@ -49,7 +50,7 @@ const tool = z.looseObject({
  * request reads, with the types Anthropic's API demands of them; other fields pass through.
  */
 export const messagesRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: modelName,
   max_tokens: z.number().int().positive(),
   // Newer Anthropic SDKs may send a system turn inside messages; the converter hoists it.
   messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant', 'system']), content: z.union([z.string(), z.array(contentBlock)]) })).min(1),
@@ -66,5 +67,5 @@ export const messagesRequestSchema = z.looseObject({
   output_config: z
     .looseObject({ format: z.looseObject({ type: z.string(), schema: z.record(z.string(), z.unknown()).optional() }).nullable().optional() })
     .optional(),
-  fallbacks: z.array(z.string().min(1)).optional(),
+  fallbacks: z.array(modelName).optional(),
 });
