@@ -7,6 +7,7 @@ import { ApiKeyService } from '../../src/core/api-keys/api-key-service.js';
 import type { LedgerWriter } from '../../src/core/api-keys/ledger-writer.js';
 import { LimitEnforcer } from '../../src/core/api-keys/limit-enforcer.js';
 import { createPriceCatalog } from '../../src/core/pricing/index.js';
+import type { PricingStructure } from '../../src/core/pricing/pricing-structure.js';
 import { Router, type RouteTarget } from '../../src/core/routing/router.js';
 import type { LimitCounters } from '../../src/counters/limit-counters.js';
 import { createAdapterRegistry } from '../../src/providers/index.js';
@@ -25,8 +26,17 @@ export interface EnforcerRig {
   rows: LedgerRow[];
 }
 
-/** Builds the rig around `record` and `counters`; `ledger` replaces the row-keeping one (e.g. a counting one). */
-export async function startEnforcerRig(options: { record: ApiKeyRecord; counters: LimitCounters; clock: Clock; ledger?: LedgerWriter }): Promise<EnforcerRig> {
+/**
+ * Builds the rig around `record` and `counters`; `ledger` replaces the row-keeping one (e.g. a counting one), and
+ * `pricingStructure` answers the structures outcomes name (none by default).
+ */
+export async function startEnforcerRig(options: {
+  record: ApiKeyRecord;
+  counters: LimitCounters;
+  clock: Clock;
+  ledger?: LedgerWriter;
+  pricingStructure?: (id: string) => PricingStructure | undefined;
+}): Promise<EnforcerRig> {
   const { record, counters, clock } = options;
   const repository = { list: async () => [record], touch: async () => undefined } as unknown as ApiKeyRepository;
   const apiKeys = new ApiKeyService({ repository, counters, clock, rates: { diemUsd: 1, vcuUsd: 1 }, totalsSince: async () => new Map(), lastUsedFlushMs: 0 });
@@ -40,7 +50,7 @@ export async function startEnforcerRig(options: { record: ApiKeyRecord; counters
     counters,
     catalog,
     prices: createPriceCatalog({ now: clock }),
-    pricingStructure: () => undefined,
+    pricingStructure: options.pricingStructure ?? (() => undefined),
     ledger: options.ledger ?? ({ append: (row: LedgerRow) => void rows.push(row) } as unknown as LedgerWriter),
     clock,
     rates: { diemUsd: 1, vcuUsd: 1 },

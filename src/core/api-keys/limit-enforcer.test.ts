@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { startEnforcerRig } from '../../../test/support/limit-enforcer-rig.js';
 import type { LimitCounters } from '../../counters/limit-counters.js';
 import { MemoryCounters } from '../../counters/memory-counters.js';
+import { MAX_AMOUNT } from '../../counters/nano-units.js';
+import type { PricingStructure } from '../pricing/pricing-structure.js';
 import type { ApiKeyRecord } from '../../store/api-key-record.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { MeteringOutcome } from '../inference/metering.js';
@@ -63,6 +65,22 @@ describe('LimitEnforcer settlement', () => {
     await enforcer.drain();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ api_key_id: 'key-1', status: 200 });
+  });
+
+  it('settles a cost beyond what the counters hold at their largest amount, releasing the reservation', async () => {
+    // A key without a USD limit reserves no cost, so nothing caps the settled cost but the counters' own maximum.
+    const unlimited: ApiKeyRecord = { ...record, limits: { requests: 1_000 }, rateLimits: { maxConcurrent: 1 } };
+    const dearest: PricingStructure = { id: 'dear', name: 'dear', entries: [{ model: '*', input_per_million: 1e13, output_per_million: 1e13 }] };
+    const counters = new MemoryCounters({ now: clock });
+    const { enforcer, target, rows } = await startEnforcerRig({ record: unlimited, counters, clock, pricingStructure: (id) => (id === 'dear' ? dearest : undefined) });
+    const principal = { kind: 'api-key', id: record.id } as Principal;
+    const begin = () => enforcer.begin({ principal, requestId: `request-${rows.length}`, requestType: 'chat', targets: [target], body: { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } });
+    const ticket = await begin();
+    ticket.settle({ status: 200, served: { target, keyId: 'pk', pricingStructureId: 'dear' }, usage: { inputTokens: 1e9, outputTokens: 0, cachedInputTokens: 0 }, latencyMs: 3, stream: false });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.cost_usd).toBe(MAX_AMOUNT);
+    // maxConcurrent 1: a reservation left held would refuse the next request.
+    await expect(begin()).resolves.toBeDefined();
   });
 
   it('refuses the request that would pass a limit, whichever way the counters answer', async () => {

@@ -304,6 +304,9 @@ export class LimitEnforcer implements UsageMeter {
         cost = reservation?.worstCost ?? 0;
       }
     }
+    // The counters refuse an amount beyond their largest, and a refused settlement would leave the reservation held.
+    // Counts (at most a few 1e9) and rates (at most 1 USD a token) keep a cost far below it; the cap makes it certain.
+    if (cost > MAX_AMOUNT) cost = MAX_AMOUNT;
     let tokens = outcome.usage ? usage.inputTokens + usage.outputTokens : usageMissing ? (reservation?.worstTokens ?? 0) : 0;
     if (reservation) {
       // A settlement above the reservation would break the promise; the bounds make it impossible, the cap makes it certain.
