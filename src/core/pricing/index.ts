@@ -7,7 +7,7 @@ export { ratesForInputTokens } from './model-price.js';
 export type { PriceCatalog, PriceCatalogOptions } from './price-catalog.js';
 export { createPriceCatalog, packageProviderFor } from './price-catalog.js';
 export type { PricingStructure, PricingStructureEntry } from './pricing-structure.js';
-export { pricingStructureSchema, globToRegExp, matchesGlob, priceFromStructure } from './pricing-structure.js';
+export { globToRegExp, matchesGlob, priceFromStructure } from './pricing-structure.js';
 export type { PriceQuery } from './resolve-price.js';
 export { resolveModelPrice, requireModelPrice } from './resolve-price.js';
 export { costOf, worstCaseCost } from './cost.js';

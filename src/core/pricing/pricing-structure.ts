@@ -9,7 +9,6 @@
  * (`meta-llama/Llama-3.3-70B` and `meta-llama/llama-3.3-70b` name the same model).
  * The first matching entry wins, so specific entries go before catch-alls such as `*`.
  */
-import { z } from 'zod';
 import type { ModelPrice } from './model-price.js';
 
 /** One row of a pricing structure; rates are USD per million tokens. */
@@ -28,22 +27,6 @@ export interface PricingStructure {
   name: string;
   entries: PricingStructureEntry[];
 }
-
-const rate = z.number().nonnegative();
-
-/** Validates a pricing structure as received by the management API or read from the config file. */
-export const pricingStructureSchema = z.object({
-  id: z.string().min(1),
-  name: z.string().min(1),
-  entries: z.array(
-    z.object({
-      model: z.string().min(1),
-      input_per_million: rate,
-      output_per_million: rate,
-      cached_input_per_million: rate.nullable().optional(),
-    }),
-  ),
-});
 
 /**
  * Compiles a `*` glob into an anchored, case-insensitive regular expression that runs in time linear in the glob's
