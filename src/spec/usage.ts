@@ -10,6 +10,64 @@ export interface TokenUsage {
   reasoningTokens?: number;
 }
 
+/**
+ * The largest token count Tollgate takes from an upstream's report. No request comes near it (the longest contexts
+ * hold a few million tokens): a larger count is a broken report, and priced it could exceed what the limit counters
+ * hold, which would leave the request's reservation unsettled.
+ */
+export const MAX_TOKEN_COUNT = 1_000_000_000;
+
+/**
+ * The largest value of a normalised count, which may add up a few reported ones (Anthropic's prompt is input, cache
+ * writes and cache reads).
+ */
+const MAX_TOKEN_SUM = 4 * MAX_TOKEN_COUNT;
+
+/** True for a count an upstream may report: a whole number from 0 to {@link MAX_TOKEN_COUNT}. */
+export function isTokenCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TOKEN_COUNT;
+}
+
+/**
+ * Reads the named token counts of an upstream's usage report. A member that is absent or null counts 0 (not
+ * reported). A member present but not a count (negative, fractional, infinite, a string, an object, beyond
+ * {@link MAX_TOKEN_COUNT}) makes the whole report untrustworthy: the result is then undefined, and the request is
+ * charged its reservation as when no usage was reported, rather than settled to numbers that would loosen a limit
+ * (a negative count) or that the counters refuse. A `record` that is not an object reads as an empty report.
+ */
+export function readTokenCounts<Name extends string>(record: unknown, names: readonly Name[]): Record<Name, number> | undefined {
+  const source = record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as Record<string, unknown>) : {};
+  const counts = {} as Record<Name, number>;
+  for (const name of names) {
+    const value = source[name];
+    if (value === undefined || value === null) counts[name] = 0;
+    else if (isTokenCount(value)) counts[name] = value;
+    else return undefined;
+  }
+  return counts;
+}
+
+/**
+ * The usage itself when every count in it is a whole number from 0 to a few {@link MAX_TOKEN_COUNT}s, else
+ * undefined. The core settles only such usage: whatever an adapter made of an upstream's report, a request is never
+ * settled to amounts the limit counters would refuse (its reservation would then stay held) or that give back what
+ * other requests spent.
+ */
+export function trustedUsage(usage: TokenUsage | undefined): TokenUsage | undefined {
+  if (usage === undefined) return undefined;
+  const valid =
+    isTokenSum(usage.inputTokens) &&
+    isTokenSum(usage.outputTokens) &&
+    isTokenSum(usage.cachedInputTokens) &&
+    (usage.cacheWriteTokens === undefined || isTokenSum(usage.cacheWriteTokens)) &&
+    (usage.reasoningTokens === undefined || isTokenSum(usage.reasoningTokens));
+  return valid ? usage : undefined;
+}
+
+function isTokenSum(value: unknown): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TOKEN_SUM;
+}
+
 /** Converts normalised usage to the OpenAI usage object. */
 export function toOpenAIUsage(usage: TokenUsage): import('./openai.js').CompletionUsage {
   const result: import('./openai.js').CompletionUsage = {
@@ -24,21 +82,28 @@ export function toOpenAIUsage(usage: TokenUsage): import('./openai.js').Completi
   return result;
 }
 
-/** Reads an OpenAI usage object (as sent by OpenAI-compatible upstreams) into normalised usage. */
+/**
+ * Reads an OpenAI usage object (as sent by OpenAI-compatible upstreams) into normalised usage; undefined when there
+ * is none, or when a count in it is not one (see {@link readTokenCounts}).
+ */
 export function fromOpenAIUsage(usage: unknown): TokenUsage | undefined {
-  if (usage === null || typeof usage !== 'object') return undefined;
+  if (usage === null || typeof usage !== 'object' || Array.isArray(usage)) return undefined;
   const record = usage as Record<string, unknown>;
-  const prompt = numberOr(record.prompt_tokens, 0);
-  const completion = numberOr(record.completion_tokens, 0);
-  const promptDetails = record.prompt_tokens_details as Record<string, unknown> | undefined | null;
-  const completionDetails = record.completion_tokens_details as Record<string, unknown> | undefined | null;
-  const cached = numberOr(promptDetails?.cached_tokens, numberOr(record.prompt_cache_hit_tokens, 0));
-  const result: TokenUsage = { inputTokens: prompt, outputTokens: completion, cachedInputTokens: cached };
-  const reasoning = completionDetails?.reasoning_tokens;
-  if (typeof reasoning === 'number') result.reasoningTokens = reasoning;
+  const counts = readTokenCounts(record, ['prompt_tokens', 'completion_tokens', 'prompt_cache_hit_tokens']);
+  const promptDetails = readTokenCounts(record.prompt_tokens_details, ['cached_tokens']);
+  const completionDetails = readTokenCounts(record.completion_tokens_details, ['reasoning_tokens']);
+  if (counts === undefined || promptDetails === undefined || completionDetails === undefined) return undefined;
+  // DeepSeek reports cache hits beside the standard details; the standard member wins when both are there.
+  const cachedReported = memberOf(record.prompt_tokens_details, 'cached_tokens');
+  const result: TokenUsage = {
+    inputTokens: counts.prompt_tokens,
+    outputTokens: counts.completion_tokens,
+    cachedInputTokens: cachedReported === undefined || cachedReported === null ? counts.prompt_cache_hit_tokens : promptDetails.cached_tokens,
+  };
+  if (typeof memberOf(record.completion_tokens_details, 'reasoning_tokens') === 'number') result.reasoningTokens = completionDetails.reasoning_tokens;
   return result;
 }
 
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+function memberOf(record: unknown, name: string): unknown {
+  return record !== null && typeof record === 'object' ? (record as Record<string, unknown>)[name] : undefined;
 }

@@ -25,6 +25,7 @@ import {
   sendCannedByBodyType,
   sendEventStream,
   sendJson,
+  sendRaw,
   startMockServer,
   type OneOffBehavior,
   type RecordedRequestBase,
@@ -41,6 +42,7 @@ export type RecordedRequest = RecordedRequestBase;
  * - `{ status, body?, headers? }` a canned reply (an object body is sent as JSON, a string as is);
  * - `{ streamEvents, failAfter? }` a 200 SSE stream of `event: <event>\ndata: <json>` events (a string `data` is
  *   sent as is); with `failAfter`, the socket is destroyed after that many events;
+ * - `{ raw, status?, contentType?, cut? }` exactly these bytes (see `RawReply`);
  * - `{ hang: true }` the request is never answered; `whenAborted()` tells when the client gives up.
  */
 export type AnthropicMockBehavior = OneOffBehavior<{ streamEvents: Array<{ event: string; data: unknown }>; failAfter?: number }>;
@@ -257,6 +259,7 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
     const behavior = queue.shift();
     if (behavior !== undefined && 'hang' in behavior) return onClientGone(response, () => aborts.happened());
     if (behavior !== undefined && 'streamEvents' in behavior) return writeStream(response, behavior.streamEvents, headers, behavior.failAfter);
+    if (behavior !== undefined && 'raw' in behavior) return sendRaw(response, behavior, headers);
     if (behavior !== undefined) return sendCannedByBodyType(response, behavior, headers);
     const plan = planReply(body, sequence, cachedPrefixes);
     if (body.stream === true) return writeStream(response, eventsOf(plan), headers);

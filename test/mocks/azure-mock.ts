@@ -19,6 +19,7 @@ import {
   onClientGone,
   sendCannedAsLabelled,
   sendEventStream,
+  sendRaw,
   startMockServer,
   type OneOffBehavior,
   type ReceivedBody,
@@ -185,6 +186,7 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
 
     const behavior = queue.shift();
     if (behavior !== undefined && 'hang' in behavior) return onClientGone(response, () => aborts.happened());
+    if (behavior !== undefined && 'raw' in behavior) return sendRaw(response, behavior, { 'apim-request-id': 'mock-apim' });
     if (behavior !== undefined && 'status' in behavior) {
       return sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json', 'apim-request-id': 'mock-apim' });
     }

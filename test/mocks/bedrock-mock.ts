@@ -9,7 +9,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
-import { cutAfterWriting, EventCounter, onClientGone, sendCannedAsLabelled, startMockServer, type OneOffBehavior } from './mock-server.js';
+import { cutAfterWriting, EventCounter, onClientGone, sendCannedAsLabelled, sendRaw, startMockServer, type OneOffBehavior } from './mock-server.js';
 
 export interface BedrockMockOptions {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -124,6 +124,7 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
     if (behavior === undefined) return answerByDefault(response, operation ?? '', modelId ?? '', json as Record<string, unknown>);
     if ('hang' in behavior) return onClientGone(response, noteAbort);
     if ('streamEvents' in behavior) return stream(response, behavior.streamEvents, behavior.failAfter, noteAbort);
+    if ('raw' in behavior) return sendRaw(response, behavior, { 'x-amzn-requestid': 'mock-request' });
     sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json', 'x-amzn-requestid': 'mock-request' });
   }
 

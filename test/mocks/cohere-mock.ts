@@ -10,6 +10,7 @@ import {
   onClientGone,
   sendCannedAsLabelled,
   sendEventStream,
+  sendRaw,
   startMockServer,
   type OneOffBehavior,
   type RecordedRequest,
@@ -218,6 +219,7 @@ function contentText(content: unknown): string {
 function play(behavior: MockBehavior, response: ServerResponse): void {
   if ('hang' in behavior) return;
   if ('streamEvents' in behavior) return writeEvents(response, behavior.streamEvents, behavior.failAfter);
+  if ('raw' in behavior) return sendRaw(response, behavior);
   sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json' });
 }
 

@@ -14,6 +14,7 @@ import {
   formatServerSentEvent,
   sendCannedAsLabelled,
   sendEventStream,
+  sendRaw,
   startMockServer,
   type OneOffBehavior,
   type RecordedRequest as ReceivedRequest,
@@ -332,6 +333,7 @@ function vector(text: string, index: number, dimension: unknown): number[] {
 function play(behavior: GoogleMockBehavior, response: ServerResponse): void {
   if ('hang' in behavior) return;
   if ('streamRecords' in behavior) return writeRecords(response, behavior.streamRecords, behavior.failAfter);
+  if ('raw' in behavior) return sendRaw(response, behavior);
   sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json; charset=UTF-8' });
 }
 

@@ -47,8 +47,25 @@ export interface CannedReply {
   headers?: Record<string, string>;
 }
 
-/** A one-off behaviour: a canned reply, a scripted stream (whose shape is the mock's), or a request left hanging. */
-export type OneOffBehavior<ScriptedStream> = CannedReply | ScriptedStream | { hang: true };
+/**
+ * A one-off reply of exactly these bytes, whatever they are: a body cut short, a proxy's HTML page, a stream of
+ * garbage lines or of corrupt frames. `cut` breaks the connection after the bytes instead of ending the reply (the
+ * client then sees a body that stops without its end).
+ */
+export interface RawReply {
+  raw: string | Uint8Array;
+  /** Default 200. */
+  status?: number;
+  /** Default `application/json`. */
+  contentType?: string;
+  cut?: boolean;
+}
+
+/**
+ * A one-off behaviour: a canned reply, a scripted stream (whose shape is the mock's), raw bytes, or a request left
+ * hanging.
+ */
+export type OneOffBehavior<ScriptedStream> = CannedReply | ScriptedStream | RawReply | { hang: true };
 
 /** A request body as it arrived. */
 export interface ReceivedBody {
@@ -238,4 +255,15 @@ export function sendCannedAsLabelled(response: ServerResponse, reply: CannedRepl
   const body = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
   response.writeHead(reply.status, { ...headers, ...reply.headers });
   response.end(body);
+}
+
+/** Sends a raw reply's bytes as they are (see `RawReply`); its content type wins over the mock's usual headers. */
+export function sendRaw(response: ServerResponse, reply: RawReply, headers: Record<string, string> = {}): void {
+  response.writeHead(reply.status ?? 200, { ...headers, 'content-type': reply.contentType ?? 'application/json' });
+  if (reply.cut === true) {
+    response.flushHeaders();
+    cutAfterWriting(response, reply.raw, 'end');
+    return;
+  }
+  response.end(reply.raw);
 }

@@ -23,6 +23,7 @@ import {
   sendCannedByBodyType,
   sendEventStream,
   sendJson,
+  sendRaw,
   startMockServer,
   type OneOffBehavior,
   type RecordedRequestBase,
@@ -39,6 +40,7 @@ export type RecordedRequest = RecordedRequestBase;
  * - `{ status, body?, headers? }` a canned reply (an object body is sent as JSON, a string as is);
  * - `{ streamChunks, failAfter? }` a 200 SSE stream of the given chunks (objects as JSON, strings as the raw
  *   `data:` text) then `[DONE]`; with `failAfter`, the socket is destroyed after that many chunks, without `[DONE]`;
+ * - `{ raw, status?, contentType?, cut? }` exactly these bytes (see `RawReply`);
  * - `{ hang: true }` the request is accepted and never answered; `whenAborted()` tells when the client gives up.
  */
 export type MockBehavior = OneOffBehavior<{ streamChunks: unknown[]; failAfter?: number }>;
@@ -258,6 +260,10 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
       }
       if ('streamChunks' in behavior) {
         writeStream(response, behavior.streamChunks, behavior.failAfter);
+        return;
+      }
+      if ('raw' in behavior) {
+        sendRaw(response, behavior, requestHeaders);
         return;
       }
       sendCannedByBodyType(response, behavior, requestHeaders);

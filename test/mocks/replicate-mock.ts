@@ -16,6 +16,7 @@ import {
   onClientGone,
   sendCannedAsLabelled,
   sendEventStream,
+  sendRaw,
   startMockServer,
   type OneOffBehavior,
   type RecordedRequest,
@@ -226,6 +227,7 @@ function succeed(stored: StoredPrediction, metricsWithheld: boolean): void {
 function play(behavior: MockBehavior, response: ServerResponse): void {
   if ('hang' in behavior) return;
   if ('streamEvents' in behavior) return writeEvents(response, behavior.streamEvents, behavior.failAfter);
+  if ('raw' in behavior) return sendRaw(response, behavior);
   sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json' });
 }
 

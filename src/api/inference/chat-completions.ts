@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { renderErrorBody } from '../../spec/error-body.js';
-import { GatewayError, isGatewayError } from '../../spec/errors.js';
+import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
 import { chatRequestSchema } from '../../spec/schemas/chat-request.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
@@ -20,6 +20,15 @@ const emptyChoices = /"choices"\s*:\s*\[\s*\]/;
  */
 function mayBeUsageOnly(event: { raw?: string }): boolean {
   return event.raw === undefined || emptyChoices.test(event.raw);
+}
+
+/**
+ * The error a stream ends with when an event cannot be read on its way to the client: the decoder forwards some
+ * chunks as the upstream's text and parses them only when read, so what fails there is the upstream's reply.
+ */
+export function unreadableEvent(error: unknown): GatewayError {
+  if (isGatewayError(error)) return error;
+  return errors.badGateway('The upstream sent a stream event Tollgate cannot read.', { code: 'upstream_stream_error', upstream: true, cause: error });
 }
 
 /** `POST /v1/chat/completions`, streaming and not. */
@@ -52,47 +61,56 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
             writer.write(`data: ${JSON.stringify(renderErrorBody(error, String(request.id)))}\n\n`);
           };
           let answered = false;
-          relay: for await (const events of result.events) {
-            if (answered) continue;
-            for (const event of events) {
-              if (writer.closed) break relay;
-              if (event.kind === 'content-end') {
-                // A client that did not ask for usage is owed nothing after the content: its answer ends here, not
-                // after a follow-up read the core still makes for metering. What the follow-up yields is read and dropped.
-                if (!wantsUsage) {
-                  answered = true;
-                  writer.end('data: [DONE]\n\n');
+          try {
+            relay: for await (const events of result.events) {
+              if (answered) continue;
+              for (const event of events) {
+                if (writer.closed) break relay;
+                if (event.kind === 'content-end') {
+                  // A client that did not ask for usage is owed nothing after the content: its answer ends here, not
+                  // after a follow-up read the core still makes for metering. What the follow-up yields is read and dropped.
+                  if (!wantsUsage) {
+                    answered = true;
+                    writer.end('data: [DONE]\n\n');
+                  }
+                  continue;
                 }
-                continue;
+                if (event.kind === 'error') {
+                  writeError(
+                    new GatewayError({
+                      status: event.error.status,
+                      type: event.error.type as GatewayError['type'],
+                      code: event.error.code ?? 'upstream_stream_error',
+                      message: event.error.message,
+                      provider: result.servedBy.provider,
+                      model: body.model,
+                      requestType: 'chat.completion',
+                      upstream: true,
+                    }),
+                  );
+                  break relay;
+                }
+                let text: string;
+                try {
+                  // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
+                  if (!wantsUsage && mayBeUsageOnly(event) && isUsageOnlyChunk(event.chunk)) continue;
+                  text = `data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`;
+                } catch (error) {
+                  const failure = unreadableEvent(error);
+                  result.fail(failure);
+                  writeError(failure);
+                  break relay;
+                }
+                if (!writer.write(text)) await writer.drained();
               }
-              if (event.kind === 'error') {
-                writeError(
-                  new GatewayError({
-                    status: event.error.status,
-                    type: event.error.type as GatewayError['type'],
-                    code: event.error.code ?? 'upstream_stream_error',
-                    message: event.error.message,
-                    provider: result.servedBy.provider,
-                    model: body.model,
-                    requestType: 'chat.completion',
-                    upstream: true,
-                  }),
-                );
-                break relay;
-              }
-              let text: string;
-              try {
-                // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
-                if (!wantsUsage && mayBeUsageOnly(event) && isUsageOnlyChunk(event.chunk)) continue;
-                text = `data: ${event.raw ?? JSON.stringify(event.chunk)}\n\n`;
-              } catch (error) {
-                if (!isGatewayError(error)) throw error;
-                result.fail(error);
-                writeError(error);
-                break relay;
-              }
-              if (!writer.write(text)) await writer.drained();
             }
+          } catch (error) {
+            // The response is hijacked: nothing would answer a rethrown error, and the client would wait on an open
+            // stream. It gets the error event and the stream's end instead.
+            const failure = isGatewayError(error) ? error : errors.internal('The stream failed inside Tollgate.', { cause: error });
+            request.log.error({ err: error }, 'stream relay failed');
+            result.fail(failure);
+            if (!answered) writeError(failure);
           }
           const clientClosed = writer.closed && !answered;
           noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AnthropicMessagesRequest } from '../../spec/anthropic.js';
 import { messagesRequestSchema } from '../../spec/schemas/messages-request.js';
-import { isGatewayError } from '../../spec/errors.js';
+import { errors, isGatewayError } from '../../spec/errors.js';
 import type { ChatCompletion } from '../../spec/openai.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { chatCompletionToMessage, createMessagesStreamEncoder, messageIdFor, messagesRequestToChat } from '../../core/anthropic-messages/index.js';
 import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, servedHeaders } from './inference-call.js';
 import { SseWriter } from './sse-writer.js';
-import { inferenceBodyLimit } from './chat-completions.js';
+import { inferenceBodyLimit, unreadableEvent } from './chat-completions.js';
 import { randomUUID } from 'node:crypto';
 import '../route-access.js';
 
@@ -44,29 +44,39 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
           noteServed(request, result.servedBy, { stream: true });
           const encoder = createMessagesStreamEncoder({ model: anthropicBody.model, messageId: messageIdFor(`chatcmpl-${randomUUID().replace(/-/g, '')}`) });
           let failed: string | undefined;
-          relay: for await (const events of result.events) {
-            for (const event of events) {
-              if (writer.closed) break relay;
-              // The Anthropic answer ends with the usage, which comes after the content: it waits for the follow-up.
-              if (event.kind === 'content-end') continue;
-              if (event.kind === 'error') {
-                failed = event.error.code ?? 'upstream_stream_error';
-                writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));
-                break relay;
+          try {
+            relay: for await (const events of result.events) {
+              for (const event of events) {
+                if (writer.closed) break relay;
+                // The Anthropic answer ends with the usage, which comes after the content: it waits for the follow-up.
+                if (event.kind === 'content-end') continue;
+                if (event.kind === 'error') {
+                  failed = event.error.code ?? 'upstream_stream_error';
+                  writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));
+                  break relay;
+                }
+                let text: string;
+                try {
+                  // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
+                  text = encoder.push(event.chunk);
+                } catch (error) {
+                  const failure = unreadableEvent(error);
+                  failed = failure.code;
+                  result.fail(failure);
+                  writer.write(encoder.fail({ type: failure.type, message: failure.message }));
+                  break relay;
+                }
+                if (text && !writer.write(text)) await writer.drained();
               }
-              let text: string;
-              try {
-                // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
-                text = encoder.push(event.chunk);
-              } catch (error) {
-                if (!isGatewayError(error)) throw error;
-                failed = error.code;
-                result.fail(error);
-                writer.write(encoder.fail({ type: error.type, message: error.message }));
-                break relay;
-              }
-              if (text && !writer.write(text)) await writer.drained();
             }
+          } catch (error) {
+            // The response is hijacked: nothing would answer a rethrown error, and the client would wait on an open
+            // stream. It gets the error event and the stream's end instead.
+            const failure = isGatewayError(error) ? error : errors.internal('The stream failed inside Tollgate.', { cause: error });
+            request.log.error({ err: error }, 'stream relay failed');
+            failed = failure.code;
+            result.fail(failure);
+            writer.write(encoder.fail({ type: failure.type, message: failure.message }));
           }
           const clientClosed = writer.closed;
           noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));

@@ -2,6 +2,7 @@
  * OpenAI chat completion (from whichever provider answered) → Anthropic message, for Tollgate's
  * `POST /v1/messages`.
  */
+import { randomUUID } from 'node:crypto';
 import type {
   AnthropicMessage,
   AnthropicRedactedThinkingBlock,
@@ -57,6 +58,10 @@ function readThinkingBlocks(message: ChatCompletionChoice['message']): Array<Ant
   return [];
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 function parseInput(text: string): unknown {
   if (text.trim() === '') return {};
   try {
@@ -74,24 +79,35 @@ function parseInput(text: string): unknown {
  * the completion's own, because only it keeps cache writes apart.
  */
 export function chatCompletionToMessage(completion: ChatCompletion, model: string, usage?: TokenUsage): AnthropicMessage {
-  const choice = completion.choices[0];
+  // Adapters check what they read of an upstream's reply; this reads defensively all the same, since a completion
+  // forwarded from an OpenAI-compatible upstream keeps members no adapter needed.
+  const choice = Array.isArray(completion.choices) ? completion.choices[0] : undefined;
   const content: AnthropicResponseBlock[] = [];
-  if (choice !== undefined) {
-    const message = choice.message;
+  const message = isRecord(choice) && isRecord(choice.message) ? (choice.message as ChatCompletionChoice['message']) : undefined;
+  if (message !== undefined) {
     content.push(...readThinkingBlocks(message));
     const text = typeof message.content === 'string' ? message.content : '';
     if (text !== '') content.push({ type: 'text', text });
     else if (typeof message.refusal === 'string' && message.refusal !== '') content.push({ type: 'text', text: message.refusal });
-    for (const call of message.tool_calls ?? []) {
-      content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseInput(call.function.arguments) });
+    const calls: unknown[] = Array.isArray(message.tool_calls) ? message.tool_calls : [];
+    for (const [index, call] of calls.entries()) {
+      // Anthropic clients know function tools only; calls of other kinds (custom tools) have no block to become.
+      if (!isRecord(call) || (typeof call.type === 'string' && call.type !== 'function') || !isRecord(call.function)) continue;
+      const { name, arguments: argumentsText } = call.function;
+      content.push({
+        type: 'tool_use',
+        id: typeof call.id === 'string' && call.id !== '' ? call.id : `toolu_${index}`,
+        name: typeof name === 'string' ? name : '',
+        input: parseInput(typeof argumentsText === 'string' ? argumentsText : ''),
+      });
     }
   }
   const hasToolUse = content.some((block) => block.type === 'tool_use');
-  let stopReason = stopReasonFromFinishReason(choice?.finish_reason);
+  let stopReason = stopReasonFromFinishReason(isRecord(choice) && typeof choice.finish_reason === 'string' ? choice.finish_reason : undefined);
   // Some providers say "stop" after tool calls; Anthropic clients loop on tool_use, so say that.
   if (stopReason === 'end_turn' && hasToolUse) stopReason = 'tool_use';
   return {
-    id: messageIdFor(completion.id),
+    id: messageIdFor(typeof completion.id === 'string' && completion.id !== '' ? completion.id : `chatcmpl-${randomUUID().replace(/-/g, '')}`),
     type: 'message',
     role: 'assistant',
     model,

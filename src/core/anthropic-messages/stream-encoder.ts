@@ -5,7 +5,7 @@
  * `message_delta` (stop reason and usage) and `message_stop`; or an `error` event.
  */
 import type { AnthropicMessage, AnthropicResponseBlock } from '../../spec/anthropic.js';
-import type { ChatCompletionChunk } from '../../spec/openai.js';
+import type { ChatCompletionChunk, ToolCallDelta } from '../../spec/openai.js';
 import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { stopReasonFromFinishReason } from '../../providers/anthropic-format/stop-reason.js';
 import { anthropicErrorType } from './error-body.js';
@@ -30,6 +30,10 @@ export interface MessagesStreamEncoder {
 }
 
 type OpenBlock = { kind: 'text' | 'thinking' | 'tool'; index: number };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
 
 function event(name: string, data: unknown): string {
   return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -104,20 +108,26 @@ export function createMessagesStreamEncoder(options: MessagesStreamEncoderOption
       if (open?.kind !== 'text') out += openBlock('text', { type: 'text', text: '' }).text;
       out += delta(open!.index, { type: 'text_delta', text: content });
     }
-    for (const call of chunkDelta.tool_calls ?? []) {
-      let index = toolBlocks.get(call.index);
+    const calls: unknown[] = Array.isArray(chunkDelta.tool_calls) ? chunkDelta.tool_calls : [];
+    for (const item of calls) {
+      // Adapters check the chunks they read; a chunk forwarded from an OpenAI-compatible upstream is read here too.
+      if (!isRecord(item)) continue;
+      const call = item as Partial<ToolCallDelta>;
+      const called = isRecord(call.function) ? call.function : {};
+      const callIndex = typeof call.index === 'number' ? call.index : 0;
+      let index = toolBlocks.get(callIndex);
       if (index === undefined) {
         const opened = openBlock('tool', {
           type: 'tool_use',
-          id: call.id ?? `toolu_${options.messageId}_${call.index}`,
-          name: call.function?.name ?? '',
+          id: typeof call.id === 'string' && call.id !== '' ? call.id : `toolu_${options.messageId}_${callIndex}`,
+          name: typeof called.name === 'string' ? called.name : '',
           input: {},
         });
         out += opened.text;
         index = opened.index;
-        toolBlocks.set(call.index, index);
+        toolBlocks.set(callIndex, index);
       }
-      const fragment = call.function?.arguments;
+      const fragment = called.arguments;
       if (typeof fragment === 'string' && fragment !== '') out += delta(index, { type: 'input_json_delta', partial_json: fragment });
     }
     return out;
@@ -129,10 +139,11 @@ export function createMessagesStreamEncoder(options: MessagesStreamEncoderOption
       let out = start();
       if (chunk.usage !== undefined && chunk.usage !== null) reportedUsage = fromOpenAIUsage(chunk.usage);
       // Anthropic messages have one choice; further choices (n > 1) have nowhere to go.
-      const choice = chunk.choices.find((item) => item.index === 0);
+      const choices: unknown[] = Array.isArray(chunk.choices) ? chunk.choices : [];
+      const choice = choices.find((item): item is ChatCompletionChunk['choices'][number] => isRecord(item) && item.index === 0);
       if (choice === undefined) return out;
-      out += encodeDelta(choice.delta ?? {});
-      if (choice.finish_reason !== null && choice.finish_reason !== undefined) finishReason = choice.finish_reason;
+      out += encodeDelta(isRecord(choice.delta) ? choice.delta : {});
+      if (typeof choice.finish_reason === 'string') finishReason = choice.finish_reason;
       return out;
     },
     finish(usage) {

@@ -2,6 +2,7 @@ import { errors, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
 import type { UpstreamResponse } from '../../spec/provider.js';
+import { trustedUsage } from '../../spec/usage.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { UpstreamClient } from '../dispatch/upstream-client.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -69,7 +70,9 @@ export class EmbeddingService {
           }
         },
       );
-      const { result, usage } = served.value;
+      const { result } = served.value;
+      // Settled only when its counts are counts: amounts the limit counters refuse would leave the reservation held.
+      const usage = trustedUsage(served.value.usage);
       const wantsBase64 = body.encoding_format === 'base64';
       for (const item of result.data) {
         item.embedding = wantsBase64 ? encodeEmbedding(item.embedding) : decodeEmbedding(item.embedding);

@@ -96,6 +96,7 @@ export function parseAnthropicError(response: UpstreamResponse, options: ParseAn
  */
 export function parseAnthropicStreamError(payload: unknown, options: Pick<ParseAnthropicErrorOptions, 'secrets'> = {}): UpstreamError {
   const detail = readDetail(payload);
-  const status = (detail.type !== undefined ? STATUS_BY_ANTHROPIC_TYPE[detail.type] : undefined) ?? 500;
+  // Own members only: a type such as "constructor" must not find Object's.
+  const status = (detail.type !== undefined && Object.hasOwn(STATUS_BY_ANTHROPIC_TYPE, detail.type) ? STATUS_BY_ANTHROPIC_TYPE[detail.type] : undefined) ?? 500;
   return build(status, detail, options.secrets ?? []);
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AnthropicMessage } from '../../spec/anthropic.js';
-import { anthropicUsageToTokenUsage, messageToChatCompletion } from './response.js';
+import { anthropicUsageToTokenUsage, messageShapeProblem, messageToChatCompletion, readAnthropicMessage } from './response.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
 
 function fixture(name: string): AnthropicMessage {
@@ -77,5 +77,37 @@ describe('finishReasonFromStopReason', () => {
     expect(finishReasonFromStopReason('tool_use')).toBe('tool_calls');
     expect(finishReasonFromStopReason('refusal')).toBe('content_filter');
     expect(finishReasonFromStopReason('something_new')).toBe('stop');
+  });
+});
+
+describe('reading a reply that may not be a message', () => {
+  it('names the member Tollgate reads that is not of its type', () => {
+    expect(messageShapeProblem(fixture('message-tool-use.json'))).toBeUndefined();
+    expect(messageShapeProblem([])).toBe('it is not an object');
+    expect(messageShapeProblem({ content: 'text' })).toBe('"content" is not a list');
+    expect(messageShapeProblem({ content: [null] })).toBe('content[0] is not an object');
+    expect(messageShapeProblem({ content: [{ type: 'text', text: 5 }] })).toMatch(/content\[0\]\.text/);
+    expect(messageShapeProblem({ content: [{ type: 'tool_use', id: 'toolu_1', name: ['f'], input: {} }] })).toMatch(/name/);
+    // Blocks of kinds Tollgate does not read pass whatever their shape.
+    expect(messageShapeProblem({ content: [{ type: 'server_tool_use', id: 7 }] })).toBeUndefined();
+  });
+
+  it('answers a body that is not JSON or not a message with an upstream 502', () => {
+    for (const text of ['<html></html>', 'null', '{"content":5}']) {
+      expect(() => readAnthropicMessage(new TextEncoder().encode(text), 'Anthropic'), text).toThrow(expect.objectContaining({ status: 502, upstream: true }));
+    }
+  });
+
+  it('gives a message without an id the fallback id, and a stop reason that names an Object member "stop"', () => {
+    const message = { ...fixture('message-basic.json'), id: 7, stop_reason: 'constructor' } as unknown as AnthropicMessage;
+    const completion = messageToChatCompletion(message, 'm', { created: 1, fallbackId: 'msg_fallback' });
+    expect(completion.id).toBe('msg_fallback');
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    expect(finishReasonFromStopReason('toString')).toBe('stop');
+  });
+
+  it('reads usage with a count that is not one as no usage', () => {
+    expect(anthropicUsageToTokenUsage({ input_tokens: -3, output_tokens: 2 })).toBeUndefined();
+    expect(anthropicUsageToTokenUsage({ input_tokens: 3, output_tokens: 2 })).toMatchObject({ inputTokens: 3, outputTokens: 2 });
   });
 });

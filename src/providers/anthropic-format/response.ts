@@ -1,39 +1,103 @@
 /** Anthropic message → OpenAI chat completion, and Anthropic usage → normalised usage (reference §3). */
 import type { AnthropicMessage, AnthropicUsage } from '../../spec/anthropic.js';
+import { GatewayError } from '../../spec/errors.js';
 import type { ChatCompletion, ChatCompletionChoice, FunctionToolCall } from '../../spec/openai.js';
-import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
 
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
+const USAGE_COUNTS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
 /**
  * Normalises Anthropic usage. `input_tokens` counts only uncached prompt tokens, so the whole prompt is
- * input + cache writes + cache reads; cache reads are the cached part.
+ * input + cache writes + cache reads; cache reads are the cached part. Undefined when there is no usage, or when a
+ * count in it is not one (the request is then charged its reservation).
  */
 export function anthropicUsageToTokenUsage(usage: Partial<AnthropicUsage> | null | undefined): TokenUsage | undefined {
-  if (usage === null || usage === undefined || typeof usage !== 'object') return undefined;
-  const cacheWrite = count(usage.cache_creation_input_tokens);
-  const cacheRead = count(usage.cache_read_input_tokens);
+  if (usage === null || usage === undefined || typeof usage !== 'object' || Array.isArray(usage)) return undefined;
+  const counts = readTokenCounts(usage, USAGE_COUNTS);
+  if (counts === undefined) return undefined;
+  const cacheWrite = counts.cache_creation_input_tokens;
+  const cacheRead = counts.cache_read_input_tokens;
   return {
-    inputTokens: count(usage.input_tokens) + cacheWrite + cacheRead,
-    outputTokens: count(usage.output_tokens),
+    inputTokens: counts.input_tokens + cacheWrite + cacheRead,
+    outputTokens: counts.output_tokens,
     cachedInputTokens: cacheRead,
     cacheWriteTokens: cacheWrite,
   };
 }
 
+/**
+ * Why the members Tollgate reads of an Anthropic message are not of their types; undefined when they are. Blocks
+ * of types Tollgate does not know (server tools, later additions) pass whatever their shape, as do unknown members.
+ */
+export function messageShapeProblem(message: unknown): string | undefined {
+  if (!isRecord(message)) return 'it is not an object';
+  if (!Array.isArray(message.content)) return '"content" is not a list';
+  for (const [index, block] of message.content.entries()) {
+    if (!isRecord(block)) return `content[${index}] is not an object`;
+    const wrong = (member: string): string => `content[${index}].${member} of a ${String(block.type)} block is not text`;
+    switch (block.type) {
+      case 'text':
+        if (typeof block.text !== 'string') return wrong('text');
+        break;
+      case 'tool_use':
+        if (typeof block.id !== 'string') return wrong('id');
+        if (typeof block.name !== 'string') return wrong('name');
+        break;
+      case 'thinking':
+        if (typeof block.thinking !== 'string') return wrong('thinking');
+        if (block.signature !== undefined && block.signature !== null && typeof block.signature !== 'string') return wrong('signature');
+        break;
+      case 'redacted_thinking':
+        if (typeof block.data !== 'string') return wrong('data');
+        break;
+      default:
+        break;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Reads a successful reply's body as an Anthropic message: a body that is not JSON, or not a message whose members
+ * Tollgate reads are of their types, is an upstream fault (502). `upstream` names who answered, for the message.
+ */
+export function readAnthropicMessage(body: Uint8Array, upstream: string): AnthropicMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(body));
+  } catch (cause) {
+    throw invalidReply(`${upstream} answered with a body that is not JSON.`, cause);
+  }
+  const problem = messageShapeProblem(parsed);
+  if (problem !== undefined) throw invalidReply(`${upstream} answered with a body that is not an Anthropic message Tollgate can read: ${problem}.`);
+  return parsed as AnthropicMessage;
+}
+
+// Decoding without `stream: true` keeps no state between calls, so one decoder serves every body.
+const utf8 = new TextDecoder('utf-8');
+
+function invalidReply(message: string, cause?: unknown): GatewayError {
+  return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_invalid_response', message, upstream: true, cause });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 export interface MessageToChatOptions {
   /** Unix seconds for `created`; defaults to now. */
   created?: number;
+  /** The completion's id when the message names none (a Messages-compatible server may leave it out). */
+  fallbackId?: string;
 }
 
 /**
  * Translates an Anthropic reply into an OpenAI chat completion. Text blocks are joined into `content`,
  * `tool_use` blocks become `tool_calls`, thinking text is exposed as the non-standard `reasoning_content` and
  * the thinking blocks themselves (signatures included) as `thinking_blocks`, so a later turn can send them back.
- * Server-tool blocks have no OpenAI equivalent and are left out.
+ * Server-tool blocks have no OpenAI equivalent and are left out. The message is expected to have passed
+ * {@link messageShapeProblem}.
  */
 export function messageToChatCompletion(
   message: AnthropicMessage,
@@ -75,7 +139,7 @@ export function messageToChatCompletion(
   if (reasoning.length > 0) choiceMessage.reasoning_content = reasoning.join('');
   if (thinkingBlocks.length > 0) choiceMessage.thinking_blocks = thinkingBlocks;
   const completion: ChatCompletion = {
-    id: message.id,
+    id: typeof message.id === 'string' && message.id !== '' ? message.id : (options.fallbackId ?? 'msg_unknown'),
     object: 'chat.completion',
     created: options.created ?? Math.floor(Date.now() / 1000),
     model: requestedModel,

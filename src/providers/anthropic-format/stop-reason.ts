@@ -16,7 +16,8 @@ const FINISH_REASON_BY_STOP_REASON: Readonly<Record<string, FinishReason>> = {
 /** Maps an Anthropic `stop_reason` to an OpenAI `finish_reason`; unknown reasons read as `stop`. */
 export function finishReasonFromStopReason(stopReason: string | null | undefined): FinishReason {
   if (stopReason === null || stopReason === undefined) return 'stop';
-  return FINISH_REASON_BY_STOP_REASON[stopReason] ?? 'stop';
+  // Own members only: a stop reason such as "constructor" must not find Object's.
+  return Object.hasOwn(FINISH_REASON_BY_STOP_REASON, stopReason) ? FINISH_REASON_BY_STOP_REASON[stopReason]! : 'stop';
 }
 
 /** Maps an OpenAI `finish_reason` to an Anthropic `stop_reason`, for Tollgate's own /v1/messages. */

@@ -36,6 +36,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+function isAbsentOrText(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === 'string';
+}
+
 function malformed(message: string): UpstreamError {
   return { status: 502, type: 'server_error', code: 'upstream_invalid_stream', message };
 }
@@ -77,10 +81,12 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
   const mergeUsage = (update: unknown): void => {
     if (!isRecord(update)) return;
     // message_delta repeats the totals (cumulative, not increments); a null means "not reported", keep what we had.
+    // Anything else is kept as sent: a count that is not one makes the usage unknown (see anthropicUsageToTokenUsage)
+    // instead of leaving an earlier, smaller count in its place.
     const next: Partial<AnthropicUsage> = { ...usage };
     for (const field of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
       const value = update[field];
-      if (typeof value === 'number') next[field] = value;
+      if (value !== undefined && value !== null) next[field] = value as number;
     }
     usage = next;
   };
@@ -102,6 +108,11 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
         if (typeof block.text === 'string' && block.text !== '') emit({ content: block.text });
         return;
       case 'tool_use': {
+        // A Messages-compatible server may leave the id out; one that is there but not text is a broken event.
+        if (!isAbsentOrText(block.id) || !isAbsentOrText(block.name)) {
+          fail(malformed('Anthropic sent a tool_use block whose id or name is not text.'));
+          return;
+        }
         const toolIndex = nextToolIndex++;
         toolBlocks.set(index, { toolIndex, initialInput: block.input, sentArguments: false });
         emit({

@@ -2,9 +2,7 @@
  * The Anthropic adapter: chat over `POST /v1/messages` (plain and SSE) with an `x-api-key`, translated by the
  * shared Anthropic-format code. Anthropic offers no embeddings.
  */
-import type { AnthropicMessage } from '../../spec/anthropic.js';
-import { GatewayError } from '../../spec/errors.js';
-import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamResponse } from '../../spec/provider.js';
+import type { AdapterFactory, ProviderAdapter, ProviderContext } from '../../spec/provider.js';
 import {
   anthropicUsageToTokenUsage,
   chatRequestToMessages,
@@ -12,6 +10,7 @@ import {
   defaultMaxTokensFor,
   messageToChatCompletion,
   parseAnthropicError,
+  readAnthropicMessage,
 } from '../anthropic-format/index.js';
 
 /** Anthropic's API origin, used when the provider has no `base_url`. */
@@ -50,32 +49,6 @@ function secretsOf(context: ProviderContext): string[] {
   return [context.key.value];
 }
 
-function readMessage(response: UpstreamResponse): AnthropicMessage {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(response.body));
-  } catch (cause) {
-    throw new GatewayError({
-      status: 502,
-      type: 'upstream_error',
-      code: 'upstream_invalid_response',
-      message: 'Anthropic answered with a body that is not JSON.',
-      upstream: true,
-      cause,
-    });
-  }
-  if (parsed === null || typeof parsed !== 'object' || !Array.isArray((parsed as AnthropicMessage).content)) {
-    throw new GatewayError({
-      status: 502,
-      type: 'upstream_error',
-      code: 'upstream_invalid_response',
-      message: 'Anthropic answered with a body that is not a message.',
-      upstream: true,
-    });
-  }
-  return parsed as AnthropicMessage;
-}
-
 /** Creates the Anthropic adapter. */
 export const createAnthropicAdapter: AdapterFactory = () => {
   const adapter: ProviderAdapter = {
@@ -101,8 +74,8 @@ export const createAnthropicAdapter: AdapterFactory = () => {
         return { method: 'POST', url: `${base}/v1/messages`, headers, body: JSON.stringify(body) };
       },
       parseResponse(response, context) {
-        const message = readMessage(response);
-        const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000) });
+        const message = readAnthropicMessage(response.body, 'Anthropic');
+        const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000), fallbackId: `msg_${context.requestId}` });
         return { completion, usage: anthropicUsageToTokenUsage(message.usage) };
       },
       createStreamDecoder(context) {

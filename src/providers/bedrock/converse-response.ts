@@ -1,9 +1,10 @@
 /**
  * Translates a Bedrock Converse reply into an OpenAI chat completion.
  */
+import { errors } from '../../spec/errors.js';
 import type { ChatCompletion, FinishReason, FunctionToolCall } from '../../spec/openai.js';
 import type { ChatResult, ProviderContext } from '../../spec/provider.js';
-import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import type { ConverseResponse, ConverseUsage } from './converse-types.js';
 import { STRUCTURED_OUTPUT_TOOL_NAME } from './structured-output.js';
 
@@ -28,12 +29,15 @@ export function toFinishReason(stopReason: string | undefined): FinishReason {
  * (as Anthropic does), so the prompt total is their sum.
  */
 export function toTokenUsage(usage: ConverseUsage | undefined): TokenUsage | undefined {
-  if (usage === undefined || usage === null || typeof usage !== 'object') return undefined;
-  const cacheRead = count(usage.cacheReadInputTokens);
-  const cacheWrite = count(usage.cacheWriteInputTokens);
+  if (usage === undefined || usage === null || typeof usage !== 'object' || Array.isArray(usage)) return undefined;
+  // A count that is not one makes the whole report unknown: the request is then charged its reservation.
+  const counts = readTokenCounts(usage, USAGE_COUNTS);
+  if (counts === undefined) return undefined;
+  const cacheRead = counts.cacheReadInputTokens;
+  const cacheWrite = counts.cacheWriteInputTokens;
   const result: TokenUsage = {
-    inputTokens: count(usage.inputTokens) + cacheRead + cacheWrite,
-    outputTokens: count(usage.outputTokens),
+    inputTokens: counts.inputTokens + cacheRead + cacheWrite,
+    outputTokens: counts.outputTokens,
     cachedInputTokens: cacheRead,
   };
   if (cacheWrite > 0) result.cacheWriteTokens = cacheWrite;
@@ -45,8 +49,15 @@ export function completionId(context: ProviderContext): string {
   return `chatcmpl-${context.requestId}`;
 }
 
-/** Translates a successful non-streamed Converse reply. */
+/**
+ * Translates a successful non-streamed Converse reply; one whose members Tollgate reads are not of their types
+ * (see {@link converseShapeProblem}) is a 502 from upstream.
+ */
 export function fromConverseResponse(body: ConverseResponse, context: ProviderContext): ChatResult {
+  const problem = converseShapeProblem(body);
+  if (problem !== undefined) {
+    throw errors.badGateway(`Bedrock returned a reply Tollgate cannot read: ${problem}.`, { code: 'upstream_malformed_response', upstream: true });
+  }
   const blocks = body.output?.message?.content ?? [];
   let text = '';
   let reasoning = '';
@@ -54,7 +65,7 @@ export function fromConverseResponse(body: ConverseResponse, context: ProviderCo
   const toolCalls: FunctionToolCall[] = [];
   for (const block of blocks) {
     if (typeof block.text === 'string') text += block.text;
-    else if (block.toolUse !== undefined) {
+    else if (block.toolUse !== undefined && block.toolUse !== null) {
       if (block.toolUse.name === STRUCTURED_OUTPUT_TOOL_NAME) {
         text += JSON.stringify(block.toolUse.input ?? {});
         structured = true;
@@ -91,6 +102,29 @@ export function fromConverseResponse(body: ConverseResponse, context: ProviderCo
   return { completion, usage };
 }
 
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+const USAGE_COUNTS = ['inputTokens', 'outputTokens', 'cacheReadInputTokens', 'cacheWriteInputTokens'] as const;
+
+/**
+ * Why the members Tollgate reads of a Converse reply are not of their types; undefined when they are. Content
+ * blocks of kinds Tollgate does not know (images, citations, later additions) pass whatever their shape.
+ */
+export function converseShapeProblem(body: unknown): string | undefined {
+  if (!isRecord(body)) return 'it is not an object';
+  if (!isRecord(body.output)) return '"output" is not an object';
+  const message = body.output.message;
+  if (!isRecord(message)) return '"output.message" is not an object';
+  if (!Array.isArray(message.content)) return '"output.message.content" is not a list';
+  for (const [index, block] of message.content.entries()) {
+    const where = `output.message.content[${index}]`;
+    if (!isRecord(block)) return `${where} is not an object`;
+    if (block.text !== undefined && block.text !== null && typeof block.text !== 'string') return `${where}.text is not text`;
+    const toolUse = block.toolUse;
+    if (toolUse === undefined || toolUse === null) continue;
+    if (!isRecord(toolUse) || typeof toolUse.name !== 'string' || typeof toolUse.toolUseId !== 'string') return `${where}.toolUse does not name its tool and id`;
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

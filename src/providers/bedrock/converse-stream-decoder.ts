@@ -89,17 +89,19 @@ class ConverseStreamDecoder implements StreamDecoder {
       const detail = stringHeader(message, ':error-message') ?? text;
       return [this.end(mapBedrockError(code, 500, detail || 'Bedrock reported a stream error.'))];
     }
-    let payload: Record<string, unknown>;
+    let payload: unknown;
     try {
-      payload = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+      payload = text === '' ? {} : JSON.parse(text);
     } catch {
       return [this.fail('Bedrock sent an event whose payload is not JSON.')];
     }
     if (messageType === 'exception') {
       const name = stringHeader(message, ':exception-type');
-      const detail = typeof payload.message === 'string' ? payload.message : (name ?? 'Bedrock reported an exception.');
+      const detail = isRecord(payload) && typeof payload.message === 'string' ? payload.message : (name ?? 'Bedrock reported an exception.');
       return [this.end(mapBedrockError(name, 500, detail))];
     }
+    // Every ConverseStream event is an object; another payload is a broken stream, not an event to skip.
+    if (!isRecord(payload)) return [this.fail('Bedrock sent an event whose payload is not a JSON object.')];
     return this.handleEvent(stringHeader(message, ':event-type'), payload);
   }
 
@@ -123,8 +125,12 @@ class ConverseStreamDecoder implements StreamDecoder {
 
   private blockStart(payload: Record<string, unknown>): StreamEvent[] {
     const blockIndex = numberOf(payload.contentBlockIndex);
-    const toolUse = (payload.start as { toolUse?: { toolUseId?: string; name?: string } } | undefined)?.toolUse;
-    if (toolUse === undefined || blockIndex === undefined) return [];
+    const start = isRecord(payload.start) ? payload.start : {};
+    const toolUse = start.toolUse;
+    if (toolUse === undefined || toolUse === null || blockIndex === undefined) return [];
+    if (!isRecord(toolUse) || !isAbsentOrText(toolUse.toolUseId) || !isAbsentOrText(toolUse.name)) {
+      return [this.fail('Bedrock sent a toolUse block start whose id or name is not text.')];
+    }
     if (toolUse.name === STRUCTURED_OUTPUT_TOOL_NAME) {
       this.structuredBlocks.add(blockIndex);
       return [];
@@ -132,19 +138,19 @@ class ConverseStreamDecoder implements StreamDecoder {
     const index = this.toolIndexByBlock.size;
     this.toolIndexByBlock.set(blockIndex, index);
     return this.chunk({
-      tool_calls: [{ index, id: toolUse.toolUseId ?? '', type: 'function', function: { name: toolUse.name ?? '', arguments: '' } }],
+      tool_calls: [{ index, id: (toolUse.toolUseId as string | undefined) ?? '', type: 'function', function: { name: (toolUse.name as string | undefined) ?? '', arguments: '' } }],
     });
   }
 
   private blockDelta(payload: Record<string, unknown>): StreamEvent[] {
     const blockIndex = numberOf(payload.contentBlockIndex);
-    const delta = (payload.delta ?? {}) as {
+    const delta = (isRecord(payload.delta) ? payload.delta : {}) as {
       text?: unknown;
-      toolUse?: { input?: unknown };
-      reasoningContent?: { text?: unknown };
+      toolUse?: unknown;
+      reasoningContent?: { text?: unknown } | null;
     };
     if (typeof delta.text === 'string') return delta.text === '' ? [] : this.chunk({ content: delta.text });
-    if (delta.toolUse !== undefined && typeof delta.toolUse.input === 'string' && blockIndex !== undefined) {
+    if (isRecord(delta.toolUse) && typeof delta.toolUse.input === 'string' && blockIndex !== undefined) {
       const fragment = delta.toolUse.input;
       if (this.structuredBlocks.has(blockIndex)) return fragment === '' ? [] : this.chunk({ content: fragment });
       const index = this.toolIndexByBlock.get(blockIndex);
@@ -170,9 +176,11 @@ class ConverseStreamDecoder implements StreamDecoder {
    * usage chunk (`choices: []`); the core forwards or drops it according to the client's `stream_options`.
    */
   private metadata(payload: Record<string, unknown>): StreamEvent[] {
-    const usage = toTokenUsage(payload.usage as ConverseUsage | undefined);
-    if (usage === undefined) return [];
+    if (payload.usage === undefined || payload.usage === null) return [];
+    const usage = toTokenUsage(payload.usage as ConverseUsage);
+    // A report that cannot be trusted replaces what came before: the stream's usage is then unknown.
     this.reported = usage;
+    if (usage === undefined) return [];
     return [{ kind: 'chunk', chunk: { ...this.buildChunk({}, null), choices: [], usage: toOpenAIUsage(usage) } }];
   }
 
@@ -213,6 +221,14 @@ class ConverseStreamDecoder implements StreamDecoder {
 function stringHeader(message: Message, name: string): string | undefined {
   const header = message.headers[name];
   return header !== undefined && header.type === 'string' ? header.value : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isAbsentOrText(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === 'string';
 }
 
 function numberOf(value: unknown): number | undefined {

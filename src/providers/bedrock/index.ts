@@ -71,10 +71,9 @@ export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
 
 function readConverseResponse(response: UpstreamResponse): ConverseResponse {
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(response.body).toString('utf8'));
-    if (parsed !== null && typeof parsed === 'object') return parsed as ConverseResponse;
-  } catch {
-    // Reported below.
+    // Its shape is checked by the translation, which reads it.
+    return JSON.parse(Buffer.from(response.body).toString('utf8')) as ConverseResponse;
+  } catch (cause) {
+    throw errors.badGateway('Bedrock returned a reply that is not JSON.', { code: 'upstream_malformed_response', upstream: true, cause });
   }
-  throw errors.badGateway('Bedrock returned a reply Tollgate cannot read.', { code: 'upstream_malformed_response' });
 }

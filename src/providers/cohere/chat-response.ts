@@ -4,7 +4,7 @@
 import { GatewayError } from '../../spec/errors.js';
 import type { ChatCompletion, FinishReason, FunctionToolCall } from '../../spec/openai.js';
 import type { ChatResult } from '../../spec/provider.js';
-import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import type { CohereChatResponse, CohereUsage } from './wire-types.js';
 
 /** What a translation needs besides the reply: the model name and the moment it was answered. */
@@ -16,11 +16,22 @@ export interface CompletionIdentity {
 
 /**
  * Translates a Cohere chat reply. A reply that finished with `ERROR` or `TIMEOUT` has no usable answer and
- * becomes an upstream GatewayError (502 or 504).
+ * becomes an upstream GatewayError (502 or 504), as does one whose members Tollgate reads are not of their types.
  */
 export function fromCohereChatResponse(body: CohereChatResponse, identity: CompletionIdentity): ChatResult {
-  const failure = finishFailure(body.finish_reason, undefined);
+  // A generation that failed says so whatever else the reply holds; its error is the one worth reporting.
+  const failure = isRecord(body) ? finishFailure(body.finish_reason, undefined) : undefined;
   if (failure) throw failure;
+  const problem = cohereReplyShapeProblem(body);
+  if (problem !== undefined) {
+    throw new GatewayError({
+      status: 502,
+      type: 'upstream_error',
+      code: 'upstream_invalid_response',
+      message: `Cohere answered with a reply Tollgate cannot read: ${problem}.`,
+      upstream: true,
+    });
+  }
 
   let text = '';
   let reasoning = '';
@@ -57,9 +68,40 @@ export function fromCohereChatResponse(body: CohereChatResponse, identity: Compl
   return { completion, usage };
 }
 
+/**
+ * Why the members Tollgate reads of a Cohere chat reply are not of their types; undefined when they are. Content
+ * items of kinds Tollgate does not know pass whatever their shape.
+ */
+export function cohereReplyShapeProblem(body: unknown): string | undefined {
+  if (!isRecord(body)) return 'it is not an object';
+  const message = body.message;
+  if (!isRecord(message)) return '"message" is not an object';
+  const content = message.content;
+  if (content !== undefined && content !== null) {
+    if (!Array.isArray(content)) return '"message.content" is not a list';
+    const item = content.findIndex((entry) => !isRecord(entry));
+    if (item >= 0) return `message.content[${item}] is not an object`;
+  }
+  const calls = message.tool_calls;
+  if (calls === undefined || calls === null) return undefined;
+  if (!Array.isArray(calls)) return '"message.tool_calls" is not a list';
+  for (const [index, call] of calls.entries()) {
+    const where = `message.tool_calls[${index}]`;
+    if (!isRecord(call) || typeof call.id !== 'string') return `${where} has no id`;
+    const called = call.function;
+    if (!isRecord(called) || typeof called.name !== 'string') return `${where} does not name its function`;
+    if (called.arguments !== undefined && called.arguments !== null && typeof called.arguments !== 'string') return `${where}.function.arguments is not text`;
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 /** `chatcmpl-` plus Cohere's own id, so a client-side id can be traced to Cohere's logs. */
-export function completionId(cohereId: string | undefined, requestId: string): string {
-  return `chatcmpl-${cohereId && cohereId !== '' ? cohereId : requestId}`;
+export function completionId(cohereId: unknown, requestId: string): string {
+  return `chatcmpl-${typeof cohereId === 'string' && cohereId !== '' ? cohereId : requestId}`;
 }
 
 /** Cohere finish reasons → OpenAI; anything unknown is `stop` (reference §8). */
@@ -76,9 +118,10 @@ export function mapCohereFinishReason(reason: string | undefined): FinishReason 
 
 /**
  * The error a finish reason stands for, if any: `ERROR` → 502, `TIMEOUT` → 504 (retryable), with Cohere's message
- * when it sent one.
+ * when it sent one (as text).
  */
-export function finishFailure(reason: string | undefined, message: string | undefined): GatewayError | undefined {
+export function finishFailure(reason: unknown, reported: unknown): GatewayError | undefined {
+  const message = typeof reported === 'string' && reported !== '' ? reported : undefined;
   if (reason === 'ERROR') {
     return new GatewayError({
       status: 502,
@@ -107,13 +150,18 @@ export function finishFailure(reason: string | undefined, message: string | unde
  * is preferred; `billed_units` is the fallback when `tokens` is missing.
  */
 export function readCohereUsage(usage: CohereUsage | undefined | null): TokenUsage | undefined {
-  if (!usage || typeof usage !== 'object') return undefined;
-  const input = numberOrUndefined(usage.tokens?.input_tokens) ?? numberOrUndefined(usage.billed_units?.input_tokens);
-  const output = numberOrUndefined(usage.tokens?.output_tokens) ?? numberOrUndefined(usage.billed_units?.output_tokens);
+  if (!usage || typeof usage !== 'object' || Array.isArray(usage)) return undefined;
+  const names = ['input_tokens', 'output_tokens'] as const;
+  const tokens = readTokenCounts(usage.tokens, names);
+  const billed = readTokenCounts(usage.billed_units, names);
+  const cached = readTokenCounts(usage, ['cached_tokens']);
+  // A count that is not one makes the whole report unknown: the request is then charged its reservation.
+  if (tokens === undefined || billed === undefined || cached === undefined) return undefined;
+  const reported = (group: unknown, name: string): boolean => isRecord(group) && group[name] !== undefined && group[name] !== null;
+  const pick = (name: (typeof names)[number]): number | undefined =>
+    reported(usage.tokens, name) ? tokens[name] : reported(usage.billed_units, name) ? billed[name] : undefined;
+  const input = pick('input_tokens');
+  const output = pick('output_tokens');
   if (input === undefined && output === undefined) return undefined;
-  return { inputTokens: input ?? 0, outputTokens: output ?? 0, cachedInputTokens: numberOrUndefined(usage.cached_tokens) ?? 0 };
-}
-
-function numberOrUndefined(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  return { inputTokens: input ?? 0, outputTokens: output ?? 0, cachedInputTokens: cached.cached_tokens };
 }

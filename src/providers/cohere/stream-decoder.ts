@@ -64,6 +64,9 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
       fail(streamError('Cohere sent a stream event that is not JSON.', 'upstream_invalid_stream'));
       return;
     }
+    // Every Cohere event is an object; anything else carries nothing to relay (a stream of nothing else ends
+    // without its message-end, which is reported).
+    if (event === null || typeof event !== 'object' || Array.isArray(event)) return;
     const type = typeof event.type === 'string' ? event.type : message.event;
     const delta = event.delta?.message;
     switch (type) {
@@ -89,15 +92,20 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
       }
       case 'tool-call-start': {
         const call = delta?.tool_calls;
-        if (!call || Array.isArray(call)) return;
+        if (!isRecord(call)) return;
+        const called = isRecord(call.function) ? call.function : {};
+        if (!isAbsentOrText(call.id) || !isAbsentOrText(called.name) || !isAbsentOrText(called.arguments)) {
+          fail(streamError('Cohere sent a tool call whose id, name or arguments are not text.', 'upstream_invalid_stream'));
+          return;
+        }
         toolIndex += 1;
         emit({
           tool_calls: [
             {
               index: toolIndex,
-              id: call.id ?? `call_${toolIndex}`,
+              id: (call.id as string | null | undefined) ?? `call_${toolIndex}`,
               type: 'function',
-              function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '' },
+              function: { name: (called.name as string | null | undefined) ?? '', arguments: (called.arguments as string | null | undefined) ?? '' },
             },
           ],
         });
@@ -105,16 +113,17 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
       }
       case 'tool-call-delta': {
         const call = delta?.tool_calls;
-        if (!call || Array.isArray(call) || toolIndex < 0) return;
-        const fragment = call.function?.arguments;
+        if (!isRecord(call) || toolIndex < 0) return;
+        const fragment = isRecord(call.function) ? call.function.arguments : undefined;
         if (typeof fragment === 'string' && fragment !== '') {
           emit({ tool_calls: [{ index: toolIndex, function: { arguments: fragment } }] });
         }
         return;
       }
       case 'message-end': {
-        const end = event.delta ?? {};
-        usage = readCohereUsage(end.usage) ?? usage;
+        const end = isRecord(event.delta) ? (event.delta as NonNullable<CohereStreamEvent['delta']>) : {};
+        // A report that cannot be trusted replaces what came before: the stream's usage is then unknown.
+        if (end.usage !== undefined && end.usage !== null) usage = readCohereUsage(end.usage);
         const failure = finishFailure(end.finish_reason, end.error);
         if (failure) {
           fail({ status: failure.status, type: failure.type, code: failure.code, message: failure.message });
@@ -160,6 +169,14 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
     },
     usage: () => usage,
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isAbsentOrText(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === 'string';
 }
 
 function streamError(message: string, code: string): UpstreamError {

@@ -8,7 +8,7 @@ import { createSseReader } from '../sse-reader.js';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason, ToolCallDelta } from '../../spec/openai.js';
 import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
-import { completionId, geminiUsageToTokenUsage, mapFinishReason } from './generate-content-to-chat-completion.js';
+import { completionId, generateContentShapeProblem, geminiUsageToTokenUsage, mapFinishReason } from './generate-content-to-chat-completion.js';
 import { findGoogleError, googleErrorToUpstreamError } from './google-error.js';
 import { generateToolCallId } from './tool-call-id.js';
 import type { GeminiCandidate, GeminiUsageMetadata, GenerateContentResponse } from './types.js';
@@ -124,6 +124,11 @@ export function createGeminiStreamDecoder(options: GeminiStreamOptions): StreamD
       const error = googleErrorToUpstreamError(record, 0, { now: options.now(), secrets: options.secrets ?? [] });
       events.push({ kind: 'error', error });
       stopped = true;
+      return;
+    }
+    const problem = generateContentShapeProblem(record);
+    if (problem !== undefined) {
+      fail(502, 'upstream_error', 'upstream_invalid_stream', `The upstream sent a stream record Tollgate cannot read: ${problem}.`);
       return;
     }
     records += 1;

@@ -2,9 +2,10 @@
  * Gemini GenerateContentResponse → OpenAI ChatCompletion, finish reasons and normalised usage.
  */
 import { randomBytes } from 'node:crypto';
+import { GatewayError } from '../../spec/errors.js';
 import type { ChatCompletion, ChatCompletionChoice, FinishReason, FunctionToolCall } from '../../spec/openai.js';
 import type { ChatResult } from '../../spec/provider.js';
-import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { generateToolCallId } from './tool-call-id.js';
 import type { GeminiCandidate, GeminiPart, GeminiUsageMetadata, GenerateContentResponse } from './types.js';
 
@@ -23,30 +24,72 @@ const CONTENT_FILTER_REASONS = new Set([
  * Maps a Gemini finishReason. STOP becomes `tool_calls` when the candidate called functions; unknown and
  * non-error reasons (OTHER, MALFORMED_FUNCTION_CALL, LANGUAGE, ...) become `stop`. Undefined stays null.
  */
-export function mapFinishReason(reason: string | undefined, hasToolCalls: boolean): FinishReason | null {
-  if (reason === undefined || reason === '') return null;
+export function mapFinishReason(reason: unknown, hasToolCalls: boolean): FinishReason | null {
+  // Null, like absence, means "not finished yet"; a reason of another type is no reason.
+  if (typeof reason !== 'string' || reason === '') return null;
   if (reason === 'MAX_TOKENS') return 'length';
   if (CONTENT_FILTER_REASONS.has(reason)) return 'content_filter';
   return hasToolCalls ? 'tool_calls' : 'stop';
 }
 
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
+const USAGE_COUNTS = ['promptTokenCount', 'toolUsePromptTokenCount', 'candidatesTokenCount', 'thoughtsTokenCount', 'cachedContentTokenCount'] as const;
 
 /**
  * Normalises Gemini usage: prompt = promptTokenCount + toolUsePromptTokenCount (cached tokens are already part
- * of promptTokenCount), output = candidates + thoughts (thoughts are billed as output).
+ * of promptTokenCount), output = candidates + thoughts (thoughts are billed as output). Undefined when there is no
+ * usage, or when a count in it is not one (the request is then charged its reservation).
  */
 export function geminiUsageToTokenUsage(metadata: GeminiUsageMetadata | undefined): TokenUsage | undefined {
-  if (!metadata || typeof metadata !== 'object') return undefined;
+  if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return undefined;
+  const counts = readTokenCounts(metadata, USAGE_COUNTS);
+  if (counts === undefined) return undefined;
   const usage: TokenUsage = {
-    inputTokens: count(metadata.promptTokenCount) + count(metadata.toolUsePromptTokenCount),
-    outputTokens: count(metadata.candidatesTokenCount) + count(metadata.thoughtsTokenCount),
-    cachedInputTokens: count(metadata.cachedContentTokenCount),
+    inputTokens: counts.promptTokenCount + counts.toolUsePromptTokenCount,
+    outputTokens: counts.candidatesTokenCount + counts.thoughtsTokenCount,
+    cachedInputTokens: counts.cachedContentTokenCount,
   };
-  if (typeof metadata.thoughtsTokenCount === 'number') usage.reasoningTokens = metadata.thoughtsTokenCount;
+  if (typeof metadata.thoughtsTokenCount === 'number') usage.reasoningTokens = counts.thoughtsTokenCount;
   return usage;
+}
+
+/**
+ * Why the members Tollgate reads of a GenerateContentResponse (a whole reply or one stream record) are not of
+ * their types; undefined when they are. Absent and null members pass (a blocked prompt has no candidates, a
+ * candidate stopped for safety no content), as do parts of kinds Tollgate does not know.
+ */
+export function generateContentShapeProblem(response: unknown): string | undefined {
+  if (!isRecord(response)) return 'it is not an object';
+  const candidates = response.candidates;
+  if (isAbsent(candidates)) return undefined;
+  if (!Array.isArray(candidates)) return '"candidates" is not a list';
+  for (const [index, candidate] of candidates.entries()) {
+    if (!isRecord(candidate)) return `candidates[${index}] is not an object`;
+    const content = candidate.content;
+    if (isAbsent(content)) continue;
+    if (!isRecord(content)) return `candidates[${index}].content is not an object`;
+    const parts = content.parts;
+    if (isAbsent(parts)) continue;
+    if (!Array.isArray(parts)) return `candidates[${index}].content.parts is not a list`;
+    for (const [position, part] of parts.entries()) {
+      const where = `candidates[${index}].content.parts[${position}]`;
+      if (!isRecord(part)) return `${where} is not an object`;
+      if (!isAbsent(part.text) && typeof part.text !== 'string') return `${where}.text is not text`;
+      if (!isAbsent(part.thoughtSignature) && typeof part.thoughtSignature !== 'string') return `${where}.thoughtSignature is not text`;
+      const call = part.functionCall;
+      if (isAbsent(call)) continue;
+      if (!isRecord(call) || typeof call.name !== 'string') return `${where}.functionCall does not name a function`;
+      if (!isAbsent(call.args) && !isRecord(call.args)) return `${where}.functionCall.args is not an object`;
+    }
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isAbsent(value: unknown): value is null | undefined {
+  return value === undefined || value === null;
 }
 
 /** Splits a candidate's parts into visible text, thought text and tool calls (with gateway ids). */
@@ -99,9 +142,20 @@ export interface CompletionOptions {
 
 /**
  * Translates a non-streamed reply. A prompt blocked before generation (no candidates, promptFeedback.blockReason)
- * becomes one empty choice with finish_reason `content_filter`.
+ * becomes one empty choice with finish_reason `content_filter`. A reply whose members Tollgate reads are not of
+ * their types (see {@link generateContentShapeProblem}) is a 502 from upstream.
  */
 export function generateContentToChatCompletion(response: GenerateContentResponse, options: CompletionOptions): ChatResult {
+  const problem = generateContentShapeProblem(response);
+  if (problem !== undefined) {
+    throw new GatewayError({
+      status: 502,
+      type: 'upstream_error',
+      code: 'upstream_invalid_response',
+      message: `The upstream answered with a reply Tollgate cannot read: ${problem}.`,
+      upstream: true,
+    });
+  }
   const candidates = response.candidates ?? [];
   const choices: ChatCompletionChoice[] =
     candidates.length > 0

@@ -155,7 +155,7 @@ export function streamErrorFromPayload(
   let status = 500;
   if (Number.isInteger(numericCode) && numericCode >= 400 && numericCode <= 599) {
     status = numericCode;
-  } else if (details.type !== undefined && STATUS_BY_TYPE[details.type] !== undefined) {
+  } else if (details.type !== undefined && Object.hasOwn(STATUS_BY_TYPE, details.type)) {
     status = STATUS_BY_TYPE[details.type] ?? 500;
   }
   return toUpstreamError(status, { ...details, message: details.message ?? 'The upstream stream reported an error.' }, overrides);

@@ -82,3 +82,42 @@ describe('normalizeFinishReason', () => {
     expect(normalizeFinishReason('abort')).toBe('stop');
   });
 });
+
+describe('parseChatCompletion of a reply of the wrong shape', () => {
+  const valid = () => JSON.parse(new TextDecoder().decode(fixture('openai-tool-call-completion.json'))) as Record<string, any>;
+  const parse = (body: unknown) => parseChatCompletion(JSON.stringify(body));
+
+  it('answers choices, messages or tool calls Tollgate reads that are not of their types with an upstream 502', () => {
+    const broken: Array<(body: Record<string, any>) => void> = [
+      (body) => (body.choices = 'none'),
+      (body) => (body.choices = [1]),
+      (body) => (body.choices[0].message = null),
+      (body) => (body.choices[0].message.content = 5),
+      (body) => (body.choices[0].message.tool_calls = {}),
+      (body) => (body.choices[0].message.tool_calls[0].function = 'lookup'),
+      (body) => (body.choices[0].message.tool_calls[0].function.arguments = { a: 1 }),
+    ];
+    for (const change of broken) {
+      const body = valid();
+      change(body);
+      expect(() => parse(body), change.toString()).toThrow(expect.objectContaining({ status: 502, upstream: true, code: 'upstream_invalid_response' }));
+    }
+  });
+
+  it('takes out a usage report whose counts are not counts, and stops forwarding the bytes', () => {
+    const body = valid();
+    body.usage.prompt_tokens = -3;
+    const result = parse(body);
+    expect(result.usage).toBeUndefined();
+    expect(result.completion.usage).toBeUndefined();
+    expect(result.passthrough).toBe(false);
+  });
+
+  it('still forwards what it does not read: null tool calls, content parts, custom tool calls, unknown members', () => {
+    const body = valid();
+    body.choices[0].message.tool_calls.push({ id: 'call_9', type: 'custom', custom: { name: 'grep', input: 'x' } });
+    body.choices.push({ index: 1, message: { role: 'assistant', content: [{ type: 'text', text: 'hi' }], tool_calls: null }, finish_reason: 'stop' });
+    body.some_new_member = { nested: [1] };
+    expect(parse(body).passthrough).toBe(true);
+  });
+});

@@ -7,6 +7,7 @@ import { errors } from '../../spec/errors.js';
 import type { ChatCompletion, FinishReason } from '../../spec/openai.js';
 import type { ChatResult } from '../../spec/provider.js';
 import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { completionShapeProblem } from './reply-shape.js';
 
 const STANDARD_FINISH_REASONS: ReadonlySet<string> = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
 
@@ -21,30 +22,49 @@ export function normalizeFinishReason(
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') {
     if (STANDARD_FINISH_REASONS.has(value)) return value as FinishReason;
-    const mapped = extras[value];
+    // Own members only: a reason such as "constructor" must not find Object's.
+    const mapped = Object.hasOwn(extras, value) ? extras[value] : undefined;
     if (mapped !== undefined) return mapped;
   }
   return 'stop';
 }
 
-/** Usage of a completion or chunk: the standard `usage` object, else Groq's `x_groq.usage`. */
+/**
+ * Usage of a completion or chunk: the standard `usage` object, else Groq's `x_groq.usage`. Undefined when neither
+ * is there, or when the one there holds something other than token counts (see `fromOpenAIUsage`).
+ */
 export function readUsage(record: Record<string, unknown>): TokenUsage | undefined {
-  const standard = fromOpenAIUsage(record.usage);
-  if (standard !== undefined) return standard;
+  if (record.usage !== undefined && record.usage !== null) return fromOpenAIUsage(record.usage);
   const groq = record.x_groq;
   if (groq !== null && typeof groq === 'object') return fromOpenAIUsage((groq as Record<string, unknown>).usage);
   return undefined;
 }
 
 /**
+ * Reads the usage of a completion or chunk, and takes out of it a standard `usage` member whose counts cannot be
+ * trusted: the request is then charged its reservation, and the client is not shown numbers that do not add up.
+ * Returns the usage and whether the record changed.
+ */
+export function takeUsage(record: Record<string, unknown>): { usage: TokenUsage | undefined; changed: boolean } {
+  const usage = readUsage(record);
+  if (usage === undefined && record.usage !== undefined && record.usage !== null) {
+    delete record.usage;
+    return { usage, changed: true };
+  }
+  return { usage, changed: false };
+}
+
+/**
  * Normalises the `choices` of a completion or chunk in place: `null`/absent becomes `[]` and finish reasons
- * are mapped. Returns whether anything changed.
+ * are mapped. Returns whether anything changed. `choices` of another type is left as it is, for the shape check
+ * (`reply-shape.ts`) to refuse: a reply whose choices are text is broken, not empty.
  */
 export function normalizeChoices(record: Record<string, unknown>, extras?: Readonly<Record<string, FinishReason>>): boolean {
-  if (!Array.isArray(record.choices)) {
+  if (record.choices === undefined || record.choices === null) {
     record.choices = [];
     return true;
   }
+  if (!Array.isArray(record.choices)) return false;
   let changed = false;
   for (const choice of record.choices as unknown[]) {
     if (choice === null || typeof choice !== 'object') continue;
@@ -79,7 +99,8 @@ export function parseJsonObject(body: Uint8Array | string, what: string): Record
 
 /**
  * Parses a successful non-streamed chat completion. `passthrough` is true when the body needed no change,
- * so the core may forward the upstream bytes as they are.
+ * so the core may forward the upstream bytes as they are. A completion whose members Tollgate reads are not of their
+ * types is a 502: forwarded, it would break the client's SDK, and converted (/v1/messages), the conversion.
  */
 export function parseChatCompletion(
   body: Uint8Array | string,
@@ -87,9 +108,14 @@ export function parseChatCompletion(
 ): ChatResult {
   const record = parseJsonObject(body, 'chat completion');
   const changed = normalizeChoices(record, options.finishReasons);
+  const problem = completionShapeProblem(record);
+  if (problem !== undefined) {
+    throw errors.badGateway(`The upstream returned a chat completion Tollgate cannot read: ${problem}.`, { code: 'upstream_invalid_response', upstream: true });
+  }
+  const taken = takeUsage(record);
   return {
     completion: record as unknown as ChatCompletion,
-    usage: readUsage(record),
-    passthrough: !changed,
+    usage: taken.usage,
+    passthrough: !changed && !taken.changed,
   };
 }

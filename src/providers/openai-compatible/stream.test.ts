@@ -124,9 +124,43 @@ describe('createCompatibleStreamDecoder', () => {
 
   it('flushes a final event that lacks its blank line when the body ends', () => {
     const decoder = createCompatibleStreamDecoder();
-    const pushed = decoder.push(new TextEncoder().encode('data: {"id":"a","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}'));
+    // The stream's last chunk, with its finish reason: the stream is complete once it is flushed.
+    const pushed = decoder.push(new TextEncoder().encode('data: {"id":"a","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}'));
     expect(pushed).toEqual([]);
-    expect(decoder.finish()).toHaveLength(1);
+    const flushed = decoder.finish();
+    expect(flushed).toHaveLength(1);
+    expect(flushed[0]?.kind).toBe('chunk');
+  });
+
+  it('reports a stream that ends before [DONE] and before any finish reason as cut short', () => {
+    const decoder = createCompatibleStreamDecoder();
+    const events = decode(decoder, new TextEncoder().encode('data: {"id":"a","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n'), 7);
+    expect(events.map((event) => event.kind)).toEqual(['chunk', 'error']);
+    expect(events[1]?.kind === 'error' ? events[1].error : undefined).toMatchObject({ status: 502, code: 'upstream_stream_incomplete' });
+  });
+
+  it('refuses chunks whose choices, deltas or tool calls are not of their types, even when forwarded as text', () => {
+    for (const choices of ['[1]', '[{"index":0,"delta":5}]', '[{"index":0,"delta":{"tool_calls":"x"}}]', '[{"index":0,"delta":{"tool_calls":[{"index":"0"}]}}]', '"text"']) {
+      const decoder = createCompatibleStreamDecoder();
+      const events = decode(decoder, new TextEncoder().encode(`data: {"id":"a","choices":${choices},"usage":{"prompt_tokens":1}}\n\ndata: [DONE]\n\n`), 9);
+      expect(events.map((event) => event.kind), choices).toEqual(['error']);
+    }
+    // Forwarded as the upstream's text (nothing in it to act on), the chunk is checked when a reader parses it.
+    const decoder = createCompatibleStreamDecoder();
+    const [forwarded] = decoder.push(new TextEncoder().encode('data: {"id":"a","choices":[{"index":0,"delta":{"tool_calls":7}}]}\n\n'));
+    expect(forwarded?.kind === 'chunk' ? forwarded.raw : undefined).toBeDefined();
+    expect(() => (forwarded?.kind === 'chunk' ? forwarded.chunk : undefined)).toThrow(/cannot read/);
+  });
+
+  it('drops a usage report whose counts are not token counts, and reports no usage', () => {
+    const decoder = createCompatibleStreamDecoder();
+    const text =
+      'data: {"id":"a","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n' +
+      'data: {"id":"a","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":-4,"completion_tokens":2}}\n\ndata: [DONE]\n\n';
+    const events = decode(decoder, new TextEncoder().encode(text), 11);
+    expect(events.map((event) => event.kind)).toEqual(['chunk', 'chunk']);
+    expect(events[1]?.kind === 'chunk' ? events[1].chunk.usage : 'missing').toBeUndefined();
+    expect(decoder.usage()).toBeUndefined();
   });
 
   it('reports no usage when the stream carried none', () => {

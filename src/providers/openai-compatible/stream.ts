@@ -16,7 +16,8 @@ import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import type { ErrorStatusOverride } from './description.js';
 import { redactSecrets, streamErrorFromPayload, toUpstreamError } from './errors.js';
-import { normalizeChoices, normalizeFinishReason, readUsage } from './response.js';
+import { chunkShapeProblem } from './reply-shape.js';
+import { normalizeChoices, normalizeFinishReason, takeUsage } from './response.js';
 
 export interface CompatibleStreamOptions {
   finishReasons?: Readonly<Record<string, FinishReason>>;
@@ -32,6 +33,11 @@ interface ChunkIdentity {
 }
 
 const notJson = 'The upstream sent a stream event that is not valid JSON.';
+const incomplete = 'The upstream stream ended before its end ([DONE] or a finish reason).';
+
+function unreadable(problem: string): string {
+  return `The upstream sent a stream event Tollgate cannot read: ${problem}.`;
+}
 
 /**
  * A chunk forwarded as the upstream's text. `chunk` is parsed on first read and kept, so that a consumer that
@@ -48,12 +54,17 @@ class ForwardedChunkEvent {
 
   get chunk(): ChatCompletionChunk {
     if (this.#chunk === undefined) {
+      let parsed: unknown;
       try {
-        this.#chunk = JSON.parse(this.raw) as ChatCompletionChunk;
+        parsed = JSON.parse(this.raw);
       } catch {
         // Only a text that looks like one JSON object is forwarded unparsed, so this needs a malformed inside.
         throw errors.badGateway(notJson, { code: 'upstream_stream_error', upstream: true });
       }
+      // The scan that let the text through saw a `choices` list somewhere, not necessarily where a reader looks.
+      const problem = isRecord(parsed) ? chunkShapeProblem(parsed) : 'it is not a JSON object';
+      if (problem !== undefined) throw errors.badGateway(unreadable(problem), { code: 'upstream_stream_error', upstream: true });
+      this.#chunk = parsed as unknown as ChatCompletionChunk;
     }
     return this.#chunk;
   }
@@ -70,6 +81,9 @@ export function createCompatibleStreamDecoder(options: CompatibleStreamOptions =
   let sawStandardUsage = false;
   let ended = false;
   let finishing = false;
+  // Whether the stream reached its end: `[DONE]`, or a finish reason for servers that leave `[DONE]` out. A body
+  // that ends before either was cut short, and must not reach the client as a whole answer.
+  let complete = false;
   // The synthesized usage chunk repeats id, created and model of the stream's last chunk that had them. A
   // forwarded chunk's text is kept instead of being parsed for them, and read only if that chunk is needed.
   let lastParsedIdentity: ChunkIdentity | undefined;
@@ -79,10 +93,16 @@ export function createCompatibleStreamDecoder(options: CompatibleStreamOptions =
     if (ended) return;
     const data = message.data;
     const trimmed = data.trim();
-    if (trimmed === '' || trimmed === '[DONE]') return;
+    if (trimmed === '') return;
+    if (trimmed === '[DONE]') {
+      complete = true;
+      return;
+    }
     // An event the body ended in the middle of only reaches here from finish(); it is always parsed, since a cut
     // chunk can still end with a brace.
-    if (!finishing && message.event !== 'error' && forwardsUnchanged(data, options.finishReasons)) {
+    const scan = finishing || message.event === 'error' ? PARSE : scanChunk(data, options.finishReasons);
+    if (scan !== PARSE) {
+      if (scan === FORWARD_FINISHED) complete = true;
       lastForwardedText = data;
       pending.push(new ForwardedChunkEvent(data));
       return;
@@ -104,9 +124,18 @@ export function createCompatibleStreamDecoder(options: CompatibleStreamOptions =
       pending.push({ kind: 'error', error });
       return;
     }
-    const changed = normalizeChoices(record, options.finishReasons);
-    const chunkUsage = readUsage(record);
-    if (chunkUsage !== undefined) usage = chunkUsage;
+    const normalized = normalizeChoices(record, options.finishReasons);
+    const problem = chunkShapeProblem(record);
+    if (problem !== undefined) {
+      ended = true;
+      pending.push({ kind: 'error', error: toUpstreamError(502, { message: unreadable(problem) }) });
+      return;
+    }
+    if ((record.choices as Array<Record<string, unknown>>).some((choice) => choice.finish_reason !== undefined && choice.finish_reason !== null)) complete = true;
+    const taken = takeUsage(record);
+    const changed = normalized || taken.changed;
+    // A report that cannot be trusted replaces what came before: the stream's usage is then unknown.
+    if (taken.usage !== undefined || taken.changed) usage = taken.usage;
     if (record.usage !== null && record.usage !== undefined) sawStandardUsage = true;
     const identity = identityOf(record);
     if (identity !== undefined) {
@@ -134,6 +163,10 @@ export function createCompatibleStreamDecoder(options: CompatibleStreamOptions =
       // Flush a final event the upstream did not terminate with a blank line.
       finishing = true;
       reader.end();
+      if (!ended && !complete) {
+        ended = true;
+        pending.push({ kind: 'error', error: toUpstreamError(502, { message: incomplete, code: 'upstream_stream_incomplete' }) });
+      }
       if (!ended && usage !== undefined && !sawStandardUsage) {
         const last = identityOfText(lastForwardedText) ?? lastParsedIdentity;
         if (last !== undefined) {
@@ -158,6 +191,10 @@ export function createCompatibleStreamDecoder(options: CompatibleStreamOptions =
       return usage;
     },
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function identityOf(record: Record<string, unknown>): ChunkIdentity | undefined {
@@ -203,8 +240,20 @@ const LAST_LETTER_OF_CHOICES = 0x73;
  * malformed inside is forwarded as the upstream sent it (and fails on the first read of `chunk`).
  */
 export function forwardsUnchanged(data: string, finishReasons?: Readonly<Record<string, FinishReason>>): boolean {
-  if (data.charCodeAt(0) !== OPEN_BRACE || data.charCodeAt(data.length - 1) !== CLOSE_BRACE) return false;
+  return scanChunk(data, finishReasons) !== PARSE;
+}
+
+/** What the scan of a chunk's text decided: parse it, forward it, or forward it and note the stream finished. */
+type ScanResult = typeof PARSE | typeof FORWARD | typeof FORWARD_FINISHED;
+const PARSE = 0;
+const FORWARD = 1;
+const FORWARD_FINISHED = 2;
+
+/** {@link forwardsUnchanged}, telling also whether a forwarded chunk carries a (non-null) finish reason. */
+function scanChunk(data: string, finishReasons: Readonly<Record<string, FinishReason>> | undefined): ScanResult {
+  if (data.charCodeAt(0) !== OPEN_BRACE || data.charCodeAt(data.length - 1) !== CLOSE_BRACE) return PARSE;
   let choicesSeen = false;
+  let finished = false;
   keysToCheck.lastIndex = 0;
   while (keysToCheck.test(data)) {
     const keyEnd = keysToCheck.lastIndex;
@@ -212,19 +261,21 @@ export function forwardsUnchanged(data: string, finishReasons?: Readonly<Record<
     if (value === -1) continue;
     switch (data.charCodeAt(keyEnd - 2)) {
       case LAST_LETTER_OF_ERROR:
-        return false;
+        return PARSE;
       case LAST_LETTER_OF_USAGE:
-        if (!data.startsWith('null', value)) return false;
+        if (!data.startsWith('null', value)) return PARSE;
         break;
       case LAST_LETTER_OF_CHOICES:
-        if (data.charCodeAt(value) !== OPEN_BRACKET) return false;
+        if (data.charCodeAt(value) !== OPEN_BRACKET) return PARSE;
         choicesSeen = true;
         break;
       default:
-        if (!finishReasonStays(data, value, finishReasons)) return false;
+        if (!finishReasonStays(data, value, finishReasons)) return PARSE;
+        if (!data.startsWith('null', value)) finished = true;
     }
   }
-  return choicesSeen;
+  if (!choicesSeen) return PARSE;
+  return finished ? FORWARD_FINISHED : FORWARD;
 }
 
 function finishReasonStays(data: string, value: number, finishReasons: Readonly<Record<string, FinishReason>> | undefined): boolean {

@@ -4,7 +4,7 @@
 import { GatewayError } from '../../spec/errors.js';
 import type { ChatCompletion, FinishReason } from '../../spec/openai.js';
 import type { ChatResult, UpstreamResponse } from '../../spec/provider.js';
-import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import type { ReplicatePrediction } from './wire-types.js';
 
 /** What a translation needs besides the prediction. */
@@ -26,7 +26,33 @@ export function readPrediction(response: UpstreamResponse): ReplicatePrediction 
   if (!record || typeof record !== 'object' || typeof record.id !== 'string' || typeof record.status !== 'string') {
     throw upstreamFailure('Replicate answered with something that is not a prediction.', 'upstream_invalid_response');
   }
+  const problem = urlsProblem(record.urls);
+  if (problem !== undefined) throw upstreamFailure(`Replicate answered with a prediction whose ${problem}.`, 'upstream_invalid_response');
   return record as ReplicatePrediction;
+}
+
+/**
+ * The URLs Tollgate follows (`get` to poll, `cancel`, `stream`) must be http(s) URLs when they are there: the
+ * next request goes to them, and one that is not a URL would fail there, far from the reply that was broken.
+ */
+function urlsProblem(urls: unknown): string | undefined {
+  if (urls === undefined || urls === null) return undefined;
+  if (typeof urls !== 'object' || Array.isArray(urls)) return '"urls" is not an object';
+  for (const name of ['get', 'cancel', 'stream'] as const) {
+    const value = (urls as Record<string, unknown>)[name];
+    if (value !== undefined && value !== null && !isHttpUrl(value)) return `urls.${name} is not an http(s) URL`;
+  }
+  return undefined;
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
+  }
 }
 
 /** True while the prediction may still change: `starting` or `processing`. */
@@ -49,10 +75,13 @@ export function predictionFailure(prediction: ReplicatePrediction): GatewayError
   return undefined;
 }
 
-/** Translates a `succeeded` prediction. */
+/** Translates a `succeeded` prediction; one in any other state that is not pending has no answer to give (502). */
 export function predictionToChatResult(prediction: ReplicatePrediction, identity: CompletionIdentity): ChatResult {
   const failure = predictionFailure(prediction);
   if (failure) throw failure;
+  if (prediction.status !== 'succeeded') {
+    throw upstreamFailure(`Replicate prediction ${prediction.id} ended in a state Tollgate does not know: ${prediction.status}.`, 'upstream_invalid_response');
+  }
   const usage = readPredictionUsage(prediction);
   const completion: ChatCompletion = {
     id: `chatcmpl-${prediction.id || identity.requestId}`,
@@ -80,12 +109,18 @@ export function joinOutput(output: unknown): string {
   return JSON.stringify(output);
 }
 
-/** Usage from `metrics.input_token_count` / `output_token_count`, when the model reports them. */
+/**
+ * Usage from `metrics.input_token_count` / `output_token_count`, when the model reports them; undefined when it
+ * does not, or when a count is not one (the request is then charged its reservation).
+ */
 export function readPredictionUsage(prediction: ReplicatePrediction): TokenUsage | undefined {
-  const input = prediction.metrics?.input_token_count;
-  const output = prediction.metrics?.output_token_count;
-  if (typeof input !== 'number' && typeof output !== 'number') return undefined;
-  return { inputTokens: typeof input === 'number' ? input : 0, outputTokens: typeof output === 'number' ? output : 0, cachedInputTokens: 0 };
+  const metrics: unknown = prediction.metrics;
+  if (metrics === null || typeof metrics !== 'object' || Array.isArray(metrics)) return undefined;
+  const { input_token_count: input, output_token_count: output } = metrics as Record<string, unknown>;
+  if ((input === undefined || input === null) && (output === undefined || output === null)) return undefined;
+  const counts = readTokenCounts(metrics, ['input_token_count', 'output_token_count']);
+  if (counts === undefined) return undefined;
+  return { inputTokens: counts.input_token_count, outputTokens: counts.output_token_count, cachedInputTokens: 0 };
 }
 
 /**
@@ -93,7 +128,9 @@ export function readPredictionUsage(prediction: ReplicatePrediction): TokenUsage
  * read as `length`; anything else is `stop`.
  */
 function finishReason(prediction: ReplicatePrediction, usage: TokenUsage | undefined): FinishReason {
-  const limit = prediction.input?.max_tokens ?? prediction.input?.max_new_tokens;
+  const input: unknown = prediction.input;
+  const echoed = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {};
+  const limit = echoed.max_tokens ?? echoed.max_new_tokens;
   if (usage && typeof limit === 'number' && limit > 0 && usage.outputTokens >= limit) return 'length';
   return 'stop';
 }

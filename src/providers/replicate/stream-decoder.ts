@@ -125,7 +125,8 @@ export function createReplicateStreamDecoder(context: ProviderContext, lookup?: 
       completed = true;
       try {
         const settled = await readSettledPrediction(signal ? { ...context, signal } : context, lookup);
-        const counts = settled ? readPredictionUsage(settled) : undefined;
+        // Only a prediction that says it succeeded vouches for its counts.
+        const counts = settled?.status === 'succeeded' ? readPredictionUsage(settled) : undefined;
         if (!counts) return [];
         usage = counts;
         const value: ChatCompletionChunk = { id, object: 'chat.completion.chunk', created, model: context.model, choices: [], usage: toOpenAIUsage(counts) };
@@ -156,20 +157,23 @@ async function readSettledPrediction(context: ProviderContext, lookup: Predictio
 }
 
 function errorDetail(data: string): string {
-  try {
-    const parsed = JSON.parse(data) as { detail?: unknown; error?: unknown };
-    if (typeof parsed.detail === 'string') return parsed.detail;
-    if (typeof parsed.error === 'string') return parsed.error;
-  } catch {
-    // A plain-text error is relayed as it is.
-  }
+  const parsed = parseObject(data);
+  if (typeof parsed?.detail === 'string') return parsed.detail;
+  if (typeof parsed?.error === 'string') return parsed.error;
+  // A plain-text error (or one of another shape) is relayed as it is.
   return data === '' ? 'no error message' : data;
 }
 
 function doneReason(data: string): string | undefined {
+  const reason = parseObject(data)?.reason;
+  return typeof reason === 'string' && reason !== '' ? reason : undefined;
+}
+
+/** The event's data as a JSON object; undefined when it is not JSON or JSON of another kind (`null`, a list). */
+function parseObject(data: string): Record<string, unknown> | undefined {
   try {
-    const parsed = JSON.parse(data) as { reason?: unknown };
-    return typeof parsed.reason === 'string' && parsed.reason !== '' ? parsed.reason : undefined;
+    const parsed: unknown = JSON.parse(data);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }

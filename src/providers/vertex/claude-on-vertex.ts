@@ -4,8 +4,6 @@
  * Replies, stream events and model errors are Anthropic's; failures before the model (auth, quota, routing)
  * come in Google's error shape.
  */
-import type { AnthropicMessage } from '../../spec/anthropic.js';
-import { GatewayError } from '../../spec/errors.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
 import type { ChatResult, ProviderContext, StreamDecoder, UpstreamError, UpstreamResponse } from '../../spec/provider.js';
 import {
@@ -15,6 +13,7 @@ import {
   defaultMaxTokensFor,
   messageToChatCompletion,
   parseAnthropicError,
+  readAnthropicMessage,
 } from '../anthropic-format/index.js';
 import { parseGoogleError } from '../gemini-format/google-error.js';
 
@@ -29,29 +28,10 @@ export function claudeRawPredictBody(request: ChatCompletionRequest, model: stri
   return { anthropic_version: VERTEX_ANTHROPIC_VERSION, ...rest, ...(stream ? { stream: true } : {}) };
 }
 
-function readMessage(response: UpstreamResponse): AnthropicMessage {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(response.body));
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object' || !Array.isArray((parsed as AnthropicMessage).content)) {
-    throw new GatewayError({
-      status: 502,
-      type: 'upstream_error',
-      code: 'upstream_invalid_response',
-      message: 'Vertex AI answered a Claude request with a body that is not an Anthropic message.',
-      upstream: true,
-    });
-  }
-  return parsed as AnthropicMessage;
-}
-
 /** Translates a successful rawPredict reply. */
 export function parseClaudeResponse(response: UpstreamResponse, context: ProviderContext): ChatResult {
-  const message = readMessage(response);
-  const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000) });
+  const message = readAnthropicMessage(response.body, 'Vertex AI (Claude)');
+  const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000), fallbackId: `msg_${context.requestId}` });
   return { completion, usage: anthropicUsageToTokenUsage(message.usage) };
 }
 
