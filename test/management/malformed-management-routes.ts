@@ -246,7 +246,6 @@ export const routes: BodyRoute[] = [
   },
 ];
 
-
 /** The API key the PATCH route updates: set by each fuzz suite (one per store) before its tests run. */
 export const fuzzTargets = { apiKey: '' };
 

@@ -38,6 +38,11 @@ interface ScriptedEvent {
 }
 
 /** One provider family under test: its model, its valid replies, and how its mock is told what to answer. */
+/** A family whose mock answers non-streamed and streamed requests alike from its queue of replies. */
+function answeredBy(mock: { enqueue(reply: RawReply): void; requests: readonly unknown[] }): Pick<Family, 'answerCompletion' | 'answerStream' | 'upstreamRequests'> {
+  return { answerCompletion: (reply) => mock.enqueue(reply), answerStream: (reply) => mock.enqueue(reply), upstreamRequests: () => mock.requests.length };
+}
+
 interface Family {
   name: string;
   model: string;
@@ -336,21 +341,21 @@ beforeAll(async () => {
   tollgate = await startLiveGateway({ adapters });
   // No retries: each scripted reply is the attempt's one answer.
   const network = (baseUrl: string) => ({ network_config: { base_url: baseUrl, max_retries: 0, ...immediateRetries } });
-  await tollgate.configureProvider('openai', network(openaiMock.baseUrl));
-  await tollgate.addKey('openai', { name: 'openai', value: 'sk-openai' });
-  await tollgate.configureProvider('anthropic', network(anthropicMock.baseUrl));
-  await tollgate.addKey('anthropic', { name: 'anthropic', value: 'sk-ant' });
-  await tollgate.configureProvider('gemini', network(googleMock.baseUrl));
-  await tollgate.addKey('gemini', { name: 'gemini', value: 'gemini-key' });
+  const keyed: Array<[string, string, string]> = [
+    ['openai', openaiMock.baseUrl, 'sk-openai'],
+    ['anthropic', anthropicMock.baseUrl, 'sk-ant'],
+    ['gemini', googleMock.baseUrl, 'gemini-key'],
+    ['bedrock', bedrockMock.baseUrl, 'bedrock-key'],
+    ['cohere', cohereMock.baseUrl, 'cohere-key'],
+    ['replicate', replicateMock.baseUrl, 'replicate-key'],
+  ];
+  for (const [provider, baseUrl, value] of keyed) {
+    await tollgate.configureProvider(provider, network(baseUrl));
+    await tollgate.addKey(provider, { name: provider, value });
+  }
   await tollgate.configureProvider('vertex', network(googleMock.baseUrl));
   const account = serviceAccountFor(keyPair, googleMock.tokenUrl, 'fuzz@tollgate-test.iam.gserviceaccount.com');
   await tollgate.addKey('vertex', { name: 'vertex', vertex_key_config: { project_id: 'tollgate-test', region: 'us-east5', auth_credentials: account.json } });
-  await tollgate.configureProvider('bedrock', network(bedrockMock.baseUrl));
-  await tollgate.addKey('bedrock', { name: 'bedrock', value: 'bedrock-key' });
-  await tollgate.configureProvider('cohere', network(cohereMock.baseUrl));
-  await tollgate.addKey('cohere', { name: 'cohere', value: 'cohere-key' });
-  await tollgate.configureProvider('replicate', network(replicateMock.baseUrl));
-  await tollgate.addKey('replicate', { name: 'replicate', value: 'replicate-key' });
   await useFreshApiKey();
 
   // A prediction made the ordinary way: scripted creations name it, so the mock serves its stream and reads.
@@ -374,9 +379,7 @@ beforeAll(async () => {
       stream: openaiStream,
       encodeStream: (events, closed = true) => sse(events, '\n', closed ? 'data: [DONE]\n\n' : ''),
       streamContentType: 'text/event-stream',
-      answerCompletion: (reply) => openaiMock.enqueue(reply),
-      answerStream: (reply) => openaiMock.enqueue(reply),
-      upstreamRequests: () => openaiMock.requests.length,
+      ...answeredBy(openaiMock),
       requiredMembers: [['choices'], ['choices', 0], ['choices', 0, 'message'], ['choices', 0, 'message', 'content'], ['choices', 0, 'message', 'tool_calls'], ['choices', 0, 'message', 'tool_calls', 0], ['choices', 0, 'message', 'tool_calls', 0, 'function'], ['usage']],
       usageCounts: [['usage', 'prompt_tokens'], ['usage', 'completion_tokens'], ['usage', 'prompt_tokens_details', 'cached_tokens']],
       streamUsage: { event: 6, path: ['usage', 'completion_tokens'] },
@@ -397,9 +400,7 @@ beforeAll(async () => {
       stream: anthropicStream,
       encodeStream: (events) => sse(events),
       streamContentType: 'text/event-stream',
-      answerCompletion: (reply) => anthropicMock.enqueue(reply),
-      answerStream: (reply) => anthropicMock.enqueue(reply),
-      upstreamRequests: () => anthropicMock.requests.length,
+      ...answeredBy(anthropicMock),
       requiredMembers: [['content'], ['content', 1], ['content', 1, 'text'], ['content', 2, 'id'], ['content', 2, 'name'], ['content', 0, 'thinking'], ['usage']],
       usageCounts: [['usage', 'input_tokens'], ['usage', 'output_tokens'], ['usage', 'cache_read_input_tokens']],
       streamUsage: { event: 9, path: ['usage', 'output_tokens'] },
@@ -418,9 +419,7 @@ beforeAll(async () => {
       stream: geminiStream,
       encodeStream: googleSse,
       streamContentType: 'text/event-stream',
-      answerCompletion: (reply) => googleMock.enqueue(reply),
-      answerStream: (reply) => googleMock.enqueue(reply),
-      upstreamRequests: () => googleMock.requests.length,
+      ...answeredBy(googleMock),
       requiredMembers: [['candidates'], ['candidates', 0], ['candidates', 0, 'content'], ['candidates', 0, 'content', 'parts'], ['candidates', 0, 'content', 'parts', 1], ['candidates', 0, 'content', 'parts', 2, 'functionCall'], ['candidates', 0, 'content', 'parts', 2, 'functionCall', 'name'], ['usageMetadata']],
       usageCounts: [['usageMetadata', 'promptTokenCount'], ['usageMetadata', 'candidatesTokenCount'], ['usageMetadata', 'thoughtsTokenCount']],
       streamUsage: { event: 2, path: ['usageMetadata', 'candidatesTokenCount'] },
@@ -440,9 +439,7 @@ beforeAll(async () => {
       stream: geminiStream,
       encodeStream: googleSse,
       streamContentType: 'text/event-stream',
-      answerCompletion: (reply) => googleMock.enqueue(reply),
-      answerStream: (reply) => googleMock.enqueue(reply),
-      upstreamRequests: () => googleMock.requests.length,
+      ...answeredBy(googleMock),
       requiredMembers: [['candidates'], ['candidates', 0, 'content', 'parts'], ['usageMetadata']],
       usageCounts: [['usageMetadata', 'promptTokenCount'], ['usageMetadata', 'candidatesTokenCount']],
       streamUsage: { event: 2, path: ['usageMetadata', 'promptTokenCount'] },
@@ -456,9 +453,7 @@ beforeAll(async () => {
       stream: anthropicStream,
       encodeStream: googleSse,
       streamContentType: 'text/event-stream',
-      answerCompletion: (reply) => googleMock.enqueue(reply),
-      answerStream: (reply) => googleMock.enqueue(reply),
-      upstreamRequests: () => googleMock.requests.length,
+      ...answeredBy(googleMock),
       requiredMembers: [['content'], ['content', 1], ['content', 2, 'name'], ['usage']],
       usageCounts: [['usage', 'input_tokens'], ['usage', 'output_tokens']],
       streamUsage: { event: 0, path: ['message', 'usage', 'input_tokens'] },
@@ -472,9 +467,7 @@ beforeAll(async () => {
       stream: converseStream,
       encodeStream: bedrockFrames,
       streamContentType: 'application/vnd.amazon.eventstream',
-      answerCompletion: (reply) => bedrockMock.enqueue(reply),
-      answerStream: (reply) => bedrockMock.enqueue(reply),
-      upstreamRequests: () => bedrockMock.requests.length,
+      ...answeredBy(bedrockMock),
       requiredMembers: [['output'], ['output', 'message'], ['output', 'message', 'content'], ['output', 'message', 'content', 1], ['output', 'message', 'content', 2, 'toolUse'], ['output', 'message', 'content', 2, 'toolUse', 'name'], ['usage']],
       usageCounts: [['usage', 'inputTokens'], ['usage', 'outputTokens'], ['usage', 'cacheReadInputTokens']],
       streamUsage: { event: 8, path: ['usage', 'outputTokens'] },
@@ -493,9 +486,7 @@ beforeAll(async () => {
       stream: cohereStream,
       encodeStream: (events) => sse(events),
       streamContentType: 'text/event-stream',
-      answerCompletion: (reply) => cohereMock.enqueue(reply),
-      answerStream: (reply) => cohereMock.enqueue(reply),
-      upstreamRequests: () => cohereMock.requests.length,
+      ...answeredBy(cohereMock),
       requiredMembers: [['message'], ['message', 'content'], ['message', 'content', 0], ['message', 'tool_calls'], ['message', 'tool_calls', 0], ['message', 'tool_calls', 0, 'function'], ['usage'], ['finish_reason']],
       usageCounts: [['usage', 'tokens', 'input_tokens'], ['usage', 'tokens', 'output_tokens']],
       streamUsage: { event: 8, path: ['delta', 'usage', 'tokens', 'output_tokens'] },
