@@ -15,6 +15,7 @@ import type {
 } from '../../spec/anthropic.js';
 import { errors } from '../../spec/errors.js';
 import type { ChatCompletionRequest, ChatMessage, ContentPart, FunctionTool, TextPart, ToolCall, ToolChoice } from '../../spec/openai.js';
+import { isRecord } from '../../spec/json-value.js';
 
 export interface MessagesToChatOptions {
   /**
@@ -23,10 +24,6 @@ export interface MessagesToChatOptions {
    * back; OpenAI-compatible servers may reject them, so set this only when the route ends at a Claude model.
    */
   anthropicExtensions?: boolean;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /**

@@ -13,6 +13,7 @@ import type {
 import type { ChatCompletion, ChatCompletionChoice } from '../../spec/openai.js';
 import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { stopReasonFromFinishReason } from '../../providers/anthropic-format/stop-reason.js';
+import { isRecord } from '../../spec/json-value.js';
 
 /**
  * Normalised usage in Anthropic's terms: `input_tokens` excludes cache traffic, which is reported apart as
@@ -56,10 +57,6 @@ function readThinkingBlocks(message: ChatCompletionChoice['message']): Array<Ant
     return [{ type: 'thinking', thinking: message.reasoning_content, signature: '' }];
   }
   return [];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function parseInput(text: string): unknown {

@@ -10,6 +10,7 @@ import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { stopReasonFromFinishReason } from '../../providers/anthropic-format/stop-reason.js';
 import { anthropicErrorType } from './error-body.js';
 import { tokenUsageToAnthropicUsage } from './response.js';
+import { isRecord } from '../../spec/json-value.js';
 
 export interface MessagesStreamEncoderOptions {
   /** The model named to the client (as it sent it). */
@@ -30,10 +31,6 @@ export interface MessagesStreamEncoder {
 }
 
 type OpenBlock = { kind: 'text' | 'thinking' | 'tool'; index: number };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 function event(name: string, data: unknown): string {
   return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;

@@ -4,6 +4,7 @@ import { GatewayError } from '../../spec/errors.js';
 import type { ChatCompletion, ChatCompletionChoice, FunctionToolCall } from '../../spec/openai.js';
 import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
+import { isRecord } from '../../spec/json-value.js';
 
 const USAGE_COUNTS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
@@ -79,10 +80,6 @@ const utf8 = new TextDecoder('utf-8');
 
 function invalidReply(message: string, cause?: unknown): GatewayError {
   return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_invalid_response', message, upstream: true, cause });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 export interface MessageToChatOptions {

@@ -11,6 +11,7 @@ import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { parseAnthropicStreamError } from './errors.js';
 import { anthropicUsageToTokenUsage } from './response.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
+import { isAbsentOrText, isRecord } from '../../spec/json-value.js';
 
 type Delta = ChatCompletionChunkChoice['delta'];
 
@@ -30,14 +31,6 @@ interface ToolBlock {
   toolIndex: number;
   initialInput: unknown;
   sentArguments: boolean;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function isAbsentOrText(value: unknown): boolean {
-  return value === undefined || value === null || typeof value === 'string';
 }
 
 function malformed(message: string): UpstreamError {

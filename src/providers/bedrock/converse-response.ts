@@ -7,6 +7,7 @@ import type { ChatResult, ProviderContext } from '../../spec/provider.js';
 import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import type { ConverseResponse, ConverseUsage } from './converse-types.js';
 import { STRUCTURED_OUTPUT_TOOL_NAME } from './structured-output.js';
+import { isRecord } from '../../spec/json-value.js';
 
 /** Maps a Converse `stopReason` to an OpenAI `finish_reason`; unknown reasons become `stop`. */
 export function toFinishReason(stopReason: string | undefined): FinishReason {
@@ -125,6 +126,3 @@ export function converseShapeProblem(body: unknown): string | undefined {
   return undefined;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}

@@ -10,6 +10,7 @@ import { mapBedrockError } from './bedrock-errors.js';
 import { completionId, toFinishReason, toTokenUsage } from './converse-response.js';
 import type { ConverseUsage } from './converse-types.js';
 import { STRUCTURED_OUTPUT_TOOL_NAME } from './structured-output.js';
+import { isAbsentOrText, isRecord } from '../../spec/json-value.js';
 
 /** A frame's prelude: total length, headers length, prelude CRC. */
 const PRELUDE_BYTES = 12;
@@ -221,14 +222,6 @@ class ConverseStreamDecoder implements StreamDecoder {
 function stringHeader(message: Message, name: string): string | undefined {
   const header = message.headers[name];
   return header !== undefined && header.type === 'string' ? header.value : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function isAbsentOrText(value: unknown): boolean {
-  return value === undefined || value === null || typeof value === 'string';
 }
 
 function numberOf(value: unknown): number | undefined {

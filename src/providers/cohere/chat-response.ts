@@ -6,6 +6,7 @@ import type { ChatCompletion, FinishReason, FunctionToolCall } from '../../spec/
 import type { ChatResult } from '../../spec/provider.js';
 import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import type { CohereChatResponse, CohereUsage } from './wire-types.js';
+import { isRecord } from '../../spec/json-value.js';
 
 /** What a translation needs besides the reply: the model name and the moment it was answered. */
 export interface CompletionIdentity {
@@ -93,10 +94,6 @@ export function cohereReplyShapeProblem(body: unknown): string | undefined {
     if (called.arguments !== undefined && called.arguments !== null && typeof called.arguments !== 'string') return `${where}.function.arguments is not text`;
   }
   return undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** `chatcmpl-` plus Cohere's own id, so a client-side id can be traced to Cohere's logs. */

@@ -9,6 +9,7 @@ import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from 
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { completionId, finishFailure, mapCohereFinishReason, readCohereUsage } from './chat-response.js';
 import type { CohereStreamEvent } from './wire-types.js';
+import { isAbsentOrText, isRecord } from '../../spec/json-value.js';
 
 type Delta = ChatCompletionChunkChoice['delta'];
 
@@ -169,14 +170,6 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
     },
     usage: () => usage,
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function isAbsentOrText(value: unknown): boolean {
-  return value === undefined || value === null || typeof value === 'string';
 }
 
 function streamError(message: string, code: string): UpstreamError {

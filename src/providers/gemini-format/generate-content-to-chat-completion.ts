@@ -8,6 +8,7 @@ import type { ChatResult } from '../../spec/provider.js';
 import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { generateToolCallId } from './tool-call-id.js';
 import type { GeminiCandidate, GeminiPart, GeminiUsageMetadata, GenerateContentResponse } from './types.js';
+import { isAbsent, isRecord } from '../../spec/json-value.js';
 
 const CONTENT_FILTER_REASONS = new Set([
   'SAFETY',
@@ -82,14 +83,6 @@ export function generateContentShapeProblem(response: unknown): string | undefin
     }
   }
   return undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function isAbsent(value: unknown): value is null | undefined {
-  return value === undefined || value === null;
 }
 
 /** Splits a candidate's parts into visible text, thought text and tool calls (with gateway ids). */

@@ -5,15 +5,16 @@
  * `tool_calls` that is a number would otherwise surface as a TypeError deep in the core. Unknown members and members
  * of unknown shape elsewhere pass, as do nulls where a member may be absent.
  */
+import { isAbsent, isRecord } from '../../spec/json-value.js';
 
 /** Why the members Tollgate reads of a non-streamed completion are not of their types; undefined when they are. */
 export function completionShapeProblem(record: Record<string, unknown>): string | undefined {
   const choices = record.choices;
   if (!Array.isArray(choices)) return '"choices" is not a list';
   for (const [index, choice] of choices.entries()) {
-    if (!isObject(choice)) return `choices[${index}] is not an object`;
+    if (!isRecord(choice)) return `choices[${index}] is not an object`;
     const message = choice.message;
-    if (!isObject(message)) return `choices[${index}].message is not an object`;
+    if (!isRecord(message)) return `choices[${index}].message is not an object`;
     const content = message.content;
     // A list of content parts is what some servers (Mistral's reasoning models) send instead of a string.
     if (!isAbsent(content) && typeof content !== 'string' && !Array.isArray(content)) return `choices[${index}].message.content is neither text nor a list`;
@@ -28,11 +29,11 @@ export function chunkShapeProblem(record: Record<string, unknown>): string | und
   const choices = record.choices;
   if (!Array.isArray(choices)) return '"choices" is not a list';
   for (const [index, choice] of choices.entries()) {
-    if (!isObject(choice)) return `choices[${index}] is not an object`;
+    if (!isRecord(choice)) return `choices[${index}] is not an object`;
     const delta = choice.delta;
     // Azure's annotation chunks carry choices without a delta.
     if (isAbsent(delta)) continue;
-    if (!isObject(delta)) return `choices[${index}].delta is not an object`;
+    if (!isRecord(delta)) return `choices[${index}].delta is not an object`;
     const content = delta.content;
     if (!isAbsent(content) && typeof content !== 'string' && !Array.isArray(content)) return `choices[${index}].delta.content is neither text nor a list`;
     const problem = toolCallsProblem(delta.tool_calls, `choices[${index}].delta.tool_calls`, true);
@@ -50,23 +51,15 @@ function toolCallsProblem(value: unknown, where: string, fragments: boolean): st
   if (isAbsent(value)) return undefined;
   if (!Array.isArray(value)) return `${where} is not a list`;
   for (const [index, call] of value.entries()) {
-    if (!isObject(call)) return `${where}[${index}] is not an object`;
+    if (!isRecord(call)) return `${where}[${index}] is not an object`;
     if (fragments && !isAbsent(call.index) && !Number.isInteger(call.index)) return `${where}[${index}].index is not a whole number`;
     if (!isAbsent(call.type) && call.type !== 'function') continue;
     const called = call.function;
     if (fragments && isAbsent(called)) continue;
-    if (!isObject(called)) return `${where}[${index}].function is not an object`;
+    if (!isRecord(called)) return `${where}[${index}].function is not an object`;
     const { name, arguments: argumentsText } = called;
     if (fragments ? !isAbsent(name) && typeof name !== 'string' : typeof name !== 'string') return `${where}[${index}].function.name is not text`;
     if (!isAbsent(argumentsText) && typeof argumentsText !== 'string') return `${where}[${index}].function.arguments is not text`;
   }
   return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function isAbsent(value: unknown): value is null | undefined {
-  return value === undefined || value === null;
 }

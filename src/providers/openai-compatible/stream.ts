@@ -18,6 +18,7 @@ import type { ErrorStatusOverride } from './description.js';
 import { redactSecrets, streamErrorFromPayload, toUpstreamError } from './errors.js';
 import { chunkShapeProblem } from './reply-shape.js';
 import { normalizeChoices, normalizeFinishReason, takeUsage } from './response.js';
+import { isRecord } from '../../spec/json-value.js';
 
 export interface CompatibleStreamOptions {
   finishReasons?: Readonly<Record<string, FinishReason>>;
@@ -191,10 +192,6 @@ export function createCompatibleStreamDecoder(options: CompatibleStreamOptions =
       return usage;
     },
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function identityOf(record: Record<string, unknown>): ChunkIdentity | undefined {

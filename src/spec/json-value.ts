@@ -1,0 +1,19 @@
+/**
+ * Tests of parsed JSON values, for code that reads what another party wrote (an upstream's reply, a client's body)
+ * and must not trust its types.
+ */
+
+/** A JSON object: not null, not a list. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A member left out or sent as null: the two mean the same in the formats Tollgate reads. */
+export function isAbsent(value: unknown): value is null | undefined {
+  return value === undefined || value === null;
+}
+
+/** A member that is absent (see {@link isAbsent}) or text. */
+export function isAbsentOrText(value: unknown): value is string | null | undefined {
+  return value === undefined || value === null || typeof value === 'string';
+}
