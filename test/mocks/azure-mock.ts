@@ -167,6 +167,14 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     const model = (deployment !== undefined ? options.deployments?.[deployment] : undefined) ?? MODEL;
 
     if (route[2] === 'embeddings') {
+      // A one-off reply scripted for an embeddings request (a stream script is a chat request's, left queued).
+      const scripted = queue[0];
+      if (scripted !== undefined && !('streamChunks' in scripted)) {
+        queue.shift();
+        if ('hang' in scripted) return onClientGone(response, () => aborts.happened());
+        if ('raw' in scripted) return sendRaw(response, scripted, { 'apim-request-id': 'mock-apim' });
+        return sendCannedAsLabelled(response, scripted, { 'content-type': 'application/json', 'apim-request-id': 'mock-apim' });
+      }
       const inputs = typeof json.input === 'string' ? [json.input] : (json.input as unknown[]);
       if (!Array.isArray(inputs) || inputs.length === 0) return azureError(response, 400, 'BadRequest', "'input' is a required property");
       const data = inputs.map((input, index) => ({ object: 'embedding', index, embedding: azureMockEmbedding(String(input), (json.dimensions as number) ?? 8) }));

@@ -58,6 +58,8 @@ export interface RawReply {
   status?: number;
   /** Default `application/json`. */
   contentType?: string;
+  /** Headers beside the mock's usual ones (Bedrock's token-count headers, for one). */
+  headers?: Record<string, string>;
   cut?: boolean;
 }
 
@@ -259,7 +261,7 @@ export function sendCannedAsLabelled(response: ServerResponse, reply: CannedRepl
 
 /** Sends a raw reply's bytes as they are (see `RawReply`); its content type wins over the mock's usual headers. */
 export function sendRaw(response: ServerResponse, reply: RawReply, headers: Record<string, string> = {}): void {
-  response.writeHead(reply.status ?? 200, { ...headers, 'content-type': reply.contentType ?? 'application/json' });
+  response.writeHead(reply.status ?? 200, { ...headers, ...reply.headers, 'content-type': reply.contentType ?? 'application/json' });
   if (reply.cut === true) {
     response.flushHeaders();
     cutAfterWriting(response, reply.raw, 'end');

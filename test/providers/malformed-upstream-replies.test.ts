@@ -10,8 +10,6 @@
  * Beside the explicit cases, a seeded fuzz mutates each family's valid reply (a member at any depth replaced by
  * a value of another JSON type or deleted, events dropped, duplicated or garbled, bodies cut short).
  */
-import { EventStreamCodec } from '@smithy/eventstream-codec';
-import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAdapterRegistry } from '../../src/providers/index.js';
 import { createReplicateAdapterWith } from '../../src/providers/replicate/index.js';
@@ -25,24 +23,29 @@ import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { startReplicateMock, type ReplicateMock } from '../mocks/replicate-mock.js';
 import { immediateRetries, seededRandom } from '../inference/inference-helpers.js';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
+import { clone, deleteAt, json, memberPaths, mutateMember, oddValues, parentOf, parseJson, setAt, withRawNumber, type Json, type JsonObject } from './malformed-reply-support.js';
+import {
+  anthropicMessage,
+  anthropicStream,
+  bedrockFrames,
+  cohereResponse,
+  cohereStream,
+  converseResponse,
+  converseStream,
+  geminiResponse,
+  geminiStream,
+  googleSse,
+  openaiCompletion,
+  openaiStream,
+  replicateStream,
+  sse,
+  upstreamText,
+  withEvent,
+  type ScriptedEvent,
+} from './upstream-reply-fixtures.js';
 import { createKeyPair, serviceAccountFor } from './vertex-support.js';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
-
-/** One event of a scripted stream: an SSE event (name optional) or, for Bedrock, an event-stream frame. */
-interface ScriptedEvent {
-  event?: string;
-  /** JSON data; for Replicate's `output` events a string sent as it is. */
-  data: Json;
-}
-
 /** One provider family under test: its model, its valid replies, and how its mock is told what to answer. */
-/** A family whose mock answers non-streamed and streamed requests alike from its queue of replies. */
-function answeredBy(mock: { enqueue(reply: RawReply): void; requests: readonly unknown[] }): Pick<Family, 'answerCompletion' | 'answerStream' | 'upstreamRequests'> {
-  return { answerCompletion: (reply) => mock.enqueue(reply), answerStream: (reply) => mock.enqueue(reply), upstreamRequests: () => mock.requests.length };
-}
-
 interface Family {
   name: string;
   model: string;
@@ -75,15 +78,10 @@ interface Family {
   oddStreams: Array<[string, ScriptedEvent[]]>;
 }
 
-/** The stream with the data of event `index` changed by `change` (on a copy). */
-function withEvent(events: ScriptedEvent[], index: number, change: (data: any) => void): ScriptedEvent[] {
-  const copy = structuredClone(events);
-  change(copy[index]!.data);
-  return copy;
+/** A family whose mock answers non-streamed and streamed requests alike from its queue of replies. */
+function answeredBy(mock: { enqueue(reply: RawReply): void; requests: readonly unknown[] }): Pick<Family, 'answerCompletion' | 'answerStream' | 'upstreamRequests'> {
+  return { answerCompletion: (reply) => mock.enqueue(reply), answerStream: (reply) => mock.enqueue(reply), upstreamRequests: () => mock.requests.length };
 }
-
-const oddValues: Json[] = [null, true, false, 0, -1, -7.5, 1e308, 2 ** 60, '', 'x', 'constructor', '__proto__', '1e999', [], [1, 2, 3], [null], [{}], {}, { a: { b: [] } }, { type: 'text' }];
-const upstreamText = 'Hello from upstream';
 
 let openaiMock: OpenAIMock;
 let anthropicMock: AnthropicMock;
@@ -97,162 +95,6 @@ let clientHeaders: Record<string, string>;
 /** A Replicate prediction the mock knows, whose stream and settled reads the scripted creations point at. */
 let knownPrediction: string;
 const families: Family[] = [];
-
-// --- Valid replies --------------------------------------------------------------------------------------------
-
-const openaiCompletion: JsonObject = {
-  id: 'chatcmpl-fuzz',
-  object: 'chat.completion',
-  created: 1_700_000_000,
-  model: 'gpt-4o-mini',
-  choices: [
-    {
-      index: 0,
-      message: {
-        role: 'assistant',
-        content: upstreamText,
-        refusal: null,
-        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"q":"x"}' } }],
-        annotations: [],
-      },
-      logprobs: null,
-      finish_reason: 'tool_calls',
-    },
-  ],
-  usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, prompt_tokens_details: { cached_tokens: 2 }, completion_tokens_details: { reasoning_tokens: 1 } },
-  system_fingerprint: 'fp_fuzz',
-};
-
-const openaiChunk = (delta: JsonObject, finishReason: string | null): JsonObject => ({
-  id: 'chatcmpl-fuzz',
-  object: 'chat.completion.chunk',
-  created: 1_700_000_000,
-  model: 'gpt-4o-mini',
-  choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-  usage: null,
-});
-const openaiStream: ScriptedEvent[] = [
-  { data: openaiChunk({ role: 'assistant', content: '' }, null) },
-  { data: openaiChunk({ content: 'Hello ' }, null) },
-  { data: openaiChunk({ content: 'from upstream' }, null) },
-  { data: openaiChunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '' } }] }, null) },
-  { data: openaiChunk({ tool_calls: [{ index: 0, function: { arguments: '{"q":"x"}' } }] }, null) },
-  { data: openaiChunk({}, 'tool_calls') },
-  { data: { ...openaiChunk({}, null), choices: [], usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 } } },
-];
-
-const anthropicMessage: JsonObject = {
-  id: 'msg_fuzz',
-  type: 'message',
-  role: 'assistant',
-  model: 'claude-sonnet-4-5',
-  content: [
-    { type: 'thinking', thinking: 'hmm', signature: 'sig' },
-    { type: 'text', text: upstreamText },
-    { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { q: 'x' } },
-  ],
-  stop_reason: 'tool_use',
-  stop_sequence: null,
-  usage: { input_tokens: 12, output_tokens: 7, cache_creation_input_tokens: 1, cache_read_input_tokens: 2 },
-};
-
-const anthropicEvent = (type: string, data: JsonObject): ScriptedEvent => ({ event: type, data: { type, ...data } });
-const anthropicStream: ScriptedEvent[] = [
-  anthropicEvent('message_start', { message: { ...anthropicMessage, content: [], stop_reason: null, usage: { input_tokens: 12, output_tokens: 1 } } }),
-  anthropicEvent('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
-  anthropicEvent('ping', {}),
-  anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hello ' } }),
-  anthropicEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'from upstream' } }),
-  anthropicEvent('content_block_stop', { index: 0 }),
-  anthropicEvent('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: {} } }),
-  anthropicEvent('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"q":"x"}' } }),
-  anthropicEvent('content_block_stop', { index: 1 }),
-  anthropicEvent('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 7 } }),
-  anthropicEvent('message_stop', {}),
-];
-
-const geminiResponse: JsonObject = {
-  candidates: [
-    {
-      content: {
-        role: 'model',
-        parts: [{ text: 'thinking', thought: true }, { text: upstreamText }, { functionCall: { name: 'lookup', args: { q: 'x' } }, thoughtSignature: 'c2ln' }],
-      },
-      finishReason: 'STOP',
-      index: 0,
-    },
-  ],
-  usageMetadata: { promptTokenCount: 12, candidatesTokenCount: 7, totalTokenCount: 21, thoughtsTokenCount: 2, cachedContentTokenCount: 1 },
-  modelVersion: 'gemini-2.5-flash',
-  responseId: 'resp-fuzz',
-};
-
-const geminiRecord = (parts: Json[], finishReason?: string, usage?: JsonObject): ScriptedEvent => ({
-  data: {
-    candidates: [{ content: { role: 'model', parts }, ...(finishReason ? { finishReason } : {}), index: 0 }],
-    ...(usage ? { usageMetadata: usage } : {}),
-    modelVersion: 'gemini-2.5-flash',
-    responseId: 'resp-fuzz',
-  },
-});
-const geminiStream: ScriptedEvent[] = [
-  geminiRecord([{ text: 'Hello ' }]),
-  geminiRecord([{ text: 'from upstream' }]),
-  geminiRecord([{ functionCall: { name: 'lookup', args: { q: 'x' } } }], 'STOP', { promptTokenCount: 12, candidatesTokenCount: 7, totalTokenCount: 19 }),
-];
-
-const converseResponse: JsonObject = {
-  output: {
-    message: {
-      role: 'assistant',
-      content: [
-        { reasoningContent: { reasoningText: { text: 'hmm', signature: 'sig' } } },
-        { text: upstreamText },
-        { toolUse: { toolUseId: 'tooluse_1', name: 'lookup', input: { q: 'x' } } },
-      ],
-    },
-  },
-  stopReason: 'tool_use',
-  usage: { inputTokens: 12, outputTokens: 7, totalTokens: 19, cacheReadInputTokens: 1, cacheWriteInputTokens: 1 },
-  metrics: { latencyMs: 42 },
-};
-
-const converseStream: ScriptedEvent[] = [
-  { event: 'messageStart', data: { role: 'assistant' } },
-  { event: 'contentBlockDelta', data: { contentBlockIndex: 0, delta: { text: 'Hello ' } } },
-  { event: 'contentBlockDelta', data: { contentBlockIndex: 0, delta: { text: 'from upstream' } } },
-  { event: 'contentBlockStop', data: { contentBlockIndex: 0 } },
-  { event: 'contentBlockStart', data: { contentBlockIndex: 1, start: { toolUse: { toolUseId: 'tooluse_1', name: 'lookup' } } } },
-  { event: 'contentBlockDelta', data: { contentBlockIndex: 1, delta: { toolUse: { input: '{"q":"x"}' } } } },
-  { event: 'contentBlockStop', data: { contentBlockIndex: 1 } },
-  { event: 'messageStop', data: { stopReason: 'tool_use' } },
-  { event: 'metadata', data: { usage: { inputTokens: 12, outputTokens: 7, totalTokens: 19 }, metrics: { latencyMs: 42 } } },
-];
-
-const cohereResponse: JsonObject = {
-  id: 'cohere-fuzz',
-  finish_reason: 'TOOL_CALL',
-  message: {
-    role: 'assistant',
-    content: [{ type: 'text', text: upstreamText }],
-    tool_plan: 'I will look it up.',
-    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"q":"x"}' } }],
-  },
-  usage: { billed_units: { input_tokens: 10, output_tokens: 7 }, tokens: { input_tokens: 12, output_tokens: 7 } },
-};
-
-const cohereEvent = (type: string, data: JsonObject): ScriptedEvent => ({ event: type, data: { type, ...data } });
-const cohereStream: ScriptedEvent[] = [
-  cohereEvent('message-start', { id: 'cohere-fuzz', delta: { message: { role: 'assistant', content: [], tool_plan: '', tool_calls: [] } } }),
-  cohereEvent('content-start', { index: 0, delta: { message: { content: { type: 'text', text: '' } } } }),
-  cohereEvent('content-delta', { index: 0, delta: { message: { content: { text: 'Hello ' } } } }),
-  cohereEvent('content-delta', { index: 0, delta: { message: { content: { text: 'from upstream' } } } }),
-  cohereEvent('content-end', { index: 0 }),
-  cohereEvent('tool-call-start', { index: 0, delta: { message: { tool_calls: { id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '' } } } } }),
-  cohereEvent('tool-call-delta', { index: 0, delta: { message: { tool_calls: { function: { arguments: '{"q":"x"}' } } } } }),
-  cohereEvent('tool-call-end', { index: 0 }),
-  cohereEvent('message-end', { delta: { finish_reason: 'TOOL_CALL', usage: { billed_units: { input_tokens: 10, output_tokens: 7 }, tokens: { input_tokens: 12, output_tokens: 7 } } } }),
-];
 
 /** A settled prediction as Replicate answers a create with `Prefer: wait`, or a later read. */
 function replicatePrediction(status: string, extra: JsonObject = {}): JsonObject {
@@ -276,54 +118,6 @@ function replicatePrediction(status: string, extra: JsonObject = {}): JsonObject
     ...extra,
   };
 }
-
-const replicateStream: ScriptedEvent[] = [
-  { event: 'output', data: 'Hello ' },
-  { event: 'logs', data: 'generating' },
-  { event: 'output', data: 'from upstream' },
-  { event: 'done', data: {} },
-];
-
-// --- Encoding -------------------------------------------------------------------------------------------------
-
-function dataText(data: Json): string {
-  return typeof data === 'string' ? data : JSON.stringify(data);
-}
-
-/** SSE text of events; each line of the data becomes its own `data:` line. */
-function sse(events: ScriptedEvent[], lineBreak = '\n', closing = ''): string {
-  const blocks = events.map((item) => {
-    const lines = [...(item.event ? [`event: ${item.event}`] : []), ...dataText(item.data).split('\n').map((line) => `data: ${line}`)];
-    return `${lines.join(lineBreak)}${lineBreak}${lineBreak}`;
-  });
-  return blocks.join('') + closing;
-}
-
-/** Google writes every record as JSON, strings included, with CRLF framing. */
-function googleSse(events: ScriptedEvent[]): string {
-  return events
-    .map((item) => `${item.event ? `event: ${item.event}\r\n` : ''}data: ${JSON.stringify(item.data)}\r\n\r\n`)
-    .join('');
-}
-
-const frameCodec = new EventStreamCodec(toUtf8, fromUtf8);
-
-/** Bedrock event-stream frames; a string payload is sent as its text (not JSON), anything else as JSON. */
-function bedrockFrames(events: ScriptedEvent[]): Uint8Array {
-  const frames = events.map((item) =>
-    frameCodec.encode({
-      headers: {
-        ':event-type': { type: 'string', value: item.event ?? 'unknown' },
-        ':content-type': { type: 'string', value: 'application/json' },
-        ':message-type': { type: 'string', value: 'event' },
-      },
-      body: fromUtf8(typeof item.data === 'string' ? item.data : JSON.stringify(item.data)),
-    }),
-  );
-  return Buffer.concat(frames);
-}
-
-const json = (value: Json): RawReply => ({ raw: JSON.stringify(value) });
 
 // --- The gateway and its upstreams ---------------------------------------------------------------------------
 
@@ -589,14 +383,6 @@ async function ask(route: Route, model: string, stream: boolean, label: string, 
   return { status, text, content: streamContent(route, text, context, forwarded) };
 }
 
-function parseJson(text: string): any {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 function completionContent(route: Route, text: string, context: string): string {
   const body = parseJson(text);
   expect(body !== null && typeof body === 'object' && !Array.isArray(body), context).toBe(true);
@@ -688,65 +474,6 @@ async function tryReply(target: Family, stream: boolean, reply: RawReply, label:
 }
 
 // --- Mutations ------------------------------------------------------------------------------------------------
-
-function clone<T extends Json>(value: T): T {
-  return structuredClone(value);
-}
-
-function kindOf(value: Json): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
-
-/** Every path to a member of `value`, at any depth, the root excluded. */
-function memberPaths(value: Json, prefix: Array<string | number> = []): Array<Array<string | number>> {
-  if (value === null || typeof value !== 'object') return [];
-  const entries: Array<[string | number, Json]> = Array.isArray(value) ? value.map((child, index) => [index, child]) : Object.entries(value);
-  return entries.flatMap(([key, child]) => [[...prefix, key], ...memberPaths(child, [...prefix, key])]);
-}
-
-function parentOf(root: Json, path: Array<string | number>): { parent: any; key: string | number } {
-  let parent: any = root;
-  for (const key of path.slice(0, -1)) parent = parent[key];
-  return { parent, key: path.at(-1)! };
-}
-
-function setAt(root: Json, path: Array<string | number>, value: Json): void {
-  const { parent, key } = parentOf(root, path);
-  parent[key] = value;
-}
-
-function deleteAt(root: Json, path: Array<string | number>): void {
-  const { parent, key } = parentOf(root, path);
-  if (Array.isArray(parent)) parent.splice(key as number, 1);
-  else delete parent[key];
-}
-
-/** Replaces a random member with a value of another JSON type (mostly), or deletes it; returns a description. */
-function mutateMember(root: Json, random: () => number): string {
-  const paths = memberPaths(root);
-  if (paths.length === 0) return 'nothing to mutate';
-  const path = paths[Math.floor(random() * paths.length)]!;
-  const { parent, key } = parentOf(root, path);
-  if (random() < 0.2) {
-    deleteAt(root, path);
-    return `deleted ${path.join('.')}`;
-  }
-  const current = parent[key] as Json;
-  const others = random() < 0.8 ? oddValues.filter((value) => kindOf(value) !== kindOf(current)) : oddValues;
-  const replacement = clone(others[Math.floor(random() * others.length)]!);
-  setAt(root, path, replacement);
-  return `${path.join('.')} = ${JSON.stringify(replacement)}`;
-}
-
-/** A JSON text whose numbers may exceed doubles (`1e999` parses as Infinity): the NaN-producing token counts. */
-function withRawNumber(value: Json, path: Array<string | number>, number: string): string {
-  const marker = '"__raw_number__"';
-  const copy = clone(value);
-  setAt(copy, path, '__raw_number__');
-  return JSON.stringify(copy).replace(marker, number);
-}
 
 const garbageLines = ['garbage without a field\n\n', 'data: {not json\n\n', ': a comment\n\n', 'event: ping\n\n', 'data: [1,2]\n\n', 'data: null\n\n', 'data: "text"\n\n', 'data:\n\n', 'retry: 10\n\n', '\u0000\u0001\n\n'];
 

@@ -1,15 +1,15 @@
 import { errors, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
-import type { EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
+import type { Embedding, EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
 import type { UpstreamResponse } from '../../spec/provider.js';
-import { trustedUsage } from '../../spec/usage.js';
+import { isTokenCount, trustedUsage, type TokenUsage } from '../../spec/usage.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { UpstreamClient } from '../dispatch/upstream-client.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RouteTarget, Router } from '../routing/router.js';
 import type { InferenceCall, ServedBy } from './chat-service.js';
 import { settleAfterAnswer, type UsageMeter } from './metering.js';
-import { decodeEmbedding, encodeEmbedding } from './embedding-encoding.js';
+import { encodeEmbedding } from './embedding-encoding.js';
 
 export interface EmbeddingServiceDependencies {
   router: Router;
@@ -64,19 +64,14 @@ export class EmbeddingService {
             );
             const failed = responses.find((response) => response.status < 200 || response.status >= 300);
             if (failed) return { ok: false, response: failed };
-            return { ok: true, value: operation.parseResponses(responses, upstreamBody, context) };
+            // Checked within the attempt: a reply Tollgate cannot serve fails it as a translator's refusal would.
+            return { ok: true, value: servable(operation.parseResponses(responses, upstreamBody, context), body) };
           } finally {
             release();
           }
         },
       );
-      const { result } = served.value;
-      // Settled only when its counts are counts: amounts the limit counters refuse would leave the reservation held.
-      const usage = trustedUsage(served.value.usage);
-      const wantsBase64 = body.encoding_format === 'base64';
-      for (const item of result.data) {
-        item.embedding = wantsBase64 ? encodeEmbedding(item.embedding) : decodeEmbedding(item.embedding);
-      }
+      const { result, usage } = served.value;
       const latencyMs = this.dependencies.clock() - started;
       settleAfterAnswer(() => {
         ticket.settle({
@@ -115,4 +110,78 @@ export class EmbeddingService {
   target(model: string): RouteTarget {
     return this.dependencies.router.resolve(model);
   }
+}
+
+/** The largest magnitude a float32 holds: a larger component would be Infinity in a base64 vector. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+function invalidReply(problem: string): Error {
+  return errors.badGateway(`The upstream sent an embeddings reply Tollgate cannot read: ${problem}.`, { code: 'upstream_invalid_response', upstream: true });
+}
+
+/** How many vectors a request asks for: one per text or per list of token ids. */
+function inputCount(input: EmbeddingRequest['input']): number {
+  if (typeof input === 'string') return 1;
+  // A list of token ids is one input (the route admits no empty list).
+  return typeof input[0] === 'number' ? 1 : input.length;
+}
+
+/** True for a vector component that float32 can carry: the client may ask for it as base64 float32. */
+function isVectorComponent(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= FLOAT32_MAX;
+}
+
+/**
+ * The floats of an embedding as a translator left it: floats, or base64 of little-endian float32s (unpadded
+ * accepted) as OpenAI-compatible servers send when asked for base64. Undefined when it is neither, is empty, or
+ * holds a value that is no finite float32: a client's SDK would decode such a vector to NaN or Infinity.
+ */
+function floatsOf(embedding: unknown): number[] | undefined {
+  if (Array.isArray(embedding)) return embedding.length > 0 && embedding.every(isVectorComponent) ? embedding : undefined;
+  if (typeof embedding !== 'string' || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/.test(embedding)) return undefined;
+  const bytes = Buffer.from(embedding, 'base64');
+  if (bytes.length === 0 || bytes.length % 4 !== 0) return undefined;
+  const values = new Array<number>(bytes.length / 4);
+  for (let index = 0; index < values.length; index += 1) values[index] = bytes.readFloatLE(index * 4);
+  return values.every(isVectorComponent) ? values : undefined;
+}
+
+/**
+ * A translated reply as the client gets it, or a 502 when it is none: one vector of finite float32s per input, in
+ * input order, encoded as the client asked; usage settled and shown only when its counts are counts (an untrusted
+ * report is charged the reservation, and the client sees zeros rather than numbers that cannot be right).
+ */
+function servable(
+  translated: { result: EmbeddingResponse; usage: TokenUsage | undefined },
+  request: EmbeddingRequest,
+): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
+  const { result } = translated;
+  const expected = inputCount(request.input);
+  if (!Array.isArray(result.data) || result.data.length !== expected) {
+    throw invalidReply(`${Array.isArray(result.data) ? result.data.length : 'no'} embeddings for ${expected} inputs`);
+  }
+  const wantsBase64 = request.encoding_format === 'base64';
+  let dimensions: number | undefined;
+  const data = result.data.map((item, position): Embedding => {
+    // A client matches vectors to its inputs by index: the list must hold each index once, in order.
+    if (item.index !== position) throw invalidReply('embeddings whose indexes do not match the inputs');
+    const floats = floatsOf(item.embedding);
+    if (floats === undefined) throw invalidReply(`embedding ${position} is not a list of finite float32 numbers`);
+    // One model embeds every input in one space: vectors of different sizes mean some are not what was asked for.
+    dimensions ??= floats.length;
+    if (floats.length !== dimensions) throw invalidReply(`embedding ${position} has ${floats.length} dimensions, embedding 0 has ${dimensions}`);
+    return { object: 'embedding', index: position, embedding: wantsBase64 ? encodeEmbedding(floats) : floats };
+  });
+  // Settled only when its counts are counts: amounts the limit counters refuse would leave the reservation held.
+  const usage = trustedUsage(translated.usage);
+  const shown = isTokenCount(result.usage?.prompt_tokens) && isTokenCount(result.usage?.total_tokens);
+  return {
+    result: {
+      object: 'list',
+      data,
+      model: typeof result.model === 'string' ? result.model : request.model,
+      usage: shown ? { prompt_tokens: result.usage.prompt_tokens, total_tokens: result.usage.total_tokens } : { prompt_tokens: 0, total_tokens: 0 },
+    },
+    usage,
+  };
 }

@@ -5,7 +5,8 @@
 import { errors } from '../../spec/errors.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
 import type { ProviderContext, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
-import type { TokenUsage } from '../../spec/usage.js';
+import { isAbsent, isRecord } from '../../spec/json-value.js';
+import { isTokenCount, readTokenCounts, type TokenUsage } from '../../spec/usage.js';
 import { authenticateBedrockRequest } from './bedrock-auth.js';
 import { bedrockHeaders, bedrockModelId, bedrockOperationUrl } from './bedrock-url.js';
 
@@ -50,40 +51,52 @@ export async function buildBedrockEmbeddingRequests(request: EmbeddingRequest, c
   );
 }
 
-/** Combines the InvokeModel replies, in request order, into one OpenAI embedding list. */
+/**
+ * Combines the InvokeModel replies, in request order, into one OpenAI embedding list. Each reply must hold one
+ * vector per text its call sent; token counts that are no counts (in the body or the header) make the usage
+ * unreported rather than shown or settled.
+ */
 export function parseBedrockEmbeddingResponses(
   responses: UpstreamResponse[],
   request: EmbeddingRequest,
   context: ProviderContext,
 ): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
   const family = embeddingFamily(bedrockModelId(context), context.model) ?? 'titan';
+  const texts = inputTexts(request);
   const vectors: number[][] = [];
   let tokens = 0;
-  for (const response of responses) {
+  let trusted = true;
+  responses.forEach((response, call) => {
     const body = readJson(response);
     if (family === 'titan') {
-      vectors.push(floatVector(body.embedding ?? (body.embeddingsByType as { float?: unknown } | undefined)?.float));
-      tokens += typeof body.inputTextTokenCount === 'number' ? body.inputTextTokenCount : 0;
+      const byType = isRecord(body.embeddingsByType) ? body.embeddingsByType.float : undefined;
+      vectors.push(floatVector(isAbsent(body.embedding) ? byType : body.embedding));
+      const counts = readTokenCounts(body, ['inputTextTokenCount']);
+      if (counts === undefined) trusted = false;
+      else tokens += counts.inputTextTokenCount;
     } else {
       const embeddings = body.embeddings;
-      const list = Array.isArray(embeddings) ? embeddings : (embeddings as { float?: unknown } | undefined)?.float;
+      const list = Array.isArray(embeddings) ? embeddings : isRecord(embeddings) ? embeddings.float : undefined;
       if (!Array.isArray(list)) throw malformed();
+      // Batches are joined in order: a batch one vector short would hand later inputs their neighbours' vectors.
+      const sent = Math.min(COHERE_BATCH_SIZE, texts.length - call * COHERE_BATCH_SIZE);
+      if (list.length !== sent) throw wrongCount(list.length, sent);
       for (const vector of list) vectors.push(floatVector(vector));
-      tokens += headerCount(response.headers, 'x-amzn-bedrock-input-token-count');
+      const count = headerCount(response.headers, 'x-amzn-bedrock-input-token-count');
+      if (count === undefined) trusted = false;
+      else tokens += count;
     }
-  }
-  const expected = inputTexts(request).length;
-  if (vectors.length !== expected) {
-    throw errors.badGateway(`Bedrock returned ${vectors.length} embeddings for ${expected} inputs.`, { code: 'upstream_malformed_response' });
-  }
+  });
+  if (vectors.length !== texts.length) throw wrongCount(vectors.length, texts.length);
+  const shown = trusted ? tokens : 0;
   return {
     result: {
       object: 'list',
       data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
       model: context.model,
-      usage: { prompt_tokens: tokens, total_tokens: tokens },
+      usage: { prompt_tokens: shown, total_tokens: shown },
     },
-    usage: { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0 },
+    usage: trusted ? { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0 } : undefined,
   };
 }
 
@@ -126,7 +139,7 @@ function cohereBodies(texts: string[], request: EmbeddingRequest, modelId: strin
 function readJson(response: UpstreamResponse): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(response.body).toString('utf8'));
-    if (parsed !== null && typeof parsed === 'object') return parsed as Record<string, unknown>;
+    if (isRecord(parsed)) return parsed;
   } catch {
     // Reported below as a malformed reply.
   }
@@ -134,20 +147,28 @@ function readJson(response: UpstreamResponse): Record<string, unknown> {
 }
 
 function floatVector(value: unknown): number[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'number')) throw malformed();
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'number' && Number.isFinite(item))) throw malformed();
   return value as number[];
 }
 
-function headerCount(headers: Record<string, string>, name: string): number {
+/**
+ * The token count a header reports: 0 when absent, undefined when it is no count (a sign, a fraction, an exponent,
+ * text, beyond any request), which makes the whole report untrusted.
+ */
+function headerCount(headers: Record<string, string>, name: string): number | undefined {
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() === name) {
-      const parsed = Number(value);
-      return Number.isFinite(parsed) ? parsed : 0;
+      const parsed = /^\d{1,10}$/.test(value.trim()) ? Number(value.trim()) : undefined;
+      return isTokenCount(parsed) ? parsed : undefined;
     }
   }
   return 0;
 }
 
+function wrongCount(received: number, expected: number) {
+  return errors.badGateway(`Bedrock returned ${received} embeddings for ${expected} inputs.`, { code: 'upstream_invalid_response', upstream: true });
+}
+
 function malformed() {
-  return errors.badGateway('Bedrock returned an embedding reply Tollgate cannot read.', { code: 'upstream_malformed_response' });
+  return errors.badGateway('Bedrock returned an embedding reply Tollgate cannot read.', { code: 'upstream_invalid_response', upstream: true });
 }

@@ -2,9 +2,10 @@
  * OpenAI embeddings ↔ Cohere v2 `/v2/embed`. Cohere takes at most 96 texts per call, so larger inputs fan out
  * into several calls whose results are stitched back together in input order.
  */
-import { errors, GatewayError } from '../../spec/errors.js';
+import { errors, type GatewayError } from '../../spec/errors.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
-import type { TokenUsage } from '../../spec/usage.js';
+import { isAbsent, isRecord } from '../../spec/json-value.js';
+import { readTokenCounts, type TokenUsage } from '../../spec/usage.js';
 import type { CohereEmbedRequest, CohereEmbedResponse } from './wire-types.js';
 
 /** Cohere's limit on `texts` per embed call. */
@@ -38,7 +39,9 @@ export function toCohereEmbedBodies(request: EmbeddingRequest, model: string): C
 
 /**
  * Joins the replies (in request order) into one OpenAI embeddings response. Usage is the sum of each reply's
- * `meta.billed_units.input_tokens`, or undefined when no reply reported any.
+ * `meta.billed_units.input_tokens`, or undefined when no reply reported any, or when a count there is no count.
+ * A reply that is no object, does not hold one vector per text it was sent, or holds a vector that is not finite
+ * numbers is a 502.
  */
 export function fromCohereEmbedResponses(
   replies: CohereEmbedResponse[],
@@ -48,29 +51,39 @@ export function fromCohereEmbedResponses(
   const data: EmbeddingResponse['data'] = [];
   let tokens = 0;
   let reported = false;
-  replies.forEach((reply, batch) => {
-    const vectors = reply.embeddings?.float;
+  let trusted = true;
+  replies.forEach((reply: unknown, batch) => {
+    const embeddings = isRecord(reply) && isRecord(reply.embeddings) ? reply.embeddings : undefined;
+    const vectors = embeddings?.float;
     const expected = bodies[batch]?.texts.length ?? 0;
     if (!Array.isArray(vectors) || vectors.length !== expected) {
-      throw new GatewayError({
-        status: 502,
-        type: 'upstream_error',
-        code: 'upstream_invalid_response',
-        message: `Cohere returned ${Array.isArray(vectors) ? vectors.length : 'no'} float embeddings for ${expected} texts.`,
-        upstream: true,
-      });
+      throw invalidReply(`Cohere returned ${Array.isArray(vectors) ? vectors.length : 'no'} float embeddings for ${expected} texts.`);
     }
-    for (const vector of vectors) data.push({ object: 'embedding', index: data.length, embedding: vector });
-    const billed = reply.meta?.billed_units?.input_tokens;
-    if (typeof billed === 'number') {
-      tokens += billed;
+    for (const vector of vectors) {
+      if (!Array.isArray(vector) || !vector.every((value) => typeof value === 'number' && Number.isFinite(value))) {
+        throw invalidReply('Cohere returned an embedding that is not a list of numbers.');
+      }
+      data.push({ object: 'embedding', index: data.length, embedding: vector });
+    }
+    const meta = isRecord(reply) && isRecord(reply.meta) ? reply.meta : undefined;
+    const billedUnits = isRecord(meta?.billed_units) ? meta.billed_units : undefined;
+    const counts = readTokenCounts(billedUnits, ['input_tokens']);
+    if (counts === undefined) trusted = false;
+    else if (!isAbsent(billedUnits?.input_tokens)) {
+      tokens += counts.input_tokens;
       reported = true;
     }
   });
+  const usage = reported && trusted ? { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0 } : undefined;
+  const shown = usage?.inputTokens ?? 0;
   return {
-    result: { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
-    usage: reported ? { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0 } : undefined,
+    result: { object: 'list', data, model, usage: { prompt_tokens: shown, total_tokens: shown } },
+    usage,
   };
+}
+
+function invalidReply(message: string): GatewayError {
+  return errors.badGateway(message, { code: 'upstream_invalid_response', upstream: true });
 }
 
 function readTexts(input: EmbeddingRequest['input']): string[] {

@@ -3,7 +3,8 @@
  */
 import { errors } from '../../spec/errors.js';
 import type { Embedding, EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
-import type { TokenUsage } from '../../spec/usage.js';
+import { isAbsent, isRecord } from '../../spec/json-value.js';
+import { readTokenCounts, type TokenUsage } from '../../spec/usage.js';
 
 /** The Gemini API accepts at most 100 requests in one batchEmbedContents call. */
 const GEMINI_BATCH_LIMIT = 100;
@@ -56,36 +57,58 @@ function invalidReply(what: string): Error {
 }
 
 function readVector(value: unknown, what: string): number[] {
-  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'number')) throw invalidReply(what);
+  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'number' && Number.isFinite(entry))) throw invalidReply(what);
   return value;
 }
 
 /**
+ * Checks that a reply holds one vector per text its request sent: replies are joined in order, so one vector
+ * too many or too few would give every later input another's vector.
+ */
+function expectCount(received: number, sizes: readonly number[] | undefined, batch: number, what: string): void {
+  const expected = sizes?.[batch];
+  if (expected !== undefined && received !== expected) {
+    throw errors.badGateway(`The upstream sent ${received} embeddings in a ${what} reply for ${expected} texts.`, { code: 'upstream_invalid_response', upstream: true });
+  }
+}
+
+/**
  * Combines batchEmbedContents replies (`{embeddings:[{values}]}`) in request order. The Gemini API reports no
- * token usage for embeddings, so usage is undefined unless a reply carries usageMetadata.
+ * token usage for embeddings, so usage is undefined unless a reply carries usageMetadata (and undefined, too, when
+ * a count there is no count). With the `request`, each reply must hold one vector per text its body sent.
  */
 export function parseBatchEmbedContents(
   bodies: unknown[],
   model: string,
+  request?: EmbeddingRequest,
 ): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
+  const sizes = request === undefined ? undefined : chunked(embeddingInputs(request), GEMINI_BATCH_LIMIT).map((texts) => texts.length);
   const vectors: number[][] = [];
   let tokens: number | undefined;
-  for (const body of bodies) {
-    const embeddings = (body as { embeddings?: unknown } | null)?.embeddings;
-    if (!Array.isArray(embeddings)) throw invalidReply('batchEmbedContents');
-    for (const embedding of embeddings) vectors.push(readVector((embedding as { values?: unknown } | null)?.values, 'batchEmbedContents'));
-    const promptTokens = (body as { usageMetadata?: { promptTokenCount?: unknown } }).usageMetadata?.promptTokenCount;
-    if (typeof promptTokens === 'number') tokens = (tokens ?? 0) + promptTokens;
-  }
-  const usage = tokens === undefined ? undefined : { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0 };
-  return { result: listResponse(vectors, model, tokens ?? 0), usage };
+  let trusted = true;
+  bodies.forEach((body, batch) => {
+    const embeddings = isRecord(body) ? body.embeddings : undefined;
+    if (!isRecord(body) || !Array.isArray(embeddings)) throw invalidReply('batchEmbedContents');
+    expectCount(embeddings.length, sizes, batch, 'batchEmbedContents');
+    for (const embedding of embeddings) vectors.push(readVector(isRecord(embedding) ? embedding.values : undefined, 'batchEmbedContents'));
+    const usageMetadata = isRecord(body.usageMetadata) ? body.usageMetadata : undefined;
+    const counts = readTokenCounts(usageMetadata, ['promptTokenCount']);
+    if (counts === undefined) trusted = false;
+    else if (!isAbsent(usageMetadata?.promptTokenCount)) tokens = (tokens ?? 0) + counts.promptTokenCount;
+  });
+  const usage = tokens === undefined || !trusted ? undefined : { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0 };
+  return { result: listResponse(vectors, model, usage?.inputTokens ?? 0), usage };
+}
+
+/** How many texts one Vertex `:predict` call takes: gemini-embedding models one, others up to 250. */
+function vertexBatchSize(model: string): number {
+  return /(?:^|\/)gemini-embedding/.test(model) ? 1 : VERTEX_BATCH_LIMIT;
 }
 
 /** Bodies for Vertex `:predict`; gemini-embedding models take one instance per call, others up to 250. */
 export function buildVertexPredictBodies(request: EmbeddingRequest, model: string): Array<Record<string, unknown>> {
   const task = taskType(request);
-  const size = /(?:^|\/)gemini-embedding/.test(model) ? 1 : VERTEX_BATCH_LIMIT;
-  return chunked(embeddingInputs(request), size).map((texts) => {
+  return chunked(embeddingInputs(request), vertexBatchSize(model)).map((texts) => {
     const body: Record<string, unknown> = {
       instances: texts.map((content) => (task ? { content, task_type: task } : { content })),
     };
@@ -94,19 +117,33 @@ export function buildVertexPredictBodies(request: EmbeddingRequest, model: strin
   });
 }
 
-/** Combines Vertex predict replies (`{predictions:[{embeddings:{values, statistics:{token_count}}}]}`). */
-export function parseVertexPredict(bodies: unknown[], model: string): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
+/**
+ * Combines Vertex predict replies (`{predictions:[{embeddings:{values, statistics:{token_count}}}]}`). Usage is
+ * undefined when a token count there is no count. With the `request` (and the deployed model its bodies were built
+ * for, when it is not `model`), each reply must hold one prediction per text its body sent.
+ */
+export function parseVertexPredict(
+  bodies: unknown[],
+  model: string,
+  request?: EmbeddingRequest,
+  deployedModel: string = model,
+): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
+  const sizes = request === undefined ? undefined : chunked(embeddingInputs(request), vertexBatchSize(deployedModel)).map((texts) => texts.length);
   const vectors: number[][] = [];
   let tokens = 0;
-  for (const body of bodies) {
-    const predictions = (body as { predictions?: unknown } | null)?.predictions;
+  let trusted = true;
+  bodies.forEach((body, batch) => {
+    const predictions = isRecord(body) ? body.predictions : undefined;
     if (!Array.isArray(predictions)) throw invalidReply('predict');
+    expectCount(predictions.length, sizes, batch, 'predict');
     for (const prediction of predictions) {
-      const embeddings = (prediction as { embeddings?: { values?: unknown; statistics?: { token_count?: unknown } } } | null)?.embeddings;
+      const embeddings = isRecord(prediction) && isRecord(prediction.embeddings) ? prediction.embeddings : undefined;
       vectors.push(readVector(embeddings?.values, 'predict'));
-      const count = embeddings?.statistics?.token_count;
-      if (typeof count === 'number') tokens += count;
+      const counts = readTokenCounts(embeddings?.statistics, ['token_count']);
+      if (counts === undefined) trusted = false;
+      else tokens += counts.token_count;
     }
-  }
-  return { result: listResponse(vectors, model, tokens), usage: { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0 } };
+  });
+  const usage = trusted ? { inputTokens: tokens, outputTokens: 0, cachedInputTokens: 0 } : undefined;
+  return { result: listResponse(vectors, model, usage?.inputTokens ?? 0), usage };
 }

@@ -79,10 +79,11 @@ export const createGeminiAdapter: AdapterFactory = () => {
           post(context, 'batchEmbedContents', body, false),
         );
       },
-      parseResponses(responses, _request, context) {
+      parseResponses(responses, request, context) {
         return parseBatchEmbedContents(
           responses.map((response) => readGoogleJson<unknown>(response, 'Gemini')),
           context.model,
+          request,
         );
       },
     },

@@ -5,7 +5,8 @@
 import { errors } from '../../spec/errors.js';
 import type { Embedding, EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
 import type { EmbeddingOperation, ProviderContext, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
-import type { TokenUsage } from '../../spec/usage.js';
+import { isAbsent, isRecord } from '../../spec/json-value.js';
+import { readTokenCounts, type TokenUsage } from '../../spec/usage.js';
 import type { CompatibleDescription, EmbeddingRequestRules } from './description.js';
 import { applyFieldRules, buildHeaders, joinUrl, resolveBaseUrl, resolveUpstreamModel } from './request.js';
 import { parseJsonObject } from './response.js';
@@ -55,31 +56,44 @@ export function buildEmbeddingRequest(
   };
 }
 
-/** Reads an OpenAI embeddings list; vectors stay as received (number[] or base64 text). */
+function invalidReply(problem: string): Error {
+  return errors.badGateway(`The upstream returned an embeddings reply Tollgate cannot read: ${problem}.`, { code: 'upstream_invalid_response', upstream: true });
+}
+
+/**
+ * Reads an OpenAI embeddings list; vectors stay as received (number[] or base64 text), ordered by index. An entry
+ * that is no object, holds no vector, or whose index is not a position in the list (or repeats one) is a 502: the
+ * client could not tell which input a vector belongs to. Usage whose counts are not counts is reported as none.
+ */
 export function parseEmbeddingResponse(
   body: Uint8Array | string,
   request: EmbeddingRequest,
 ): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
   const record = parseJsonObject(body, 'embeddings reply');
   if (!Array.isArray(record.data)) {
-    throw errors.badGateway('The upstream embeddings reply has no data list.', { upstream: true });
+    throw errors.badGateway('The upstream embeddings reply has no data list.', { code: 'upstream_invalid_response', upstream: true });
   }
-  const data: Embedding[] = record.data.map((item: unknown, position: number) => {
-    const entry = (item ?? {}) as Record<string, unknown>;
-    const vector = entry.embedding;
-    if (typeof vector !== 'string' && !Array.isArray(vector)) {
-      throw errors.badGateway('The upstream embeddings reply has an entry without a vector.', { upstream: true });
+  const entries: unknown[] = record.data;
+  const seen = new Set<number>();
+  const data: Embedding[] = entries.map((item, position) => {
+    if (!isRecord(item)) throw invalidReply('an entry of its data list is not an object');
+    const vector = item.embedding;
+    if (typeof vector !== 'string' && !(Array.isArray(vector) && vector.every((value) => typeof value === 'number'))) {
+      throw errors.badGateway('The upstream embeddings reply has an entry without a vector.', { code: 'upstream_invalid_response', upstream: true });
     }
-    return {
-      object: 'embedding',
-      index: typeof entry.index === 'number' ? entry.index : position,
-      embedding: vector as number[] | string,
-    };
+    const index = isAbsent(item.index) ? position : item.index;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= entries.length || seen.has(index)) {
+      throw invalidReply(`entry ${position} has the index ${JSON.stringify(index)}`);
+    }
+    seen.add(index);
+    return { object: 'embedding', index, embedding: vector };
   });
   data.sort((left, right) => left.index - right.index);
-  const upstreamUsage = (record.usage ?? null) as Record<string, unknown> | null;
-  const promptTokens = typeof upstreamUsage?.prompt_tokens === 'number' ? upstreamUsage.prompt_tokens : undefined;
-  const totalTokens = typeof upstreamUsage?.total_tokens === 'number' ? upstreamUsage.total_tokens : promptTokens;
+  const upstreamUsage = isRecord(record.usage) ? record.usage : undefined;
+  // Counts that are no counts (negative, fractional, text, beyond any request) make the report untrusted: none.
+  const counts = readTokenCounts(upstreamUsage, ['prompt_tokens', 'total_tokens']);
+  const promptTokens = counts !== undefined && !isAbsent(upstreamUsage?.prompt_tokens) ? counts.prompt_tokens : undefined;
+  const totalTokens = counts !== undefined && !isAbsent(upstreamUsage?.total_tokens) ? counts.total_tokens : promptTokens;
   return {
     result: {
       object: 'list',

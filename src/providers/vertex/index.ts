@@ -111,10 +111,12 @@ export const createVertexAdapter: AdapterFactory = () => {
         const bodies = buildVertexPredictBodies(request, model);
         return Promise.all(bodies.map((body) => post(context, 'google', model, 'predict', body, false)));
       },
-      parseResponses(responses, _request, context) {
+      parseResponses(responses, request, context) {
         return parseVertexPredict(
           responses.map((response) => readGoogleJson<unknown>(response, 'Vertex AI')),
           context.model,
+          request,
+          deployedModel(context),
         );
       },
     },
