@@ -12,17 +12,17 @@
  * by a value of another JSON type or deleted, the body cut short).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApiKey, usageOf } from '../limits/limit-helpers.js';
 import { startAzureMock, type AzureMock } from '../mocks/azure-mock.js';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
 import { startCohereMock, type CohereMock } from '../mocks/cohere-mock.js';
 import { startGoogleMock, type GoogleMock } from '../mocks/google-mock.js';
 import type { RawReply } from '../mocks/mock-server.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
-import { immediateRetries, seededRandom } from '../inference/inference-helpers.js';
+import { seededRandom } from '../inference/inference-helpers.js';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
-import { clone, json, mutateMember, parseJson, setAt, withRawNumber, type Json, type JsonObject } from './malformed-reply-support.js';
-import { createKeyPair, serviceAccountFor } from './vertex-support.js';
+import { expectSettled, keyProviders, singleFlightApiKey, withoutRetries } from './malformed-reply-gateway.js';
+import { clone, json, mutateMember, notReplies, parseJson, setAt, withRawNumber, type Json, type JsonObject } from './malformed-reply-support.js';
+import { createKeyPair } from './vertex-support.js';
 
 type Path = Array<string | number>;
 type Encoding = 'float' | 'base64';
@@ -119,23 +119,18 @@ beforeAll(async () => {
   bedrockMock = await startBedrockMock({ credentials: { accessKeyId: 'AKIATOLLGATEFUZZ0003', secretAccessKey: 'fuzz-secret' }, apiKeys: ['bedrock-key'], region: 'us-east-1' });
   cohereMock = await startCohereMock({ apiKeys: ['cohere-key'] });
   tollgate = await startLiveGateway({ adapterOptions: { azureAuthorityHost: azureMock.baseUrl } });
-  // No retries: each scripted reply is the attempt's one answer.
-  const network = (baseUrl?: string) => ({ network_config: { ...(baseUrl ? { base_url: baseUrl } : {}), max_retries: 0, ...immediateRetries } });
-  const keyed: Array<[string, string, string]> = [
-    ['openai', openaiMock.baseUrl, 'sk-openai'],
-    ['gemini', googleMock.baseUrl, 'gemini-key'],
-    ['bedrock', bedrockMock.baseUrl, 'bedrock-key'],
-    ['cohere', cohereMock.baseUrl, 'cohere-key'],
-  ];
-  for (const [provider, baseUrl, value] of keyed) {
-    await tollgate.configureProvider(provider, network(baseUrl));
-    await tollgate.addKey(provider, { name: provider, value });
-  }
-  await tollgate.configureProvider('vertex', network(googleMock.baseUrl));
-  const account = serviceAccountFor(keyPair, googleMock.tokenUrl, 'fuzz@tollgate-test.iam.gserviceaccount.com');
-  await tollgate.addKey('vertex', { name: 'vertex', vertex_key_config: { project_id: 'tollgate-test', region: 'us-east5', auth_credentials: account.json } });
+  await keyProviders(
+    tollgate,
+    [
+      ['openai', openaiMock.baseUrl, 'sk-openai'],
+      ['gemini', googleMock.baseUrl, 'gemini-key'],
+      ['bedrock', bedrockMock.baseUrl, 'bedrock-key'],
+      ['cohere', cohereMock.baseUrl, 'cohere-key'],
+    ],
+    { googleMock, keyPair },
+  );
   // Azure keys name their resource endpoint themselves.
-  await tollgate.configureProvider('azure', network());
+  await tollgate.configureProvider('azure', withoutRetries());
   await tollgate.addKey('azure', {
     name: 'azure',
     value: 'azure-key',
@@ -235,13 +230,7 @@ beforeAll(async () => {
  * test and no other.
  */
 async function useFreshApiKey(): Promise<void> {
-  const { id, secret } = await createApiKey(tollgate, {
-    description: 'malformed embedding replies',
-    consumptionLimit: { tokens: 1_000_000_000, requests: 1_000_000 },
-    limitPeriod: 'MONTH',
-    // One request at a time: a reservation left unsettled refuses the next request with 429.
-    rateLimits: { maxConcurrent: 1 },
-  });
+  const { id, secret } = await singleFlightApiKey(tollgate, 'malformed embedding replies');
   apiKeyId = id;
   clientHeaders = { authorization: `Bearer ${secret}`, 'content-type': 'application/json' };
 }
@@ -302,9 +291,8 @@ function expectEmbeddingList(text: string, count: number, encoding: Encoding, co
 }
 
 /** After each request the key holds nothing: its reservation was settled, whatever the reply. */
-async function expectSettled(label: string): Promise<void> {
-  const usage = await usageOf(tollgate, apiKeyId);
-  expect(usage.window.reserved, `${label}: the reservation was settled`).toMatchObject({ tokens: 0, requests: 0 });
+function settled(label: string): Promise<void> {
+  return expectSettled(tollgate, apiKeyId, label);
 }
 
 /** Sends an embeddings request the family's mock answers with `reply`, and checks the answer and the settlement. */
@@ -331,7 +319,7 @@ async function tryReply(target: Family, reply: RawReply, label: string, encoding
     expect(parseJson(text), described).toMatchObject({ status_code: status, error: { message: expect.any(String), type: expect.any(String), code: expect.any(String) } });
     answer = { status, text, vectors: [], promptTokens: undefined };
   }
-  await expectSettled(context);
+  await settled(context);
   return answer;
 }
 
@@ -391,19 +379,10 @@ describe.each(familyNames)('%s', (name) => {
 
   it('answers bodies that are not the reply with a 502 in the error shape', async () => {
     const target = family(name);
-    const text = JSON.stringify(target.valid);
     const cases: Array<[string, RawReply]> = [
-      ['an HTML page', { raw: '<html><body><h1>502 Bad Gateway</h1></body></html>', contentType: 'text/html' }],
+      ...notReplies(JSON.stringify(target.valid)),
       ['text that is not JSON', { raw: 'not json at all', contentType: 'text/plain' }],
-      ['an empty body', { raw: '' }],
-      ['a JSON array', { raw: '[]' }],
-      ['a JSON array of numbers', { raw: '[1,2,3]' }],
-      ['a JSON number', { raw: '42' }],
-      ['JSON null', { raw: 'null' }],
-      ['a JSON string', { raw: '"ok"' }],
       ['an empty object', { raw: '{}' }],
-      ['a truncated body', { raw: text.slice(0, Math.floor(text.length / 2)) }],
-      ['a body broken off mid-way', { raw: text.slice(0, Math.floor(text.length / 2)), cut: true }],
     ];
     for (const [label, raw] of cases) {
       const answer = await tryReply(target, raw, label);

@@ -84,3 +84,22 @@ export function withRawNumber(value: Json, path: Array<string | number>, number:
   setAt(copy, path, '__raw_number__');
   return JSON.stringify(copy).replace(marker, number);
 }
+
+/**
+ * Bodies that are no reply at all, as a proxy or a broken connection leaves them: HTML, empty, JSON of the wrong
+ * kind, and `validText` cut short (also with the connection broken off).
+ */
+export function notReplies(validText: string): Array<[string, RawReply]> {
+  const half = validText.slice(0, Math.floor(validText.length / 2));
+  return [
+    ['an HTML page', { raw: '<html><body><h1>502 Bad Gateway</h1></body></html>', contentType: 'text/html' }],
+    ['an empty body', { raw: '' }],
+    ['a JSON array', { raw: '[]' }],
+    ['a JSON array of numbers', { raw: '[1,2,3]' }],
+    ['a JSON number', { raw: '42' }],
+    ['JSON null', { raw: 'null' }],
+    ['a JSON string', { raw: '"ok"' }],
+    ['a truncated body', { raw: half }],
+    ['a body broken off mid-way', { raw: half, cut: true }],
+  ];
+}

@@ -13,7 +13,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAdapterRegistry } from '../../src/providers/index.js';
 import { createReplicateAdapterWith } from '../../src/providers/replicate/index.js';
-import { createApiKey, usageOf } from '../limits/limit-helpers.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
 import { startCohereMock, type CohereMock } from '../mocks/cohere-mock.js';
@@ -21,9 +20,10 @@ import { startGoogleMock, type GoogleMock } from '../mocks/google-mock.js';
 import type { RawReply } from '../mocks/mock-server.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { startReplicateMock, type ReplicateMock } from '../mocks/replicate-mock.js';
-import { immediateRetries, seededRandom } from '../inference/inference-helpers.js';
+import { seededRandom } from '../inference/inference-helpers.js';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
-import { clone, deleteAt, json, memberPaths, mutateMember, oddValues, parentOf, parseJson, setAt, withRawNumber, type Json, type JsonObject } from './malformed-reply-support.js';
+import { expectSettled, keyProviders, singleFlightApiKey } from './malformed-reply-gateway.js';
+import { clone, deleteAt, json, memberPaths, mutateMember, notReplies, oddValues, parentOf, parseJson, setAt, withRawNumber, type Json, type JsonObject } from './malformed-reply-support.js';
 import {
   anthropicMessage,
   anthropicStream,
@@ -43,7 +43,7 @@ import {
   withEvent,
   type ScriptedEvent,
 } from './upstream-reply-fixtures.js';
-import { createKeyPair, serviceAccountFor } from './vertex-support.js';
+import { createKeyPair } from './vertex-support.js';
 
 /** One provider family under test: its model, its valid replies, and how its mock is told what to answer. */
 interface Family {
@@ -133,23 +133,18 @@ beforeAll(async () => {
   const adapters = new Map(createAdapterRegistry());
   adapters.set('replicate', createReplicateAdapterWith({ polling: { waitBeforePoll: async () => undefined } }));
   tollgate = await startLiveGateway({ adapters });
-  // No retries: each scripted reply is the attempt's one answer.
-  const network = (baseUrl: string) => ({ network_config: { base_url: baseUrl, max_retries: 0, ...immediateRetries } });
-  const keyed: Array<[string, string, string]> = [
-    ['openai', openaiMock.baseUrl, 'sk-openai'],
-    ['anthropic', anthropicMock.baseUrl, 'sk-ant'],
-    ['gemini', googleMock.baseUrl, 'gemini-key'],
-    ['bedrock', bedrockMock.baseUrl, 'bedrock-key'],
-    ['cohere', cohereMock.baseUrl, 'cohere-key'],
-    ['replicate', replicateMock.baseUrl, 'replicate-key'],
-  ];
-  for (const [provider, baseUrl, value] of keyed) {
-    await tollgate.configureProvider(provider, network(baseUrl));
-    await tollgate.addKey(provider, { name: provider, value });
-  }
-  await tollgate.configureProvider('vertex', network(googleMock.baseUrl));
-  const account = serviceAccountFor(keyPair, googleMock.tokenUrl, 'fuzz@tollgate-test.iam.gserviceaccount.com');
-  await tollgate.addKey('vertex', { name: 'vertex', vertex_key_config: { project_id: 'tollgate-test', region: 'us-east5', auth_credentials: account.json } });
+  await keyProviders(
+    tollgate,
+    [
+      ['openai', openaiMock.baseUrl, 'sk-openai'],
+      ['anthropic', anthropicMock.baseUrl, 'sk-ant'],
+      ['gemini', googleMock.baseUrl, 'gemini-key'],
+      ['bedrock', bedrockMock.baseUrl, 'bedrock-key'],
+      ['cohere', cohereMock.baseUrl, 'cohere-key'],
+      ['replicate', replicateMock.baseUrl, 'replicate-key'],
+    ],
+    { googleMock, keyPair },
+  );
   await useFreshApiKey();
 
   // A prediction made the ordinary way: scripted creations name it, so the mock serves its stream and reads.
@@ -325,13 +320,7 @@ beforeAll(async () => {
  * test and no other.
  */
 async function useFreshApiKey(): Promise<void> {
-  const { id, secret } = await createApiKey(tollgate, {
-    description: 'malformed upstream replies',
-    consumptionLimit: { tokens: 1_000_000_000, requests: 1_000_000 },
-    limitPeriod: 'MONTH',
-    // One request at a time: a reservation left unsettled refuses the next request with 429.
-    rateLimits: { maxConcurrent: 1 },
-  });
+  const { id, secret } = await singleFlightApiKey(tollgate, 'malformed upstream replies');
   apiKeyId = id;
   clientHeaders = { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' };
 }
@@ -455,9 +444,8 @@ function expectSaneUsage(usage: unknown, context: string): void {
 }
 
 /** After each request the key holds nothing: its reservation was settled, whatever the reply. */
-async function expectSettled(label: string): Promise<void> {
-  const usage = await usageOf(tollgate, apiKeyId);
-  expect(usage.window.reserved, `${label}: the reservation was settled`).toMatchObject({ tokens: 0, requests: 0 });
+function settled(label: string): Promise<void> {
+  return expectSettled(tollgate, apiKeyId, label);
 }
 
 /** Sends a request the family's mock answers with `reply`, and checks answer and settlement. */
@@ -469,7 +457,7 @@ async function tryReply(target: Family, stream: boolean, reply: RawReply, label:
   const answer = await ask(route, target.model, stream, `${target.name} ${label}`, forwarded);
   // The scripted reply was the one played: the upstream was asked.
   expect(target.upstreamRequests(), `${target.name} ${label}: the upstream was asked`).toBeGreaterThan(before);
-  await expectSettled(`${target.name} ${label}`);
+  await settled(`${target.name} ${label}`);
   return answer;
 }
 
@@ -568,18 +556,7 @@ describe.each(familyNames)('%s', (name) => {
 
   it('answers bodies that are not the reply with a 502 in the error shape', async () => {
     const target = family(name);
-    const text = JSON.stringify(target.completion);
-    const cases: Array<[string, RawReply]> = [
-      ['an HTML page', { raw: '<html><body><h1>502 Bad Gateway</h1></body></html>', contentType: 'text/html' }],
-      ['an empty body', { raw: '' }],
-      ['a JSON array', { raw: '[]' }],
-      ['a JSON array of numbers', { raw: '[1,2,3]' }],
-      ['a JSON number', { raw: '42' }],
-      ['JSON null', { raw: 'null' }],
-      ['a JSON string', { raw: '"ok"' }],
-      ['a truncated body', { raw: text.slice(0, Math.floor(text.length / 2)) }],
-      ['a body broken off mid-way', { raw: text.slice(0, Math.floor(text.length / 2)), cut: true }],
-    ];
+    const cases = notReplies(JSON.stringify(target.completion));
     for (const [label, reply] of cases) {
       for (const route of ['/v1/chat/completions', '/v1/messages'] as const) {
         const answer = await tryReply(target, false, reply, `${label} (${route})`, route);
