@@ -97,6 +97,10 @@ describe.each(storeKinds)('/api/v1/api_keys ($name store)', ({ create }) => {
         { apiKeyType: 'INFERENCE', consumptionLimit: { tokens: 1.5 } },
         { apiKeyType: 'INFERENCE', consumptionLimit: { euros: 5 } },
         { apiKeyType: 'INFERENCE', expiresAt: 'tomorrow' },
+        // Valid ISO times whose instant an offset moves past year 9999 or before 1970: shown back in UTC, they could
+        // not be sent again.
+        { apiKeyType: 'INFERENCE', expiresAt: '9999-12-31T23:00:00-02:00' },
+        { apiKeyType: 'INFERENCE', expiresAt: '0000-01-01T00:30:00+01:00' },
         { apiKeyType: 'INFERENCE', rateLimits: { rpm: 0 } },
         { apiKeyType: 'INFERENCE', models: [''] },
         { apiKeyType: 'INFERENCE', apiKey: 'tg_choose-my-own' },

@@ -25,8 +25,23 @@ export const rateLimitsInputSchema = z
   })
   .strict();
 
-/** `expiresAt`: an ISO time; "" or null removes the expiry. */
-const expiresAtInput = z.union([z.iso.datetime({ offset: true }), z.literal(''), z.null()]).optional();
+/** The latest expiry a key may have: a later one would be shown as an extended year (`+010000-…`) it could not be sent back as. */
+const LATEST_EXPIRY = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * `expiresAt`: an ISO time; "" or null removes the expiry. Its instant must fall in years 1970 to 9999 UTC: an offset
+ * can move a date at either end beyond them, and a key's expiry is shown back in UTC.
+ */
+const expiresAtInput = z
+  .union([
+    z.iso.datetime({ offset: true }).refine((text) => {
+      const instant = Date.parse(text);
+      return instant >= 0 && instant <= LATEST_EXPIRY;
+    }, 'must fall between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z'),
+    z.literal(''),
+    z.null(),
+  ])
+  .optional();
 
 /** The body of `POST /api/v1/api_keys`. */
 export const createApiKeyInputSchema = z
