@@ -27,7 +27,7 @@ const classified = (error: unknown) => new Error(`classified: ${(error as Error)
 
 function bodyWith(highWaterMark?: number): { body: StreamedBody; control: RecordingControl } {
   const control = new RecordingControl();
-  const body = new StreamedBody(classified, highWaterMark);
+  const body = new StreamedBody(classified, { highWaterMark });
   body.attach(control);
   return { body, control };
 }
@@ -126,5 +126,26 @@ describe('StreamedBody', () => {
     body.push(Buffer.from('"rate limited"}'));
     body.end();
     expect(Buffer.from(await whole).toString()).toBe('{"error":"rate limited"}');
+  });
+
+  it('reads a body whole up to its bound, and beyond it aborts the transfer with a 502', async () => {
+    const control = new RecordingControl();
+    const atBound = new StreamedBody(classified, { maxReplyBytes: 8 });
+    atBound.attach(control);
+    const whole = atBound.readAll();
+    atBound.push(Buffer.from('1234'));
+    atBound.push(Buffer.from('5678'));
+    atBound.end();
+    expect(Buffer.from(await whole).toString()).toBe('12345678');
+
+    const beyond = new StreamedBody(classified, { maxReplyBytes: 8 });
+    beyond.attach(control);
+    const refused = beyond.readAll();
+    beyond.push(Buffer.from('12345'));
+    await Promise.resolve();
+    await Promise.resolve();
+    beyond.push(Buffer.from('6789'));
+    await expect(refused).rejects.toMatchObject({ status: 502, code: 'upstream_response_too_large' });
+    expect(control.calls).toEqual(['abort']);
   });
 });

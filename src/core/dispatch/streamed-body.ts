@@ -14,6 +14,8 @@
  * - Leaving the loop early (`return`) aborts the upstream request, as destroying the Readable did.
  */
 
+import { MAX_UPSTREAM_REPLY_BYTES, replyTooLarge } from './reply-bound.js';
+
 /** The part of undici's dispatch controller the body drives. */
 export interface FlowControl {
   pause(): void;
@@ -45,14 +47,21 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
   #wakeScheduled = false;
   #control: FlowControl | undefined;
 
+  private readonly highWaterMark: number;
+  private readonly maxReplyBytes: number;
+
   /**
    * @param classify turns a failure of the transfer into the error the reader sees.
-   * @param highWaterMark queued bytes past which the upstream is paused.
+   * @param options `highWaterMark`: queued bytes past which the upstream is paused (64 KiB); `maxReplyBytes`: the
+   *   most `readAll` joins ({@link MAX_UPSTREAM_REPLY_BYTES}).
    */
   constructor(
     private readonly classify: (error: unknown) => unknown,
-    private readonly highWaterMark = 64 * 1024,
-  ) {}
+    options: { highWaterMark?: number; maxReplyBytes?: number } = {},
+  ) {
+    this.highWaterMark = options.highWaterMark ?? 64 * 1024;
+    this.maxReplyBytes = options.maxReplyBytes ?? MAX_UPSTREAM_REPLY_BYTES;
+  }
 
   /** The controller of the request, once undici has started it. */
   attach(control: FlowControl): void {
@@ -116,10 +125,21 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
     return this;
   }
 
-  /** All that is left of the body, joined (for error replies). */
+  /**
+   * All that is left of the body, joined (for error replies). Beyond the bound the body was made with, the rest is
+   * discarded (the connection closed) and `replyTooLarge` is thrown.
+   */
   async readAll(): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
-    for (let result = await this.next(); !result.done; result = await this.next()) parts.push(result.value);
+    let length = 0;
+    for (let result = await this.next(); !result.done; result = await this.next()) {
+      length += result.value.length;
+      if (length > this.maxReplyBytes) {
+        this.discard();
+        throw replyTooLarge(this.maxReplyBytes);
+      }
+      parts.push(result.value);
+    }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 

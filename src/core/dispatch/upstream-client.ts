@@ -2,6 +2,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { CancelSignal } from '../../spec/cancellation.js';
 import { errors, GatewayError } from '../../spec/errors.js';
 import type { HttpSend, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
+import { MAX_UPSTREAM_REPLY_BYTES, replyTooLarge } from './reply-bound.js';
 import { StreamedBody } from './streamed-body.js';
 
 /** A streamed upstream reply: status and headers now, the body as it arrives. */
@@ -30,10 +31,15 @@ export function createUpstreamAgent(): Agent {
 /** One pooled keep-alive agent for every upstream origin; never a client per request. */
 export class UpstreamClient {
   readonly #agent: Dispatcher;
+  readonly #maxReplyBytes: number;
 
-  /** @param agent the dispatcher to send through; default: `createUpstreamAgent()` */
-  constructor(agent: Dispatcher = createUpstreamAgent()) {
+  /**
+   * @param agent the dispatcher to send through; default: `createUpstreamAgent()`
+   * @param maxReplyBytes the bound on a reply read whole; default {@link MAX_UPSTREAM_REPLY_BYTES}
+   */
+  constructor(agent: Dispatcher = createUpstreamAgent(), maxReplyBytes = MAX_UPSTREAM_REPLY_BYTES) {
     this.#agent = agent;
+    this.#maxReplyBytes = maxReplyBytes;
   }
 
   /**
@@ -45,7 +51,7 @@ export class UpstreamClient {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(classifyTransportError(signal.reason, signal));
     return new Promise<UpstreamStream>((resolve, reject) => {
-      const body = new StreamedBody((error) => classifyTransportError(error, signal));
+      const body = new StreamedBody((error) => classifyTransportError(error, signal), { maxReplyBytes: this.#maxReplyBytes });
       let started = false;
       // The client's disconnect aborts the upstream request until the body has ended, whenever it comes.
       const cancellation = linkCancellation(signal);
@@ -90,12 +96,14 @@ export class UpstreamClient {
   send(request: UpstreamRequest, options: { signal?: CancelSignal; timeoutMs: number }): Promise<UpstreamResponse> {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(classifyTransportError(signal.reason, signal));
+    const maxReplyBytes = this.#maxReplyBytes;
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const cancellation = linkCancellation(signal);
       let status = 0;
       let headers: Record<string, string> = {};
       const chunks: Buffer[] = [];
       let length = 0;
+      let refused = false;
       this.#agent.dispatch(dispatchOptions(request, options.timeoutMs), {
         onRequestStart(requestController) {
           cancellation.attach(requestController);
@@ -104,9 +112,17 @@ export class UpstreamClient {
           status = statusCode;
           headers = joinRepeatedHeaders(responseHeaders);
         },
-        onResponseData(_controller, chunk) {
-          chunks.push(chunk);
+        onResponseData(controller, chunk) {
+          if (refused) return;
           length += chunk.length;
+          if (length > maxReplyBytes) {
+            // Aborting closes the connection: the rest of the reply is never read, and the chunks so far are dropped.
+            refused = true;
+            chunks.length = 0;
+            controller.abort(replyTooLarge(maxReplyBytes));
+            return;
+          }
+          chunks.push(chunk);
         },
         onResponseEnd() {
           cancellation.release();
