@@ -98,6 +98,8 @@ export interface AppDependencies {
   ledgerFlushMs?: number;
   /** Keeps the event loop polling after traffic (TOLLGATE_BUSY_POLL_MICROSECONDS); absent: the loop sleeps when idle. */
   busyPoll?: BusyPoll;
+  /** The most bytes held of one upstream reply read whole, or of a stream between two events (default 256 MiB). */
+  maxUpstreamReplyBytes?: number;
 }
 
 /** The built app and the services behind it. */
@@ -174,7 +176,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   const random = dependencies.random ?? Math.random;
   const router = new Router(catalog, adapters, clock, random);
   const busyPoll = dependencies.busyPoll;
-  const client = new UpstreamClient(busyPoll ? createUpstreamAgent().compose(busyPoll.upstreamInterceptor()) : undefined);
+  const client = new UpstreamClient(busyPoll ? createUpstreamAgent().compose(busyPoll.upstreamInterceptor()) : undefined, dependencies.maxUpstreamReplyBytes);
   const metrics = new GatewayMetrics({ defaultMetrics: dependencies.processMetrics ?? false });
   const dispatcher = new Dispatcher({
     router,

@@ -42,6 +42,11 @@ export class UpstreamClient {
     this.#maxReplyBytes = maxReplyBytes;
   }
 
+  /** The bound on a reply read whole; a stream relay holds no more than this between two events either. */
+  get maxReplyBytes(): number {
+    return this.#maxReplyBytes;
+  }
+
   /**
    * Sends a request and returns as soon as the headers arrived; the body follows as it arrives. Built on undici's
    * dispatch API with a body of Tollgate's own (`StreamedBody`) rather than `request`'s Readable: a relay needs the

@@ -9,6 +9,7 @@ import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { DispatchRequest, Dispatcher, Served } from '../dispatch/dispatcher.js';
 import type { UpstreamClient, UpstreamStream } from '../dispatch/upstream-client.js';
+import { replyTooLarge } from '../dispatch/reply-bound.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RouteTarget, Router } from '../routing/router.js';
 import { settleAfterAnswer, type MeteringTicket, type UsageMeter } from './metering.js';
@@ -225,11 +226,25 @@ export class ChatService {
       }
       return failedAt === events.length - 1 ? events : events.slice(0, failedAt + 1);
     };
+    // Bytes the decoder took since its last event: what it may be holding of an event not yet complete. An upstream
+    // that never completes one (no event boundary, a frame length it never fills) is cut off at the bound a reply
+    // read whole has, rather than filling the gateway's memory.
+    const maxPending = this.dependencies.client.maxReplyBytes;
+    let pending = 0;
     try {
       try {
         for await (const bytes of upstream.body) {
           const events = screened(decoder.push(bytes));
-          if (events.length > 0) yield events;
+          if (events.length > 0) {
+            pending = 0;
+            yield events;
+          } else if ((pending += bytes.length) > maxPending) {
+            const error = replyTooLarge(maxPending);
+            ending.status = error.status;
+            ending.errorCode = error.code;
+            yield [{ kind: 'error', error: { status: error.status, type: error.type, code: error.code, message: `The upstream stream sent more than ${maxPending} bytes without completing an event.` } }];
+            return;
+          }
           if (ending.errorCode !== undefined) return;
         }
         const last = screened(decoder.finish());
