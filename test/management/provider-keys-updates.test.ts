@@ -59,7 +59,8 @@ describe.each(storeKinds)('provider keys API, refusals and updates ($name)', ({ 
   });
 
   it('enforces weight > 0 and field types', async () => {
-    for (const weight of [0, -1]) expectError(await post('groq', { name: 'w', value: 'gsk-0123456789', weight }), 400, { param: 'weight' });
+    // Above 1,000,000 two weights could add up to Infinity, and the draw would always land on the last key.
+    for (const weight of [0, -1, 1_000_001, 1e308]) expectError(await post('groq', { name: 'w', value: 'gsk-0123456789', weight }), 400, { param: 'weight' });
     expectError(await post('groq', { name: 'w', value: 'gsk-0123456789', weight: '2' }), 400, { param: 'weight' });
     expectError(await post('groq', { name: 'w', value: 'gsk-0123456789', models: 'gpt' }), 400, { param: 'models' });
     expectError(await post('groq', { name: 'w', value: 'gsk-0123456789', enabled: 'yes' }), 400, { param: 'enabled' });

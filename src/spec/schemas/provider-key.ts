@@ -52,6 +52,9 @@ const bedrockInput = z
 const urlInput = z.object({ url: envVarInputSchema }).strict();
 
 /** The body of POST/PUT /api/providers/{provider}/keys[/{key_id}] (seed 002). Unknown fields are a 400. */
+/** The largest weight a key may have (weights are relative: 1 and 3 split traffic as 1e5 and 3e5 do). */
+export const MAX_KEY_WEIGHT = 1_000_000;
+
 export const providerKeyInputSchema = z
   .object({
     id: storableText(z.string().min(1).max(200)).optional(),
@@ -59,7 +62,8 @@ export const providerKeyInputSchema = z
     value: envVarInputSchema.optional(),
     models: z.array(z.string().min(1)).nullable().optional(),
     blacklisted_models: z.array(z.string().min(1)).nullable().optional(),
-    weight: z.number().positive().finite().optional(),
+    // Weights are relative; two at the top still add up to a finite total, so the draw between keys stays fair.
+    weight: z.number().positive().max(MAX_KEY_WEIGHT).optional(),
     azure_key_config: azureInput.nullable().optional(),
     vertex_key_config: vertexInput.nullable().optional(),
     bedrock_key_config: bedrockInput.nullable().optional(),
