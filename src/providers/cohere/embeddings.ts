@@ -60,7 +60,8 @@ export function fromCohereEmbedResponses(
       throw invalidReply(`Cohere returned ${Array.isArray(vectors) ? vectors.length : 'no'} float embeddings for ${expected} texts.`);
     }
     for (const vector of vectors) {
-      if (!Array.isArray(vector) || !vector.every((value) => typeof value === 'number' && Number.isFinite(value))) {
+      // Its numbers are checked where every family's are (the embedding service).
+      if (!Array.isArray(vector)) {
         throw invalidReply('Cohere returned an embedding that is not a list of numbers.');
       }
       data.push({ object: 'embedding', index: data.length, embedding: vector });

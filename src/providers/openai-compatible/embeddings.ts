@@ -78,7 +78,8 @@ export function parseEmbeddingResponse(
   const data: Embedding[] = entries.map((item, position) => {
     if (!isRecord(item)) throw invalidReply('an entry of its data list is not an object');
     const vector = item.embedding;
-    if (typeof vector !== 'string' && !(Array.isArray(vector) && vector.every((value) => typeof value === 'number'))) {
+    // Floats or base64; what they hold is checked where every family's vectors are (the embedding service).
+    if (typeof vector !== 'string' && !Array.isArray(vector)) {
       throw errors.badGateway('The upstream embeddings reply has an entry without a vector.', { code: 'upstream_invalid_response', upstream: true });
     }
     const index = isAbsent(item.index) ? position : item.index;
