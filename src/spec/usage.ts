@@ -89,19 +89,30 @@ export function toOpenAIUsage(usage: TokenUsage): import('./openai.js').Completi
 export function fromOpenAIUsage(usage: unknown): TokenUsage | undefined {
   if (usage === null || typeof usage !== 'object' || Array.isArray(usage)) return undefined;
   const record = usage as Record<string, unknown>;
-  const counts = readTokenCounts(record, ['prompt_tokens', 'completion_tokens', 'prompt_cache_hit_tokens']);
-  const promptDetails = readTokenCounts(record.prompt_tokens_details, ['cached_tokens']);
-  const completionDetails = readTokenCounts(record.completion_tokens_details, ['reasoning_tokens']);
-  if (counts === undefined || promptDetails === undefined || completionDetails === undefined) return undefined;
+  // Read member by member rather than through readTokenCounts: this runs on every OpenAI-compatible reply, and the
+  // rule is the same (see countOf) without an object per group of counts.
+  const prompt = countOf(record, 'prompt_tokens');
+  const completion = countOf(record, 'completion_tokens');
+  const cacheHits = countOf(record, 'prompt_cache_hit_tokens');
+  const cached = countOf(record.prompt_tokens_details, 'cached_tokens');
+  const reasoning = countOf(record.completion_tokens_details, 'reasoning_tokens');
+  if (Number.isNaN(prompt + completion + cacheHits + cached + reasoning)) return undefined;
   // DeepSeek reports cache hits beside the standard details; the standard member wins when both are there.
   const cachedReported = memberOf(record.prompt_tokens_details, 'cached_tokens');
   const result: TokenUsage = {
-    inputTokens: counts.prompt_tokens,
-    outputTokens: counts.completion_tokens,
-    cachedInputTokens: cachedReported === undefined || cachedReported === null ? counts.prompt_cache_hit_tokens : promptDetails.cached_tokens,
+    inputTokens: prompt,
+    outputTokens: completion,
+    cachedInputTokens: cachedReported === undefined || cachedReported === null ? cacheHits : cached,
   };
-  if (typeof memberOf(record.completion_tokens_details, 'reasoning_tokens') === 'number') result.reasoningTokens = completionDetails.reasoning_tokens;
+  if (typeof memberOf(record.completion_tokens_details, 'reasoning_tokens') === 'number') result.reasoningTokens = reasoning;
   return result;
+}
+
+/** One count by {@link readTokenCounts}' rule: 0 when absent or null (or `record` is no object), NaN when not a count. */
+function countOf(record: unknown, name: string): number {
+  const value = memberOf(record, name);
+  if (value === undefined || value === null) return 0;
+  return isTokenCount(value) ? value : Number.NaN;
 }
 
 function memberOf(record: unknown, name: string): unknown {

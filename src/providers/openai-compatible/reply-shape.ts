@@ -7,11 +7,14 @@
  */
 import { isAbsent, isRecord } from '../../spec/json-value.js';
 
+// Index loops rather than `entries()`: these run on every reply, and an entries iterator allocates a pair per item.
+
 /** Why the members Tollgate reads of a non-streamed completion are not of their types; undefined when they are. */
 export function completionShapeProblem(record: Record<string, unknown>): string | undefined {
   const choices = record.choices;
   if (!Array.isArray(choices)) return '"choices" is not a list';
-  for (const [index, choice] of choices.entries()) {
+  for (let index = 0; index < choices.length; index += 1) {
+    const choice: unknown = choices[index];
     if (!isRecord(choice)) return `choices[${index}] is not an object`;
     const message = choice.message;
     if (!isRecord(message)) return `choices[${index}].message is not an object`;
@@ -28,7 +31,8 @@ export function completionShapeProblem(record: Record<string, unknown>): string 
 export function chunkShapeProblem(record: Record<string, unknown>): string | undefined {
   const choices = record.choices;
   if (!Array.isArray(choices)) return '"choices" is not a list';
-  for (const [index, choice] of choices.entries()) {
+  for (let index = 0; index < choices.length; index += 1) {
+    const choice: unknown = choices[index];
     if (!isRecord(choice)) return `choices[${index}] is not an object`;
     const delta = choice.delta;
     // Azure's annotation chunks carry choices without a delta.
@@ -50,7 +54,8 @@ export function chunkShapeProblem(record: Record<string, unknown>): string | und
 function toolCallsProblem(value: unknown, where: string, fragments: boolean): string | undefined {
   if (isAbsent(value)) return undefined;
   if (!Array.isArray(value)) return `${where} is not a list`;
-  for (const [index, call] of value.entries()) {
+  for (let index = 0; index < value.length; index += 1) {
+    const call: unknown = value[index];
     if (!isRecord(call)) return `${where}[${index}] is not an object`;
     if (fragments && !isAbsent(call.index) && !Number.isInteger(call.index)) return `${where}[${index}].index is not a whole number`;
     if (!isAbsent(call.type) && call.type !== 'function') continue;
