@@ -56,6 +56,16 @@ afterAll(async () => {
 const upstreamRequests = () =>
   openaiMock.requests.length + anthropicMock.requests.length + googleMock.requests.length + bedrockMock.requests.length + cohereMock.requests.length;
 
+/** Sends `body` with the metered key and checks it is refused at the door: a 400 with `error`, and no upstream call. */
+async function expectRefusedAtDoor(route: string, body: Record<string, unknown>, error: { code: string; param: string }) {
+  const before = upstreamRequests();
+  const reply = await post(tollgate, route, body, { headers: clientHeaders });
+  expect(reply.status, reply.text).toBe(400);
+  expect(reply.body.error).toMatchObject({ type: 'invalid_request_error', ...error });
+  expect(upstreamRequests()).toBe(before);
+  return reply;
+}
+
 const chat = (messages: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> => ({ model: 'openai/gpt-4o-mini', messages, ...extra });
 const assistantCalling = (call: unknown) => ({ role: 'assistant', content: null, tool_calls: [call] });
 const goodCall = { id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{}' } };
@@ -100,12 +110,8 @@ const malformedMessages: Array<[string, Record<string, unknown>, string]> = [
 
 describe('malformed chat bodies', () => {
   it.each(malformedChat)('refuses %s with a 400 naming the field, before any upstream call', async (_name, body, param) => {
-    const before = upstreamRequests();
-    const reply = await post(tollgate, '/v1/chat/completions', body, { headers: clientHeaders });
-    expect(reply.status, reply.text).toBe(400);
-    expect(reply.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', param });
+    const reply = await expectRefusedAtDoor('/v1/chat/completions', body, { code: 'invalid_request', param });
     expect(reply.body.error.message).toContain(`"${param}"`);
-    expect(upstreamRequests()).toBe(before);
   });
 
   it('still forwards what it does not check: unknown part types, custom tool calls, null tool_calls, unknown fields', async () => {
@@ -133,11 +139,7 @@ describe('malformed chat bodies', () => {
     expect(reply.status, reply.text).toBe(200);
     expect((openaiMock.requests.at(-1)!.body as Record<string, unknown>).model).toBe('m'.repeat(293));
 
-    const before = upstreamRequests();
-    const embedding = await post(tollgate, '/v1/embeddings', { model: `${longest}m`, input: 'hi' }, { headers: clientHeaders });
-    expect(embedding.status, embedding.text).toBe(400);
-    expect(embedding.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', param: 'model' });
-    expect(upstreamRequests()).toBe(before);
+    await expectRefusedAtDoor('/v1/embeddings', { model: `${longest}m`, input: 'hi' }, { code: 'invalid_request', param: 'model' });
   });
 });
 
@@ -164,21 +166,13 @@ describe('what only OpenAI-format upstreams can carry', () => {
   });
 
   it.each(cases)('refuses %s for %s with a 400 naming it, before any upstream call', async (_name, model, body, param) => {
-    const before = upstreamRequests();
-    const reply = await post(tollgate, '/v1/chat/completions', { ...body, model }, { headers: clientHeaders });
-    expect(reply.status, reply.text).toBe(400);
-    expect(reply.body.error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_tool', param });
-    expect(upstreamRequests()).toBe(before);
+    await expectRefusedAtDoor('/v1/chat/completions', { ...body, model }, { code: 'unsupported_tool', param });
   });
 });
 
 describe('malformed Anthropic Messages bodies', () => {
   it.each(malformedMessages)('refuses %s with a 400 naming the field, before any upstream call', async (_name, body, param) => {
-    const before = upstreamRequests();
-    const reply = await post(tollgate, '/v1/messages', body, { headers: clientHeaders });
-    expect(reply.status, reply.text).toBe(400);
-    expect(reply.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', param });
-    expect(upstreamRequests()).toBe(before);
+    await expectRefusedAtDoor('/v1/messages', body, { code: 'invalid_request', param });
   });
 });
 
