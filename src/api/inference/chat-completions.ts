@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { renderErrorBody } from '../../spec/error-body.js';
-import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
+import { GatewayError } from '../../spec/errors.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
 import { chatRequestSchema } from '../../spec/schemas/chat-request.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { isUsageOnlyChunk } from '../../core/inference/chat-service.js';
-import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, servedHeaders } from './inference-call.js';
+import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, relayFailure, servedHeaders, unreadableEvent } from './inference-call.js';
 import { SseWriter } from './sse-writer.js';
 import '../route-access.js';
 
@@ -22,14 +22,6 @@ function mayBeUsageOnly(event: { raw?: string }): boolean {
   return event.raw === undefined || emptyChoices.test(event.raw);
 }
 
-/**
- * The error a stream ends with when an event cannot be read on its way to the client: the decoder forwards some
- * chunks as the upstream's text and parses them only when read, so what fails there is the upstream's reply.
- */
-export function unreadableEvent(error: unknown): GatewayError {
-  if (isGatewayError(error)) return error;
-  return errors.badGateway('The upstream sent a stream event Tollgate cannot read.', { code: 'upstream_stream_error', upstream: true, cause: error });
-}
 
 /** `POST /v1/chat/completions`, streaming and not. */
 export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
@@ -105,11 +97,7 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
               }
             }
           } catch (error) {
-            // The response is hijacked: nothing would answer a rethrown error, and the client would wait on an open
-            // stream. It gets the error event and the stream's end instead.
-            const failure = isGatewayError(error) ? error : errors.internal('The stream failed inside Tollgate.', { cause: error });
-            request.log.error({ err: error }, 'stream relay failed');
-            result.fail(failure);
+            const failure = relayFailure(request, result, error);
             if (!answered) writeError(failure);
           }
           const clientClosed = writer.closed && !answered;

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { Cancellation } from '../../spec/cancellation.js';
-import { errors, isGatewayError } from '../../spec/errors.js';
+import { errors, isGatewayError, type GatewayError } from '../../spec/errors.js';
 import type { JsonSource } from '../../spec/json-source.js';
 import type { TokenUsage } from '../../spec/usage.js';
 import type { InferenceCall, ServedBy } from '../../core/inference/chat-service.js';
@@ -142,4 +142,25 @@ export function inferenceCall(request: FastifyRequest, route: InferenceCall['rou
 /** Response headers naming who served the request. */
 export function servedHeaders(servedBy: ServedBy): Record<string, string> {
   return { 'x-tollgate-provider': servedBy.provider, 'x-tollgate-model': servedBy.model, 'x-tollgate-key-id': servedBy.keyId };
+}
+
+/**
+ * The error a stream ends with when an event cannot be read on its way to the client: the decoder forwards some
+ * chunks as the upstream's text and parses them only when read, so what fails there is the upstream's reply.
+ */
+export function unreadableEvent(error: unknown): GatewayError {
+  if (isGatewayError(error)) return error;
+  return errors.badGateway('The upstream sent a stream event Tollgate cannot read.', { code: 'upstream_stream_error', upstream: true, cause: error });
+}
+
+/**
+ * The error a hijacked stream ends with when its relay fails: logged, recorded on the result (its settlement and
+ * ledger row), and returned for the route to write as the stream's last event. Nothing would answer a rethrown
+ * error once the response is hijacked, and the client would wait on an open stream.
+ */
+export function relayFailure(request: FastifyRequest, result: { fail(error: GatewayError): void }, error: unknown): GatewayError {
+  const failure = isGatewayError(error) ? error : errors.internal('The stream failed inside Tollgate.', { cause: error });
+  request.log.error({ err: error }, 'stream relay failed');
+  result.fail(failure);
+  return failure;
 }

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AnthropicMessagesRequest } from '../../spec/anthropic.js';
 import { messagesRequestSchema } from '../../spec/schemas/messages-request.js';
-import { errors, isGatewayError } from '../../spec/errors.js';
 import type { ChatCompletion } from '../../spec/openai.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { chatCompletionToMessage, createMessagesStreamEncoder, messageIdFor, messagesRequestToChat } from '../../core/anthropic-messages/index.js';
-import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, servedHeaders } from './inference-call.js';
+import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, relayFailure, servedHeaders, unreadableEvent } from './inference-call.js';
 import { SseWriter } from './sse-writer.js';
-import { inferenceBodyLimit, unreadableEvent } from './chat-completions.js';
+import { inferenceBodyLimit } from './chat-completions.js';
 import { randomUUID } from 'node:crypto';
 import '../route-access.js';
 
@@ -70,12 +69,8 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
               }
             }
           } catch (error) {
-            // The response is hijacked: nothing would answer a rethrown error, and the client would wait on an open
-            // stream. It gets the error event and the stream's end instead.
-            const failure = isGatewayError(error) ? error : errors.internal('The stream failed inside Tollgate.', { cause: error });
-            request.log.error({ err: error }, 'stream relay failed');
+            const failure = relayFailure(request, result, error);
             failed = failure.code;
-            result.fail(failure);
             writer.write(encoder.fail({ type: failure.type, message: failure.message }));
           }
           const clientClosed = writer.closed;
