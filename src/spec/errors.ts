@@ -92,6 +92,9 @@ export const errors = {
   badGateway: make(502, 'upstream_error', 'upstream_error'),
   unavailable: make(503, 'service_unavailable_error', 'service_unavailable'),
   timeout: make(504, 'timeout_error', 'upstream_timeout'),
+  /** An upstream reply Tollgate cannot read (not JSON, members of the wrong type): the upstream's fault, not retried. */
+  invalidReply: (message: string, cause?: unknown): GatewayError =>
+    new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_invalid_response', message, upstream: true, cause }),
 };
 
 /** True when the value is a GatewayError (also across module copies). */

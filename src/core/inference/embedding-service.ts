@@ -116,7 +116,7 @@ export class EmbeddingService {
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 function invalidReply(problem: string): Error {
-  return errors.badGateway(`The upstream sent an embeddings reply Tollgate cannot read: ${problem}.`, { code: 'upstream_invalid_response', upstream: true });
+  return errors.invalidReply(`The upstream sent an embeddings reply Tollgate cannot read: ${problem}.`);
 }
 
 /** How many vectors a request asks for: one per text or per list of token ids. */

@@ -1,6 +1,6 @@
 /** Anthropic message → OpenAI chat completion, and Anthropic usage → normalised usage (reference §3). */
 import type { AnthropicMessage, AnthropicUsage } from '../../spec/anthropic.js';
-import { GatewayError } from '../../spec/errors.js';
+import { errors } from '../../spec/errors.js';
 import type { ChatCompletion, ChatCompletionChoice, FunctionToolCall } from '../../spec/openai.js';
 import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
@@ -68,19 +68,16 @@ export function readAnthropicMessage(body: Uint8Array, upstream: string): Anthro
   try {
     parsed = JSON.parse(utf8.decode(body));
   } catch (cause) {
-    throw invalidReply(`${upstream} answered with a body that is not JSON.`, cause);
+    throw errors.invalidReply(`${upstream} answered with a body that is not JSON.`, cause);
   }
   const problem = messageShapeProblem(parsed);
-  if (problem !== undefined) throw invalidReply(`${upstream} answered with a body that is not an Anthropic message Tollgate can read: ${problem}.`);
+  if (problem !== undefined) throw errors.invalidReply(`${upstream} answered with a body that is not an Anthropic message Tollgate can read: ${problem}.`);
   return parsed as AnthropicMessage;
 }
 
 // Decoding without `stream: true` keeps no state between calls, so one decoder serves every body.
 const utf8 = new TextDecoder('utf-8');
 
-function invalidReply(message: string, cause?: unknown): GatewayError {
-  return new GatewayError({ status: 502, type: 'upstream_error', code: 'upstream_invalid_response', message, upstream: true, cause });
-}
 
 export interface MessageToChatOptions {
   /** Unix seconds for `created`; defaults to now. */

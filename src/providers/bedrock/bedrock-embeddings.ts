@@ -167,9 +167,9 @@ function headerCount(headers: Record<string, string>, name: string): number | un
 }
 
 function wrongCount(received: number, expected: number) {
-  return errors.badGateway(`Bedrock returned ${received} embeddings for ${expected} inputs.`, { code: 'upstream_invalid_response', upstream: true });
+  return errors.invalidReply(`Bedrock returned ${received} embeddings for ${expected} inputs.`);
 }
 
 function malformed() {
-  return errors.badGateway('Bedrock returned an embedding reply Tollgate cannot read.', { code: 'upstream_invalid_response', upstream: true });
+  return errors.invalidReply('Bedrock returned an embedding reply Tollgate cannot read.');
 }

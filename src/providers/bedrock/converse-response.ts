@@ -57,7 +57,7 @@ export function completionId(context: ProviderContext): string {
 export function fromConverseResponse(body: ConverseResponse, context: ProviderContext): ChatResult {
   const problem = converseShapeProblem(body);
   if (problem !== undefined) {
-    throw errors.badGateway(`Bedrock returned a reply Tollgate cannot read: ${problem}.`, { code: 'upstream_invalid_response', upstream: true });
+    throw errors.invalidReply(`Bedrock returned a reply Tollgate cannot read: ${problem}.`);
   }
   const blocks = body.output?.message?.content ?? [];
   let text = '';

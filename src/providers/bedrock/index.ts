@@ -74,6 +74,6 @@ function readConverseResponse(response: UpstreamResponse): ConverseResponse {
     // Its shape is checked by the translation, which reads it.
     return JSON.parse(Buffer.from(response.body).toString('utf8')) as ConverseResponse;
   } catch (cause) {
-    throw errors.badGateway('Bedrock returned a reply that is not JSON.', { code: 'upstream_invalid_response', upstream: true, cause });
+    throw errors.invalidReply('Bedrock returned a reply that is not JSON.', cause);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Cohere v2 chat reply → OpenAI chat completion. Pure: the clock and ids come from the caller.
  */
-import { GatewayError } from '../../spec/errors.js';
+import { errors, GatewayError } from '../../spec/errors.js';
 import type { ChatCompletion, FinishReason, FunctionToolCall } from '../../spec/openai.js';
 import type { ChatResult } from '../../spec/provider.js';
 import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
@@ -25,13 +25,7 @@ export function fromCohereChatResponse(body: CohereChatResponse, identity: Compl
   if (failure) throw failure;
   const problem = cohereReplyShapeProblem(body);
   if (problem !== undefined) {
-    throw new GatewayError({
-      status: 502,
-      type: 'upstream_error',
-      code: 'upstream_invalid_response',
-      message: `Cohere answered with a reply Tollgate cannot read: ${problem}.`,
-      upstream: true,
-    });
+    throw errors.invalidReply(`Cohere answered with a reply Tollgate cannot read: ${problem}.`);
   }
 
   let text = '';

@@ -84,7 +84,7 @@ export function fromCohereEmbedResponses(
 }
 
 function invalidReply(message: string): GatewayError {
-  return errors.badGateway(message, { code: 'upstream_invalid_response', upstream: true });
+  return errors.invalidReply(message);
 }
 
 function readTexts(input: EmbeddingRequest['input']): string[] {

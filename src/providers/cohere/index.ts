@@ -2,7 +2,7 @@
  * The Cohere adapter: chat over `POST /v2/chat` (plain and SSE) and embeddings over `POST /v2/embed`,
  * authenticated with a bearer API key.
  */
-import { GatewayError } from '../../spec/errors.js';
+import { errors } from '../../spec/errors.js';
 import type {
   AdapterFactory,
   ProviderAdapter,
@@ -91,13 +91,6 @@ function readJson<T>(response: UpstreamResponse): T {
   try {
     return JSON.parse(new TextDecoder().decode(response.body)) as T;
   } catch (cause) {
-    throw new GatewayError({
-      status: 502,
-      type: 'upstream_error',
-      code: 'upstream_invalid_response',
-      message: 'Cohere answered with a body that is not JSON.',
-      upstream: true,
-      cause,
-    });
+    throw errors.invalidReply('Cohere answered with a body that is not JSON.', cause);
   }
 }

@@ -53,7 +53,7 @@ function listResponse(vectors: number[][], model: string, promptTokens: number):
 }
 
 function invalidReply(what: string): Error {
-  return errors.badGateway(`The upstream sent an unexpected ${what} reply.`, { code: 'upstream_invalid_response', upstream: true });
+  return errors.invalidReply(`The upstream sent an unexpected ${what} reply.`);
 }
 
 function readVector(value: unknown, what: string): number[] {
@@ -69,7 +69,7 @@ function readVector(value: unknown, what: string): number[] {
 function expectCount(received: number, sizes: readonly number[] | undefined, batch: number, what: string): void {
   const expected = sizes?.[batch];
   if (expected !== undefined && received !== expected) {
-    throw errors.badGateway(`The upstream sent ${received} embeddings in a ${what} reply for ${expected} texts.`, { code: 'upstream_invalid_response', upstream: true });
+    throw errors.invalidReply(`The upstream sent ${received} embeddings in a ${what} reply for ${expected} texts.`);
   }
 }
 

@@ -2,7 +2,7 @@
  * Gemini GenerateContentResponse → OpenAI ChatCompletion, finish reasons and normalised usage.
  */
 import { randomBytes } from 'node:crypto';
-import { GatewayError } from '../../spec/errors.js';
+import { errors } from '../../spec/errors.js';
 import type { ChatCompletion, ChatCompletionChoice, FinishReason, FunctionToolCall } from '../../spec/openai.js';
 import type { ChatResult } from '../../spec/provider.js';
 import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
@@ -141,13 +141,7 @@ export interface CompletionOptions {
 export function generateContentToChatCompletion(response: GenerateContentResponse, options: CompletionOptions): ChatResult {
   const problem = generateContentShapeProblem(response);
   if (problem !== undefined) {
-    throw new GatewayError({
-      status: 502,
-      type: 'upstream_error',
-      code: 'upstream_invalid_response',
-      message: `The upstream answered with a reply Tollgate cannot read: ${problem}.`,
-      upstream: true,
-    });
+    throw errors.invalidReply(`The upstream answered with a reply Tollgate cannot read: ${problem}.`);
   }
   const candidates = response.candidates ?? [];
   const choices: ChatCompletionChoice[] =

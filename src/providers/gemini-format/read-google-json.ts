@@ -1,7 +1,7 @@
 /**
  * Reads a successful Google reply's JSON body.
  */
-import { GatewayError } from '../../spec/errors.js';
+import { errors } from '../../spec/errors.js';
 import type { UpstreamResponse } from '../../spec/provider.js';
 
 /** Parses a successful reply's JSON body; a body that is not JSON is an upstream fault (502). */
@@ -9,13 +9,6 @@ export function readGoogleJson<T>(response: UpstreamResponse, provider: string):
   try {
     return JSON.parse(new TextDecoder().decode(response.body)) as T;
   } catch (cause) {
-    throw new GatewayError({
-      status: 502,
-      type: 'upstream_error',
-      code: 'upstream_invalid_response',
-      message: `${provider} answered with a body that is not JSON.`,
-      upstream: true,
-      cause,
-    });
+    throw errors.invalidReply(`${provider} answered with a body that is not JSON.`, cause);
   }
 }

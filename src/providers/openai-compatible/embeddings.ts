@@ -57,7 +57,7 @@ export function buildEmbeddingRequest(
 }
 
 function invalidReply(problem: string): Error {
-  return errors.badGateway(`The upstream returned an embeddings reply Tollgate cannot read: ${problem}.`, { code: 'upstream_invalid_response', upstream: true });
+  return errors.invalidReply(`The upstream returned an embeddings reply Tollgate cannot read: ${problem}.`);
 }
 
 /**
@@ -71,7 +71,7 @@ export function parseEmbeddingResponse(
 ): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
   const record = parseJsonObject(body, 'embeddings reply');
   if (!Array.isArray(record.data)) {
-    throw errors.badGateway('The upstream embeddings reply has no data list.', { code: 'upstream_invalid_response', upstream: true });
+    throw errors.invalidReply('The upstream embeddings reply has no data list.');
   }
   const entries: unknown[] = record.data;
   const seen = new Set<number>();
@@ -80,7 +80,7 @@ export function parseEmbeddingResponse(
     const vector = item.embedding;
     // Floats or base64; what they hold is checked where every family's vectors are (the embedding service).
     if (typeof vector !== 'string' && !Array.isArray(vector)) {
-      throw errors.badGateway('The upstream embeddings reply has an entry without a vector.', { code: 'upstream_invalid_response', upstream: true });
+      throw errors.invalidReply('The upstream embeddings reply has an entry without a vector.');
     }
     const index = isAbsent(item.index) ? position : item.index;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= entries.length || seen.has(index)) {

@@ -110,7 +110,7 @@ export function parseChatCompletion(
   const changed = normalizeChoices(record, options.finishReasons);
   const problem = completionShapeProblem(record);
   if (problem !== undefined) {
-    throw errors.badGateway(`The upstream returned a chat completion Tollgate cannot read: ${problem}.`, { code: 'upstream_invalid_response', upstream: true });
+    throw errors.invalidReply(`The upstream returned a chat completion Tollgate cannot read: ${problem}.`);
   }
   const taken = takeUsage(record);
   return {
