@@ -4,8 +4,12 @@ import type { UsageLedgerTable } from './schema.js';
 
 type LedgerRow = Insertable<UsageLedgerTable>;
 
-/** The ledger's text columns and the characters each holds (its `varchar` length in the migrations). */
-const textColumns = [
+/**
+ * The ledger's text columns and the characters each holds: its `varchar` length in the migrations, which stay as they
+ * shipped. A test reads the declared types back from both stores, so a column added or widened by a later migration
+ * fails there until it is listed here.
+ */
+export const LEDGER_TEXT_COLUMNS = [
   ['id', 64],
   ['request_id', 200],
   ['api_key_id', 64],
@@ -17,8 +21,8 @@ const textColumns = [
   ['created_at', 40],
 ] as const satisfies ReadonlyArray<readonly [keyof UsageLedgerTable, number]>;
 
-/** The ledger's whole-number columns: `integer` on PostgreSQL, 32 bits. */
-const integerColumns = ['status', 'stream', 'input_tokens', 'output_tokens', 'cached_tokens', 'usage_missing', 'latency_ms'] as const satisfies ReadonlyArray<
+/** The ledger's whole-number columns: `integer` on PostgreSQL, 32 bits (checked against the stores like the text columns). */
+export const LEDGER_INTEGER_COLUMNS = ['status', 'stream', 'input_tokens', 'output_tokens', 'cached_tokens', 'usage_missing', 'latency_ms'] as const satisfies ReadonlyArray<
   keyof UsageLedgerTable
 >;
 
@@ -50,13 +54,13 @@ function storableInteger(value: number): number {
  */
 export function storableLedgerRow(row: LedgerRow): LedgerRow {
   let fitted: LedgerRow | undefined;
-  for (const [column, length] of textColumns) {
+  for (const [column, length] of LEDGER_TEXT_COLUMNS) {
     const value = row[column];
     if (typeof value !== 'string' || (value.length <= length && isStorableText(value))) continue;
     fitted ??= { ...row };
     fitted[column] = fittedText(value, length);
   }
-  for (const column of integerColumns) {
+  for (const column of LEDGER_INTEGER_COLUMNS) {
     const value = row[column];
     if (typeof value !== 'number' || (Number.isInteger(value) && value <= INT4_MAX && value >= INT4_MIN)) continue;
     fitted ??= { ...row };

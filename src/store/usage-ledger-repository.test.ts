@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sqliteStore, storeKinds, type TestStore } from '../../test/support/stores.js';
 import { LedgerWriter } from '../core/api-keys/ledger-writer.js';
 import { sqliteConnectionOf, type Database } from './database.js';
-import { storableLedgerRow } from './storable-ledger-row.js';
+import { LEDGER_INTEGER_COLUMNS, LEDGER_TEXT_COLUMNS, storableLedgerRow } from './storable-ledger-row.js';
 import { UsageLedgerRepository, type LedgerRow } from './usage-ledger-repository.js';
 
 const columns = [
@@ -152,7 +152,32 @@ describe('UsageLedgerRepository on SQLite', () => {
   });
 });
 
+/** The ledger's columns as the store declares them: text with its length, whole numbers, anything else by its type. */
+async function declaredColumns(database: Database): Promise<Record<string, string>> {
+  if (database.dialect === 'sqlite') {
+    const declared = await sql<{ name: string; type: string }>`select name, type from pragma_table_info('usage_ledger')`.execute(database.db);
+    return Object.fromEntries(declared.rows.map(({ name, type }) => [name, type.toLowerCase()]));
+  }
+  const declared = await sql<{ column_name: string; data_type: string; character_maximum_length: number | null }>`
+    select column_name, data_type, character_maximum_length from information_schema.columns
+    where table_schema = current_schema() and table_name = 'usage_ledger'`.execute(database.db);
+  return Object.fromEntries(
+    declared.rows.map(({ column_name, data_type, character_maximum_length }) => [
+      column_name,
+      data_type === 'character varying' ? `varchar(${character_maximum_length})` : data_type,
+    ]),
+  );
+}
+
 describe.each(storeKinds)('UsageLedgerRepository and LedgerWriter ($name)', ({ create }) => {
+  it('declares exactly the text lengths and 32-bit columns the rows are fitted to', async () => {
+    const declared = await declaredColumns(await open(create()));
+    const fitted: Record<string, string> = { cost_usd: 'double precision' };
+    for (const [column, length] of LEDGER_TEXT_COLUMNS) fitted[column] = `varchar(${length})`;
+    for (const column of LEDGER_INTEGER_COLUMNS) fitted[column] = 'integer';
+    expect(declared).toEqual(fitted);
+  });
+
   it('writes exactly what an insert through Kysely writes, whatever the batch size', async () => {
     const fast = await open(create());
     const throughKysely = await open(create());
