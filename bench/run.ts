@@ -17,7 +17,7 @@ import { startLoadGenerator, type LoadGenerator } from './lib/load-generator.js'
 import type { LoadJob, LoadResult, ThroughputResult } from './lib/load-jobs.js';
 import { parseOptions, usage, type BenchOptions, type SystemName } from './lib/options.js';
 import { portkeyEntry } from './lib/portkey.js';
-import { canPin, cpuIdleBehaviour, machineLoad, pin, sampleCores, sampleProcess, setNiceness } from './lib/processes.js';
+import { canPin, cpuIdleBehaviour, machineLoad, pin, sampleCores, sampleProcess, setNiceness, type CoreTimes } from './lib/processes.js';
 import { renderMarkdown, renderText, summarise, type Measurement, type Report, type SoakSummary } from './lib/report.js';
 import { checkTargets } from './lib/target-checks.js';
 import { fixedRateJob, selectedScenarios, targetFor, type Scenario } from './lib/scenarios.js';
@@ -108,9 +108,15 @@ async function measure(
     measurement.gateway = { cpuMsPer1k: round((gatewayCpuMs / result.requests) * 1000, 1), rssMb: round(after.rssBytes / 1048576, 1) };
   }
   if (layout && coresBefore && coresAfter) {
-    const busy = (cores: number[]) => cores.reduce((sum, core) => sum + ((coresAfter[core] ?? 0) - (coresBefore[core] ?? 0)), 0);
+    const spent = (cores: number[], kind: keyof CoreTimes) =>
+      cores.reduce((sum, core) => sum + ((coresAfter[core]?.[kind] ?? 0) - (coresBefore[core]?.[kind] ?? 0)), 0);
+    const busy = (cores: number[]) => spent(cores, 'busyMs') + spent(cores, 'stolenMs');
     measurement.machine = {
-      otherOnGatewayCorePct: round(Math.max(0, ((busy(layout.gateway) - gatewayCpuMs - (probe?.usedUs ?? 0) / 1000) / (wallMs * layout.gateway.length)) * 100), 1),
+      otherOnGatewayCorePct: round(
+        Math.max(0, ((spent(layout.gateway, 'busyMs') - gatewayCpuMs - (probe?.usedUs ?? 0) / 1000) / (wallMs * layout.gateway.length)) * 100),
+        1,
+      ),
+      stolenFromGatewayCorePct: round((spent(layout.gateway, 'stolenMs') / (wallMs * layout.gateway.length)) * 100, 1),
       loadCoresBusyPct: round((busy(layout.load) / (wallMs * layout.load.length)) * 100, 1),
       ...(probe && Number.isFinite(probe.workUs) ? { coreProbeUs: round(probe.workUs, 1) } : {}),
     };
@@ -269,7 +275,7 @@ async function main(): Promise<void> {
           measurements.push({ scenario: scenario.name, system: system.name, repetition, result, ...(gateway ? { gateway } : {}), ...(machine ? { machine } : {}) });
           const cost = gateway ? `; gateway ${gateway.cpuMsPer1k} ms CPU/1k req, RSS ${gateway.rssMb} MB` : '';
           const noise = machine
-            ? `; others on gateway core ${machine.otherOnGatewayCorePct}%, load core ${machine.loadCoresBusyPct}% busy${machine.coreProbeUs !== undefined ? `, core probe ${machine.coreProbeUs} µs` : ''}`
+            ? `; others on gateway core ${machine.otherOnGatewayCorePct}%, stolen ${machine.stolenFromGatewayCorePct ?? 0}%, load core ${machine.loadCoresBusyPct}% busy${machine.coreProbeUs !== undefined ? `, core probe ${machine.coreProbeUs} µs` : ''}`
             : '';
           const failures = result.failures > 0 ? `; ${result.failures} FAILED` : '';
           log(`[${repetition + 1}/${options.repetitions}] ${scenario.name} · ${system.name}: ${describe(result)}${cost}${noise}${failures}`);

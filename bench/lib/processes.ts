@@ -202,13 +202,24 @@ export function cpuIdleBehaviour(): string {
   return haltPollNs === undefined ? `cpuidle ${driver}` : `cpuidle ${driver}, guest halt polling ${haltPollNs} ns`;
 }
 
-/** Busy CPU time per core (ms) from /proc/stat: everything but idle and iowait; undefined off Linux. */
-export function sampleCores(): number[] | undefined {
+/** One core's CPU time so far (ms), from /proc/stat. */
+export interface CoreTimes {
+  /** Time the core ran this guest's work: user, nice, system, irq and softirq. */
+  busyMs: number;
+  /** Steal: time this guest's vCPU wanted to run and the hypervisor ran something else (0 where the host hides it). */
+  stolenMs: number;
+}
+
+/** CPU time per core (ms) from /proc/stat; undefined off Linux. */
+export function sampleCores(): CoreTimes[] | undefined {
   try {
     const lines = readFileSync('/proc/stat', 'utf8').split('\n').filter((line) => /^cpu\d+ /.test(line));
     return lines.map((line) => {
       const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
-      return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / clockTicks;
+      return {
+        busyMs: (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * 1000) / clockTicks,
+        stolenMs: ((steal ?? 0) * 1000) / clockTicks,
+      };
     });
   } catch {
     return undefined;

@@ -26,6 +26,22 @@ describe('core speed in the report', () => {
     );
   });
 
+  it('reports steal time on the gateway core apart from other load, and leaves it out of older runs', () => {
+    const stolen = (repetition: number, percent: number): Measurement => {
+      const measurement = throughput('tollgate', repetition, 1000);
+      return { ...measurement, machine: { ...measurement.machine!, stolenFromGatewayCorePct: percent } };
+    };
+    const measurements = [stolen(0, 30), stolen(1, 10), stolen(2, 20)];
+    const [summary] = summarise(measurements, [{ name: 'throughput', description: 'throughput' }]);
+    expect(summary!.systems[0]!.median.stolenPct).toBe(20);
+    expect(summary!.systems[0]!.median.otherOnGatewayCorePct).toBe(0);
+    expect(coreSpeedLine(measurements)).toMatch(/; steal time on that core 10–30 %, median 20 %$/);
+    const markdown = renderMarkdown({ meta: {}, systems: [], scenarios: [summary!], soak: undefined, targets: [], measurements });
+    expect(markdown).toMatch(/\| gw core stolen % \|$/m);
+    expect(markdown).toMatch(/\| tollgate \|.* \| 100 \| 20 \|$/m);
+    expect(coreSpeedLine([throughput('tollgate', 0, 1000)])).not.toContain('steal');
+  });
+
   it('leaves core speed out of runs recorded without the probe', () => {
     const measurements = [throughput('tollgate', 0), throughput('direct', 0)];
     expect(fastestProbeUs(measurements)).toBeUndefined();

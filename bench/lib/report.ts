@@ -12,8 +12,13 @@ export interface GatewaySample {
 
 /** What else the machine did during a measurement (pinned runs only). */
 export interface MachineSample {
-  /** CPU used on the gateway's core by processes other than the gateway, in % of that core. */
+  /** CPU used on the gateway's core by processes other than the gateway, in % of that core (steal not included since 2026-12-06). */
   otherOnGatewayCorePct: number;
+  /**
+   * Steal time on the gateway's core, in % of that core: the hypervisor ran another guest while this one wanted the
+   * core. Absent in older runs (which counted it in otherOnGatewayCorePct).
+   */
+  stolenFromGatewayCorePct?: number;
   /** How busy the mock and load generator's core(s) were, in %. */
   loadCoresBusyPct: number;
   /** Median CPU µs of the core speed probe's fixed work on the gateway's core during the measurement; absent in older runs. */
@@ -67,6 +72,7 @@ export function metricsOf(measurement: Measurement, fastestUs?: number): Metrics
   if (measurement.machine) {
     metrics.otherOnGatewayCorePct = measurement.machine.otherOnGatewayCorePct;
     metrics.loadCoresBusyPct = measurement.machine.loadCoresBusyPct;
+    if (measurement.machine.stolenFromGatewayCorePct !== undefined) metrics.stolenPct = measurement.machine.stolenFromGatewayCorePct;
     const probe = measurement.machine.coreProbeUs;
     if (probe !== undefined && probe > 0 && fastestUs !== undefined) metrics.coreSpeedPct = coreSpeedPercent(probe, fastestUs);
   }
@@ -165,6 +171,7 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
   const noise = { title: 'other load on gw core %', value: (s: SystemSummary) => fmt(s.median.otherOnGatewayCorePct, 0) };
   const loadCore = { title: 'load core busy %', value: (s: SystemSummary) => fmt(s.median.loadCoresBusyPct, 0) };
   const coreSpeed = { title: 'gw core speed %', value: (s: SystemSummary) => fmt(s.median.coreSpeedPct, 0) };
+  const stolen = { title: 'gw core stolen %', value: (s: SystemSummary) => fmt(s.median.stolenPct, 0) };
   if (kind === 'throughput') {
     return [
       { title: 'req/s', value: (s) => fmt(s.median.rps, 0) },
@@ -180,6 +187,7 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
       noise,
       loadCore,
       coreSpeed,
+      stolen,
     ];
   }
   if (kind === 'latency') {
@@ -197,6 +205,7 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
       noise,
       loadCore,
       coreSpeed,
+      stolen,
     ];
   }
   return [
@@ -213,6 +222,7 @@ function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (su
     noise,
     loadCore,
     coreSpeed,
+    stolen,
   ];
 }
 
@@ -273,9 +283,11 @@ export function coreSpeedLine(measurements: Measurement[]): string | undefined {
   if (fastest === undefined) return undefined;
   const speeds = measurements.map((measurement) => metricsOf(measurement, fastest).coreSpeedPct).filter((value): value is number => value !== undefined);
   const slow = speeds.filter((speed) => speed < 85).length;
+  const stolen = measurements.map((measurement) => measurement.machine?.stolenFromGatewayCorePct).filter((value): value is number => value !== undefined);
   return (
     `gateway core speed (a fixed piece of work timed on the gateway's core during each measurement, against the run's fastest, ${fastest} µs): ` +
-    `${fmt(Math.min(...speeds), 0)}–${fmt(Math.max(...speeds), 0)} %, median ${fmt(median(speeds), 0)} %; ${slow} of ${speeds.length} measurements below 85 %`
+    `${fmt(Math.min(...speeds), 0)}–${fmt(Math.max(...speeds), 0)} %, median ${fmt(median(speeds), 0)} %; ${slow} of ${speeds.length} measurements below 85 %` +
+    (stolen.length > 0 ? `; steal time on that core ${fmt(Math.min(...stolen), 0)}–${fmt(Math.max(...stolen), 0)} %, median ${fmt(median(stolen), 0)} %` : '')
   );
 }
 
@@ -321,6 +333,7 @@ export function renderMarkdown(report: Report): string {
     '"req/s per core (from CPU)" = 1,000,000 / CPU µs per request: what one fully available core would serve at that cost.',
     'autocannon resolves latency in whole milliseconds; the latency and stream scenarios use the bench\'s own client (µs resolution).',
     '"other load on gw core %" = CPU used on the gateway\'s core by other processes during the measurement (noise);',
+    '"gw core stolen %" = steal time on the gateway\'s core: the hypervisor ran another guest while this one wanted the core (0 where the host hides it);',
     '"load core busy %" = how busy the mock and load generator\'s core was (near 100 % the client side, not the gateway, set the pace).',
     '"gw core speed %" = how fast the gateway\'s core did a fixed piece of work during the measurement (every 100 ms), against the fastest in the run',
     '(a shared VM slows down for minutes at a time, which CPU time per request alone cannot tell from a slower build).',
