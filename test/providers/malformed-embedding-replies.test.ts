@@ -20,42 +20,12 @@ import type { RawReply } from '../mocks/mock-server.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { seededRandom } from '../inference/inference-helpers.js';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
-import { expectSettled, keyProviders, singleFlightApiKey, withoutRetries } from './malformed-reply-gateway.js';
-import { clone, json, mutateMember, notReplies, parseJson, setAt, withRawNumber, type Json, type JsonObject } from './malformed-reply-support.js';
+import { tryEmbeddingReplyAs, type Encoding } from './malformed-embedding-checks.js';
+import { base64Floats, first, malformedEmbeddingFamilies, type EmbeddingFamily } from './malformed-embedding-families.js';
+import { mutateReply, withMember } from './malformed-embedding-mutations.js';
+import { keyProviders, singleFlightApiKey, withoutRetries } from './malformed-reply-gateway.js';
+import { clone, json, notReplies, parseJson, setAt, withRawNumber, type Json } from './malformed-reply-support.js';
 import { createKeyPair } from './vertex-support.js';
-
-type Path = Array<string | number>;
-type Encoding = 'float' | 'base64';
-
-/** One provider family under test: its model, its valid reply, and where in that reply its vectors and counts are. */
-interface Family {
-  name: string;
-  model: string;
-  /** The texts each request embeds. */
-  inputs: string[];
-  /** The valid reply, its vectors as floats. */
-  valid: JsonObject;
-  /** The valid reply to a request for base64 (an OpenAI-compatible upstream is asked for what the client asked). */
-  validBase64?: JsonObject;
-  /** Headers the valid reply comes with. */
-  headers?: Record<string, string>;
-  /** The vectors of the valid reply, in input order. */
-  vectors: number[][];
-  /** The prompt tokens the valid reply reports. */
-  promptTokens: number;
-  /** The path to the list of vectors (or of the entries holding them). */
-  list: Path;
-  /** The paths to each vector (a list of numbers), in input order. */
-  vectorPaths: Path[];
-  /** Paths to token counts in the reply. */
-  usageCounts: Path[];
-  /** The header that carries the token count, for families that report it there. */
-  usageHeader?: string;
-  /** Queues the reply to the next upstream request. */
-  answer(reply: RawReply): void;
-  /** Upstream requests the family's mock received so far. */
-  upstreamRequests(): number;
-}
 
 let openaiMock: OpenAIMock;
 let azureMock: AzureMock;
@@ -65,49 +35,9 @@ let cohereMock: CohereMock;
 let tollgate: LiveGateway;
 let apiKeyId: string;
 let clientHeaders: Record<string, string>;
-
-// --- Valid replies --------------------------------------------------------------------------------------------
-
-/** Values float32 holds exactly, so that base64 answers decode to the very numbers sent. */
-const first = [0.5, -0.25, 0.125, 1];
-const second = [-1, 0.75, 0, 0.0625];
-const twoInputs = ['hello', 'world'];
-
-/** Base64 of little-endian float32s, as OpenAI sends with `encoding_format: base64`. */
-function base64Floats(values: number[]): string {
-  const buffer = Buffer.alloc(values.length * 4);
-  values.forEach((value, index) => buffer.writeFloatLE(value, index * 4));
-  return buffer.toString('base64');
-}
-
-const openaiList = (encode: (vector: number[]) => Json): JsonObject => ({
-  object: 'list',
-  data: [
-    { object: 'embedding', index: 0, embedding: encode(first) },
-    { object: 'embedding', index: 1, embedding: encode(second) },
-  ],
-  model: 'text-embedding-3-small',
-  usage: { prompt_tokens: 4, total_tokens: 4 },
-});
-
-function openaiFamily(name: string, model: string, mock: OpenAIMock | AzureMock): Family {
-  return {
-    name,
-    model,
-    inputs: twoInputs,
-    valid: openaiList((vector) => vector),
-    validBase64: openaiList(base64Floats),
-    vectors: [first, second],
-    promptTokens: 4,
-    list: ['data'],
-    vectorPaths: [['data', 0, 'embedding'], ['data', 1, 'embedding']],
-    usageCounts: [['usage', 'prompt_tokens'], ['usage', 'total_tokens']],
-    answer: (reply) => mock.enqueue(reply),
-    upstreamRequests: () => mock.requests.length,
-  };
-}
-
-const families: Family[] = [];
+const families: EmbeddingFamily[] = [];
+/** Sends as the client of the test under way: the key it holds changes before each test. */
+const tryReply = tryEmbeddingReplyAs(() => ({ tollgate, apiKeyId, clientHeaders }));
 
 // --- The gateway and its upstreams ---------------------------------------------------------------------------
 
@@ -138,91 +68,7 @@ beforeAll(async () => {
   });
   await useFreshApiKey();
 
-  families.push(
-    openaiFamily('openai-compatible', 'openai/text-embedding-3-small', openaiMock),
-    openaiFamily('azure', 'azure/text-embedding-3-small', azureMock),
-    {
-      name: 'gemini',
-      model: 'gemini/gemini-embedding-001',
-      inputs: twoInputs,
-      valid: { embeddings: [{ values: first }, { values: second }], usageMetadata: { promptTokenCount: 4 } },
-      vectors: [first, second],
-      promptTokens: 4,
-      list: ['embeddings'],
-      vectorPaths: [['embeddings', 0, 'values'], ['embeddings', 1, 'values']],
-      usageCounts: [['usageMetadata', 'promptTokenCount']],
-      answer: (reply) => googleMock.enqueue(reply),
-      upstreamRequests: () => googleMock.requests.length,
-    },
-    {
-      name: 'vertex',
-      model: 'vertex/text-embedding-005',
-      inputs: twoInputs,
-      valid: {
-        predictions: [
-          { embeddings: { values: first, statistics: { token_count: 1, truncated: false } } },
-          { embeddings: { values: second, statistics: { token_count: 3, truncated: false } } },
-        ],
-        metadata: { billableCharacterCount: 10 },
-      },
-      vectors: [first, second],
-      promptTokens: 4,
-      list: ['predictions'],
-      vectorPaths: [['predictions', 0, 'embeddings', 'values'], ['predictions', 1, 'embeddings', 'values']],
-      usageCounts: [['predictions', 0, 'embeddings', 'statistics', 'token_count'], ['predictions', 1, 'embeddings', 'statistics', 'token_count']],
-      answer: (reply) => googleMock.enqueue(reply),
-      upstreamRequests: () => googleMock.requests.length,
-    },
-    {
-      // Titan embeds one text per call: one input keeps each request to one scripted reply.
-      name: 'bedrock (Titan)',
-      model: 'bedrock/amazon.titan-embed-text-v2:0',
-      inputs: ['hello'],
-      valid: { embedding: first, inputTextTokenCount: 2 },
-      headers: { 'x-amzn-bedrock-input-token-count': '2' },
-      vectors: [first],
-      promptTokens: 2,
-      list: ['embedding'],
-      vectorPaths: [['embedding']],
-      usageCounts: [['inputTextTokenCount']],
-      answer: (reply) => bedrockMock.enqueue(reply),
-      upstreamRequests: () => bedrockMock.requests.length,
-    },
-    {
-      name: 'bedrock (Cohere)',
-      model: 'bedrock/cohere.embed-english-v3',
-      inputs: twoInputs,
-      valid: { id: 'embed-fuzz', embeddings: [first, second], texts: twoInputs, response_type: 'embeddings_floats' },
-      headers: { 'x-amzn-bedrock-input-token-count': '4' },
-      vectors: [first, second],
-      promptTokens: 4,
-      list: ['embeddings'],
-      vectorPaths: [['embeddings', 0], ['embeddings', 1]],
-      usageCounts: [],
-      usageHeader: 'x-amzn-bedrock-input-token-count',
-      answer: (reply) => bedrockMock.enqueue(reply),
-      upstreamRequests: () => bedrockMock.requests.length,
-    },
-    {
-      name: 'cohere',
-      model: 'cohere/embed-english-v3.0',
-      inputs: twoInputs,
-      valid: {
-        id: 'embed-fuzz',
-        embeddings: { float: [first, second] },
-        texts: twoInputs,
-        meta: { api_version: { version: '2' }, billed_units: { input_tokens: 4 } },
-        response_type: 'embeddings_by_type',
-      },
-      vectors: [first, second],
-      promptTokens: 4,
-      list: ['embeddings', 'float'],
-      vectorPaths: [['embeddings', 'float', 0], ['embeddings', 'float', 1]],
-      usageCounts: [['meta', 'billed_units', 'input_tokens']],
-      answer: (reply) => cohereMock.enqueue(reply),
-      upstreamRequests: () => cohereMock.requests.length,
-    },
-  );
+  families.push(...malformedEmbeddingFamilies({ openaiMock, azureMock, googleMock, bedrockMock, cohereMock }));
 });
 
 /**
@@ -242,116 +88,10 @@ afterAll(async () => {
   await Promise.all([openaiMock?.close(), azureMock?.close(), googleMock?.close(), bedrockMock?.close(), cohereMock?.close()]);
 });
 
-function family(name: string): Family {
+function family(name: string): EmbeddingFamily {
   const found = families.find((entry) => entry.name === name);
   if (!found) throw new Error(`no family ${name}`);
   return found;
-}
-
-// --- Requests and what their answers must look like ---------------------------------------------------------
-
-interface Answer {
-  status: number;
-  text: string;
-  /** The vectors the client received, as floats (base64 decoded); empty unless the answer is a 200. */
-  vectors: number[][];
-  /** The prompt tokens the client was shown. */
-  promptTokens: number | undefined;
-}
-
-/**
- * The float32s of a base64 vector, or undefined when the text is not canonical base64 of whole float32s: what an
- * OpenAI SDK decodes, which takes no padding-less or stray characters.
- */
-function decodeBase64Floats(text: unknown): number[] | undefined {
-  if (typeof text !== 'string' || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
-  const bytes = Buffer.from(text, 'base64');
-  if (bytes.length % 4 !== 0 || bytes.toString('base64') !== text) return undefined;
-  return Array.from({ length: bytes.length / 4 }, (_, index) => bytes.readFloatLE(index * 4));
-}
-
-/** Checks a 200 body is a valid OpenAI embeddings list for `count` inputs; returns its vectors as floats. */
-function expectEmbeddingList(text: string, count: number, encoding: Encoding, context: string): { vectors: number[][]; promptTokens: number } {
-  const body = parseJson(text);
-  expect(body, context).toMatchObject({ object: 'list', model: expect.any(String), data: expect.any(Array), usage: expect.any(Object) });
-  expect(body.data.length, context).toBe(count);
-  const vectors = (body.data as unknown[]).map((item, position) => {
-    expect(item, context).toMatchObject({ object: 'embedding', index: position });
-    const embedding = (item as { embedding: unknown }).embedding;
-    const vector = encoding === 'base64' ? decodeBase64Floats(embedding) : embedding;
-    expect(Array.isArray(vector) && vector.length > 0, `${context}: a vector of ${encoding} values`).toBe(true);
-    for (const value of vector as unknown[]) expect(typeof value === 'number' && Number.isFinite(value), `${context}: ${String(value)} in a vector`).toBe(true);
-    return vector as number[];
-  });
-  for (const name of ['prompt_tokens', 'total_tokens']) {
-    const value = body.usage[name];
-    expect(Number.isSafeInteger(value) && value >= 0, `${name} in ${context}`).toBe(true);
-  }
-  return { vectors, promptTokens: body.usage.prompt_tokens };
-}
-
-/** After each request the key holds nothing: its reservation was settled, whatever the reply. */
-function settled(label: string): Promise<void> {
-  return expectSettled(tollgate, apiKeyId, label);
-}
-
-/** Sends an embeddings request the family's mock answers with `reply`, and checks the answer and the settlement. */
-async function tryReply(target: Family, reply: RawReply, label: string, encoding: Encoding = 'float'): Promise<Answer> {
-  const before = target.upstreamRequests();
-  target.answer({ ...(target.headers ? { headers: target.headers } : {}), ...reply });
-  const context = `${target.name} ${label} (${encoding})`;
-  const response = await fetch(`${tollgate.url}/v1/embeddings`, {
-    method: 'POST',
-    headers: clientHeaders,
-    body: JSON.stringify({ model: target.model, input: target.inputs.length === 1 ? target.inputs[0] : target.inputs, encoding_format: encoding }),
-  });
-  // The read completes: an answer that never ended would hang here (and fail on the test's timeout).
-  const text = await response.text();
-  const status = response.status;
-  const described = `${context}: ${status} ${text.slice(0, 600)}`;
-  // The scripted reply was the one played: the upstream was asked.
-  expect(target.upstreamRequests(), `${context}: the upstream was asked`).toBeGreaterThan(before);
-  expect(status < 500 || status === 502 || status === 504, described).toBe(true);
-  let answer: Answer;
-  if (status === 200) {
-    answer = { status, text, ...expectEmbeddingList(text, target.inputs.length, encoding, described) };
-  } else {
-    expect(parseJson(text), described).toMatchObject({ status_code: status, error: { message: expect.any(String), type: expect.any(String), code: expect.any(String) } });
-    answer = { status, text, vectors: [], promptTokens: undefined };
-  }
-  await settled(context);
-  return answer;
-}
-
-/** The family's valid reply with the member at `path` set to `value` (on a copy). */
-function withMember(target: Family, path: Path, value: Json): JsonObject {
-  const body = clone(target.valid);
-  setAt(body, path, clone(value));
-  return body;
-}
-
-// --- Mutations ------------------------------------------------------------------------------------------------
-
-/** A reply mutated one way: members changed or deleted (on a copy), or its text cut short. */
-function mutateReply(target: Family, random: () => number): { reply: RawReply; description: string } {
-  const body = clone(target.valid);
-  const roll = random();
-  if (roll < 0.1) {
-    const text = JSON.stringify(body);
-    const position = Math.floor(random() * text.length);
-    return { reply: { raw: text.slice(0, position) }, description: `cut short at ${position}` };
-  }
-  if (roll < 0.25) {
-    // A vector's component replaced: the mutation the generic one reaches least often.
-    const path = target.vectorPaths[Math.floor(random() * target.vectorPaths.length)]!;
-    const component = Math.floor(random() * first.length);
-    const numbers = ['1e999', '-1e999', '1e39', '-3.5e38', '"0.5"', 'null', 'true', '[]', '{}', '1e-50', '0'];
-    const number = numbers[Math.floor(random() * numbers.length)]!;
-    return { reply: { raw: withRawNumber(body, [...path, component], number) }, description: `${[...path, component].join('.')} = ${number}` };
-  }
-  const descriptions: string[] = [];
-  for (let change = 0; change < 1 + Math.floor(random() * 2); change += 1) descriptions.push(mutateMember(body, random));
-  return { reply: json(body), description: descriptions.join('; ') };
 }
 
 // --- The cases ------------------------------------------------------------------------------------------------

@@ -9,6 +9,16 @@ import type { GoogleMock } from '../mocks/google-mock.js';
 import type { LiveGateway } from '../support/live-gateway.js';
 import { serviceAccountFor, type createKeyPair } from './vertex-support.js';
 
+/**
+ * Who sends the malformed-reply tests' requests: the gateway, and the API key of the test under way with the headers
+ * that carry it. Each test gets a new key, so the checks ask for the client as it is at the time of each request.
+ */
+export interface MeteredClient {
+  tollgate: LiveGateway;
+  apiKeyId: string;
+  clientHeaders: Record<string, string>;
+}
+
 /** A provider's network settings: each scripted reply is the attempt's one answer (no retries). */
 export function withoutRetries(baseUrl?: string) {
   return { network_config: { ...(baseUrl ? { base_url: baseUrl } : {}), max_retries: 0, ...immediateRetries } };
