@@ -68,7 +68,8 @@ interface StreamEnding {
   errorCode: string | undefined;
 }
 
-export interface ChatServiceDependencies {
+/** What the inference services (chat, embeddings) are built from. */
+export interface InferenceServiceDependencies {
   router: Router;
   dispatcher: Dispatcher;
   client: UpstreamClient;
@@ -81,7 +82,7 @@ export interface ChatServiceDependencies {
 
 /** Chat completions: resolve, reserve, dispatch, translate, settle. */
 export class ChatService {
-  constructor(private readonly dependencies: ChatServiceDependencies) {}
+  constructor(private readonly dependencies: InferenceServiceDependencies) {}
 
   /** The model ids a target's eligible keys (or the pinned one) would send upstream: their deployments of the model, or the model. */
   deployedModels(target: RouteTarget, pinnedKeyId?: string): string[] {

@@ -1,30 +1,15 @@
 import { errors, isGatewayError } from '../../spec/errors.js';
-import type { Clock } from '../../spec/clock.js';
 import type { Embedding, EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
 import type { UpstreamResponse } from '../../spec/provider.js';
 import { isTokenCount, trustedUsage, type TokenUsage } from '../../spec/usage.js';
-import type { Dispatcher } from '../dispatch/dispatcher.js';
-import type { UpstreamClient } from '../dispatch/upstream-client.js';
-import type { GatewayMetrics } from '../observability/metrics.js';
-import type { RouteTarget, Router } from '../routing/router.js';
-import type { InferenceCall, ServedBy } from './chat-service.js';
-import { settleAfterAnswer, type UsageMeter } from './metering.js';
+import type { RouteTarget } from '../routing/router.js';
+import type { InferenceCall, InferenceServiceDependencies, ServedBy } from './chat-service.js';
+import { settleAfterAnswer } from './metering.js';
 import { encodeEmbedding } from './embedding-encoding.js';
-
-export interface EmbeddingServiceDependencies {
-  router: Router;
-  dispatcher: Dispatcher;
-  client: UpstreamClient;
-  meter: UsageMeter;
-  metrics: GatewayMetrics;
-  clock: Clock;
-  /** Told when a settlement made after the answer fails (see settleAfterAnswer). */
-  onError: (error: unknown, context: string) => void;
-}
 
 /** Embeddings: resolve, reserve, dispatch (fanning out where the provider needs it), encode, settle. */
 export class EmbeddingService {
-  constructor(private readonly dependencies: EmbeddingServiceDependencies) {}
+  constructor(private readonly dependencies: InferenceServiceDependencies) {}
 
   async embed(body: EmbeddingRequest, call: Omit<InferenceCall, 'route'>): Promise<{ result: EmbeddingResponse; servedBy: ServedBy }> {
     const started = this.dependencies.clock();

@@ -43,32 +43,22 @@ const expiresAtInput = z
   ])
   .optional();
 
+/** The fields a key is created with and a PATCH may change, each optional. */
+const settableApiKeyFields = {
+  description: storableText(z.string().max(1000)).optional(),
+  consumptionLimit: consumptionLimitInputSchema.nullable().optional(),
+  limitPeriod: z.enum(limitPeriods).optional(),
+  expiresAt: expiresAtInput,
+  models: z.array(z.string().min(1)).optional(),
+  rateLimits: rateLimitsInputSchema.nullable().optional(),
+};
+
 /** The body of `POST /api/v1/api_keys`. */
-export const createApiKeyInputSchema = z
-  .object({
-    apiKeyType: z.enum(apiKeyTypes),
-    description: storableText(z.string().max(1000)).optional(),
-    consumptionLimit: consumptionLimitInputSchema.nullable().optional(),
-    limitPeriod: z.enum(limitPeriods).optional(),
-    expiresAt: expiresAtInput,
-    models: z.array(z.string().min(1)).optional(),
-    rateLimits: rateLimitsInputSchema.nullable().optional(),
-  })
-  .strict();
+export const createApiKeyInputSchema = z.object({ apiKeyType: z.enum(apiKeyTypes), ...settableApiKeyFields }).strict();
 export type CreateApiKeyInput = z.infer<typeof createApiKeyInputSchema>;
 
 /** The body of `PATCH /api/v1/api_keys` (seed 001, plus the extensions). Absent fields keep their values. */
-export const updateApiKeyInputSchema = z
-  .object({
-    id: z.string().min(1),
-    description: storableText(z.string().max(1000)).optional(),
-    consumptionLimit: consumptionLimitInputSchema.nullable().optional(),
-    limitPeriod: z.enum(limitPeriods).optional(),
-    expiresAt: expiresAtInput,
-    models: z.array(z.string().min(1)).optional(),
-    rateLimits: rateLimitsInputSchema.nullable().optional(),
-  })
-  .strict();
+export const updateApiKeyInputSchema = z.object({ id: z.string().min(1), ...settableApiKeyFields }).strict();
 export type UpdateApiKeyInput = z.infer<typeof updateApiKeyInputSchema>;
 
 const units = z.object({ usd: z.number(), diem: z.number(), vcu: z.number(), tokens: z.number(), requests: z.number() });
