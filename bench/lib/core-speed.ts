@@ -1,6 +1,6 @@
 /**
  * How fast the gateway's core was during a measurement. On a shared VM the same build can take 1.5–2× the CPU
- * time per request from a few seconds to the next (a busy neighbour on the host; the guest sees no steal time),
+ * time per request from a few seconds to the next (a busy neighbour on the host; most guests see no steal time),
  * and nothing in a measurement alone tells such a spell from a slower build. A fixed piece of work, timed on that
  * core every 100 ms while the measurement runs, does: the report shows each measurement's core speed against the
  * fastest seen in the run. Timed before and after a measurement instead, it missed spells that began or ended
