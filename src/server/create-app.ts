@@ -187,6 +187,9 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     setKeyStatus: (keyId, status) => {
       keys.setStatus(keyId, status).catch((error: unknown) => logger.warn({ err: error, keyId }, 'could not record key status'));
     },
+    recordAttempts: (attempts) => {
+      for (const attempt of attempts) metrics.attempt(attempt.provider, attempt.outcome);
+    },
   });
   const rates = dependencies.rates ?? { diemUsd: 1, vcuUsd: 1 };
   // Metering work done after an answer has left (settlements, the counters' background writes) has no request to fail.

@@ -107,6 +107,8 @@ describe('GET /metrics', () => {
     const streamsBefore = sample(before, 'tollgate_requests_total', { route: 'chat-stream', ...labels, status: '200' });
     const inputBefore = sample(before, 'tollgate_tokens_total', { ...labels, kind: 'input' });
     const outputBefore = sample(before, 'tollgate_tokens_total', { ...labels, kind: 'output' });
+    const servedAttemptsBefore = sample(before, 'tollgate_upstream_attempts_total', { provider: 'openai', outcome: 'ok' });
+    const failedAttemptsBefore = sample(before, 'tollgate_upstream_attempts_total', { provider: 'openai', outcome: 'failed' });
 
     let input = 0;
     let output = 0;
@@ -140,7 +142,9 @@ describe('GET /metrics', () => {
     expect(input).toBeGreaterThan(0);
     expect(sample(after, 'tollgate_requests_total', { route: 'embeddings', provider: 'openai', model: 'text-embedding-3-small', status: '200' })).toBeGreaterThanOrEqual(1);
     expect(sample(after, 'tollgate_tokens_total', { provider: 'openai', model: 'text-embedding-3-small', kind: 'input' })).toBeGreaterThanOrEqual(embedded.usage.prompt_tokens);
-    expect(sample(after, 'tollgate_upstream_attempts_total', { provider: 'openai', outcome: 'ok' })).toBeGreaterThanOrEqual(3);
+    // Every attempt, of chat and embeddings alike, and also of a request no key served (the 400).
+    expect(sample(after, 'tollgate_upstream_attempts_total', { provider: 'openai', outcome: 'ok' }) - servedAttemptsBefore).toBe(4);
+    expect(sample(after, 'tollgate_upstream_attempts_total', { provider: 'openai', outcome: 'failed' }) - failedAttemptsBefore).toBe(1);
   });
 });
 

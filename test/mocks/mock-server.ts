@@ -11,6 +11,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** What every mock records of a request; each mock's type says what its `path` and `body` hold. */
@@ -85,18 +86,25 @@ export function jsonOrText(body: ReceivedBody): unknown {
 
 /** A mock listening on 127.0.0.1. */
 export interface MockServer {
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>`, or `https://…` for a mock serving TLS. */
   baseUrl: string;
   /** Stops listening, dropping open connections (a hanging request's among them). */
   close(): Promise<void>;
 }
 
+/** A certificate and key for a mock that serves HTTPS, and the loopback address it listens on (default 127.0.0.1). */
+export interface MockTls {
+  cert: string;
+  key: string;
+  host?: string;
+}
+
 /** Listens on an ephemeral loopback port, so parallel test files never compete for one. */
-export async function listenOnLoopback(server: Server): Promise<MockServer> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+export async function listenOnLoopback(server: Server | HttpsServer, host = '127.0.0.1'): Promise<MockServer> {
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `${server instanceof HttpsServer ? 'https' : 'http'}://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         // Without this, close() would wait for every keep-alive or hanging connection to end on its own.
@@ -114,8 +122,8 @@ export type MockHandler = (request: IncomingMessage, response: ServerResponse, b
  * body breaks off is dropped: its client has gone, so there is no one to answer. A handler that throws gets its
  * connection destroyed, so the test sees a failure rather than a hang.
  */
-export async function startMockServer(handle: MockHandler): Promise<MockServer> {
-  const server = createServer((request, response) => {
+export async function startMockServer(handle: MockHandler, tls?: MockTls): Promise<MockServer> {
+  const listener = (request: IncomingMessage, response: ServerResponse): void => {
     const parts: Buffer[] = [];
     request.on('data', (part: Buffer) => parts.push(part));
     request.on('error', () => response.destroy());
@@ -130,8 +138,9 @@ export async function startMockServer(handle: MockHandler): Promise<MockServer> 
       }
       void (async () => handle(request, response, { bytes, text, json }))().catch(() => response.destroy());
     });
-  });
-  return listenOnLoopback(server);
+  };
+  if (tls) return listenOnLoopback(createHttpsServer({ cert: tls.cert, key: tls.key }, listener), tls.host);
+  return listenOnLoopback(createServer(listener));
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   sendRaw,
   startMockServer,
   type OneOffBehavior,
+  type MockTls,
   type RecordedRequestBase,
 } from './mock-server.js';
 
@@ -67,6 +68,8 @@ export interface OpenAIMockOptions {
   apiKeys?: string[];
   /** A path prefix before `/v1` (e.g. `/openai` to mimic Groq). */
   pathPrefix?: string;
+  /** Serve HTTPS with this certificate, as every real provider does. */
+  tls?: MockTls;
 }
 
 /** The fixed `created` timestamp of every mock reply. */
@@ -296,7 +299,7 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
       if (!response.headersSent) sendJson(response, 500, errorBody(`Mock failure: ${String(error)}`, 'server_error', null, null));
       else response.destroy();
     }
-  });
+  }, options.tls);
 
   return {
     baseUrl: `${server.baseUrl}${prefix}`,

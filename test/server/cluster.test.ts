@@ -3,41 +3,22 @@
  * two worker processes sharing one port. A requests limit holds exactly across the workers (each leasing from
  * Redis), and a graceful stop writes every count and gives every lease back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { chatAs, freshRedisPrefix, smallChat, upstreamKey } from '../limits/limit-helpers.js';
+import { startEntryPoint, type EntryPointProcess } from '../support/entry-point-process.js';
 import { deleteRedisKeys } from '../support/redis-keys.js';
 import { redisUrl, skipWithout } from '../support/services.js';
 import { sqliteStore, type TestStore } from '../support/stores.js';
 import { startTestGateway, testAdminKey, testEncryptionKey } from '../support/test-gateway.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const suite = 'TOLLGATE_WORKERS=2 over Redis';
 describe.skipIf(skipWithout('Redis', suite))(suite, () => {
   const prefix = freshRedisPrefix();
   let store: TestStore;
   let mock: OpenAIMock;
-  let primary: ChildProcess;
-  let exited: Promise<number | null>;
-  let output = '';
-  let standardOutput = '';
+  let primary: EntryPointProcess;
   let base: string;
   let secret: string;
 
@@ -58,47 +39,21 @@ describe.skipIf(skipWithout('Redis', suite))(suite, () => {
     secret = created.body.data.apiKey;
     await setup.close();
 
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    primary = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        TOLLGATE_DATA_DIR: store.dataDir,
-        TOLLGATE_ADMIN_KEY: testAdminKey,
-        TOLLGATE_ENCRYPTION_KEY: testEncryptionKey.toString('hex'),
-        TOLLGATE_WORKERS: '2',
-        REDIS_URL: redisUrl,
-        TOLLGATE_REDIS_PREFIX: prefix,
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    // Decoded by the stream, so that a character split between two reads is joined, not replaced.
-    primary.stdout!.setEncoding('utf8');
-    primary.stdout!.on('data', (text: string) => {
-      output += text;
-      standardOutput += text;
-    });
-    primary.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    exited = new Promise((resolve) => primary.once('exit', (code) => resolve(code)));
     // The port answers once a worker listens; the other is normally listening by then, and the limit must hold either way.
-    for (;;) {
-      const health = await fetch(`${base}/health`).then((response) => response.status).catch(() => 0);
-      if (health === 200) break;
-      if (primary.exitCode !== null) throw new Error(`the gateway exited while starting:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    primary = await startEntryPoint({
+      TOLLGATE_DATA_DIR: store.dataDir,
+      TOLLGATE_ADMIN_KEY: testAdminKey,
+      TOLLGATE_ENCRYPTION_KEY: testEncryptionKey.toString('hex'),
+      TOLLGATE_WORKERS: '2',
+      REDIS_URL: redisUrl,
+      TOLLGATE_REDIS_PREFIX: prefix,
+      LOG_LEVEL: 'info',
+    });
+    base = primary.base;
   }, 60_000);
 
   afterAll(async () => {
-    if (primary?.exitCode === null) {
-      primary.kill('SIGTERM');
-      await exited;
-    }
+    await primary?.stop();
     await mock?.close();
     await store?.dispose();
     await deleteRedisKeys(`${prefix}*`);
@@ -112,8 +67,7 @@ describe.skipIf(skipWithout('Redis', suite))(suite, () => {
       expect(refusal.body.error.code).toBe('API_KEY_REQUESTS_SPEND_LIMIT_EXCEEDED');
     }
 
-    primary.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await primary.stop()).toBe(0);
     const redis = new Redis(redisUrl);
     try {
       const [, keys] = await redis.scan('0', 'MATCH', `${prefix}bucket:usage:*:requests`, 'COUNT', 1000);
@@ -123,11 +77,11 @@ describe.skipIf(skipWithout('Redis', suite))(suite, () => {
     } finally {
       await redis.quit();
     }
-    expect(output).not.toContain(secret);
+    expect(primary.output()).not.toContain(secret);
 
     // Every line the workers logged reached the primary's standard output whole: one JSON object a line, and one
     // request line per chat request, whichever worker served it.
-    const lines = standardOutput.split('\n').filter((line) => line.length > 0);
+    const lines = primary.standardOutput().split('\n').filter((line) => line.length > 0);
     const records = lines.map((line) => JSON.parse(line) as { route?: string; status?: number });
     const chatLines = records.filter((record) => record.route === '/v1/chat/completions');
     expect(chatLines).toHaveLength(40);

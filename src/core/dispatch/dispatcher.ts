@@ -55,6 +55,8 @@ export interface DispatcherDependencies {
   random?: () => number;
   /** Records a key's health (e.g. "failing: upstream answered 401"); '' clears it. Runs off the request path. */
   setKeyStatus: (keyId: string, status: string) => void;
+  /** Told every attempt of a dispatch once it has ended, whether a key served it or not (for metrics). */
+  recordAttempts?: (attempts: readonly AttemptRecord[]) => void;
 }
 
 /** The keys excluded from a request's first pick: none. */
@@ -74,6 +76,14 @@ export class Dispatcher {
 
   async dispatch<T>(request: DispatchRequest, run: AttemptRunner<T>): Promise<Served<T>> {
     const attempts: AttemptRecord[] = [];
+    try {
+      return await this.#dispatchTargets(request, run, attempts);
+    } finally {
+      this.dependencies.recordAttempts?.(attempts);
+    }
+  }
+
+  async #dispatchTargets<T>(request: DispatchRequest, run: AttemptRunner<T>, attempts: AttemptRecord[]): Promise<Served<T>> {
     let lastError: GatewayError | undefined;
     for (const target of request.targets) {
       try {
@@ -134,6 +144,14 @@ export class Dispatcher {
         if ((transport === 'network' || transport === 'timeout' || gatewayError.retryable) && retries < settings.network.maxRetries) {
           attempts.push(record(target, key, gatewayError.status, 'retry'));
           await this.#backoff(retries++, settings.network, request.signal);
+          lastError = gatewayError;
+          continue;
+        }
+        // The same origin would present the same certificate again; another key may name another endpoint
+        // (Azure resources, vLLM servers), so the next key is tried at once and this one is left as it is.
+        if (transport === 'certificate') {
+          attempts.push(record(target, key, gatewayError.status, 'rotate'));
+          (excluded ??= new Set()).add(key.id);
           lastError = gatewayError;
           continue;
         }

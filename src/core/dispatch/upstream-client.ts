@@ -223,8 +223,39 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return flat;
 }
 
-/** The kinds of transport failure the retry logic distinguishes. */
-export type TransportFailure = 'aborted' | 'timeout' | 'network';
+/**
+ * The kinds of transport failure the retry logic distinguishes. `certificate`: the upstream's TLS certificate was
+ * not accepted, which trying the same origin again cannot change.
+ */
+export type TransportFailure = 'aborted' | 'timeout' | 'network' | 'certificate';
+
+/**
+ * The codes Node gives a TLS connection whose peer certificate failed verification: OpenSSL's verify results
+ * (node's crypto_common.cc) and the host-name check's own.
+ */
+const certificateErrorCodes: ReadonlySet<string> = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /** Marks a GatewayError made from a transport failure. */
 export function transportFailureOf(error: unknown): TransportFailure | undefined {
@@ -242,6 +273,13 @@ function classifyTransportError(error: unknown, signal: CancelSignal | undefined
   } else if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
     kind = 'timeout';
     result = errors.timeout('The upstream provider did not answer in time', { retryable: true });
+  } else if (certificateErrorCodes.has(code)) {
+    kind = 'certificate';
+    // Not retryable: the same origin presents the same certificate. Another key or a fallback may still serve.
+    result = errors.badGateway(
+      `The upstream provider's TLS certificate was not accepted (${code}); a private certificate authority can be trusted with NODE_EXTRA_CA_CERTS`,
+      { code: 'upstream_certificate_rejected' },
+    );
   } else {
     kind = 'network';
     result = errors.badGateway(`Could not reach the upstream provider (${code || 'connection error'})`, {

@@ -138,7 +138,6 @@ export class ChatService {
             release();
           }
         });
-        this.#recordAttempts(served);
         const { completion, usage, passthrough, raw } = served.value;
         this.#settle(ticket, served, usage, started, 200, false);
         return { kind: 'completion', completion, usage, raw: passthrough ? raw : undefined, servedBy: servedBy(served) };
@@ -186,7 +185,6 @@ export class ChatService {
       }
       return { ok: true, value: { upstream, decoder: target.adapter.chat.createStreamDecoder(context), release } };
     });
-    this.#recordAttempts(served);
     const { upstream, decoder, release } = served.value;
     const ending: StreamEnding = { status: 200, errorCode: undefined };
     const events = this.#relay(upstream, decoder, release, served, ticket, started, call, ending);
@@ -317,10 +315,6 @@ export class ChatService {
         errorCode,
       });
     }, this.dependencies.onError);
-  }
-
-  #recordAttempts(served: Served<unknown>): void {
-    for (const attempt of served.attempts) this.dependencies.metrics.attempt(attempt.provider, attempt.outcome);
   }
 
   /** The body for one target: the model as that target names it (fallbacks may differ). */
