@@ -66,6 +66,28 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the egress proxy from the usual variables, the lower-case spelling first, and none when neither proxy is set', () => {
+    expect(loadConfig({}).upstreamProxy).toBeUndefined();
+    expect(loadConfig({ NO_PROXY: 'localhost', HTTP_PROXY: '' }).upstreamProxy).toBeUndefined();
+    expect(loadConfig({ HTTPS_PROXY: 'http://proxy.internal:3128' }).upstreamProxy).toEqual({ httpProxy: '', httpsProxy: 'http://proxy.internal:3128', noProxy: '' });
+    expect(
+      loadConfig({ HTTP_PROXY: 'http://upper:8080', http_proxy: 'http://lower:8080', NO_PROXY: 'upper.example', no_proxy: 'lower.example, .corp' }).upstreamProxy,
+    ).toEqual({ httpProxy: 'http://lower:8080', httpsProxy: '', noProxy: 'lower.example, .corp' });
+  });
+
+  it('refuses a proxy that is not an http(s) URL without showing the value, which may hold a password', () => {
+    for (const wrong of ['proxy.internal:3128', 'socks5://user:hunter2@proxy:1080', 'http://', 'ftp://user:hunter2@proxy']) {
+      let message = '';
+      try {
+        loadConfig({ HTTPS_PROXY: wrong });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/HTTPS_PROXY: must be an http:\/\/ or https:\/\/ proxy URL/);
+      expect(message).not.toContain('hunter2');
+    }
+  });
+
   it('reads the number of workers as a whole number from 1 to 256', () => {
     expect(loadConfig({ TOLLGATE_WORKERS: '1' }).workers).toBe(1);
     for (const wrong of ['0', '1.5', 'many', '257']) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import type { EnvironmentReader } from '../spec/environment-reader.js';
+import type { UpstreamProxy } from '../spec/upstream-proxy.js';
 
 export type { EnvironmentReader };
 
@@ -40,6 +41,17 @@ const wholeNumber = <Fallback extends number | undefined>(fallback: Fallback, mi
       }
       return parsed;
     });
+
+/** An egress proxy's URL. The message never echoes the value: it may hold the proxy's password. */
+const proxyUrl = optionalText.refine((value) => {
+  if (value === undefined) return true;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'must be an http:// or https:// proxy URL (its value is not shown: it may hold a password)');
 
 /**
  * The Redis key prefix used before the setting existed (RedisCounters' own default); kept as the default so
@@ -134,6 +146,13 @@ const environmentSchema = z.object({
   TOLLGATE_WORKERS: wholeNumber(1, 1, 256),
   // Up to 10 ms: a longer window only burns CPU, the wake-ups it saves are tens of microseconds.
   TOLLGATE_BUSY_POLL_MICROSECONDS: wholeNumber(0, 0, 10_000, 'microseconds'),
+  // The usual proxy variables, in both spellings; the lower-case one wins, as with curl.
+  HTTP_PROXY: proxyUrl,
+  http_proxy: proxyUrl,
+  HTTPS_PROXY: proxyUrl,
+  https_proxy: proxyUrl,
+  NO_PROXY: optionalText,
+  no_proxy: optionalText,
 });
 
 /** Tollgate's validated configuration. */
@@ -160,6 +179,8 @@ export interface Config {
   workers: number;
   /** How long each worker keeps polling for I/O after traffic instead of sleeping (µs); 0: off. */
   busyPollMicroseconds: number;
+  /** The egress proxy for upstream requests; undefined when neither HTTP_PROXY nor HTTPS_PROXY is set. */
+  upstreamProxy: UpstreamProxy | undefined;
 }
 
 /** Raised when the environment is invalid; its message names every bad variable. */
@@ -209,7 +230,15 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     vcuUsd: value.TOLLGATE_VCU_USD,
     workers: value.TOLLGATE_WORKERS,
     busyPollMicroseconds: value.TOLLGATE_BUSY_POLL_MICROSECONDS,
+    upstreamProxy: upstreamProxyOf(value),
   };
+}
+
+function upstreamProxyOf(value: z.infer<typeof environmentSchema>): UpstreamProxy | undefined {
+  const httpProxy = value.http_proxy ?? value.HTTP_PROXY ?? '';
+  const httpsProxy = value.https_proxy ?? value.HTTPS_PROXY ?? '';
+  if (httpProxy === '' && httpsProxy === '') return undefined;
+  return { httpProxy, httpsProxy, noProxy: value.no_proxy ?? value.NO_PROXY ?? '' };
 }
 
 /** Decodes a 32-byte key written as hex or base64; undefined when it is neither. */

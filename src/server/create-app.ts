@@ -30,6 +30,7 @@ import { createAdapterRegistry, type AdapterRegistry } from '../providers/index.
 import type { AdapterOptions } from '../spec/provider.js';
 import { Router, type RandomSource } from '../core/routing/router.js';
 import { Dispatcher } from '../core/dispatch/dispatcher.js';
+import type { UpstreamProxy } from '../spec/upstream-proxy.js';
 import { createUpstreamAgent, UpstreamClient } from '../core/dispatch/upstream-client.js';
 import { ChatService } from '../core/inference/chat-service.js';
 import { EmbeddingService } from '../core/inference/embedding-service.js';
@@ -100,6 +101,8 @@ export interface AppDependencies {
   busyPoll?: BusyPoll;
   /** The most bytes held of one upstream reply read whole, or of a stream between two events (default 256 MiB). */
   maxUpstreamReplyBytes?: number;
+  /** The egress proxy upstream requests go through (HTTP_PROXY, HTTPS_PROXY, NO_PROXY); absent: direct. */
+  upstreamProxy?: UpstreamProxy;
 }
 
 /** The built app and the services behind it. */
@@ -176,7 +179,8 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   const random = dependencies.random ?? Math.random;
   const router = new Router(catalog, adapters, clock, random);
   const busyPoll = dependencies.busyPoll;
-  const client = new UpstreamClient(busyPoll ? createUpstreamAgent().compose(busyPoll.upstreamInterceptor()) : undefined, dependencies.maxUpstreamReplyBytes);
+  const agent = createUpstreamAgent(dependencies.upstreamProxy);
+  const client = new UpstreamClient(busyPoll ? agent.compose(busyPoll.upstreamInterceptor()) : agent, dependencies.maxUpstreamReplyBytes);
   const metrics = new GatewayMetrics({ defaultMetrics: dependencies.processMetrics ?? false });
   const dispatcher = new Dispatcher({
     router,

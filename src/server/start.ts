@@ -6,6 +6,7 @@ import { openDatabase } from '../store/database.js';
 import { SecretBox, loadOrCreateKeyFile } from '../store/secret-box.js';
 import { SettingsRepository } from '../store/settings-repository.js';
 import { systemClock } from '../spec/clock.js';
+import { proxyOrigin } from '../spec/upstream-proxy.js';
 import { resolveAdminKeyHash } from './admin-key.js';
 import { BusyPoll } from './busy-poll.js';
 import { createApp, type Gateway } from './create-app.js';
@@ -58,9 +59,19 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
     rates: { diemUsd: config.diemUsd, vcuUsd: config.vcuUsd },
     ...(config.azureAuthorityHost ? { adapterOptions: { azureAuthorityHost: config.azureAuthorityHost } } : {}),
     processMetrics: true,
+    ...(config.upstreamProxy ? { upstreamProxy: config.upstreamProxy } : {}),
     // Only a process that serves has traffic to poll for (the cluster's primary prepares the store and stops).
     ...(config.busyPollMicroseconds > 0 && options.listen !== false ? { busyPoll: new BusyPoll(config.busyPollMicroseconds) } : {}),
   });
+
+  if (config.upstreamProxy && options.listen !== false) {
+    const { httpProxy, httpsProxy, noProxy } = config.upstreamProxy;
+    // Origins only: a proxy URL may hold the proxy's password.
+    logger.info(
+      { httpProxy: httpProxy === '' ? null : proxyOrigin(httpProxy), httpsProxy: httpsProxy === '' ? null : proxyOrigin(httpsProxy), noProxy },
+      'upstream requests go through an egress proxy',
+    );
+  }
 
   if (config.configFile && options.reconcile !== false) {
     const report = await reconcileConfigFile(readConfigFile(config.configFile), {

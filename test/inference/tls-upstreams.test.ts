@@ -2,12 +2,14 @@
  * Upstreams over HTTPS, as every real provider is reached. One whose certificate the gateway does not trust (a
  * private authority, a wrong host) answers a 502 `upstream_certificate_rejected` that says how to trust it, at once:
  * not retried against the same origin, the next key tried, then the fallbacks. One signed by a private authority is
- * served once the operator names that authority in NODE_EXTRA_CA_CERTS, Node's own setting, read at start.
+ * served once the operator names that authority in NODE_EXTRA_CA_CERTS, Node's own setting, read at start, also
+ * through an egress proxy named in HTTPS_PROXY (the usual enterprise set-up), whose password no log shows.
  */
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startConnectProxy, type ConnectProxy } from '../mocks/connect-proxy.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import type { MockTls } from '../mocks/mock-server.js';
 import { startEntryPoint, type EntryPointProcess } from '../support/entry-point-process.js';
@@ -80,21 +82,24 @@ describe('an upstream whose certificate the gateway does not trust', () => {
   });
 });
 
-describe('an upstream signed by a private authority named in NODE_EXTRA_CA_CERTS', () => {
+describe('an upstream signed by a private authority named in NODE_EXTRA_CA_CERTS, behind the egress proxy of HTTPS_PROXY', () => {
   let httpsMock: OpenAIMock;
+  let proxy: ConnectProxy;
   let store: TestStore;
   let gateway: EntryPointProcess;
   let client: OpenAI;
 
   beforeAll(async () => {
     httpsMock = await startOpenAIMock({ apiKeys: ['sk-private'], tls });
+    proxy = await startConnectProxy('gateway:egress-pa55');
     store = sqliteStore();
     gateway = await startEntryPoint({
       NODE_EXTRA_CA_CERTS: authorityFile,
+      HTTPS_PROXY: proxy.url.replace('http://', 'http://gateway:egress-pa55@'),
+      LOG_LEVEL: 'info',
       TOLLGATE_DATA_DIR: store.dataDir,
       TOLLGATE_ADMIN_KEY: testAdminKey,
       TOLLGATE_ENCRYPTION_KEY: testEncryptionKey.toString('hex'),
-      LOG_LEVEL: 'warn',
     });
     const admin = { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json' };
     const configured = await fetch(`${gateway.base}/api/providers/openai`, {
@@ -109,11 +114,12 @@ describe('an upstream signed by a private authority named in NODE_EXTRA_CA_CERTS
   }, 60_000);
   afterAll(async () => {
     await gateway?.stop();
+    await proxy?.close();
     await httpsMock?.close();
     await store?.dispose();
   });
 
-  it('serves completions and streams through it', async () => {
+  it('serves completions and streams through the tunnel, and never logs the proxy password', async () => {
     const completion = await client.chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'privately signed' }] });
     expect(completion.choices[0]!.message.content).toBe('privately signed');
     const stream = await client.chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'streamed over TLS' }], stream: true });
@@ -122,5 +128,16 @@ describe('an upstream signed by a private authority named in NODE_EXTRA_CA_CERTS
     expect(text).toBe('streamed over TLS');
     expect(httpsMock.requests).toHaveLength(2);
     expect(httpsMock.requests.every((request) => request.headers.authorization === 'Bearer sk-private')).toBe(true);
+    expect(proxy.connects.length).toBeGreaterThanOrEqual(1);
+    expect(proxy.connects.every((connect) => connect.target === new URL(httpsMock.baseUrl).host)).toBe(true);
+    // The start-up line names the proxy by its origin; log lines reach standard output in batches.
+    const startLines = () =>
+      gateway
+        .standardOutput()
+        .split('\n')
+        .filter((line) => line.includes('egress proxy'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    await expect.poll(startLines).toEqual([expect.objectContaining({ httpsProxy: proxy.url, httpProxy: null, noProxy: '' })]);
+    expect(gateway.output()).not.toContain('egress-pa55');
   });
 });

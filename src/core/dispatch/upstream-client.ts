@@ -1,7 +1,8 @@
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import type { CancelSignal } from '../../spec/cancellation.js';
 import { errors, GatewayError } from '../../spec/errors.js';
 import type { HttpSend, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
+import type { UpstreamProxy } from '../../spec/upstream-proxy.js';
 import { MAX_UPSTREAM_REPLY_BYTES, replyTooLarge } from './reply-bound.js';
 import { StreamedBody } from './streamed-body.js';
 
@@ -17,15 +18,21 @@ export interface UpstreamStream {
   discard(): void;
 }
 
-/** The keep-alive agent upstream requests go through: one pool per origin, connections kept between requests. */
-export function createUpstreamAgent(): Agent {
-  return new Agent({
+/**
+ * The keep-alive agent upstream requests go through: one pool per origin, connections kept between requests; through
+ * the egress proxy when one is given (a CONNECT tunnel per pooled connection; hosts in `noProxy` directly).
+ */
+export function createUpstreamAgent(proxy?: UpstreamProxy): Dispatcher {
+  const options = {
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
     connections: 512,
     pipelining: 1,
     connect: { timeout: 10_000 },
-  });
+  };
+  if (!proxy) return new Agent(options);
+  // Every value given, '' for none: undici reads the process environment for any left undefined.
+  return new EnvHttpProxyAgent({ ...options, httpProxy: proxy.httpProxy, httpsProxy: proxy.httpsProxy, noProxy: proxy.noProxy });
 }
 
 /** One pooled keep-alive agent for every upstream origin; never a client per request. */
@@ -267,7 +274,15 @@ function classifyTransportError(error: unknown, signal: CancelSignal | undefined
   const code = (error as { code?: string }).code ?? '';
   let result: GatewayError;
   let kind: TransportFailure;
-  if (signal?.aborted || (error as Error).name === 'AbortError' || code === 'UND_ERR_ABORTED') {
+  // undici ends a tunnel the egress proxy would not open with the error it uses for cancellations.
+  const proxyRefusal = code === 'UND_ERR_ABORTED' && !signal?.aborted ? /^Proxy response \((\d+)\)/.exec((error as Error).message ?? '') : null;
+  if (proxyRefusal) {
+    kind = 'network';
+    result = errors.badGateway(`The egress proxy refused the tunnel to the upstream provider (it answered ${proxyRefusal[1]})`, {
+      code: 'upstream_proxy_refused',
+      retryable: true,
+    });
+  } else if (signal?.aborted || (error as Error).name === 'AbortError' || code === 'UND_ERR_ABORTED') {
     kind = 'aborted';
     result = new GatewayError({ status: 499, type: 'invalid_request_error', code: 'client_closed_request', message: 'The request was cancelled' });
   } else if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
