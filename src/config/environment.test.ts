@@ -66,6 +66,22 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the previous encryption keys of a rotation, comma-separated, without showing a bad one', () => {
+    expect(loadConfig({}).previousEncryptionKeys).toEqual([]);
+    const hex = 'ab'.repeat(32);
+    const base64 = Buffer.alloc(32, 9).toString('base64');
+    expect(loadConfig({ TOLLGATE_PREVIOUS_ENCRYPTION_KEYS: ` ${hex} , ${base64}` }).previousEncryptionKeys).toEqual([Buffer.from(hex, 'hex'), Buffer.alloc(32, 9)]);
+    let message = '';
+    try {
+      loadConfig({ TOLLGATE_PREVIOUS_ENCRYPTION_KEYS: `${hex},not-a-key-SECRETISH` });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/TOLLGATE_PREVIOUS_ENCRYPTION_KEYS: key 2 must be 32 bytes/);
+    expect(message).not.toContain('SECRETISH');
+    expect(message).not.toContain(hex);
+  });
+
   it('reads the egress proxy from the usual variables, the lower-case spelling first, and none when neither proxy is set', () => {
     expect(loadConfig({}).upstreamProxy).toBeUndefined();
     expect(loadConfig({ NO_PROXY: 'localhost', HTTP_PROXY: '' }).upstreamProxy).toBeUndefined();

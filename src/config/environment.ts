@@ -131,6 +131,19 @@ const environmentSchema = z.object({
     }
     return key;
   }),
+  TOLLGATE_PREVIOUS_ENCRYPTION_KEYS: optionalText.transform((value, context) => {
+    if (value === undefined) return [];
+    const keys: Buffer[] = [];
+    for (const [index, text] of value.split(',').map((part) => part.trim()).entries()) {
+      const key = decodeEncryptionKey(text);
+      if (key === undefined) {
+        context.addIssue({ code: 'custom', message: `key ${index + 1} must be 32 bytes, as 64 hexadecimal characters or base64 (keys separated by commas)` });
+        return z.NEVER;
+      }
+      keys.push(key);
+    }
+    return keys;
+  }),
   TOLLGATE_CONFIG: optionalText,
   LOG_LEVEL: z
     .string()
@@ -171,6 +184,8 @@ export interface Config {
   adminKey: string | undefined;
   /** 32-byte AES-256-GCM key, when configured. */
   encryptionKey: Buffer | undefined;
+  /** Keys secrets may still be sealed with after a rotation: read, never written (each 32 bytes). */
+  previousEncryptionKeys: Buffer[];
   configFile: string | undefined;
   logLevel: (typeof logLevels)[number];
   azureAuthorityHost: string | undefined;
@@ -223,6 +238,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     redisCounterLeases: value.REDIS_COUNTER_LEASES,
     adminKey: value.TOLLGATE_ADMIN_KEY,
     encryptionKey: value.TOLLGATE_ENCRYPTION_KEY,
+    previousEncryptionKeys: value.TOLLGATE_PREVIOUS_ENCRYPTION_KEYS,
     configFile: value.TOLLGATE_CONFIG,
     logLevel: value.LOG_LEVEL,
     azureAuthorityHost: value.AZURE_AUTHORITY_HOST,

@@ -162,6 +162,9 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
     catalog.replace(providerRecords, keyRecords);
     revision = stored ?? '';
   };
+  // After a key rotation (TOLLGATE_PREVIOUS_ENCRYPTION_KEYS), the first start seals every secret with the new key.
+  const sealedAgain = await keyRepository.reencryptSecrets();
+  if (sealedAgain > 0) logger.info({ keys: sealedAgain }, 'provider key secrets re-encrypted with the current encryption key');
   await reload();
 
   const providers = new ProviderService({ catalog, providers: providerRepository, keys: keyRepository, clock, changed });

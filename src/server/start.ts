@@ -49,7 +49,7 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
 
   const gateway = await createApp({
     database,
-    secretBox: new SecretBox(encryptionKey),
+    secretBox: new SecretBox(encryptionKey, config.previousEncryptionKeys),
     adminKeyHash,
     clock: systemClock,
     readEnvironment: processEnvironmentReader,

@@ -7,16 +7,21 @@ const version = 'v1';
 /**
  * Encrypts secrets at rest with AES-256-GCM. Each blob carries a fresh 96-bit IV and the auth tag;
  * the associated data binds a blob to the record it belongs to, so a blob copied onto another row fails.
+ * Blobs are sealed with the current key; keys given as previous ones still open the blobs they sealed (GCM's tag
+ * tells the key that fits), so that the key can be rotated: see `ProviderKeyRepository.reencryptSecrets`.
  */
 export class SecretBox {
   readonly #key: Buffer;
+  readonly #previousKeys: readonly Buffer[];
 
-  constructor(key: Buffer) {
+  constructor(key: Buffer, previousKeys: readonly Buffer[] = []) {
     if (key.length !== 32) throw new Error('The encryption key must be 32 bytes');
+    if (previousKeys.some((previous) => previous.length !== 32)) throw new Error('A previous encryption key must be 32 bytes');
     this.#key = Buffer.from(key);
+    this.#previousKeys = previousKeys.filter((previous) => !previous.equals(key)).map((previous) => Buffer.from(previous));
   }
 
-  /** Encrypts a UTF-8 string; returns `v1:<base64 iv|tag|ciphertext>`. */
+  /** Encrypts a UTF-8 string with the current key; returns `v1:<base64 iv|tag|ciphertext>`. */
   encrypt(plaintext: string, associatedData: string): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
@@ -25,15 +30,41 @@ export class SecretBox {
     return `${version}:${Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64')}`;
   }
 
-  /** Decrypts a blob made by encrypt with the same associated data; throws when it was altered. */
+  /** Decrypts a blob made by encrypt with the same associated data; throws when no key opens it or it was altered. */
   decrypt(blob: string, associatedData: string): string {
+    return this.open(blob, associatedData).plaintext;
+  }
+
+  /**
+   * Decrypts a blob and tells whether the current key sealed it (false: a previous key did, and it is due to be
+   * sealed again). Throws {@link SecretUnreadableError} when no key opens it.
+   */
+  open(blob: string, associatedData: string): { plaintext: string; current: boolean } {
     const [prefix, payload] = blob.split(':', 2);
-    if (prefix !== version || payload === undefined) throw new Error('Unknown secret format');
+    if (prefix !== version || payload === undefined) throw new SecretUnreadableError('Unknown secret format');
     const bytes = Buffer.from(payload, 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, bytes.subarray(0, 12));
-    decipher.setAAD(Buffer.from(associatedData, 'utf8'));
-    decipher.setAuthTag(bytes.subarray(12, 28));
-    return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8');
+    const keys = [this.#key, ...this.#previousKeys];
+    for (let index = 0; index < keys.length; index += 1) {
+      const decipher = createDecipheriv('aes-256-gcm', keys[index]!, bytes.subarray(0, 12));
+      decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+      decipher.setAuthTag(bytes.subarray(12, 28));
+      try {
+        return { plaintext: Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8'), current: index === 0 };
+      } catch {
+        // Not this key's (or altered): try the next.
+      }
+    }
+    throw new SecretUnreadableError(
+      keys.length === 1 ? 'The secret does not open with the encryption key (another key, or altered)' : `The secret opens with none of the ${keys.length} encryption keys (another key, or altered)`,
+    );
+  }
+}
+
+/** A stored secret that no configured key opens. Its message names no secret and no key. */
+export class SecretUnreadableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SecretUnreadableError';
   }
 }
 
