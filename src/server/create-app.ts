@@ -34,12 +34,14 @@ import type { UpstreamProxy } from '../spec/upstream-proxy.js';
 import { createUpstreamAgent, UpstreamClient } from '../core/dispatch/upstream-client.js';
 import { ChatService } from '../core/inference/chat-service.js';
 import { EmbeddingService } from '../core/inference/embedding-service.js';
+import { TokenCountService } from '../core/inference/token-count-service.js';
 import { listModels } from '../core/inference/model-list.js';
 import type { UsageMeter } from '../core/inference/metering.js';
 import { GatewayMetrics } from '../core/observability/metrics.js';
 import { chatCompletionRoutes } from '../api/inference/chat-completions.js';
 import { embeddingRoutes } from '../api/inference/embeddings.js';
 import { messagesRoutes } from '../api/inference/messages.js';
+import { countTokensRoutes } from '../api/inference/count-tokens.js';
 import { modelRoutes } from '../api/inference/models.js';
 import { apiKeyRoutes } from '../api/management/api-keys.js';
 import { pricingStructureRoutes } from '../api/management/pricing-structures.js';
@@ -343,6 +345,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   await app.register(chatCompletionRoutes(chat));
   await app.register(embeddingRoutes(embeddings));
   await app.register(messagesRoutes(chat));
+  await app.register(countTokensRoutes(new TokenCountService({ router, dispatcher, client, meter, metrics, clock, onError: meteringFailed })));
   await app.register(
     modelRoutes((principal) => {
       const record = principal.kind === 'api-key' ? apiKeys.find(principal.id) : undefined;

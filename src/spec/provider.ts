@@ -179,6 +179,17 @@ export interface EmbeddingOperation {
   parseResponses(responses: UpstreamResponse[], request: EmbeddingRequest, context: ProviderContext): { result: EmbeddingResponse; usage: TokenUsage | undefined };
 }
 
+/**
+ * Counting a Messages request's input tokens with the provider's own counter (Anthropic's
+ * `/v1/messages/count_tokens`), for providers that have one.
+ */
+export interface TokenCountOperation {
+  /** `body` is the client's count request (the Messages body without `max_tokens`), its model the one to count for. */
+  buildRequest(body: Record<string, unknown>, context: ProviderContext): UpstreamRequest;
+  /** The count from a successful reply; throws an invalid-reply error for anything else. */
+  parseResponse(response: UpstreamResponse): number;
+}
+
 /** Which credential fields a provider's keys need. */
 export type CredentialStyle =
   /** `value` is required (OpenAI, Anthropic, ...). */
@@ -200,6 +211,8 @@ export interface ProviderAdapter {
   knownModels: readonly string[];
   chat: ChatOperation;
   embeddings?: EmbeddingOperation;
+  /** The provider's own token counter; without one, Tollgate estimates (`/v1/messages/count_tokens`). */
+  countTokens?: TokenCountOperation;
   /** Maps an upstream error reply to what the client is told. */
   parseError(response: UpstreamResponse, context: ProviderContext): UpstreamError;
   /**

@@ -29,6 +29,7 @@ describe('settlement of a non-streamed answer', () => {
       order.push(`began ${start.requestType}`);
       return { settle: (outcome) => void order.push(`settled ${outcome.status}`) };
     },
+    permit() {},
     async drain() {},
   };
 
@@ -94,6 +95,7 @@ describe('a settlement that fails after the answer', () => {
         },
       };
     },
+    permit() {},
     async drain() {},
   };
 

@@ -246,12 +246,26 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
     const headers = { 'request-id': `req_mock${sequence}` };
     const fail = (status: number, type: string, message: string): void => sendJson(response, status, errorBody(type, message, sequence), headers);
 
-    if (method !== 'POST' || path.split('?')[0] !== '/v1/messages') return fail(404, 'not_found_error', 'Not Found');
+    const endpoint = path.split('?')[0];
+    if (method !== 'POST' || (endpoint !== '/v1/messages' && endpoint !== '/v1/messages/count_tokens')) return fail(404, 'not_found_error', 'Not Found');
     const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     const key = (request.headers['x-api-key'] as string | undefined) ?? bearer;
     if (key === undefined || key === '') return fail(401, 'authentication_error', 'x-api-key header is required');
     if (options.apiKeys !== undefined && !options.apiKeys.includes(key)) return fail(401, 'authentication_error', 'invalid x-api-key');
     if (request.headers['anthropic-version'] === undefined) return fail(400, 'invalid_request_error', 'anthropic-version: header is required');
+    if (endpoint === '/v1/messages/count_tokens') {
+      if (!isRecord(body)) return fail(400, 'invalid_request_error', 'There was an error parsing the body of your request.');
+      // The count takes the Messages body without the reply's settings.
+      if (body.max_tokens !== undefined) return fail(400, 'invalid_request_error', 'max_tokens: Extra inputs are not permitted');
+      const problem = checkBody({ ...body, max_tokens: 1 });
+      if (problem !== undefined) return fail(400, 'invalid_request_error', problem);
+      const counted = queue.shift();
+      if (counted !== undefined && !('hang' in counted) && !('streamEvents' in counted)) {
+        return 'raw' in counted ? sendRaw(response, counted, headers) : sendCannedByBodyType(response, counted, headers);
+      }
+      const usage = planReply(body, sequence, new Set()).usage;
+      return sendJson(response, 200, { input_tokens: usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens }, headers);
+    }
     if (!isRecord(body)) return fail(400, 'invalid_request_error', 'There was an error parsing the body of your request.');
     const problem = checkBody(body);
     if (problem !== undefined) return fail(400, 'invalid_request_error', problem);

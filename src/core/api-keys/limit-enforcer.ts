@@ -10,6 +10,7 @@ import { MAX_AMOUNT } from '../../counters/nano-units.js';
 import { hasMoneyLimit, type ApiKeyRecord } from '../../store/api-key-record.js';
 import type { Catalog, CatalogSnapshot } from '../../store/catalog.js';
 import type { LedgerRow } from '../../store/usage-ledger-repository.js';
+import type { Principal } from '../auth/authenticator.js';
 import type { MeteringOutcome, MeteringStart, MeteringTicket, UsageMeter } from '../inference/metering.js';
 import { costOf, inputTokenUpperBound, maxOutputTokens, resolveModelPrice, worstCaseCost, type ModelPrice, type PriceCatalog, type PricingStructure } from '../pricing/index.js';
 import { keyServes, type RouteTarget } from '../routing/router.js';
@@ -110,6 +111,13 @@ export class LimitEnforcer implements UsageMeter {
         }
       },
     };
+  }
+
+  permit(principal: Principal, targets: RouteTarget[]): void {
+    if (principal.kind !== 'api-key') return;
+    const record = this.dependencies.apiKeys.find(principal.id);
+    if (!record) throw errors.unauthorized('Invalid credentials', { code: 'invalid_api_key' });
+    this.#checkModels(record, targets);
   }
 
   /** Waits for the settlements issued so far (not for later ones: under steady traffic some are always in flight). */

@@ -323,7 +323,8 @@ export class ChatService {
   }
 }
 
-function servedBy(served: Served<unknown>): ServedBy {
+/** Who served a dispatch, for headers and logs. */
+export function servedBy(served: Served<unknown>): ServedBy {
   return { provider: served.target.provider.name, model: served.target.model, keyId: served.key.id };
 }
 

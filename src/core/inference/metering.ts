@@ -42,6 +42,11 @@ export interface MeteringTicket {
  */
 export interface UsageMeter {
   begin(start: MeteringStart): Promise<MeteringTicket>;
+  /**
+   * Refuses (401, 403) a principal that may not use these targets, reserving nothing: for requests that consume
+   * no budget, such as token counts.
+   */
+  permit(principal: Principal, targets: RouteTarget[]): void;
   /** Resolves once every settlement issued so far has landed in the counters (before a shutdown closes them). */
   drain(): Promise<void>;
 }
@@ -67,5 +72,6 @@ export const observingMeter: UsageMeter = {
   async begin() {
     return { settle() {} };
   },
+  permit() {},
   async drain() {},
 };

@@ -2,7 +2,7 @@
 import type { AnthropicMessage, AnthropicUsage } from '../../spec/anthropic.js';
 import { errors } from '../../spec/errors.js';
 import type { ChatCompletion, ChatCompletionChoice, FunctionToolCall } from '../../spec/openai.js';
-import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { isTokenCount, readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
 import { isRecord } from '../../spec/json-value.js';
 
@@ -73,6 +73,19 @@ export function readAnthropicMessage(body: Uint8Array, upstream: string): Anthro
   const problem = messageShapeProblem(parsed);
   if (problem !== undefined) throw errors.invalidReply(`${upstream} answered with a body that is not an Anthropic message Tollgate can read: ${problem}.`);
   return parsed as AnthropicMessage;
+}
+
+/** The `input_tokens` of a `/v1/messages/count_tokens` reply; an invalid-reply error for anything but a count. */
+export function readAnthropicTokenCount(body: Uint8Array): number {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(body));
+  } catch (cause) {
+    throw errors.invalidReply('Anthropic answered the token count with a body that is not JSON.', cause);
+  }
+  const count = isRecord(parsed) ? parsed.input_tokens : undefined;
+  if (!isTokenCount(count)) throw errors.invalidReply('Anthropic answered the token count without a whole, non-negative input_tokens.');
+  return count;
 }
 
 // Decoding without `stream: true` keeps no state between calls, so one decoder serves every body.

@@ -11,6 +11,7 @@ import {
   messageToChatCompletion,
   parseAnthropicError,
   readAnthropicMessage,
+  readAnthropicTokenCount,
 } from '../anthropic-format/index.js';
 
 /** Anthropic's API origin, used when the provider has no `base_url`. */
@@ -51,6 +52,19 @@ function secretsOf(context: ProviderContext): string[] {
 
 /** Creates the Anthropic adapter. */
 export const createAnthropicAdapter: AdapterFactory = () => {
+  /** The headers of every Anthropic request: the configured extras, then ours (the credential and version win). */
+  const headersFor = (context: ProviderContext, accept: string): Record<string, string> => {
+    const headers: Record<string, string> = {};
+    // Lower-cased so a configured header cannot sit beside ours under another spelling.
+    for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
+    headers['content-type'] = 'application/json';
+    headers.accept = accept;
+    // Set after the extra headers: the translation is written for this version, and the credential is ours.
+    headers['anthropic-version'] = ANTHROPIC_API_VERSION;
+    headers['x-api-key'] = context.key.value;
+    return headers;
+  };
+  const baseOf = (context: ProviderContext): string => (context.provider.network.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL).replace(/\/+$/, '');
   const adapter: ProviderAdapter = {
     type: 'anthropic',
     displayName: 'Anthropic',
@@ -62,16 +76,7 @@ export const createAnthropicAdapter: AdapterFactory = () => {
         const body = chatRequestToMessages(request, { model: context.model, defaultMaxTokens: defaultMaxTokensFor(context.model) });
         if (options.stream) body.stream = true;
         else delete body.stream;
-        const headers: Record<string, string> = {};
-        // Lower-cased so a configured header cannot sit beside ours under another spelling.
-        for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
-        headers['content-type'] = 'application/json';
-        headers.accept = options.stream ? 'text/event-stream' : 'application/json';
-        // Set after the extra headers: the translation is written for this version, and the credential is ours.
-        headers['anthropic-version'] = ANTHROPIC_API_VERSION;
-        headers['x-api-key'] = context.key.value;
-        const base = (context.provider.network.baseUrl ?? ANTHROPIC_DEFAULT_BASE_URL).replace(/\/+$/, '');
-        return { method: 'POST', url: `${base}/v1/messages`, headers, body: JSON.stringify(body) };
+        return { method: 'POST', url: `${baseOf(context)}/v1/messages`, headers: headersFor(context, options.stream ? 'text/event-stream' : 'application/json'), body: JSON.stringify(body) };
       },
       parseResponse(response, context) {
         const message = readAnthropicMessage(response.body, 'Anthropic');
@@ -85,6 +90,14 @@ export const createAnthropicAdapter: AdapterFactory = () => {
           fallbackId: `msg_${context.requestId}`,
           secrets: secretsOf(context),
         });
+      },
+    },
+    countTokens: {
+      buildRequest(body, context) {
+        return { method: 'POST', url: `${baseOf(context)}/v1/messages/count_tokens`, headers: headersFor(context, 'application/json'), body: JSON.stringify({ ...body, model: context.model }) };
+      },
+      parseResponse(response) {
+        return readAnthropicTokenCount(response.body);
       },
     },
     parseError(response, context) {

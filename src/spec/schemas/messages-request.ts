@@ -69,3 +69,9 @@ export const messagesRequestSchema = z.looseObject({
     .optional(),
   fallbacks: z.array(modelName).optional(),
 });
+
+/**
+ * The body of `POST /v1/messages/count_tokens`: a Messages request without `max_tokens` (and without Tollgate's
+ * `fallbacks`: a count asks one model). Other fields pass through to a provider's own counter.
+ */
+export const countTokensRequestSchema = messagesRequestSchema.omit({ max_tokens: true, stream: true, fallbacks: true });

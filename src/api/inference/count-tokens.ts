@@ -1,0 +1,36 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { TokenCountService } from '../../core/inference/token-count-service.js';
+import { countTokensRequestSchema } from '../../spec/schemas/messages-request.js';
+import { inferenceBodyLimit } from './chat-completions.js';
+import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
+import '../route-access.js';
+
+/**
+ * `POST /v1/messages/count_tokens` (the Anthropic SDK's `messages.countTokens`): `{ input_tokens }`, from the
+ * provider's own counter where it has one, else estimated; `x-tollgate-token-count` says which (`provider`,
+ * `estimated`).
+ */
+export function countTokensRoutes(tokenCounts: TokenCountService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/v1/messages/count_tokens',
+      { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: countTokensRequestSchema } },
+      async (request, reply) => {
+        try {
+          const count = await tokenCounts.count(request.body, inferenceCall(request, 'messages'));
+          if (count.servedBy) {
+            reply.headers(servedHeaders(count.servedBy));
+            noteServed(request, count.servedBy, { stream: false });
+          }
+          reply.header('x-tollgate-token-count', count.estimated ? 'estimated' : 'provider');
+          return reply.type('application/json').send(JSON.stringify({ input_tokens: count.inputTokens }));
+        } catch (error) {
+          noteFailure(request, error);
+          throw error;
+        } finally {
+          markHandled(request);
+        }
+      },
+    );
+  };
+}

@@ -1,0 +1,38 @@
+import type { InferenceCall, InferenceServiceDependencies, ServedBy } from './chat-service.js';
+import { servedBy } from './chat-service.js';
+import { estimateMessagesTokens } from './token-estimate.js';
+
+/** A request's input tokens: counted by its provider, or estimated by Tollgate when the provider has no counter. */
+export interface TokenCount {
+  inputTokens: number;
+  estimated: boolean;
+  /** Who counted, when a provider did. */
+  servedBy?: ServedBy;
+}
+
+/**
+ * `/v1/messages/count_tokens`: the API key must be allowed the model, but nothing is reserved or charged (a count
+ * uses no model); the provider's own counter is asked through the usual key choice, retries and error mapping.
+ */
+export class TokenCountService {
+  constructor(private readonly dependencies: InferenceServiceDependencies) {}
+
+  /** @param body the count request as validated at the door (a Messages body without `max_tokens`) */
+  async count(body: Record<string, unknown> & { model: string }, call: Omit<InferenceCall, 'route'>): Promise<TokenCount> {
+    const target = this.dependencies.router.resolve(body.model);
+    this.dependencies.meter.permit(call.principal, [target]);
+    const counter = target.adapter.countTokens;
+    if (!counter) return { inputTokens: estimateMessagesTokens(body), estimated: true };
+    const request = { targets: [target], requestId: call.requestId, signal: call.signal, requestType: 'count_tokens', pinnedKeyId: call.pinnedKeyId };
+    const served = await this.dependencies.dispatcher.dispatch(request, async (_target, context, release) => {
+      try {
+        const response = await this.dependencies.client.send(counter.buildRequest(body, context), { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
+        if (response.status < 200 || response.status >= 300) return { ok: false, response };
+        return { ok: true, value: counter.parseResponse(response) };
+      } finally {
+        release();
+      }
+    });
+    return { inputTokens: served.value, estimated: false, servedBy: servedBy(served) };
+  }
+}

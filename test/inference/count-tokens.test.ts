@@ -1,0 +1,106 @@
+/**
+ * `POST /v1/messages/count_tokens`, as the official Anthropic SDK's `messages.countTokens` calls it: counted by
+ * Anthropic's own endpoint for Claude models (with the provider key, the model as deployed, the body as sent), and
+ * estimated by Tollgate for models whose provider has no counter, which the answer says. A count uses no model:
+ * it needs an API key allowed the model, and takes nothing from its limits.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { estimateMessagesTokens } from '../../src/core/inference/token-estimate.js';
+import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
+import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
+import { chatAs, createApiKey } from '../limits/limit-helpers.js';
+import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
+import { post } from './inference-helpers.js';
+
+const anthropicKey = 'sk-ant-count-0001';
+const openAIKey = 'sk-openai-count-0001';
+
+let anthropicMock: AnthropicMock;
+let openAIMock: OpenAIMock;
+let tollgate: LiveGateway;
+let anthropic: Anthropic;
+
+beforeAll(async () => {
+  anthropicMock = await startAnthropicMock({ apiKeys: [anthropicKey] });
+  openAIMock = await startOpenAIMock({ apiKeys: [openAIKey] });
+  tollgate = await startLiveGateway();
+  const fast = { retry_backoff_initial: 0, retry_backoff_max: 1, max_retries: 0 };
+  await tollgate.configureProvider('anthropic', { network_config: { base_url: anthropicMock.baseUrl, ...fast } });
+  await tollgate.configureProvider('openai', { network_config: { base_url: openAIMock.baseUrl, ...fast } });
+  await tollgate.addKey('anthropic', { name: 'anthropic', value: anthropicKey });
+  await tollgate.addKey('openai', { name: 'openai', value: openAIKey });
+  anthropic = new Anthropic({ apiKey: testAdminKey, baseURL: tollgate.url, maxRetries: 0 });
+});
+afterAll(async () => {
+  await tollgate.dispose();
+  await anthropicMock.close();
+  await openAIMock.close();
+});
+
+const question: Anthropic.MessageCountTokensParams = {
+  model: 'anthropic/claude-sonnet-4-5',
+  system: 'You answer in one word.',
+  messages: [{ role: 'user', content: [{ type: 'text', text: 'What colour is the sky on a clear day?' }] }],
+  tools: [{ name: 'lookup', description: 'Looks a word up', input_schema: { type: 'object', properties: { word: { type: 'string' } } } }],
+};
+
+describe('POST /v1/messages/count_tokens', () => {
+  it("asks Anthropic's own counter for a Claude model, with the provider key and the model as deployed", async () => {
+    const before = anthropicMock.requests.length;
+    const { data, response } = await anthropic.messages.countTokens(question).withResponse();
+    const upstream = anthropicMock.requests.slice(before);
+    expect(upstream).toHaveLength(1);
+    expect(upstream[0]).toMatchObject({ method: 'POST', path: '/v1/messages/count_tokens' });
+    expect(upstream[0]!.headers['x-api-key']).toBe(anthropicKey);
+    expect(upstream[0]!.headers['anthropic-version']).toBeDefined();
+    expect(upstream[0]!.body).toEqual({ ...question, model: 'claude-sonnet-4-5' });
+    // The mock counts one token per four characters of every text it was sent: a count from upstream, not made here.
+    expect(data.input_tokens).toBeGreaterThan(0);
+    expect(data.input_tokens).not.toBe(estimateMessagesTokens({ ...question }));
+    expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
+    expect(response.headers.get('x-tollgate-provider')).toBe('anthropic');
+  });
+
+  it('estimates for a model whose provider has no counter, and says so, without calling the provider', async () => {
+    const before = openAIMock.requests.length;
+    const body = { ...question, model: 'openai/gpt-4o' };
+    const { data, response } = await anthropic.messages.countTokens(body).withResponse();
+    expect(data).toEqual({ input_tokens: estimateMessagesTokens({ ...body }) });
+    expect(response.headers.get('x-tollgate-token-count')).toBe('estimated');
+    expect(openAIMock.requests.length - before).toBe(0);
+  });
+
+  it('relays the counter refusing the request in the error shape', async () => {
+    anthropicMock.enqueue({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'messages.0.content: Field required' } } });
+    const refused = await post(tollgate, '/v1/messages/count_tokens', question);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toContain('messages.0.content: Field required');
+    expect(refused.text).not.toContain(anthropicKey);
+  });
+
+  it('refuses at the door a body without messages or with an unknown model, before any upstream call', async () => {
+    const before = anthropicMock.requests.length;
+    const missing = await post(tollgate, '/v1/messages/count_tokens', { model: 'anthropic/claude-sonnet-4-5' });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.param).toBe('messages');
+    const unknown = await post(tollgate, '/v1/messages/count_tokens', { ...question, model: 'nowhere/no-model' });
+    expect(unknown.status).toBeGreaterThanOrEqual(400);
+    expect(unknown.status).toBeLessThan(500);
+    expect(anthropicMock.requests.length - before).toBe(0);
+  });
+
+  it('needs an API key allowed the model, and takes nothing from its limits', async () => {
+    const limited = await createApiKey(tollgate, { consumptionLimit: { requests: 1 }, limitPeriod: 'LIFETIME', models: ['anthropic/claude-sonnet-4-5'] });
+    const counted = new Anthropic({ apiKey: limited.secret, baseURL: tollgate.url, maxRetries: 0 });
+    for (let index = 0; index < 3; index += 1) expect((await counted.messages.countTokens(question)).input_tokens).toBeGreaterThan(0);
+    const refused = await post(tollgate, '/v1/messages/count_tokens', { ...question, model: 'openai/gpt-4o' }, { headers: { authorization: `Bearer ${limited.secret}` } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('model_not_allowed');
+    // The one request the key may make is still there after the counts.
+    const served = await chatAs(tollgate, limited.secret, { model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 });
+    expect(served.status).toBe(200);
+    const over = await chatAs(tollgate, limited.secret, { model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'user', content: 'again' }], max_tokens: 16 });
+    expect(over.status).toBe(402);
+  });
+});
