@@ -57,7 +57,7 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(upstream[0]!.body).toEqual({ ...question, model: 'claude-sonnet-4-5' });
     // The mock counts one token per four characters of every text it was sent: a count from upstream, not made here.
     expect(data.input_tokens).toBeGreaterThan(0);
-    expect(data.input_tokens).not.toBe(estimateMessagesTokens({ ...question }));
+    expect(data.input_tokens).not.toBe(await estimateMessagesTokens({ ...question }));
     expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
     expect(response.headers.get('x-tollgate-provider')).toBe('anthropic');
   });
@@ -66,7 +66,7 @@ describe('POST /v1/messages/count_tokens', () => {
     const before = openAIMock.requests.length;
     const body = { ...question, model: 'openai/gpt-4o' };
     const { data, response } = await anthropic.messages.countTokens(body).withResponse();
-    expect(data).toEqual({ input_tokens: estimateMessagesTokens({ ...body }) });
+    expect(data).toEqual({ input_tokens: await estimateMessagesTokens({ ...body }) });
     expect(response.headers.get('x-tollgate-token-count')).toBe('estimated');
     expect(openAIMock.requests.length - before).toBe(0);
   });

@@ -22,7 +22,7 @@ export class TokenCountService {
     const target = this.dependencies.router.resolve(body.model);
     this.dependencies.meter.permit(call.principal, [target]);
     const counter = target.adapter.countTokens;
-    if (!counter) return { inputTokens: estimateMessagesTokens(body), estimated: true };
+    if (!counter) return { inputTokens: await estimateMessagesTokens(body), estimated: true };
     const request = { targets: [target], requestId: call.requestId, signal: call.signal, requestType: 'count_tokens', pinnedKeyId: call.pinnedKeyId };
     const served = await this.dependencies.dispatcher.dispatch(request, async (_target, context, release) => {
       try {

@@ -4,8 +4,19 @@
  * lands within some per cent of other families' byte-level BPE counts for English and code; what is not text gets
  * the allowances below. It is an estimate and is answered as one (`x-tollgate-token-count: estimated`).
  */
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { isRecord } from '../../spec/json-value.js';
+
+type TokenCounter = (text: string) => number;
+
+/**
+ * The tokenizer, loaded on the first estimate: its tables take ~65 MB of memory and ~150 ms to load, which a
+ * gateway whose clients never ask for an estimate should not pay.
+ */
+let tokenizer: Promise<TokenCounter> | undefined;
+function loadTokenizer(): Promise<TokenCounter> {
+  tokenizer ??= import('gpt-tokenizer/encoding/o200k_base').then((module) => (text: string) => module.countTokens(text));
+  return tokenizer;
+}
 
 /** Role markers and separators around one message (OpenAI's published figure). */
 const MESSAGE_OVERHEAD = 3;
@@ -22,7 +33,7 @@ const MEDIA_BLOCK = 1_600;
 const TOKENIZED_CHARACTERS = 512 * 1024;
 
 /** The input tokens `body` (a Messages request, validated at the door) is estimated to take. */
-export function estimateMessagesTokens(body: Record<string, unknown>): number {
+export async function estimateMessagesTokens(body: Record<string, unknown>): Promise<number> {
   const texts: string[] = [];
   let allowance = REQUEST_OVERHEAD;
   collectContent(body.system, texts, (tokens) => (allowance += tokens));
@@ -37,7 +48,8 @@ export function estimateMessagesTokens(body: Record<string, unknown>): number {
     texts.push(JSON.stringify(body.tools));
   }
   const text = texts.join('\n');
-  return allowance + (text.length > TOKENIZED_CHARACTERS ? Math.ceil(Buffer.byteLength(text, 'utf8') / 4) : countTokens(text));
+  if (text.length > TOKENIZED_CHARACTERS) return allowance + Math.ceil(Buffer.byteLength(text, 'utf8') / 4);
+  return allowance + (text === '' ? 0 : (await loadTokenizer())(text));
 }
 
 /** Adds the text of a string or of content blocks to `texts`, and the allowance of what is not text. */
