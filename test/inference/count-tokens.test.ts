@@ -79,6 +79,15 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(refused.text).not.toContain(anthropicKey);
   });
 
+  it('answers a count that is not a whole non-negative number with a 502, and leaves out fallbacks', async () => {
+    anthropicMock.enqueue({ raw: '{"input_tokens":-1}' });
+    const before = anthropicMock.requests.length;
+    const invalid = await post(tollgate, '/v1/messages/count_tokens', { ...question, fallbacks: ['openai/gpt-4o'] });
+    expect(invalid.status).toBe(502);
+    expect(invalid.body.error.code).toBe('upstream_invalid_response');
+    expect(anthropicMock.requests[before]!.body).not.toHaveProperty('fallbacks');
+  });
+
   it('refuses at the door a body without messages or with an unknown model, before any upstream call', async () => {
     const before = anthropicMock.requests.length;
     const missing = await post(tollgate, '/v1/messages/count_tokens', { model: 'anthropic/claude-sonnet-4-5' });

@@ -17,7 +17,9 @@ export function countTokensRoutes(tokenCounts: TokenCountService): FastifyPlugin
       { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: countTokensRequestSchema } },
       async (request, reply) => {
         try {
-          const count = await tokenCounts.count(request.body, inferenceCall(request, 'messages'));
+          // A count asks one model: Tollgate's `fallbacks` is not for the counter.
+          const { fallbacks: _fallbacks, ...body } = request.body as typeof request.body & { fallbacks?: unknown };
+          const count = await tokenCounts.count(body, inferenceCall(request, 'messages'));
           if (count.servedBy) {
             reply.headers(servedHeaders(count.servedBy));
             noteServed(request, count.servedBy, { stream: false });
