@@ -4,15 +4,12 @@
  * seals each again with the new key, so that the next start needs the new key alone; a store whose secrets open
  * with no configured key refuses to start with a message that names the key and the remedy, and no secret.
  */
-import { Writable } from 'node:stream';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashCredential } from '../../src/core/auth/authenticator.js';
-import { createApp } from '../../src/server/create-app.js';
-import { createLogger } from '../../src/server/logger.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { startEntryPoint } from '../support/entry-point-process.js';
+import { startExpectingFailure } from '../support/failed-start.js';
 import { sqliteStore, storeKinds, type TestStore } from '../support/stores.js';
 import { startTestGateway, testAdminKey } from '../support/test-gateway.js';
 
@@ -77,29 +74,11 @@ describe.each(storeKinds)('rotating the encryption key ($name)', ({ create }) =>
 
   it('refuses to start when no configured key opens the secrets, naming the key and the remedy but no secret', async () => {
     const database = await store.open();
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(String(chunk));
-        callback();
-      },
-    });
     try {
-      const failure = await createApp({
-        database,
-        secretBox: new SecretBox(oldKey),
-        adminKeyHash: hashCredential(testAdminKey),
-        logger: createLogger({ level: 'debug', destination: sink }),
-      }).then(
-        async (gateway) => {
-          await gateway.close();
-          return undefined;
-        },
-        (error: unknown) => error,
-      );
-      expect((failure as Error).message).toMatch(new RegExp(`Provider key "(${ids.join('|')})": its stored secrets do not open`));
-      expect((failure as Error).message).toContain('TOLLGATE_PREVIOUS_ENCRYPTION_KEYS');
-      const shown = `${(failure as Error).message}\n${(failure as Error).stack}\n${lines.join('')}`;
+      const { error, logs } = await startExpectingFailure(database, new SecretBox(oldKey));
+      expect((error as Error).message).toMatch(new RegExp(`Provider key "(${ids.join('|')})": its stored secrets do not open`));
+      expect((error as Error).message).toContain('TOLLGATE_PREVIOUS_ENCRYPTION_KEYS');
+      const shown = `${(error as Error).message}\n${(error as Error).stack}\n${logs}`;
       for (const secret of Object.values(secrets)) expect(shown).not.toContain(secret);
     } finally {
       await database.close();

@@ -1,15 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfigFile } from '../../src/config/config-file.js';
-import { hashCredential } from '../../src/core/auth/authenticator.js';
 import { reconcileConfigFile } from '../../src/core/management/config-reconcile.js';
-import { createApp } from '../../src/server/create-app.js';
-import { createLogger } from '../../src/server/logger.js';
 import type { Database } from '../../src/store/database.js';
 import { SecretBox } from '../../src/store/secret-box.js';
+import { startExpectingFailure } from '../support/failed-start.js';
 import { storeText } from '../support/store-text.js';
 import { storeKinds, type TestStore } from '../support/stores.js';
 import { startTestGateway, testAdminKey, testEncryptionKey, type TestGateway } from '../support/test-gateway.js';
@@ -313,28 +310,9 @@ describe.each(storeKinds)('secrets at rest and in transit ($name)', ({ create })
   /** Builds an app over a separately opened database, expecting the start to fail; returns the error and logs. */
   async function failedStart(prepare: (database: Database) => Promise<void>, box: SecretBox): Promise<{ error: unknown; logs: string }> {
     const database = await store.open();
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(String(chunk));
-        callback();
-      },
-    });
     try {
       await prepare(database);
-      const error = await createApp({
-        database,
-        secretBox: box,
-        adminKeyHash: hashCredential(testAdminKey),
-        logger: createLogger({ level: 'debug', destination: sink }),
-      }).then(
-        async (gateway) => {
-          await gateway.close();
-          return undefined;
-        },
-        (failure: unknown) => failure,
-      );
-      return { error, logs: lines.join('') };
+      return await startExpectingFailure(database, box);
     } finally {
       await database.close();
     }
