@@ -199,6 +199,9 @@ describe('a seeded fuzz of the chat routes', () => {
     ),
     '/v1/embeddings': { model: 'openai/text-embedding-3-small', input: ['first text', 'second text'], encoding_format: 'float' },
   };
+  // A token count takes the Messages body without max_tokens.
+  const { max_tokens: _maxTokens, ...countBase } = bases['/v1/messages'] as Record<string, unknown>;
+  bases['/v1/messages/count_tokens'] = countBase;
 
   /** Every path to a member of `value`, the root excluded. */
   function paths(value: unknown, prefix: string[] = []): string[][] {
@@ -213,6 +216,8 @@ describe('a seeded fuzz of the chat routes', () => {
     '/v1/chat/completions': ['openai/gpt-4o-mini', ...chatModels],
     '/v1/messages': ['anthropic/claude-sonnet-4-5', ...chatModels],
     '/v1/embeddings': ['openai/text-embedding-3-small', 'gemini/gemini-embedding-001', 'bedrock/amazon.titan-embed-text-v2:0', 'cohere/embed-v4.0'],
+    // Anthropic's own counter, and the estimate.
+    '/v1/messages/count_tokens': ['anthropic/claude-sonnet-4-5', 'openai/gpt-4o-mini'],
   };
   const targets = Object.entries(models).flatMap(([route, list]) => list.map((model, index) => [route, model, index] as const));
 
@@ -225,7 +230,7 @@ describe('a seeded fuzz of the chat routes', () => {
     for (let round = 0; round < 300; round += 1) {
       const body: Record<string, unknown> = { ...(structuredClone(bases[route]) as Record<string, unknown>), model };
       // A third of the chat bodies ask for a stream, whose errors take another path.
-      if (route !== '/v1/embeddings' && random() < 1 / 3) body.stream = true;
+      if ((route === '/v1/chat/completions' || route === '/v1/messages') && random() < 1 / 3) body.stream = true;
       for (let change = 0; change < 1 + Math.floor(random() * 3); change += 1) {
         const path = pick(paths(body));
         if (path === undefined) break;
