@@ -34,6 +34,9 @@ describe('SecretBox', () => {
     expect(() => opener.open(`v1:${bytes.toString('base64')}`, 'key-1')).toThrow(SecretUnreadableError);
     expect(() => opener.open(blob, 'key-2')).toThrow(/does not open with the encryption key/);
     expect(() => opener.open('v9:abc', 'key-1')).toThrow(/Unknown secret format/);
+    // Cut short: too short for its IV and tag.
+    expect(() => opener.open(blob.slice(0, 20), 'key-1')).toThrow(SecretUnreadableError);
+    expect(() => opener.open('v1:', 'key-1')).toThrow(SecretUnreadableError);
     try {
       box.open(blob, 'key-1');
     } catch (error) {

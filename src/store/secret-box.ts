@@ -45,13 +45,13 @@ export class SecretBox {
     const bytes = Buffer.from(payload, 'base64');
     const keys = [this.#key, ...this.#previousKeys];
     for (let index = 0; index < keys.length; index += 1) {
-      const decipher = createDecipheriv('aes-256-gcm', keys[index]!, bytes.subarray(0, 12));
-      decipher.setAAD(Buffer.from(associatedData, 'utf8'));
-      decipher.setAuthTag(bytes.subarray(12, 28));
       try {
+        const decipher = createDecipheriv('aes-256-gcm', keys[index]!, bytes.subarray(0, 12));
+        decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+        decipher.setAuthTag(bytes.subarray(12, 28));
         return { plaintext: Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8'), current: index === 0 };
       } catch {
-        // Not this key's (or altered): try the next.
+        // Not this key's, altered, or cut short: try the next.
       }
     }
     throw new SecretUnreadableError(
