@@ -179,13 +179,20 @@ export interface EmbeddingOperation {
   parseResponses(responses: UpstreamResponse[], request: EmbeddingRequest, context: ProviderContext): { result: EmbeddingResponse; usage: TokenUsage | undefined };
 }
 
+/** A request to count, in the two forms a provider's counter may take. */
+export interface TokenCountRequest {
+  /** The client's count request (a Messages body without `max_tokens`); its model is not the one to count for. */
+  messages: Record<string, unknown>;
+  /** The same request as a canonical chat request, for counters that take the provider's own request format. */
+  chat: ChatCompletionRequest;
+}
+
 /**
  * Counting a Messages request's input tokens with the provider's own counter (Anthropic's
- * `/v1/messages/count_tokens`), for providers that have one.
+ * `/v1/messages/count_tokens`, Gemini's `:countTokens`), for providers that have one.
  */
 export interface TokenCountOperation {
-  /** `body` is the client's count request (the Messages body without `max_tokens`), its model the one to count for. */
-  buildRequest(body: Record<string, unknown>, context: ProviderContext): UpstreamRequest;
+  buildRequest(request: TokenCountRequest, context: ProviderContext): UpstreamRequest;
   /** The count from a successful reply; throws an invalid-reply error for anything else. */
   parseResponse(response: UpstreamResponse): number;
 }

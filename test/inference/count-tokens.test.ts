@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateMessagesTokens } from '../../src/core/inference/token-estimate.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
+import { startGoogleMock, type GoogleMock } from '../mocks/google-mock.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { chatAs, createApiKey } from '../limits/limit-helpers.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
@@ -18,24 +19,29 @@ const openAIKey = 'sk-openai-count-0001';
 
 let anthropicMock: AnthropicMock;
 let openAIMock: OpenAIMock;
+let googleMock: GoogleMock;
 let tollgate: LiveGateway;
 let anthropic: Anthropic;
 
 beforeAll(async () => {
   anthropicMock = await startAnthropicMock({ apiKeys: [anthropicKey] });
   openAIMock = await startOpenAIMock({ apiKeys: [openAIKey] });
+  googleMock = await startGoogleMock({ apiKeys: ['gemini-count-key'] });
   tollgate = await startLiveGateway();
   const fast = { retry_backoff_initial: 0, retry_backoff_max: 1, max_retries: 0 };
   await tollgate.configureProvider('anthropic', { network_config: { base_url: anthropicMock.baseUrl, ...fast } });
   await tollgate.configureProvider('openai', { network_config: { base_url: openAIMock.baseUrl, ...fast } });
   await tollgate.addKey('anthropic', { name: 'anthropic', value: anthropicKey });
   await tollgate.addKey('openai', { name: 'openai', value: openAIKey });
+  await tollgate.configureProvider('gemini', { network_config: { base_url: googleMock.baseUrl, ...fast } });
+  await tollgate.addKey('gemini', { name: 'gemini', value: 'gemini-count-key' });
   anthropic = new Anthropic({ apiKey: testAdminKey, baseURL: tollgate.url, maxRetries: 0 });
 });
 afterAll(async () => {
   await tollgate.dispose();
   await anthropicMock.close();
   await openAIMock.close();
+  await googleMock.close();
 });
 
 const question: Anthropic.MessageCountTokensParams = {
@@ -60,6 +66,24 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(data.input_tokens).not.toBe(await estimateMessagesTokens({ ...question }));
     expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
     expect(response.headers.get('x-tollgate-provider')).toBe('anthropic');
+  });
+
+  it("asks Gemini's countTokens for a Gemini model, with the whole request as generateContent would take it", async () => {
+    const before = googleMock.requests.length;
+    const { data, response } = await anthropic.messages.countTokens({ ...question, model: 'gemini/gemini-2.5-flash' }).withResponse();
+    const upstream = googleMock.requests.slice(before);
+    expect(upstream).toHaveLength(1);
+    expect(upstream[0]).toMatchObject({ method: 'POST', path: '/v1beta/models/gemini-2.5-flash:countTokens' });
+    expect(upstream[0]!.headers['x-goog-api-key']).toBe('gemini-count-key');
+    const counted = (upstream[0]!.body as { generateContentRequest: Record<string, any> }).generateContentRequest;
+    expect(counted.model).toBe('models/gemini-2.5-flash');
+    expect(counted.contents).toEqual([{ role: 'user', parts: [{ text: 'What colour is the sky on a clear day?' }] }]);
+    expect(counted.systemInstruction.parts).toEqual([{ text: 'You answer in one word.' }]);
+    expect(counted.tools[0].functionDeclarations[0].name).toBe('lookup');
+    const text = JSON.stringify(counted.contents) + JSON.stringify(counted.systemInstruction) + JSON.stringify(counted.tools);
+    expect(data.input_tokens).toBe(Math.ceil(text.length / 4));
+    expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
+    expect(response.headers.get('x-tollgate-provider')).toBe('gemini');
   });
 
   it('estimates for a model whose provider has no counter, and says so, without calling the provider', async () => {

@@ -216,8 +216,8 @@ describe('a seeded fuzz of the chat routes', () => {
     '/v1/chat/completions': ['openai/gpt-4o-mini', ...chatModels],
     '/v1/messages': ['anthropic/claude-sonnet-4-5', ...chatModels],
     '/v1/embeddings': ['openai/text-embedding-3-small', 'gemini/gemini-embedding-001', 'bedrock/amazon.titan-embed-text-v2:0', 'cohere/embed-v4.0'],
-    // Anthropic's own counter, and the estimate.
-    '/v1/messages/count_tokens': ['anthropic/claude-sonnet-4-5', 'openai/gpt-4o-mini'],
+    // Anthropic's and Gemini's own counters, and the estimate.
+    '/v1/messages/count_tokens': ['anthropic/claude-sonnet-4-5', 'gemini/gemini-2.5-flash', 'openai/gpt-4o-mini'],
   };
   const targets = Object.entries(models).flatMap(([route, list]) => list.map((model, index) => [route, model, index] as const));
 

@@ -58,7 +58,7 @@ export interface GoogleMockOptions {
 
 type Json = Record<string, unknown>;
 
-const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/;
+const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents|countTokens)$/;
 const VERTEX_PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/(google|anthropic)\/models\/([^/:]+):(\w+)$/;
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -158,6 +158,7 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
 
   function answerGemini(model: string, method: string, query: string, body: Json, response: ServerResponse): void {
     if (method === 'batchEmbedContents') return answerBatchEmbed(model, body, response);
+    if (method === 'countTokens') return answerCountTokens(model, body, response);
     if (method === 'streamGenerateContent' && !new URLSearchParams(query).has('alt')) {
       return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'This mock streams only with alt=sse.'));
     }
@@ -173,6 +174,27 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
     if (method === 'generateContent') return answerGenerate(model, false, body, true, response);
     if (method === 'streamGenerateContent' && new URLSearchParams(query).get('alt') === 'sse') return answerGenerate(model, true, body, true, response);
     send(response, 400, googleError(400, 'INVALID_ARGUMENT', `Unsupported method ${method} (streams need alt=sse).`));
+  }
+
+  /**
+   * `:countTokens` with a whole `generateContentRequest` (its model must be the one in the path), or with `contents`
+   * alone, not both. Counts as this mock's generateContent reports its prompt: a token per four characters of the
+   * contents' JSON, here with the system instruction and tools added.
+   */
+  function answerCountTokens(model: string, body: Json, response: ServerResponse): void {
+    const request = body.generateContentRequest as Json | undefined;
+    if (request !== undefined && body.contents !== undefined) {
+      return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'Only one of contents or generateContentRequest may be set.'));
+    }
+    const counted = request ?? body;
+    if (request !== undefined && request.model !== `models/${model}`) {
+      return send(response, 400, googleError(400, 'INVALID_ARGUMENT', `generateContentRequest.model must be models/${model}.`));
+    }
+    const problem = validateGenerate(counted, false);
+    if (problem) return send(response, 400, googleError(400, 'INVALID_ARGUMENT', problem));
+    const text = JSON.stringify(counted.contents) + JSON.stringify(counted.systemInstruction ?? '') + JSON.stringify(counted.tools ?? '');
+    const totalTokens = Math.ceil(text.length / 4);
+    send(response, 200, { totalTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: totalTokens }] });
   }
 
   function answerGenerate(model: string, stream: boolean, body: Json, vertex: boolean, response: ServerResponse): void {

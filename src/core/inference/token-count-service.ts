@@ -1,5 +1,7 @@
 import type { InferenceCall, InferenceServiceDependencies, ServedBy } from './chat-service.js';
 import { servedBy } from './chat-service.js';
+import type { AnthropicMessagesRequest } from '../../spec/anthropic.js';
+import { messagesRequestToChat } from '../anthropic-messages/index.js';
 import { estimateMessagesTokens } from './token-estimate.js';
 
 /** A request's input tokens: counted by its provider, or estimated by Tollgate when the provider has no counter. */
@@ -24,9 +26,11 @@ export class TokenCountService {
     const counter = target.adapter.countTokens;
     if (!counter) return { inputTokens: await estimateMessagesTokens(body), estimated: true };
     const request = { targets: [target], requestId: call.requestId, signal: call.signal, requestType: 'count_tokens', pinnedKeyId: call.pinnedKeyId };
+    // Counters that take the provider's own format are given the canonical chat request to translate.
+    const counted = { messages: body, chat: messagesRequestToChat(body as unknown as AnthropicMessagesRequest) };
     const served = await this.dependencies.dispatcher.dispatch(request, async (_target, context, release) => {
       try {
-        const response = await this.dependencies.client.send(counter.buildRequest(body, context), { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
+        const response = await this.dependencies.client.send(counter.buildRequest(counted, context), { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
         if (response.status < 200 || response.status >= 300) return { ok: false, response };
         return { ok: true, value: counter.parseResponse(response) };
       } finally {

@@ -93,8 +93,9 @@ export const createAnthropicAdapter: AdapterFactory = () => {
       },
     },
     countTokens: {
-      buildRequest(body, context) {
-        return { method: 'POST', url: `${baseOf(context)}/v1/messages/count_tokens`, headers: headersFor(context, 'application/json'), body: JSON.stringify({ ...body, model: context.model }) };
+      buildRequest(request, context) {
+        const body = JSON.stringify({ ...request.messages, model: context.model });
+        return { method: 'POST', url: `${baseOf(context)}/v1/messages/count_tokens`, headers: headersFor(context, 'application/json'), body };
       },
       parseResponse(response) {
         return readAnthropicTokenCount(response.body);

@@ -1,6 +1,7 @@
 /**
  * The Google Gemini API (AI Studio) adapter: `POST /v1beta/models/<model>:generateContent`, its SSE twin
- * `:streamGenerateContent?alt=sse`, and `:batchEmbedContents`, authenticated with the `x-goog-api-key` header.
+ * `:streamGenerateContent?alt=sse`, `:batchEmbedContents` and `:countTokens`, authenticated with the `x-goog-api-key`
+ * header.
  */
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
 import { chatRequestToGenerateContent } from '../gemini-format/chat-request-to-generate-content.js';
@@ -10,6 +11,8 @@ import { generateContentToChatCompletion } from '../gemini-format/generate-conte
 import { parseGoogleError } from '../gemini-format/google-error.js';
 import { readGoogleJson } from '../gemini-format/read-google-json.js';
 import type { GenerateContentResponse } from '../gemini-format/types.js';
+import { errors } from '../../spec/errors.js';
+import { isTokenCount } from '../../spec/usage.js';
 
 /** The Gemini API origin, used when the provider has no `base_url`. */
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
@@ -85,6 +88,18 @@ export const createGeminiAdapter: AdapterFactory = () => {
           context.model,
           request,
         );
+      },
+    },
+    countTokens: {
+      buildRequest(request, context) {
+        // The whole request to count, as generateContent would take it: system instruction and tools count too.
+        const generateContentRequest = { model: geminiModelResource(context.model), ...chatRequestToGenerateContent(request.chat, { model: bareModel(context.model) }) };
+        return post(context, 'countTokens', { generateContentRequest }, false);
+      },
+      parseResponse(response) {
+        const body = readGoogleJson<{ totalTokens?: unknown }>(response, 'Gemini');
+        if (!isTokenCount(body.totalTokens)) throw errors.invalidReply('Gemini answered the token count without a whole, non-negative totalTokens.');
+        return body.totalTokens;
       },
     },
     parseError(response, context) {
