@@ -192,7 +192,9 @@ export interface TokenCountRequest {
  * `/v1/messages/count_tokens`, Gemini's `:countTokens`), for providers that have one.
  */
 export interface TokenCountOperation {
-  buildRequest(request: TokenCountRequest, context: ProviderContext): UpstreamRequest;
+  /** Whether the counter can count for this model (as the client names it); without it, every model. */
+  counts?(model: string): boolean;
+  buildRequest(request: TokenCountRequest, context: ProviderContext): UpstreamRequest | Promise<UpstreamRequest>;
   /** The count from a successful reply; throws an invalid-reply error for anything else. */
   parseResponse(response: UpstreamResponse): number;
 }

@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateMessagesTokens } from '../../src/core/inference/token-estimate.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
+import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
 import { startGoogleMock, type GoogleMock } from '../mocks/google-mock.js';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { chatAs, createApiKey } from '../limits/limit-helpers.js';
@@ -20,6 +21,7 @@ const openAIKey = 'sk-openai-count-0001';
 let anthropicMock: AnthropicMock;
 let openAIMock: OpenAIMock;
 let googleMock: GoogleMock;
+let bedrockMock: BedrockMock;
 let tollgate: LiveGateway;
 let anthropic: Anthropic;
 
@@ -27,6 +29,7 @@ beforeAll(async () => {
   anthropicMock = await startAnthropicMock({ apiKeys: [anthropicKey] });
   openAIMock = await startOpenAIMock({ apiKeys: [openAIKey] });
   googleMock = await startGoogleMock({ apiKeys: ['gemini-count-key'] });
+  bedrockMock = await startBedrockMock({ credentials: { accessKeyId: 'AKIACOUNTTOKENS0001', secretAccessKey: 'count-secret' }, region: 'us-east-1' });
   tollgate = await startLiveGateway();
   const fast = { retry_backoff_initial: 0, retry_backoff_max: 1, max_retries: 0 };
   await tollgate.configureProvider('anthropic', { network_config: { base_url: anthropicMock.baseUrl, ...fast } });
@@ -35,6 +38,12 @@ beforeAll(async () => {
   await tollgate.addKey('openai', { name: 'openai', value: openAIKey });
   await tollgate.configureProvider('gemini', { network_config: { base_url: googleMock.baseUrl, ...fast } });
   await tollgate.addKey('gemini', { name: 'gemini', value: 'gemini-count-key' });
+  await tollgate.configureProvider('bedrock', { network_config: { base_url: bedrockMock.baseUrl, ...fast } });
+  await tollgate.addKey('bedrock', {
+    name: 'aws',
+    value: '',
+    bedrock_key_config: { access_key: 'AKIACOUNTTOKENS0001', secret_key: 'count-secret', region: 'us-east-1' },
+  });
   anthropic = new Anthropic({ apiKey: testAdminKey, baseURL: tollgate.url, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -42,6 +51,7 @@ afterAll(async () => {
   await anthropicMock.close();
   await openAIMock.close();
   await googleMock.close();
+  await bedrockMock.close();
 });
 
 const question: Anthropic.MessageCountTokensParams = {
@@ -84,6 +94,30 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(data.input_tokens).toBe(Math.ceil(text.length / 4));
     expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
     expect(response.headers.get('x-tollgate-provider')).toBe('gemini');
+  });
+
+  it("asks Bedrock's CountTokens for an Anthropic model there, by its foundation model id, signed", async () => {
+    const before = bedrockMock.requests.length;
+    const { data, response } = await anthropic.messages.countTokens({ ...question, model: 'bedrock/us.anthropic.claude-3-5-haiku-20241022-v1:0' }).withResponse();
+    const upstream = bedrockMock.requests.slice(before);
+    expect(upstream).toHaveLength(1);
+    // The mock checked the SigV4 signature; an inference profile id would have been refused.
+    expect(upstream[0]).toMatchObject({ method: 'POST', operation: 'count-tokens', modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0' });
+    expect(String(upstream[0]!.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIACOUNTTOKENS0001\//);
+    const converse = (upstream[0]!.json as { input: { converse: Record<string, unknown> } }).input.converse;
+    expect(converse).toEqual({
+      messages: [{ role: 'user', content: [{ text: 'What colour is the sky on a clear day?' }] }],
+      system: [{ text: 'You answer in one word.' }],
+    });
+    expect(data.input_tokens).toBe(Math.ceil(JSON.stringify(converse).length / 4));
+    expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
+  });
+
+  it("estimates a Bedrock model CountTokens does not serve, without calling Bedrock", async () => {
+    const before = bedrockMock.requests.length;
+    const { response } = await anthropic.messages.countTokens({ ...question, model: 'bedrock/meta.llama3-70b-instruct-v1:0' }).withResponse();
+    expect(response.headers.get('x-tollgate-token-count')).toBe('estimated');
+    expect(bedrockMock.requests.length - before).toBe(0);
   });
 
   it('estimates for a model whose provider has no counter, and says so, without calling the provider', async () => {

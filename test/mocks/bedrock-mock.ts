@@ -105,7 +105,7 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
 
   function handle(request: IncomingMessage, response: ServerResponse, raw: Buffer, body: string, json: unknown): void {
     const url = request.url ?? '/';
-    const match = /^\/model\/([^/?]+)\/(converse|converse-stream|invoke)(?:\?|$)/.exec(url);
+    const match = /^\/model\/([^/?]+)\/(converse|converse-stream|invoke|count-tokens)(?:\?|$)/.exec(url);
     const modelId = match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
     const recorded: RecordedBedrockRequest = { method: request.method ?? '', url, operation: match?.[2], modelId, headers: request.headers, body, json };
     requests.push(recorded);
@@ -117,6 +117,7 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
       throw new BedrockFailure(400, 'SerializationException', 'The request body is not valid JSON.');
     }
     const operation = match[2];
+    if (operation === 'count-tokens') return countTokens(response, modelId ?? '', json as Record<string, unknown>);
     if (operation === 'invoke') validateInvoke(modelId ?? '', json as Record<string, unknown>);
     else validateConverse(json as Record<string, unknown>);
 
@@ -136,6 +137,27 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
     whenAborted: () => aborts.next(),
     close: server.close,
   };
+}
+
+/**
+ * CountTokens as Bedrock checks it: foundation model ids of the models that support it (Anthropic's here; an
+ * inference profile is refused), and an `input` holding one of `converse` (messages, system) or `invokeModel`.
+ * Counts a token per four characters of the converse input's JSON.
+ */
+function countTokens(response: ServerResponse, modelId: string, body: Record<string, unknown>): void {
+  if (!modelId.startsWith('anthropic.')) throw new BedrockFailure(400, 'ValidationException', "The provided model doesn't support counting tokens.");
+  const input = body.input as Record<string, unknown> | undefined;
+  const kinds = input === undefined || input === null || typeof input !== 'object' ? [] : Object.keys(input);
+  if (kinds.length !== 1 || (kinds[0] !== 'converse' && kinds[0] !== 'invokeModel')) {
+    throw new BedrockFailure(400, 'ValidationException', 'input must hold exactly one of converse or invokeModel.');
+  }
+  const converse = input!.converse as Record<string, unknown> | undefined;
+  if (converse === undefined) throw new BedrockFailure(400, 'ValidationException', 'This mock counts converse input only.');
+  const unknown = Object.keys(converse).filter((key) => key !== 'messages' && key !== 'system');
+  if (unknown.length > 0) throw new BedrockFailure(400, 'ValidationException', `Unknown field in input.converse: ${unknown.join(', ')}`);
+  validateConverse(converse);
+  response.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': 'mock-request' });
+  response.end(JSON.stringify({ inputTokens: Math.ceil(JSON.stringify(converse).length / 4) }));
 }
 
 function sendError(response: ServerResponse, failure: BedrockFailure): void {

@@ -24,13 +24,14 @@ export class TokenCountService {
     const target = this.dependencies.router.resolve(body.model);
     this.dependencies.meter.permit(call.principal, [target]);
     const counter = target.adapter.countTokens;
-    if (!counter) return { inputTokens: await estimateMessagesTokens(body), estimated: true };
+    if (!counter || counter.counts?.(target.model) === false) return { inputTokens: await estimateMessagesTokens(body), estimated: true };
     const request = { targets: [target], requestId: call.requestId, signal: call.signal, requestType: 'count_tokens', pinnedKeyId: call.pinnedKeyId };
     // Counters that take the provider's own format are given the canonical chat request to translate.
     const counted = { messages: body, chat: messagesRequestToChat(body as unknown as AnthropicMessagesRequest) };
     const served = await this.dependencies.dispatcher.dispatch(request, async (_target, context, release) => {
       try {
-        const response = await this.dependencies.client.send(counter.buildRequest(counted, context), { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
+        const upstreamRequest = await counter.buildRequest(counted, context);
+        const response = await this.dependencies.client.send(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
         if (response.status < 200 || response.status >= 300) return { ok: false, response };
         return { ok: true, value: counter.parseResponse(response) };
       } finally {

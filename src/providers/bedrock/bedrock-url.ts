@@ -5,7 +5,7 @@ import type { ProviderContext } from '../../spec/provider.js';
 import { bedrockRegion } from './bedrock-auth.js';
 
 /** The runtime operations Tollgate calls, by path suffix. */
-export type BedrockOperation = 'converse' | 'converse-stream' | 'invoke';
+export type BedrockOperation = 'converse' | 'converse-stream' | 'invoke' | 'count-tokens';
 
 /** The origin (and path prefix) requests go to: the provider's base_url, else the regional runtime endpoint. */
 export function bedrockBaseUrl(context: ProviderContext): string {
@@ -39,4 +39,17 @@ export function bedrockHeaders(context: ProviderContext, accept: string): Record
   const headers: Record<string, string> = { 'content-type': 'application/json', accept };
   for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
   return headers;
+}
+
+/** The geographic prefixes of Bedrock's cross-region inference profile ids (`us.anthropic.claude-…`). */
+const INFERENCE_PROFILE_PREFIX = /^(?:us|eu|apac|au|ca|jp|us-gov|global)\./;
+
+/**
+ * The foundation model behind a model id: an inference profile's id or ARN names the model after its geographic
+ * prefix (`us.anthropic.claude-…`, `arn:…:inference-profile/eu.anthropic.claude-…`), a foundation-model ARN after
+ * its `/`. CountTokens takes only foundation model ids, and counts the same for every profile of one model.
+ */
+export function foundationModelId(modelId: string): string {
+  const resource = modelId.startsWith('arn:') ? modelId.slice(modelId.lastIndexOf('/') + 1) : modelId;
+  return resource.replace(INFERENCE_PROFILE_PREFIX, '');
 }

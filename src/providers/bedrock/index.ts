@@ -1,13 +1,16 @@
 /**
- * The AWS Bedrock adapter: chat through Converse / ConverseStream, embeddings through InvokeModel.
+ * The AWS Bedrock adapter: chat through Converse / ConverseStream, embeddings through InvokeModel, token counts of
+ * Anthropic's models through CountTokens.
  * Keys sign with SigV4 (access key, secret, optional session token) or carry a Bedrock API key as a bearer token.
  */
 import { errors } from '../../spec/errors.js';
+import { isRecord } from '../../spec/json-value.js';
+import { isTokenCount } from '../../spec/usage.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamResponse } from '../../spec/provider.js';
 import { authenticateBedrockRequest, DEFAULT_BEDROCK_REGION } from './bedrock-auth.js';
 import { buildBedrockEmbeddingRequests, parseBedrockEmbeddingResponses } from './bedrock-embeddings.js';
 import { parseBedrockError } from './bedrock-errors.js';
-import { bedrockHeaders, bedrockOperationUrl } from './bedrock-url.js';
+import { bedrockHeaders, bedrockModelId, bedrockOperationUrl, foundationModelId } from './bedrock-url.js';
 import { toConverseRequest } from './converse-request.js';
 import { fromConverseResponse } from './converse-response.js';
 import { createConverseStreamDecoder } from './converse-stream-decoder.js';
@@ -63,6 +66,33 @@ export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
   embeddings: {
     buildRequests: buildBedrockEmbeddingRequests,
     parseResponses: parseBedrockEmbeddingResponses,
+  },
+  countTokens: {
+    // CountTokens serves Anthropic's models on Bedrock; the others are estimated.
+    counts: (model) => foundationModelId(model).startsWith('anthropic.claude'),
+    async buildRequest(request, context) {
+      const { messages, system } = toConverseRequest(request.chat);
+      return authenticateBedrockRequest(
+        {
+          method: 'POST',
+          url: bedrockOperationUrl(context, 'count-tokens', foundationModelId(bedrockModelId(context))),
+          headers: bedrockHeaders(context, 'application/json'),
+          body: JSON.stringify({ input: { converse: { messages, ...(system === undefined ? {} : { system }) } } }),
+        },
+        context,
+      );
+    },
+    parseResponse(response) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.from(response.body).toString('utf8'));
+      } catch (cause) {
+        throw errors.invalidReply('Bedrock answered the token count with a body that is not JSON.', cause);
+      }
+      const count = isRecord(parsed) ? parsed.inputTokens : undefined;
+      if (!isTokenCount(count)) throw errors.invalidReply('Bedrock answered the token count without a whole, non-negative inputTokens.');
+      return count;
+    },
   },
   parseError(response) {
     return parseBedrockError(response);
