@@ -158,7 +158,7 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
 
   function answerGemini(model: string, method: string, query: string, body: Json, response: ServerResponse): void {
     if (method === 'batchEmbedContents') return answerBatchEmbed(model, body, response);
-    if (method === 'countTokens') return answerCountTokens(model, body, response);
+    if (method === 'countTokens') return answerCountTokens(model, body, response, false);
     if (method === 'streamGenerateContent' && !new URLSearchParams(query).has('alt')) {
       return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'This mock streams only with alt=sse.'));
     }
@@ -171,18 +171,24 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
       return answerClaude(model, method === 'streamRawPredict', body, response);
     }
     if (method === 'predict') return answerPredict(model, body, response);
+    if (method === 'countTokens') return answerCountTokens(model, body, response, true);
     if (method === 'generateContent') return answerGenerate(model, false, body, true, response);
     if (method === 'streamGenerateContent' && new URLSearchParams(query).get('alt') === 'sse') return answerGenerate(model, true, body, true, response);
     send(response, 400, googleError(400, 'INVALID_ARGUMENT', `Unsupported method ${method} (streams need alt=sse).`));
   }
 
   /**
-   * `:countTokens` with a whole `generateContentRequest` (its model must be the one in the path), or with `contents`
-   * alone, not both. Counts as this mock's generateContent reports its prompt: a token per four characters of the
-   * contents' JSON, here with the system instruction and tools added.
+   * `:countTokens`. The Gemini API takes a whole `generateContentRequest` (its model must be the one in the path),
+   * or `contents` alone, not both; Vertex takes the request's members directly and refuses members its
+   * CountTokensRequest does not have (toolConfig, safetySettings). Counts as this mock's generateContent reports
+   * its prompt: a token per four characters of the contents' JSON, here with the system instruction and tools added.
    */
-  function answerCountTokens(model: string, body: Json, response: ServerResponse): void {
-    const request = body.generateContentRequest as Json | undefined;
+  function answerCountTokens(model: string, body: Json, response: ServerResponse, vertex: boolean): void {
+    if (vertex) {
+      const unknown = Object.keys(body).filter((key) => !['model', 'instances', 'contents', 'systemInstruction', 'tools', 'generationConfig'].includes(key));
+      if (unknown.length > 0) return send(response, 400, googleError(400, 'INVALID_ARGUMENT', `Invalid JSON payload received. Unknown name "${unknown[0]}": Cannot find field.`));
+    }
+    const request = vertex ? undefined : (body.generateContentRequest as Json | undefined);
     if (request !== undefined && body.contents !== undefined) {
       return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'Only one of contents or generateContentRequest may be set.'));
     }
@@ -190,7 +196,7 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
     if (request !== undefined && request.model !== `models/${model}`) {
       return send(response, 400, googleError(400, 'INVALID_ARGUMENT', `generateContentRequest.model must be models/${model}.`));
     }
-    const problem = validateGenerate(counted, false);
+    const problem = validateGenerate(counted, vertex);
     if (problem) return send(response, 400, googleError(400, 'INVALID_ARGUMENT', problem));
     const text = JSON.stringify(counted.contents) + JSON.stringify(counted.systemInstruction ?? '') + JSON.stringify(counted.tools ?? '');
     const totalTokens = Math.ceil(text.length / 4);

@@ -233,6 +233,41 @@ describe('Vertex AI: Anthropic-only features reach Claude through /v1/messages',
   });
 });
 
+describe('Vertex AI: token counts (/v1/messages/count_tokens)', () => {
+  const anthropic = (keyName: string) =>
+    new Anthropic({ apiKey: testAdminKey, baseURL: tollgate.url, maxRetries: 0, defaultHeaders: { 'x-tollgate-key-id': ids[keyName]! } });
+  const question = {
+    system: 'Answer briefly.',
+    messages: [{ role: 'user' as const, content: 'How many moons has Mars?' }],
+    tools: [{ name: 'lookup', input_schema: { type: 'object' as const } }],
+  };
+
+  it("asks Vertex's countTokens for a Gemini model, with only the members its CountTokensRequest takes", async () => {
+    const before = modelRequests(mock).length;
+    const { data, response } = await anthropic('plain').messages.countTokens({ ...question, model: 'vertex/gemini-2.5-flash' }).withResponse();
+    const sent = modelRequests(mock).slice(before);
+    expect(sent.map((request) => request.path)).toEqual([`${projectPath}/publishers/google/models/gemini-2.5-flash:countTokens`]);
+    expect(sent[0]!.headers.authorization).toMatch(/^Bearer ya29\.mock-/);
+    const body = sent[0]!.body as Record<string, any>;
+    // No toolConfig or safetySettings, which Vertex refuses here (and no generationConfig: the count sets none).
+    expect(Object.keys(body).sort()).toEqual(['contents', 'systemInstruction', 'tools']);
+    expect(body.contents).toEqual([{ role: 'user', parts: [{ text: 'How many moons has Mars?' }] }]);
+    const text = JSON.stringify(body.contents) + JSON.stringify(body.systemInstruction) + JSON.stringify(body.tools);
+    expect(data.input_tokens).toBe(Math.ceil(text.length / 4));
+    expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
+  });
+
+  it('estimates a Claude model on Vertex without a model call, and refuses an alias deployed as one with a 400', async () => {
+    const before = modelRequests(mock).length;
+    const { response } = await anthropic('plain').messages.countTokens({ ...question, model: `vertex/${claude}` }).withResponse();
+    expect(response.headers.get('x-tollgate-token-count')).toBe('estimated');
+    const refused = await anthropic('mapped').messages.countTokens({ ...question, model: 'vertex/sonnet' }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((refused as { error: { error: { code: string } } }).error.error.code).toBe('count_tokens_not_supported');
+    expect(modelRequests(mock).length - before).toBe(0);
+  });
+});
+
 describe('Vertex AI: the token endpoint refusing a service account', () => {
   let gateway: LiveGateway;
   const keys: Record<string, string> = {};

@@ -1,9 +1,12 @@
 /**
  * The Vertex AI adapter. Gemini models use the generateContent family under `publishers/google`; Claude models
- * (ids starting with `claude`) use `publishers/anthropic` with the Messages body; embeddings use `:predict`.
+ * (ids starting with `claude`) use `publishers/anthropic` with the Messages body; embeddings use `:predict`; token
+ * counts of Gemini models use `:countTokens`.
  * Every request carries a bearer token obtained from the key's service account (JWT bearer grant).
  */
+import { errors } from '../../spec/errors.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
+import { isTokenCount } from '../../spec/usage.js';
 import { chatRequestToGenerateContent } from '../gemini-format/chat-request-to-generate-content.js';
 import { buildVertexPredictBodies, parseVertexPredict } from '../gemini-format/embeddings.js';
 import { createGeminiStreamDecoder } from '../gemini-format/gemini-stream-decoder.js';
@@ -118,6 +121,27 @@ export const createVertexAdapter: AdapterFactory = () => {
           request,
           deployedModel(context),
         );
+      },
+    },
+    countTokens: {
+      // Gemini models through `:countTokens`; Claude models on Vertex are estimated.
+      counts: (model) => !isClaudeModel(model),
+      async buildRequest(request, context) {
+        const model = deployedModel(context);
+        if (isClaudeModel(model)) {
+          throw errors.badRequest(`Vertex AI counts tokens here for Gemini models only; "${context.model}" is deployed as a Claude model`, {
+            param: 'model',
+            code: 'count_tokens_not_supported',
+          });
+        }
+        // Vertex's CountTokensRequest takes these members of a generateContent request, and refuses the others.
+        const { contents, systemInstruction, tools, generationConfig } = chatRequestToGenerateContent(request.chat, { model });
+        return post(context, 'google', model, 'countTokens', { contents, systemInstruction, tools, generationConfig }, false);
+      },
+      parseResponse(response) {
+        const body = readGoogleJson<{ totalTokens?: unknown }>(response, 'Vertex AI');
+        if (!isTokenCount(body.totalTokens)) throw errors.invalidReply('Vertex AI answered the token count without a whole, non-negative totalTokens.');
+        return body.totalTokens;
       },
     },
     parseError(response, context) {
