@@ -9,8 +9,8 @@ import { isRecord } from '../../spec/json-value.js';
 type TokenCounter = (text: string) => number;
 
 /**
- * The tokenizer, loaded on the first estimate: its tables take ~65 MB of memory and ~150 ms to load, which a
- * gateway whose clients never ask for an estimate should not pay.
+ * The tokenizer, loaded on the first estimate: its tables take ~40 MB of a running gateway's memory and ~150 ms to
+ * load, which a gateway whose clients never ask for an estimate should not pay.
  */
 let tokenizer: Promise<TokenCounter> | undefined;
 function loadTokenizer(): Promise<TokenCounter> {
