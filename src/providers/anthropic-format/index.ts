@@ -3,6 +3,6 @@ export { parseAnthropicError, parseAnthropicStreamError, type ParseAnthropicErro
 export { filePartToBlock, imageUrlToBlock, parseDataUri, type DataUri } from './media.js';
 export { defaultMaxTokensFor } from './models.js';
 export { chatRequestToMessages, type ChatToMessagesOptions } from './request.js';
-export { anthropicUsageToTokenUsage, messageShapeProblem, messageToChatCompletion, readAnthropicMessage, readAnthropicTokenCount, type MessageToChatOptions } from './response.js';
+export { anthropicUsageToTokenUsage, messageShapeProblem, messageToChatCompletion, readAnthropicMessage, type MessageToChatOptions } from './response.js';
 export { finishReasonFromStopReason, stopReasonFromFinishReason } from './stop-reason.js';
 export { createAnthropicStreamDecoder, type AnthropicStreamDecoderOptions } from './stream.js';

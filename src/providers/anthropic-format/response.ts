@@ -2,7 +2,8 @@
 import type { AnthropicMessage, AnthropicUsage } from '../../spec/anthropic.js';
 import { errors } from '../../spec/errors.js';
 import type { ChatCompletion, ChatCompletionChoice, FunctionToolCall } from '../../spec/openai.js';
-import { isTokenCount, readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { readReplyJson } from '../../spec/reply-json.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
 import { isRecord } from '../../spec/json-value.js';
 
@@ -64,33 +65,11 @@ export function messageShapeProblem(message: unknown): string | undefined {
  * Tollgate reads are of their types, is an upstream fault (502). `upstream` names who answered, for the message.
  */
 export function readAnthropicMessage(body: Uint8Array, upstream: string): AnthropicMessage {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(utf8.decode(body));
-  } catch (cause) {
-    throw errors.invalidReply(`${upstream} answered with a body that is not JSON.`, cause);
-  }
+  const parsed = readReplyJson(body, upstream);
   const problem = messageShapeProblem(parsed);
   if (problem !== undefined) throw errors.invalidReply(`${upstream} answered with a body that is not an Anthropic message Tollgate can read: ${problem}.`);
   return parsed as AnthropicMessage;
 }
-
-/** The `input_tokens` of a `/v1/messages/count_tokens` reply; an invalid-reply error for anything but a count. */
-export function readAnthropicTokenCount(body: Uint8Array): number {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(utf8.decode(body));
-  } catch (cause) {
-    throw errors.invalidReply('Anthropic answered the token count with a body that is not JSON.', cause);
-  }
-  const count = isRecord(parsed) ? parsed.input_tokens : undefined;
-  if (!isTokenCount(count)) throw errors.invalidReply('Anthropic answered the token count without a whole, non-negative input_tokens.');
-  return count;
-}
-
-// Decoding without `stream: true` keeps no state between calls, so one decoder serves every body.
-const utf8 = new TextDecoder('utf-8');
-
 
 export interface MessageToChatOptions {
   /** Unix seconds for `created`; defaults to now. */

@@ -11,8 +11,8 @@ import {
   messageToChatCompletion,
   parseAnthropicError,
   readAnthropicMessage,
-  readAnthropicTokenCount,
 } from '../anthropic-format/index.js';
+import { readTokenCountReply } from '../../spec/reply-json.js';
 
 /** Anthropic's API origin, used when the provider has no `base_url`. */
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
@@ -98,7 +98,7 @@ export const createAnthropicAdapter: AdapterFactory = () => {
         return { method: 'POST', url: `${baseOf(context)}/v1/messages/count_tokens`, headers: headersFor(context, 'application/json'), body };
       },
       parseResponse(response) {
-        return readAnthropicTokenCount(response.body);
+        return readTokenCountReply(response.body, 'input_tokens', 'Anthropic');
       },
     },
     parseError(response, context) {

@@ -3,9 +3,7 @@
  * Anthropic's models through CountTokens.
  * Keys sign with SigV4 (access key, secret, optional session token) or carry a Bedrock API key as a bearer token.
  */
-import { errors } from '../../spec/errors.js';
-import { isRecord } from '../../spec/json-value.js';
-import { isTokenCount } from '../../spec/usage.js';
+import { readReplyJson, readTokenCountReply } from '../../spec/reply-json.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamResponse } from '../../spec/provider.js';
 import { authenticateBedrockRequest, DEFAULT_BEDROCK_REGION } from './bedrock-auth.js';
 import { buildBedrockEmbeddingRequests, parseBedrockEmbeddingResponses } from './bedrock-embeddings.js';
@@ -83,15 +81,7 @@ export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
       );
     },
     parseResponse(response) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(Buffer.from(response.body).toString('utf8'));
-      } catch (cause) {
-        throw errors.invalidReply('Bedrock answered the token count with a body that is not JSON.', cause);
-      }
-      const count = isRecord(parsed) ? parsed.inputTokens : undefined;
-      if (!isTokenCount(count)) throw errors.invalidReply('Bedrock answered the token count without a whole, non-negative inputTokens.');
-      return count;
+      return readTokenCountReply(response.body, 'inputTokens', 'Bedrock');
     },
   },
   parseError(response) {
@@ -100,10 +90,6 @@ export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
 });
 
 function readConverseResponse(response: UpstreamResponse): ConverseResponse {
-  try {
-    // Its shape is checked by the translation, which reads it.
-    return JSON.parse(Buffer.from(response.body).toString('utf8')) as ConverseResponse;
-  } catch (cause) {
-    throw errors.invalidReply('Bedrock returned a reply that is not JSON.', cause);
-  }
+  // Its shape is checked by the translation, which reads it.
+  return readReplyJson(response.body, 'Bedrock') as ConverseResponse;
 }

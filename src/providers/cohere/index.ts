@@ -2,7 +2,7 @@
  * The Cohere adapter: chat over `POST /v2/chat` (plain and SSE) and embeddings over `POST /v2/embed`,
  * authenticated with a bearer API key.
  */
-import { errors } from '../../spec/errors.js';
+import { readReplyJson } from '../../spec/reply-json.js';
 import type {
   AdapterFactory,
   ProviderAdapter,
@@ -88,9 +88,5 @@ function post(context: ProviderContext, path: string, body: unknown, accept: str
 }
 
 function readJson<T>(response: UpstreamResponse): T {
-  try {
-    return JSON.parse(new TextDecoder().decode(response.body)) as T;
-  } catch (cause) {
-    throw errors.invalidReply('Cohere answered with a body that is not JSON.', cause);
-  }
+  return readReplyJson(response.body, 'Cohere') as T;
 }

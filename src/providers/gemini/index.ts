@@ -11,8 +11,7 @@ import { generateContentToChatCompletion } from '../gemini-format/generate-conte
 import { parseGoogleError } from '../gemini-format/google-error.js';
 import { readGoogleJson } from '../gemini-format/read-google-json.js';
 import type { GenerateContentResponse } from '../gemini-format/types.js';
-import { errors } from '../../spec/errors.js';
-import { isTokenCount } from '../../spec/usage.js';
+import { readTokenCountReply } from '../../spec/reply-json.js';
 
 /** The Gemini API origin, used when the provider has no `base_url`. */
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
@@ -97,9 +96,7 @@ export const createGeminiAdapter: AdapterFactory = () => {
         return post(context, 'countTokens', { generateContentRequest }, false);
       },
       parseResponse(response) {
-        const body = readGoogleJson<{ totalTokens?: unknown }>(response, 'Gemini');
-        if (!isTokenCount(body.totalTokens)) throw errors.invalidReply('Gemini answered the token count without a whole, non-negative totalTokens.');
-        return body.totalTokens;
+        return readTokenCountReply(response.body, 'totalTokens', 'Gemini');
       },
     },
     parseError(response, context) {

@@ -6,7 +6,7 @@
  */
 import { errors } from '../../spec/errors.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
-import { isTokenCount } from '../../spec/usage.js';
+import { readTokenCountReply } from '../../spec/reply-json.js';
 import { chatRequestToGenerateContent } from '../gemini-format/chat-request-to-generate-content.js';
 import { buildVertexPredictBodies, parseVertexPredict } from '../gemini-format/embeddings.js';
 import { createGeminiStreamDecoder } from '../gemini-format/gemini-stream-decoder.js';
@@ -139,9 +139,7 @@ export const createVertexAdapter: AdapterFactory = () => {
         return post(context, 'google', model, 'countTokens', { contents, systemInstruction, tools, generationConfig }, false);
       },
       parseResponse(response) {
-        const body = readGoogleJson<{ totalTokens?: unknown }>(response, 'Vertex AI');
-        if (!isTokenCount(body.totalTokens)) throw errors.invalidReply('Vertex AI answered the token count without a whole, non-negative totalTokens.');
-        return body.totalTokens;
+        return readTokenCountReply(response.body, 'totalTokens', 'Vertex AI');
       },
     },
     parseError(response, context) {
