@@ -11,36 +11,32 @@ import { isAbsent, isRecord } from '../../spec/json-value.js';
 
 /** Why the members Tollgate reads of a non-streamed completion are not of their types; undefined when they are. */
 export function completionShapeProblem(record: Record<string, unknown>): string | undefined {
-  const choices = record.choices;
-  if (!Array.isArray(choices)) return '"choices" is not a list';
-  for (let index = 0; index < choices.length; index += 1) {
-    const choice: unknown = choices[index];
-    if (!isRecord(choice)) return `choices[${index}] is not an object`;
-    const message = choice.message;
-    if (!isRecord(message)) return `choices[${index}].message is not an object`;
-    const content = message.content;
-    // A list of content parts is what some servers (Mistral's reasoning models) send instead of a string.
-    if (!isAbsent(content) && typeof content !== 'string' && !Array.isArray(content)) return `choices[${index}].message.content is neither text nor a list`;
-    const problem = toolCallsProblem(message.tool_calls, `choices[${index}].message.tool_calls`, false);
-    if (problem !== undefined) return problem;
-  }
-  return undefined;
+  return choicesProblem(record, 'message');
 }
 
 /** Why the members Tollgate reads of a streamed chunk are not of their types; undefined when they are. */
 export function chunkShapeProblem(record: Record<string, unknown>): string | undefined {
+  return choicesProblem(record, 'delta');
+}
+
+/**
+ * Each choice's `message` (a completion's) or `delta` (a chunk's): an object whose content, when there, is text or
+ * a list of parts (what some servers, Mistral's reasoning models, send instead of text), and whose tool calls pass
+ * `toolCallsProblem`. A chunk's choice may come without a delta (Azure's annotation chunks); a completion's may not.
+ */
+function choicesProblem(record: Record<string, unknown>, member: 'message' | 'delta'): string | undefined {
   const choices = record.choices;
   if (!Array.isArray(choices)) return '"choices" is not a list';
+  const fragments = member === 'delta';
   for (let index = 0; index < choices.length; index += 1) {
     const choice: unknown = choices[index];
     if (!isRecord(choice)) return `choices[${index}] is not an object`;
-    const delta = choice.delta;
-    // Azure's annotation chunks carry choices without a delta.
-    if (isAbsent(delta)) continue;
-    if (!isRecord(delta)) return `choices[${index}].delta is not an object`;
-    const content = delta.content;
-    if (!isAbsent(content) && typeof content !== 'string' && !Array.isArray(content)) return `choices[${index}].delta.content is neither text nor a list`;
-    const problem = toolCallsProblem(delta.tool_calls, `choices[${index}].delta.tool_calls`, true);
+    const part = choice[member];
+    if (fragments && isAbsent(part)) continue;
+    if (!isRecord(part)) return `choices[${index}].${member} is not an object`;
+    const content = part.content;
+    if (!isAbsent(content) && typeof content !== 'string' && !Array.isArray(content)) return `choices[${index}].${member}.content is neither text nor a list`;
+    const problem = toolCallsProblem(part.tool_calls, `choices[${index}].${member}.tool_calls`, fragments);
     if (problem !== undefined) return problem;
   }
   return undefined;
