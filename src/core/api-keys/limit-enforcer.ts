@@ -91,10 +91,7 @@ export class LimitEnforcer implements UsageMeter {
   constructor(private readonly dependencies: LimitEnforcerDependencies) {}
 
   async begin(start: MeteringStart): Promise<MeteringTicket> {
-    const principal = start.principal;
-    const record = principal.kind === 'api-key' ? this.dependencies.apiKeys.find(principal.id) : undefined;
-    if (principal.kind === 'api-key' && !record) throw errors.unauthorized('Invalid credentials', { code: 'invalid_api_key' });
-    if (record) this.#checkModels(record, start.targets);
+    const record = this.#permitted(start.principal, start.targets);
     // One moment for the request: its windows are chosen and its ledger row is dated by it.
     const began = this.dependencies.clock();
     const reservation = record ? await this.#reserve(record, start, began) : undefined;
@@ -114,10 +111,16 @@ export class LimitEnforcer implements UsageMeter {
   }
 
   permit(principal: Principal, targets: RouteTarget[]): void {
-    if (principal.kind !== 'api-key') return;
+    this.#permitted(principal, targets);
+  }
+
+  /** The API key behind `principal` once it may use `targets` (401, 403 otherwise); undefined for the admin key. */
+  #permitted(principal: Principal, targets: RouteTarget[]): ApiKeyRecord | undefined {
+    if (principal.kind !== 'api-key') return undefined;
     const record = this.dependencies.apiKeys.find(principal.id);
     if (!record) throw errors.unauthorized('Invalid credentials', { code: 'invalid_api_key' });
     this.#checkModels(record, targets);
+    return record;
   }
 
   /** Waits for the settlements issued so far (not for later ones: under steady traffic some are always in flight). */

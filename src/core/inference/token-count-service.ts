@@ -1,6 +1,8 @@
 import type { InferenceCall, InferenceServiceDependencies, ServedBy } from './chat-service.js';
 import { servedBy } from './chat-service.js';
 import type { AnthropicMessagesRequest } from '../../spec/anthropic.js';
+import type { ChatCompletionRequest } from '../../spec/openai.js';
+import type { TokenCountRequest } from '../../spec/provider.js';
 import { messagesRequestToChat } from '../anthropic-messages/index.js';
 import { estimateMessagesTokens } from './token-estimate.js';
 
@@ -26,8 +28,14 @@ export class TokenCountService {
     const counter = target.adapter.countTokens;
     if (!counter || counter.counts?.(target.model) === false) return { inputTokens: await estimateMessagesTokens(body), estimated: true };
     const request = { targets: [target], requestId: call.requestId, signal: call.signal, requestType: 'count_tokens', pinnedKeyId: call.pinnedKeyId };
-    // Counters that take the provider's own format are given the canonical chat request to translate.
-    const counted = { messages: body, chat: messagesRequestToChat(body as unknown as AnthropicMessagesRequest) };
+    // Counters that take the provider's own format translate the canonical chat request, made only if one asks.
+    let chat: ChatCompletionRequest | undefined;
+    const counted: TokenCountRequest = {
+      messages: body,
+      get chat() {
+        return (chat ??= messagesRequestToChat(body as unknown as AnthropicMessagesRequest));
+      },
+    };
     const served = await this.dependencies.dispatcher.dispatch(request, async (_target, context, release) => {
       try {
         const upstreamRequest = await counter.buildRequest(counted, context);
