@@ -185,6 +185,8 @@ export interface TokenCountRequest {
   messages: Record<string, unknown>;
   /** The same request as a canonical chat request, for counters that take the provider's own request format. */
   chat: ChatCompletionRequest;
+  /** The client's `anthropic-beta` names, which Claude's counters take as the Messages API does. */
+  betas?: readonly string[];
 }
 
 /**
@@ -196,7 +198,7 @@ export interface TokenCountOperation {
   counts?(model: string): boolean;
   buildRequest(request: TokenCountRequest, context: ProviderContext): UpstreamRequest | Promise<UpstreamRequest>;
   /** The count from a successful reply; throws an invalid-reply error for anything else. */
-  parseResponse(response: UpstreamResponse): number;
+  parseResponse(response: UpstreamResponse, context: ProviderContext): number;
 }
 
 /** Which credential fields a provider's keys need. */

@@ -105,12 +105,39 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(upstream[0]).toMatchObject({ method: 'POST', operation: 'count-tokens', modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0' });
     expect(String(upstream[0]!.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIACOUNTTOKENS0001\//);
     const converse = (upstream[0]!.json as { input: { converse: Record<string, unknown> } }).input.converse;
+    // The tool definitions count too: CountTokens takes Converse's toolConfig (and no inferenceConfig).
     expect(converse).toEqual({
       messages: [{ role: 'user', content: [{ text: 'What colour is the sky on a clear day?' }] }],
       system: [{ text: 'You answer in one word.' }],
+      toolConfig: {
+        tools: [{ toolSpec: { name: 'lookup', description: 'Looks a word up', inputSchema: { json: { type: 'object', properties: { word: { type: 'string' } } } } } }],
+      },
     });
     expect(data.input_tokens).toBe(Math.ceil(JSON.stringify(converse).length / 4));
     expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
+  });
+
+  it("counts a Bedrock conversation with tools: their definitions and the history's tool blocks go to CountTokens", async () => {
+    const before = bedrockMock.requests.length;
+    const data = await anthropic.messages.countTokens({
+      model: 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0',
+      tools: [{ name: 'weather', description: 'The weather in a city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+      messages: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Oslo' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'Snow, -3 °C' }] },
+      ],
+    });
+    const upstream = bedrockMock.requests.slice(before);
+    expect(upstream).toHaveLength(1);
+    // Bedrock refuses tool blocks in the history without a toolConfig, which the mock checks as well.
+    const converse = (upstream[0]!.json as { input: { converse: Record<string, any> } }).input.converse;
+    expect(Object.keys(converse).sort()).toEqual(['messages', 'toolConfig']);
+    expect(converse.toolConfig.tools).toEqual([
+      { toolSpec: { name: 'weather', description: 'The weather in a city', inputSchema: { json: { type: 'object', properties: { city: { type: 'string' } } } } } },
+    ]);
+    expect(converse.messages).toHaveLength(3);
+    expect(data.input_tokens).toBe(Math.ceil(JSON.stringify(converse).length / 4));
   });
 
   it("estimates a Bedrock model CountTokens does not serve, without calling Bedrock", async () => {

@@ -253,6 +253,10 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
     if (key === undefined || key === '') return fail(401, 'authentication_error', 'x-api-key header is required');
     if (options.apiKeys !== undefined && !options.apiKeys.includes(key)) return fail(401, 'authentication_error', 'invalid x-api-key');
     if (request.headers['anthropic-version'] === undefined) return fail(400, 'invalid_request_error', 'anthropic-version: header is required');
+    // Betas are published as name-YYYY-MM-DD; the API refuses a name it does not know, which here is any other form.
+    const betas = String(request.headers['anthropic-beta'] ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+    const unsupported = betas.find((name) => !/^[a-z0-9]+(?:-[a-z0-9]+)*-\d{4}-\d{2}-\d{2}$/.test(name));
+    if (unsupported !== undefined) return fail(400, 'invalid_request_error', `Unsupported beta header: ${unsupported}`);
     if (endpoint === '/v1/messages/count_tokens') {
       if (!isRecord(body)) return fail(400, 'invalid_request_error', 'There was an error parsing the body of your request.');
       // The count takes the Messages body without the reply's settings.

@@ -141,7 +141,8 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
 
 /**
  * CountTokens as Bedrock checks it: foundation model ids of the models that support it (Anthropic's here; an
- * inference profile is refused), and an `input` holding one of `converse` (messages, system) or `invokeModel`.
+ * inference profile is refused), and an `input` holding one of `converse` (messages, system, toolConfig,
+ * additionalModelRequestFields: no inferenceConfig) or `invokeModel`.
  * Counts a token per four characters of the converse input's JSON.
  */
 function countTokens(response: ServerResponse, modelId: string, body: Record<string, unknown>): void {
@@ -153,7 +154,7 @@ function countTokens(response: ServerResponse, modelId: string, body: Record<str
   }
   const converse = input!.converse as Record<string, unknown> | undefined;
   if (converse === undefined) throw new BedrockFailure(400, 'ValidationException', 'This mock counts converse input only.');
-  const unknown = Object.keys(converse).filter((key) => key !== 'messages' && key !== 'system');
+  const unknown = Object.keys(converse).filter((key) => !['messages', 'system', 'toolConfig', 'additionalModelRequestFields'].includes(key));
   if (unknown.length > 0) throw new BedrockFailure(400, 'ValidationException', `Unknown field in input.converse: ${unknown.join(', ')}`);
   validateConverse(converse);
   response.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': 'mock-request' });

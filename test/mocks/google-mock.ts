@@ -167,6 +167,7 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
 
   function answerVertex(model: string, publisher: string, method: string, query: string, body: Json, response: ServerResponse): void {
     if (publisher === 'anthropic') {
+      if (model === 'count-tokens' && method === 'rawPredict') return answerClaudeCount(body, response);
       if (method !== 'rawPredict' && method !== 'streamRawPredict') return send(response, 404, googleError(404, 'NOT_FOUND', `Unknown method ${method}.`));
       return answerClaude(model, method === 'streamRawPredict', body, response);
     }
@@ -269,6 +270,24 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
       return { embeddings: { values: vector(text, index, dimension), statistics: { token_count: text.split(/\s+/).filter(Boolean).length, truncated: false } } };
     });
     send(response, 200, { predictions, metadata: { billableCharacterCount: 0 } });
+  }
+
+  /**
+   * Claude's `count-tokens:rawPredict`: one address for every Claude model, which the body names (with its `@`
+   * version), beside the Vertex `anthropic_version`; the Messages body without `max_tokens`. Counts a token per
+   * four characters of the messages', system prompt's and tools' JSON.
+   */
+  function answerClaudeCount(body: Json, response: ServerResponse): void {
+    const problem =
+      typeof body.model !== 'string' || !/^claude-[\w.-]+@\d{8}$/.test(body.model) ? 'model: a Claude model id with its @version is required'
+      : body.anthropic_version !== 'vertex-2023-10-16' ? 'anthropic_version: must be vertex-2023-10-16'
+      : body.max_tokens !== undefined ? 'max_tokens: Extra inputs are not permitted'
+      : body.stream !== undefined ? 'stream: Extra inputs are not permitted'
+      : !Array.isArray(body.messages) || body.messages.length === 0 ? 'messages: at least one message is required'
+      : undefined;
+    if (problem) return send(response, 400, { type: 'error', error: { type: 'invalid_request_error', message: problem } });
+    const text = JSON.stringify(body.messages) + JSON.stringify(body.system ?? '') + JSON.stringify(body.tools ?? '');
+    send(response, 200, { input_tokens: Math.ceil(text.length / 4) });
   }
 
   function answerClaude(model: string, stream: boolean, body: Json, response: ServerResponse): void {

@@ -40,7 +40,8 @@ export function modelRequests(mock: GoogleMock): RecordedRequest[] {
 }
 
 export function chatRequests(mock: GoogleMock): RecordedRequest[] {
-  return modelRequests(mock).filter((request) => /:(generateContent|streamGenerateContent|rawPredict|streamRawPredict)$/.test(request.path));
+  // Claude's token counter is a rawPredict too, at the model name `count-tokens`.
+  return modelRequests(mock).filter((request) => /\/models\/(?!count-tokens:)[^/]+:(generateContent|streamGenerateContent|rawPredict|streamRawPredict)$/.test(request.path));
 }
 
 /** Queues Claude-on-Vertex's answer to the next model call: a tool_use of `call.name`, in Anthropic's shapes. */

@@ -112,6 +112,26 @@ describe('Vertex AI: paths, publishers and bearer tokens on the wire', () => {
     expect(request.body).toMatchObject({ stream: true });
   });
 
+  it("carries the client's anthropic-beta to Claude as the header the Anthropic publisher reads, and not to Gemini", async () => {
+    const client = new Anthropic({ apiKey: testAdminKey, baseURL: tollgate.url, maxRetries: 0, defaultHeaders: { 'x-tollgate-key-id': ids.plain! } });
+    await client.beta.messages.create({ model: `vertex/${claude}`, max_tokens: 64, messages: [{ role: 'user', content: 'beta' }], betas: ['context-1m-2025-08-07'] });
+    let request = chatRequests(mock).at(-1)!;
+    expect(request.path).toBe(`${projectPath}/publishers/anthropic/models/${claude}:rawPredict`);
+    expect(request.headers['anthropic-beta']).toBe('context-1m-2025-08-07');
+    expect(request.body).not.toHaveProperty('anthropic_beta');
+
+    await client.beta.messages.countTokens({ model: `vertex/${claude}`, messages: [{ role: 'user', content: 'beta' }], betas: ['context-1m-2025-08-07'] });
+    request = modelRequests(mock).at(-1)!;
+    expect(request.path).toBe(`${projectPath}/publishers/anthropic/models/count-tokens:rawPredict`);
+    // As the SDK sent it: its beta counter adds the beta that once gated the count endpoint.
+    expect(request.headers['anthropic-beta']).toBe('context-1m-2025-08-07,token-counting-2024-11-01');
+
+    await client.beta.messages.create({ model: 'vertex/gemini-2.5-flash', max_tokens: 64, messages: [{ role: 'user', content: 'beta' }], betas: ['context-1m-2025-08-07'] });
+    request = chatRequests(mock).at(-1)!;
+    expect(request.path).toBe(`${projectPath}/publishers/google/models/gemini-2.5-flash:generateContent`);
+    expect(request.headers['anthropic-beta']).toBeUndefined();
+  });
+
   it('maps models through the key\'s deployments, Gemini, Claude and embeddings', async () => {
     const gemini = await openai('mapped').chat.completions.create({ model: 'vertex/fast', messages: [{ role: 'user', content: 'alias' }] });
     expect(gemini.choices[0]?.message.content).toBe('You said: alias');
@@ -257,14 +277,20 @@ describe('Vertex AI: token counts (/v1/messages/count_tokens)', () => {
     expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
   });
 
-  it('estimates a Claude model on Vertex without a model call, and refuses an alias deployed as one with a 400', async () => {
-    const before = modelRequests(mock).length;
-    const { response } = await anthropic('plain').messages.countTokens({ ...question, model: `vertex/${claude}` }).withResponse();
-    expect(response.headers.get('x-tollgate-token-count')).toBe('estimated');
-    const refused = await anthropic('mapped').messages.countTokens({ ...question, model: 'vertex/sonnet' }).catch((caught: unknown) => caught);
-    expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
-    expect((refused as { error: { error: { code: string } } }).error.error.code).toBe('count_tokens_not_supported');
-    expect(modelRequests(mock).length - before).toBe(0);
+  it("asks the Anthropic publisher's count-tokens endpoint for a Claude model, naming the deployed model in the body", async () => {
+    for (const [keyName, model] of [['plain', `vertex/${claude}`], ['mapped', 'vertex/sonnet']] as const) {
+      const before = modelRequests(mock).length;
+      const { data, response } = await anthropic(keyName).messages.countTokens({ ...question, model }).withResponse();
+      const sent = modelRequests(mock).slice(before);
+      // One address for every Claude model; the mock refuses a body without the model and the Vertex version.
+      expect(sent.map((request) => request.path)).toEqual([`${projectPath}/publishers/anthropic/models/count-tokens:rawPredict`]);
+      expect(sent[0]!.headers.authorization).toMatch(/^Bearer ya29\.mock-/);
+      const body = sent[0]!.body as Record<string, any>;
+      expect(body).toEqual({ ...question, model: claude, anthropic_version: 'vertex-2023-10-16' });
+      const text = JSON.stringify(body.messages) + JSON.stringify(body.system) + JSON.stringify(body.tools);
+      expect(data.input_tokens).toBe(Math.ceil(text.length / 4));
+      expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
+    }
   });
 });
 

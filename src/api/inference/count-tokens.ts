@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TokenCountService } from '../../core/inference/token-count-service.js';
 import { countTokensRequestSchema } from '../../spec/schemas/messages-request.js';
+import { readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
 import '../route-access.js';
@@ -19,7 +20,8 @@ export function countTokensRoutes(tokenCounts: TokenCountService): FastifyPlugin
         try {
           // A count asks one model: Tollgate's `fallbacks` is not for the counter.
           const { fallbacks: _fallbacks, ...body } = request.body as typeof request.body & { fallbacks?: unknown };
-          const count = await tokenCounts.count(body, inferenceCall(request, 'messages'));
+          const betas = readAnthropicBetas(request.headers['anthropic-beta'], 'anthropic-beta');
+          const count = await tokenCounts.count(body, inferenceCall(request, 'messages'), betas);
           if (count.servedBy) {
             reply.headers(servedHeaders(count.servedBy));
             noteServed(request, count.servedBy, { stream: false });

@@ -6,6 +6,7 @@ import type { ChatService } from '../../core/inference/chat-service.js';
 import { chatCompletionToMessage, createMessagesStreamEncoder, messageIdFor, messagesRequestToChat } from '../../core/anthropic-messages/index.js';
 import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, relayFailure, servedHeaders, unreadableEvent } from './inference-call.js';
 import { SseWriter } from './sse-writer.js';
+import { readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import { randomUUID } from 'node:crypto';
 import '../route-access.js';
@@ -30,7 +31,9 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
             const deployed = chat.deployedModels(target, call.pinnedKeyId);
             return deployed.length > 0 ? deployed.every(isClaude) : isClaude(target.model);
           });
-          const chatBody = messagesRequestToChat(anthropicBody, { anthropicExtensions: claude });
+          // Beta features are Claude's: they travel only when every target is one.
+          const betas = readAnthropicBetas(request.headers['anthropic-beta'], 'anthropic-beta');
+          const chatBody = messagesRequestToChat(anthropicBody, { anthropicExtensions: claude, betas: claude ? betas : undefined });
           const result = await chat.complete(chatBody, probe, call);
           if (result.kind === 'completion') {
             reply.headers(servedHeaders(result.servedBy));

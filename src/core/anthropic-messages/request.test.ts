@@ -130,7 +130,7 @@ describe('messagesRequestToChat', () => {
         { role: 'assistant', content: [{ type: 'thinking', thinking: 'hmm', signature: 's' }, { type: 'text', text: 'Hello' }] },
       ],
     };
-    const plain = messagesRequestToChat(body);
+    const plain = messagesRequestToChat(body, { betas: ['context-1m-2025-08-07'] });
     expect(plain).toEqual({
       model: 'm',
       max_tokens: 100,
@@ -140,7 +140,8 @@ describe('messagesRequestToChat', () => {
         { role: 'assistant', content: 'Hello' },
       ],
     });
-    const extended = messagesRequestToChat(body, { anthropicExtensions: true });
+    const extended = messagesRequestToChat(body, { anthropicExtensions: true, betas: ['context-1m-2025-08-07'] });
+    expect(extended.anthropic_beta).toEqual(['context-1m-2025-08-07']);
     expect(extended.top_k).toBe(3);
     expect(extended.thinking).toEqual({ type: 'enabled', budget_tokens: 50 });
     expect(extended.messages[0]!.content).toEqual([{ type: 'text', text: 'Cached', cache_control: { type: 'ephemeral' } }]);

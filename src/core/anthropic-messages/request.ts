@@ -24,6 +24,8 @@ export interface MessagesToChatOptions {
    * back; OpenAI-compatible servers may reject them, so set this only when the route ends at a Claude model.
    */
   anthropicExtensions?: boolean;
+  /** The client's `anthropic-beta` names, kept as the `anthropic_beta` extension (with `anthropicExtensions` only). */
+  betas?: readonly string[];
 }
 
 /**
@@ -50,6 +52,7 @@ export function messagesRequestToChat(body: AnthropicMessagesRequest, options: M
   const userId = body.metadata?.user_id;
   if (typeof userId === 'string' && userId !== '') request.user = userId;
   if (extensions && isRecord(body.thinking)) request.thinking = body.thinking;
+  if (extensions && options.betas !== undefined && options.betas.length > 0) request.anthropic_beta = [...options.betas];
   const format = body.output_config?.format;
   if (isRecord(format) && format.type === 'json_schema') {
     request.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };

@@ -21,8 +21,11 @@ export interface TokenCount {
 export class TokenCountService {
   constructor(private readonly dependencies: InferenceServiceDependencies) {}
 
-  /** @param body the count request as validated at the door (a Messages body without `max_tokens`) */
-  async count(body: Record<string, unknown> & { model: string }, call: Omit<InferenceCall, 'route'>): Promise<TokenCount> {
+  /**
+   * @param body the count request as validated at the door (a Messages body without `max_tokens`)
+   * @param betas the client's `anthropic-beta` names, for Claude's counters
+   */
+  async count(body: Record<string, unknown> & { model: string }, call: Omit<InferenceCall, 'route'>, betas?: readonly string[]): Promise<TokenCount> {
     const target = this.dependencies.router.resolve(body.model);
     this.dependencies.meter.permit(call.principal, [target]);
     const counter = target.adapter.countTokens;
@@ -32,6 +35,7 @@ export class TokenCountService {
     let chat: ChatCompletionRequest | undefined;
     const counted: TokenCountRequest = {
       messages: body,
+      betas,
       get chat() {
         return (chat ??= messagesRequestToChat(body as unknown as AnthropicMessagesRequest));
       },
@@ -41,7 +45,7 @@ export class TokenCountService {
         const upstreamRequest = await counter.buildRequest(counted, context);
         const response = await this.dependencies.client.send(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
         if (response.status < 200 || response.status >= 300) return { ok: false, response };
-        return { ok: true, value: counter.parseResponse(response) };
+        return { ok: true, value: counter.parseResponse(response, context) };
       } finally {
         release();
       }

@@ -2,6 +2,7 @@
  * The Anthropic adapter: chat over `POST /v1/messages` (plain and SSE) with an `x-api-key`, translated by the
  * shared Anthropic-format code. Anthropic offers no embeddings.
  */
+import { addAnthropicBetaHeader, readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext } from '../../spec/provider.js';
 import {
   anthropicUsageToTokenUsage,
@@ -53,10 +54,11 @@ function secretsOf(context: ProviderContext): string[] {
 /** Creates the Anthropic adapter. */
 export const createAnthropicAdapter: AdapterFactory = () => {
   /** The headers of every Anthropic request: the configured extras, then ours (the credential and version win). */
-  const headersFor = (context: ProviderContext, accept: string): Record<string, string> => {
+  const headersFor = (context: ProviderContext, accept: string, betas?: readonly string[]): Record<string, string> => {
     const headers: Record<string, string> = {};
     // Lower-cased so a configured header cannot sit beside ours under another spelling.
     for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
+    addAnthropicBetaHeader(headers, betas);
     headers['content-type'] = 'application/json';
     headers.accept = accept;
     // Set after the extra headers: the translation is written for this version, and the credential is ours.
@@ -76,7 +78,8 @@ export const createAnthropicAdapter: AdapterFactory = () => {
         const body = chatRequestToMessages(request, { model: context.model, defaultMaxTokens: defaultMaxTokensFor(context.model) });
         if (options.stream) body.stream = true;
         else delete body.stream;
-        return { method: 'POST', url: `${baseOf(context)}/v1/messages`, headers: headersFor(context, options.stream ? 'text/event-stream' : 'application/json'), body: JSON.stringify(body) };
+        const headers = headersFor(context, options.stream ? 'text/event-stream' : 'application/json', readAnthropicBetas(request.anthropic_beta, 'anthropic_beta'));
+        return { method: 'POST', url: `${baseOf(context)}/v1/messages`, headers, body: JSON.stringify(body) };
       },
       parseResponse(response, context) {
         const message = readAnthropicMessage(response.body, 'Anthropic');
@@ -95,7 +98,7 @@ export const createAnthropicAdapter: AdapterFactory = () => {
     countTokens: {
       buildRequest(request, context) {
         const body = JSON.stringify({ ...request.messages, model: context.model });
-        return { method: 'POST', url: `${baseOf(context)}/v1/messages/count_tokens`, headers: headersFor(context, 'application/json'), body };
+        return { method: 'POST', url: `${baseOf(context)}/v1/messages/count_tokens`, headers: headersFor(context, 'application/json', request.betas), body };
       },
       parseResponse(response) {
         return readTokenCountReply(response.body, 'input_tokens', 'Anthropic');

@@ -1,6 +1,7 @@
 /**
  * Translates an OpenAI chat completion request into a Bedrock Converse request body.
  */
+import { mergeAnthropicBetas, readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import { errors } from '../../spec/errors.js';
 import { callFunction, forcedFunctionName, functionTools } from '../../spec/function-calls.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../spec/openai.js';
@@ -229,5 +230,8 @@ function additionalFields(request: ChatCompletionRequest): Record<string, unknow
   const passed = request.additionalModelRequestFields;
   if (passed !== null && typeof passed === 'object' && !Array.isArray(passed)) Object.assign(fields, passed);
   if (typeof request.top_k === 'number') fields.top_k = request.top_k;
+  // Claude on Bedrock takes beta features in the body; a list a client put here itself is kept first.
+  const betas = readAnthropicBetas(request.anthropic_beta, 'anthropic_beta');
+  if (betas !== undefined) fields.anthropic_beta = mergeAnthropicBetas(readAnthropicBetas(fields.anthropic_beta, 'additionalModelRequestFields.anthropic_beta'), betas);
   return Object.keys(fields).length > 0 ? fields : undefined;
 }

@@ -69,13 +69,17 @@ export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
     // CountTokens serves Anthropic's models on Bedrock; the others are estimated.
     counts: (model) => foundationModelId(model).startsWith('anthropic.claude'),
     async buildRequest(request, context) {
-      const { messages, system } = toConverseRequest(request.chat);
+      // CountTokens takes the members of a Converse request that make up the input; the reply's settings stay out.
+      const { inferenceConfig: _settings, ...converse } = toConverseRequest(request.chat);
+      // The Anthropic SDK's beta counter names the beta that once gated Anthropic's count endpoint: not a model's.
+      const betas = (request.betas ?? []).filter((name) => !name.startsWith('token-counting-'));
+      if (betas.length > 0) converse.additionalModelRequestFields = { ...converse.additionalModelRequestFields, anthropic_beta: betas };
       return authenticateBedrockRequest(
         {
           method: 'POST',
           url: bedrockOperationUrl(context, 'count-tokens', foundationModelId(bedrockModelId(context))),
           headers: bedrockHeaders(context, 'application/json'),
-          body: JSON.stringify({ input: { converse: { messages, ...(system === undefined ? {} : { system }) } } }),
+          body: JSON.stringify({ input: { converse } }),
         },
         context,
       );

@@ -28,6 +28,14 @@ export function claudeRawPredictBody(request: ChatCompletionRequest, model: stri
   return { anthropic_version: VERTEX_ANTHROPIC_VERSION, ...rest, ...(stream ? { stream: true } : {}) };
 }
 
+/**
+ * The body of a `count-tokens:rawPredict` request: the client's count request (a Messages body without
+ * `max_tokens`) with the deployed model, which this endpoint, unlike rawPredict, reads from the body.
+ */
+export function claudeCountTokensBody(messages: Record<string, unknown>, model: string): Record<string, unknown> {
+  return { ...messages, model, anthropic_version: VERTEX_ANTHROPIC_VERSION };
+}
+
 /** Translates a successful rawPredict reply. */
 export function parseClaudeResponse(response: UpstreamResponse, context: ProviderContext): ChatResult {
   const message = readAnthropicMessage(response.body, 'Vertex AI (Claude)');

@@ -1,10 +1,10 @@
 /**
  * The Vertex AI adapter. Gemini models use the generateContent family under `publishers/google`; Claude models
  * (ids starting with `claude`) use `publishers/anthropic` with the Messages body; embeddings use `:predict`; token
- * counts of Gemini models use `:countTokens`.
+ * counts use `:countTokens` (Gemini) or the Anthropic publisher's `count-tokens:rawPredict` (Claude).
  * Every request carries a bearer token obtained from the key's service account (JWT bearer grant).
  */
-import { errors } from '../../spec/errors.js';
+import { addAnthropicBetaHeader, readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
 import { readTokenCountReply } from '../../spec/reply-json.js';
 import { chatRequestToGenerateContent } from '../gemini-format/chat-request-to-generate-content.js';
@@ -14,7 +14,7 @@ import { generateContentToChatCompletion } from '../gemini-format/generate-conte
 import { parseGoogleError } from '../gemini-format/google-error.js';
 import { readGoogleJson } from '../gemini-format/read-google-json.js';
 import type { GenerateContentResponse } from '../gemini-format/types.js';
-import { claudeRawPredictBody, createClaudeStreamDecoder, parseClaudeError, parseClaudeResponse } from './claude-on-vertex.js';
+import { claudeCountTokensBody, claudeRawPredictBody, createClaudeStreamDecoder, parseClaudeError, parseClaudeResponse } from './claude-on-vertex.js';
 import {
   createAccessTokenSource,
   parseServiceAccountCredential,
@@ -68,6 +68,7 @@ export const createVertexAdapter: AdapterFactory = () => {
     method: string,
     body: unknown,
     stream: boolean,
+    betas?: readonly string[],
   ): Promise<UpstreamRequest> {
     vertexSettings(context.key);
     const url = vertexModelUrl(context, publisher, model, method) + (stream && publisher === 'google' ? '?alt=sse' : '');
@@ -75,6 +76,8 @@ export const createVertexAdapter: AdapterFactory = () => {
     const headers: Record<string, string> = {};
     // Lower-cased so a configured header cannot sit beside ours under another spelling.
     for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
+    // Claude's beta features, as the Anthropic publisher reads them.
+    addAnthropicBetaHeader(headers, betas);
     headers['content-type'] = 'application/json';
     headers.accept = stream ? 'text/event-stream' : 'application/json';
     // Set last so that configured extra headers can never replace the credential.
@@ -93,7 +96,8 @@ export const createVertexAdapter: AdapterFactory = () => {
         const model = deployedModel(context);
         if (isClaudeModel(model)) {
           const body = claudeRawPredictBody(request, model, options.stream);
-          return post(context, 'anthropic', model, options.stream ? 'streamRawPredict' : 'rawPredict', body, options.stream);
+          const betas = readAnthropicBetas(request.anthropic_beta, 'anthropic_beta');
+          return post(context, 'anthropic', model, options.stream ? 'streamRawPredict' : 'rawPredict', body, options.stream, betas);
         }
         const body = chatRequestToGenerateContent(request, { model });
         return post(context, 'google', model, options.stream ? 'streamGenerateContent' : 'generateContent', body, options.stream);
@@ -124,21 +128,16 @@ export const createVertexAdapter: AdapterFactory = () => {
       },
     },
     countTokens: {
-      // Gemini models through `:countTokens`; Claude models on Vertex are estimated.
-      counts: (model) => !isClaudeModel(model),
       async buildRequest(request, context) {
         const model = deployedModel(context);
-        if (isClaudeModel(model)) {
-          throw errors.badRequest(`Vertex AI counts tokens here for Gemini models only; "${context.model}" is deployed as a Claude model`, {
-            param: 'model',
-            code: 'count_tokens_not_supported',
-          });
-        }
+        // Claude's counter takes the Messages body with its model named in the body, at one address for all models.
+        if (isClaudeModel(model)) return post(context, 'anthropic', 'count-tokens', 'rawPredict', claudeCountTokensBody(request.messages, model), false, request.betas);
         // Vertex's CountTokensRequest takes these members of a generateContent request, and refuses the others.
         const { contents, systemInstruction, tools, generationConfig } = chatRequestToGenerateContent(request.chat, { model });
         return post(context, 'google', model, 'countTokens', { contents, systemInstruction, tools, generationConfig }, false);
       },
-      parseResponse(response) {
+      parseResponse(response, context) {
+        if (isClaudeModel(deployedModel(context))) return readTokenCountReply(response.body, 'input_tokens', 'Vertex AI (Claude)');
         return readTokenCountReply(response.body, 'totalTokens', 'Vertex AI');
       },
     },
