@@ -42,6 +42,7 @@ import { chatCompletionRoutes } from '../api/inference/chat-completions.js';
 import { embeddingRoutes } from '../api/inference/embeddings.js';
 import { messagesRoutes } from '../api/inference/messages.js';
 import { countTokensRoutes } from '../api/inference/count-tokens.js';
+import { responsesRoutes } from '../api/inference/responses.js';
 import { modelRoutes } from '../api/inference/models.js';
 import { apiKeyRoutes } from '../api/management/api-keys.js';
 import { pricingStructureRoutes } from '../api/management/pricing-structures.js';
@@ -345,6 +346,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   await app.register(chatCompletionRoutes(chat));
   await app.register(embeddingRoutes(embeddings));
   await app.register(messagesRoutes(chat));
+  await app.register(responsesRoutes(chat, clock));
   await app.register(countTokensRoutes(new TokenCountService({ router, dispatcher, client, meter, metrics, clock, onError: meteringFailed })));
   await app.register(
     modelRoutes((principal) => {

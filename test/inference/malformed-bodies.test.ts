@@ -1,8 +1,9 @@
 /**
  * Malformed inference bodies get a 400 naming the field, in the error shape, and never reach a provider; a seeded
- * fuzz of both chat routes finds no 5xx. The fields checked are those Tollgate reads, meters or translates (message
- * content and parts, tool calls, tools, Anthropic blocks); every other field still passes through, and part or
- * block types Tollgate does not know are forwarded as sent.
+ * fuzz of the chat routes (chat completions, Messages, Responses) finds no 5xx. The fields checked are those
+ * Tollgate reads, meters or translates (message content and parts, tool calls, tools, Anthropic blocks, Responses
+ * items); every other field still passes through, and part or block types Tollgate does not know are forwarded as
+ * sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
@@ -199,6 +200,20 @@ describe('a seeded fuzz of the chat routes', () => {
     ),
     '/v1/embeddings': { model: 'openai/text-embedding-3-small', input: ['first text', 'second text'], encoding_format: 'float' },
   };
+  bases['/v1/responses'] = {
+    instructions: 's',
+    input: [
+      { role: 'developer', content: 'd' },
+      { role: 'user', content: [{ type: 'input_text', text: 'hi' }, { type: 'input_image', image_url: 'data:image/png;base64,AAAA' }] },
+      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'calling' }] },
+      { type: 'function_call', call_id: 'call_1', name: 'lookup', arguments: '{}' },
+      { type: 'function_call_output', call_id: 'call_1', output: 'r' },
+    ],
+    tools: [{ type: 'function', name: 'lookup', parameters: { type: 'object' } }],
+    tool_choice: 'auto',
+    text: { format: { type: 'text' } },
+    max_output_tokens: 16,
+  };
   // A token count takes the Messages body without max_tokens.
   const { max_tokens: _maxTokens, ...countBase } = bases['/v1/messages'] as Record<string, unknown>;
   bases['/v1/messages/count_tokens'] = countBase;
@@ -215,6 +230,7 @@ describe('a seeded fuzz of the chat routes', () => {
   const models: Record<string, string[]> = {
     '/v1/chat/completions': ['openai/gpt-4o-mini', ...chatModels],
     '/v1/messages': ['anthropic/claude-sonnet-4-5', ...chatModels],
+    '/v1/responses': ['openai/gpt-4o-mini', 'anthropic/claude-sonnet-4-5', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0'],
     '/v1/embeddings': ['openai/text-embedding-3-small', 'gemini/gemini-embedding-001', 'bedrock/amazon.titan-embed-text-v2:0', 'cohere/embed-v4.0'],
     // Anthropic's and Gemini's own counters, and the estimate.
     '/v1/messages/count_tokens': ['anthropic/claude-sonnet-4-5', 'gemini/gemini-2.5-flash', 'openai/gpt-4o-mini'],
@@ -230,7 +246,7 @@ describe('a seeded fuzz of the chat routes', () => {
     for (let round = 0; round < 300; round += 1) {
       const body: Record<string, unknown> = { ...(structuredClone(bases[route]) as Record<string, unknown>), model };
       // A third of the chat bodies ask for a stream, whose errors take another path.
-      if ((route === '/v1/chat/completions' || route === '/v1/messages') && random() < 1 / 3) body.stream = true;
+      if ((route === '/v1/chat/completions' || route === '/v1/messages' || route === '/v1/responses') && random() < 1 / 3) body.stream = true;
       for (let change = 0; change < 1 + Math.floor(random() * 3); change += 1) {
         const path = pick(paths(body));
         if (path === undefined) break;

@@ -23,7 +23,7 @@ export interface InferenceCall {
   /** Aborted when the client disconnects; the upstream request is then aborted too. */
   signal: CancelSignal;
   /** Which client route is asking, for metrics and metering. */
-  route: 'chat' | 'messages';
+  route: 'chat' | 'messages' | 'responses';
   /** The client's body text and validated body, from which adapters may copy the members they forward unchanged. */
   source?: JsonSource;
 }
@@ -120,7 +120,7 @@ export class ChatService {
       targets,
       requestId: call.requestId,
       signal: call.signal,
-      requestType: call.route === 'messages' ? 'messages' : 'chat.completion',
+      requestType: call.route === 'chat' ? 'chat.completion' : call.route,
       pinnedKeyId: call.pinnedKeyId,
     };
     try {

@@ -6,7 +6,7 @@ import type { RouteTarget } from '../routing/router.js';
 export interface MeteringStart {
   principal: Principal;
   requestId: string;
-  requestType: 'chat' | 'embeddings' | 'messages';
+  requestType: 'chat' | 'embeddings' | 'messages' | 'responses';
   /** The primary target followed by the fallbacks, in order. */
   targets: RouteTarget[];
   /** The canonical request (OpenAI chat or embeddings body). */

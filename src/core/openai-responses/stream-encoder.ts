@@ -1,0 +1,250 @@
+/**
+ * OpenAI chunks (from whichever provider answered) → OpenAI Responses API SSE, for Tollgate's `POST /v1/responses`.
+ * Produces the event sequence the official SDKs accumulate: `response.created`, `response.in_progress`, then per
+ * output item `response.output_item.added`, its part and delta events, `response.output_item.done`, and finally
+ * `response.completed` (or `response.incomplete`) carrying the whole Response; or an `error` event.
+ */
+import type { ChatCompletionChunk, ToolCallDelta } from '../../spec/openai.js';
+import type {
+  ResponseEcho,
+  ResponseItemStatus,
+  ResponseMessagePart,
+  ResponseOutputItem,
+  ResponseStreamEvent,
+} from '../../spec/openai-responses.js';
+import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import { systemClock, type Clock } from '../../spec/clock.js';
+import { isRecord } from '../../spec/json-value.js';
+import { buildResponse, functionCallItem, incompleteDetailsOf, messageItem, outputItemId, reasoningItem } from './response.js';
+
+export interface ResponsesStreamEncoderOptions {
+  /** The `resp_…` id of the response. */
+  id: string;
+  /** The model named to the client (as it sent it). */
+  model: string;
+  /** Unix seconds when the request came. */
+  createdAt: number;
+  echo: ResponseEcho;
+  /** Gives `completed_at`; the system clock when left out. */
+  clock?: Clock;
+}
+
+/** Each method returns SSE text ready to write (`event: <type>\ndata: <json>\n\n`, possibly several events). */
+export interface ResponsesStreamEncoder {
+  push(chunk: ChatCompletionChunk): string;
+  /** Closes the open item, then `response.completed` (or `response.incomplete`) with the whole Response. */
+  finish(usage: TokenUsage | undefined): string;
+  /** Ends the stream with an `error` event, on which the official SDKs throw an APIError carrying the message. */
+  fail(error: { type: string; code?: string; message: string; param?: string | null }): string;
+}
+
+type OpenItem =
+  | { kind: 'reasoning'; index: number; id: string; text: string }
+  | { kind: 'message'; index: number; id: string; parts: ResponseMessagePart[]; partOpen: boolean }
+  | { kind: 'function'; index: number; id: string; callId: string; name: string; arguments: string };
+
+/** An event as built, before the encoder numbers it. */
+type Unnumbered<Event> = Event extends unknown ? Omit<Event, 'sequence_number'> : never;
+
+/**
+ * Creates the encoder for one streamed reply. Nothing is written before the first chunk, so an upstream that fails
+ * before answering can still be reported as an HTTP error. Items are written one after the other, as the API does:
+ * a new item closes the open one. Tool calls are matched by their chat `index` (or a new id at a known index).
+ */
+export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOptions): ResponsesStreamEncoder {
+  const clock = options.clock ?? systemClock;
+  const output: ResponseOutputItem[] = [];
+  // Chat tool call index → the output index of its function call item.
+  const functionCalls = new Map<number, { outputIndex: number; callId: string }>();
+  let sequence = 0;
+  let started = false;
+  let ended = false;
+  let nextIndex = 0;
+  let open: OpenItem | undefined;
+  let finishReason: string | null = null;
+  let reportedUsage: TokenUsage | undefined;
+
+  const emit = (event: Unnumbered<ResponseStreamEvent>): string => {
+    const data = { ...event, sequence_number: sequence++ };
+    return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+  };
+
+  const responseSnapshot = (final: boolean, usage?: TokenUsage) =>
+    buildResponse({
+      id: options.id,
+      model: options.model,
+      createdAt: options.createdAt,
+      echo: options.echo,
+      output: final ? output : [],
+      // A stream that ends without a finish reason ended normally as far as anyone can tell.
+      finishReason: final ? (finishReason ?? 'stop') : null,
+      usage,
+      completedAt: Math.floor(clock() / 1000),
+    });
+
+  const start = (): string => {
+    if (started) return '';
+    started = true;
+    const response = responseSnapshot(false);
+    return emit({ type: 'response.created', response }) + emit({ type: 'response.in_progress', response });
+  };
+
+  const closePart = (item: Extract<OpenItem, { kind: 'message' }>): string => {
+    const part = item.parts.at(-1);
+    if (!item.partOpen || part === undefined) return '';
+    item.partOpen = false;
+    const where = { item_id: item.id, output_index: item.index, content_index: item.parts.length - 1 };
+    const done =
+      part.type === 'output_text'
+        ? emit({ type: 'response.output_text.done', ...where, text: part.text, logprobs: [] })
+        : emit({ type: 'response.refusal.done', ...where, refusal: part.refusal });
+    return done + emit({ type: 'response.content_part.done', ...where, part });
+  };
+
+  const closeItem = (status: ResponseItemStatus): string => {
+    const item = open;
+    if (item === undefined) return '';
+    open = undefined;
+    let out = '';
+    let done: ResponseOutputItem;
+    if (item.kind === 'reasoning') {
+      const where = { item_id: item.id, output_index: item.index, content_index: 0 };
+      done = reasoningItem(item.id, item.text);
+      out += emit({ type: 'response.reasoning_text.done', ...where, text: item.text });
+      out += emit({ type: 'response.content_part.done', ...where, part: { type: 'reasoning_text', text: item.text } });
+    } else if (item.kind === 'message') {
+      out += closePart(item);
+      done = messageItem(item.id, item.parts, status);
+    } else {
+      done = functionCallItem(item.id, item, status);
+      out += emit({ type: 'response.function_call_arguments.done', item_id: item.id, output_index: item.index, name: item.name, arguments: item.arguments });
+    }
+    output[item.index] = done;
+    return out + emit({ type: 'response.output_item.done', output_index: item.index, item: done });
+  };
+
+  const openItem = (item: OpenItem, added: ResponseOutputItem): string => {
+    const out = closeItem('completed');
+    open = item;
+    return out + emit({ type: 'response.output_item.added', output_index: item.index, item: added });
+  };
+
+  const encodeReasoning = (delta: string): string => {
+    let out = '';
+    if (open?.kind !== 'reasoning') {
+      const id = outputItemId('rs');
+      const index = nextIndex++;
+      out += openItem({ kind: 'reasoning', index, id, text: '' }, { type: 'reasoning', id, summary: [], content: [] });
+      out += emit({ type: 'response.content_part.added', item_id: id, output_index: index, content_index: 0, part: { type: 'reasoning_text', text: '' } });
+    }
+    const item = open as Extract<OpenItem, { kind: 'reasoning' }>;
+    item.text += delta;
+    return out + emit({ type: 'response.reasoning_text.delta', item_id: item.id, output_index: item.index, content_index: 0, delta });
+  };
+
+  const encodeMessagePart = (kind: ResponseMessagePart['type'], delta: string): string => {
+    let out = '';
+    if (open?.kind !== 'message') {
+      const id = outputItemId('msg');
+      out += openItem({ kind: 'message', index: nextIndex++, id, parts: [], partOpen: false }, messageItem(id, [], 'in_progress'));
+    }
+    const item = open as Extract<OpenItem, { kind: 'message' }>;
+    if (!item.partOpen || item.parts.at(-1)?.type !== kind) {
+      out += closePart(item);
+      const part: ResponseMessagePart = kind === 'output_text' ? { type: 'output_text', text: '', annotations: [], logprobs: [] } : { type: 'refusal', refusal: '' };
+      item.parts.push(part);
+      item.partOpen = true;
+      out += emit({ type: 'response.content_part.added', item_id: item.id, output_index: item.index, content_index: item.parts.length - 1, part });
+    }
+    const where = { item_id: item.id, output_index: item.index, content_index: item.parts.length - 1 };
+    const part = item.parts.at(-1)!;
+    if (part.type === 'output_text') {
+      part.text += delta;
+      return out + emit({ type: 'response.output_text.delta', ...where, delta, logprobs: [] });
+    }
+    part.refusal += delta;
+    return out + emit({ type: 'response.refusal.delta', ...where, delta });
+  };
+
+  const encodeToolCall = (call: Partial<ToolCallDelta>): string => {
+    const called = isRecord(call.function) ? call.function : {};
+    const callIndex = typeof call.index === 'number' ? call.index : 0;
+    const fragment = typeof called.arguments === 'string' ? called.arguments : '';
+    const newId = typeof call.id === 'string' && call.id !== '' ? call.id : undefined;
+    const known = functionCalls.get(callIndex);
+    // Some upstreams number every call 0; a different id at a known index is a new call all the same.
+    if (known !== undefined && (newId === undefined || newId === known.callId)) {
+      if (fragment === '') return '';
+      if (open?.kind === 'function' && open.index === known.outputIndex) {
+        open.arguments += fragment;
+        return emit({ type: 'response.function_call_arguments.delta', item_id: open.id, output_index: open.index, delta: fragment });
+      }
+      // A fragment of a call already closed (another item started since): its done events are out, so it can only
+      // complete the call in the final Response.
+      const closed = output[known.outputIndex];
+      if (closed?.type === 'function_call') closed.arguments += fragment;
+      return '';
+    }
+    const id = outputItemId('fc');
+    const index = nextIndex++;
+    const callId = newId ?? outputItemId('call');
+    const name = typeof called.name === 'string' ? called.name : '';
+    functionCalls.set(callIndex, { outputIndex: index, callId });
+    let out = openItem({ kind: 'function', index, id, callId, name, arguments: fragment }, functionCallItem(id, { callId, name, arguments: '' }, 'in_progress'));
+    if (fragment !== '') out += emit({ type: 'response.function_call_arguments.delta', item_id: id, output_index: index, delta: fragment });
+    return out;
+  };
+
+  const encodeDelta = (delta: ChatCompletionChunk['choices'][number]['delta']): string => {
+    let out = '';
+    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') out += encodeReasoning(delta.reasoning_content);
+    if (typeof delta.content === 'string' && delta.content !== '') out += encodeMessagePart('output_text', delta.content);
+    if (typeof delta.refusal === 'string' && delta.refusal !== '') out += encodeMessagePart('refusal', delta.refusal);
+    const calls: unknown[] = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
+    for (const call of calls) {
+      // Adapters check the chunks they read; a chunk forwarded from an OpenAI-compatible upstream is read here too.
+      if (isRecord(call)) out += encodeToolCall(call as Partial<ToolCallDelta>);
+    }
+    return out;
+  };
+
+  return {
+    push(chunk) {
+      if (ended) return '';
+      let out = start();
+      if (chunk.usage !== undefined && chunk.usage !== null) reportedUsage = fromOpenAIUsage(chunk.usage);
+      // A Response carries one answer; further choices (n > 1) have nowhere to go.
+      const choices: unknown[] = Array.isArray(chunk.choices) ? chunk.choices : [];
+      const choice = choices.find((item): item is ChatCompletionChunk['choices'][number] => isRecord(item) && item.index === 0);
+      if (choice === undefined) return out;
+      out += encodeDelta(isRecord(choice.delta) ? choice.delta : {});
+      if (typeof choice.finish_reason === 'string') finishReason = choice.finish_reason;
+      return out;
+    },
+    finish(usage) {
+      if (ended) return '';
+      ended = true;
+      const incomplete = incompleteDetailsOf(finishReason) !== undefined;
+      let out = start() + closeItem(incomplete ? 'incomplete' : 'completed');
+      const response = responseSnapshot(true, usage ?? reportedUsage);
+      out += emit({ type: incomplete ? 'response.incomplete' : 'response.completed', response });
+      return out;
+    },
+    fail(error) {
+      if (ended) return '';
+      ended = true;
+      const code = error.code ?? null;
+      const param = error.param ?? null;
+      // The SDKs throw on the nested `error` (as the live API sends it) and never need a response.created first;
+      // the flat members are there for clients written against the API reference, whose only machine-readable field
+      // is `code`, hence the error type standing in for a missing code.
+      return emit({
+        type: 'error',
+        code: code ?? error.type,
+        message: error.message,
+        param,
+        error: { type: error.type, code, message: error.message, param },
+      });
+    },
+  };
+}
