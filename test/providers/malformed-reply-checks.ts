@@ -8,8 +8,11 @@ import { expectSettled, type MeteredClient } from './malformed-reply-gateway.js'
 import type { ReplyFamily } from './malformed-reply-families.js';
 import { parseJson } from './malformed-reply-support.js';
 
-/** The two routes a client asks on, each with its own reply and stream format. */
-export type Route = '/v1/chat/completions' | '/v1/messages';
+/** The routes a client asks on, each with its own reply and stream format. */
+export type Route = '/v1/chat/completions' | '/v1/messages' | '/v1/responses';
+
+/** Every chat route, for the cases each must pass. */
+export const chatRoutes: readonly Route[] = ['/v1/chat/completions', '/v1/messages', '/v1/responses'];
 
 /** What a client got, once its form was checked. */
 export interface Answer {
@@ -22,6 +25,7 @@ export interface Answer {
 function requestBody(route: Route, model: string, stream: boolean): Record<string, unknown> {
   const messages = [{ role: 'user', content: 'hello' }];
   if (route === '/v1/messages') return { model, max_tokens: 64, messages, ...(stream ? { stream: true } : {}) };
+  if (route === '/v1/responses') return { model, max_output_tokens: 64, input: messages, ...(stream ? { stream: true } : {}) };
   return { model, max_tokens: 64, messages, ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) };
 }
 
@@ -49,10 +53,25 @@ function completionContent(route: Route, text: string, context: string): string 
     expect(body, context).toMatchObject({ type: 'message', content: expect.any(Array), usage: { input_tokens: expect.any(Number), output_tokens: expect.any(Number) } });
     return (body.content as Array<{ type: string; text?: string }>).filter((block) => block.type === 'text').map((block) => block.text).join('');
   }
+  if (route === '/v1/responses') {
+    expect(body, context).toMatchObject({ object: 'response', status: expect.stringMatching(/^(completed|incomplete)$/), output: expect.any(Array) });
+    return responseText(body.output);
+  }
   expect(Array.isArray(body.choices), context).toBe(true);
   for (const choice of body.choices) expect(choice !== null && typeof choice === 'object' && typeof choice.message === 'object', context).toBe(true);
   const content = body.choices[0]?.message?.content;
   return typeof content === 'string' ? content : '';
+}
+
+/** The text of a Response's message items. */
+function responseText(output: unknown): string {
+  if (!Array.isArray(output)) return '';
+  return output
+    .filter((item) => item?.type === 'message')
+    .flatMap((item) => item.content as Array<{ type: string; text?: string }>)
+    .filter((part) => part.type === 'output_text')
+    .map((part) => part.text)
+    .join('');
 }
 
 /** The events of an SSE text, each with its name and joined data. */
@@ -90,6 +109,22 @@ function streamContent(route: Route, text: string, context: string, forwarded?: 
     const last = events.at(-1)!;
     expect(['message_stop', 'error'], context).toContain(last.event);
     if (last.event === 'error') expect(parseJson(last.data)?.error?.message, context).toEqual(expect.any(String));
+    return content;
+  }
+  if (route === '/v1/responses') {
+    let sequence = 0;
+    for (const item of events) {
+      const data = parseJson(item.data);
+      expect(data?.type, context).toBe(item.event);
+      expect(data?.sequence_number, context).toBe(sequence++);
+      if (item.event === 'response.output_text.delta') content += data.delta;
+    }
+    const last = events.at(-1)!;
+    expect(['response.completed', 'response.incomplete', 'error'], context).toContain(last.event);
+    const closing = parseJson(last.data);
+    if (last.event === 'error') expect(closing?.error?.message, context).toEqual(expect.any(String));
+    // The closing Response holds what the deltas said.
+    else expect(responseText(closing?.response?.output), context).toBe(content);
     return content;
   }
   const last = events.at(-1)!;

@@ -22,7 +22,7 @@ import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
 import { startReplicateMock, type ReplicateMock } from '../mocks/replicate-mock.js';
 import { seededRandom } from '../inference/inference-helpers.js';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
-import { expectSaneUsage, sseEvents, tryReplyAs, type Route } from './malformed-reply-checks.js';
+import { chatRoutes, expectSaneUsage, sseEvents, tryReplyAs, type Route } from './malformed-reply-checks.js';
 import { malformedReplyFamilies, replicatePredictionsOf, type ReplicatePrediction, type ReplyFamily } from './malformed-reply-families.js';
 import { keyProviders, singleFlightApiKey } from './malformed-reply-gateway.js';
 import { mutateCompletion, mutateStream } from './malformed-reply-mutations.js';
@@ -118,9 +118,9 @@ const familyNames = ['openai-compatible', 'anthropic', 'gemini', 'vertex (Gemini
 const wrongTypes: Json[] = ['a string', 42, null, [1, 2, 3], {}];
 
 describe.each(familyNames)('%s', (name) => {
-  it('translates the valid reply, streamed and not, on both routes', async () => {
+  it('translates the valid reply, streamed and not, on every chat route', async () => {
     const target = family(name);
-    for (const route of ['/v1/chat/completions', '/v1/messages'] as const) {
+    for (const route of chatRoutes) {
       const plain = await tryReply(target, false, json(target.completion), 'valid reply', route);
       expect(plain.status, plain.text).toBe(200);
       expect(plain.content, plain.text).toContain(target.expectedText);
@@ -153,7 +153,7 @@ describe.each(familyNames)('%s', (name) => {
     const target = family(name);
     const cases = notReplies(JSON.stringify(target.completion));
     for (const [label, reply] of cases) {
-      for (const route of ['/v1/chat/completions', '/v1/messages'] as const) {
+      for (const route of chatRoutes) {
         const answer = await tryReply(target, false, reply, `${label} (${route})`, route);
         expect(answer.status, `${label}: ${answer.text}`).toBe(502);
       }
@@ -166,7 +166,7 @@ describe.each(familyNames)('%s', (name) => {
       for (const value of wrongTypes) {
         const body = clone(target.completion);
         setAt(body, path, clone(value));
-        for (const route of ['/v1/chat/completions', '/v1/messages'] as const) {
+        for (const route of chatRoutes) {
           await tryReply(target, false, json(body), `${path.join('.')} = ${JSON.stringify(value)} (${route})`, route);
         }
       }
@@ -242,7 +242,7 @@ describe.each(familyNames)('%s', (name) => {
     const incomplete = new Set(['an empty stream', 'garbage lines', 'events that are not JSON', 'a stream without its final events', 'a stream that stops half-way', 'a stream broken off half-way', 'a stream cut inside an event', 'a frame with a wrong checksum', 'a frame with an impossible length']);
     for (const [label, events] of target.oddStreams) cases.push([label, { raw: target.encodeStream(events) }]);
     for (const [label, reply] of cases) {
-      for (const route of ['/v1/chat/completions', '/v1/messages'] as const) {
+      for (const route of chatRoutes) {
         const answer = await tryReply(target, true, reply, `${label} (${route})`, route);
         // Replicate's output events carry plain text, and its done event data it may not explain.
         const plainText = name === 'replicate' && label === 'events that are not JSON';
@@ -282,7 +282,9 @@ describe('a seeded fuzz of upstream replies', () => {
     const random = seededRandom(1_000 + index * 2 + (stream ? 1 : 0));
     const statuses = new Map<number, number>();
     for (let round = 0; round < rounds; round += 1) {
-      const route: Route = random() < 0.25 ? '/v1/messages' : '/v1/chat/completions';
+      // Half the rounds on the chat route, whose OpenAI-compatible streams are forwarded unparsed; the rest shared.
+      const draw = random();
+      const route: Route = draw < 0.25 ? '/v1/messages' : draw < 0.5 ? '/v1/responses' : '/v1/chat/completions';
       let followUp: RawReply | undefined;
       let mutation: { reply: RawReply; description: string };
       if (stream && name === 'replicate' && random() < 0.3) {
