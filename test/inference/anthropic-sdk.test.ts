@@ -168,6 +168,14 @@ describe('Anthropic SDK through Tollgate: what reaches each upstream', () => {
     expect(body.max_completion_tokens ?? body.max_tokens).toBe(100);
   });
 
+  it("reaches an OpenAI reasoning model, which refuses max_tokens, with the limit as max_completion_tokens", async () => {
+    const message = await anthropic.messages.create({ model: 'openai/o3', max_tokens: 100, messages: [{ role: 'user', content: 'Think' }] });
+    expect(message.content[0]).toMatchObject({ type: 'text' });
+    const body = openAIMock.requests.at(-1)!.body as Record<string, unknown>;
+    expect(body.max_completion_tokens).toBe(100);
+    expect(body).not.toHaveProperty('max_tokens');
+  });
+
   it('sends Anthropic tools as they were to an Anthropic upstream', async () => {
     await anthropic.messages.create({
       model: 'anthropic/claude-sonnet-4-5',

@@ -101,12 +101,13 @@ describe('the upstream chat body', () => {
     await Promise.all([openaiMock.close(), groqMock.close()]);
   });
 
-  it('keeps every member but the model, the fallbacks and the stream fields exactly as the client wrote it', async () => {
+  it('keeps every member but the model, the fallbacks, the stream fields and a renamed one exactly as the client wrote it', async () => {
     const text = clientText(member.model, member.messages, member.temperature, member.fallbacks, member.maxTokens, member.metadata, '"stream": false');
     const reply = await postText(tollgate, text);
     expect(reply.status, reply.text).toBe(200);
     expect(JSON.parse(reply.text).choices[0].message.content).toBe('café / {"not": ["json"]}');
-    expect(openaiProxy.bodies.at(-1)).toBe(`{"model":"gpt-4o-mini",${member.messages},${member.maxTokens},${member.temperature},${member.metadata}}`);
+    // OpenAI's reasoning models refuse max_tokens: its adapter sends the current name, with the client's value.
+    expect(openaiProxy.bodies.at(-1)).toBe(`{"model":"gpt-4o-mini",${member.messages},"max_completion_tokens":1000,${member.temperature},${member.metadata}}`);
   });
 
   it('sends the same body, with its own model, to a fallback after the primary failed', async () => {
@@ -117,9 +118,9 @@ describe('the upstream chat body', () => {
     // Groq's rules drop messages[].name; no message has one, so its messages are copied as written too.
     const reply = await postText(tollgate, text);
     expect(reply.status, reply.text).toBe(200);
-    const rest = `${member.messages},${member.maxTokens},${member.temperature},${member.metadata}`;
-    expect(openaiProxy.bodies.slice(openaiBefore)).toEqual([`{"model":"gpt-4o-mini",${rest}}`]);
-    expect(groqProxy.bodies.slice(groqBefore)).toEqual([`{"model":"llama-3.3-70b-versatile",${rest}}`]);
+    expect(openaiProxy.bodies.slice(openaiBefore)).toEqual([`{"model":"gpt-4o-mini",${member.messages},"max_completion_tokens":1000,${member.temperature},${member.metadata}}`]);
+    // Groq knows max_tokens: the fallback's body keeps it as written.
+    expect(groqProxy.bodies.slice(groqBefore)).toEqual([`{"model":"llama-3.3-70b-versatile",${member.messages},${member.maxTokens},${member.temperature},${member.metadata}}`]);
   });
 
   it('streams with the client stream member kept and stream_options replaced', async () => {

@@ -123,10 +123,12 @@ describe('/v1/responses through the OpenAI SDK', () => {
     expect(streamed.usage?.output_tokens).toBeGreaterThan(0);
   });
 
-  it('marks a reply cut at max_output_tokens incomplete', async () => {
-    const response = await client.responses.create({ model: 'openai/gpt-4o', input: 'a fairly long question that the mock will echo back at length', max_output_tokens: 4 });
+  it('marks a reply cut at max_output_tokens incomplete, the limit reaching a reasoning model under the name it takes', async () => {
+    // The mock refuses max_tokens for OpenAI's reasoning models, as OpenAI does.
+    const response = await client.responses.create({ model: 'openai/o3', input: 'a fairly long question that the mock will echo back at length', max_output_tokens: 4 });
     expect(response.status).toBe('incomplete');
     expect(response.incomplete_details).toEqual({ reason: 'max_output_tokens' });
+    expect(response.output.at(-1)).toMatchObject({ type: 'message', status: 'incomplete' });
     expect((openAIMock.requests.at(-1)!.body as { max_completion_tokens: number }).max_completion_tokens).toBe(4);
   });
 });

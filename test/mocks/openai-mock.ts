@@ -366,6 +366,10 @@ function checkChatBody(body: Record<string, unknown>): unknown {
   if (body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
     return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
   }
+  // OpenAI's reasoning models take only the newer name of the output limit.
+  if (/^(o\d|gpt-5)/.test(body.model) && body.max_tokens !== undefined) {
+    return invalid("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", 'max_tokens', 'unsupported_parameter');
+  }
   return undefined;
 }
 

@@ -202,8 +202,8 @@ describe('responsesRequestToChat', () => {
 
   it('copies max_output_tokens, sampling and parallel_tool_calls under their chat names', () => {
     const chat = translate({ input: 'x', max_output_tokens: 256, temperature: 0.2, top_p: 0.9, parallel_tool_calls: false, top_logprobs: 3 });
-    expect(chat).toMatchObject({ max_completion_tokens: 256, temperature: 0.2, top_p: 0.9, parallel_tool_calls: false, logprobs: true, top_logprobs: 3 });
-    expect(chat.max_tokens).toBeUndefined();
+    expect(chat).toMatchObject({ max_tokens: 256, temperature: 0.2, top_p: 0.9, parallel_tool_calls: false, logprobs: true, top_logprobs: 3 });
+    expect(chat.max_completion_tokens).toBeUndefined();
   });
 
   it('leaves out sampling fields sent as null', () => {

@@ -55,9 +55,9 @@ export function responsesRequestToChat(body: ResponsesRequest): ChatCompletionRe
   messages.push(...inputMessages);
 
   const request: ChatCompletionRequest = { model: body.model, messages };
-  // OpenAI's current name: its reasoning models, which Responses clients use most, refuse max_tokens. The providers
-  // Tollgate translates for read either name; a compatible server that knows only max_tokens renames it (Mistral).
-  if (typeof body.max_output_tokens === 'number') request.max_completion_tokens = body.max_output_tokens;
+  // max_tokens, as the Messages translation writes: every compatible server knows it, the translated providers read
+  // either name, and OpenAI's adapter renames it to max_completion_tokens, which its reasoning models demand.
+  if (typeof body.max_output_tokens === 'number') request.max_tokens = body.max_output_tokens;
   if (typeof body.temperature === 'number') request.temperature = body.temperature;
   if (typeof body.top_p === 'number') request.top_p = body.top_p;
   if (typeof body.parallel_tool_calls === 'boolean') request.parallel_tool_calls = body.parallel_tool_calls;

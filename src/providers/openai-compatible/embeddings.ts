@@ -8,7 +8,7 @@ import type { EmbeddingOperation, ProviderContext, UpstreamRequest, UpstreamResp
 import { isAbsent, isRecord } from '../../spec/json-value.js';
 import { readTokenCounts, type TokenUsage } from '../../spec/usage.js';
 import type { CompatibleDescription, EmbeddingRequestRules } from './description.js';
-import { applyFieldRules, buildHeaders, joinUrl, resolveBaseUrl, resolveUpstreamModel } from './request.js';
+import { buildHeaders, joinUrl, resolveBaseUrl, resolveUpstreamModel, withFieldRules } from './request.js';
 import { parseJsonObject } from './response.js';
 
 /** The standard embeddings path. */
@@ -33,9 +33,7 @@ export function buildEmbeddingBody(
       code: 'unsupported_value',
     });
   }
-  const body: Record<string, unknown> = { ...request, model: options.model };
-  applyFieldRules(body, rules.dropFields, rules.renameFields);
-  return body;
+  return withFieldRules({ ...request, model: options.model }, rules.dropFields, rules.renameFields);
 }
 
 /** Builds the upstream embeddings request for a compatible server. */

@@ -19,13 +19,13 @@ export type {
 } from './description.js';
 export {
   CHAT_COMPLETIONS_PATH,
-  applyFieldRules,
   buildChatBody,
   buildChatRequest,
   buildHeaders,
   joinUrl,
   resolveBaseUrl,
   resolveUpstreamModel,
+  withFieldRules,
 } from './request.js';
 export { normalizeChoices, normalizeFinishReason, parseChatCompletion, parseJsonObject, readUsage } from './response.js';
 export { createCompatibleStreamDecoder, type CompatibleStreamOptions } from './stream.js';

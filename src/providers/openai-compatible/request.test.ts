@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isGatewayError } from '../../spec/errors.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
 import type { CompatibleDescription } from './description.js';
-import { buildChatBody, buildChatRequest, buildHeaders, joinUrl, resolveBaseUrl } from './request.js';
+import { buildChatBody, buildChatRequest, buildHeaders, joinUrl, resolveBaseUrl, withFieldRules } from './request.js';
 import { createTestContext } from './test-support.js';
 
 const description: CompatibleDescription = {
@@ -57,6 +57,33 @@ describe('buildHeaders', () => {
 
   it('omits authorization for keyless servers and accept when not streaming', () => {
     expect(buildHeaders({ apiKey: '', stream: false })).toEqual({ 'content-type': 'application/json' });
+  });
+});
+
+describe('withFieldRules', () => {
+  it('returns a body no rule touches as it is', () => {
+    const body = { model: 'm', max_completion_tokens: 5 };
+    expect(withFieldRules(body, ['user'], { max_tokens: 'max_completion_tokens' })).toBe(body);
+  });
+
+  it('renames in place of the old member and drops, without changing the given body', () => {
+    const body = { model: 'm', max_tokens: 5, user: 'u', seed: 1 };
+    const ruled = withFieldRules(body, ['user'], { max_tokens: 'max_completion_tokens', seed: 'random_seed' });
+    expect(JSON.stringify(ruled)).toBe('{"model":"m","max_completion_tokens":5,"random_seed":1}');
+    expect(body).toEqual({ model: 'm', max_tokens: 5, user: 'u', seed: 1 });
+  });
+
+  it('keeps a value the client set under the new name, wherever it stands', () => {
+    const rename = { max_tokens: 'max_completion_tokens' };
+    expect(withFieldRules({ max_tokens: 5, max_completion_tokens: 7 }, [], rename)).toEqual({ max_completion_tokens: 7 });
+    expect(withFieldRules({ max_completion_tokens: 7, max_tokens: 5 }, [], rename)).toEqual({ max_completion_tokens: 7 });
+  });
+
+  it('keeps a client member named __proto__ a member, and reads no rule from the prototype', () => {
+    const body = JSON.parse('{"__proto__":{"polluted":true},"max_tokens":5,"toString":1}') as Record<string, unknown>;
+    const ruled = withFieldRules(body, [], { max_tokens: 'max_completion_tokens' });
+    expect(JSON.stringify(ruled)).toBe('{"__proto__":{"polluted":true},"max_completion_tokens":5,"toString":1}');
+    expect(Object.getPrototypeOf(ruled)).toBe(Object.prototype);
   });
 });
 

@@ -1,4 +1,4 @@
-/** OpenAI itself: the reference server, so the compatible adapter applies unchanged. */
+/** OpenAI itself: the reference server, so the compatible adapter applies with one rename. */
 import type { AdapterFactory } from '../../spec/provider.js';
 import { createCompatibleAdapter, type CompatibleDescription } from '../openai-compatible/index.js';
 
@@ -23,6 +23,10 @@ export const openAIDescription: CompatibleDescription = {
     'text-embedding-3-large',
     'text-embedding-ada-002',
   ],
+  // max_tokens is deprecated at OpenAI and refused by its reasoning models (o-series, gpt-5), while
+  // max_completion_tokens means the same for every chat model: clients, and the Messages and Responses
+  // translations, may send the older name, which every other server knows.
+  chatRules: { renameFields: { max_tokens: 'max_completion_tokens' } },
   // OpenAI embeds token-id arrays natively.
   embeddingRules: { acceptTokenInputs: true },
 };
