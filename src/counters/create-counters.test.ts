@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteRedisKeys } from '../../test/support/redis-keys.js';
 import { redisUrl, skipWithout } from '../../test/support/services.js';

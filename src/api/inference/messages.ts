@@ -4,8 +4,8 @@ import { messagesRequestSchema } from '../../spec/schemas/messages-request.js';
 import type { ChatCompletion } from '../../spec/openai.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { chatCompletionToMessage, createMessagesStreamEncoder, messageIdFor, messagesRequestToChat } from '../../core/anthropic-messages/index.js';
-import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, relayFailure, servedHeaders, unreadableEvent } from './inference-call.js';
-import { SseWriter } from './sse-writer.js';
+import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
+import { relayTranslatedStream } from './translated-stream.js';
 import { readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import { randomUUID } from 'node:crypto';
@@ -40,45 +40,8 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
             noteServed(request, result.servedBy, { stream: false, usage: result.usage });
             return reply.type('application/json').send(JSON.stringify(chatCompletionToMessage(result.completion as ChatCompletion, anthropicBody.model, result.usage)));
           }
-          reply.hijack();
-          const writer = new SseWriter(reply.raw);
-          writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
-          noteServed(request, result.servedBy, { stream: true });
           const encoder = createMessagesStreamEncoder({ model: anthropicBody.model, messageId: messageIdFor(`chatcmpl-${randomUUID().replace(/-/g, '')}`) });
-          let failed: string | undefined;
-          try {
-            relay: for await (const events of result.events) {
-              for (const event of events) {
-                if (writer.closed) break relay;
-                // The Anthropic answer ends with the usage, which comes after the content: it waits for the follow-up.
-                if (event.kind === 'content-end') continue;
-                if (event.kind === 'error') {
-                  failed = event.error.code ?? 'upstream_stream_error';
-                  writer.write(encoder.fail({ type: event.error.type, message: event.error.message }));
-                  break relay;
-                }
-                let text: string;
-                try {
-                  // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
-                  text = encoder.push(event.chunk);
-                } catch (error) {
-                  const failure = unreadableEvent(error);
-                  failed = failure.code;
-                  result.fail(failure);
-                  writer.write(encoder.fail({ type: failure.type, message: failure.message }));
-                  break relay;
-                }
-                if (text && !writer.write(text)) await writer.drained();
-              }
-            }
-          } catch (error) {
-            const failure = relayFailure(request, result, error);
-            failed = failure.code;
-            writer.write(encoder.fail({ type: failure.type, message: failure.message }));
-          }
-          const clientClosed = writer.closed;
-          noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));
-          writer.end(failed || clientClosed ? undefined : encoder.finish(result.usage()));
+          await relayTranslatedStream(request, reply, result, encoder);
         } catch (error) {
           noteFailure(request, error);
           throw error;

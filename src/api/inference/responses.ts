@@ -4,8 +4,8 @@ import type { ChatCompletion } from '../../spec/openai.js';
 import { responsesRequestSchema, type ResponsesRequest } from '../../spec/schemas/responses-request.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { chatCompletionToResponse, createResponsesStreamEncoder, responseEchoOf, responseIdFor, responsesRequestToChat } from '../../core/openai-responses/index.js';
-import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, relayFailure, servedHeaders, unreadableEvent } from './inference-call.js';
-import { SseWriter } from './sse-writer.js';
+import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
+import { relayTranslatedStream } from './translated-stream.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import '../route-access.js';
 
@@ -34,45 +34,7 @@ export function responsesRoutes(chat: ChatService, clock: Clock): FastifyPluginA
             const response = chatCompletionToResponse(result.completion as ChatCompletion, { ...answer, usage: result.usage, completedAt: Math.floor(clock() / 1000) });
             return reply.type('application/json').send(JSON.stringify(response));
           }
-          reply.hijack();
-          const writer = new SseWriter(reply.raw);
-          writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
-          noteServed(request, result.servedBy, { stream: true });
-          const encoder = createResponsesStreamEncoder({ ...answer, clock });
-          let failed: string | undefined;
-          try {
-            relay: for await (const events of result.events) {
-              for (const event of events) {
-                if (writer.closed) break relay;
-                // The Response closes with its usage, which comes after the content: it waits for the follow-up.
-                if (event.kind === 'content-end') continue;
-                if (event.kind === 'error') {
-                  failed = event.error.code ?? 'upstream_stream_error';
-                  writer.write(encoder.fail({ type: event.error.type, code: failed, message: event.error.message }));
-                  break relay;
-                }
-                let text: string;
-                try {
-                  // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
-                  text = encoder.push(event.chunk);
-                } catch (error) {
-                  const failure = unreadableEvent(error);
-                  failed = failure.code;
-                  result.fail(failure);
-                  writer.write(encoder.fail({ type: failure.type, code: failure.code, message: failure.message }));
-                  break relay;
-                }
-                if (text && !writer.write(text)) await writer.drained();
-              }
-            }
-          } catch (error) {
-            const failure = relayFailure(request, result, error);
-            failed = failure.code;
-            writer.write(encoder.fail({ type: failure.type, code: failure.code, message: failure.message }));
-          }
-          const clientClosed = writer.closed;
-          noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));
-          writer.end(failed || clientClosed ? undefined : encoder.finish(result.usage()));
+          await relayTranslatedStream(request, reply, result, createResponsesStreamEncoder({ ...answer, clock }));
         } catch (error) {
           noteFailure(request, error);
           throw error;

@@ -1,0 +1,66 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ChatResult } from '../../core/inference/chat-service.js';
+import type { ChatCompletionChunk } from '../../spec/openai.js';
+import type { TokenUsage } from '../../spec/usage.js';
+import { noteServed, noteStreamEnd, relayFailure, servedHeaders, unreadableEvent } from './inference-call.js';
+import { SseWriter } from './sse-writer.js';
+
+/** Turns the canonical chunks of a stream into a client format's SSE text (the Messages and Responses encoders). */
+export interface StreamEncoder {
+  push(chunk: ChatCompletionChunk): string;
+  /** The stream's last event when it ends in an error. */
+  fail(error: { type: string; code: string; message: string }): string;
+  /** The stream's last events when it ends whole, given its usage. */
+  finish(usage: TokenUsage | undefined): string;
+}
+
+/**
+ * Relays a stream whose client speaks another format than the canonical chunks (`/v1/messages`, `/v1/responses`):
+ * each chunk goes through the encoder; an upstream error, a chunk that cannot be read, or a relay failure ends the
+ * stream with the encoder's error event. The encoded answer closes with the usage, which may come after the content,
+ * so the relay reads to the end of the events rather than stopping at `content-end`.
+ */
+export async function relayTranslatedStream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  result: Extract<ChatResult, { kind: 'stream' }>,
+  encoder: StreamEncoder,
+): Promise<void> {
+  reply.hijack();
+  const writer = new SseWriter(reply.raw);
+  writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
+  noteServed(request, result.servedBy, { stream: true });
+  let failed: string | undefined;
+  try {
+    relay: for await (const events of result.events) {
+      for (const event of events) {
+        if (writer.closed) break relay;
+        if (event.kind === 'content-end') continue;
+        if (event.kind === 'error') {
+          failed = event.error.code ?? 'upstream_stream_error';
+          writer.write(encoder.fail({ type: event.error.type, code: failed, message: event.error.message }));
+          break relay;
+        }
+        let text: string;
+        try {
+          // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
+          text = encoder.push(event.chunk);
+        } catch (error) {
+          const failure = unreadableEvent(error);
+          failed = failure.code;
+          result.fail(failure);
+          writer.write(encoder.fail({ type: failure.type, code: failure.code, message: failure.message }));
+          break relay;
+        }
+        if (text && !writer.write(text)) await writer.drained();
+      }
+    }
+  } catch (error) {
+    const failure = relayFailure(request, result, error);
+    failed = failure.code;
+    writer.write(encoder.fail({ type: failure.type, code: failure.code, message: failure.message }));
+  }
+  const clientClosed = writer.closed;
+  noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));
+  writer.end(failed || clientClosed ? undefined : encoder.finish(result.usage()));
+}
