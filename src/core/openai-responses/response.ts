@@ -156,8 +156,8 @@ export interface ChatCompletionToResponseOptions {
   echo: ResponseEcho;
   /** Usage as the core normalised it; preferred over the completion's own. */
   usage?: TokenUsage;
-  /** Unix seconds when the reply was complete; now when left out. */
-  completedAt?: number;
+  /** Unix seconds when the reply was complete (from the injected clock). */
+  completedAt: number;
 }
 
 function outputOf(message: ChatCompletionChoice['message'] | undefined): ResponseOutputItem[] {
@@ -210,6 +210,6 @@ export function chatCompletionToResponse(completion: ChatCompletion, options: Ch
     output: outputOf(message),
     finishReason,
     usage: options.usage ?? fromOpenAIUsage(completion.usage),
-    completedAt: options.completedAt ?? Math.floor(Date.now() / 1000),
+    completedAt: options.completedAt,
   });
 }

@@ -36,7 +36,7 @@ function chunk(delta: ChatCompletionChunk['choices'][number]['delta'], finishRea
 }
 
 function encoderFor(body: Record<string, unknown>) {
-  return createResponsesStreamEncoder({ id: responseIdFor(), model: String(body.model), createdAt: 1_700_000_000, echo: responseEchoOf(body) });
+  return createResponsesStreamEncoder({ id: responseIdFor(), model: String(body.model), createdAt: 1_700_000_000, echo: responseEchoOf(body), clock: () => 1_700_000_001_000 });
 }
 
 const weatherTools = [
@@ -190,7 +190,7 @@ describe('the openai SDK against the /v1/responses conversion', () => {
       usage: { prompt_tokens: 8, completion_tokens: 2, total_tokens: 10 },
     };
     const body = { model: 'gpt-via-gateway', input: 'Hello in French', instructions: 'Answer in French.' };
-    const converted = chatCompletionToResponse(completion, { id: responseIdFor(), model: body.model, createdAt: 1_700_000_000, echo: responseEchoOf(body) });
+    const converted = chatCompletionToResponse(completion, { id: responseIdFor(), model: body.model, createdAt: 1_700_000_000, echo: responseEchoOf(body), completedAt: 1_700_000_001 });
     const response = await clientAnswering({ contentType: 'application/json', body: JSON.stringify(converted) }).responses.create(body);
     expect(response.output_text).toBe('Bonjour');
     expect(response.status).toBe('completed');

@@ -13,7 +13,7 @@ import type {
   ResponseStreamEvent,
 } from '../../spec/openai-responses.js';
 import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
-import { systemClock, type Clock } from '../../spec/clock.js';
+import type { Clock } from '../../spec/clock.js';
 import { isRecord } from '../../spec/json-value.js';
 import { buildResponse, functionCallItem, incompleteDetailsOf, messageItem, outputItemId, reasoningItem } from './response.js';
 
@@ -25,8 +25,8 @@ export interface ResponsesStreamEncoderOptions {
   /** Unix seconds when the request came. */
   createdAt: number;
   echo: ResponseEcho;
-  /** Gives `completed_at`; the system clock when left out. */
-  clock?: Clock;
+  /** Gives `completed_at`. */
+  clock: Clock;
 }
 
 /** Each method returns SSE text ready to write (`event: <type>\ndata: <json>\n\n`, possibly several events). */
@@ -52,7 +52,7 @@ type Unnumbered<Event> = Event extends unknown ? Omit<Event, 'sequence_number'> 
  * a new item closes the open one. Tool calls are matched by their chat `index` (or a new id at a known index).
  */
 export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOptions): ResponsesStreamEncoder {
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock;
   const output: ResponseOutputItem[] = [];
   // Chat tool call index → the output index of its function call item.
   const functionCalls = new Map<number, { outputIndex: number; callId: string }>();
