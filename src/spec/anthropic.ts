@@ -119,6 +119,14 @@ export interface AnthropicOutputConfig {
   [extra: string]: unknown;
 }
 
+/**
+ * The members of a Messages request that Claude upstreams receive as the client sent them, though the canonical
+ * chat form has no place for them (the `anthropic_request_members` extension). Not among them: members that change
+ * what a request costs in ways the reservation and the price list do not know (`service_tier`, `speed`,
+ * `inference_geo`) or that run tools upstream (`container`, `mcp_servers`).
+ */
+export const CLAUDE_REQUEST_MEMBERS: readonly string[] = ['cache_control', 'context_management', 'output_config'];
+
 export interface AnthropicMessagesRequest {
   model: string;
   messages: AnthropicMessageParam[];

@@ -142,10 +142,29 @@ describe('messagesRequestToChat', () => {
     });
     const extended = messagesRequestToChat(body, { anthropicExtensions: true, betas: ['context-1m-2025-08-07'] });
     expect(extended.anthropic_beta).toEqual(['context-1m-2025-08-07']);
+    expect(extended).not.toHaveProperty('anthropic_request_members');
     expect(extended.top_k).toBe(3);
     expect(extended.thinking).toEqual({ type: 'enabled', budget_tokens: 50 });
     expect(extended.messages[0]!.content).toEqual([{ type: 'text', text: 'Cached', cache_control: { type: 'ephemeral' } }]);
     expect(extended.messages[2]).toMatchObject({ reasoning_content: 'hmm', thinking_blocks: [{ type: 'thinking', thinking: 'hmm', signature: 's' }] });
+  });
+
+  it("keeps Claude's own request members for Claude upstreams, output_config without its format, and no others", () => {
+    const body = {
+      model: 'm',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'Hi' }],
+      cache_control: { type: 'ephemeral' },
+      context_management: { edits: [] },
+      output_config: { effort: 'low', format: { type: 'json_schema', schema: { type: 'object' } } },
+      service_tier: 'auto',
+      speed: 'fast',
+      container: { id: 'c' },
+    } as unknown as AnthropicMessagesRequest;
+    expect(messagesRequestToChat(body)).not.toHaveProperty('anthropic_request_members');
+    const extended = messagesRequestToChat(body, { anthropicExtensions: true });
+    expect(extended.anthropic_request_members).toEqual({ cache_control: { type: 'ephemeral' }, context_management: { edits: [] }, output_config: { effort: 'low' } });
+    expect(extended.response_format).toMatchObject({ type: 'json_schema' });
   });
 
   it('accepts the system role newer SDKs put in messages, and asks for usage when streaming', () => {

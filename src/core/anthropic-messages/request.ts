@@ -13,6 +13,7 @@ import type {
   AnthropicTool,
   AnthropicToolResultBlock,
 } from '../../spec/anthropic.js';
+import { CLAUDE_REQUEST_MEMBERS } from '../../spec/anthropic.js';
 import { errors } from '../../spec/errors.js';
 import type { ChatCompletionRequest, ChatMessage, ContentPart, FunctionTool, TextPart, ToolCall, ToolChoice } from '../../spec/openai.js';
 import { isRecord } from '../../spec/json-value.js';
@@ -20,7 +21,7 @@ import { isRecord } from '../../spec/json-value.js';
 export interface MessagesToChatOptions {
   /**
    * Keep Anthropic-only features as extension fields: `cache_control` on text, image and file parts and on
-   * tools, `thinking`, `top_k`, and assistant `thinking_blocks`. The Anthropic-format providers read them
+   * tools, `thinking`, `top_k`, assistant `thinking_blocks`, and the members of CLAUDE_REQUEST_MEMBERS. The Anthropic-format providers read them
    * back; OpenAI-compatible servers may reject them, so set this only when the route ends at a Claude model.
    */
   anthropicExtensions?: boolean;
@@ -53,6 +54,10 @@ export function messagesRequestToChat(body: AnthropicMessagesRequest, options: M
   if (typeof userId === 'string' && userId !== '') request.user = userId;
   if (extensions && isRecord(body.thinking)) request.thinking = body.thinking;
   if (extensions && options.betas !== undefined && options.betas.length > 0) request.anthropic_beta = [...options.betas];
+  if (extensions) {
+    const members = claudeRequestMembers(body);
+    if (members !== undefined) request.anthropic_request_members = members;
+  }
   const format = body.output_config?.format;
   if (isRecord(format) && format.type === 'json_schema') {
     request.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
@@ -64,6 +69,24 @@ export function messagesRequestToChat(body: AnthropicMessagesRequest, options: M
     request.stream_options = { include_usage: true };
   }
   return request;
+}
+
+/**
+ * The members of CLAUDE_REQUEST_MEMBERS the client sent, `output_config` without the format the translation
+ * carries as `response_format`; undefined when there are none.
+ */
+function claudeRequestMembers(body: AnthropicMessagesRequest): Record<string, unknown> | undefined {
+  const members: Record<string, unknown> = {};
+  for (const name of CLAUDE_REQUEST_MEMBERS) {
+    const value = body[name];
+    if (!isRecord(value)) continue;
+    if (name !== 'output_config') members[name] = value;
+    else {
+      const { format: _format, ...rest } = value;
+      if (Object.keys(rest).length > 0) members[name] = rest;
+    }
+  }
+  return Object.keys(members).length > 0 ? members : undefined;
 }
 
 function textPart(block: AnthropicTextBlock, extensions: boolean): TextPart {

@@ -13,7 +13,9 @@ import type {
   AnthropicToolChoice,
   AnthropicToolResultBlock,
 } from '../../spec/anthropic.js';
+import { CLAUDE_REQUEST_MEMBERS } from '../../spec/anthropic.js';
 import { errors } from '../../spec/errors.js';
+import { isRecord } from '../../spec/json-value.js';
 import { callFunction, forcedFunctionName, functionTools } from '../../spec/function-calls.js';
 import type { ChatCompletionRequest, ChatMessage, ContentPart } from '../../spec/openai.js';
 import { filePartToBlock, imageUrlToBlock } from './media.js';
@@ -57,8 +59,24 @@ export function chatRequestToMessages(request: ChatCompletionRequest, options: C
       format: { type: 'json_schema', schema: request.response_format.json_schema.schema ?? { type: 'object' } },
     };
   }
+  applyRequestMembers(request.anthropic_request_members, body);
   if (request.stream === true) body.stream = true;
   return body;
+}
+
+/**
+ * Adds the Claude-only request members of the `anthropic_request_members` extension (those CLAUDE_REQUEST_MEMBERS
+ * names, whoever sent the extension): never over a member the translation wrote, and `output_config` merged with
+ * the format the translation may have put there.
+ */
+function applyRequestMembers(members: unknown, body: AnthropicMessagesRequest): void {
+  if (!isRecord(members)) return;
+  for (const name of CLAUDE_REQUEST_MEMBERS) {
+    const value = members[name];
+    if (!isRecord(value)) continue;
+    if (name === 'output_config') body.output_config = { ...value, ...body.output_config } as AnthropicMessagesRequest['output_config'];
+    else if (body[name] === undefined) body[name] = value;
+  }
 }
 
 function convertMessages(input: ChatMessage[]): { system: AnthropicMessagesRequest['system']; messages: AnthropicMessageParam[] } {

@@ -1,8 +1,10 @@
 /**
  * Translates an OpenAI chat completion request into a Bedrock Converse request body.
  */
+import { CLAUDE_REQUEST_MEMBERS } from '../../spec/anthropic.js';
 import { mergeAnthropicBetas, readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import { errors } from '../../spec/errors.js';
+import { isRecord } from '../../spec/json-value.js';
 import { callFunction, forcedFunctionName, functionTools } from '../../spec/function-calls.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../spec/openai.js';
 import { cachePointOf, lastCachePointOf, textSegments } from './cache-point.js';
@@ -230,6 +232,9 @@ function additionalFields(request: ChatCompletionRequest): Record<string, unknow
   const passed = request.additionalModelRequestFields;
   if (passed !== null && typeof passed === 'object' && !Array.isArray(passed)) Object.assign(fields, passed);
   if (typeof request.top_k === 'number') fields.top_k = request.top_k;
+  // Claude-only members of a Messages request (context_management, ...) go where Converse takes the model's own fields.
+  const members = request.anthropic_request_members;
+  if (isRecord(members)) for (const name of CLAUDE_REQUEST_MEMBERS) if (isRecord(members[name]) && fields[name] === undefined) fields[name] = members[name];
   // Claude on Bedrock takes beta features in the body; a list a client put here itself is kept first.
   const betas = readAnthropicBetas(request.anthropic_beta, 'anthropic_beta');
   if (betas !== undefined) fields.anthropic_beta = mergeAnthropicBetas(readAnthropicBetas(fields.anthropic_beta, 'additionalModelRequestFields.anthropic_beta'), betas);

@@ -1,9 +1,15 @@
 /**
- * Anthropic's beta features through Tollgate: a client turns one on with `anthropic-beta` (the Anthropic SDK's
+ * Claude-only features of a Messages request through Tollgate, which the canonical chat form has no place for.
+ *
+ * Beta features: a client turns one on with `anthropic-beta` (the Anthropic SDK's
  * `betas`; Claude Code sends several on every request), and Tollgate carries the names to Claude upstreams as each
  * expects them: the header for Anthropic (merged with an operator's configured one), `anthropic_beta` in the
  * Converse body for Bedrock, and to their token counters. Non-Claude upstreams never see them. OpenAI-SDK clients
  * may send the list as the chat body's `anthropic_beta` extension.
+ *
+ * Request members: top-level `cache_control`, `context_management` and `output_config.effort` reach Claude
+ * upstreams (Bedrock: in additionalModelRequestFields); members that would change the price beyond what Tollgate
+ * meters (`service_tier`, `speed`, `inference_geo`) or run tools upstream (`container`, `mcp_servers`) do not.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -162,5 +168,52 @@ describe('anthropic-beta on /v1/messages/count_tokens', () => {
     const converse = (sent[0]!.json as { input: { converse: Record<string, unknown> } }).input.converse;
     // Without the count endpoint's own beta, which is Anthropic's API's and names no model feature.
     expect(converse.additionalModelRequestFields).toEqual({ anthropic_beta: [oneMillion] });
+  });
+});
+
+describe('Claude-only request members on /v1/messages', () => {
+  const members = {
+    cache_control: { type: 'ephemeral' },
+    context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] },
+    output_config: { effort: 'low' },
+  };
+  const withheld = { service_tier: 'auto', speed: 'fast', inference_geo: 'us', container: 'container_1', mcp_servers: [{ type: 'url', url: 'https://mcp.example', name: 'm' }] };
+  const create = (model: string, extra: Record<string, unknown>) =>
+    anthropic.messages.create({ ...hello, model, ...extra } as unknown as Anthropic.MessageCreateParamsNonStreaming);
+
+  it('reach Anthropic as sent, output_config merged with a structured-output format; cost-changing ones do not', async () => {
+    await create('anthropic/claude-sonnet-4-5', { ...members, ...withheld });
+    const body = lastAnthropicRequest().body as Record<string, unknown>;
+    expect(body).toMatchObject(members);
+    for (const name of Object.keys(withheld)) expect(body).not.toHaveProperty(name);
+
+    const schema = { type: 'object', properties: { answer: { type: 'string' } } };
+    await create('anthropic/claude-sonnet-4-5', { output_config: { effort: 'high', format: { type: 'json_schema', schema } } });
+    expect((lastAnthropicRequest().body as Record<string, unknown>).output_config).toEqual({ effort: 'high', format: { type: 'json_schema', schema } });
+  });
+
+  it("reach Claude on Bedrock in Converse's additionalModelRequestFields", async () => {
+    const before = bedrockMock.requests.length;
+    await create('bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', { ...members, ...withheld });
+    const sent = bedrockMock.requests.slice(before);
+    expect(sent.map((request) => request.operation)).toEqual(['converse']);
+    expect((sent[0]!.json as Record<string, any>).additionalModelRequestFields).toEqual(members);
+  });
+
+  it("are taken from a chat body's anthropic_request_members extension only by those names", async () => {
+    const body = { model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hello' }], anthropic_request_members: { ...members, ...withheld } };
+    const openai = new OpenAI({ apiKey: testAdminKey, baseURL: `${tollgate.url}/v1`, maxRetries: 0 });
+    await openai.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const sent = lastAnthropicRequest().body as Record<string, unknown>;
+    expect(sent).toMatchObject(members);
+    for (const name of [...Object.keys(withheld), 'anthropic_request_members']) expect(sent).not.toHaveProperty(name);
+  });
+
+  it('never reach a model that is not Claude', async () => {
+    const before = openAIMock.requests.length;
+    await create('openai/gpt-4o', members);
+    const body = openAIMock.requests.slice(before)[0]!.body as Record<string, unknown>;
+    for (const name of Object.keys(members)) expect(body).not.toHaveProperty(name);
+    expect(body).not.toHaveProperty('anthropic_request_members');
   });
 });
