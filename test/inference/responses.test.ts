@@ -153,6 +153,23 @@ describe('/v1/responses refusals', () => {
     expect(error.param).toMatch(/^tools/);
   });
 
+  it('answers retrieve, delete, cancel and input-item listing with a 404 saying no response is kept', async () => {
+    for (const attempt of [
+      () => client.responses.retrieve('resp_abc'),
+      () => client.responses.delete('resp_abc'),
+      () => client.responses.cancel('resp_abc'),
+      () => client.responses.inputItems.list('resp_abc'),
+    ]) {
+      const error = await attempt().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((error as InstanceType<typeof OpenAI.NotFoundError>).error).toMatchObject({ code: 'response_not_found' });
+      expect((error as Error).message).toContain("no response 'resp_abc'");
+    }
+    // Like every inference route, it answers no one without a key.
+    const anonymous = await fetch(`${tollgate.url}/v1/responses/resp_abc`);
+    expect(anonymous.status).toBe(401);
+  });
+
   it('refuses a malformed body with a 400 naming the field', async () => {
     const error = await refused({ model: 'openai/gpt-4o', input: 42 });
     expect(error.param).toMatch(/^input/);

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errors } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletion } from '../../spec/openai.js';
 import { responsesRequestSchema, type ResponsesRequest } from '../../spec/schemas/responses-request.js';
@@ -43,5 +45,16 @@ export function responsesRoutes(chat: ChatService, clock: Clock): FastifyPluginA
         }
       },
     );
+    // The SDK's retrieve, delete, cancel and input-item listing: a clear answer instead of "no route".
+    const keepsNone = async (request: { params: { id: string } }) => {
+      throw errors.notFound(`Tollgate keeps no responses, so there is no response '${request.params.id.slice(0, 200)}' to read, cancel or delete.`, {
+        code: 'response_not_found',
+      });
+    };
+    const byId = { config: { access: 'inference' as const }, schema: { hide: true, params: z.object({ id: z.string() }) } };
+    app.get('/v1/responses/:id', byId, keepsNone);
+    app.delete('/v1/responses/:id', byId, keepsNone);
+    app.post('/v1/responses/:id/cancel', byId, keepsNone);
+    app.get('/v1/responses/:id/input_items', byId, keepsNone);
   };
 }
