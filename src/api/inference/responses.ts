@@ -51,7 +51,7 @@ export function responsesRoutes(chat: ChatService, clock: Clock): FastifyPluginA
         code: 'response_not_found',
       });
     };
-    const byId = { config: { access: 'inference' as const }, schema: { hide: true, params: z.object({ id: z.string() }) } };
+    const byId = { config: { access: 'inference' as const }, schema: { tags: ['inference'], params: z.object({ id: z.string() }) } };
     app.get('/v1/responses/:id', byId, keepsNone);
     app.delete('/v1/responses/:id', byId, keepsNone);
     app.post('/v1/responses/:id/cancel', byId, keepsNone);
