@@ -75,6 +75,22 @@ describe('Azure chat translation', () => {
     expect(result.usage).toEqual({ inputTokens: 33, outputTokens: 557, cachedInputTokens: 0 });
   });
 
+  it('sends the output limit as max_completion_tokens where the api-version knows it, and as sent where it does not', async () => {
+    const request: ChatCompletionRequest = { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 50 };
+    for (const [apiVersion, expected] of [
+      [undefined, { max_completion_tokens: 50 }],
+      ['2024-09-01-preview', { max_completion_tokens: 50 }],
+      ['2025-04-01-preview', { max_completion_tokens: 50 }],
+      ['2024-06-01', { max_tokens: 50 }],
+      ['2024-08-01-preview', { max_tokens: 50 }],
+    ] as const) {
+      const upstream = await adapter.chat.buildRequest(request, contextFor(apiVersion === undefined ? {} : { apiVersion }), { stream: false });
+      const body = JSON.parse(String(upstream.body)) as Record<string, unknown>;
+      expect(body, apiVersion).toMatchObject(expected);
+      expect(body, apiVersion).not.toHaveProperty(Object.keys(expected)[0] === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens');
+    }
+  });
+
   it('copies the members it keeps unchanged from the client text, the deployment replacing the model', async () => {
     const text = '{"model":"azure/gpt-4o","messages":[{"role":"user","content":"h\\u00e9"}],"top_p":1.0}';
     const values = JSON.parse(text) as Record<string, unknown>;

@@ -28,8 +28,22 @@ export function azureDeployment(context: ProviderContext): string {
   return mapped !== undefined && mapped !== '' ? mapped : context.model;
 }
 
+/** The api-version a key's requests name: its own, else the default. */
+export function azureApiVersion(context: ProviderContext): string {
+  return context.key.azure?.apiVersion || DEFAULT_AZURE_API_VERSION;
+}
+
+/**
+ * Whether the key's api-version knows `max_completion_tokens` (2024-09-01-preview and later): the only name
+ * Azure's reasoning deployments accept, and one the older versions refuse. Versions are dates, so they compare as
+ * text.
+ */
+export function takesMaxCompletionTokens(context: ProviderContext): boolean {
+  return azureApiVersion(context).slice(0, 10) >= '2024-09-01';
+}
+
 /** The full URL of a deployment operation. */
 export function azureOperationUrl(context: ProviderContext, operation: AzureOperation): string {
-  const apiVersion = context.key.azure?.apiVersion || DEFAULT_AZURE_API_VERSION;
+  const apiVersion = azureApiVersion(context);
   return `${azureEndpoint(context)}/openai/deployments/${encodeURIComponent(azureDeployment(context))}/${operation}?api-version=${encodeURIComponent(apiVersion)}`;
 }

@@ -22,7 +22,7 @@ import {
 import { azureAuthHeaders, secondaryKeyContext } from './azure-auth.js';
 import { parseAzureError } from './azure-errors.js';
 import { filterAnnotationChunks } from './azure-stream.js';
-import { azureDeployment, azureOperationUrl } from './azure-url.js';
+import { azureDeployment, azureOperationUrl, takesMaxCompletionTokens } from './azure-url.js';
 import { DEFAULT_AUTHORITY_HOST, EntraTokenCache } from './entra-token-cache.js';
 
 export { secondaryKeyContext } from './azure-auth.js';
@@ -39,6 +39,13 @@ export const AZURE_KNOWN_MODELS: readonly string[] = [
   'text-embedding-3-large',
   'text-embedding-ada-002',
 ];
+
+/**
+ * As at OpenAI, `max_tokens` is refused by reasoning deployments while `max_completion_tokens` means the same for
+ * every chat model; the translated routes (Messages, Responses) write `max_tokens`. Only for api-versions that know
+ * the newer name.
+ */
+const CURRENT_VERSION_RULES = { renameFields: { max_tokens: 'max_completion_tokens' } } as const;
 
 /** The Azure adapter, with the secondary-key fallback hook beside the standard seam. */
 export interface AzureAdapter extends ProviderAdapter {
@@ -73,7 +80,10 @@ export function createAzureAdapter(options: AdapterOptions): AzureAdapter {
           url: azureOperationUrl(context, 'chat/completions'),
           headers: await headersFor(context, stream),
           // The deployment in the URL decides the model; the body's model is ignored by Azure.
-          body: serializeWithSource(buildChatBody(request, { model: azureDeployment(context), stream }), source),
+          body: serializeWithSource(
+            buildChatBody(request, { model: azureDeployment(context), stream, rules: takesMaxCompletionTokens(context) ? CURRENT_VERSION_RULES : undefined }),
+            source,
+          ),
         };
       },
       parseResponse(response) {
