@@ -346,8 +346,9 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   await app.register(chatCompletionRoutes(chat));
   await app.register(embeddingRoutes(embeddings));
   await app.register(messagesRoutes(chat));
-  await app.register(responsesRoutes(chat, clock));
-  await app.register(countTokensRoutes(new TokenCountService({ router, dispatcher, client, meter, metrics, clock, onError: meteringFailed })));
+  const tokenCounts = new TokenCountService({ router, dispatcher, client, meter, metrics, clock, onError: meteringFailed });
+  await app.register(responsesRoutes(chat, tokenCounts, clock));
+  await app.register(countTokensRoutes(tokenCounts));
   await app.register(
     modelRoutes((principal) => {
       const record = principal.kind === 'api-key' ? apiKeys.find(principal.id) : undefined;

@@ -133,6 +133,42 @@ describe('/v1/responses through the OpenAI SDK', () => {
   });
 });
 
+describe('/v1/responses/input_tokens', () => {
+  it("counts with a Claude model's own counter, the instructions as its system prompt and the tools as Claude's", async () => {
+    const before = anthropicMock.requests.length;
+    const { data, response } = await client.responses.inputTokens
+      .count({ model: 'anthropic/claude-sonnet-4-5', instructions: 'Be terse.', input: 'How long is this?', tools: [weatherTool] })
+      .withResponse();
+    expect(data.object).toBe('response.input_tokens');
+    expect(data.input_tokens).toBeGreaterThan(0);
+    const sent = anthropicMock.requests.slice(before);
+    expect(sent.map((request) => request.path)).toEqual(['/v1/messages/count_tokens']);
+    // The mock refuses max_tokens on a count, as Anthropic does.
+    expect(sent[0]!.body).toMatchObject({
+      model: 'claude-sonnet-4-5',
+      system: 'Be terse.',
+      messages: [{ role: 'user', content: 'How long is this?' }],
+      tools: [{ name: 'get_weather', description: 'The weather in a city', input_schema: weatherTool.parameters }],
+    });
+    expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
+  });
+
+  it('estimates for a model whose provider has no counter, without calling it', async () => {
+    const before = openAIMock.requests.length;
+    const { data, response } = await client.responses.inputTokens.count({ model: 'openai/gpt-4o', input: 'How long is this?' }).withResponse();
+    expect(data).toEqual({ object: 'response.input_tokens', input_tokens: expect.any(Number) });
+    expect(data.input_tokens).toBeGreaterThan(0);
+    expect(response.headers.get('x-tollgate-token-count')).toBe('estimated');
+    expect(openAIMock.requests.length).toBe(before);
+  });
+
+  it('refuses what the Responses route refuses, before any count', async () => {
+    const error = await client.responses.inputTokens.count({ model: 'openai/gpt-4o', input: 'x', previous_response_id: 'resp_1' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ param: 'previous_response_id' });
+  });
+});
+
 describe('/v1/responses refusals', () => {
   const refused = async (body: Record<string, unknown>) => {
     const before = openAIMock.requests.length;

@@ -5,7 +5,15 @@ import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletion } from '../../spec/openai.js';
 import { responsesRequestSchema, type ResponsesRequest } from '../../spec/schemas/responses-request.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
-import { chatCompletionToResponse, createResponsesStreamEncoder, responseEchoOf, responseIdFor, responsesRequestToChat } from '../../core/openai-responses/index.js';
+import type { TokenCountService } from '../../core/inference/token-count-service.js';
+import {
+  chatCompletionToResponse,
+  createResponsesStreamEncoder,
+  responseEchoOf,
+  responseIdFor,
+  responsesRequestToChat,
+  tokenCountBodyOf,
+} from '../../core/openai-responses/index.js';
 import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
 import { relayTranslatedStream } from './translated-stream.js';
 import { inferenceBodyLimit } from './chat-completions.js';
@@ -16,7 +24,7 @@ import '../route-access.js';
  * the canonical chat path, and the answer comes back as a Response object or its event stream. Tollgate keeps no
  * responses, so a request carries its whole conversation (`previous_response_id` is refused by the translation).
  */
-export function responsesRoutes(chat: ChatService, clock: Clock): FastifyPluginAsyncZod {
+export function responsesRoutes(chat: ChatService, tokenCounts: TokenCountService, clock: Clock): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
       '/v1/responses',
@@ -37,6 +45,31 @@ export function responsesRoutes(chat: ChatService, clock: Clock): FastifyPluginA
             return reply.type('application/json').send(JSON.stringify(response));
           }
           await relayTranslatedStream(request, reply, result, createResponsesStreamEncoder({ ...answer, clock }));
+        } catch (error) {
+          noteFailure(request, error);
+          throw error;
+        } finally {
+          markHandled(request);
+        }
+      },
+    );
+    // The SDK's `responses.inputTokens.count`: counted as /v1/messages/count_tokens counts, by the provider's own
+    // counter where it has one (Anthropic, Gemini, Vertex AI, Bedrock), else estimated.
+    app.post(
+      '/v1/responses/input_tokens',
+      { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: responsesRequestSchema } },
+      async (request, reply) => {
+        try {
+          // A count asks one model: Tollgate's `fallbacks` is not for the counter.
+          const { fallbacks: _fallbacks, ...rest } = request.body;
+          const body = tokenCountBodyOf(responsesRequestToChat(rest as ResponsesRequest));
+          const count = await tokenCounts.count(body, inferenceCall(request, 'responses'));
+          if (count.servedBy) {
+            reply.headers(servedHeaders(count.servedBy));
+            noteServed(request, count.servedBy, { stream: false });
+          }
+          reply.header('x-tollgate-token-count', count.estimated ? 'estimated' : 'provider');
+          return reply.type('application/json').send(JSON.stringify({ object: 'response.input_tokens', input_tokens: count.inputTokens }));
         } catch (error) {
           noteFailure(request, error);
           throw error;

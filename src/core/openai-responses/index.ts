@@ -2,3 +2,4 @@
 export { responsesRequestToChat } from './request.js';
 export { chatCompletionToResponse, responseEchoOf, responseIdFor, type ResponseEcho } from './response.js';
 export { createResponsesStreamEncoder, type ResponsesStreamEncoder } from './stream-encoder.js';
+export { tokenCountBodyOf } from './token-count-body.js';
