@@ -214,6 +214,7 @@ describe('a seeded fuzz of the chat routes', () => {
     text: { format: { type: 'text' } },
     max_output_tokens: 16,
   };
+  bases['/v1/responses/input_tokens'] = bases['/v1/responses'];
   // A token count takes the Messages body without max_tokens.
   const { max_tokens: _maxTokens, ...countBase } = bases['/v1/messages'] as Record<string, unknown>;
   bases['/v1/messages/count_tokens'] = countBase;
@@ -234,6 +235,7 @@ describe('a seeded fuzz of the chat routes', () => {
     '/v1/embeddings': ['openai/text-embedding-3-small', 'gemini/gemini-embedding-001', 'bedrock/amazon.titan-embed-text-v2:0', 'cohere/embed-v4.0'],
     // Anthropic's and Gemini's own counters, and the estimate.
     '/v1/messages/count_tokens': ['anthropic/claude-sonnet-4-5', 'gemini/gemini-2.5-flash', 'openai/gpt-4o-mini'],
+    '/v1/responses/input_tokens': ['anthropic/claude-sonnet-4-5', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', 'openai/gpt-4o-mini'],
   };
   const targets = Object.entries(models).flatMap(([route, list]) => list.map((model, index) => [route, model, index] as const));
 
