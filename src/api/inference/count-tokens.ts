@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { TokenCountService } from '../../core/inference/token-count-service.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TokenCount, TokenCountService } from '../../core/inference/token-count-service.js';
 import { countTokensRequestSchema } from '../../spec/schemas/messages-request.js';
 import { readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import { inferenceBodyLimit } from './chat-completions.js';
@@ -22,12 +23,7 @@ export function countTokensRoutes(tokenCounts: TokenCountService): FastifyPlugin
           const { fallbacks: _fallbacks, ...body } = request.body as typeof request.body & { fallbacks?: unknown };
           const betas = readAnthropicBetas(request.headers['anthropic-beta'], 'anthropic-beta');
           const count = await tokenCounts.count(body, inferenceCall(request, 'messages'), betas);
-          if (count.servedBy) {
-            reply.headers(servedHeaders(count.servedBy));
-            noteServed(request, count.servedBy, { stream: false });
-          }
-          reply.header('x-tollgate-token-count', count.estimated ? 'estimated' : 'provider');
-          return reply.type('application/json').send(JSON.stringify({ input_tokens: count.inputTokens }));
+          return sendTokenCount(request, reply, count, { input_tokens: count.inputTokens });
         } catch (error) {
           noteFailure(request, error);
           throw error;
@@ -37,4 +33,14 @@ export function countTokensRoutes(tokenCounts: TokenCountService): FastifyPlugin
       },
     );
   };
+}
+
+/** Answers a count in the client's format, saying who counted (the provider's headers, `x-tollgate-token-count`). */
+export function sendTokenCount(request: FastifyRequest, reply: FastifyReply, count: TokenCount, answer: object): FastifyReply {
+  if (count.servedBy) {
+    reply.headers(servedHeaders(count.servedBy));
+    noteServed(request, count.servedBy, { stream: false });
+  }
+  reply.header('x-tollgate-token-count', count.estimated ? 'estimated' : 'provider');
+  return reply.type('application/json').send(JSON.stringify(answer));
 }

@@ -17,6 +17,7 @@ import {
 import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
 import { relayTranslatedStream } from './translated-stream.js';
 import { inferenceBodyLimit } from './chat-completions.js';
+import { sendTokenCount } from './count-tokens.js';
 import '../route-access.js';
 
 /**
@@ -64,12 +65,7 @@ export function responsesRoutes(chat: ChatService, tokenCounts: TokenCountServic
           const { fallbacks: _fallbacks, ...rest } = request.body;
           const body = tokenCountBodyOf(responsesRequestToChat(rest as ResponsesRequest));
           const count = await tokenCounts.count(body, inferenceCall(request, 'responses'));
-          if (count.servedBy) {
-            reply.headers(servedHeaders(count.servedBy));
-            noteServed(request, count.servedBy, { stream: false });
-          }
-          reply.header('x-tollgate-token-count', count.estimated ? 'estimated' : 'provider');
-          return reply.type('application/json').send(JSON.stringify({ object: 'response.input_tokens', input_tokens: count.inputTokens }));
+          return sendTokenCount(request, reply, count, { object: 'response.input_tokens', input_tokens: count.inputTokens });
         } catch (error) {
           noteFailure(request, error);
           throw error;
