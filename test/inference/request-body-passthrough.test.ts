@@ -110,6 +110,19 @@ describe('the upstream chat body', () => {
     expect(openaiProxy.bodies.at(-1)).toBe(`{"model":"gpt-4o-mini",${member.messages},"max_completion_tokens":1000,${member.temperature},${member.metadata}}`);
   });
 
+  it('leaves max_tokens as written for a custom provider on the OpenAI adapter (a local server may not know the newer name)', async () => {
+    const created = await tollgate.request({
+      method: 'POST',
+      url: '/api/providers',
+      body: { provider: 'local-llm', custom_provider_config: { base_provider_type: 'openai' }, network_config: { base_url: openaiProxy.baseUrl, max_retries: 0 } },
+    });
+    expect(created.status, created.text).toBe(201);
+    await tollgate.addKey('local-llm', { name: 'local', value: 'sk-primary' });
+    const reply = await postText(tollgate, clientText('"model":"local-llm/tiny-chat"', member.messages, member.maxTokens));
+    expect(reply.status, reply.text).toBe(200);
+    expect(openaiProxy.bodies.at(-1)).toBe(`{"model":"tiny-chat",${member.messages},${member.maxTokens}}`);
+  });
+
   it('sends the same body, with its own model, to a fallback after the primary failed', async () => {
     const text = clientText(member.model, member.messages, member.temperature, member.fallbacks, member.maxTokens, member.metadata);
     const openaiBefore = openaiProxy.bodies.length;

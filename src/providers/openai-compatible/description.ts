@@ -54,6 +54,8 @@ export interface CompatibleDescription {
   /** The model name sent upstream; default `context.model`. */
   upstreamModel?: (context: ProviderContext) => string;
   chatRules?: ChatRequestRules;
+  /** Chat rules that depend on the provider (its name, its key); when given, they replace `chatRules`. */
+  chatRulesFor?: (context: ProviderContext) => ChatRequestRules | undefined;
   embeddingRules?: EmbeddingRequestRules;
   /** Non-OpenAI finish reasons this server sends, mapped to OpenAI ones (anything else unknown becomes `stop`). */
   finishReasons?: Readonly<Record<string, FinishReason>>;

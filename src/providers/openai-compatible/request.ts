@@ -144,7 +144,7 @@ export function buildChatRequest(
   const body = buildChatBody(request, {
     model: resolveUpstreamModel(description, context),
     stream: options.stream,
-    rules: description.chatRules,
+    rules: description.chatRulesFor === undefined ? description.chatRules : description.chatRulesFor(context),
   });
   return {
     method: 'POST',

@@ -2,6 +2,8 @@
 import type { AdapterFactory } from '../../spec/provider.js';
 import { createCompatibleAdapter, type CompatibleDescription } from '../openai-compatible/index.js';
 
+const OPENAI_RULES = { renameFields: { max_tokens: 'max_completion_tokens' } } as const;
+
 /** How Tollgate talks to api.openai.com. */
 export const openAIDescription: CompatibleDescription = {
   type: 'openai',
@@ -25,8 +27,9 @@ export const openAIDescription: CompatibleDescription = {
   ],
   // max_tokens is deprecated at OpenAI and refused by its reasoning models (o-series, gpt-5), while
   // max_completion_tokens means the same for every chat model: clients, and the Messages and Responses
-  // translations, may send the older name, which every other server knows.
-  chatRules: { renameFields: { max_tokens: 'max_completion_tokens' } },
+  // translations, may send the older name, which every other server knows. Custom providers built on this
+  // adapter (a local server speaking OpenAI's format) get the body as sent: not every such server knows the newer name.
+  chatRulesFor: (context) => (context.provider.name === 'openai' ? OPENAI_RULES : undefined),
   // OpenAI embeds token-id arrays natively.
   embeddingRules: { acceptTokenInputs: true },
 };
