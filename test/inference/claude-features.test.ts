@@ -10,6 +10,9 @@
  * Request members: top-level `cache_control`, `context_management` and `output_config.effort` reach Claude
  * upstreams (Bedrock: in additionalModelRequestFields); members that would change the price beyond what Tollgate
  * meters (`service_tier`, `speed`, `inference_geo`) or run tools upstream (`container`, `mcp_servers`) do not.
+ *
+ * A failed tool result's `is_error` reaches Claude as the flag (Bedrock: the toolResult's error status), and
+ * other models as text.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -215,5 +218,36 @@ describe('Claude-only request members on /v1/messages', () => {
     const body = openAIMock.requests.slice(before)[0]!.body as Record<string, unknown>;
     for (const name of Object.keys(members)) expect(body).not.toHaveProperty(name);
     expect(body).not.toHaveProperty('anthropic_request_members');
+  });
+});
+
+describe("a failed tool result's is_error on /v1/messages", () => {
+  const failedRun = {
+    max_tokens: 64,
+    tools: [{ name: 'run', input_schema: { type: 'object' as const } }],
+    messages: [
+      { role: 'user' as const, content: 'Run it' },
+      { role: 'assistant' as const, content: [{ type: 'tool_use' as const, id: 'toolu_9', name: 'run', input: {} }] },
+      { role: 'user' as const, content: [{ type: 'tool_result' as const, tool_use_id: 'toolu_9', is_error: true, content: 'exit status 2' }] },
+    ],
+  };
+
+  it('reaches Anthropic as the flag, the content as sent', async () => {
+    await anthropic.messages.create({ ...failedRun, model: 'anthropic/claude-sonnet-4-5' });
+    const messages = (lastAnthropicRequest().body as { messages: Array<{ content: unknown }> }).messages;
+    expect(messages[2]!.content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_9', is_error: true, content: 'exit status 2' }]);
+  });
+
+  it("reaches Claude on Bedrock as the toolResult's error status", async () => {
+    const before = bedrockMock.requests.length;
+    await anthropic.messages.create({ ...failedRun, model: 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0' });
+    const converse = bedrockMock.requests.slice(before)[0]!.json as { messages: Array<{ content: Array<Record<string, unknown>> }> };
+    expect(converse.messages[2]!.content[0]).toEqual({ toolResult: { toolUseId: 'toolu_9', content: [{ text: 'exit status 2' }], status: 'error' } });
+  });
+
+  it('reaches a model that is not Claude as text saying so', async () => {
+    await anthropic.messages.create({ ...failedRun, model: 'openai/gpt-4o' });
+    const messages = (openAIMock.requests.at(-1)!.body as { messages: unknown[] }).messages;
+    expect(messages[2]).toEqual({ role: 'tool', tool_call_id: 'toolu_9', content: 'Error: exit status 2' });
   });
 });

@@ -105,6 +105,20 @@ describe('messagesRequestToChat', () => {
     ]);
   });
 
+  it("keeps a failed tool result's flag for Claude upstreams, and says it in the text for the others", () => {
+    const body: AnthropicMessagesRequest = {
+      model: 'm',
+      max_tokens: 10,
+      messages: [
+        { role: 'user', content: 'Go' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'run', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: 'no such file' }] },
+      ],
+    };
+    expect(messagesRequestToChat(body).messages[2]).toEqual({ role: 'tool', tool_call_id: 't1', content: 'Error: no such file' });
+    expect(messagesRequestToChat(body, { anthropicExtensions: true }).messages[2]).toEqual({ role: 'tool', tool_call_id: 't1', content: 'no such file', is_error: true });
+  });
+
   it('maps every tool_choice and disable_parallel_tool_use', () => {
     const base = { model: 'm', max_tokens: 1, messages: [{ role: 'user' as const, content: 'x' }], tools: [weatherTool] };
     expect(messagesRequestToChat({ ...base, tool_choice: { type: 'auto' } }).tool_choice).toBe('auto');

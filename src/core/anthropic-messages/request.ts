@@ -21,7 +21,8 @@ import { isRecord } from '../../spec/json-value.js';
 export interface MessagesToChatOptions {
   /**
    * Keep Anthropic-only features as extension fields: `cache_control` on text, image and file parts and on
-   * tools, `thinking`, `top_k`, assistant `thinking_blocks`, and the members of CLAUDE_REQUEST_MEMBERS. The Anthropic-format providers read them
+   * tools, `thinking`, `top_k`, assistant `thinking_blocks`, a tool result's `is_error`, and the members of
+   * CLAUDE_REQUEST_MEMBERS. The Anthropic-format providers read them
    * back; OpenAI-compatible servers may reject them, so set this only when the route ends at a Claude model.
    */
   anthropicExtensions?: boolean;
@@ -190,8 +191,10 @@ function toolMessage(block: AnthropicToolResultBlock, param: string, movedParts:
       else if (item.type === 'image' || item.type === 'document') movedParts.push(mediaPart(item, `${param}.content.${index}`, extensions));
     });
   }
-  // Chat has no error flag on tool results; saying so in the text keeps the model informed.
-  if (block.is_error === true) {
+  // Chat has no error flag on tool results: Claude upstreams get it back from the `is_error` extension; for the
+  // others, saying so in the text keeps the model informed.
+  const flagged = block.is_error === true && extensions;
+  if (block.is_error === true && !extensions) {
     const first = texts[0];
     if (first === undefined) texts.push({ type: 'text', text: 'Error' });
     else texts[0] = { ...first, text: `Error: ${first.text}` };
@@ -201,7 +204,9 @@ function toolMessage(block: AnthropicToolResultBlock, param: string, movedParts:
     const last = texts.length - 1;
     texts[last] = { ...texts[last]!, cache_control: block.cache_control };
   }
-  return { role: 'tool', tool_call_id: block.tool_use_id, content: texts.length === 0 ? '' : textContent(texts, extensions) };
+  const message: ChatMessage = { role: 'tool', tool_call_id: block.tool_use_id, content: texts.length === 0 ? '' : textContent(texts, extensions) };
+  if (flagged) message.is_error = true;
+  return message;
 }
 
 function mediaPart(block: AnthropicImageBlock | AnthropicDocumentBlock, param: string, extensions: boolean): ContentPart {

@@ -266,6 +266,8 @@ function toolResultBlock(message: ChatMessage, param: string): AnthropicToolResu
     throw errors.badRequest('Tool messages need a `tool_call_id`.', { param: `${param}.tool_call_id`, code: 'missing_tool_call_id' });
   }
   const block: AnthropicToolResultBlock = { type: 'tool_result', tool_use_id: message.tool_call_id };
+  // The extension a Messages client's failed tool result travels as (chat has no error flag).
+  if (message.is_error === true) block.is_error = true;
   const content = message.content;
   if (typeof content === 'string') {
     if (content !== '') block.content = content;

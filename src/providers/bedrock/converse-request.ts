@@ -17,6 +17,7 @@ import type {
   ConverseSystemBlock,
   ConverseTool,
   ConverseToolConfig,
+  ConverseToolResultBlock,
   ConverseToolSpecification,
 } from './converse-types.js';
 import { STRUCTURED_OUTPUT_TOOL_NAME, structuredOutputTool } from './structured-output.js';
@@ -125,7 +126,13 @@ function toolResultBlocks(message: ChatMessage, index: number): ConverseContentB
     throw errors.badRequest('A tool message needs a tool_call_id.', { code: 'missing_tool_call_id', param: `messages[${index}].tool_call_id` });
   }
   const text = textOf(message.content);
-  const blocks: ConverseContentBlock[] = [{ toolResult: { toolUseId, content: text === '' ? [] : [{ text }] } }];
+  const toolResult: ConverseToolResultBlock = { toolUseId, content: text === '' ? [] : [{ text }] };
+  if (message.is_error === true) {
+    // A failed tool result (the Messages `is_error` extension) as Converse says it; Bedrock wants content with it.
+    toolResult.status = 'error';
+    if (toolResult.content.length === 0) toolResult.content = [{ text: 'Error' }];
+  }
+  const blocks: ConverseContentBlock[] = [{ toolResult }];
   // A tool result's own content cannot hold a cache point, so a marked part closes the whole result.
   const cachePoint = lastCachePointOf(message.content);
   if (cachePoint !== undefined) blocks.push({ cachePoint });
