@@ -58,7 +58,18 @@ export interface ResponseReasoningItem {
   content: ResponseReasoningText[];
 }
 
-export type ResponseOutputItem = ResponseOutputMessage | ResponseFunctionCall | ResponseReasoningItem;
+/** A call of a custom tool (free-form input, OpenAI's models only). */
+export interface ResponseCustomToolCall {
+  type: 'custom_tool_call';
+  id: string;
+  /** The id the client sends back with the tool's output: the chat tool call's id. */
+  call_id: string;
+  name: string;
+  /** The free-form input, as the model wrote it. */
+  input: string;
+}
+
+export type ResponseOutputItem = ResponseOutputMessage | ResponseFunctionCall | ResponseCustomToolCall | ResponseReasoningItem;
 
 export interface ResponseUsage {
   /** All prompt tokens, cached ones included. */
@@ -163,6 +174,12 @@ export type ResponseFunctionArgumentsEvent = StreamEventBase &
     | { type: 'response.function_call_arguments.done'; item_id: string; output_index: number; name: string; arguments: string }
   );
 
+export type ResponseCustomToolInputEvent = StreamEventBase &
+  (
+    | { type: 'response.custom_tool_call_input.delta'; item_id: string; output_index: number; delta: string }
+    | { type: 'response.custom_tool_call_input.done'; item_id: string; output_index: number; input: string }
+  );
+
 /**
  * The `error` event that ends a failed stream. The fields are flat as the API reference documents them, and nested
  * under `error` as the live API sends them: the official SDKs throw only on the nested member.
@@ -183,4 +200,5 @@ export type ResponseStreamEvent =
   | ResponsePartDeltaEvent
   | ResponsePartDoneEvent
   | ResponseFunctionArgumentsEvent
+  | ResponseCustomToolInputEvent
   | ResponseErrorEvent;

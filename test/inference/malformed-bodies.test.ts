@@ -209,7 +209,7 @@ describe('a seeded fuzz of the chat routes', () => {
       { type: 'function_call', call_id: 'call_1', name: 'lookup', arguments: '{}' },
       { type: 'function_call_output', call_id: 'call_1', output: 'r' },
     ],
-    tools: [{ type: 'function', name: 'lookup', parameters: { type: 'object' } }],
+    tools: [{ type: 'function', name: 'lookup', parameters: { type: 'object' } }, { type: 'custom', name: 'grep', description: 'Search' }],
     tool_choice: 'auto',
     text: { format: { type: 'text' } },
     max_output_tokens: 16,

@@ -110,6 +110,63 @@ describe('/v1/responses through the OpenAI SDK', () => {
     ]);
   });
 
+  it("calls OpenAI's custom tools, streamed and not; a model that cannot call one is not offered it", async () => {
+    const applyPatch = { type: 'custom' as const, name: 'apply_patch', description: 'Edit files' };
+    const call = { id: 'call_patch', type: 'custom', custom: { name: 'apply_patch', input: '*** Begin Patch' } };
+    openAIMock.enqueue({
+      status: 200,
+      body: {
+        id: 'chatcmpl-custom',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-5',
+        choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [call] }, finish_reason: 'tool_calls' }],
+        usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
+      },
+    });
+    const response = await client.responses.create({ model: 'openai/gpt-5', input: 'Fix it', tools: [applyPatch] });
+    expect((openAIMock.requests.at(-1)!.body as { tools: unknown }).tools).toEqual([{ type: 'custom', custom: { name: 'apply_patch', description: 'Edit files' } }]);
+    expect(response.output).toEqual([{ type: 'custom_tool_call', id: expect.stringMatching(/^ctc_/), call_id: 'call_patch', name: 'apply_patch', input: '*** Begin Patch' }]);
+
+    const fragment = (custom: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+      id: 'chatcmpl-custom-stream',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'gpt-5',
+      choices: [{ index: 0, delta: { tool_calls: [{ index: 0, ...extra, custom }] }, finish_reason: null }],
+    });
+    openAIMock.enqueue({
+      streamChunks: [
+        fragment({ name: 'apply_patch', input: '' }, { id: 'call_patch', type: 'custom' }),
+        fragment({ input: '*** Begin ' }),
+        fragment({ input: 'Patch' }),
+        { id: 'chatcmpl-custom-stream', object: 'chat.completion.chunk', created: 1, model: 'gpt-5', choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] },
+        { id: 'chatcmpl-custom-stream', object: 'chat.completion.chunk', created: 1, model: 'gpt-5', choices: [], usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } },
+      ],
+    });
+    const streamed = await client.responses.stream({ model: 'openai/gpt-5', input: 'Fix it', tools: [applyPatch] }).finalResponse();
+    expect(streamed.output).toEqual([{ type: 'custom_tool_call', id: expect.stringMatching(/^ctc_/), call_id: 'call_patch', name: 'apply_patch', input: '*** Begin Patch' }]);
+    expect(streamed.usage?.output_tokens).toBe(5);
+
+    // As on the chat route: providers whose formats carry only function tools are offered the function tools alone.
+    await client.responses.create({ model: 'anthropic/claude-sonnet-4-5', input: 'Fix it', tools: [applyPatch, weatherTool] });
+    expect((anthropicMock.requests.at(-1)!.body as { tools: Array<{ name: string }> }).tools.map((tool) => tool.name)).toEqual(['get_weather']);
+    // A custom tool call in the history is a 400 there: it cannot be said in their formats.
+    const refused = await client.responses
+      .create({
+        model: 'anthropic/claude-sonnet-4-5',
+        tools: [applyPatch],
+        input: [
+          { role: 'user', content: 'Fix it' },
+          { type: 'custom_tool_call', call_id: 'call_patch', name: 'apply_patch', input: '*** Begin Patch' },
+          { type: 'custom_tool_call_output', call_id: 'call_patch', output: 'Done' },
+        ],
+      })
+      .catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ code: 'unsupported_tool' });
+  });
+
   it('reaches a Claude model through the Anthropic translation, streamed and not', async () => {
     const response = await client.responses.create({ model: 'anthropic/claude-sonnet-4-5', instructions: 'Be terse.', input: 'hello claude', max_output_tokens: 200 });
     expect(response.output_text.length).toBeGreaterThan(0);

@@ -274,7 +274,26 @@ describe('responsesRequestToChat', () => {
     expect(refusal(body)).toEqual({ status: 400, code: 'unsupported_parameter', param });
   });
 
-  it.each(['web_search', 'web_search_preview', 'file_search', 'code_interpreter', 'computer_use_preview', 'mcp', 'image_generation', 'local_shell', 'custom'])(
+  it('translates custom tools, a custom tool choice, and custom tool calls and outputs in the history', () => {
+    const grammar = { type: 'grammar', syntax: 'lark', definition: 'start: "x"' };
+    const chat = translate({
+      tools: [{ type: 'custom', name: 'apply_patch', description: 'Edit files', format: grammar }, weatherTool],
+      tool_choice: { type: 'custom', name: 'apply_patch' },
+      input: [
+        { role: 'user', content: 'Fix it' },
+        { type: 'custom_tool_call', call_id: 'call_p', name: 'apply_patch', input: '*** Begin Patch' },
+        { type: 'custom_tool_call_output', call_id: 'call_p', output: 'Done' },
+      ],
+    });
+    expect(chat.tools?.[0]).toEqual({ type: 'custom', custom: { name: 'apply_patch', description: 'Edit files', format: grammar } });
+    expect(chat.tool_choice).toEqual({ type: 'custom', custom: { name: 'apply_patch' } });
+    expect(chat.messages.slice(1)).toEqual([
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_p', type: 'custom', custom: { name: 'apply_patch', input: '*** Begin Patch' } }] },
+      { role: 'tool', tool_call_id: 'call_p', content: 'Done' },
+    ]);
+  });
+
+  it.each(['web_search', 'web_search_preview', 'file_search', 'code_interpreter', 'computer_use_preview', 'mcp', 'image_generation', 'local_shell'])(
     'refuses a %s tool',
     (type) => {
       expect(refusal({ input: 'x', tools: [weatherTool, { type, name: 'n' }] })).toEqual({ status: 400, code: 'unsupported_tool', param: 'tools[1]' });

@@ -5,9 +5,12 @@
  * asking for the thing itself, and OpenAI's hosted tools, which only OpenAI runs, are refused.
  */
 import { errors } from '../../spec/errors.js';
-import type { ChatCompletionRequest, ChatMessage, ContentPart, FilePart, FunctionTool, ImagePart, ToolChoice } from '../../spec/openai.js';
+import type { ChatCompletionRequest, ChatMessage, ContentPart, FilePart, ImagePart, Tool, ToolCall, ToolChoice } from '../../spec/openai.js';
 import {
   inputItemType,
+  type ResponsesCustomTool,
+  type ResponsesCustomToolCallItem,
+  type ResponsesCustomToolCallOutputItem,
   type ResponsesFunctionCallItem,
   type ResponsesFunctionCallOutputItem,
   type ResponsesFunctionTool,
@@ -35,12 +38,12 @@ interface PartFields {
 
 /**
  * Translates a Responses create request into an OpenAI chat request. `instructions` becomes the first system
- * message, message items become chat messages, `function_call` items the `tool_calls` of an assistant message and
- * `function_call_output` items tool messages; function tools, `tool_choice`, `text.format` and the sampling fields
- * take their chat names. `model` is kept as sent; Tollgate's `fallbacks` are the route's to read.
+ * message, message items become chat messages, function and custom tool calls the `tool_calls` of an assistant
+ * message and their outputs tool messages; function and custom tools, `tool_choice`, `text.format` and the sampling
+ * fields take their chat names. `model` is kept as sent; Tollgate's `fallbacks` are the route's to read.
  *
  * @throws GatewayError 400 `unsupported_parameter` for state Tollgate does not keep (`previous_response_id`,
- *   `conversation`, `prompt`, `background`, item references), `unsupported_tool` for tools other than functions,
+ *   `conversation`, `prompt`, `background`, item references), `unsupported_tool` for OpenAI's hosted tools,
  *   `unsupported_content` for file ids, file URLs and content the chat format cannot carry, and `invalid_request`
  *   when the input holds no message.
  */
@@ -134,18 +137,18 @@ function convertInput(input: ResponsesRequest['input']): ChatMessage[] {
         messages.push(message);
         return;
       }
-      case 'function_call': {
-        const call = item as ResponsesFunctionCallItem;
-        const toolCall = { id: call.call_id, type: 'function' as const, function: { name: call.name, arguments: call.arguments } };
+      case 'function_call':
+      case 'custom_tool_call': {
         if (openAssistant === undefined) {
           openAssistant = { role: 'assistant', content: null, tool_calls: [] };
           messages.push(openAssistant);
         }
-        (openAssistant.tool_calls ??= []).push(toolCall);
+        (openAssistant.tool_calls ??= []).push(toolCallOf(item as ResponsesFunctionCallItem | ResponsesCustomToolCallItem));
         return;
       }
-      case 'function_call_output': {
-        const output = item as ResponsesFunctionCallOutputItem;
+      case 'function_call_output':
+      case 'custom_tool_call_output': {
+        const output = item as ResponsesFunctionCallOutputItem | ResponsesCustomToolCallOutputItem;
         messages.push({ role: 'tool', tool_call_id: output.call_id, content: functionOutputText(output.output, `${param}.output`) });
         openAssistant = undefined;
         return;
@@ -159,12 +162,18 @@ function convertInput(input: ResponsesRequest['input']): ChatMessage[] {
         throw errors.badRequest(`${param}: Tollgate does not keep responses; send the item itself.`, { param, code: 'unsupported_parameter' });
       default:
         throw errors.badRequest(
-          `${param}: items of type "${type}" have no chat form; Tollgate answers with function tools only, so send messages, function calls and their outputs.`,
+          `${param}: items of type "${type}" have no chat form; Tollgate answers with function and custom tools only, so send messages, tool calls and their outputs.`,
           { param, code: 'unsupported_content' },
         );
     }
   });
   return messages;
+}
+
+/** A function or custom tool call of the history as the chat tool call it was. */
+function toolCallOf(call: ResponsesFunctionCallItem | ResponsesCustomToolCallItem): ToolCall {
+  if (call.type === 'custom_tool_call') return { id: call.call_id, type: 'custom', custom: { name: call.name, input: call.input } };
+  return { id: call.call_id, type: 'function', function: { name: call.name, arguments: call.arguments } };
 }
 
 function convertMessage(item: ResponsesMessageItem, param: string): ChatMessage {
@@ -305,22 +314,30 @@ function applyTextFormat(body: ResponsesRequest, request: ChatCompletionRequest)
 
 function applyTools(body: ResponsesRequest, request: ChatCompletionRequest): void {
   const tools = body.tools ?? [];
-  if (tools.length > 0) request.tools = tools.map((tool, index) => functionTool(tool, `tools[${index}]`));
+  if (tools.length > 0) request.tools = tools.map((tool, index) => chatTool(tool, `tools[${index}]`));
   const choice = body.tool_choice;
   if (choice === undefined || choice === null) return;
   request.tool_choice = toolChoice(choice);
 }
 
-function functionTool(tool: ResponsesTool, param: string): FunctionTool {
+function chatTool(tool: ResponsesTool, param: string): Tool {
+  if (tool.type === 'custom') {
+    // The door held a custom tool to customToolSchema. Chat takes it as it is; only OpenAI's models can call one.
+    const fields = tool as unknown as ResponsesCustomTool;
+    const definition: Extract<Tool, { type: 'custom' }>['custom'] = { name: fields.name };
+    if (typeof fields.description === 'string') definition.description = fields.description;
+    if (fields.format !== undefined && fields.format !== null) definition.format = fields.format;
+    return { type: 'custom', custom: definition };
+  }
   if (tool.type !== 'function') {
-    throw errors.badRequest(`${param}: ${tool.type} tools are run by OpenAI itself and are not supported by this gateway; use function tools.`, {
+    throw errors.badRequest(`${param}: ${tool.type} tools are run by OpenAI itself and are not supported by this gateway; use function or custom tools.`, {
       param,
       code: 'unsupported_tool',
     });
   }
   // The door held a function tool to functionToolSchema.
   const fields = tool as unknown as ResponsesFunctionTool;
-  const definition: FunctionTool['function'] = { name: fields.name };
+  const definition: Extract<Tool, { type: 'function' }>['function'] = { name: fields.name };
   if (typeof fields.description === 'string') definition.description = fields.description;
   if (fields.parameters !== undefined && fields.parameters !== null) definition.parameters = fields.parameters;
   // Only an explicit strict is carried. Responses makes an unmarked function strict by rewriting its schema to
@@ -333,7 +350,8 @@ function toolChoice(choice: NonNullable<ResponsesRequest['tool_choice']>): ToolC
   if (typeof choice === 'string') return choice;
   // The door held a function choice to toolChoiceFunctionSchema.
   if (choice.type === 'function') return { type: 'function', function: { name: (choice as unknown as ResponsesToolChoiceFunction).name } };
-  throw errors.badRequest(`tool_choice: only "none", "auto", "required" or a function can be chosen through this gateway, not type "${choice.type}".`, {
+  if (choice.type === 'custom') return { type: 'custom', custom: { name: (choice as unknown as ResponsesToolChoiceFunction).name } };
+  throw errors.badRequest(`tool_choice: only "none", "auto", "required", a function or a custom tool can be chosen through this gateway, not type "${choice.type}".`, {
     param: 'tool_choice',
     code: 'unsupported_tool',
   });

@@ -189,6 +189,13 @@ describe('chatCompletionToResponse', () => {
     expect(response.output).toEqual([{ type: 'function_call', id: expect.stringMatching(/^fc_/), call_id: expect.stringMatching(/^call_/), name: 'f', arguments: '', status: 'completed' }]);
   });
 
+  it('gives a custom tool call a custom_tool_call item with its free-form input', () => {
+    const message = { content: null, tool_calls: [{ id: 'call_p', type: 'custom', custom: { name: 'apply_patch', input: '*** Begin Patch' } }] };
+    const response = chatCompletionToResponse(completion(message as unknown as Partial<ChatCompletion['choices'][number]['message']>, 'tool_calls'), options);
+    expect(response.output).toHaveLength(1);
+    expect(response.output[0]).toEqual({ type: 'custom_tool_call', id: expect.stringMatching(/^ctc_[0-9a-f]{32}$/), call_id: 'call_p', name: 'apply_patch', input: '*** Begin Patch' });
+  });
+
   it('carries a refusal as a refusal part of the message', () => {
     const response = chatCompletionToResponse(completion({ content: null, refusal: 'I cannot help with that.' }, 'stop'), options);
     expect(response.output).toEqual([
@@ -201,7 +208,7 @@ describe('chatCompletionToResponse', () => {
     expect(response.status).toBe('incomplete');
     expect(response.incomplete_details).toEqual({ reason: 'max_output_tokens' });
     expect(response).not.toHaveProperty('completed_at');
-    expect(response.output.map((item) => (item.type === 'reasoning' ? item.type : `${item.type}:${item.status}`))).toEqual(['reasoning', 'message:incomplete']);
+    expect(response.output.map((item) => ('status' in item ? `${item.type}:${item.status}` : item.type))).toEqual(['reasoning', 'message:incomplete']);
   });
 
   it('reports a filtered reply as incomplete for content_filter', () => {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionChoice } from '../../spec/openai.js';
 import type {
+  ResponseCustomToolCall,
   ResponseEcho,
   ResponseFunctionCall,
   ResponseIncompleteDetails,
@@ -31,8 +32,8 @@ export function responseIdFor(): string {
   return `resp_${randomHex()}`;
 }
 
-/** A fresh id of an output item: `msg` for messages, `fc` for function calls, `rs` for reasoning. */
-export function outputItemId(prefix: 'msg' | 'fc' | 'rs' | 'call'): string {
+/** A fresh id of an output item: `msg` for messages, `fc` for function calls, `ctc` for custom tool calls, `rs` for reasoning. */
+export function outputItemId(prefix: 'msg' | 'fc' | 'ctc' | 'rs' | 'call'): string {
   return `${prefix}_${randomHex()}`;
 }
 
@@ -105,6 +106,11 @@ export function functionCallItem(
   return { type: 'function_call', id, call_id: call.callId, name: call.name, arguments: call.arguments, status };
 }
 
+/** A custom tool call item; `callId` is the id the client answers with. */
+export function customToolCallItem(id: string, call: { callId: string; name: string; input: string }): ResponseCustomToolCall {
+  return { type: 'custom_tool_call', id, call_id: call.callId, name: call.name, input: call.input };
+}
+
 /** What a Response is made of apart from the echoed request fields. */
 export interface ResponseParts {
   id: string;
@@ -129,7 +135,8 @@ export function buildResponse(parts: ResponseParts): ResponseObject {
   const status = parts.finishReason === null ? 'in_progress' : incomplete === undefined ? 'completed' : 'incomplete';
   const output = parts.output.slice();
   const last = output.at(-1);
-  if (incomplete !== undefined && last !== undefined && last.type !== 'reasoning') output[output.length - 1] = { ...last, status: 'incomplete' };
+  // Messages and function calls carry a status; reasoning and custom tool call items do not.
+  if (incomplete !== undefined && (last?.type === 'message' || last?.type === 'function_call')) output[output.length - 1] = { ...last, status: 'incomplete' };
   const response: ResponseObject = {
     id: parts.id,
     object: 'response',
@@ -174,14 +181,20 @@ function outputOf(message: ChatCompletionChoice['message'] | undefined): Respons
   if (content.length > 0) output.push(messageItem(outputItemId('msg'), content, 'completed'));
   const calls: unknown[] = Array.isArray(message.tool_calls) ? message.tool_calls : [];
   for (const call of calls) {
-    // Only function calls have an item here; calls of other kinds (custom tools) are left out, as in the stream.
-    if (!isRecord(call) || (typeof call.type === 'string' && call.type !== 'function') || !isRecord(call.function)) continue;
+    if (!isRecord(call)) continue;
+    const callId = typeof call.id === 'string' && call.id !== '' ? call.id : outputItemId('call');
+    if (call.type === 'custom' && isRecord(call.custom)) {
+      const { name, input } = call.custom;
+      output.push(customToolCallItem(outputItemId('ctc'), { callId, name: typeof name === 'string' ? name : '', input: typeof input === 'string' ? input : '' }));
+      continue;
+    }
+    if ((typeof call.type === 'string' && call.type !== 'function') || !isRecord(call.function)) continue;
     const { name, arguments: argumentsText } = call.function;
     output.push(
       functionCallItem(
         outputItemId('fc'),
         {
-          callId: typeof call.id === 'string' && call.id !== '' ? call.id : outputItemId('call'),
+          callId,
           name: typeof name === 'string' ? name : '',
           arguments: typeof argumentsText === 'string' ? argumentsText : '',
         },
@@ -194,7 +207,7 @@ function outputOf(message: ChatCompletionChoice['message'] | undefined): Respons
 
 /**
  * Translates a chat completion into a Response: a reasoning item first when the model reasoned, then a message item
- * with the text (and the refusal), then one function call item per tool call. Only the first choice is used, since
+ * with the text (and the refusal), then one function or custom tool call item per tool call. Only the first choice is used, since
  * a Response carries one answer. `usage`, when the core has it normalised, is preferred over the completion's own.
  */
 export function chatCompletionToResponse(completion: ChatCompletion, options: ChatCompletionToResponseOptions): ResponseObject {

@@ -90,6 +90,23 @@ describe('the openai SDK against the /v1/responses conversion', () => {
     });
   });
 
+  it('accumulates a custom tool call streamed in fragments, and finds it in the final Response', async () => {
+    const body = { model: 'gpt-via-gateway', input: 'Fix it', tools: [{ type: 'custom' as const, name: 'apply_patch' }] };
+    const encoder = encoderFor(body);
+    const customDelta = (call: Record<string, unknown>) => chunk({ tool_calls: [call as never] });
+    let text = encoder.push(customDelta({ index: 0, id: 'call_p', type: 'custom', custom: { name: 'apply_patch', input: '' } }));
+    text += encoder.push(customDelta({ index: 0, custom: { input: '*** Begin ' } }));
+    text += encoder.push(customDelta({ index: 0, custom: { input: 'Patch' } }));
+    text += encoder.push(chunk({}, 'tool_calls'));
+    text += encoder.finish({ inputTokens: 5, outputTokens: 3, cachedInputTokens: 0 });
+    const stream = clientAnswering(sse(text)).responses.stream(body);
+    const deltas: string[] = [];
+    stream.on('response.custom_tool_call_input.delta', (event) => deltas.push(event.delta));
+    const response = await stream.finalResponse();
+    expect(deltas).toEqual(['*** Begin ', 'Patch']);
+    expect(response.output).toEqual([{ type: 'custom_tool_call', id: expect.stringMatching(/^ctc_/), call_id: 'call_p', name: 'apply_patch', input: '*** Begin Patch' }]);
+  });
+
   it('yields every event, numbered, to a client iterating create({ stream: true })', async () => {
     const body = { model: 'm', input: 'x' };
     const encoder = encoderFor(body);

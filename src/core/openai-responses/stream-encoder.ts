@@ -4,7 +4,7 @@
  * output item `response.output_item.added`, its part and delta events, `response.output_item.done`, and finally
  * `response.completed` (or `response.incomplete`) carrying the whole Response; or an `error` event.
  */
-import type { ChatCompletionChunk, ToolCallDelta } from '../../spec/openai.js';
+import type { ChatCompletionChunk } from '../../spec/openai.js';
 import type {
   ResponseEcho,
   ResponseItemStatus,
@@ -15,7 +15,7 @@ import type {
 import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import type { Clock } from '../../spec/clock.js';
 import { isRecord } from '../../spec/json-value.js';
-import { buildResponse, functionCallItem, incompleteDetailsOf, messageItem, outputItemId, reasoningItem } from './response.js';
+import { buildResponse, customToolCallItem, functionCallItem, incompleteDetailsOf, messageItem, outputItemId, reasoningItem } from './response.js';
 
 export interface ResponsesStreamEncoderOptions {
   /** The `resp_…` id of the response. */
@@ -41,7 +41,8 @@ export interface ResponsesStreamEncoder {
 type OpenItem =
   | { kind: 'reasoning'; index: number; id: string; text: string }
   | { kind: 'message'; index: number; id: string; parts: ResponseMessagePart[]; partOpen: boolean }
-  | { kind: 'function'; index: number; id: string; callId: string; name: string; arguments: string };
+  /** A function call, or with `custom` a custom tool call, whose `arguments` hold its free-form input. */
+  | { kind: 'function'; custom: boolean; index: number; id: string; callId: string; name: string; arguments: string };
 
 /** An event as built, before the encoder numbers it. */
 type Unnumbered<Event> = Event extends unknown ? Omit<Event, 'sequence_number'> : never;
@@ -115,6 +116,9 @@ export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOpti
     } else if (item.kind === 'message') {
       out += closePart(item);
       done = messageItem(item.id, item.parts, status);
+    } else if (item.custom) {
+      done = customToolCallItem(item.id, { callId: item.callId, name: item.name, input: item.arguments });
+      out += emit({ type: 'response.custom_tool_call_input.done', item_id: item.id, output_index: item.index, input: item.arguments });
     } else {
       done = functionCallItem(item.id, item, status);
       out += emit({ type: 'response.function_call_arguments.done', item_id: item.id, output_index: item.index, name: item.name, arguments: item.arguments });
@@ -166,10 +170,19 @@ export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOpti
     return out + emit({ type: 'response.refusal.delta', ...where, delta });
   };
 
-  const encodeToolCall = (call: Partial<ToolCallDelta>): string => {
-    const called = isRecord(call.function) ? call.function : {};
+  /** A fragment of a function call's arguments or of a custom tool call's input, as its delta event. */
+  const inputDelta = (item: { id: string; index: number }, custom: boolean, delta: string): string =>
+    custom
+      ? emit({ type: 'response.custom_tool_call_input.delta', item_id: item.id, output_index: item.index, delta })
+      : emit({ type: 'response.function_call_arguments.delta', item_id: item.id, output_index: item.index, delta });
+
+  const encodeToolCall = (call: Record<string, unknown>): string => {
+    // Custom tool calls (OpenAI's free-form tools) stream their input under `custom`, function calls under `function`.
+    const custom = call.type === 'custom' || isRecord(call.custom);
+    const called: Record<string, unknown> = custom ? (isRecord(call.custom) ? call.custom : {}) : isRecord(call.function) ? call.function : {};
     const callIndex = typeof call.index === 'number' ? call.index : 0;
-    const fragment = typeof called.arguments === 'string' ? called.arguments : '';
+    const given = custom ? called.input : called.arguments;
+    const fragment = typeof given === 'string' ? given : '';
     const newId = typeof call.id === 'string' && call.id !== '' ? call.id : undefined;
     const known = functionCalls.get(callIndex);
     // Some upstreams number every call 0; a different id at a known index is a new call all the same.
@@ -177,21 +190,23 @@ export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOpti
       if (fragment === '') return '';
       if (open?.kind === 'function' && open.index === known.outputIndex) {
         open.arguments += fragment;
-        return emit({ type: 'response.function_call_arguments.delta', item_id: open.id, output_index: open.index, delta: fragment });
+        return inputDelta(open, open.custom, fragment);
       }
       // A fragment of a call already closed (another item started since): its done events are out, so it can only
       // complete the call in the final Response.
       const closed = output[known.outputIndex];
       if (closed?.type === 'function_call') closed.arguments += fragment;
+      else if (closed?.type === 'custom_tool_call') closed.input += fragment;
       return '';
     }
-    const id = outputItemId('fc');
+    const id = outputItemId(custom ? 'ctc' : 'fc');
     const index = nextIndex++;
     const callId = newId ?? outputItemId('call');
     const name = typeof called.name === 'string' ? called.name : '';
     functionCalls.set(callIndex, { outputIndex: index, callId });
-    let out = openItem({ kind: 'function', index, id, callId, name, arguments: fragment }, functionCallItem(id, { callId, name, arguments: '' }, 'in_progress'));
-    if (fragment !== '') out += emit({ type: 'response.function_call_arguments.delta', item_id: id, output_index: index, delta: fragment });
+    const added = custom ? customToolCallItem(id, { callId, name, input: '' }) : functionCallItem(id, { callId, name, arguments: '' }, 'in_progress');
+    let out = openItem({ kind: 'function', custom, index, id, callId, name, arguments: fragment }, added);
+    if (fragment !== '') out += inputDelta({ id, index }, custom, fragment);
     return out;
   };
 
@@ -203,7 +218,7 @@ export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOpti
     const calls: unknown[] = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
     for (const call of calls) {
       // Adapters check the chunks they read; a chunk forwarded from an OpenAI-compatible upstream is read here too.
-      if (isRecord(call)) out += encodeToolCall(call as Partial<ToolCallDelta>);
+      if (isRecord(call)) out += encodeToolCall(call);
     }
     return out;
   };

@@ -56,6 +56,20 @@ export const functionCallOutputItemSchema = z.looseObject({
   output: z.union([z.string(), z.array(functionCallOutputPart)]),
 });
 
+export const customToolCallItemSchema = z.looseObject({
+  type: z.literal('custom_tool_call'),
+  call_id: z.string(),
+  name: z.string(),
+  input: z.string(),
+  id: z.string().nullable().optional(),
+});
+
+export const customToolCallOutputItemSchema = z.looseObject({
+  type: z.literal('custom_tool_call_output'),
+  call_id: z.string(),
+  output: z.union([z.string(), z.array(functionCallOutputPart)]),
+});
+
 const reasoningItem = z.looseObject({
   id: z.string().nullable().optional(),
   summary: z.array(z.looseObject({ text: z.string() })),
@@ -69,6 +83,8 @@ const itemReference = z.looseObject({ type: z.literal('item_reference').nullable
 export type ResponsesMessageItem = z.infer<typeof messageItemSchema>;
 export type ResponsesFunctionCallItem = z.infer<typeof functionCallItemSchema>;
 export type ResponsesFunctionCallOutputItem = z.infer<typeof functionCallOutputItemSchema>;
+export type ResponsesCustomToolCallItem = z.infer<typeof customToolCallItemSchema>;
+export type ResponsesCustomToolCallOutputItem = z.infer<typeof customToolCallOutputItemSchema>;
 
 /**
  * The kind of an input item: its `type`, or for an item without one, `message` when it has a `role` (or neither
@@ -83,6 +99,8 @@ const inputItemSchemas = new Map<string, z.ZodType>([
   ['message', messageItemSchema],
   ['function_call', functionCallItemSchema],
   ['function_call_output', functionCallOutputItemSchema],
+  ['custom_tool_call', customToolCallItemSchema],
+  ['custom_tool_call_output', customToolCallOutputItemSchema],
   ['reasoning', reasoningItem],
   ['item_reference', itemReference],
 ]);
@@ -107,12 +125,33 @@ export const functionToolSchema = z.looseObject({
   strict: z.boolean().nullable().optional(),
 });
 
-/** Function tools are held to their schema; other kinds (OpenAI's hosted tools) pass, for the translation to refuse. */
-const tool = typedBlock(new Map<string, z.ZodType>([['function', functionToolSchema]]));
+export const customToolSchema = z.looseObject({
+  type: z.literal('custom'),
+  name: z.string(),
+  description: z.string().nullable().optional(),
+  format: z.record(z.string(), z.unknown()).nullable().optional(),
+});
+
+/** Function and custom tools are held to their schemas; other kinds (OpenAI's hosted tools) pass, for the translation to refuse. */
+const tool = typedBlock(
+  new Map<string, z.ZodType>([
+    ['function', functionToolSchema],
+    ['custom', customToolSchema],
+  ]),
+);
 
 export const toolChoiceFunctionSchema = z.looseObject({ type: z.literal('function'), name: z.string() });
+export const toolChoiceCustomSchema = z.looseObject({ type: z.literal('custom'), name: z.string() });
 
-const toolChoice = z.union([z.enum(['none', 'auto', 'required']), typedBlock(new Map<string, z.ZodType>([['function', toolChoiceFunctionSchema]]))]);
+const toolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  typedBlock(
+    new Map<string, z.ZodType>([
+      ['function', toolChoiceFunctionSchema],
+      ['custom', toolChoiceCustomSchema],
+    ]),
+  ),
+]);
 
 export const jsonSchemaFormatSchema = z.looseObject({
   type: z.literal('json_schema'),
@@ -127,6 +166,7 @@ const textFormat = typedBlock(new Map<string, z.ZodType>([['json_schema', jsonSc
 });
 
 export type ResponsesFunctionTool = z.infer<typeof functionToolSchema>;
+export type ResponsesCustomTool = z.infer<typeof customToolSchema>;
 export type ResponsesToolChoiceFunction = z.infer<typeof toolChoiceFunctionSchema>;
 export type ResponsesJsonSchemaFormat = z.infer<typeof jsonSchemaFormatSchema>;
 
