@@ -251,3 +251,17 @@ describe("a failed tool result's is_error on /v1/messages", () => {
     expect(messages[2]).toEqual({ role: 'tool', tool_call_id: 'toolu_9', content: 'Error: exit status 2' });
   });
 });
+
+describe('message_start on a /v1/messages stream', () => {
+  it("carries the prompt's tokens a Claude upstream reported at its own start, as the final usage does", async () => {
+    const stream = anthropic.messages.stream({ ...hello, model: 'anthropic/claude-sonnet-4-5' });
+    let started: Anthropic.Usage | undefined;
+    stream.on('streamEvent', (event) => {
+      if (event.type === 'message_start') started = event.message.usage;
+    });
+    const message = await stream.finalMessage();
+    expect(started?.input_tokens).toBeGreaterThan(0);
+    expect(started?.input_tokens).toBe(message.usage.input_tokens);
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+  });
+});

@@ -40,7 +40,11 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
             noteServed(request, result.servedBy, { stream: false, usage: result.usage });
             return reply.type('application/json').send(JSON.stringify(chatCompletionToMessage(result.completion as ChatCompletion, anthropicBody.model, result.usage)));
           }
-          const encoder = createMessagesStreamEncoder({ model: anthropicBody.model, messageId: messageIdFor(`chatcmpl-${randomUUID().replace(/-/g, '')}`) });
+          const encoder = createMessagesStreamEncoder({
+            model: anthropicBody.model,
+            messageId: messageIdFor(`chatcmpl-${randomUUID().replace(/-/g, '')}`),
+            usageSoFar: result.usage,
+          });
           await relayTranslatedStream(request, reply, result, encoder);
         } catch (error) {
           noteFailure(request, error);

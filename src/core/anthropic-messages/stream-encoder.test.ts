@@ -24,7 +24,7 @@ function parse(text: string): Array<{ type: string; [field: string]: unknown }> 
 
 describe('createMessagesStreamEncoder', () => {
   it('encodes text as one text block between message_start and message_stop', () => {
-    const encoder = createMessagesStreamEncoder({ model: 'claude-via-gateway', messageId: 'msg_1', inputTokens: 12 });
+    const encoder = createMessagesStreamEncoder({ model: 'claude-via-gateway', messageId: 'msg_1', usageSoFar: () => ({ inputTokens: 40, outputTokens: 1, cachedInputTokens: 20, cacheWriteTokens: 8 }) });
     let text = encoder.push(chunk({ role: 'assistant', content: '' }));
     text += encoder.push(chunk({ content: 'Hel' }));
     text += encoder.push(chunk({ content: 'lo' }));
@@ -51,7 +51,7 @@ describe('createMessagesStreamEncoder', () => {
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: 12, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+        usage: { input_tokens: 12, output_tokens: 1, cache_creation_input_tokens: 8, cache_read_input_tokens: 20 },
       },
     });
     expect(events[2]).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });

@@ -17,8 +17,11 @@ export interface MessagesStreamEncoderOptions {
   model: string;
   /** The `msg_…` id of the message. */
   messageId: string;
-  /** Prompt tokens known (or estimated) before the upstream answers, for clients that read them at message_start. */
-  inputTokens?: number;
+  /**
+   * The usage the upstream has reported so far, read when `message_start` is written: Claude upstreams report the
+   * prompt's tokens at their own start, which clients reading `message_start` expect; others only at the end.
+   */
+  usageSoFar?: () => TokenUsage | undefined;
 }
 
 /** Each method returns SSE text ready to write (`event: <name>\ndata: <json>\n\n`, possibly several events). */
@@ -61,7 +64,7 @@ export function createMessagesStreamEncoder(options: MessagesStreamEncoderOption
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { input_tokens: options.inputTokens ?? 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+      usage: tokenUsageToAnthropicUsage(options.usageSoFar?.()),
     };
     return event('message_start', { type: 'message_start', message }) + event('ping', { type: 'ping' });
   };
@@ -149,7 +152,6 @@ export function createMessagesStreamEncoder(options: MessagesStreamEncoderOption
       let out = start() + closeBlock();
       const total = usage ?? reportedUsage;
       const anthropicUsage = tokenUsageToAnthropicUsage(total);
-      if (total === undefined && options.inputTokens !== undefined) anthropicUsage.input_tokens = options.inputTokens;
       let stopReason = stopReasonFromFinishReason(finishReason);
       // Some providers say "stop" after tool calls; Anthropic clients loop on tool_use, so say that.
       if (stopReason === 'end_turn' && toolBlocks.size > 0) stopReason = 'tool_use';
