@@ -257,7 +257,8 @@ describe('message_start on a /v1/messages stream', () => {
     const stream = anthropic.messages.stream({ ...hello, model: 'anthropic/claude-sonnet-4-5' });
     let started: Anthropic.Usage | undefined;
     stream.on('streamEvent', (event) => {
-      if (event.type === 'message_start') started = event.message.usage;
+      // Copied: the SDK goes on to fold later usage into this very object.
+      if (event.type === 'message_start') started = { ...event.message.usage };
     });
     const message = await stream.finalMessage();
     expect(started?.input_tokens).toBeGreaterThan(0);
