@@ -261,6 +261,8 @@ describe('message_start on a /v1/messages stream', () => {
       if (event.type === 'message_start') started = { ...event.message.usage };
     });
     const message = await stream.finalMessage();
+    // The upstream's message id, as a non-streamed answer gives it (the mock's are msg_mock<n>).
+    expect(message.id).toMatch(/^msg_mock\d+$/);
     expect(started?.input_tokens).toBeGreaterThan(0);
     expect(started?.input_tokens).toBe(message.usage.input_tokens);
     expect(message.usage.output_tokens).toBeGreaterThan(0);

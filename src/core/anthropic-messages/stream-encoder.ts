@@ -9,13 +9,13 @@ import type { ChatCompletionChunk, ToolCallDelta } from '../../spec/openai.js';
 import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { stopReasonFromFinishReason } from '../../providers/anthropic-format/stop-reason.js';
 import { anthropicErrorType } from './error-body.js';
-import { tokenUsageToAnthropicUsage } from './response.js';
+import { messageIdFor, tokenUsageToAnthropicUsage } from './response.js';
 import { isRecord } from '../../spec/json-value.js';
 
 export interface MessagesStreamEncoderOptions {
   /** The model named to the client (as it sent it). */
   model: string;
-  /** The `msg_…` id of the message. */
+  /** The `msg_…` id of the message when the upstream's chunks carry none (else it is theirs, as `messageIdFor` makes it). */
   messageId: string;
   /**
    * The usage the upstream has reported so far, read when `message_start` is written: Claude upstreams report the
@@ -53,11 +53,13 @@ export function createMessagesStreamEncoder(options: MessagesStreamEncoderOption
   let finishReason: string | null = null;
   let reportedUsage: TokenUsage | undefined;
 
-  const start = (): string => {
+  const start = (first?: ChatCompletionChunk): string => {
     if (started) return '';
     started = true;
+    // The upstream's id, as a non-streamed answer gives it, so that a message can be traced to the upstream's logs.
+    const upstreamId = first?.id;
     const message: AnthropicMessage = {
-      id: options.messageId,
+      id: typeof upstreamId === 'string' && upstreamId !== '' ? messageIdFor(upstreamId) : options.messageId,
       type: 'message',
       role: 'assistant',
       model: options.model,
@@ -136,7 +138,7 @@ export function createMessagesStreamEncoder(options: MessagesStreamEncoderOption
   return {
     push(chunk) {
       if (ended) return '';
-      let out = start();
+      let out = start(chunk);
       if (chunk.usage !== undefined && chunk.usage !== null) reportedUsage = fromOpenAIUsage(chunk.usage);
       // Anthropic messages have one choice; further choices (n > 1) have nowhere to go.
       const choices: unknown[] = Array.isArray(chunk.choices) ? chunk.choices : [];
