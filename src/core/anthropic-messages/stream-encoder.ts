@@ -6,11 +6,12 @@
  */
 import type { AnthropicMessage, AnthropicResponseBlock } from '../../spec/anthropic.js';
 import type { ChatCompletionChunk, ToolCallDelta } from '../../spec/openai.js';
-import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import type { TokenUsage } from '../../spec/usage.js';
 import { stopReasonFromFinishReason } from '../../providers/anthropic-format/stop-reason.js';
 import { anthropicErrorType } from './error-body.js';
 import { messageIdFor, tokenUsageToAnthropicUsage } from './response.js';
 import { isRecord } from '../../spec/json-value.js';
+import { readChunk } from '../inference/chunk-reading.js';
 
 export interface MessagesStreamEncoderOptions {
   /** The model named to the client (as it sent it). */
@@ -139,13 +140,10 @@ export function createMessagesStreamEncoder(options: MessagesStreamEncoderOption
     push(chunk) {
       if (ended) return '';
       let out = start(chunk);
-      if (chunk.usage !== undefined && chunk.usage !== null) reportedUsage = fromOpenAIUsage(chunk.usage);
-      // Anthropic messages have one choice; further choices (n > 1) have nowhere to go.
-      const choices: unknown[] = Array.isArray(chunk.choices) ? chunk.choices : [];
-      const choice = choices.find((item): item is ChatCompletionChunk['choices'][number] => isRecord(item) && item.index === 0);
-      if (choice === undefined) return out;
-      out += encodeDelta(isRecord(choice.delta) ? choice.delta : {});
-      if (typeof choice.finish_reason === 'string') finishReason = choice.finish_reason;
+      const reading = readChunk(chunk);
+      if (reading.usageReported) reportedUsage = reading.usage;
+      if (reading.delta !== undefined) out += encodeDelta(reading.delta);
+      if (reading.finishReason !== undefined) finishReason = reading.finishReason;
       return out;
     },
     finish(usage) {

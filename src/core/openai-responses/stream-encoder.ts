@@ -12,9 +12,10 @@ import type {
   ResponseOutputItem,
   ResponseStreamEvent,
 } from '../../spec/openai-responses.js';
-import { fromOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
+import type { TokenUsage } from '../../spec/usage.js';
 import type { Clock } from '../../spec/clock.js';
 import { isRecord } from '../../spec/json-value.js';
+import { readChunk } from '../inference/chunk-reading.js';
 import { buildResponse, customToolCallItem, functionCallItem, incompleteDetailsOf, messageItem, outputItemId, reasoningItem } from './response.js';
 
 export interface ResponsesStreamEncoderOptions {
@@ -227,13 +228,10 @@ export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOpti
     push(chunk) {
       if (ended) return '';
       let out = start();
-      if (chunk.usage !== undefined && chunk.usage !== null) reportedUsage = fromOpenAIUsage(chunk.usage);
-      // A Response carries one answer; further choices (n > 1) have nowhere to go.
-      const choices: unknown[] = Array.isArray(chunk.choices) ? chunk.choices : [];
-      const choice = choices.find((item): item is ChatCompletionChunk['choices'][number] => isRecord(item) && item.index === 0);
-      if (choice === undefined) return out;
-      out += encodeDelta(isRecord(choice.delta) ? choice.delta : {});
-      if (typeof choice.finish_reason === 'string') finishReason = choice.finish_reason;
+      const reading = readChunk(chunk);
+      if (reading.usageReported) reportedUsage = reading.usage;
+      if (reading.delta !== undefined) out += encodeDelta(reading.delta);
+      if (reading.finishReason !== undefined) finishReason = reading.finishReason;
       return out;
     },
     finish(usage) {
