@@ -129,7 +129,12 @@ export type StreamEvent =
       /** The upstream's own serialisation of the chunk, forwarded as is when nothing in it changed. */
       raw?: string;
     }
-  | { kind: 'error'; error: UpstreamError };
+  | { kind: 'error'; error: UpstreamError }
+  /**
+   * One upstream event as its SSE text, in the client's own wire format: what a decoder created for a native
+   * request (see `NativeRequest`) emits in place of chunks, to be forwarded as is.
+   */
+  | { kind: 'native'; text: string };
 
 /** Turns an upstream's streamed body into OpenAI chunks. One decoder per attempt. */
 export interface StreamDecoder {
@@ -149,27 +154,58 @@ export interface StreamDecoder {
   usage(): TokenUsage | undefined;
 }
 
+/**
+ * The client's request in a provider's own wire format, for a route whose clients speak it (`/v1/messages`
+ * speaks Anthropic's Messages API). An adapter whose `nativeFormat` matches sends this body (with its own model,
+ * and what it alone decides, such as `stream`) instead of translating the canonical request, and the reply goes
+ * back to the client as the upstream sent it: nothing the translation has no place for (block order, citations,
+ * stop sequences, the usage breakdown) is lost. The canonical request is still given, for what the core and the
+ * adapter read of it (limits, betas).
+ */
+export interface NativeRequest {
+  format: 'anthropic-messages';
+  body: Record<string, unknown>;
+  /** The client's `anthropic-beta` names, sent with the native request whatever the route's other targets are. */
+  betas?: readonly string[];
+}
+
 export interface ChatOperation {
+  /** The client format this adapter can take as is (see `NativeRequest`); absent for adapters that only translate. */
+  nativeFormat?: NativeRequest['format'];
   /**
    * Builds the upstream request for a chat completion (stream or not); may sign or fetch a token. `source`, when
    * given, is the client's body text with the values parsed from it: adapters that forward the request in the
-   * OpenAI format may copy unchanged members from it (`serializeWithSource`); the others ignore it.
+   * OpenAI format may copy unchanged members from it (`serializeWithSource`); the others ignore it. `native`, given
+   * only to an adapter whose `nativeFormat` is its format, is the body to send instead of a translation.
    */
-  buildRequest(request: ChatCompletionRequest, context: ProviderContext, options: { stream: boolean; source?: JsonSource }): Promise<UpstreamRequest>;
+  buildRequest(
+    request: ChatCompletionRequest,
+    context: ProviderContext,
+    options: { stream: boolean; source?: JsonSource; native?: NativeRequest },
+  ): Promise<UpstreamRequest>;
   /**
    * Translates a successful non-streamed reply. May be async for providers that must poll for the result
    * (through `context.send`). `passthrough: true` says the upstream body is already the OpenAI completion the
    * client should get, so the core may forward its bytes unchanged instead of re-serialising.
    */
   parseResponse(response: UpstreamResponse, context: ProviderContext): ChatResult | Promise<ChatResult>;
-  /** Creates the decoder for a successful streamed reply. */
-  createStreamDecoder(context: ProviderContext): StreamDecoder;
+  /**
+   * Creates the decoder for a successful streamed reply. With `native` (the request was sent as a `NativeRequest`),
+   * it emits the upstream's events as `native` events instead of chunks, still reading the usage and the errors.
+   */
+  createStreamDecoder(context: ProviderContext, options?: { native?: boolean }): StreamDecoder;
 }
 
 export interface ChatResult {
   completion: ChatCompletion;
   usage: TokenUsage | undefined;
   passthrough?: boolean;
+  /**
+   * For an adapter with a `nativeFormat`: the reply is sound in that format (each member its clients read is there
+   * and of its type), so the client of a native request may get the upstream's bytes as they are; otherwise it
+   * gets the translation of `completion`, as a client of any other provider would.
+   */
+  nativeSound?: boolean;
 }
 
 export interface EmbeddingOperation {

@@ -51,6 +51,8 @@ const upstreams = [
     lastHeaders: () => openAIMock.requests.at(-1)!.headers,
     expectAuth: (headers: Record<string, unknown>) => expect(headers.authorization).toBe(`Bearer ${openAIKey}`),
     upstreamModel: 'gpt-4o',
+    // A translated reply names the model as the client asked for it.
+    replyModel: 'openai/gpt-4o',
   },
   {
     name: 'an Anthropic upstream',
@@ -59,6 +61,8 @@ const upstreams = [
     lastHeaders: () => anthropicMock.requests.at(-1)!.headers,
     expectAuth: (headers: Record<string, unknown>) => expect(headers['x-api-key']).toBe(anthropicKey),
     upstreamModel: 'claude-sonnet-4-5',
+    // Anthropic's own reply reaches the client as is, naming the model as Anthropic does.
+    replyModel: 'claude-sonnet-4-5',
   },
 ];
 
@@ -69,7 +73,7 @@ describe.each(upstreams)('Anthropic SDK through Tollgate /v1/messages to $name',
       .withResponse();
     expect(message.type).toBe('message');
     expect(message.role).toBe('assistant');
-    expect(message.model).toBe(upstream.model);
+    expect(message.model).toBe(upstream.replyModel);
     expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'hello from claude sdk' })]);
     expect(message.stop_reason).toBe('end_turn');
     expect(message.usage.input_tokens).toBeGreaterThan(0);

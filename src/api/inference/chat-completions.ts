@@ -82,6 +82,8 @@ export function chatCompletionRoutes(chat: ChatService): FastifyPluginAsyncZod {
                   );
                   break relay;
                 }
+                // This route sends no native request, so no decoder may answer with its format's events.
+                if (event.kind === 'native') throw new Error('An upstream event in another format reached /v1/chat/completions');
                 let text: string;
                 try {
                   // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { Cancellation } from '../../spec/cancellation.js';
 import { errors, isGatewayError, type GatewayError } from '../../spec/errors.js';
 import type { JsonSource } from '../../spec/json-source.js';
+import type { NativeRequest } from '../../spec/provider.js';
 import type { TokenUsage } from '../../spec/usage.js';
 import type { InferenceCall, ServedBy } from '../../core/inference/chat-service.js';
 import '../route-access.js';
@@ -121,7 +122,7 @@ function sourceOf(request: FastifyRequest, route: InferenceCall['route']): JsonS
  * pinned key, a signal that aborts when the client disconnects before the answer is complete, and the body's
  * JSON source.
  */
-export function inferenceCall(request: FastifyRequest, route: InferenceCall['route']): InferenceCall {
+export function inferenceCall(request: FastifyRequest, route: InferenceCall['route'], native?: NativeRequest): InferenceCall {
   const facts = factsOf(request);
   facts.inRoute = true;
   const cancellation = new Cancellation();
@@ -136,6 +137,7 @@ export function inferenceCall(request: FastifyRequest, route: InferenceCall['rou
     route,
     pinnedKeyId: typeof pinned === 'string' && pinned !== '' ? pinned : undefined,
     source: sourceOf(request, route),
+    native,
   };
 }
 

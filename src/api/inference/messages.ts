@@ -11,7 +11,10 @@ import { inferenceBodyLimit } from './chat-completions.js';
 import { randomUUID } from 'node:crypto';
 import '../route-access.js';
 
-/** `POST /v1/messages`: Anthropic-SDK clients reach any provider through the canonical chat path. */
+/**
+ * `POST /v1/messages`: Anthropic-SDK clients reach any provider through the canonical chat path, and Anthropic's own
+ * API with their request and its reply as they are.
+ */
 export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
@@ -22,8 +25,15 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
           const { fallbacks, ...rest } = request.body;
           const anthropicBody = rest as unknown as AnthropicMessagesRequest;
           const probe = chat.targets({ model: anthropicBody.model, messages: [] }, fallbacks);
+          const betas = readAnthropicBetas(request.headers['anthropic-beta'], 'anthropic-beta');
+          // Targets on Anthropic's own API take the request as the client wrote it, and answer it as Anthropic does
+          // (see NativeRequest); a system turn inside `messages`, which Anthropic refuses, goes the translated way,
+          // which lifts it into `system`.
+          const native = anthropicBody.messages.every((message) => message.role !== 'system')
+            ? { format: 'anthropic-messages' as const, body: rest as Record<string, unknown>, betas }
+            : undefined;
           // Claude upstreams read Anthropic-only features (cache_control, thinking) back from extension fields.
-          const call = inferenceCall(request, 'messages');
+          const call = inferenceCall(request, 'messages', native);
           // Judged by what the keys (or the pinned key) send upstream, so that a deployment alias of a Claude model counts.
           const isClaude = (model: string) => model.replace(/^publishers\/anthropic\/models\//, '').startsWith('claude') || model.includes('anthropic.claude');
           const claude = probe.every((target) => {
@@ -31,13 +41,13 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
             const deployed = chat.deployedModels(target, call.pinnedKeyId);
             return deployed.length > 0 ? deployed.every(isClaude) : isClaude(target.model);
           });
-          // Beta features are Claude's: they travel only when every target is one.
-          const betas = readAnthropicBetas(request.headers['anthropic-beta'], 'anthropic-beta');
+          // Beta features are Claude's: translated, they travel only when every target is one.
           const chatBody = messagesRequestToChat(anthropicBody, { anthropicExtensions: claude, betas: claude ? betas : undefined });
           const result = await chat.complete(chatBody, probe, call);
           if (result.kind === 'completion') {
             reply.headers(servedHeaders(result.servedBy));
             noteServed(request, result.servedBy, { stream: false, usage: result.usage });
+            if (result.native) return reply.type('application/json').send(Buffer.from(result.native.buffer, result.native.byteOffset, result.native.byteLength));
             return reply.type('application/json').send(JSON.stringify(chatCompletionToMessage(result.completion as ChatCompletion, anthropicBody.model, result.usage)));
           }
           const encoder = createMessagesStreamEncoder({

@@ -16,7 +16,7 @@ export interface StreamEncoder {
 
 /**
  * Relays a stream whose client speaks another format than the canonical chunks (`/v1/messages`, `/v1/responses`):
- * each chunk goes through the encoder; an upstream error, a chunk that cannot be read, or a relay failure ends the
+ * each chunk goes through the encoder (a native stream's events, already in the client's format, go as they are); an upstream error, a chunk that cannot be read, or a relay failure ends the
  * stream with the encoder's error event. The encoded answer closes with the usage, which may come after the content,
  * so the relay reads to the end of the events rather than stopping at `content-end`.
  */
@@ -43,8 +43,9 @@ export async function relayTranslatedStream(
         }
         let text: string;
         try {
-          // Reading `chunk` parses a chunk the decoder kept as upstream text, which may turn out not to be JSON.
-          text = encoder.push(event.chunk);
+          // A native event is already in the client's format; a chunk the decoder kept as upstream text is parsed
+          // when `chunk` is read, and may turn out not to be JSON.
+          text = event.kind === 'native' ? event.text : encoder.push(event.chunk);
         } catch (error) {
           const failure = unreadableEvent(error);
           failed = failure.code;
@@ -62,5 +63,6 @@ export async function relayTranslatedStream(
   }
   const clientClosed = writer.closed;
   noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));
-  writer.end(failed || clientClosed ? undefined : encoder.finish(result.usage()));
+  // A native stream closed itself with the upstream's own last events.
+  writer.end(failed || clientClosed || result.native ? undefined : encoder.finish(result.usage()));
 }

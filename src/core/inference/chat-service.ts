@@ -3,7 +3,7 @@ import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../spec/openai.js';
 import type { JsonSource } from '../../spec/json-source.js';
-import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
+import type { NativeRequest, StreamDecoder, StreamEvent } from '../../spec/provider.js';
 import { trustedUsage, type TokenUsage } from '../../spec/usage.js';
 import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
 import type { Principal } from '../auth/authenticator.js';
@@ -26,6 +26,8 @@ export interface InferenceCall {
   route: 'chat' | 'messages' | 'responses';
   /** The client's body text and validated body, from which adapters may copy the members they forward unchanged. */
   source?: JsonSource;
+  /** The client's request in its own format, for targets whose adapter takes it as is (see `NativeRequest`). */
+  native?: NativeRequest;
 }
 
 /** Who served a request, for response headers and logs. */
@@ -44,9 +46,20 @@ export interface ServedBy {
 export type RelayEvent = StreamEvent | { kind: 'content-end' };
 
 export type ChatResult =
-  | { kind: 'completion'; completion: ChatCompletion; usage: TokenUsage | undefined; raw?: Uint8Array; servedBy: ServedBy }
+  | {
+      kind: 'completion';
+      completion: ChatCompletion;
+      usage: TokenUsage | undefined;
+      /** The upstream's bytes when they are the OpenAI completion itself (an adapter's `passthrough`). */
+      raw?: Uint8Array;
+      /** The upstream's bytes when the attempt that answered took the call's native request: the reply in the client's format. */
+      native?: Uint8Array;
+      servedBy: ServedBy;
+    }
   | {
       kind: 'stream';
+      /** The attempt that answered took the call's native request: the events are `native` ones, in the client's format. */
+      native: boolean;
       /**
        * The stream's events, in batches: the events decoded from one upstream read arrive together (one async step
        * per read rather than per event). A batch ends with the stream's error event, if any, and is never empty.
@@ -127,20 +140,30 @@ export class ChatService {
       if (!stream) {
         const served = await this.dependencies.dispatcher.dispatch(dispatchRequest, async (target, context, release) => {
           try {
-            const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: false, source: call.source });
+            const native = nativeFor(target, call);
+            const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: false, source: call.source, native });
             const response = await this.dependencies.client.send(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
             if (response.status < 200 || response.status >= 300) return { ok: false, response };
             const parsed = await target.adapter.chat.parseResponse(response, context);
             // Named members, not a spread: copying an object's members by spread was ~1 % of a request's CPU. Usage
             // is settled only when its counts are counts, whatever an adapter made of the upstream's report.
-            return { ok: true, value: { completion: parsed.completion, usage: trustedUsage(parsed.usage), passthrough: parsed.passthrough, raw: response.body } };
+            return {
+              ok: true,
+              value: {
+                completion: parsed.completion,
+                usage: trustedUsage(parsed.usage),
+                passthrough: parsed.passthrough,
+                native: native !== undefined && parsed.nativeSound === true,
+                raw: response.body,
+              },
+            };
           } finally {
             release();
           }
         });
-        const { completion, usage, passthrough, raw } = served.value;
+        const { completion, usage, passthrough, native, raw } = served.value;
         this.#settle(ticket, served, usage, started, 200, false);
-        return { kind: 'completion', completion, usage, raw: passthrough ? raw : undefined, servedBy: servedBy(served) };
+        return { kind: 'completion', completion, usage, raw: passthrough && !native ? raw : undefined, native: native ? raw : undefined, servedBy: servedBy(served) };
       }
       return await this.#stream(body, dispatchRequest, call, ticket, started);
     } catch (error) {
@@ -169,8 +192,9 @@ export class ChatService {
   ): Promise<ChatResult> {
     const served = await this.dependencies.dispatcher.dispatch(dispatchRequest, async (target, context, release) => {
       let upstream: UpstreamStream;
+      const native = nativeFor(target, call);
       try {
-        const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: true, source: call.source });
+        const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: true, source: call.source, native });
         upstream = await this.dependencies.client.open(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
       } catch (error) {
         release();
@@ -183,9 +207,10 @@ export class ChatService {
           release();
         }
       }
-      return { ok: true, value: { upstream, decoder: target.adapter.chat.createStreamDecoder(context), release } };
+      const decoder = target.adapter.chat.createStreamDecoder(context, { native: native !== undefined });
+      return { ok: true, value: { upstream, decoder, release, native: native !== undefined } };
     });
-    const { upstream, decoder, release } = served.value;
+    const { upstream, decoder, release, native } = served.value;
     const ending: StreamEnding = { status: 200, errorCode: undefined };
     const events = this.#relay(upstream, decoder, release, served, ticket, started, call, ending);
     const fail = (error: GatewayError): void => {
@@ -193,7 +218,7 @@ export class ChatService {
       ending.status = error.status;
       ending.errorCode = error.code;
     };
-    return { kind: 'stream', events, servedBy: servedBy(served), usage: () => trustedUsage(decoder.usage()), fail };
+    return { kind: 'stream', native, events, servedBy: servedBy(served), usage: () => trustedUsage(decoder.usage()), fail };
   }
 
   /**
@@ -321,6 +346,11 @@ export class ChatService {
   #upstreamBody(body: ChatCompletionRequest, target: RouteTarget): ChatCompletionRequest {
     return body.model === target.model ? body : { ...body, model: target.model };
   }
+}
+
+/** The call's native request when this target's adapter takes it as is; undefined when the attempt translates. */
+function nativeFor(target: RouteTarget, call: InferenceCall): NativeRequest | undefined {
+  return call.native !== undefined && target.adapter.chat.nativeFormat === call.native.format ? call.native : undefined;
 }
 
 /** Who served a dispatch, for headers and logs. */

@@ -2,7 +2,8 @@
 export { parseAnthropicError, parseAnthropicStreamError, type ParseAnthropicErrorOptions } from './errors.js';
 export { filePartToBlock, imageUrlToBlock, parseDataUri, type DataUri } from './media.js';
 export { defaultMaxTokensFor } from './models.js';
+export { nativeMessagesBody } from './native-body.js';
 export { chatRequestToMessages, type ChatToMessagesOptions } from './request.js';
-export { anthropicUsageToTokenUsage, messageShapeProblem, messageToChatCompletion, readAnthropicMessage, type MessageToChatOptions } from './response.js';
+export { anthropicUsageToTokenUsage, isSoundMessage, messageShapeProblem, messageToChatCompletion, readAnthropicMessage, type MessageToChatOptions } from './response.js';
 export { finishReasonFromStopReason, stopReasonFromFinishReason } from './stop-reason.js';
 export { createAnthropicStreamDecoder, type AnthropicStreamDecoderOptions } from './stream.js';

@@ -60,6 +60,34 @@ export function messageShapeProblem(message: unknown): string | undefined {
   return undefined;
 }
 
+const isCount = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const isTextOrNull = (value: unknown): boolean => value === null || typeof value === 'string';
+
+/**
+ * Whether a message that passed {@link messageShapeProblem} may reach an Anthropic client as the upstream wrote it:
+ * the members Anthropic's SDKs read of a message are there and of their types (its id, type, role, model, stop
+ * reason and sequence, and the usage counts, the cache counts where given). A reply that is not gets translated
+ * instead, which writes each of them anew.
+ */
+export function isSoundMessage(message: AnthropicMessage): boolean {
+  const usage: unknown = message.usage;
+  if (!isRecord(usage) || !isCount(usage.input_tokens) || !isCount(usage.output_tokens)) return false;
+  for (const member of ['cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+    if (usage[member] !== undefined && usage[member] !== null && !isCount(usage[member])) return false;
+  }
+  const blocks: unknown[] = Array.isArray(message.content) ? message.content : [];
+  if (!blocks.every((block) => isRecord(block) && typeof block.type === 'string')) return false;
+  return (
+    typeof message.id === 'string' &&
+    message.id !== '' &&
+    message.type === 'message' &&
+    message.role === 'assistant' &&
+    typeof message.model === 'string' &&
+    isTextOrNull(message.stop_reason) &&
+    (message.stop_sequence === undefined || isTextOrNull(message.stop_sequence))
+  );
+}
+
 /**
  * Reads a successful reply's body as an Anthropic message: a body that is not JSON, or not a message whose members
  * Tollgate reads are of their types, is an upstream fault (502). `upstream` names who answered, for the message.

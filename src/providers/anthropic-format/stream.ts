@@ -9,7 +9,7 @@ import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } fro
 import type { StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { parseAnthropicStreamError } from './errors.js';
-import { anthropicUsageToTokenUsage } from './response.js';
+import { anthropicUsageToTokenUsage, isSoundMessage } from './response.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
 import { isAbsentOrText, isRecord } from '../../spec/json-value.js';
 
@@ -24,6 +24,11 @@ export interface AnthropicStreamDecoderOptions {
   fallbackId?: string;
   /** Values that must never appear in an error message (the key's secret). */
   secrets?: readonly (string | undefined)[];
+  /**
+   * The client speaks Anthropic's format (a native request): each event is emitted as its SSE text (`native`)
+   * instead of chunks, once read for the usage and checked as in the translation; errors stay `error` events.
+   */
+  native?: boolean;
 }
 
 /** A tool_use block being streamed: its OpenAI tool index, and what it has sent so far. */
@@ -31,6 +36,42 @@ interface ToolBlock {
   toolIndex: number;
   initialInput: unknown;
   sentArguments: boolean;
+}
+
+/** An event as SSE text again, for forwarding: named by its type, its data as the upstream wrote it. */
+function sseText(type: string, data: string): string {
+  let text = `event: ${type}\n`;
+  for (const line of data.split('\n')) text += `data: ${line}\n`;
+  return `${text}\n`;
+}
+
+const isIndex = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+/**
+ * Why an event may not be forwarded to an Anthropic client as it is (undefined when it may): what Anthropic's SDKs
+ * read of it must be there and of its type, since no translation writes it anew. The message of `message_start` is
+ * held to what a whole message is (its content still empty), a block event names its block by index and type, and
+ * `message_delta` carries counts.
+ */
+function unforwardable(event: Record<string, unknown>): string | undefined {
+  switch (event.type) {
+    case 'message_start':
+      return isRecord(event.message) && isSoundMessage(event.message as unknown as AnthropicMessage) ? undefined : 'its message is not one';
+    case 'content_block_start':
+      return isIndex(event.index) && isRecord(event.content_block) && typeof event.content_block.type === 'string' ? undefined : 'its block has no index or type';
+    case 'content_block_delta':
+      return isIndex(event.index) && isRecord(event.delta) && typeof event.delta.type === 'string' ? undefined : 'its delta has no index or type';
+    case 'content_block_stop':
+      return isIndex(event.index) ? undefined : 'it names no block';
+    case 'message_delta': {
+      const usage = event.usage;
+      if (!isRecord(usage) || !isRecord(event.delta)) return 'it has no usage or delta';
+      const counts = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'].map((member) => usage[member]);
+      return counts.every((count) => count === undefined || count === null || isIndex(count)) ? undefined : 'its usage holds something other than counts';
+    }
+    default:
+      return undefined;
+  }
 }
 
 function malformed(message: string): UpstreamError {
@@ -62,7 +103,9 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
     choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
   });
 
+  const native = options.native === true;
   const emit = (delta: Delta, finishReason: FinishReason | null = null): void => {
+    if (native) return;
     pending.push({ kind: 'chunk', chunk: chunk(delta, finishReason) });
   };
 
@@ -161,17 +204,7 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
     }
   };
 
-  const handle = (message: EventSourceMessage): void => {
-    if (failed || stopped || message.data.trim() === '') return;
-    let event: unknown;
-    try {
-      event = JSON.parse(message.data);
-    } catch {
-      fail(malformed('Anthropic sent a stream event that is not JSON.'));
-      return;
-    }
-    if (!isRecord(event)) return;
-    const type = typeof event.type === 'string' ? event.type : message.event;
+  const interpret = (type: string | undefined, event: Record<string, unknown>): void => {
     if (type === 'error') {
       fail(parseAnthropicStreamError(event, { secrets: options.secrets ?? [] }));
       return;
@@ -203,7 +236,7 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
       case 'message_stop': {
         stopped = true;
         const total = anthropicUsageToTokenUsage(usage);
-        if (total !== undefined) {
+        if (total !== undefined && !native) {
           pending.push({ kind: 'chunk', chunk: { ...chunk({}), choices: [], usage: toOpenAIUsage(total) } });
         }
         return;
@@ -211,6 +244,36 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
       default:
         return;
     }
+  };
+
+  const handle = (message: EventSourceMessage): void => {
+    if (failed || stopped || message.data.trim() === '') return;
+    let event: unknown;
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      fail(malformed('Anthropic sent a stream event that is not JSON.'));
+      return;
+    }
+    if (!isRecord(event)) return;
+    if (!native) {
+      interpret(typeof event.type === 'string' ? event.type : message.event, event);
+      return;
+    }
+    // Forwarded events are named by the type their data gives, as Anthropic writes them, so that a client reads each
+    // as it was metered; one whose data names no type is not forwarded. An event the translation would refuse ends
+    // a native stream the same way: with an error event, not its bytes.
+    if (typeof event.type !== 'string') {
+      fail(malformed('Anthropic sent a stream event without a type.'));
+      return;
+    }
+    const problem = unforwardable(event);
+    if (problem !== undefined) {
+      fail(malformed(`Anthropic sent a ${event.type} event that cannot be forwarded: ${problem}.`));
+      return;
+    }
+    interpret(event.type, event);
+    if (!failed) pending.push({ kind: 'native', text: sseText(event.type, message.data) });
   };
 
   const reader = createSseReader(handle);

@@ -9,7 +9,9 @@ import {
   chatRequestToMessages,
   createAnthropicStreamDecoder,
   defaultMaxTokensFor,
+  isSoundMessage,
   messageToChatCompletion,
+  nativeMessagesBody,
   parseAnthropicError,
   readAnthropicMessage,
 } from '../anthropic-format/index.js';
@@ -74,24 +76,32 @@ export const createAnthropicAdapter: AdapterFactory = () => {
     credentialStyle: 'value',
     knownModels: KNOWN_MODELS,
     chat: {
+      nativeFormat: 'anthropic-messages',
       async buildRequest(request, context, options) {
+        const accept = options.stream ? 'text/event-stream' : 'application/json';
+        const url = `${baseOf(context)}/v1/messages`;
+        const native = options.native;
+        if (native !== undefined) {
+          return { method: 'POST', url, headers: headersFor(context, accept, native.betas), body: JSON.stringify(nativeMessagesBody(native.body, context.model, options.stream)) };
+        }
+        const headers = headersFor(context, accept, readAnthropicBetas(request.anthropic_beta, 'anthropic_beta'));
         const body = chatRequestToMessages(request, { model: context.model, defaultMaxTokens: defaultMaxTokensFor(context.model) });
         if (options.stream) body.stream = true;
         else delete body.stream;
-        const headers = headersFor(context, options.stream ? 'text/event-stream' : 'application/json', readAnthropicBetas(request.anthropic_beta, 'anthropic_beta'));
-        return { method: 'POST', url: `${baseOf(context)}/v1/messages`, headers, body: JSON.stringify(body) };
+        return { method: 'POST', url, headers, body: JSON.stringify(body) };
       },
       parseResponse(response, context) {
         const message = readAnthropicMessage(response.body, 'Anthropic');
         const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000), fallbackId: `msg_${context.requestId}` });
-        return { completion, usage: anthropicUsageToTokenUsage(message.usage) };
+        return { completion, usage: anthropicUsageToTokenUsage(message.usage), nativeSound: isSoundMessage(message) };
       },
-      createStreamDecoder(context) {
+      createStreamDecoder(context, options) {
         return createAnthropicStreamDecoder({
           model: context.model,
           created: Math.floor(context.now() / 1000),
           fallbackId: `msg_${context.requestId}`,
           secrets: secretsOf(context),
+          native: options?.native,
         });
       },
     },
