@@ -31,6 +31,8 @@ export async function relayTranslatedStream(
   writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
   noteServed(request, result.servedBy, { stream: true });
   let failed: string | undefined;
+  // Whether the encoder wrote the answer: a native stream whose start could not be forwarded is translated.
+  let encoded = false;
   try {
     relay: for await (const events of result.events) {
       for (const event of events) {
@@ -45,7 +47,11 @@ export async function relayTranslatedStream(
         try {
           // A native event is already in the client's format; a chunk the decoder kept as upstream text is parsed
           // when `chunk` is read, and may turn out not to be JSON.
-          text = event.kind === 'native' ? event.text : encoder.push(event.chunk);
+          if (event.kind === 'native') text = event.text;
+          else {
+            encoded = true;
+            text = encoder.push(event.chunk);
+          }
         } catch (error) {
           const failure = unreadableEvent(error);
           failed = failure.code;
@@ -64,5 +70,5 @@ export async function relayTranslatedStream(
   const clientClosed = writer.closed;
   noteStreamEnd(request, result.usage(), failed ?? (clientClosed ? 'client_closed_request' : undefined));
   // A native stream closed itself with the upstream's own last events.
-  writer.end(failed || clientClosed || result.native ? undefined : encoder.finish(result.usage()));
+  writer.end(failed || clientClosed || (result.native && !encoded) ? undefined : encoder.finish(result.usage()));
 }

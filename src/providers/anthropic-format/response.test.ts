@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AnthropicMessage } from '../../spec/anthropic.js';
-import { anthropicUsageToTokenUsage, messageShapeProblem, messageToChatCompletion, readAnthropicMessage } from './response.js';
+import { anthropicUsageToTokenUsage, isSoundMessage, messageShapeProblem, messageToChatCompletion, readAnthropicMessage } from './response.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
 
 function fixture(name: string): AnthropicMessage {
@@ -109,5 +109,33 @@ describe('reading a reply that may not be a message', () => {
   it('reads usage with a count that is not one as no usage', () => {
     expect(anthropicUsageToTokenUsage({ input_tokens: -3, output_tokens: 2 })).toBeUndefined();
     expect(anthropicUsageToTokenUsage({ input_tokens: 3, output_tokens: 2 })).toMatchObject({ inputTokens: 3, outputTokens: 2 });
+  });
+});
+
+describe('isSoundMessage', () => {
+  it('holds for the documented replies that carry every member a client reads', () => {
+    expect(isSoundMessage(fixture('message-basic.json'))).toBe(true);
+    expect(isSoundMessage(fixture('message-prompt-cache.json'))).toBe(true);
+  });
+
+  it('fails for a member missing or of another type', () => {
+    const basic = fixture('message-basic.json') as unknown as Record<string, unknown>;
+    const usage = basic.usage as Record<string, unknown>;
+    const broken: Array<Record<string, unknown>> = [
+      { ...basic, id: 42 },
+      { ...basic, id: '' },
+      { ...basic, type: 'completion' },
+      { ...basic, role: 'user' },
+      { ...basic, model: undefined },
+      { ...basic, stop_reason: 1 },
+      { ...basic, stop_sequence: false },
+      { ...basic, usage: undefined },
+      { ...basic, usage: { ...usage, output_tokens: '7' } },
+      { ...basic, usage: { ...usage, input_tokens: -1 } },
+      { ...basic, usage: { ...usage, cache_read_input_tokens: 1.5 } },
+      { ...basic, content: [{ text: 'no type' }] },
+    ];
+    for (const message of broken) expect(isSoundMessage(message as unknown as AnthropicMessage), JSON.stringify(message)).toBe(false);
+    expect(isSoundMessage({ ...basic, usage: { ...usage, cache_read_input_tokens: null } } as unknown as AnthropicMessage)).toBe(true);
   });
 });

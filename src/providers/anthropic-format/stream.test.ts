@@ -194,3 +194,61 @@ describe('createAnthropicStreamDecoder', () => {
     });
   });
 });
+
+describe('the decoder of a native stream', () => {
+  const nativeDecoder = (): StreamDecoder =>
+    createAnthropicStreamDecoder({ model: 'claude-test', created: 1_700_000_000, secrets: ['sk-ant-secret-value'], native: true });
+  const texts = (events: StreamEvent[]): string[] => events.flatMap((event) => (event.kind === 'native' ? [event.text] : []));
+
+  it('translates a stream whose message_start a client could not read as it is (the usage left out)', () => {
+    const bytes = fixture('stream-thinking.sse');
+    const { events } = decode(bytes, 7, nativeDecoder());
+    expect(events).toEqual(decode(bytes, 7).events);
+    expect(chunks(events).length).toBeGreaterThan(0);
+  });
+
+  it.each(['stream-basic.sse', 'stream-tool-use.sse', 'stream-web-search.sse'])(
+    "emits each event of %s as Anthropic's SSE text, never chunks, and reads the usage",
+    (name) => {
+      const bytes = fixture(name);
+      const { events, target } = decode(bytes, 7, nativeDecoder());
+      expect(chunks(events)).toEqual([]);
+      expect(events.every((event) => event.kind === 'native')).toBe(true);
+      // What went out is the upstream's stream, event for event.
+      const sent = new TextDecoder().decode(bytes);
+      const blocks = sent.split('\n\n').filter((block) => block.includes('data:'));
+      expect(texts(events).map((text) => text.trim())).toEqual(blocks.map((block) => block.trim()));
+      expect(target.usage()).toEqual(decode(bytes).target.usage());
+      expect(target.usage()).toBeDefined();
+    },
+  );
+
+  it('names an event by the type its data gives', () => {
+    const bytes = new TextEncoder().encode(`event: content_blok_start\ndata: ${JSON.stringify(messageStart)}\n\n`);
+    const { events } = decode(bytes, bytes.length, nativeDecoder());
+    expect(texts(events)[0]).toBe(`event: message_start\ndata: ${JSON.stringify(messageStart)}\n\n`);
+  });
+
+  it('ends with an error event, not the bytes, for an error, an event without a type, or one a client could not read', () => {
+    const cases: Array<Record<string, unknown>> = [
+      { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded sk-ant-secret-value' } },
+      { index: 0, delta: { type: 'text_delta', text: 'no type' } },
+      { type: 'content_block_delta', index: 'first', delta: { type: 'text_delta', text: 'x' } },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: -1 } },
+    ];
+    for (const broken of cases) {
+      const { events } = decode(encode([messageStart, broken, { type: 'message_stop' }]), 5, nativeDecoder());
+      expect(texts(events)).toHaveLength(1);
+      expect(events.at(-1)).toMatchObject({ kind: 'error' });
+      expect(JSON.stringify(events)).not.toContain('sk-ant-secret-value');
+    }
+    // The same at the start is translated instead (see above), whatever the member.
+    const unsound = { ...messageStart, message: { ...messageStart.message, id: 7 } };
+    expect(decode(encode([unsound, { type: 'message_stop' }]), 5, nativeDecoder()).events.map((event) => event.kind)).toEqual(['chunk', 'chunk']);
+  });
+
+  it('ends with an error event when the stream stops before message_stop', () => {
+    const { events } = decode(encode([messageStart]), 5, nativeDecoder());
+    expect(events.map((event) => event.kind)).toEqual(['native', 'error']);
+  });
+});

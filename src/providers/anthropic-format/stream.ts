@@ -26,7 +26,8 @@ export interface AnthropicStreamDecoderOptions {
   secrets?: readonly (string | undefined)[];
   /**
    * The client speaks Anthropic's format (a native request): each event is emitted as its SSE text (`native`)
-   * instead of chunks, once read for the usage and checked as in the translation; errors stay `error` events.
+   * instead of chunks, once read for the usage and checked as in the translation; errors stay `error` events. A
+   * stream whose `message_start` could not be forwarded soundly is translated instead (chunks).
    */
   native?: boolean;
 }
@@ -103,7 +104,7 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
     choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
   });
 
-  const native = options.native === true;
+  let native = options.native === true;
   const emit = (delta: Delta, finishReason: FinishReason | null = null): void => {
     if (native) return;
     pending.push({ kind: 'chunk', chunk: chunk(delta, finishReason) });
@@ -256,24 +257,21 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
       return;
     }
     if (!isRecord(event)) return;
-    if (!native) {
-      interpret(typeof event.type === 'string' ? event.type : message.event, event);
-      return;
+    if (native) {
+      // Forwarded events are named by the type their data gives, as Anthropic writes them, so that a client reads
+      // each as it was metered; one whose data names no type is not forwarded.
+      const problem = typeof event.type === 'string' ? unforwardable(event) : 'it has no type';
+      // A stream whose message does not start soundly is translated from there on, as a client of any other
+      // provider would get it (nothing but pings has gone out yet); one that goes bad later ends with an error event.
+      if (problem !== undefined && event.type === 'message_start' && !started) native = false;
+      else if (problem !== undefined) {
+        fail(malformed(`Anthropic sent a stream event that cannot be forwarded: ${problem}.`));
+        return;
+      }
     }
-    // Forwarded events are named by the type their data gives, as Anthropic writes them, so that a client reads each
-    // as it was metered; one whose data names no type is not forwarded. An event the translation would refuse ends
-    // a native stream the same way: with an error event, not its bytes.
-    if (typeof event.type !== 'string') {
-      fail(malformed('Anthropic sent a stream event without a type.'));
-      return;
-    }
-    const problem = unforwardable(event);
-    if (problem !== undefined) {
-      fail(malformed(`Anthropic sent a ${event.type} event that cannot be forwarded: ${problem}.`));
-      return;
-    }
-    interpret(event.type, event);
-    if (!failed) pending.push({ kind: 'native', text: sseText(event.type, message.data) });
+    const type = typeof event.type === 'string' ? event.type : message.event;
+    interpret(type, event);
+    if (native && !failed && type !== undefined) pending.push({ kind: 'native', text: sseText(type, message.data) });
   };
 
   const reader = createSseReader(handle);
