@@ -7,6 +7,11 @@ export interface TokenUsage {
   cachedInputTokens: number;
   /** Prompt tokens written to a cache (Anthropic cache creation); part of inputTokens. */
   cacheWriteTokens?: number;
+  /**
+   * Of the cache writes, those kept for the longer lifetime (Anthropic's one-hour cache), which cost more than the
+   * default five minutes; part of cacheWriteTokens.
+   */
+  cacheWriteLongTokens?: number;
   reasoningTokens?: number;
 }
 
@@ -60,6 +65,7 @@ export function trustedUsage(usage: TokenUsage | undefined): TokenUsage | undefi
     isTokenSum(usage.outputTokens) &&
     isTokenSum(usage.cachedInputTokens) &&
     (usage.cacheWriteTokens === undefined || isTokenSum(usage.cacheWriteTokens)) &&
+    (usage.cacheWriteLongTokens === undefined || isTokenSum(usage.cacheWriteLongTokens)) &&
     (usage.reasoningTokens === undefined || isTokenSum(usage.reasoningTokens));
   return valid ? usage : undefined;
 }

@@ -125,6 +125,8 @@ describe('/v1/messages to Anthropic, not streamed', () => {
     // Anthropic's input_tokens leaves the cache out; the ledger counts the whole prompt.
     expect(Number(rows[0]!.input_tokens)).toBe(21 + 40);
     expect(Number(rows[0]!.output_tokens)).toBe(17);
+    // The cache writes were kept an hour, which Anthropic bills at twice the input rate (Sonnet 4.5: $6 a million).
+    expect(Number(rows[0]!.cost_usd)).toBeCloseTo((21 * 3 + 40 * 6 + 17 * 15) / 1e6, 12);
   });
 
   it('translates a reply whose members a client reads are not sound, rather than forwarding it', async () => {
@@ -280,6 +282,8 @@ describe('/v1/messages to Anthropic, streamed', () => {
     expect(rows[0]).toMatchObject({ request_type: 'messages', status: 200 });
     expect(Number(rows[0]!.input_tokens)).toBe(21 + 40);
     expect(Number(rows[0]!.output_tokens)).toBe(17);
+    // The breakdown by lifetime came with message_start, the final counts with message_delta.
+    expect(Number(rows[0]!.cost_usd)).toBeCloseTo((21 * 3 + 40 * 6 + 17 * 15) / 1e6, 12);
   });
 
   it('ends with an error event, naming no secret, when Anthropic reports one mid-stream', async () => {

@@ -24,12 +24,16 @@ export function tokenUsageToAnthropicUsage(usage: TokenUsage | undefined): Anthr
     return { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   }
   const cacheWrite = usage.cacheWriteTokens ?? 0;
-  return {
+  const converted: AnthropicUsage = {
     input_tokens: Math.max(0, usage.inputTokens - usage.cachedInputTokens - cacheWrite),
     output_tokens: usage.outputTokens,
     cache_creation_input_tokens: cacheWrite,
     cache_read_input_tokens: usage.cachedInputTokens,
   };
+  // The breakdown by lifetime, where the upstream gave one (a Claude upstream on Vertex, say).
+  const long = usage.cacheWriteLongTokens;
+  if (long !== undefined) converted.cache_creation = { ephemeral_5m_input_tokens: cacheWrite - long, ephemeral_1h_input_tokens: long };
+  return converted;
 }
 
 /** A message id in Anthropic's style, derived from the completion id so logs can be matched. */

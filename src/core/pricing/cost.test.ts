@@ -48,6 +48,14 @@ describe('costOf', () => {
     expect(costOf(usage(1_000, 0, 100, 300), flat)).toBeCloseTo((900 * 2 + 100 * 0.5) / 1e6, 15);
   });
 
+  it('charges cache writes kept for the longer lifetime at their rate, the cache-write rate when unknown, never more of them than were written', () => {
+    const longRate: ModelPrice = { ...withCacheWrites, cacheWriteLongPerMillion: 6 };
+    const long = { ...usage(1_000, 0, 100, 300), cacheWriteLongTokens: 200 };
+    expect(costOf(long, longRate)).toBeCloseTo((600 * 3 + 100 * 0.3 + 100 * 3.75 + 200 * 6) / 1e6, 15);
+    expect(costOf(long, withCacheWrites)).toBeCloseTo(costOf(usage(1_000, 0, 100, 300), withCacheWrites), 15);
+    expect(costOf({ ...long, cacheWriteLongTokens: 5_000 }, longRate)).toBeCloseTo((600 * 3 + 100 * 0.3 + 300 * 6) / 1e6, 15);
+  });
+
   it('applies a tier to the whole request once the input exceeds its threshold', () => {
     expect(costOf(usage(200_000, 1_000), tiered)).toBeCloseTo((200_000 * 3 + 1_000 * 15) / 1e6, 12);
     expect(costOf(usage(200_001, 1_000), tiered)).toBeCloseTo((200_001 * 6 + 1_000 * 22.5) / 1e6, 12);
@@ -87,6 +95,7 @@ describe('worstCaseCost', () => {
       tiered,
       { ...tiered, tiers: [{ aboveInputTokens: 1_000, inputPerMillion: 1, outputPerMillion: 1 }] } satisfies ModelPrice,
       catalog.priceFor('anthropic', 'claude-sonnet-4-5-20250929')!,
+      { ...withCacheWrites, cacheWriteLongPerMillion: 6 } satisfies ModelPrice,
       catalog.priceFor('openai', 'gpt-5.4')!,
       catalog.priceFor('perplexity', 'sonar')!,
     ];
@@ -103,7 +112,7 @@ describe('worstCaseCost', () => {
         const inputTokens = random(inputBound);
         const cachedInputTokens = random(inputTokens);
         const cacheWriteTokens = random(inputTokens - cachedInputTokens);
-        const actual = usage(inputTokens, random(outputBound), cachedInputTokens, cacheWriteTokens);
+        const actual = { ...usage(inputTokens, random(outputBound), cachedInputTokens, cacheWriteTokens), cacheWriteLongTokens: random(cacheWriteTokens) };
         expect(costOf(actual, price)).toBeLessThanOrEqual(worstCaseCost(inputBound, outputBound, price) + 1e-12);
       }
     }

@@ -11,7 +11,7 @@ const TOKENS_PER_MILLION = 1_000_000;
 
 /**
  * The USD cost of one request's usage: cached tokens at the cached rate, cache writes at the cache-write rate
- * (the input rate when the price has none), the remaining input tokens at the input rate, output at the output
+ * (the input rate when the price has none; those kept for the longer lifetime at its own rate, where given), the remaining input tokens at the input rate, output at the output
  * rate, plus the price's per-request fee. Long-context tiers are chosen by the request's total input tokens.
  */
 export function costOf(usage: TokenUsage, price: ModelPrice): number {
@@ -21,12 +21,14 @@ export function costOf(usage: TokenUsage, price: ModelPrice): number {
   // (parts larger than the whole) from producing a negative uncached count.
   const cachedTokens = Math.min(nonNegative(usage.cachedInputTokens), inputTokens);
   const cacheWriteTokens = Math.min(nonNegative(usage.cacheWriteTokens ?? 0), inputTokens - cachedTokens);
+  const cacheWriteLongTokens = Math.min(nonNegative(usage.cacheWriteLongTokens ?? 0), cacheWriteTokens);
   const uncachedTokens = inputTokens - cachedTokens - cacheWriteTokens;
   const rates = ratesForInputTokens(price, inputTokens);
   const tokenCost =
     uncachedTokens * rates.inputPerMillion +
     cachedTokens * rates.cachedInputPerMillion +
-    cacheWriteTokens * rates.cacheWritePerMillion +
+    (cacheWriteTokens - cacheWriteLongTokens) * rates.cacheWritePerMillion +
+    cacheWriteLongTokens * rates.cacheWriteLongPerMillion +
     outputTokens * rates.outputPerMillion;
   return tokenCost / TOKENS_PER_MILLION + (price.requestPrice ?? 0);
 }
@@ -58,8 +60,9 @@ function highestInputSideRate(rates: {
   inputPerMillion: number;
   cachedInputPerMillion?: number;
   cacheWritePerMillion?: number;
+  cacheWriteLongPerMillion?: number;
 }): number {
-  return Math.max(rates.inputPerMillion, rates.cachedInputPerMillion ?? 0, rates.cacheWritePerMillion ?? 0);
+  return Math.max(rates.inputPerMillion, rates.cachedInputPerMillion ?? 0, rates.cacheWritePerMillion ?? 0, rates.cacheWriteLongPerMillion ?? 0);
 }
 
 function nonNegative(value: number): number {

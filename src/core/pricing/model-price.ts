@@ -11,6 +11,7 @@ export interface PriceTier {
   outputPerMillion: number;
   cachedInputPerMillion?: number;
   cacheWritePerMillion?: number;
+  cacheWriteLongPerMillion?: number;
 }
 
 /** A model's price. Rates are USD per million tokens. */
@@ -21,6 +22,8 @@ export interface ModelPrice {
   cachedInputPerMillion?: number;
   /** Rate for prompt tokens written to a cache (Anthropic-style); the input rate applies when absent. */
   cacheWritePerMillion?: number;
+  /** Rate for cache writes kept for the longer lifetime (Anthropic's one hour); the cache-write rate applies when absent. */
+  cacheWriteLongPerMillion?: number;
   /** Higher rates for long prompts, sorted by threshold; absent for flat-priced models. */
   tiers?: readonly PriceTier[];
   /** A flat fee per request in USD (Perplexity's request fee), on top of the token cost. */
@@ -28,18 +31,19 @@ export interface ModelPrice {
   source: 'catalog' | 'structure';
 }
 
-/** The four token rates in effect for one request. */
+/** The token rates in effect for one request. */
 export interface EffectiveRates {
   inputPerMillion: number;
   outputPerMillion: number;
   cachedInputPerMillion: number;
   cacheWritePerMillion: number;
+  cacheWriteLongPerMillion: number;
 }
 
 /**
  * The rates that apply to a request with this many input tokens: the base rates, replaced by the last tier
  * whose threshold the input exceeds (tiers apply to the whole request, as the providers bill them).
- * Missing cache rates fall back to the input rate of the same tier.
+ * Missing cache rates fall back to the input rate of the same tier (the long cache-write rate to the cache-write rate).
  */
 export function ratesForInputTokens(price: ModelPrice, inputTokens: number): EffectiveRates {
   let selected: Omit<PriceTier, 'aboveInputTokens'> = price;
@@ -51,5 +55,6 @@ export function ratesForInputTokens(price: ModelPrice, inputTokens: number): Eff
     outputPerMillion: selected.outputPerMillion,
     cachedInputPerMillion: selected.cachedInputPerMillion ?? selected.inputPerMillion,
     cacheWritePerMillion: selected.cacheWritePerMillion ?? selected.inputPerMillion,
+    cacheWriteLongPerMillion: selected.cacheWriteLongPerMillion ?? selected.cacheWritePerMillion ?? selected.inputPerMillion,
   };
 }

@@ -17,6 +17,7 @@ function packageCost(providerId: string, model: string, usage: TokenUsage, at = 
       input_tokens: usage.inputTokens,
       cache_read_tokens: usage.cachedInputTokens,
       cache_write_tokens: usage.cacheWriteTokens ?? 0,
+      ...(usage.cacheWriteLongTokens === undefined ? {} : { cache_write_1h_tokens: usage.cacheWriteLongTokens }),
       output_tokens: usage.outputTokens,
     },
     model,
@@ -77,6 +78,21 @@ describe('createPriceCatalog', () => {
       const usage: TokenUsage = { inputTokens, outputTokens: 1_000, cachedInputTokens: 10_000, cacheWriteTokens: 5_000 };
       expect(costOf(usage, price)).toBeCloseTo(packageCost('anthropic', model, usage), 12);
     }
+  });
+
+  it("prices cache writes kept an hour at their own rate, like the package, and at the cache-write rate where there is none", () => {
+    for (const [provider, model] of [
+      ['anthropic', 'claude-sonnet-4-5-20250929'],
+      ['anthropic', 'claude-opus-4-1-20250805'],
+    ] as const) {
+      const price = catalog.priceFor(provider, model)!;
+      expect(price.cacheWriteLongPerMillion).toBeGreaterThan(price.cacheWritePerMillion!);
+      const usage: TokenUsage = { inputTokens: 60_000, outputTokens: 1_000, cachedInputTokens: 10_000, cacheWriteTokens: 30_000, cacheWriteLongTokens: 20_000 };
+      expect(costOf(usage, price)).toBeCloseTo(packageCost(provider, model, usage), 12);
+      expect(costOf(usage, price)).toBeGreaterThan(costOf({ ...usage, cacheWriteLongTokens: undefined }, price));
+    }
+    const noLongRate = catalog.priceFor('openai', 'gpt-4o')!;
+    expect(noLongRate.cacheWriteLongPerMillion).toBeUndefined();
   });
 
   it('prices Azure models like the package prices Azure (OpenAI rates for OpenAI models)', () => {

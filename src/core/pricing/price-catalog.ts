@@ -197,6 +197,7 @@ const RATE_KEYS = {
   outputPerMillion: 'output_mtok',
   cachedInputPerMillion: 'cache_read_mtok',
   cacheWritePerMillion: 'cache_write_mtok',
+  cacheWriteLongPerMillion: 'cache_write_1h_mtok',
 } as const;
 type RateField = keyof typeof RATE_KEYS;
 
@@ -219,6 +220,7 @@ function convertPrices(prices: Record<string, unknown>): ModelPrice | undefined 
   };
   if (rates.cachedInputPerMillion !== undefined) price.cachedInputPerMillion = baseRate(rates.cachedInputPerMillion);
   if (rates.cacheWritePerMillion !== undefined) price.cacheWritePerMillion = baseRate(rates.cacheWritePerMillion);
+  if (rates.cacheWriteLongPerMillion !== undefined) price.cacheWriteLongPerMillion = baseRate(rates.cacheWriteLongPerMillion);
   const requestsPerThousand = prices.requests_kcount;
   if (typeof requestsPerThousand === 'number' && requestsPerThousand > 0) price.requestPrice = requestsPerThousand / 1000;
 
@@ -273,6 +275,7 @@ function combineTiers(rates: Record<RateField, PackageRate>): PriceTier[] {
       };
       if (rates.cachedInputPerMillion !== undefined) tier.cachedInputPerMillion = rateAt(rates.cachedInputPerMillion, threshold + 1);
       if (rates.cacheWritePerMillion !== undefined) tier.cacheWritePerMillion = rateAt(rates.cacheWritePerMillion, threshold + 1);
+      if (rates.cacheWriteLongPerMillion !== undefined) tier.cacheWriteLongPerMillion = rateAt(rates.cacheWriteLongPerMillion, threshold + 1);
       return tier;
     });
 }

@@ -65,6 +65,20 @@ describe('messageToChatCompletion', () => {
       cacheWriteTokens: 20,
     });
   });
+
+  it('keeps the cache writes kept an hour apart, within the writes reported', () => {
+    const base = { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 20, cache_read_input_tokens: 0 };
+    expect(anthropicUsageToTokenUsage({ ...base, cache_creation: { ephemeral_5m_input_tokens: 5, ephemeral_1h_input_tokens: 15 } })).toMatchObject({
+      cacheWriteTokens: 20,
+      cacheWriteLongTokens: 15,
+    });
+    expect(anthropicUsageToTokenUsage({ ...base, cache_creation: { ephemeral_1h_input_tokens: 99 } })?.cacheWriteLongTokens).toBe(20);
+    // None kept an hour, or a breakdown that is not counts: all writes at the default lifetime's rate.
+    expect(anthropicUsageToTokenUsage({ ...base, cache_creation: { ephemeral_5m_input_tokens: 20, ephemeral_1h_input_tokens: 0 } })).not.toHaveProperty('cacheWriteLongTokens');
+    const odd = anthropicUsageToTokenUsage({ ...base, cache_creation: { ephemeral_1h_input_tokens: 'many' } as never });
+    expect(odd).toMatchObject({ cacheWriteTokens: 20 });
+    expect(odd).not.toHaveProperty('cacheWriteLongTokens');
+  });
 });
 
 describe('finishReasonFromStopReason', () => {

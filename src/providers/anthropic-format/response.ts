@@ -8,6 +8,7 @@ import { finishReasonFromStopReason } from './stop-reason.js';
 import { isRecord } from '../../spec/json-value.js';
 
 const USAGE_COUNTS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
+const LIFETIME_COUNTS = ['ephemeral_1h_input_tokens'] as const;
 
 /**
  * Normalises Anthropic usage. `input_tokens` counts only uncached prompt tokens, so the whole prompt is
@@ -20,12 +21,17 @@ export function anthropicUsageToTokenUsage(usage: Partial<AnthropicUsage> | null
   if (counts === undefined) return undefined;
   const cacheWrite = counts.cache_creation_input_tokens;
   const cacheRead = counts.cache_read_input_tokens;
-  return {
+  const normalised: TokenUsage = {
     inputTokens: counts.input_tokens + cacheWrite + cacheRead,
     outputTokens: counts.output_tokens,
     cachedInputTokens: cacheRead,
     cacheWriteTokens: cacheWrite,
   };
+  // The breakdown by lifetime, when reported, prices the one-hour writes at their own rate (a breakdown that is not
+  // counts is ignored: the writes are then all priced at the default lifetime's rate, as before the breakdown).
+  const lifetimes = readTokenCounts(usage.cache_creation, LIFETIME_COUNTS);
+  if (lifetimes !== undefined && lifetimes.ephemeral_1h_input_tokens > 0) normalised.cacheWriteLongTokens = Math.min(lifetimes.ephemeral_1h_input_tokens, cacheWrite);
+  return normalised;
 }
 
 /**

@@ -125,6 +125,7 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
       const value = update[field];
       if (value !== undefined && value !== null) next[field] = value as number;
     }
+    if (update.cache_creation !== undefined && update.cache_creation !== null) next.cache_creation = update.cache_creation as AnthropicUsage['cache_creation'];
     usage = next;
   };
 
