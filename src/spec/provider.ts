@@ -172,6 +172,8 @@ export interface NativeRequest {
 export interface ChatOperation {
   /** The client format this adapter can take as is (see `NativeRequest`); absent for adapters that only translate. */
   nativeFormat?: NativeRequest['format'];
+  /** Whether this attempt's model takes the native format, for adapters that serve it for some models only; absent: all. */
+  takesNative?(context: ProviderContext): boolean;
   /**
    * Builds the upstream request for a chat completion (stream or not); may sign or fetch a token. `source`, when
    * given, is the client's body text with the values parsed from it: adapters that forward the request in the

@@ -29,6 +29,11 @@ export interface ProviderUnderTest {
   gateway(): LiveGateway;
   /** The client-facing chat model, `provider/model`. */
   chatModel: string;
+  /**
+   * The model a `/v1/messages` reply names: the chat model as asked for, unless the provider answers a Messages
+   * request natively (Claude on Vertex), whose reply names the model as the upstream does.
+   */
+  messagesReplyModel?: string;
   /** Headers every request carries (e.g. `x-tollgate-key-id` to pin the key under test). */
   headers?: Record<string, string>;
   /** The assistant text the mock answers a plain prompt with. */
@@ -271,7 +276,7 @@ export function describeSdkMatrix(label: string, provider: ProviderUnderTest): v
       });
       expect(message.type).toBe('message');
       expect(message.role).toBe('assistant');
-      expect(message.model).toBe(provider.chatModel);
+      expect(message.model).toBe(provider.messagesReplyModel ?? provider.chatModel);
       expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: provider.replyTo(prompt) })]);
       expect(message.stop_reason).toBe('end_turn');
       expect(message.usage.input_tokens).toBeGreaterThan(0);

@@ -69,6 +69,7 @@ describeSdkMatrix('Vertex AI (Gemini)', {
 describeSdkMatrix('Vertex AI (Claude via rawPredict)', {
   gateway: () => tollgate,
   chatModel: `vertex/${claude}`,
+  messagesReplyModel: claude,
   get headers() {
     return { 'x-tollgate-key-id': ids.plain! };
   },
@@ -110,6 +111,29 @@ describe('Vertex AI: paths, publishers and bearer tokens on the wire', () => {
     request = chatRequests(mock).at(-1)!;
     expect(request.path).toBe(`${projectPath}/publishers/anthropic/models/${claude}:streamRawPredict`);
     expect(request.body).toMatchObject({ stream: true });
+  });
+
+  it("sends a Messages request to Claude as the client wrote it and answers with Claude's reply as written", async () => {
+    const reply = {
+      id: 'msg_vrtx_01Native',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-4-5-20250929',
+      content: [
+        { type: 'text', text: 'The grass ' },
+        { type: 'text', text: 'is green', citations: [{ type: 'char_location', cited_text: 'green', document_index: 0, document_title: null, start_char_index: 0, end_char_index: 5 }] },
+      ],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: 12, output_tokens: 4, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 } },
+    };
+    mock.enqueue({ status: 200, body: reply });
+    const client = new Anthropic({ apiKey: testAdminKey, baseURL: tollgate.url, maxRetries: 0, defaultHeaders: { 'x-tollgate-key-id': ids.plain! } });
+    const request = { max_tokens: 64, top_k: 3, messages: [{ role: 'user' as const, content: 'cite it' }] };
+    const message = await client.messages.create({ ...request, model: `vertex/${claude}` });
+    expect(message).toEqual(reply);
+    // Vertex names the model in the address and takes its own version in the body.
+    expect(chatRequests(mock).at(-1)!.body).toEqual({ anthropic_version: 'vertex-2023-10-16', ...request });
   });
 
   it("carries the client's anthropic-beta to Claude as the header the Anthropic publisher reads, and not to Gemini", async () => {

@@ -3,7 +3,7 @@ import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../spec/openai.js';
 import type { JsonSource } from '../../spec/json-source.js';
-import type { NativeRequest, StreamDecoder, StreamEvent } from '../../spec/provider.js';
+import type { NativeRequest, ProviderContext, StreamDecoder, StreamEvent } from '../../spec/provider.js';
 import { trustedUsage, type TokenUsage } from '../../spec/usage.js';
 import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
 import type { Principal } from '../auth/authenticator.js';
@@ -140,7 +140,7 @@ export class ChatService {
       if (!stream) {
         const served = await this.dependencies.dispatcher.dispatch(dispatchRequest, async (target, context, release) => {
           try {
-            const native = nativeFor(target, call);
+            const native = nativeFor(target, context, call);
             const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: false, source: call.source, native });
             const response = await this.dependencies.client.send(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
             if (response.status < 200 || response.status >= 300) return { ok: false, response };
@@ -192,7 +192,7 @@ export class ChatService {
   ): Promise<ChatResult> {
     const served = await this.dependencies.dispatcher.dispatch(dispatchRequest, async (target, context, release) => {
       let upstream: UpstreamStream;
-      const native = nativeFor(target, call);
+      const native = nativeFor(target, context, call);
       try {
         const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: true, source: call.source, native });
         upstream = await this.dependencies.client.open(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
@@ -348,9 +348,11 @@ export class ChatService {
   }
 }
 
-/** The call's native request when this target's adapter takes it as is; undefined when the attempt translates. */
-function nativeFor(target: RouteTarget, call: InferenceCall): NativeRequest | undefined {
-  return call.native !== undefined && target.adapter.chat.nativeFormat === call.native.format ? call.native : undefined;
+/** The call's native request when this attempt's adapter and model take it as is; undefined when the attempt translates. */
+function nativeFor(target: RouteTarget, context: ProviderContext, call: InferenceCall): NativeRequest | undefined {
+  const chat = target.adapter.chat;
+  if (call.native === undefined || chat.nativeFormat !== call.native.format) return undefined;
+  return chat.takesNative === undefined || chat.takesNative(context) ? call.native : undefined;
 }
 
 /** Who served a dispatch, for headers and logs. */

@@ -11,7 +11,9 @@ import {
   chatRequestToMessages,
   createAnthropicStreamDecoder,
   defaultMaxTokensFor,
+  isSoundMessage,
   messageToChatCompletion,
+  nativeMessagesBody,
   parseAnthropicError,
   readAnthropicMessage,
 } from '../anthropic-format/index.js';
@@ -29,6 +31,15 @@ export function claudeRawPredictBody(request: ChatCompletionRequest, model: stri
 }
 
 /**
+ * The rawPredict body of a native Messages request (see `NativeRequest`): the client's members that travel, as
+ * sent, with Vertex's version and without a model, which Vertex names in the URL.
+ */
+export function claudeNativeBody(client: Record<string, unknown>, stream: boolean): Record<string, unknown> {
+  const { model: _model, ...rest } = nativeMessagesBody(client, '', stream);
+  return { anthropic_version: VERTEX_ANTHROPIC_VERSION, ...rest };
+}
+
+/**
  * The body of a `count-tokens:rawPredict` request: the client's count request (a Messages body without
  * `max_tokens`) with the deployed model, which this endpoint, unlike rawPredict, reads from the body.
  */
@@ -40,16 +51,17 @@ export function claudeCountTokensBody(messages: Record<string, unknown>, model: 
 export function parseClaudeResponse(response: UpstreamResponse, context: ProviderContext): ChatResult {
   const message = readAnthropicMessage(response.body, 'Vertex AI (Claude)');
   const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000), fallbackId: `msg_${context.requestId}` });
-  return { completion, usage: anthropicUsageToTokenUsage(message.usage) };
+  return { completion, usage: anthropicUsageToTokenUsage(message.usage), nativeSound: isSoundMessage(message) };
 }
 
-/** The decoder for a streamRawPredict reply (Anthropic SSE events). */
-export function createClaudeStreamDecoder(context: ProviderContext, secrets: readonly (string | undefined)[]): StreamDecoder {
+/** The decoder for a streamRawPredict reply (Anthropic SSE events); `native` for a native request. */
+export function createClaudeStreamDecoder(context: ProviderContext, secrets: readonly (string | undefined)[], native = false): StreamDecoder {
   return createAnthropicStreamDecoder({
     model: context.model,
     created: Math.floor(context.now() / 1000),
     fallbackId: `msg_${context.requestId}`,
     secrets,
+    native,
   });
 }
 

@@ -14,7 +14,7 @@ import { generateContentToChatCompletion } from '../gemini-format/generate-conte
 import { parseGoogleError } from '../gemini-format/google-error.js';
 import { readGoogleJson } from '../gemini-format/read-google-json.js';
 import type { GenerateContentResponse } from '../gemini-format/types.js';
-import { claudeCountTokensBody, claudeRawPredictBody, createClaudeStreamDecoder, parseClaudeError, parseClaudeResponse } from './claude-on-vertex.js';
+import { claudeCountTokensBody, claudeNativeBody, claudeRawPredictBody, createClaudeStreamDecoder, parseClaudeError, parseClaudeResponse } from './claude-on-vertex.js';
 import {
   createAccessTokenSource,
   parseServiceAccountCredential,
@@ -92,12 +92,18 @@ export const createVertexAdapter: AdapterFactory = () => {
     credentialStyle: 'value-or-config',
     knownModels: KNOWN_MODELS,
     chat: {
+      // Claude models take a Messages request as the client wrote it; Gemini models translate.
+      nativeFormat: 'anthropic-messages',
+      takesNative: (context) => isClaudeModel(deployedModel(context)),
       async buildRequest(request, context, options) {
         const model = deployedModel(context);
         if (isClaudeModel(model)) {
+          const method = options.stream ? 'streamRawPredict' : 'rawPredict';
+          const native = options.native;
+          if (native !== undefined) return post(context, 'anthropic', model, method, claudeNativeBody(native.body, options.stream), options.stream, native.betas);
           const body = claudeRawPredictBody(request, model, options.stream);
           const betas = readAnthropicBetas(request.anthropic_beta, 'anthropic_beta');
-          return post(context, 'anthropic', model, options.stream ? 'streamRawPredict' : 'rawPredict', body, options.stream, betas);
+          return post(context, 'anthropic', model, method, body, options.stream, betas);
         }
         const body = chatRequestToGenerateContent(request, { model });
         return post(context, 'google', model, options.stream ? 'streamGenerateContent' : 'generateContent', body, options.stream);
@@ -107,8 +113,8 @@ export const createVertexAdapter: AdapterFactory = () => {
         const body = readGoogleJson<GenerateContentResponse>(response, 'Vertex AI');
         return generateContentToChatCompletion(body, { model: context.model, now: context.now() });
       },
-      createStreamDecoder(context) {
-        if (isClaudeModel(deployedModel(context))) return createClaudeStreamDecoder(context, secretsOf(context));
+      createStreamDecoder(context, options) {
+        if (isClaudeModel(deployedModel(context))) return createClaudeStreamDecoder(context, secretsOf(context), options?.native === true);
         return createGeminiStreamDecoder({ model: context.model, now: context.now, secrets: secretsOf(context) });
       },
     },
