@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import '../route-access.js';
 
 /**
- * `POST /v1/messages`: Anthropic-SDK clients reach any provider through the canonical chat path, and Anthropic's own
- * API with their request and its reply as they are.
+ * `POST /v1/messages`: Anthropic-SDK clients reach any provider through the canonical chat path, and Claude upstreams
+ * that speak Anthropic's format with their request and its reply as they are.
  */
 export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
   return async (app) => {
@@ -26,9 +26,9 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
           const anthropicBody = rest as unknown as AnthropicMessagesRequest;
           const probe = chat.targets({ model: anthropicBody.model, messages: [] }, fallbacks);
           const betas = readAnthropicBetas(request.headers['anthropic-beta'], 'anthropic-beta');
-          // Targets on Anthropic's own API take the request as the client wrote it, and answer it as Anthropic does
-          // (see NativeRequest); a system turn inside `messages`, which Anthropic refuses, goes the translated way,
-          // which lifts it into `system`.
+          // Claude upstreams that speak Anthropic's format (Anthropic's API, Claude on Vertex) take the request as the
+          // client wrote it and answer it as Anthropic does (see NativeRequest); a system turn inside `messages`, which
+          // they refuse, goes the translated way, which lifts it into `system`.
           const native = anthropicBody.messages.every((message) => message.role !== 'system')
             ? { format: 'anthropic-messages' as const, body: rest as Record<string, unknown>, betas }
             : undefined;

@@ -16,8 +16,8 @@ export interface StreamEncoder {
 
 /**
  * Relays a stream whose client speaks another format than the canonical chunks (`/v1/messages`, `/v1/responses`):
- * each chunk goes through the encoder (a native stream's events, already in the client's format, go as they are); an upstream error, a chunk that cannot be read, or a relay failure ends the
- * stream with the encoder's error event. The encoded answer closes with the usage, which may come after the content,
+ * each chunk goes through the encoder (a native stream's events, already in the client's format, go as they are);
+ * an upstream error, a chunk that cannot be read, or a relay failure ends the stream with the encoder's error event. The encoded answer closes with the usage, which may come after the content,
  * so the relay reads to the end of the events rather than stopping at `content-end`.
  */
 export async function relayTranslatedStream(

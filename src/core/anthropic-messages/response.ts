@@ -32,7 +32,7 @@ export function tokenUsageToAnthropicUsage(usage: TokenUsage | undefined): Anthr
   };
   // The breakdown by lifetime, where the upstream gave one (a Claude upstream on Vertex, say).
   const long = usage.cacheWriteLongTokens;
-  if (long !== undefined) converted.cache_creation = { ephemeral_5m_input_tokens: cacheWrite - long, ephemeral_1h_input_tokens: long };
+  if (long !== undefined) converted.cache_creation = { ephemeral_5m_input_tokens: Math.max(0, cacheWrite - long), ephemeral_1h_input_tokens: long };
   return converted;
 }
 
