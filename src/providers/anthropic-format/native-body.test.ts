@@ -35,6 +35,10 @@ describe('nativeMessagesBody', () => {
     expect(body.messages).toBe(client.messages);
   });
 
+  it('names no model for an upstream that takes it from the address', () => {
+    expect(nativeMessagesBody(client, undefined, false)).not.toHaveProperty('model');
+  });
+
   it('says stream only when streaming', () => {
     expect(nativeMessagesBody(client, 'm', true).stream).toBe(true);
     expect(nativeMessagesBody({ ...client, stream: true }, 'm', false)).not.toHaveProperty('stream');

@@ -35,8 +35,7 @@ export function claudeRawPredictBody(request: ChatCompletionRequest, model: stri
  * sent, with Vertex's version and without a model, which Vertex names in the URL.
  */
 export function claudeNativeBody(client: Record<string, unknown>, stream: boolean): Record<string, unknown> {
-  const { model: _model, ...rest } = nativeMessagesBody(client, '', stream);
-  return { anthropic_version: VERTEX_ANTHROPIC_VERSION, ...rest };
+  return { anthropic_version: VERTEX_ANTHROPIC_VERSION, ...nativeMessagesBody(client, undefined, stream) };
 }
 
 /**
