@@ -97,6 +97,18 @@ const citedReply = {
   },
 };
 
+/** The one ledger row of a key that made one request answered with `citedReply`'s usage (or the stream's). */
+async function expectCitedReplyMetered(apiKeyId: string): Promise<void> {
+  const rows = await ledgerRowsOf(tollgate, apiKeyId);
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ request_type: 'messages', status: 200 });
+  // Anthropic's input_tokens leaves the cache out; the ledger counts the whole prompt.
+  expect(Number(rows[0]!.input_tokens)).toBe(21 + 40);
+  expect(Number(rows[0]!.output_tokens)).toBe(17);
+  // The cache writes were kept an hour, which Anthropic bills at twice the input rate (Sonnet 4.5: $6 a million).
+  expect(Number(rows[0]!.cost_usd)).toBeCloseTo((21 * 3 + 40 * 6 + 17 * 15) / 1e6, 12);
+}
+
 describe('/v1/messages to Anthropic, not streamed', () => {
   it("sends the client's request as written and answers with Anthropic's reply as written", async () => {
     anthropicMock.enqueue({ status: 200, body: citedReply });
@@ -119,14 +131,7 @@ describe('/v1/messages to Anthropic, not streamed', () => {
     const keyed = new Anthropic({ apiKey: key.secret, baseURL: tollgate.url, maxRetries: 0 });
     anthropicMock.enqueue({ status: 200, body: citedReply });
     await keyed.messages.create({ ...citedRequest, model: 'anthropic/claude-sonnet-4-5' });
-    const rows = await ledgerRowsOf(tollgate, key.id);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ request_type: 'messages', status: 200 });
-    // Anthropic's input_tokens leaves the cache out; the ledger counts the whole prompt.
-    expect(Number(rows[0]!.input_tokens)).toBe(21 + 40);
-    expect(Number(rows[0]!.output_tokens)).toBe(17);
-    // The cache writes were kept an hour, which Anthropic bills at twice the input rate (Sonnet 4.5: $6 a million).
-    expect(Number(rows[0]!.cost_usd)).toBeCloseTo((21 * 3 + 40 * 6 + 17 * 15) / 1e6, 12);
+    await expectCitedReplyMetered(key.id);
   });
 
   it('translates a reply whose members a client reads are not sound, rather than forwarding it', async () => {
@@ -277,13 +282,8 @@ describe('/v1/messages to Anthropic, streamed', () => {
     anthropicMock.enqueue({ streamEvents: citedStream });
     const { status } = await streamThroughTollgate({ ...citedRequest, model: 'anthropic/claude-sonnet-4-5' }, key.secret);
     expect(status).toBe(200);
-    const rows = await ledgerRowsOf(tollgate, key.id);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ request_type: 'messages', status: 200 });
-    expect(Number(rows[0]!.input_tokens)).toBe(21 + 40);
-    expect(Number(rows[0]!.output_tokens)).toBe(17);
     // The breakdown by lifetime came with message_start, the final counts with message_delta.
-    expect(Number(rows[0]!.cost_usd)).toBeCloseTo((21 * 3 + 40 * 6 + 17 * 15) / 1e6, 12);
+    await expectCitedReplyMetered(key.id);
   });
 
   it('ends with an error event, naming no secret, when Anthropic reports one mid-stream', async () => {

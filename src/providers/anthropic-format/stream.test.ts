@@ -247,6 +247,12 @@ describe('the decoder of a native stream', () => {
     expect(decode(encode([unsound, { type: 'message_stop' }]), 5, nativeDecoder()).events.map((event) => event.kind)).toEqual(['chunk', 'chunk']);
   });
 
+  it('forwards one message_start: a second would make a client start its message anew', () => {
+    const bytes = encode([messageStart, { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, messageStart, { type: 'message_stop' }]);
+    const sent = texts(decode(bytes, 3, nativeDecoder()).events);
+    expect(sent.map((text) => text.split('\n')[0])).toEqual(['event: message_start', 'event: content_block_start', 'event: message_stop']);
+  });
+
   it('ends with an error event when the stream stops before message_stop', () => {
     const { events } = decode(encode([messageStart]), 5, nativeDecoder());
     expect(events.map((event) => event.kind)).toEqual(['native', 'error']);

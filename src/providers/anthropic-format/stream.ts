@@ -259,6 +259,8 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
     }
     if (!isRecord(event)) return;
     if (native) {
+      // A second start would make a client begin its message anew; the translation ignores it, and so does this.
+      if (event.type === 'message_start' && started) return;
       // Forwarded events are named by the type their data gives, as Anthropic writes them, so that a client reads
       // each as it was metered; one whose data names no type is not forwarded.
       const problem = typeof event.type === 'string' ? unforwardable(event) : 'it has no type';
