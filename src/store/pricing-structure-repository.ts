@@ -19,6 +19,9 @@ export class PricingStructureRepository {
         input_per_million: entry.input_per_million,
         output_per_million: entry.output_per_million,
         cached_input_per_million: entry.cached_input_per_million ?? null,
+        // Structures stored before these rates existed have none.
+        cache_write_per_million: entry.cache_write_per_million ?? null,
+        cache_write_long_per_million: entry.cache_write_long_per_million ?? null,
       })),
       created_at: row.created_at,
       updated_at: row.updated_at,

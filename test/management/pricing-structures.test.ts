@@ -109,8 +109,8 @@ describe.each(storeKinds)('pricing structures API ($name)', ({ create }) => {
       id: 'self-hosted',
       name: 'Self-hosted GPUs',
       entries: [
-        { model: 'meta-llama/Llama-3.3-70B*', input_per_million: 0.5, output_per_million: 1.5, cached_input_per_million: 0.1 },
-        { model: '*', input_per_million: 0.2, output_per_million: 0.4, cached_input_per_million: null },
+        { model: 'meta-llama/Llama-3.3-70B*', input_per_million: 0.5, output_per_million: 1.5, cached_input_per_million: 0.1, cache_write_per_million: null, cache_write_long_per_million: null },
+        { model: '*', input_per_million: 0.2, output_per_million: 0.4, cached_input_per_million: null, cache_write_per_million: null, cache_write_long_per_million: null },
       ],
       created_at: '2026-11-23T12:00:00.000Z',
       updated_at: '2026-11-23T12:00:00.000Z',
@@ -133,6 +133,15 @@ describe.each(storeKinds)('pricing structures API ($name)', ({ create }) => {
     expect(list.body.pricing_structures[1]).toEqual(created.body);
   });
 
+  it('keeps cache-write rates, for Anthropic-style prompt caching priced by the operator', async () => {
+    const entry = { model: 'claude-*', input_per_million: 3, output_per_million: 15, cached_input_per_million: 0.3, cache_write_per_million: 3.75, cache_write_long_per_million: 6 };
+    const created = await api.request({ method: 'POST', url: '/api/pricing-structures', body: { id: 'claude-contract', name: 'Claude contract', entries: [entry] } });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.entries).toEqual([entry]);
+    expect((await api.request({ method: 'GET', url: '/api/pricing-structures/claude-contract' })).body.entries).toEqual([entry]);
+    expect((await api.request({ method: 'DELETE', url: '/api/pricing-structures/claude-contract' })).status).toBe(200);
+  });
+
   it('refuses a duplicate id with 409', async () => {
     const duplicate = await api.request({ method: 'POST', url: '/api/pricing-structures', body: { ...selfHosted, name: 'Other' } });
     expectError(duplicate, 409, { code: 'pricing_structure_exists', param: 'id' });
@@ -147,6 +156,8 @@ describe.each(storeKinds)('pricing structures API ($name)', ({ create }) => {
     expectError(await post({ name: 'x', entries: [{ ...entry, input_per_million: -0.01 }] }), 400, { param: 'entries.0.input_per_million' });
     expectError(await post({ name: 'x', entries: [{ ...entry, output_per_million: '1' }] }), 400, { param: 'entries.0.output_per_million' });
     expectError(await post({ name: 'x', entries: [{ ...entry, cached_input_per_million: -1 }] }), 400, { param: 'entries.0.cached_input_per_million' });
+    expectError(await post({ name: 'x', entries: [{ ...entry, cache_write_per_million: -1 }] }), 400, { param: 'entries.0.cache_write_per_million' });
+    expectError(await post({ name: 'x', entries: [{ ...entry, cache_write_long_per_million: '6' }] }), 400, { param: 'entries.0.cache_write_long_per_million' });
     expectError(await post({ name: 'x', entries: [{ ...entry, model: '' }] }), 400, { param: 'entries.0.model' });
     expectError(await post({ name: 'x', entries: [{ input_per_million: 1, output_per_million: 1 }] }), 400, { param: 'entries.0.model' });
     expectError(await post({ name: 'x', entries: [entry, { ...entry, model: 'M' }] }), 400, { param: 'entries.1.model' });
@@ -169,7 +180,7 @@ describe.each(storeKinds)('pricing structures API ($name)', ({ create }) => {
     expect(put.body).toEqual({
       id: 'self-hosted',
       name: 'Self-hosted (2027)',
-      entries: [{ model: 'qwen*', input_per_million: 0, output_per_million: 0.25, cached_input_per_million: null }],
+      entries: [{ model: 'qwen*', input_per_million: 0, output_per_million: 0.25, cached_input_per_million: null, cache_write_per_million: null, cache_write_long_per_million: null }],
       created_at: '2026-11-23T12:00:00.000Z',
       updated_at: '2026-11-24T08:30:00.000Z',
     });

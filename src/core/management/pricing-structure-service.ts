@@ -122,6 +122,8 @@ function entriesFrom(input: PricingStructureInput): PricingStructureRecord['entr
     input_per_million: entry.input_per_million,
     output_per_million: entry.output_per_million,
     cached_input_per_million: entry.cached_input_per_million ?? null,
+    cache_write_per_million: entry.cache_write_per_million ?? null,
+    cache_write_long_per_million: entry.cache_write_long_per_million ?? null,
   }));
 }
 

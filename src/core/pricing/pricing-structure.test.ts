@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { costOf } from './cost.js';
 import { createPriceCatalog } from './price-catalog.js';
 import { globToRegExp, matchesGlob, priceFromStructure, type PricingStructure } from './pricing-structure.js';
 import { requireModelPrice, resolveModelPrice } from './resolve-price.js';
@@ -70,6 +71,22 @@ describe('priceFromStructure', () => {
     expect(priceFromStructure(structure, 'gpt-4o-mini')?.cachedInputPerMillion).toBe(0.05);
     expect(priceFromStructure(structure, 'gpt-4o')?.cachedInputPerMillion).toBe(2);
     expect(priceFromStructure(structure, 'meta-llama/Llama-3.3-70B-Instruct')?.cachedInputPerMillion).toBe(0.5);
+  });
+
+  it('prices cache writes at the rates an entry gives, else at the input rate, and the longer lifetime at the cache-write rate', () => {
+    const claude: PricingStructure = {
+      id: 'c',
+      name: 'Claude contract',
+      entries: [
+        { model: 'claude-opus-*', input_per_million: 5, output_per_million: 25, cache_write_per_million: 6.25 },
+        { model: 'claude-*', input_per_million: 3, output_per_million: 15, cache_write_per_million: 3.75, cache_write_long_per_million: 6 },
+        { model: '*', input_per_million: 1, output_per_million: 1, cache_write_per_million: null },
+      ],
+    };
+    const usage = { inputTokens: 1_000, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 600, cacheWriteLongTokens: 200 };
+    expect(costOf(usage, priceFromStructure(claude, 'claude-sonnet-4-5')!)).toBeCloseTo((400 * 3 + 400 * 3.75 + 200 * 6) / 1e6, 15);
+    expect(costOf(usage, priceFromStructure(claude, 'claude-opus-4-5')!)).toBeCloseTo((400 * 5 + 600 * 6.25) / 1e6, 15);
+    expect(costOf(usage, priceFromStructure(claude, 'other')!)).toBeCloseTo(1_000 / 1e6, 15);
   });
 
   it('returns undefined when no entry matches', () => {

@@ -19,6 +19,10 @@ export interface PricingStructureEntry {
   output_per_million: number;
   /** Rate for cached prompt tokens; the input rate applies when absent. */
   cached_input_per_million?: number | null;
+  /** Rate for prompt tokens written to a cache; the input rate applies when absent. */
+  cache_write_per_million?: number | null;
+  /** Rate for cache writes kept for the longer lifetime; the cache-write rate applies when absent. */
+  cache_write_long_per_million?: number | null;
 }
 
 /** A named set of prices, referenced by provider keys through `customPricingStructureId`. */
@@ -64,7 +68,8 @@ const MAX_MEMOISED_MODELS = 1_000;
 
 /**
  * The price the structure gives the model: its first entry whose glob matches, or undefined when none does.
- * A missing cached rate falls back to the entry's input rate.
+ * A missing cached rate falls back to the entry's input rate; missing cache-write rates are resolved where the price
+ * is read (see `ratesForInputTokens`): the input rate, and for the longer lifetime the cache-write rate.
  */
 export function priceFromStructure(structure: PricingStructure, model: string): ModelPrice | undefined {
   let compiled = compiledStructures.get(structure);
@@ -82,6 +87,8 @@ export function priceFromStructure(structure: PricingStructure, model: string): 
           inputPerMillion: entry.input_per_million,
           outputPerMillion: entry.output_per_million,
           cachedInputPerMillion: entry.cached_input_per_million ?? entry.input_per_million,
+          cacheWritePerMillion: entry.cache_write_per_million ?? undefined,
+          cacheWriteLongPerMillion: entry.cache_write_long_per_million ?? undefined,
           source: 'structure',
         };
   if (compiled.results.size >= MAX_MEMOISED_MODELS) compiled.results.clear();

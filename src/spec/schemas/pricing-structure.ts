@@ -27,6 +27,10 @@ export const pricingStructureEntryInputSchema = z
     output_per_million: rate,
     /** The input rate applies to cached prompt tokens when absent or null. */
     cached_input_per_million: rate.nullable().optional(),
+    /** Prompt tokens written to a cache (Anthropic-style); the input rate applies when absent or null. */
+    cache_write_per_million: rate.nullable().optional(),
+    /** Cache writes kept for the longer lifetime (Anthropic's one hour); the cache-write rate applies when absent or null. */
+    cache_write_long_per_million: rate.nullable().optional(),
   })
   .strict();
 
@@ -68,6 +72,8 @@ export const pricingStructureEntrySchema = z.object({
   input_per_million: z.number(),
   output_per_million: z.number(),
   cached_input_per_million: z.number().nullable(),
+  cache_write_per_million: z.number().nullable(),
+  cache_write_long_per_million: z.number().nullable(),
 });
 export type PricingStructureEntryView = z.infer<typeof pricingStructureEntrySchema>;
 
