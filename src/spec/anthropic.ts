@@ -128,10 +128,10 @@ export interface AnthropicOutputConfig {
 export const CLAUDE_REQUEST_MEMBERS: readonly string[] = ['cache_control', 'context_management', 'output_config'];
 
 /**
- * The members of a Messages request that reach Anthropic when the request is sent as the client wrote it (a
- * native request, `/v1/messages` to Anthropic): those the translation reads, and Claude's own members above. Any
- * other member (the same priced or tool-running ones, Tollgate's `fallbacks`) is left out; `model` and `stream`
- * are the gateway's to set.
+ * The members of a Messages request that reach Claude when the request is sent as the client wrote it (a native
+ * request: `/v1/messages` to Anthropic's API or to Claude on Vertex): those the translation reads, and Claude's own
+ * members above. Any other member (the same priced or tool-running ones, Tollgate's `fallbacks`) is left out;
+ * `model` and `stream` are the gateway's to set.
  */
 export const NATIVE_MESSAGES_MEMBERS: readonly string[] = [
   'messages',
