@@ -169,6 +169,40 @@ describe('/v1/messages to Anthropic, not streamed', () => {
     expect((openAIMock.requests.at(-1)!.body as Record<string, unknown>).model).toBe('gpt-4o');
   });
 
+  it("takes fallbacks as { model } objects, the form of Anthropic's SDK, on every route", async () => {
+    anthropicMock.enqueue({ status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } });
+    const { response } = await anthropic.beta.messages
+      .create({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'fall back' }], fallbacks: [{ model: 'openai/gpt-4o' }] })
+      .withResponse();
+    expect(response.headers.get('x-tollgate-provider')).toBe('openai');
+
+    const chat = await fetch(`${tollgate.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${testAdminKey}` },
+      body: JSON.stringify({ model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }], fallbacks: [{ model: 'openai/gpt-4o' }, 'openai/gpt-4o-mini'] }),
+    });
+    expect(chat.status).toBe(200);
+  });
+
+  it("refuses a fallback's own settings and Anthropic's 'default' with a 400 naming the field", async () => {
+    const post = async (fallbacks: unknown) => {
+      const response = await fetch(`${tollgate.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': testAdminKey },
+        body: JSON.stringify({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], fallbacks }),
+      });
+      return { status: response.status, body: (await response.json()) as { error: { code: string; param: string; message: string } } };
+    };
+    const before = anthropicMock.requests.length;
+    const settings = await post([{ model: 'openai/gpt-4o', max_tokens: 8 }]);
+    expect(settings.status).toBe(400);
+    expect(settings.body.error).toMatchObject({ code: 'unknown_field', param: 'fallbacks.0.max_tokens' });
+    const named = await post('default');
+    expect(named.status).toBe(400);
+    expect(named.body.error.param).toBe('fallbacks');
+    expect(anthropicMock.requests.length).toBe(before);
+  });
+
   it("sends the client's betas to Anthropic even when a fallback is not Claude", async () => {
     await anthropic.beta.messages.create({
       model: 'anthropic/claude-sonnet-4-5',

@@ -5,6 +5,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from 
 import type { JsonSource } from '../../spec/json-source.js';
 import type { NativeRequest, ProviderContext, StreamDecoder, StreamEvent } from '../../spec/provider.js';
 import { trustedUsage, type TokenUsage } from '../../spec/usage.js';
+import { isRecord } from '../../spec/json-value.js';
 import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { DispatchRequest, Dispatcher, Served } from '../dispatch/dispatcher.js';
@@ -102,14 +103,18 @@ export class ChatService {
     return this.dependencies.router.deployedModels(target, pinnedKeyId);
   }
 
-  /** Resolves the primary model and the fallbacks into targets (400 for a model that cannot be addressed). */
+  /**
+   * Resolves the primary model and the fallbacks into targets (400 for a model that cannot be addressed). A fallback
+   * is a model name or `{ model }` (see `fallbacksSchema`).
+   */
   targets(body: ChatCompletionRequest, fallbacks: unknown): RouteTarget[] {
     const primary = this.dependencies.router.resolve(body.model);
     if (fallbacks === undefined || fallbacks === null) return [primary];
-    if (!Array.isArray(fallbacks) || fallbacks.some((entry) => typeof entry !== 'string' || entry.trim() === '')) {
-      throw errors.badRequest('fallbacks must be an array of "provider/model" strings', { param: 'fallbacks' });
+    const models = Array.isArray(fallbacks) ? fallbacks.map((entry: unknown) => (isRecord(entry) ? entry.model : entry)) : [];
+    if (!Array.isArray(fallbacks) || models.some((model) => typeof model !== 'string' || model.trim() === '')) {
+      throw errors.badRequest('fallbacks must be an array of "provider/model" strings or { "model": ... } objects', { param: 'fallbacks' });
     }
-    return [primary, ...fallbacks.map((model: string, index) => {
+    return [primary, ...(models as string[]).map((model, index) => {
       try {
         return this.dependencies.router.resolve(model);
       } catch (error) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fallbacksSchema } from './fallbacks.js';
 import { modelName } from './model-name.js';
 import { typedBlock } from './typed-block.js';
 
@@ -55,5 +56,5 @@ export const chatRequestSchema = z.looseObject({
   tools: z.array(tool).nullable().optional(),
   tool_choice: toolChoice.nullable().optional(),
   response_format: z.looseObject({ type: z.string() }).nullable().optional(),
-  fallbacks: z.array(modelName).optional(),
+  fallbacks: fallbacksSchema.optional(),
 });

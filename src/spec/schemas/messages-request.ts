@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fallbacksSchema } from './fallbacks.js';
 import { modelName } from './model-name.js';
 import { typedBlock } from './typed-block.js';
 
@@ -67,7 +68,7 @@ export const messagesRequestSchema = z.looseObject({
   output_config: z
     .looseObject({ format: z.looseObject({ type: z.string(), schema: z.record(z.string(), z.unknown()).optional() }).nullable().optional() })
     .optional(),
-  fallbacks: z.array(modelName).optional(),
+  fallbacks: fallbacksSchema.optional(),
 });
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fallbacksSchema } from './fallbacks.js';
 import { modelName } from './model-name.js';
 import { typedBlock } from './typed-block.js';
 
@@ -213,7 +214,7 @@ export const responsesRequestSchema = z.looseObject({
   background: z.boolean().nullable().optional(),
   top_logprobs: z.number().int().min(0).nullable().optional(),
   max_tool_calls: z.number().int().positive().nullable().optional(),
-  fallbacks: z.array(modelName).optional(),
+  fallbacks: fallbacksSchema.optional(),
 });
 
 export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
