@@ -78,6 +78,8 @@ export interface UsageLedgerTable {
   input_tokens: number;
   output_tokens: number;
   cached_tokens: number;
+  /** Prompt tokens written to the provider's cache; part of input_tokens. */
+  cache_write_tokens: number;
   cost_usd: number;
   /** 1 when the upstream reported no usage and the reservation was charged. */
   usage_missing: number;

@@ -15,6 +15,7 @@ const row: LedgerRow = {
   input_tokens: 12,
   output_tokens: 20,
   cached_tokens: 0,
+  cache_write_tokens: 0,
   cost_usd: 0.000_15,
   usage_missing: 0,
   error_code: null,

@@ -22,7 +22,7 @@ export const LEDGER_TEXT_COLUMNS = [
 ] as const satisfies ReadonlyArray<readonly [keyof UsageLedgerTable, number]>;
 
 /** The ledger's whole-number columns: `integer` on PostgreSQL, 32 bits (checked against the stores like the text columns). */
-export const LEDGER_INTEGER_COLUMNS = ['status', 'stream', 'input_tokens', 'output_tokens', 'cached_tokens', 'usage_missing', 'latency_ms'] as const satisfies ReadonlyArray<
+export const LEDGER_INTEGER_COLUMNS = ['status', 'stream', 'input_tokens', 'output_tokens', 'cached_tokens', 'cache_write_tokens', 'usage_missing', 'latency_ms'] as const satisfies ReadonlyArray<
   keyof UsageLedgerTable
 >;
 

@@ -35,6 +35,7 @@ export interface LedgerTotals {
   inputTokens: number;
   outputTokens: number;
   cachedTokens: number;
+  cacheWriteTokens: number;
   requests: number;
 }
 
@@ -110,6 +111,7 @@ export async function listLedgerRows(
     input_tokens: Number(row.input_tokens),
     output_tokens: Number(row.output_tokens),
     cached_tokens: Number(row.cached_tokens),
+    cache_write_tokens: Number(row.cache_write_tokens),
     cost_usd: Number(row.cost_usd),
     usage_missing: Number(row.usage_missing),
     latency_ms: Number(row.latency_ms),
@@ -155,7 +157,7 @@ export async function groupedTotals(
  */
 export async function trailingTotals(db: Kysely<DatabaseSchema>, apiKeyIds: string[], since: string): Promise<Map<string, LedgerTotals>> {
   const totals = new Map<string, LedgerTotals>();
-  for (const apiKeyId of apiKeyIds) totals.set(apiKeyId, { costUsd: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, requests: 0 });
+  for (const apiKeyId of apiKeyIds) totals.set(apiKeyId, { costUsd: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, requests: 0 });
   const unique = [...totals.keys()];
   for (let start = 0; start < unique.length; start += 500) {
     const rows = await db
@@ -177,6 +179,7 @@ function sums(builder: LedgerExpressions) {
     builder.fn.sum<number | string>('input_tokens').as('input_tokens'),
     builder.fn.sum<number | string>('output_tokens').as('output_tokens'),
     builder.fn.sum<number | string>('cached_tokens').as('cached_tokens'),
+    builder.fn.sum<number | string>('cache_write_tokens').as('cache_write_tokens'),
     builder.fn.countAll<number | string>().as('requests'),
   ] as const;
 }
@@ -186,6 +189,7 @@ function totalsOf(row: {
   input_tokens: number | string | null;
   output_tokens: number | string | null;
   cached_tokens: number | string | null;
+  cache_write_tokens: number | string | null;
   requests: number | string;
 }): LedgerTotals {
   return {
@@ -193,6 +197,7 @@ function totalsOf(row: {
     inputTokens: Number(row.input_tokens ?? 0),
     outputTokens: Number(row.output_tokens ?? 0),
     cachedTokens: Number(row.cached_tokens ?? 0),
+    cacheWriteTokens: Number(row.cache_write_tokens ?? 0),
     requests: Number(row.requests),
   };
 }

@@ -105,6 +105,7 @@ async function expectCitedReplyMetered(apiKeyId: string): Promise<void> {
   // Anthropic's input_tokens leaves the cache out; the ledger counts the whole prompt.
   expect(Number(rows[0]!.input_tokens)).toBe(21 + 40);
   expect(Number(rows[0]!.output_tokens)).toBe(17);
+  expect(Number(rows[0]!.cache_write_tokens)).toBe(40);
   // The cache writes were kept an hour, which Anthropic bills at twice the input rate (Sonnet 4.5: $6 a million).
   expect(Number(rows[0]!.cost_usd)).toBeCloseTo((21 * 3 + 40 * 6 + 17 * 15) / 1e6, 12);
 }

@@ -30,6 +30,7 @@ function ledgerRow(id: string, overrides: Partial<LedgerRow> & { created_at: str
     input_tokens: 0,
     output_tokens: 0,
     cached_tokens: 0,
+    cache_write_tokens: 0,
     cost_usd: 0,
     usage_missing: 0,
     error_code: null,
@@ -61,6 +62,7 @@ const rows: LedgerRow[] = [
     input_tokens: 1000,
     output_tokens: 500,
     cached_tokens: 200,
+    cache_write_tokens: 150,
     cost_usd: 0.01,
     request_type: 'messages',
   }),
@@ -135,6 +137,7 @@ describe.each(storeKinds)('logs and usage API ($name)', ({ create }) => {
       input_tokens: 200,
       output_tokens: 100,
       cached_tokens: 0,
+      cache_write_tokens: 0,
       cost_usd: 0.002,
       usage_missing: false,
       error_code: null,
@@ -244,10 +247,10 @@ describe.each(storeKinds)('logs and usage API ($name)', ({ create }) => {
     const usage = response.body.usage;
     expect(usage.map((row: { key: string }) => row.key)).toEqual(['key-b', 'key-a', 'bootstrap']);
     // r01 is older than the window.
-    expect(usage[1]).toEqual({ key: 'key-a', requests: 4, input_tokens: 310, output_tokens: 170, cached_tokens: 10, cost_usd: expect.closeTo(0.0033, 12) });
-    expect(usage[0]).toEqual({ key: 'key-b', requests: 2, input_tokens: 1000, output_tokens: 500, cached_tokens: 200, cost_usd: expect.closeTo(0.01, 12) });
-    expect(usage[2]).toEqual({ key: 'bootstrap', requests: 1, input_tokens: 0, output_tokens: 0, cached_tokens: 0, cost_usd: 0 });
-    expect(response.body.totals).toEqual({ requests: 7, input_tokens: 1310, output_tokens: 670, cached_tokens: 210, cost_usd: expect.closeTo(0.0133, 12) });
+    expect(usage[1]).toEqual({ key: 'key-a', requests: 4, input_tokens: 310, output_tokens: 170, cached_tokens: 10, cache_write_tokens: 0, cost_usd: expect.closeTo(0.0033, 12) });
+    expect(usage[0]).toEqual({ key: 'key-b', requests: 2, input_tokens: 1000, output_tokens: 500, cached_tokens: 200, cache_write_tokens: 150, cost_usd: expect.closeTo(0.01, 12) });
+    expect(usage[2]).toEqual({ key: 'bootstrap', requests: 1, input_tokens: 0, output_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, cost_usd: 0 });
+    expect(response.body.totals).toEqual({ requests: 7, input_tokens: 1310, output_tokens: 670, cached_tokens: 210, cache_write_tokens: 150, cost_usd: expect.closeTo(0.0133, 12) });
 
     const everything = await get('/api/usage?from=2026-01-01');
     expect(everything.body.totals).toMatchObject({ requests: 8, input_tokens: 6310 });
@@ -264,8 +267,8 @@ describe.each(storeKinds)('logs and usage API ($name)', ({ create }) => {
     expect(byModel.body.usage[0]).not.toHaveProperty('key');
     const byProvider = await get('/api/usage?group_by=provider&api_key_id=key-a&from=2026-11-01');
     expect(byProvider.body.usage).toEqual([
-      { provider: 'openai', requests: 3, input_tokens: 310, output_tokens: 170, cached_tokens: 10, cost_usd: expect.closeTo(0.0033, 12) },
-      { provider: 'groq', requests: 1, input_tokens: 0, output_tokens: 0, cached_tokens: 0, cost_usd: 0 },
+      { provider: 'openai', requests: 3, input_tokens: 310, output_tokens: 170, cached_tokens: 10, cache_write_tokens: 0, cost_usd: expect.closeTo(0.0033, 12) },
+      { provider: 'groq', requests: 1, input_tokens: 0, output_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, cost_usd: 0 },
     ]);
     const oneModel = await get('/api/usage?group_by=key&model=llama-3.3-70b');
     expect(oneModel.body.usage.map((row: { key: string }) => row.key)).toEqual(['bootstrap', 'key-a']);
@@ -283,8 +286,8 @@ describe.each(storeKinds)('logs and usage API ($name)', ({ create }) => {
     ]);
     const hourly = await get('/api/usage?bucket=hour&api_key_id=key-a&from=2026-11-22');
     expect(hourly.body.usage).toEqual([
-      { key: 'key-a', bucket_start: '2026-11-22T10:00:00.000Z', requests: 2, input_tokens: 300, output_tokens: 150, cached_tokens: 10, cost_usd: expect.closeTo(0.003, 12) },
-      { key: 'key-a', bucket_start: '2026-11-23T10:00:00.000Z', requests: 2, input_tokens: 10, output_tokens: 20, cached_tokens: 0, cost_usd: expect.closeTo(0.0003, 12) },
+      { key: 'key-a', bucket_start: '2026-11-22T10:00:00.000Z', requests: 2, input_tokens: 300, output_tokens: 150, cached_tokens: 10, cache_write_tokens: 0, cost_usd: expect.closeTo(0.003, 12) },
+      { key: 'key-a', bucket_start: '2026-11-23T10:00:00.000Z', requests: 2, input_tokens: 10, output_tokens: 20, cached_tokens: 0, cache_write_tokens: 0, cost_usd: expect.closeTo(0.0003, 12) },
     ]);
   });
 
@@ -292,10 +295,10 @@ describe.each(storeKinds)('logs and usage API ($name)', ({ create }) => {
     const totals = await trailingTotals(database.db, ['key-a', 'key-b', 'bootstrap', 'key-unused'], '2026-11-22T10:45:00.000Z');
     expect([...totals.keys()]).toEqual(['key-a', 'key-b', 'bootstrap', 'key-unused']);
     // `since` is inclusive: r03 counts, r02 does not.
-    expect(totals.get('key-a')).toEqual({ costUsd: expect.closeTo(0.0023, 12), inputTokens: 210, outputTokens: 120, cachedTokens: 0, requests: 3 });
-    expect(totals.get('key-b')).toEqual({ costUsd: expect.closeTo(0.01, 12), inputTokens: 1000, outputTokens: 500, cachedTokens: 200, requests: 2 });
-    expect(totals.get('bootstrap')).toEqual({ costUsd: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, requests: 1 });
-    expect(totals.get('key-unused')).toEqual({ costUsd: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, requests: 0 });
+    expect(totals.get('key-a')).toEqual({ costUsd: expect.closeTo(0.0023, 12), inputTokens: 210, outputTokens: 120, cachedTokens: 0, cacheWriteTokens: 0, requests: 3 });
+    expect(totals.get('key-b')).toEqual({ costUsd: expect.closeTo(0.01, 12), inputTokens: 1000, outputTokens: 500, cachedTokens: 200, cacheWriteTokens: 150, requests: 2 });
+    expect(totals.get('bootstrap')).toEqual({ costUsd: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, requests: 1 });
+    expect(totals.get('key-unused')).toEqual({ costUsd: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, requests: 0 });
     expect((await trailingTotals(database.db, [], '2026-01-01T00:00:00.000Z')).size).toBe(0);
 
     // More keys than fit one statement's chunk.

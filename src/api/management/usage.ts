@@ -48,6 +48,8 @@ const logEntrySchema = z
     input_tokens: z.number(),
     output_tokens: z.number(),
     cached_tokens: z.number(),
+    /** Prompt tokens written to the provider's cache (Anthropic's prompt caching); part of input_tokens. */
+    cache_write_tokens: z.number(),
     cost_usd: z.number(),
     usage_missing: z.boolean(),
     error_code: z.string().nullable(),
@@ -85,6 +87,7 @@ const usageSumsShape = {
   input_tokens: z.number(),
   output_tokens: z.number(),
   cached_tokens: z.number(),
+  cache_write_tokens: z.number(),
   cost_usd: z.number(),
 };
 

@@ -344,6 +344,7 @@ export class LimitEnforcer implements UsageMeter {
       input_tokens: charged ? charged.input : usage.inputTokens,
       output_tokens: charged ? charged.output : usage.outputTokens,
       cached_tokens: usage.cachedInputTokens,
+      cache_write_tokens: usage.cacheWriteTokens ?? 0,
       cost_usd: cost,
       usage_missing: usageMissing ? 1 : 0,
       error_code: outcome.errorCode ?? null,

@@ -47,6 +47,8 @@ export interface LogEntryView {
   input_tokens: number;
   output_tokens: number;
   cached_tokens: number;
+  /** Prompt tokens written to the provider's cache (Anthropic's prompt caching); part of input_tokens. */
+  cache_write_tokens: number;
   cost_usd: number;
   usage_missing: boolean;
   error_code: string | null;
@@ -82,6 +84,7 @@ export interface UsageSums {
   input_tokens: number;
   output_tokens: number;
   cached_tokens: number;
+  cache_write_tokens: number;
   cost_usd: number;
 }
 
@@ -186,14 +189,16 @@ export class UsageReportService {
       input_tokens: group.inputTokens,
       output_tokens: group.outputTokens,
       cached_tokens: group.cachedTokens,
+      cache_write_tokens: group.cacheWriteTokens,
       cost_usd: group.costUsd,
     }));
-    const totals: UsageSums = { requests: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0, cost_usd: 0 };
+    const totals: UsageSums = { requests: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, cost_usd: 0 };
     for (const row of usage) {
       totals.requests += row.requests;
       totals.input_tokens += row.input_tokens;
       totals.output_tokens += row.output_tokens;
       totals.cached_tokens += row.cached_tokens;
+      totals.cache_write_tokens += row.cache_write_tokens;
       totals.cost_usd += row.cost_usd;
     }
     return { usage, group_by: query.group_by, bucket: query.bucket ?? null, from, to, totals };
@@ -266,6 +271,7 @@ function toLogEntry(row: LedgerEntry): LogEntryView {
     input_tokens: row.input_tokens,
     output_tokens: row.output_tokens,
     cached_tokens: row.cached_tokens,
+    cache_write_tokens: row.cache_write_tokens,
     cost_usd: row.cost_usd,
     usage_missing: row.usage_missing === 1,
     error_code: row.error_code,
