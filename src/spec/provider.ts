@@ -169,6 +169,12 @@ export interface NativeRequest {
   betas?: readonly string[];
 }
 
+/**
+ * The reply header in which each native format's upstream names its request (Anthropic's `request-id`, which its SDKs
+ * show as the message's `_request_id`): a native reply carries it on to the client, for the upstream's support.
+ */
+export const NATIVE_REQUEST_ID_HEADERS: Readonly<Record<NativeRequest['format'], string>> = { 'anthropic-messages': 'request-id' };
+
 export interface ChatOperation {
   /** The client format this adapter can take as is (see `NativeRequest`); absent for adapters that only translate. */
   nativeFormat?: NativeRequest['format'];

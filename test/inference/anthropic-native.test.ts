@@ -121,6 +121,8 @@ describe('/v1/messages to Anthropic, not streamed', () => {
       container: 'container_1',
     } as Anthropic.MessageCreateParamsNonStreaming);
     expect(message).toEqual(citedReply);
+    // Anthropic's id of the request, which the SDK shows for Anthropic's support, came along.
+    expect(message._request_id).toBe(`req_mock${anthropicMock.requests.length}`);
 
     const sent = lastAnthropicBody();
     expect(sent).toEqual({ ...citedRequest, model: 'claude-sonnet-4-5' });
@@ -153,6 +155,8 @@ describe('/v1/messages to Anthropic, not streamed', () => {
       ] as unknown as Anthropic.MessageParam[],
     });
     expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'hello there' })]);
+    // A translated reply is Tollgate's own: no upstream request id is passed on.
+    expect(message._request_id ?? null).toBeNull();
     const sent = lastAnthropicBody();
     expect(sent.system).toBe('Be brief.');
     expect(sent.messages).toEqual([{ role: 'user', content: 'hello there' }]);
@@ -264,20 +268,21 @@ const citedStream: Array<{ event: string; data: unknown }> = [
   { event: 'message_stop', data: { type: 'message_stop' } },
 ];
 
-async function streamThroughTollgate(body: Record<string, unknown>, apiKey = testAdminKey): Promise<{ status: number; text: string }> {
+async function streamThroughTollgate(body: Record<string, unknown>, apiKey = testAdminKey): Promise<{ status: number; text: string; requestId: string | null }> {
   const response = await fetch(`${tollgate.url}/v1/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' },
     body: JSON.stringify({ ...body, stream: true }),
   });
-  return { status: response.status, text: await response.text() };
+  return { status: response.status, text: await response.text(), requestId: response.headers.get('request-id') };
 }
 
 describe('/v1/messages to Anthropic, streamed', () => {
   it("relays Anthropic's events as they were sent, event for event", async () => {
     anthropicMock.enqueue({ streamEvents: citedStream });
-    const { status, text } = await streamThroughTollgate({ ...citedRequest, model: 'anthropic/claude-sonnet-4-5' });
+    const { status, text, requestId } = await streamThroughTollgate({ ...citedRequest, model: 'anthropic/claude-sonnet-4-5' });
     expect(status).toBe(200);
+    expect(requestId).toBe(`req_mock${anthropicMock.requests.length}`);
     expect(sseEvents(text).map((item) => ({ event: item.event, data: JSON.parse(item.data) as unknown }))).toEqual(citedStream);
     expect(lastAnthropicBody()).toEqual({ ...citedRequest, model: 'claude-sonnet-4-5', stream: true });
   });

@@ -47,7 +47,10 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
           if (result.kind === 'completion') {
             reply.headers(servedHeaders(result.servedBy));
             noteServed(request, result.servedBy, { stream: false, usage: result.usage });
-            if (result.native) return reply.type('application/json').send(Buffer.from(result.native.buffer, result.native.byteOffset, result.native.byteLength));
+            if (result.native) {
+              if (result.nativeHeaders) reply.headers(result.nativeHeaders);
+              return reply.type('application/json').send(Buffer.from(result.native.buffer, result.native.byteOffset, result.native.byteLength));
+            }
             return reply.type('application/json').send(JSON.stringify(chatCompletionToMessage(result.completion as ChatCompletion, anthropicBody.model, result.usage)));
           }
           const encoder = createMessagesStreamEncoder({

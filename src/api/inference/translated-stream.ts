@@ -28,7 +28,7 @@ export async function relayTranslatedStream(
 ): Promise<void> {
   reply.hijack();
   const writer = new SseWriter(reply.raw);
-  writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy) });
+  writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy), ...result.nativeHeaders });
   noteServed(request, result.servedBy, { stream: true });
   let failed: string | undefined;
   // Whether the encoder wrote the answer: a native stream whose start could not be forwarded is translated.

@@ -3,7 +3,7 @@ import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../spec/openai.js';
 import type { JsonSource } from '../../spec/json-source.js';
-import type { NativeRequest, ProviderContext, StreamDecoder, StreamEvent } from '../../spec/provider.js';
+import { NATIVE_REQUEST_ID_HEADERS, type NativeRequest, type ProviderContext, type StreamDecoder, type StreamEvent } from '../../spec/provider.js';
 import { trustedUsage, type TokenUsage } from '../../spec/usage.js';
 import { isRecord } from '../../spec/json-value.js';
 import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
@@ -55,12 +55,16 @@ export type ChatResult =
       raw?: Uint8Array;
       /** The upstream's bytes when the attempt that answered took the call's native request: the reply in the client's format. */
       native?: Uint8Array;
+      /** With `native`, the reply headers the client gets as the upstream sent them (see `nativeReplyHeaders`). */
+      nativeHeaders?: Record<string, string>;
       servedBy: ServedBy;
     }
   | {
       kind: 'stream';
       /** The attempt that answered took the call's native request: the events are `native` ones, in the client's format. */
       native: boolean;
+      /** With `native`, the reply headers the client gets as the upstream sent them (see `nativeReplyHeaders`). */
+      nativeHeaders?: Record<string, string>;
       /**
        * The stream's events, in batches: the events decoded from one upstream read arrive together (one async step
        * per read rather than per event). A batch ends with the stream's error event, if any, and is never empty.
@@ -159,6 +163,7 @@ export class ChatService {
                 usage: trustedUsage(parsed.usage),
                 passthrough: parsed.passthrough,
                 native: native !== undefined && parsed.nativeSound === true,
+                nativeHeaders: native === undefined ? undefined : nativeReplyHeaders(native, response.headers),
                 raw: response.body,
               },
             };
@@ -166,9 +171,17 @@ export class ChatService {
             release();
           }
         });
-        const { completion, usage, passthrough, native, raw } = served.value;
+        const { completion, usage, passthrough, native, nativeHeaders, raw } = served.value;
         this.#settle(ticket, served, usage, started, 200, false);
-        return { kind: 'completion', completion, usage, raw: passthrough && !native ? raw : undefined, native: native ? raw : undefined, servedBy: servedBy(served) };
+        return {
+          kind: 'completion',
+          completion,
+          usage,
+          raw: passthrough && !native ? raw : undefined,
+          native: native ? raw : undefined,
+          nativeHeaders: native ? nativeHeaders : undefined,
+          servedBy: servedBy(served),
+        };
       }
       return await this.#stream(body, dispatchRequest, call, ticket, started);
     } catch (error) {
@@ -213,9 +226,10 @@ export class ChatService {
         }
       }
       const decoder = target.adapter.chat.createStreamDecoder(context, { native: native !== undefined });
-      return { ok: true, value: { upstream, decoder, release, native: native !== undefined } };
+      const nativeHeaders = native === undefined ? undefined : nativeReplyHeaders(native, upstream.headers);
+      return { ok: true, value: { upstream, decoder, release, native: native !== undefined, nativeHeaders } };
     });
-    const { upstream, decoder, release, native } = served.value;
+    const { upstream, decoder, release, native, nativeHeaders } = served.value;
     const ending: StreamEnding = { status: 200, errorCode: undefined };
     const events = this.#relay(upstream, decoder, release, served, ticket, started, call, ending);
     const fail = (error: GatewayError): void => {
@@ -223,7 +237,7 @@ export class ChatService {
       ending.status = error.status;
       ending.errorCode = error.code;
     };
-    return { kind: 'stream', native, events, servedBy: servedBy(served), usage: () => trustedUsage(decoder.usage()), fail };
+    return { kind: 'stream', native, nativeHeaders, events, servedBy: servedBy(served), usage: () => trustedUsage(decoder.usage()), fail };
   }
 
   /**
@@ -358,6 +372,16 @@ function nativeFor(target: RouteTarget, context: ProviderContext, call: Inferenc
   const chat = target.adapter.chat;
   if (call.native === undefined || chat.nativeFormat !== call.native.format) return undefined;
   return chat.takesNative === undefined || chat.takesNative(context) ? call.native : undefined;
+}
+
+/**
+ * The upstream reply headers a native reply passes on: the upstream's request id (Anthropic's `request-id`, which its
+ * SDKs show as `_request_id`), so that a client can quote it to the upstream's support.
+ */
+function nativeReplyHeaders(native: NativeRequest, headers: Record<string, string>): Record<string, string> | undefined {
+  const name = NATIVE_REQUEST_ID_HEADERS[native.format];
+  const value = headers[name];
+  return value === undefined ? undefined : { [name]: value };
 }
 
 /** Who served a dispatch, for headers and logs. */
