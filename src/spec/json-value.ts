@@ -17,3 +17,8 @@ export function isAbsent(value: unknown): value is null | undefined {
 export function isAbsentOrText(value: unknown): value is string | null | undefined {
   return value === undefined || value === null || typeof value === 'string';
 }
+
+/** True for a whole number from 0 up, as JSON carries counts and indexes. */
+export function isWholeNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}

@@ -5,9 +5,10 @@ import type { ChatCompletion, ChatCompletionChoice, FunctionToolCall } from '../
 import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { readReplyJson } from '../../spec/reply-json.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
-import { isRecord } from '../../spec/json-value.js';
+import { isRecord, isWholeNumber } from '../../spec/json-value.js';
 
-const USAGE_COUNTS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
+/** The counts of an Anthropic usage report. */
+export const USAGE_COUNTS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 const LIFETIME_COUNTS = ['ephemeral_1h_input_tokens'] as const;
 
 /**
@@ -66,8 +67,12 @@ export function messageShapeProblem(message: unknown): string | undefined {
   return undefined;
 }
 
-const isCount = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 const isTextOrNull = (value: unknown): boolean => value === null || typeof value === 'string';
+
+/** Whether each named member of a usage report is a count where it is given (absent and null count as not given). */
+export function areCountsWhereGiven(usage: Record<string, unknown>, members: readonly string[]): boolean {
+  return members.every((member) => usage[member] === undefined || usage[member] === null || isWholeNumber(usage[member]));
+}
 
 /**
  * Whether a message that passed {@link messageShapeProblem} may reach an Anthropic client as the upstream wrote it:
@@ -77,10 +82,8 @@ const isTextOrNull = (value: unknown): boolean => value === null || typeof value
  */
 export function isSoundMessage(message: AnthropicMessage): boolean {
   const usage: unknown = message.usage;
-  if (!isRecord(usage) || !isCount(usage.input_tokens) || !isCount(usage.output_tokens)) return false;
-  for (const member of ['cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
-    if (usage[member] !== undefined && usage[member] !== null && !isCount(usage[member])) return false;
-  }
+  if (!isRecord(usage) || !isWholeNumber(usage.input_tokens) || !isWholeNumber(usage.output_tokens)) return false;
+  if (!areCountsWhereGiven(usage, ['cache_creation_input_tokens', 'cache_read_input_tokens'])) return false;
   const blocks: unknown[] = Array.isArray(message.content) ? message.content : [];
   if (!blocks.every((block) => isRecord(block) && typeof block.type === 'string')) return false;
   return (

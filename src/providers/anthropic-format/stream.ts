@@ -9,9 +9,9 @@ import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } fro
 import type { StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { parseAnthropicStreamError } from './errors.js';
-import { anthropicUsageToTokenUsage, isSoundMessage } from './response.js';
+import { anthropicUsageToTokenUsage, areCountsWhereGiven, isSoundMessage, USAGE_COUNTS } from './response.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
-import { isAbsentOrText, isRecord } from '../../spec/json-value.js';
+import { isAbsentOrText, isRecord, isWholeNumber } from '../../spec/json-value.js';
 
 type Delta = ChatCompletionChunkChoice['delta'];
 
@@ -46,8 +46,6 @@ function sseText(type: string, data: string): string {
   return `${text}\n`;
 }
 
-const isIndex = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-
 /**
  * Why an event may not be forwarded to an Anthropic client as it is (undefined when it may): what Anthropic's SDKs
  * read of it must be there and of its type, since no translation writes it anew. The message of `message_start` is
@@ -59,16 +57,15 @@ function unforwardable(event: Record<string, unknown>): string | undefined {
     case 'message_start':
       return isRecord(event.message) && isSoundMessage(event.message as unknown as AnthropicMessage) ? undefined : 'its message is not one';
     case 'content_block_start':
-      return isIndex(event.index) && isRecord(event.content_block) && typeof event.content_block.type === 'string' ? undefined : 'its block has no index or type';
+      return isWholeNumber(event.index) && isRecord(event.content_block) && typeof event.content_block.type === 'string' ? undefined : 'its block has no index or type';
     case 'content_block_delta':
-      return isIndex(event.index) && isRecord(event.delta) && typeof event.delta.type === 'string' ? undefined : 'its delta has no index or type';
+      return isWholeNumber(event.index) && isRecord(event.delta) && typeof event.delta.type === 'string' ? undefined : 'its delta has no index or type';
     case 'content_block_stop':
-      return isIndex(event.index) ? undefined : 'it names no block';
+      return isWholeNumber(event.index) ? undefined : 'it names no block';
     case 'message_delta': {
       const usage = event.usage;
       if (!isRecord(usage) || !isRecord(event.delta)) return 'it has no usage or delta';
-      const counts = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'].map((member) => usage[member]);
-      return counts.every((count) => count === undefined || count === null || isIndex(count)) ? undefined : 'its usage holds something other than counts';
+      return areCountsWhereGiven(usage, USAGE_COUNTS) ? undefined : 'its usage holds something other than counts';
     }
     default:
       return undefined;
@@ -121,7 +118,7 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
     // Anything else is kept as sent: a count that is not one makes the usage unknown (see anthropicUsageToTokenUsage)
     // instead of leaving an earlier, smaller count in its place.
     const next: Partial<AnthropicUsage> = { ...usage };
-    for (const field of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+    for (const field of USAGE_COUNTS) {
       const value = update[field];
       if (value !== undefined && value !== null) next[field] = value as number;
     }
