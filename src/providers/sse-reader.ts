@@ -31,3 +31,10 @@ export function createSseReader(onEvent: (message: EventSourceMessage) => void):
     },
   };
 }
+
+/** An event as SSE text again, for forwarding a native stream: named by its type, its data as the upstream wrote it. */
+export function sseEventText(type: string, data: string): string {
+  let text = `event: ${type}\n`;
+  for (const line of data.split('\n')) text += `data: ${line}\n`;
+  return `${text}\n`;
+}

@@ -202,3 +202,34 @@ export type ResponseStreamEvent =
   | ResponseFunctionArgumentsEvent
   | ResponseCustomToolInputEvent
   | ResponseErrorEvent;
+
+/**
+ * The members of a client's Responses request that a native request to OpenAI carries as sent (see `NativeRequest`):
+ * what the translation reads, and OpenAI's own that shape the same answer (`include`, to get reasoning items back
+ * with their encrypted content; `store` and `metadata`, OpenAI's keeping of the response, as the client asks;
+ * `truncation`, `prompt_cache_key`, `max_tool_calls`). Never carried: `model` (the upstream's), `stream` (the
+ * adapter's), `fallbacks` (Tollgate's), `service_tier` (a priced choice the reservation does not bound, left out of
+ * the translation too), and the members the door refuses (`previous_response_id`, `conversation`, `prompt`,
+ * `background`).
+ */
+export const NATIVE_RESPONSES_MEMBERS: readonly string[] = [
+  'input',
+  'instructions',
+  'tools',
+  'tool_choice',
+  'max_output_tokens',
+  'temperature',
+  'top_p',
+  'top_logprobs',
+  'parallel_tool_calls',
+  'text',
+  'reasoning',
+  'user',
+  'safety_identifier',
+  'store',
+  'metadata',
+  'include',
+  'truncation',
+  'prompt_cache_key',
+  'max_tool_calls',
+];

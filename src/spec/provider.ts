@@ -163,8 +163,14 @@ export interface StreamDecoder {
  * adapter read of it (limits, betas).
  */
 export interface NativeRequest {
-  format: 'anthropic-messages';
+  format: 'anthropic-messages' | 'openai-responses';
   body: Record<string, unknown>;
+  /**
+   * Input tokens the native body may hold beyond what the canonical request shows (content the translation leaves
+   * out, such as OpenAI's reasoning items): added to the reservation's input bound, so that a request sent as
+   * written is bounded as well as its translation.
+   */
+  extraInputTokens?: number;
   /** The client's `anthropic-beta` names, sent with the native request whatever the route's other targets are. */
   betas?: readonly string[];
 }
@@ -172,8 +178,12 @@ export interface NativeRequest {
 /**
  * The reply header in which each native format's upstream names its request (Anthropic's `request-id`, which its SDKs
  * show as the message's `_request_id`): a native reply carries it on to the client, for the upstream's support.
+ * OpenAI's is `x-request-id`, the header in which Tollgate names its own request, which a reply keeps.
  */
-export const NATIVE_REQUEST_ID_HEADERS: Readonly<Record<NativeRequest['format'], string>> = { 'anthropic-messages': 'request-id' };
+export const NATIVE_REQUEST_ID_HEADERS: Readonly<Record<NativeRequest['format'], string | undefined>> = {
+  'anthropic-messages': 'request-id',
+  'openai-responses': undefined,
+};
 
 export interface ChatOperation {
   /** The client format this adapter can take as is (see `NativeRequest`); absent for adapters that only translate. */
@@ -194,9 +204,10 @@ export interface ChatOperation {
   /**
    * Translates a successful non-streamed reply. May be async for providers that must poll for the result
    * (through `context.send`). `passthrough: true` says the upstream body is already the OpenAI completion the
-   * client should get, so the core may forward its bytes unchanged instead of re-serialising.
+   * client should get, so the core may forward its bytes unchanged instead of re-serialising. With `native` (the
+   * request was sent as a `NativeRequest`), the reply is in the native format.
    */
-  parseResponse(response: UpstreamResponse, context: ProviderContext): ChatResult | Promise<ChatResult>;
+  parseResponse(response: UpstreamResponse, context: ProviderContext, options?: { native?: boolean }): ChatResult | Promise<ChatResult>;
   /**
    * Creates the decoder for a successful streamed reply. With `native` (the request was sent as a `NativeRequest`),
    * it emits the upstream's events as `native` events instead of chunks, still reading the usage and the errors.

@@ -124,3 +124,20 @@ function countOf(record: unknown, name: string): number {
 function memberOf(record: unknown, name: string): unknown {
   return record !== null && typeof record === 'object' ? (record as Record<string, unknown>)[name] : undefined;
 }
+
+/**
+ * Reads the usage of OpenAI's Responses API (`input_tokens`, `output_tokens` and their details) by the same rule as
+ * {@link fromOpenAIUsage}: absent counts are 0, a member present but not a count makes the whole report unknown.
+ */
+export function fromResponsesUsage(usage: unknown): TokenUsage | undefined {
+  if (usage === null || typeof usage !== 'object' || Array.isArray(usage)) return undefined;
+  const record = usage as Record<string, unknown>;
+  const input = countOf(record, 'input_tokens');
+  const output = countOf(record, 'output_tokens');
+  const cached = countOf(record.input_tokens_details, 'cached_tokens');
+  const reasoning = countOf(record.output_tokens_details, 'reasoning_tokens');
+  if (Number.isNaN(input + output + cached + reasoning)) return undefined;
+  const result: TokenUsage = { inputTokens: input, outputTokens: output, cachedInputTokens: cached };
+  if (typeof memberOf(record.output_tokens_details, 'reasoning_tokens') === 'number') result.reasoningTokens = reasoning;
+  return result;
+}

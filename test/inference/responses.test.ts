@@ -1,8 +1,10 @@
 /**
- * `POST /v1/responses` as the official OpenAI SDK calls it (`responses.create`, `responses.stream`): any provider
- * answers through the canonical chat path (here OpenAI's chat completions and Anthropic's Messages), the reply is
- * a Response object or its event stream, function tools go round trip, and the API key's limits meter it like
- * any other request. What Tollgate cannot serve (stored responses, hosted tools) is a 400 before any upstream call.
+ * `POST /v1/responses` as the official OpenAI SDK calls it (`responses.create`, `responses.stream`): a provider other
+ * than OpenAI answers through the canonical chat path (here a custom provider on OpenAI's chat completions, and
+ * Anthropic's Messages), the reply is a Response object or its event stream, function tools go round trip, and the
+ * API key's limits meter it like any other request. OpenAI itself takes the request as written (here where the
+ * translation would differ; test/inference/openai-responses-native.test.ts for the rest). What Tollgate cannot serve
+ * (stored responses, hosted tools) is a 400 before any upstream call.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +28,14 @@ beforeAll(async () => {
   const fast = { retry_backoff_initial: 0, retry_backoff_max: 1, max_retries: 0 };
   await tollgate.configureProvider('openai', { network_config: { base_url: openAIMock.baseUrl, ...fast } });
   await tollgate.addKey('openai', { name: 'openai', value: openAIKey });
+  // A custom provider on OpenAI's adapter speaks chat completions only: the Responses translation is what it gets.
+  const local = await tollgate.request({
+    method: 'POST',
+    url: '/api/providers',
+    body: { provider: 'local', custom_provider_config: { base_provider_type: 'openai' }, network_config: { base_url: openAIMock.baseUrl, ...fast } },
+  });
+  expect(local.status).toBe(201);
+  await tollgate.addKey('local', { name: 'local', value: openAIKey });
   await tollgate.configureProvider('anthropic', { network_config: { base_url: anthropicMock.baseUrl, ...fast } });
   await tollgate.addKey('anthropic', { name: 'anthropic', value: anthropicKey });
   client = new OpenAI({ apiKey: testAdminKey, baseURL: `${tollgate.url}/v1`, maxRetries: 0 });
@@ -47,11 +57,11 @@ const weatherTool: OpenAI.Responses.FunctionTool = {
 describe('/v1/responses through the OpenAI SDK', () => {
   it('answers a text input with a Response, the instructions sent as the system message', async () => {
     const before = openAIMock.requests.length;
-    const response = await client.responses.create({ model: 'openai/gpt-4o', instructions: 'Answer briefly.', input: 'hello there' });
+    const response = await client.responses.create({ model: 'local/gpt-4o', instructions: 'Answer briefly.', input: 'hello there' });
     expect(response.object).toBe('response');
     expect(response.id).toMatch(/^resp_/);
     expect(response.status).toBe('completed');
-    expect(response.model).toBe('openai/gpt-4o');
+    expect(response.model).toBe('local/gpt-4o');
     expect(response.output_text).toContain('hello there');
     expect(response.instructions).toBe('Answer briefly.');
     const sent = openAIMock.requests.slice(before);
@@ -70,7 +80,7 @@ describe('/v1/responses through the OpenAI SDK', () => {
   });
 
   it('streams the answer as Response events the SDK assembles, usage in response.completed', async () => {
-    const stream = client.responses.stream({ model: 'openai/gpt-4o', input: [{ role: 'user', content: 'stream me please' }] });
+    const stream = client.responses.stream({ model: 'local/gpt-4o', input: [{ role: 'user', content: 'stream me please' }] });
     const deltas: string[] = [];
     stream.on('response.output_text.delta', (event) => deltas.push(event.delta));
     const response = await stream.finalResponse();
@@ -84,7 +94,7 @@ describe('/v1/responses through the OpenAI SDK', () => {
   });
 
   it('calls a function tool, and takes its output back as the next turn', async () => {
-    const first = await client.responses.create({ model: 'openai/gpt-4o', input: 'Weather in Oslo?', tools: [weatherTool], tool_choice: 'required' });
+    const first = await client.responses.create({ model: 'local/gpt-4o', input: 'Weather in Oslo?', tools: [weatherTool], tool_choice: 'required' });
     const call = first.output.find((item) => item.type === 'function_call');
     expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', status: 'completed' });
     if (call?.type !== 'function_call') throw new Error('no function call');
@@ -93,7 +103,7 @@ describe('/v1/responses through the OpenAI SDK', () => {
     expect(sentTools).toEqual([{ type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weatherTool.parameters, strict: false } }]);
 
     const second = await client.responses.create({
-      model: 'openai/gpt-4o',
+      model: 'local/gpt-4o',
       tools: [weatherTool],
       input: [
         { role: 'user', content: 'Weather in Oslo?' },
@@ -124,7 +134,7 @@ describe('/v1/responses through the OpenAI SDK', () => {
         usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
       },
     });
-    const response = await client.responses.create({ model: 'openai/gpt-5', input: 'Fix it', tools: [applyPatch] });
+    const response = await client.responses.create({ model: 'local/gpt-5', input: 'Fix it', tools: [applyPatch] });
     expect((openAIMock.requests.at(-1)!.body as { tools: unknown }).tools).toEqual([{ type: 'custom', custom: { name: 'apply_patch', description: 'Edit files' } }]);
     expect(response.output).toEqual([{ type: 'custom_tool_call', id: expect.stringMatching(/^ctc_/), call_id: 'call_patch', name: 'apply_patch', input: '*** Begin Patch' }]);
 
@@ -144,7 +154,7 @@ describe('/v1/responses through the OpenAI SDK', () => {
         { id: 'chatcmpl-custom-stream', object: 'chat.completion.chunk', created: 1, model: 'gpt-5', choices: [], usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } },
       ],
     });
-    const streamed = await client.responses.stream({ model: 'openai/gpt-5', input: 'Fix it', tools: [applyPatch] }).finalResponse();
+    const streamed = await client.responses.stream({ model: 'local/gpt-5', input: 'Fix it', tools: [applyPatch] }).finalResponse();
     expect(streamed.output).toEqual([{ type: 'custom_tool_call', id: expect.stringMatching(/^ctc_/), call_id: 'call_patch', name: 'apply_patch', input: '*** Begin Patch' }]);
     expect(streamed.usage?.output_tokens).toBe(5);
 
@@ -180,13 +190,21 @@ describe('/v1/responses through the OpenAI SDK', () => {
     expect(streamed.usage?.output_tokens).toBeGreaterThan(0);
   });
 
-  it('marks a reply cut at max_output_tokens incomplete, the limit reaching a reasoning model under the name it takes', async () => {
-    // The mock refuses max_tokens for OpenAI's reasoning models, as OpenAI does.
+  it('marks a reply cut at max_output_tokens incomplete', async () => {
+    const response = await client.responses.create({ model: 'local/gpt-4o', input: 'a fairly long question that the mock will echo back at length', max_output_tokens: 4 });
+    expect(response.status).toBe('incomplete');
+    expect(response.incomplete_details).toEqual({ reason: 'max_output_tokens' });
+    expect(response.output.at(-1)).toMatchObject({ type: 'message', status: 'incomplete' });
+    expect((openAIMock.requests.at(-1)!.body as { max_tokens: number }).max_tokens).toBe(4);
+  });
+
+  it("sends OpenAI's reasoning model the request as written, its limit under the Responses name", async () => {
     const response = await client.responses.create({ model: 'openai/o3', input: 'a fairly long question that the mock will echo back at length', max_output_tokens: 4 });
     expect(response.status).toBe('incomplete');
     expect(response.incomplete_details).toEqual({ reason: 'max_output_tokens' });
     expect(response.output.at(-1)).toMatchObject({ type: 'message', status: 'incomplete' });
-    expect((openAIMock.requests.at(-1)!.body as { max_completion_tokens: number }).max_completion_tokens).toBe(4);
+    expect(openAIMock.requests.at(-1)!.path).toBe('/v1/responses');
+    expect((openAIMock.requests.at(-1)!.body as { max_output_tokens: number }).max_output_tokens).toBe(4);
   });
 });
 

@@ -10,9 +10,22 @@
  *   `stream_options.include_usage` is true, then `data: [DONE]`.
  * - `POST <prefix>/v1/embeddings`: one `mockEmbedding` vector per input (8 dimensions unless `dimensions`), as floats
  *   or, with `encoding_format: "base64"`, as base64 little-endian float32.
- * - `GET <prefix>/v1/models`: a fixed list.
- * Token counts are `mockTokenCount(text)` = ceil(characters / 4): prompt tokens sum every message's text,
- * completion tokens count the reply (or the tool call's arguments).
+ * - `POST <prefix>/v1/responses` (the Responses API, in `openai-responses-mock.ts`): refuses unknown top-level
+ *   parameters (400 `unknown_parameter`), a missing `model` or `input`, `stream_options` without `stream`, and (404)
+ *   a `reasoning` input item without `encrypted_content` when `store` is false. It echoes the input string, or the
+ *   last `role: "user"` item's text, as a Response: a `reasoning` item first when the request has `reasoning` or the
+ *   model is a reasoning one (`o<digit>…`, `gpt-5…`), with a summary when `reasoning.summary` is set and
+ *   `encrypted_content` when `include` asks for it (8 reasoning tokens); then a `function_call` (same tool rule as
+ *   chat, arguments `{"input": <text>}`) or a `message`, cut by `max_output_tokens` (status `incomplete`). The
+ *   reply's `model` is the requested one with `-2025-04-14` appended unless it already ends in a date. Streamed:
+ *   `event:` + `data:` pairs numbered by `sequence_number` from 0, from `response.created` to `response.completed`
+ *   (or `response.incomplete`), with no `[DONE]`.
+ * Token counts are `mockTokenCount(text)` = ceil(characters / 4): prompt tokens sum every message's text (for
+ * /v1/responses: the instructions and each input item's text, function call outputs and reasoning summaries
+ * included), completion tokens count the reply (or the tool call's arguments).
+ * Ids are deterministic, from the mock's request counter n (rejected requests count): every reply carries
+ * `x-request-id: req_<n as 32 hex digits>`; chat ids are `chatcmpl-mock<n>`, Responses ids `resp_`/`rs_`/`msg_`/`fc_`
+ * + n as 32 hex digits, call ids `call_` + n as 24 hex digits.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -29,6 +42,7 @@ import {
   type MockTls,
   type RecordedRequestBase,
 } from './mock-server.js';
+import { checkResponsesBody, sendResponsesReply, writeResponsesEventStream } from './openai-responses-mock.js';
 
 /**
  * One request as the mock received it: `path` is the request target (query included); `body` the parsed JSON,
@@ -40,7 +54,9 @@ export type RecordedRequest = RecordedRequestBase;
  * Replaces the default answer of the next valid request (one that passed the path, auth and body checks):
  * - `{ status, body?, headers? }` a canned reply (an object body is sent as JSON, a string as is);
  * - `{ streamChunks, failAfter? }` a 200 SSE stream of the given chunks (objects as JSON, strings as the raw
- *   `data:` text) then `[DONE]`; with `failAfter`, the socket is destroyed after that many chunks, without `[DONE]`;
+ *   `data:` text) then `[DONE]`; with `failAfter`, the socket is destroyed after that many chunks, without `[DONE]`.
+ *   On /v1/responses the chunks go out as Responses events instead: an object with a string `type` gets an
+ *   `event: <type>` line, and no `[DONE]` follows;
  * - `{ raw, status?, contentType?, cut? }` exactly these bytes (see `RawReply`);
  * - `{ hang: true }` the request is accepted and never answered; `whenAborted()` tells when the client gives up.
  */
@@ -97,12 +113,17 @@ export function mockEmbedding(text: string, dimensions = 8): number[] {
   return vector;
 }
 
+/** A deterministic id: the prefix, `_`, then the mock's request counter as `digits` hex digits. */
+export function mockHexId(prefix: string, sequence: number, digits = 32): string {
+  return `${prefix}_${sequence.toString(16).padStart(digits, '0')}`;
+}
+
 function errorBody(message: string, type: string, param: string | null, code: string | null): unknown {
   return { error: { message, type, param, code } };
 }
 
-/** OpenAI's `invalid_request_error` body, the type of every 400/401/404 it sends. */
-function invalid(message: string, param: string | null = null, code: string | null = null): unknown {
+/** OpenAI's `invalid_request_error` body, the type of every 400/401/404 it sends (shared with the Responses part). */
+export function invalid(message: string, param: string | null = null, code: string | null = null): unknown {
   return errorBody(message, 'invalid_request_error', param, code);
 }
 
@@ -112,7 +133,8 @@ function maskKey(key: string): string {
   return `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}`;
 }
 
-function messageText(content: unknown): string {
+/** The text of a message's content: the string, or its parts' `text` joined (shared with the Responses part). */
+export function messageText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
@@ -225,8 +247,8 @@ function chunksFromPlan(plan: ChatPlan, includeUsage: boolean): unknown[] {
 }
 
 /** Writes SSE chunks then `[DONE]`; with `failAfter`, kills the connection after that many instead of finishing. */
-function writeStream(response: ServerResponse, chunks: unknown[], failAfter?: number): void {
-  const headers = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
+function writeStream(response: ServerResponse, chunks: unknown[], requestHeaders: Record<string, string>, failAfter?: number): void {
+  const headers = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...requestHeaders };
   const events = chunks.map((chunk) => formatServerSentEvent({ data: chunk }));
   sendEventStream(response, headers, events, { failAfter, closing: formatServerSentEvent({ data: '[DONE]' }) });
 }
@@ -244,7 +266,7 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
     const target = request.url ?? '/';
     requests.push({ method, path: target, headers: request.headers, body });
     sequence += 1;
-    const requestHeaders = { 'x-request-id': `req_mock${sequence}` };
+    const requestHeaders = { 'x-request-id': mockHexId('req', sequence) };
 
     const pathOnly = target.split('?')[0] ?? '';
     const route = pathOnly.startsWith(`${prefix}/`) ? pathOnly.slice(prefix.length) : '';
@@ -262,7 +284,8 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
         return;
       }
       if ('streamChunks' in behavior) {
-        writeStream(response, behavior.streamChunks, behavior.failAfter);
+        if (endpoint === 'POST /v1/responses') writeResponsesEventStream(response, behavior.streamChunks, requestHeaders, behavior.failAfter);
+        else writeStream(response, behavior.streamChunks, requestHeaders, behavior.failAfter);
         return;
       }
       if ('raw' in behavior) {
@@ -281,11 +304,13 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
       }, requestHeaders);
     } else if (endpoint === 'POST /v1/embeddings') {
       sendJson(response, 200, embeddingsReply(fields), requestHeaders);
+    } else if (endpoint === 'POST /v1/responses') {
+      sendResponsesReply(response, fields, sequence, requestHeaders);
     } else {
       const plan = planChat(fields, sequence);
       if (fields.stream === true) {
         const streamOptions = fields.stream_options as { include_usage?: unknown } | null | undefined;
-        writeStream(response, chunksFromPlan(plan, streamOptions?.include_usage === true));
+        writeStream(response, chunksFromPlan(plan, streamOptions?.include_usage === true), requestHeaders);
       } else {
         sendJson(response, 200, completionFromPlan(plan), requestHeaders);
       }
@@ -316,7 +341,7 @@ const NO_KEY_MESSAGE =
   "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.";
 const UNPARSABLE_MESSAGE =
   "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)";
-const ENDPOINTS = new Set(['POST /v1/chat/completions', 'POST /v1/embeddings', 'GET /v1/models']);
+const ENDPOINTS = new Set(['POST /v1/chat/completions', 'POST /v1/embeddings', 'POST /v1/responses', 'GET /v1/models']);
 
 /** What OpenAI answers to a request it refuses (auth, URL, body), in the order it checks; undefined when acceptable. */
 function checkRequest(
@@ -344,6 +369,7 @@ function checkRequest(
     return { status: 400, body: invalid(UNPARSABLE_MESSAGE) };
   }
   const fields = json as Record<string, unknown>;
+  if (endpoint === 'POST /v1/responses') return checkResponsesBody(fields);
   const problem = endpoint === 'POST /v1/chat/completions' ? checkChatBody(fields) : checkEmbeddingBody(fields);
   return problem === undefined ? undefined : { status: 400, body: problem };
 }

@@ -13,6 +13,7 @@ import {
   responseIdFor,
   responsesRequestToChat,
   tokenCountBodyOf,
+  untranslatedInputTokens,
 } from '../../core/openai-responses/index.js';
 import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
 import { relayTranslatedStream } from './translated-stream.js';
@@ -21,9 +22,10 @@ import { sendTokenCount } from './count-tokens.js';
 import '../route-access.js';
 
 /**
- * `POST /v1/responses` (the OpenAI SDK's `responses.create` and `responses.stream`): any provider answers through
- * the canonical chat path, and the answer comes back as a Response object or its event stream. Tollgate keeps no
- * responses, so a request carries its whole conversation (`previous_response_id` is refused by the translation).
+ * `POST /v1/responses` (the OpenAI SDK's `responses.create` and `responses.stream`): OpenAI answers the request as
+ * written, any other provider through the canonical chat path, and the answer comes back as a Response object or its
+ * event stream. Tollgate keeps no responses, so a request carries its whole conversation (`previous_response_id` is
+ * refused by the translation, whichever provider answers).
  */
 export function responsesRoutes(chat: ChatService, tokenCounts: TokenCountService, clock: Clock): FastifyPluginAsyncZod {
   return async (app) => {
@@ -36,12 +38,19 @@ export function responsesRoutes(chat: ChatService, tokenCounts: TokenCountServic
           const body = rest as ResponsesRequest;
           const chatBody = responsesRequestToChat(body);
           const targets = chat.targets(chatBody, fallbacks);
-          const call = inferenceCall(request, 'responses');
+          // OpenAI's own API takes the request as the client wrote it and answers it as written (see NativeRequest):
+          // earlier reasoning items, `include` and the rest of what the chat format has no place for reach it.
+          const native = { format: 'openai-responses' as const, body: rest as Record<string, unknown>, extraInputTokens: untranslatedInputTokens(body) };
+          const call = inferenceCall(request, 'responses', native);
           const answer = { id: responseIdFor(), model: body.model, createdAt: Math.floor(clock() / 1000), echo: responseEchoOf(body) };
           const result = await chat.complete(chatBody, targets, call);
           if (result.kind === 'completion') {
             reply.headers(servedHeaders(result.servedBy));
             noteServed(request, result.servedBy, { stream: false, usage: result.usage });
+            if (result.native) {
+              if (result.nativeHeaders) reply.headers(result.nativeHeaders);
+              return reply.type('application/json').send(Buffer.from(result.native.buffer, result.native.byteOffset, result.native.byteLength));
+            }
             const response = chatCompletionToResponse(result.completion as ChatCompletion, { ...answer, usage: result.usage, completedAt: Math.floor(clock() / 1000) });
             return reply.type('application/json').send(JSON.stringify(response));
           }

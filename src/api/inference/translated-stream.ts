@@ -12,6 +12,8 @@ export interface StreamEncoder {
   fail(error: { type: string; code: string; message: string }): string;
   /** The stream's last events when it ends whole, given its usage. */
   finish(usage: TokenUsage | undefined): string;
+  /** Notes an event of a native stream, forwarded as the upstream wrote it (for encoders that number their events). */
+  forwarded?(text: string): void;
 }
 
 /**
@@ -47,8 +49,10 @@ export async function relayTranslatedStream(
         try {
           // A native event is already in the client's format; a chunk the decoder kept as upstream text is parsed
           // when `chunk` is read, and may turn out not to be JSON.
-          if (event.kind === 'native') text = event.text;
-          else {
+          if (event.kind === 'native') {
+            text = event.text;
+            encoder.forwarded?.(text);
+          } else {
             encoded = true;
             text = encoder.push(event.chunk);
           }

@@ -159,7 +159,7 @@ export class LimitEnforcer implements UsageMeter {
     const limits = record.limits;
     const rate = record.rateLimits;
 
-    const inputBound = inputTokenUpperBound(body);
+    const inputBound = inputTokenUpperBound(body) + (start.extraInputTokens ?? 0);
     let worstTokens = 0;
     let worstCost = 0;
     for (const target of start.targets) {

@@ -136,6 +136,7 @@ export class ChatService {
       requestType: call.route,
       targets,
       body,
+      extraInputTokens: call.native?.extraInputTokens,
     });
     const stream = body.stream === true;
     const dispatchRequest: DispatchRequest = {
@@ -153,7 +154,7 @@ export class ChatService {
             const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: false, source: call.source, native });
             const response = await this.dependencies.client.send(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
             if (response.status < 200 || response.status >= 300) return { ok: false, response };
-            const parsed = await target.adapter.chat.parseResponse(response, context);
+            const parsed = await target.adapter.chat.parseResponse(response, context, native === undefined ? undefined : NATIVE_PARSE);
             // Named members, not a spread: copying an object's members by spread was ~1 % of a request's CPU. Usage
             // is settled only when its counts are counts, whatever an adapter made of the upstream's report.
             return {
@@ -367,6 +368,9 @@ export class ChatService {
   }
 }
 
+/** The parse option of a native attempt's reply, one object for all. */
+const NATIVE_PARSE = { native: true } as const;
+
 /** The call's native request when this attempt's adapter and model take it as is; undefined when the attempt translates. */
 function nativeFor(target: RouteTarget, context: ProviderContext, call: InferenceCall): NativeRequest | undefined {
   const chat = target.adapter.chat;
@@ -380,6 +384,7 @@ function nativeFor(target: RouteTarget, context: ProviderContext, call: Inferenc
  */
 function nativeReplyHeaders(native: NativeRequest, headers: Record<string, string>): Record<string, string> | undefined {
   const name = NATIVE_REQUEST_ID_HEADERS[native.format];
+  if (name === undefined) return undefined;
   const value = headers[name];
   return value === undefined ? undefined : { [name]: value };
 }

@@ -11,6 +11,8 @@ export interface MeteringStart {
   targets: RouteTarget[];
   /** The canonical request (OpenAI chat or embeddings body). */
   body: Record<string, unknown>;
+  /** Input tokens the request may send beyond what `body` shows (see `NativeRequest.extraInputTokens`). */
+  extraInputTokens?: number;
 }
 
 /** How an attempt or a request ended, for settlement and the ledger. */

@@ -356,3 +356,18 @@ function toolChoice(choice: NonNullable<ResponsesRequest['tool_choice']>): ToolC
     code: 'unsupported_tool',
   });
 }
+
+/**
+ * A bound of the input tokens in what the translation leaves out of the chat request but a request sent to OpenAI
+ * as written carries: earlier reasoning items (their summaries and encrypted content, which only OpenAI reads). The
+ * bound is their JSON's length in bytes, as the chat request's own bound counts text: no token is shorter than a
+ * byte.
+ */
+export function untranslatedInputTokens(body: ResponsesRequest): number {
+  if (!Array.isArray(body.input)) return 0;
+  let bytes = 0;
+  for (const item of body.input) {
+    if (item.type === 'reasoning') bytes += Buffer.byteLength(JSON.stringify(item), 'utf8');
+  }
+  return bytes;
+}

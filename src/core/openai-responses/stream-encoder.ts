@@ -37,7 +37,15 @@ export interface ResponsesStreamEncoder {
   finish(usage: TokenUsage | undefined): string;
   /** Ends the stream with an `error` event, on which the official SDKs throw an APIError carrying the message. */
   fail(error: { type: string; code?: string; message: string; param?: string | null }): string;
+  /**
+   * Notes an event the upstream wrote in this format and the relay forwarded (a native stream), so that an error
+   * event ending the stream takes the next sequence number.
+   */
+  forwarded(text: string): void;
 }
+
+/** A `sequence_number` member in an event's JSON text (quotes in string values are escaped, so only a key matches). */
+const SEQUENCE_NUMBER = /"sequence_number"\s*:\s*(\d+)/g;
 
 type OpenItem =
   | { kind: 'reasoning'; index: number; id: string; text: string }
@@ -242,6 +250,9 @@ export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOpti
       const response = responseSnapshot(true, usage ?? reportedUsage);
       out += emit({ type: incomplete ? 'response.incomplete' : 'response.completed', response });
       return out;
+    },
+    forwarded(text) {
+      for (const match of text.matchAll(SEQUENCE_NUMBER)) sequence = Math.max(sequence, Number(match[1]) + 1);
     },
     fail(error) {
       if (ended) return '';

@@ -3,7 +3,7 @@
  * block `content_block_start` / `_delta`* / `_stop`, then `message_delta` (stop reason, cumulative usage) and
  * `message_stop`. `ping` may come anywhere, `error` may come after HTTP 200, unknown events are ignored.
  */
-import { createSseReader, type EventSourceMessage } from '../sse-reader.js';
+import { createSseReader, sseEventText, type EventSourceMessage } from '../sse-reader.js';
 import type { AnthropicMessage, AnthropicUsage } from '../../spec/anthropic.js';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
@@ -39,12 +39,6 @@ interface ToolBlock {
   sentArguments: boolean;
 }
 
-/** An event as SSE text again, for forwarding: named by its type, its data as the upstream wrote it. */
-function sseText(type: string, data: string): string {
-  let text = `event: ${type}\n`;
-  for (const line of data.split('\n')) text += `data: ${line}\n`;
-  return `${text}\n`;
-}
 
 /**
  * Why an event may not be forwarded to an Anthropic client as it is (undefined when it may): what Anthropic's SDKs
@@ -271,7 +265,7 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
     }
     const type = typeof event.type === 'string' ? event.type : message.event;
     interpret(type, event);
-    if (native && !failed && type !== undefined) pending.push({ kind: 'native', text: sseText(type, message.data) });
+    if (native && !failed && type !== undefined) pending.push({ kind: 'native', text: sseEventText(type, message.data) });
   };
 
   const reader = createSseReader(handle);

@@ -1,6 +1,12 @@
-/** OpenAI itself: the reference server, so the compatible adapter applies with one rename. */
-import type { AdapterFactory } from '../../spec/provider.js';
+/**
+ * OpenAI itself: the reference server, so the compatible adapter applies with one rename; and OpenAI's Responses API,
+ * which takes a client's `/v1/responses` request as written (see `NativeRequest`).
+ */
+import type { AdapterFactory, ProviderAdapter, ProviderContext } from '../../spec/provider.js';
 import { createCompatibleAdapter, type CompatibleDescription } from '../openai-compatible/index.js';
+import { parseNativeResponse } from './responses-reply.js';
+import { buildNativeResponsesRequest } from './responses-request.js';
+import { createResponsesStreamDecoder } from './responses-stream.js';
 
 const OPENAI_RULES = { renameFields: { max_tokens: 'max_completion_tokens' } } as const;
 
@@ -34,5 +40,34 @@ export const openAIDescription: CompatibleDescription = {
   embeddingRules: { acceptTokenInputs: true },
 };
 
+/**
+ * Whether an attempt sends a Responses request as written: to OpenAI's own API (the built-in `openai` provider, as
+ * for the rename above), not to a custom provider on this adapter, whose server may know only chat completions.
+ */
+function takesNative(context: ProviderContext): boolean {
+  return context.provider.name === 'openai';
+}
+
 /** Creates the OpenAI adapter. */
-export const createOpenAIAdapter: AdapterFactory = () => createCompatibleAdapter(openAIDescription);
+export const createOpenAIAdapter: AdapterFactory = () => {
+  const compatible = createCompatibleAdapter(openAIDescription);
+  const chat = compatible.chat;
+  const adapter: ProviderAdapter = {
+    ...compatible,
+    chat: {
+      nativeFormat: 'openai-responses',
+      takesNative,
+      async buildRequest(request, context, options) {
+        if (options.native !== undefined) return buildNativeResponsesRequest(openAIDescription, options.native.body, context, options);
+        return chat.buildRequest(request, context, options);
+      },
+      parseResponse(response, context, options) {
+        return options?.native === true ? parseNativeResponse(response.body) : chat.parseResponse(response, context, options);
+      },
+      createStreamDecoder(context, options) {
+        return options?.native === true ? createResponsesStreamDecoder({ secrets: [context.key.value] }) : chat.createStreamDecoder(context, options);
+      },
+    },
+  };
+  return adapter;
+};
