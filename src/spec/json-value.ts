@@ -22,3 +22,8 @@ export function isAbsentOrText(value: unknown): value is string | null | undefin
 export function isWholeNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
+
+/** Whether each named member of a usage report is a count where it is given (absent and null count as not given). */
+export function areCountsWhereGiven(usage: Record<string, unknown>, members: readonly string[]): boolean {
+  return members.every((member) => usage[member] === undefined || usage[member] === null || isWholeNumber(usage[member]));
+}

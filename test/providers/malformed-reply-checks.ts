@@ -111,6 +111,7 @@ function streamContent(route: Route, text: string, context: string, forwarded?: 
     if (last.event === 'error') expect(parseJson(last.data)?.error?.message, context).toEqual(expect.any(String));
     return content;
   }
+  if (route === '/v1/responses' && forwarded !== undefined) return nativeResponsesContent(events, context, forwarded);
   if (route === '/v1/responses') {
     let sequence = 0;
     for (const item of events) {
@@ -139,6 +140,35 @@ function streamContent(route: Route, text: string, context: string, forwarded?: 
   return content;
 }
 
+/**
+ * Checks a native Responses stream (the upstream's events forwarded as written): every event but a closing error is
+ * one the upstream sent, as its data was written, named by its data's type, in the upstream's order and each once;
+ * the stream ends with the upstream's `response.completed` or `response.incomplete`, or with an error event numbered
+ * after the last event forwarded. Returns the text deltas.
+ */
+function nativeResponsesContent(events: Array<{ event: string | undefined; data: string }>, context: string, forwarded: string): string {
+  const upstream = sseEvents(forwarded.replace(/\r\n?/g, '\n')).map((item) => item.data);
+  let content = '';
+  let position = -1;
+  let sequence = -1;
+  for (const [index, item] of events.entries()) {
+    const data = parseJson(item.data);
+    expect(data?.type, context).toBe(item.event);
+    expect(data?.sequence_number, context).toBeGreaterThan(sequence);
+    sequence = data.sequence_number;
+    if (index === events.length - 1 && item.event === 'error') {
+      expect(data?.error?.message, context).toEqual(expect.any(String));
+      continue;
+    }
+    const found = upstream.indexOf(item.data, position + 1);
+    expect(found, `${context}: a forwarded event is the upstream's, after the one before it`).toBeGreaterThan(position);
+    position = found;
+    if (item.event === 'response.output_text.delta') content += data.delta;
+  }
+  expect(['response.completed', 'response.incomplete', 'error'], context).toContain(events.at(-1)!.event);
+  return content;
+}
+
 /** Usage a client is shown holds counts a client can add up: absent, or non-negative whole numbers. */
 export function expectSaneUsage(usage: unknown, context: string): void {
   if (usage === undefined || usage === null) return;
@@ -159,7 +189,8 @@ export function tryReplyAs(currentClient: () => MeteredClient) {
     const before = target.upstreamRequests();
     if (stream) target.answerStream({ contentType: target.streamContentType, ...reply }, followUp);
     else target.answerCompletion(reply);
-    const forwarded = stream && route === '/v1/chat/completions' && target.name === 'openai-compatible' ? Buffer.from(reply.raw).toString('utf8') : undefined;
+    const forwarded =
+      stream && ((route === '/v1/chat/completions' && target.name === 'openai-compatible') || target.native === true) ? Buffer.from(reply.raw).toString('utf8') : undefined;
     const answer = await ask(client, route, target.model, stream, `${target.name} ${label}`, forwarded);
     // The scripted reply was the one played: the upstream was asked.
     expect(target.upstreamRequests(), `${target.name} ${label}: the upstream was asked`).toBeGreaterThan(before);

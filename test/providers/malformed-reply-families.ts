@@ -9,6 +9,7 @@ import type { GoogleMock } from '../mocks/google-mock.js';
 import type { RawReply } from '../mocks/mock-server.js';
 import type { OpenAIMock } from '../mocks/openai-mock.js';
 import type { ReplicateMock } from '../mocks/replicate-mock.js';
+import type { Route } from './malformed-reply-checks.js';
 import type { JsonObject } from './malformed-reply-support.js';
 import {
   anthropicMessage,
@@ -24,6 +25,8 @@ import {
   openaiCompletion,
   openaiStream,
   replicateStream,
+  responsesReply,
+  responsesStream,
   sse,
   upstreamText,
   withEvent,
@@ -34,6 +37,13 @@ import {
 export interface ReplyFamily {
   name: string;
   model: string;
+  /** The routes whose requests this family's replies answer (default: every chat route). */
+  routes?: readonly Route[];
+  /**
+   * The family's replies reach the client as the upstream wrote them (a native request): a stream is checked to be
+   * the upstream's events as sent, each once and in order, then the upstream's end or an error event.
+   */
+  native?: boolean;
   /** The text every valid reply of this family carries, to show the valid reply is translated. */
   expectedText: string;
   /** The valid non-streamed reply. */
@@ -116,8 +126,9 @@ export function malformedReplyFamilies(upstreams: ReplyUpstreams): ReplyFamily[]
   const replicatePrediction = replicatePredictionsOf(replicateMock.baseUrl, knownPrediction);
   return [
     {
+      // A custom provider on OpenAI's adapter: chat completions on every route (OpenAI's own takes /v1/responses natively).
       name: 'openai-compatible',
-      model: 'openai/gpt-4o-mini',
+      model: 'compatible/gpt-4o-mini',
       expectedText: upstreamText,
       completion: openaiCompletion,
       stream: openaiStream,
@@ -134,6 +145,28 @@ export function malformedReplyFamilies(upstreams: ReplyUpstreams): ReplyFamily[]
         ['tool calls that are a number', withEvent(openaiStream, 3, (data) => (data.choices[0].delta.tool_calls = 7))],
         ['a tool call index that is text', withEvent(openaiStream, 3, (data) => (data.choices[0].delta.tool_calls[0].index = 'first'))],
         ['a tool call function that is a list', withEvent(openaiStream, 4, (data) => (data.choices[0].delta.tool_calls[0].function = [1]))],
+      ],
+    },
+    {
+      name: 'openai (Responses)',
+      model: 'openai/gpt-4o-mini',
+      routes: ['/v1/responses'],
+      native: true,
+      expectedText: upstreamText,
+      completion: responsesReply,
+      stream: responsesStream,
+      encodeStream: (events) => sse(events),
+      streamContentType: 'text/event-stream',
+      ...answeredBy(openaiMock),
+      requiredMembers: [['id'], ['object'], ['status'], ['model'], ['output'], ['output', 1], ['output', 1, 'content'], ['output', 1, 'content', 0], ['output', 1, 'content', 0, 'text'], ['output', 2, 'call_id'], ['output', 2, 'arguments'], ['usage']],
+      usageCounts: [['usage', 'input_tokens'], ['usage', 'output_tokens'], ['usage', 'input_tokens_details', 'cached_tokens'], ['usage', 'output_tokens_details', 'reasoning_tokens']],
+      streamUsage: { event: 13, path: ['response', 'usage', 'output_tokens'] },
+      oddStreams: [
+        ['an output item that is text', withEvent(responsesStream, 2, (data) => (data.item = 'message'))],
+        ['a delta that is a number', withEvent(responsesStream, 4, (data) => (data.delta = 5))],
+        ['a completed response whose output is null', withEvent(responsesStream, 13, (data) => (data.response.output = null))],
+        ['an event without its sequence number', withEvent(responsesStream, 5, (data) => delete data.sequence_number)],
+        ['a first event that is not response.created', responsesStream.slice(1)],
       ],
     },
     {

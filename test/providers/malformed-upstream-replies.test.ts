@@ -59,10 +59,14 @@ beforeAll(async () => {
   const adapters = new Map(createAdapterRegistry());
   adapters.set('replicate', createReplicateAdapterWith({ polling: { waitBeforePoll: async () => undefined } }));
   tollgate = await startLiveGateway({ adapters });
+  // OpenAI's adapter as a custom provider: it speaks chat completions on every route (OpenAI's own takes /v1/responses natively).
+  const compatible = await tollgate.request({ method: 'POST', url: '/api/providers', body: { provider: 'compatible', custom_provider_config: { base_provider_type: 'openai' } } });
+  expect(compatible.status, compatible.text).toBe(201);
   await keyProviders(
     tollgate,
     [
       ['openai', openaiMock.baseUrl, 'sk-openai'],
+      ['compatible', openaiMock.baseUrl, 'sk-openai'],
       ['anthropic', anthropicMock.baseUrl, 'sk-ant'],
       ['gemini', googleMock.baseUrl, 'gemini-key'],
       ['bedrock', bedrockMock.baseUrl, 'bedrock-key'],
@@ -114,13 +118,13 @@ function family(name: string): ReplyFamily {
 
 // --- The cases ------------------------------------------------------------------------------------------------
 
-const familyNames = ['openai-compatible', 'anthropic', 'gemini', 'vertex (Gemini)', 'vertex (Claude)', 'bedrock', 'cohere', 'replicate'];
+const familyNames = ['openai-compatible', 'openai (Responses)', 'anthropic', 'gemini', 'vertex (Gemini)', 'vertex (Claude)', 'bedrock', 'cohere', 'replicate'];
 const wrongTypes: Json[] = ['a string', 42, null, [1, 2, 3], {}];
 
 describe.each(familyNames)('%s', (name) => {
   it('translates the valid reply, streamed and not, on every chat route', async () => {
     const target = family(name);
-    for (const route of chatRoutes) {
+    for (const route of target.routes ?? chatRoutes) {
       const plain = await tryReply(target, false, json(target.completion), 'valid reply', route);
       expect(plain.status, plain.text).toBe(200);
       expect(plain.content, plain.text).toContain(target.expectedText);
@@ -139,12 +143,13 @@ describe.each(familyNames)('%s', (name) => {
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) value.some_new_member = { kind: 'future', values: [1, 'two'] };
     }
     body.some_new_member = 'future';
-    const answer = await tryReply(target, false, json(body), 'unknown members');
+    const route = target.routes?.[0];
+    const answer = await tryReply(target, false, json(body), 'unknown members', route);
     expect(answer.status, answer.text).toBe(200);
     expect(answer.content, answer.text).toContain(target.expectedText);
     const events = clone(target.stream as unknown as Json) as unknown as ScriptedEvent[];
     for (const event of events) if (event.data !== null && typeof event.data === 'object' && !Array.isArray(event.data)) event.data.some_new_member = [null, { a: 1 }];
-    const streamed = await tryReply(target, true, { raw: target.encodeStream([...events, { event: 'some_new_event', data: { type: 'some_new_event' } }]) }, 'unknown members and events');
+    const streamed = await tryReply(target, true, { raw: target.encodeStream([...events, { event: 'some_new_event', data: { type: 'some_new_event' } }]) }, 'unknown members and events', route);
     expect(streamed.status, streamed.text).toBe(200);
     expect(streamed.content, streamed.text).toBe(target.expectedText);
   });
@@ -153,7 +158,7 @@ describe.each(familyNames)('%s', (name) => {
     const target = family(name);
     const cases = notReplies(JSON.stringify(target.completion));
     for (const [label, reply] of cases) {
-      for (const route of chatRoutes) {
+      for (const route of target.routes ?? chatRoutes) {
         const answer = await tryReply(target, false, reply, `${label} (${route})`, route);
         expect(answer.status, `${label}: ${answer.text}`).toBe(502);
       }
@@ -166,7 +171,7 @@ describe.each(familyNames)('%s', (name) => {
       for (const value of wrongTypes) {
         const body = clone(target.completion);
         setAt(body, path, clone(value));
-        for (const route of chatRoutes) {
+        for (const route of target.routes ?? chatRoutes) {
           await tryReply(target, false, json(body), `${path.join('.')} = ${JSON.stringify(value)} (${route})`, route);
         }
       }
@@ -177,7 +182,7 @@ describe.each(familyNames)('%s', (name) => {
     const target = family(name);
     for (const path of target.usageCounts) {
       for (const number of ['-5', '1e999', '-1e999', '"12"', '1e300', '9007199254740993', '12.5']) {
-        const answer = await tryReply(target, false, { raw: withRawNumber(target.completion, path, number) }, `${path.join('.')} = ${number}`);
+        const answer = await tryReply(target, false, { raw: withRawNumber(target.completion, path, number) }, `${path.join('.')} = ${number}`, target.routes?.[0]);
         expect(answer.status === 200 || answer.status === 502, answer.text).toBe(true);
         if (answer.status === 200) expectSaneUsage(parseJson(answer.text)?.usage, answer.text);
       }
@@ -199,7 +204,7 @@ describe.each(familyNames)('%s', (name) => {
       });
       const encoded = target.encodeStream(events);
       const raw = typeof encoded === 'string' ? encoded.replace(String(marker), number) : encoded;
-      const answer = await tryReply(target, true, { raw }, `stream usage ${usage.path.join('.')} = ${number}`);
+      const answer = await tryReply(target, true, { raw }, `stream usage ${usage.path.join('.')} = ${number}`, target.routes?.[0]);
       if (answer.status === 200) {
         for (const item of sseEvents(answer.text)) {
           const data = parseJson(item.data);
@@ -242,11 +247,11 @@ describe.each(familyNames)('%s', (name) => {
     const incomplete = new Set(['an empty stream', 'garbage lines', 'events that are not JSON', 'a stream without its final events', 'a stream that stops half-way', 'a stream broken off half-way', 'a stream cut inside an event', 'a frame with a wrong checksum', 'a frame with an impossible length']);
     for (const [label, events] of target.oddStreams) cases.push([label, { raw: target.encodeStream(events) }]);
     for (const [label, reply] of cases) {
-      for (const route of chatRoutes) {
+      for (const route of target.routes ?? chatRoutes) {
         const answer = await tryReply(target, true, reply, `${label} (${route})`, route);
         // Replicate's output events carry plain text, and its done event data it may not explain.
         const plainText = name === 'replicate' && label === 'events that are not JSON';
-        if (answer.status === 200 && incomplete.has(label) && !plainText) expect(answer.text, label).not.toMatch(/data: \[DONE\]\n\n$|event: message_stop/);
+        if (answer.status === 200 && incomplete.has(label) && !plainText) expect(answer.text, label).not.toMatch(/data: \[DONE\]\n\n$|event: message_stop|event: response\.completed/);
       }
     }
   });
@@ -284,7 +289,7 @@ describe('a seeded fuzz of upstream replies', () => {
     for (let round = 0; round < rounds; round += 1) {
       // Half the rounds on the chat route, whose OpenAI-compatible streams are forwarded unparsed; the rest shared.
       const draw = random();
-      const route: Route = draw < 0.25 ? '/v1/messages' : draw < 0.5 ? '/v1/responses' : '/v1/chat/completions';
+      const route: Route = target.routes?.[Math.floor(draw * target.routes.length)] ?? (draw < 0.25 ? '/v1/messages' : draw < 0.5 ? '/v1/responses' : '/v1/chat/completions');
       let followUp: RawReply | undefined;
       let mutation: { reply: RawReply; description: string };
       if (stream && name === 'replicate' && random() < 0.3) {

@@ -65,6 +65,58 @@ export const openaiStream: ScriptedEvent[] = [
   { data: { ...openaiChunk({}, null), choices: [], usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 } } },
 ];
 
+/** OpenAI's Response to a native `/v1/responses` request: a reasoning item, the text, a function call. */
+const responsesMessage = { id: 'msg_fuzz', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: upstreamText, annotations: [], logprobs: [] }] };
+const responsesCall = { id: 'fc_fuzz', type: 'function_call', status: 'completed', call_id: 'call_1', name: 'lookup', arguments: '{"q":"x"}' };
+const responsesUsage = { input_tokens: 12, input_tokens_details: { cached_tokens: 2 }, output_tokens: 7, output_tokens_details: { reasoning_tokens: 1 }, total_tokens: 19 };
+const responseOf = (status: string, output: JsonObject[], usage: JsonObject | null): JsonObject => ({
+  id: 'resp_fuzz',
+  object: 'response',
+  created_at: 1_700_000_000,
+  status,
+  error: null,
+  incomplete_details: null,
+  instructions: null,
+  max_output_tokens: 64,
+  model: 'gpt-4o-mini-2024-07-18',
+  output,
+  parallel_tool_calls: true,
+  previous_response_id: null,
+  reasoning: { effort: 'low', summary: 'auto' },
+  store: false,
+  temperature: 1,
+  text: { format: { type: 'text' }, verbosity: 'medium' },
+  tool_choice: 'auto',
+  tools: [],
+  top_p: 1,
+  truncation: 'disabled',
+  usage,
+  user: null,
+  metadata: {},
+});
+export const responsesReply: JsonObject = responseOf(
+  'completed',
+  [{ id: 'rs_fuzz', type: 'reasoning', summary: [{ type: 'summary_text', text: 'thinking' }], encrypted_content: 'gAAAAABfuzz' }, responsesMessage, responsesCall],
+  responsesUsage,
+);
+const responsesEvent = (type: string, members: JsonObject) => ({ event: type, data: { type, ...members } });
+export const responsesStream: ScriptedEvent[] = [
+  responsesEvent('response.created', { response: responseOf('in_progress', [], null) }),
+  responsesEvent('response.in_progress', { response: responseOf('in_progress', [], null) }),
+  responsesEvent('response.output_item.added', { output_index: 0, item: { ...responsesMessage, status: 'in_progress', content: [] } }),
+  responsesEvent('response.content_part.added', { item_id: 'msg_fuzz', output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } }),
+  responsesEvent('response.output_text.delta', { item_id: 'msg_fuzz', output_index: 0, content_index: 0, delta: 'Hello ', logprobs: [] }),
+  responsesEvent('response.output_text.delta', { item_id: 'msg_fuzz', output_index: 0, content_index: 0, delta: 'from upstream', logprobs: [] }),
+  responsesEvent('response.output_text.done', { item_id: 'msg_fuzz', output_index: 0, content_index: 0, text: upstreamText, logprobs: [] }),
+  responsesEvent('response.content_part.done', { item_id: 'msg_fuzz', output_index: 0, content_index: 0, part: responsesMessage.content[0]! }),
+  responsesEvent('response.output_item.done', { output_index: 0, item: responsesMessage }),
+  responsesEvent('response.output_item.added', { output_index: 1, item: { ...responsesCall, status: 'in_progress', arguments: '' } }),
+  responsesEvent('response.function_call_arguments.delta', { item_id: 'fc_fuzz', output_index: 1, delta: '{"q":"x"}' }),
+  responsesEvent('response.function_call_arguments.done', { item_id: 'fc_fuzz', output_index: 1, name: 'lookup', arguments: '{"q":"x"}' }),
+  responsesEvent('response.output_item.done', { output_index: 1, item: responsesCall }),
+  responsesEvent('response.completed', { response: responseOf('completed', [responsesMessage, responsesCall], responsesUsage) }),
+].map((event, index) => ({ ...event, data: { ...event.data, sequence_number: index } }));
+
 export const anthropicMessage: JsonObject = {
   id: 'msg_fuzz',
   type: 'message',

@@ -5,7 +5,7 @@ import type { ChatCompletion, ChatCompletionChoice, FunctionToolCall } from '../
 import { readTokenCounts, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { readReplyJson } from '../../spec/reply-json.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
-import { isRecord, isWholeNumber } from '../../spec/json-value.js';
+import { areCountsWhereGiven, isRecord, isWholeNumber } from '../../spec/json-value.js';
 
 /** The counts of an Anthropic usage report. */
 export const USAGE_COUNTS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
@@ -68,11 +68,6 @@ export function messageShapeProblem(message: unknown): string | undefined {
 }
 
 const isTextOrNull = (value: unknown): boolean => value === null || typeof value === 'string';
-
-/** Whether each named member of a usage report is a count where it is given (absent and null count as not given). */
-export function areCountsWhereGiven(usage: Record<string, unknown>, members: readonly string[]): boolean {
-  return members.every((member) => usage[member] === undefined || usage[member] === null || isWholeNumber(usage[member]));
-}
 
 /**
  * Whether a message that passed {@link messageShapeProblem} may reach an Anthropic client as the upstream wrote it:

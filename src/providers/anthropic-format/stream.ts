@@ -9,9 +9,9 @@ import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } fro
 import type { StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { parseAnthropicStreamError } from './errors.js';
-import { anthropicUsageToTokenUsage, areCountsWhereGiven, isSoundMessage, USAGE_COUNTS } from './response.js';
+import { anthropicUsageToTokenUsage, isSoundMessage, USAGE_COUNTS } from './response.js';
 import { finishReasonFromStopReason } from './stop-reason.js';
-import { isAbsentOrText, isRecord, isWholeNumber } from '../../spec/json-value.js';
+import { areCountsWhereGiven, isAbsentOrText, isRecord, isWholeNumber } from '../../spec/json-value.js';
 
 type Delta = ChatCompletionChunkChoice['delta'];
 

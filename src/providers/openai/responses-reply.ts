@@ -3,7 +3,7 @@
  * its usage, and the canonical completion it amounts to.
  */
 import { errors } from '../../spec/errors.js';
-import { isRecord, isWholeNumber } from '../../spec/json-value.js';
+import { areCountsWhereGiven, isRecord, isWholeNumber } from '../../spec/json-value.js';
 import type { ChatCompletion, FinishReason, FunctionToolCall } from '../../spec/openai.js';
 import type { ChatResult } from '../../spec/provider.js';
 import { fromResponsesUsage, toOpenAIUsage } from '../../spec/usage.js';
@@ -11,14 +11,23 @@ import { parseJsonObject } from '../openai-compatible/index.js';
 
 /** The usage counts a Response reports, each a whole number where given. */
 const USAGE_COUNTS = ['input_tokens', 'output_tokens', 'total_tokens'] as const;
+/** The usage's breakdowns, each an object whose count is a whole number where given. */
+const USAGE_DETAILS = [
+  ['input_tokens_details', 'cached_tokens'],
+  ['output_tokens_details', 'reasoning_tokens'],
+] as const;
+
 
 /**
  * What keeps a Response object from being forwarded as OpenAI's SDKs read it, or undefined when nothing does: its id,
- * `object`, status, model, output items (each an object naming its type) and usage counts (where given).
+ * `object`, status (with `final`, one of a finished response: completed or incomplete), model, output items (see
+ * {@link itemProblem}) and usage counts (where given).
  */
-export function responseProblem(response: Record<string, unknown>): string | undefined {
+export function responseProblem(response: Record<string, unknown>, final = true): string | undefined {
   if (typeof response.id !== 'string' || response.object !== 'response') return 'it is not a Response object with an id';
   if (typeof response.status !== 'string') return 'it has no status';
+  // A finished response is complete or cut short; a failed one (or any other state) is not an answer.
+  if (final && response.status !== 'completed' && response.status !== 'incomplete') return `its status is ${response.status.slice(0, 100)}`;
   if (typeof response.model !== 'string') return 'it names no model';
   if (!Array.isArray(response.output)) return 'its output is not a list';
   for (const item of response.output) {
@@ -27,8 +36,10 @@ export function responseProblem(response: Record<string, unknown>): string | und
   }
   const usage = response.usage;
   if (usage !== undefined && usage !== null) {
-    if (!isRecord(usage) || !USAGE_COUNTS.every((name) => usage[name] === undefined || usage[name] === null || isWholeNumber(usage[name]))) {
-      return 'its usage holds something other than counts';
+    if (!isRecord(usage) || !areCountsWhereGiven(usage, USAGE_COUNTS)) return 'its usage holds something other than counts';
+    for (const [details, count] of USAGE_DETAILS) {
+      const given = usage[details];
+      if (given !== undefined && given !== null && !(isRecord(given) && areCountsWhereGiven(given, [count]))) return 'its usage details hold something other than counts';
     }
   }
   return undefined;

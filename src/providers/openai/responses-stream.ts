@@ -21,7 +21,7 @@ const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete']);
 function unforwardable(event: Record<string, unknown>): string | undefined {
   if (typeof event.type !== 'string') return 'it has no type';
   if (!isWholeNumber(event.sequence_number)) return 'it has no sequence number';
-  if (LIFECYCLE_EVENTS.has(event.type)) return isRecord(event.response) ? responseProblem(event.response) : 'it carries no response';
+  if (LIFECYCLE_EVENTS.has(event.type)) return isRecord(event.response) ? responseProblem(event.response, FINAL_EVENTS.has(event.type)) : 'it carries no response';
   for (const index of POSITIONS) if (event[index] !== undefined && !isWholeNumber(event[index])) return `its ${index} is not a position`;
   if (event.type === 'response.output_item.added' || event.type === 'response.output_item.done') {
     if (!isWholeNumber(event.output_index)) return 'its item has no index';
@@ -50,6 +50,8 @@ function malformed(message: string): UpstreamError {
 export function createResponsesStreamDecoder(options: { secrets?: readonly (string | undefined)[] } = {}): StreamDecoder {
   let pending: StreamEvent[] = [];
   let usage: TokenUsage | undefined;
+  let started = false;
+  let lastSequence = -1;
   let ended = false;
   let failed = false;
 
@@ -89,6 +91,19 @@ export function createResponsesStreamDecoder(options: { secrets?: readonly (stri
       return;
     }
     const type = event.type as string;
+    // A client applies each event once, in order: one repeated or out of place would change what it builds.
+    const sequence = event.sequence_number as number;
+    if (sequence <= lastSequence) {
+      fail(malformed(`OpenAI sent event ${sequence} after event ${lastSequence}.`));
+      return;
+    }
+    lastSequence = sequence;
+    // OpenAI's SDKs build the response from its first event on, and throw at a stream that begins with another.
+    if (!started && type !== 'response.created') {
+      fail(malformed(`OpenAI's stream began with ${type.slice(0, 100)} instead of response.created.`));
+      return;
+    }
+    started = true;
     if (FINAL_EVENTS.has(type)) {
       ended = true;
       usage = fromResponsesUsage((event.response as Record<string, unknown>).usage);

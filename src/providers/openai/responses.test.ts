@@ -135,6 +135,11 @@ describe('parseNativeResponse', () => {
       JSON.stringify({ ...reply, id: 7 }),
       JSON.stringify({ ...reply, object: 'chat.completion' }),
       JSON.stringify({ ...reply, status: null }),
+      JSON.stringify({ ...reply, status: 'failed' }),
+      JSON.stringify({ ...reply, output: [{ type: 'message', content: null }] }),
+      JSON.stringify({ ...reply, output: [{ type: 'message', content: [{ type: 'output_text', text: 5 }] }] }),
+      JSON.stringify({ ...reply, output: [{ type: 'function_call', call_id: 'call_1', name: 'f' }] }),
+      JSON.stringify({ ...reply, usage: { input_tokens: 1, output_tokens: 1, input_tokens_details: { cached_tokens: -2 } } }),
       JSON.stringify({ ...reply, model: undefined }),
       JSON.stringify({ ...reply, output: {} }),
       JSON.stringify({ ...reply, output: [{ id: 'x' }] }),
@@ -244,5 +249,27 @@ describe('the OpenAI adapter', () => {
     const translated = await adapter.chat.parseResponse(chatReply, context);
     expect(translated.nativeSound).toBeUndefined();
     expect(translated.passthrough).toBe(true);
+  });
+});
+
+describe('createResponsesStreamDecoder, the start', () => {
+  it('ends with an error a stream that does not begin with response.created, which the SDKs need first', () => {
+    const events = decode(sse(streamEvents.slice(1)));
+    expect(events.map((event) => event.kind)).toEqual(['error']);
+  });
+});
+
+describe('createResponsesStreamDecoder, the order', () => {
+  it('ends with an error at an event repeated or out of order, which a client would apply twice', () => {
+    const repeated = decode(sse([...streamEvents.slice(0, 4), streamEvents[3]!, ...streamEvents.slice(4)]));
+    expect(repeated.map((event) => event.kind)).toEqual(['native', 'native', 'native', 'native', 'error']);
+    const swapped = decode(sse([streamEvents[0]!, streamEvents[2]!, streamEvents[1]!]));
+    expect(swapped.map((event) => event.kind)).toEqual(['native', 'native', 'error']);
+  });
+
+  it('ends with an error a response that completes in a state other than completed or incomplete', () => {
+    const final = streamEvents.at(-1)!;
+    const failed = { ...final, response: { ...(final.response as object), status: 'failed' } };
+    expect(decode(sse([...streamEvents.slice(0, -1), failed])).at(-1)!.kind).toBe('error');
   });
 });
