@@ -39,7 +39,6 @@ interface ToolBlock {
   sentArguments: boolean;
 }
 
-
 /**
  * Why an event may not be forwarded to an Anthropic client as it is (undefined when it may): what Anthropic's SDKs
  * read of it must be there and of its type, since no translation writes it anew. The message of `message_start` is
