@@ -1,23 +1,14 @@
 /**
  * Decodes a ConverseStream reply (`application/vnd.amazon.eventstream` binary frames) into OpenAI chunks.
  */
-import { EventStreamCodec, type Message } from '@smithy/eventstream-codec';
-import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
-import { mapBedrockError } from './bedrock-errors.js';
+import { BedrockEventStreamReader, brokenStream } from './event-stream-reader.js';
 import { completionId, toFinishReason, toTokenUsage } from './converse-response.js';
 import type { ConverseUsage } from './converse-types.js';
 import { STRUCTURED_OUTPUT_TOOL_NAME } from './structured-output.js';
 import { isAbsentOrText, isRecord } from '../../spec/json-value.js';
-
-/** A frame's prelude: total length, headers length, prelude CRC. */
-const PRELUDE_BYTES = 12;
-/** Prelude plus the trailing message CRC: the smallest possible frame. */
-const MINIMUM_FRAME_BYTES = 16;
-/** Bedrock frames are small; a larger length means the bytes are not an event stream. */
-const MAXIMUM_FRAME_BYTES = 16 * 1024 * 1024;
 
 type Delta = ChatCompletionChunkChoice['delta'];
 
@@ -27,10 +18,9 @@ export function createConverseStreamDecoder(context: ProviderContext): StreamDec
 }
 
 class ConverseStreamDecoder implements StreamDecoder {
-  private readonly codec = new EventStreamCodec(toUtf8, fromUtf8);
+  private readonly reader = new BedrockEventStreamReader();
   private readonly id: string;
   private readonly created: number;
-  private pending: Uint8Array = new Uint8Array(0);
   private ended = false;
   private stopped = false;
   private roleSent = false;
@@ -45,34 +35,23 @@ class ConverseStreamDecoder implements StreamDecoder {
   }
 
   push(data: Uint8Array): StreamEvent[] {
-    if (this.ended || data.byteLength === 0) return [];
-    this.pending = concat(this.pending, data);
+    if (this.ended) return [];
     const events: StreamEvent[] = [];
-    while (!this.ended && this.pending.byteLength >= PRELUDE_BYTES) {
-      const view = new DataView(this.pending.buffer, this.pending.byteOffset, this.pending.byteLength);
-      const total = view.getUint32(0, false);
-      if (total < MINIMUM_FRAME_BYTES || total > MAXIMUM_FRAME_BYTES) {
-        events.push(this.fail(`Bedrock sent an invalid event-stream frame length (${total}).`));
+    for (const item of this.reader.push(data)) {
+      if (item.kind === 'error') {
+        events.push(this.end(item.error));
         break;
       }
-      if (this.pending.byteLength < total) break;
-      const frame = this.pending.subarray(0, total);
-      this.pending = this.pending.slice(total);
-      let message: Message;
-      try {
-        message = this.codec.decode(frame);
-      } catch {
-        events.push(this.fail('Bedrock sent a corrupt event-stream frame (checksum mismatch).'));
-        break;
-      }
-      events.push(...this.handle(message));
+      events.push(...this.handleEvent(item.type, item.payload));
+      if (this.ended) break;
     }
     return events;
   }
 
   finish(): StreamEvent[] {
     if (this.ended) return [];
-    if (this.pending.byteLength > 0) return [this.fail('The Bedrock stream ended in the middle of an event-stream frame.')];
+    const broken = this.reader.finish();
+    if (broken !== undefined) return [this.end(broken)];
     if (!this.stopped) return [this.fail('The Bedrock stream ended before the message was complete.')];
     this.ended = true;
     return [];
@@ -80,30 +59,6 @@ class ConverseStreamDecoder implements StreamDecoder {
 
   usage(): TokenUsage | undefined {
     return this.reported;
-  }
-
-  private handle(message: Message): StreamEvent[] {
-    const messageType = stringHeader(message, ':message-type') ?? 'event';
-    const text = toUtf8(message.body);
-    if (messageType === 'error') {
-      const code = stringHeader(message, ':error-code');
-      const detail = stringHeader(message, ':error-message') ?? text;
-      return [this.end(mapBedrockError(code, 500, detail || 'Bedrock reported a stream error.'))];
-    }
-    let payload: unknown;
-    try {
-      payload = text === '' ? {} : JSON.parse(text);
-    } catch {
-      return [this.fail('Bedrock sent an event whose payload is not JSON.')];
-    }
-    if (messageType === 'exception') {
-      const name = stringHeader(message, ':exception-type');
-      const detail = isRecord(payload) && typeof payload.message === 'string' ? payload.message : (name ?? 'Bedrock reported an exception.');
-      return [this.end(mapBedrockError(name, 500, detail))];
-    }
-    // Every ConverseStream event is an object; another payload is a broken stream, not an event to skip.
-    if (!isRecord(payload)) return [this.fail('Bedrock sent an event whose payload is not a JSON object.')];
-    return this.handleEvent(stringHeader(message, ':event-type'), payload);
   }
 
   private handleEvent(eventType: string | undefined, payload: Record<string, unknown>): StreamEvent[] {
@@ -209,29 +164,15 @@ class ConverseStreamDecoder implements StreamDecoder {
   }
 
   private fail(message: string): StreamEvent {
-    return this.end({ status: 502, type: 'server_error', code: 'upstream_stream_error', message, param: null });
+    return this.end(brokenStream(message));
   }
 
   private end(error: UpstreamError): StreamEvent {
     this.ended = true;
-    this.pending = new Uint8Array(0);
     return { kind: 'error', error };
   }
 }
 
-function stringHeader(message: Message, name: string): string | undefined {
-  const header = message.headers[name];
-  return header !== undefined && header.type === 'string' ? header.value : undefined;
-}
-
 function numberOf(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
-}
-
-function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
-  if (first.byteLength === 0) return second.slice();
-  const joined = new Uint8Array(first.byteLength + second.byteLength);
-  joined.set(first, 0);
-  joined.set(second, first.byteLength);
-  return joined;
 }
