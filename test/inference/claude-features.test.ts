@@ -107,13 +107,20 @@ describe('anthropic-beta on /v1/messages', () => {
     expect(anthropicMock.requests.length).toBe(before);
   });
 
-  it("reaches Claude on Bedrock as Converse's additionalModelRequestFields.anthropic_beta", async () => {
+  it("reaches Claude on Bedrock in InvokeModel's anthropic_beta, and translated, in Converse's additionalModelRequestFields", async () => {
     const before = bedrockMock.requests.length;
     await anthropic.beta.messages.create({ ...hello, model: 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', betas: [oneMillion] });
     const sent = bedrockMock.requests.slice(before);
-    expect(sent.map((request) => request.operation)).toEqual(['converse']);
-    expect((sent[0]!.json as Record<string, any>).additionalModelRequestFields).toEqual({ anthropic_beta: [oneMillion] });
+    expect(sent.map((request) => request.operation)).toEqual(['invoke']);
+    expect((sent[0]!.json as Record<string, any>).anthropic_beta).toEqual([oneMillion]);
     expect(sent[0]!.headers['anthropic-beta']).toBeUndefined();
+
+    // A system turn inside messages goes the translated way, through Converse.
+    const translated = { ...hello, messages: [{ role: 'system', content: 'Be brief.' }, ...hello.messages] } as unknown as typeof hello;
+    await anthropic.beta.messages.create({ ...translated, model: 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', betas: [oneMillion] });
+    const converse = bedrockMock.requests.at(-1)!;
+    expect(converse.operation).toBe('converse');
+    expect((converse.json as Record<string, any>).additionalModelRequestFields).toEqual({ anthropic_beta: [oneMillion] });
   });
 
   it('never reaches a model that is not Claude', async () => {
@@ -195,12 +202,21 @@ describe('Claude-only request members on /v1/messages', () => {
     expect((lastAnthropicRequest().body as Record<string, unknown>).output_config).toEqual({ effort: 'high', format: { type: 'json_schema', schema } });
   });
 
-  it("reach Claude on Bedrock in Converse's additionalModelRequestFields", async () => {
+  it("reach Claude on Bedrock in InvokeModel's body, and translated, in Converse's additionalModelRequestFields", async () => {
     const before = bedrockMock.requests.length;
     await create('bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', { ...members, ...withheld });
     const sent = bedrockMock.requests.slice(before);
-    expect(sent.map((request) => request.operation)).toEqual(['converse']);
-    expect((sent[0]!.json as Record<string, any>).additionalModelRequestFields).toEqual(members);
+    expect(sent.map((request) => request.operation)).toEqual(['invoke']);
+    const body = sent[0]!.json as Record<string, unknown>;
+    expect(body).toMatchObject(members);
+    for (const name of Object.keys(withheld)) expect(body).not.toHaveProperty(name);
+
+    const openai = new OpenAI({ apiKey: testAdminKey, baseURL: `${tollgate.url}/v1`, maxRetries: 0 });
+    const chat = { model: 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', messages: [{ role: 'user', content: 'Hello' }], anthropic_request_members: { ...members, ...withheld } };
+    await openai.chat.completions.create(chat as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const converse = bedrockMock.requests.at(-1)!;
+    expect(converse.operation).toBe('converse');
+    expect((converse.json as Record<string, any>).additionalModelRequestFields).toEqual(members);
   });
 
   it("are taken from a chat body's anthropic_request_members extension only by those names", async () => {
@@ -238,10 +254,16 @@ describe("a failed tool result's is_error on /v1/messages", () => {
     expect(messages[2]!.content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_9', is_error: true, content: 'exit status 2' }]);
   });
 
-  it("reaches Claude on Bedrock as the toolResult's error status", async () => {
+  it("reaches Claude on Bedrock as the flag, as sent (InvokeModel), and translated, as the toolResult's error status", async () => {
     const before = bedrockMock.requests.length;
     await anthropic.messages.create({ ...failedRun, model: 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0' });
-    const converse = bedrockMock.requests.slice(before)[0]!.json as { messages: Array<{ content: Array<Record<string, unknown>> }> };
+    const invoke = bedrockMock.requests.slice(before)[0]!.json as { messages: Array<{ content: unknown }> };
+    expect(invoke.messages[2]!.content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_9', is_error: true, content: 'exit status 2' }]);
+
+    // A system turn inside messages goes the translated way, through Converse.
+    const translated = { ...failedRun, messages: [{ role: 'system', content: 'Be brief.' }, ...failedRun.messages] } as unknown as typeof failedRun;
+    await anthropic.messages.create({ ...translated, model: 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0' });
+    const converse = bedrockMock.requests.at(-1)!.json as { messages: Array<{ content: Array<Record<string, unknown>> }> };
     expect(converse.messages[2]!.content[0]).toEqual({ toolResult: { toolUseId: 'toolu_9', content: [{ text: 'exit status 2' }], status: 'error' } });
   });
 

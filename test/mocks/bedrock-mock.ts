@@ -4,12 +4,43 @@
  * temporary credentials, or a Bedrock API key as a bearer token; Converse bodies that alternate roles and
  * declare a toolConfig when tool blocks are present. It answers with Converse shapes, binary event-stream
  * frames for ConverseStream, and Titan / Cohere embedding replies for InvokeModel.
+ *
+ * For Claude (model ids holding `anthropic.claude`: foundation models, `us.`-style inference profiles, ARNs),
+ * InvokeModel (`/invoke`) and InvokeModelWithResponseStream (`/invoke-with-response-stream`) take the Anthropic
+ * Messages body as Bedrock wants it (`anthropic_version: "bedrock-2023-05-31"`, no `model`, no `stream`; see
+ * `bedrock-claude-invoke.ts` for the checks and the deterministic answers). InvokeModel answers an Anthropic
+ * Message (`msg_bdrk_…`, the model named without `anthropic.` and `-v1:0`); the stream answers `chunk` frames
+ * whose payload `{"bytes": <base64 of one Anthropic event's JSON>, "p": <padding>}` carries message_start, the
+ * blocks' events, message_delta and message_stop (with `amazon-bedrock-invocationMetrics`), and no ping.
+ * One-off behaviours apply to every operation; `{ claudeEvents }` scripts a Claude stream from Anthropic events.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import {
+  claudeChunkPayload,
+  claudeInvokeProblem,
+  claudeInvokeReply,
+  claudeStreamEvents,
+  isClaudeModel,
+  MOCK_INVOCATION_LATENCY,
+} from './bedrock-claude-invoke.js';
 import { cutAfterWriting, EventCounter, onClientGone, sendCannedAsLabelled, sendRaw, startMockServer, type OneOffBehavior } from './mock-server.js';
+
+export {
+  BEDROCK_ANTHROPIC_VERSION,
+  claudeInputTokens,
+  claudeInvokeReply,
+  claudeModelName,
+  claudeStreamEvents,
+  claudeTokenCount,
+  isClaudeModel,
+  MOCK_FIRST_BYTE_LATENCY,
+  MOCK_INVOCATION_LATENCY,
+  type BedrockInvocationMetrics,
+  type ClaudeMessage,
+} from './bedrock-claude-invoke.js';
 
 export interface BedrockMockOptions {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -24,8 +55,15 @@ export interface BedrockStreamEvent {
   messageType?: 'event' | 'exception';
 }
 
-/** What the mock does with the next authenticated request. */
-export type BedrockMockBehavior = OneOffBehavior<{ streamEvents: BedrockStreamEvent[]; failAfter?: number }>;
+/**
+ * What the mock does with the next authenticated request whose body passes the checks (any operation): a canned
+ * reply, raw bytes, a hang, `{ streamEvents }` raw event-stream frames (exceptions among them), or `{ claudeEvents }`
+ * a Claude stream: each Anthropic event wrapped in a `chunk` frame (see `claudeChunkFrames`). With `failAfter`,
+ * the connection breaks after that many frames.
+ */
+export type BedrockMockBehavior = OneOffBehavior<
+  { streamEvents: BedrockStreamEvent[]; failAfter?: number } | { claudeEvents: Array<Record<string, unknown>>; failAfter?: number }
+>;
 
 export interface RecordedBedrockRequest {
   method: string;
@@ -76,6 +114,16 @@ export function encodeBedrockFrames(events: BedrockStreamEvent[]): Uint8Array[] 
   });
 }
 
+/** Wraps Anthropic stream events as InvokeModelWithResponseStream `chunk` events (`{ bytes: <base64 JSON> }`). */
+export function claudeChunkEvents(events: Array<Record<string, unknown>>): BedrockStreamEvent[] {
+  return events.map((event) => ({ type: 'chunk', payload: claudeChunkPayload(event) }));
+}
+
+/** The encoded frames of an InvokeModelWithResponseStream reply carrying these Anthropic events, for raw replies. */
+export function claudeChunkFrames(events: Array<Record<string, unknown>>): Uint8Array {
+  return Buffer.concat(encodeBedrockFrames(claudeChunkEvents(events)));
+}
+
 /** The events of the default streamed answer. */
 export const DEFAULT_STREAM_EVENTS: BedrockStreamEvent[] = [
   { type: 'messageStart', payload: { role: 'assistant' } },
@@ -105,7 +153,7 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
 
   function handle(request: IncomingMessage, response: ServerResponse, raw: Buffer, body: string, json: unknown): void {
     const url = request.url ?? '/';
-    const match = /^\/model\/([^/?]+)\/(converse|converse-stream|invoke|count-tokens)(?:\?|$)/.exec(url);
+    const match = /^\/model\/([^/?]+)\/(converse-stream|converse|invoke-with-response-stream|invoke|count-tokens)(?:\?|$)/.exec(url);
     const modelId = match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
     const recorded: RecordedBedrockRequest = { method: request.method ?? '', url, operation: match?.[2], modelId, headers: request.headers, body, json };
     requests.push(recorded);
@@ -118,13 +166,14 @@ export async function startBedrockMock(options: BedrockMockOptions): Promise<Bed
     }
     const operation = match[2];
     if (operation === 'count-tokens') return countTokens(response, modelId ?? '', json as Record<string, unknown>);
-    if (operation === 'invoke') validateInvoke(modelId ?? '', json as Record<string, unknown>);
+    if (operation === 'invoke' || operation === 'invoke-with-response-stream') validateInvoke(operation, modelId ?? '', json as Record<string, unknown>);
     else validateConverse(json as Record<string, unknown>);
 
     const behavior = queue.shift();
     if (behavior === undefined) return answerByDefault(response, operation ?? '', modelId ?? '', json as Record<string, unknown>);
     if ('hang' in behavior) return onClientGone(response, noteAbort);
     if ('streamEvents' in behavior) return stream(response, behavior.streamEvents, behavior.failAfter, noteAbort);
+    if ('claudeEvents' in behavior) return stream(response, claudeChunkEvents(behavior.claudeEvents), behavior.failAfter, noteAbort);
     if ('raw' in behavior) return sendRaw(response, behavior, { 'x-amzn-requestid': 'mock-request' });
     sendCannedAsLabelled(response, behavior, { 'content-type': 'application/json', 'x-amzn-requestid': 'mock-request' });
   }
@@ -187,6 +236,9 @@ function stream(response: ServerResponse, events: BedrockStreamEvent[], failAfte
 
 function answerByDefault(response: ServerResponse, operation: string, modelId: string, body: Record<string, unknown>): void {
   if (operation === 'converse-stream') return stream(response, DEFAULT_STREAM_EVENTS, undefined, () => undefined);
+  if (operation === 'invoke-with-response-stream') {
+    return stream(response, claudeChunkEvents(claudeStreamEvents(claudeInvokeReply(modelId, body))), undefined, () => undefined);
+  }
   let reply: unknown;
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amzn-requestid': 'mock-request' };
   if (operation === 'converse') {
@@ -196,6 +248,13 @@ function answerByDefault(response: ServerResponse, operation: string, modelId: s
       usage: { inputTokens: 10, outputTokens: 6, totalTokens: 16 },
       metrics: { latencyMs: 42 },
     };
+  } else if (isClaudeModel(modelId)) {
+    const message = claudeInvokeReply(modelId, body);
+    reply = message;
+    // InvokeModel's own usage headers, beside the Message's usage.
+    headers['x-amzn-bedrock-input-token-count'] = String(message.usage.input_tokens);
+    headers['x-amzn-bedrock-output-token-count'] = String(message.usage.output_tokens);
+    headers['x-amzn-bedrock-invocation-latency'] = String(MOCK_INVOCATION_LATENCY);
   } else if (modelId.includes('titan-embed')) {
     const text = String(body.inputText);
     const dimensions = typeof body.dimensions === 'number' ? body.dimensions : 1024;
@@ -369,7 +428,13 @@ function validateConverse(body: Record<string, unknown>): void {
   }
 }
 
-function validateInvoke(modelId: string, body: Record<string, unknown>): void {
+function validateInvoke(operation: string, modelId: string, body: Record<string, unknown>): void {
+  if (isClaudeModel(modelId)) {
+    const problem = claudeInvokeProblem(body);
+    if (problem !== undefined) throw validationError(problem);
+    return;
+  }
+  if (operation === 'invoke-with-response-stream') throw validationError('The model is unsupported for streaming.');
   if (modelId.includes('titan-embed')) {
     if (typeof body.inputText !== 'string' || body.inputText === '') throw validationError('inputText is required.');
     if (body.dimensions !== undefined && ![256, 512, 1024].includes(body.dimensions as number)) {

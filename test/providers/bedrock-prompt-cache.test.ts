@@ -1,19 +1,36 @@
 /**
- * Prompt caching through Bedrock end to end: Anthropic-style `cache_control` markers, sent by an Anthropic SDK
- * client to `/v1/messages` or by an OpenAI SDK client to `/v1/chat/completions` (the chat-format extension),
- * reach the Bedrock mock as Converse `cachePoint` blocks, and Converse's cache usage comes back as cached tokens.
+ * Prompt caching through Bedrock end to end: Anthropic-style `cache_control` markers sent by an Anthropic SDK client
+ * to `/v1/messages` reach Claude as written (InvokeModel); translated (the chat-format extension on
+ * `/v1/chat/completions`, or a Messages request the translation serves), they reach the Bedrock mock as Converse
+ * `cachePoint` blocks, and the cache usage comes back either way.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
-import { converseRequests } from './bedrock-support.js';
+import { claudeInvokeRequests, converseRequests } from './bedrock-support.js';
 
 const bedrockApiKey = 'bedrock-api-key-cache-0001';
 const claude = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 const cachePoint = { cachePoint: { type: 'default' } };
 const manual = 'You answer questions about the station manual. '.repeat(40);
+
+/** A Messages request with cache_control on its system prompt, a tool and a text block. */
+const cachedQuestion = {
+  max_tokens: 64,
+  system: [{ type: 'text' as const, text: manual, cache_control: { type: 'ephemeral' as const } }],
+  tools: [{ name: 'lookup', description: 'Looks a page up.', input_schema: { type: 'object' as const, properties: {} }, cache_control: { type: 'ephemeral' as const } }],
+  messages: [
+    {
+      role: 'user' as const,
+      content: [
+        { type: 'text' as const, text: 'What does page 3 say?', cache_control: { type: 'ephemeral' as const } },
+        { type: 'text' as const, text: 'Be brief.' },
+      ],
+    },
+  ],
+};
 
 /** Bedrock's reply to a call that read 1024 cached prompt tokens and wrote 512 more to the cache. */
 function cachedReply(mock: BedrockMock): void {
@@ -44,16 +61,38 @@ describe('Bedrock prompt caching', () => {
     await mock?.close();
   });
 
-  it('turns cache_control from the Anthropic SDK into cache points and reports the cache usage back', async () => {
+  it("sends the Anthropic SDK's cache_control to Claude as written, through InvokeModel, and its cache usage back", async () => {
+    mock.enqueue({
+      status: 200,
+      body: {
+        id: 'msg_bdrk_01CachedReply000000000000',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-3-5-haiku-20241022',
+        content: [{ type: 'text', text: 'From the cache.' }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: 20, cache_creation_input_tokens: 512, cache_read_input_tokens: 1024, output_tokens: 5 },
+      },
+    });
+    const client = new Anthropic({ apiKey: testAdminKey, baseURL: tollgate.url, maxRetries: 0, defaultHeaders: { 'x-tollgate-key-id': keyId } });
+    const message = await client.messages.create({ ...cachedQuestion, model: `bedrock/${claude}` });
+
+    const sent = claudeInvokeRequests(mock).at(-1)!.json as Record<string, any>;
+    expect(sent).toMatchObject({ system: cachedQuestion.system, tools: cachedQuestion.tools, messages: cachedQuestion.messages });
+    expect(message.content[0]).toMatchObject({ type: 'text', text: 'From the cache.' });
+    expect(message.usage).toMatchObject({ input_tokens: 20, output_tokens: 5, cache_read_input_tokens: 1024, cache_creation_input_tokens: 512 });
+  });
+
+  it('turns the cache_control of a translated Messages request (a system turn inside messages) into cache points', async () => {
     cachedReply(mock);
     const client = new Anthropic({ apiKey: testAdminKey, baseURL: tollgate.url, maxRetries: 0, defaultHeaders: { 'x-tollgate-key-id': keyId } });
+    const { system, ...rest } = cachedQuestion;
     const message = await client.messages.create({
+      ...rest,
       model: `bedrock/${claude}`,
-      max_tokens: 64,
-      system: [{ type: 'text', text: manual, cache_control: { type: 'ephemeral' } }],
-      tools: [{ name: 'lookup', description: 'Looks a page up.', input_schema: { type: 'object', properties: {} }, cache_control: { type: 'ephemeral' } }],
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'What does page 3 say?', cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'Be brief.' }] }],
-    });
+      messages: [{ role: 'system', content: system }, ...rest.messages],
+    } as unknown as Anthropic.MessageCreateParamsNonStreaming);
 
     const body = converseRequests(mock).at(-1)!.json as Record<string, any>;
     expect(body.system).toEqual([{ text: manual }, cachePoint]);

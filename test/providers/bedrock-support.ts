@@ -1,5 +1,5 @@
-/** Bedrock replies the Bedrock mock does not produce on its own: Converse tool calls, plain and streamed. */
-import type { BedrockMock, RecordedBedrockRequest } from '../mocks/bedrock-mock.js';
+/** Bedrock replies the Bedrock mock does not produce on its own: Converse and InvokeModel tool calls, plain and streamed. */
+import { claudeStreamEvents, type BedrockMock, type ClaudeMessage, type RecordedBedrockRequest } from '../mocks/bedrock-mock.js';
 import type { ScriptedToolCall } from './sdk-matrix.js';
 
 const usage = { inputTokens: 30, outputTokens: 12, totalTokens: 42 };
@@ -41,4 +41,25 @@ export function converseRequests(mock: BedrockMock): RecordedBedrockRequest[] {
 /** The InvokeModel calls (embeddings) among what the mock received. */
 export function invokeRequests(mock: BedrockMock): RecordedBedrockRequest[] {
   return mock.requests.filter((request) => request.operation === 'invoke');
+}
+
+/** Queues Claude's answer to the next InvokeModel call (a Messages request sent as written): a tool_use of `call.name`. */
+export function scriptClaudeInvokeToolCall(mock: BedrockMock, call: ScriptedToolCall, stream: boolean): void {
+  const message: ClaudeMessage = {
+    id: 'msg_bdrk_01ToolCallScripted00000',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-3-5-haiku-20241022',
+    content: [{ type: 'tool_use', id: call.id, name: call.name, input: call.arguments }],
+    stop_reason: 'tool_use',
+    stop_sequence: null,
+    usage: { input_tokens: 30, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 12 },
+  };
+  if (stream) mock.enqueue({ claudeEvents: claudeStreamEvents(message) });
+  else mock.enqueue({ status: 200, body: message });
+}
+
+/** The InvokeModel calls that carried a Messages request to Claude, plain or streamed. */
+export function claudeInvokeRequests(mock: BedrockMock): RecordedBedrockRequest[] {
+  return mock.requests.filter((request) => (request.operation === 'invoke' || request.operation === 'invoke-with-response-stream') && (request.modelId ?? '').includes('anthropic.claude'));
 }

@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBedrockMock, vectorFor, type BedrockMock } from '../mocks/bedrock-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
-import { converseRequests, invokeRequests, scriptBedrockToolCall } from './bedrock-support.js';
+import { claudeInvokeRequests, converseRequests, invokeRequests, scriptBedrockToolCall, scriptClaudeInvokeToolCall } from './bedrock-support.js';
 import { describeSdkMatrix, type ProviderUnderTest } from './sdk-matrix.js';
 
 const longTerm = { accessKeyId: 'AKIATOLLGATETEST0001', secretAccessKey: 'bedrock-secret-access-key-0001' };
@@ -41,6 +41,13 @@ function matrixCase(mock: () => BedrockMock, gateway: () => LiveGateway, keyId: 
     upstreamRequestCount: () => mock().requests.length,
     tools: { kind: 'scripted', script: (call, stream) => scriptBedrockToolCall(mock(), call, stream) },
     toolResultsCarryIds: true,
+    // /v1/messages reaches Claude as written, through InvokeModel, whose mock echoes the prompt under Claude's own name.
+    messagesReplyModel: 'claude-3-5-haiku-20241022',
+    messagesRoute: {
+      replyTo: (prompt) => prompt,
+      lastChatBody: () => claudeInvokeRequests(mock()).at(-1)?.json,
+      tools: { kind: 'scripted', script: (call, stream) => scriptClaudeInvokeToolCall(mock(), call, stream) },
+    },
     embeddings: {
       model: 'bedrock/amazon.titan-embed-text-v2:0',
       expected: (text) => vectorFor(text, 1024),

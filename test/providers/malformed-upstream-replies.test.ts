@@ -118,7 +118,7 @@ function family(name: string): ReplyFamily {
 
 // --- The cases ------------------------------------------------------------------------------------------------
 
-const familyNames = ['openai-compatible', 'openai (Responses)', 'anthropic', 'gemini', 'vertex (Gemini)', 'vertex (Claude)', 'bedrock', 'cohere', 'replicate'];
+const familyNames = ['openai-compatible', 'openai (Responses)', 'anthropic', 'gemini', 'vertex (Gemini)', 'vertex (Claude)', 'bedrock', 'bedrock (Claude, Messages)', 'cohere', 'replicate'];
 const wrongTypes: Json[] = ['a string', 42, null, [1, 2, 3], {}];
 
 describe.each(familyNames)('%s', (name) => {

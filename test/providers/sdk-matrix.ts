@@ -55,6 +55,11 @@ export interface ProviderUnderTest {
   streamUsage?: boolean;
   /** Whether the upstream format carries tool-call ids back with tool results (Gemini pairs them by name). */
   toolResultsCarryIds: boolean;
+  /**
+   * What differs on `/v1/messages` for a provider that takes a Messages request as written there (Claude on Bedrock,
+   * through InvokeModel): its reply text, its last request, its scripted tool calls.
+   */
+  messagesRoute?: Partial<Pick<ProviderUnderTest, 'replyTo' | 'lastChatBody' | 'tools'>>;
   /** Embeddings: the model and the vector the mock gives `text` at position `index`, or none offered. */
   embeddings:
     | { model: string; expected(text: string, index: number): number[]; lastBody(): unknown }
@@ -265,6 +270,24 @@ export function describeSdkMatrix(label: string, provider: ProviderUnderTest): v
     }
   });
 
+  describeMessagesMatrix(label, provider.messagesRoute === undefined ? provider : messagesView(provider));
+}
+
+/**
+ * The provider as `/v1/messages` sees it: its own members, those of `messagesRoute` in their place. Each member is
+ * read when a test reads it, for providers whose members are getters valid only once the tests run.
+ */
+function messagesView(provider: ProviderUnderTest): ProviderUnderTest {
+  return new Proxy(provider, {
+    get(target, name, receiver) {
+      const override = target.messagesRoute as Record<string | symbol, unknown> | undefined;
+      return override !== undefined && override[name] !== undefined ? override[name] : Reflect.get(target, name, receiver);
+    },
+  });
+}
+
+/** Registers the Anthropic SDK's tests for one provider. */
+function describeMessagesMatrix(label: string, provider: ProviderUnderTest): void {
   describe(`${label}: the Anthropic SDK through Tollgate /v1/messages`, () => {
     it('creates a message without streaming', async () => {
       const prompt = 'hello from the anthropic sdk';

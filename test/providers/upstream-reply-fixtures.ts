@@ -275,3 +275,11 @@ export function bedrockFrames(events: ScriptedEvent[]): Uint8Array {
   );
   return Buffer.concat(frames);
 }
+
+/**
+ * Anthropic's events as InvokeModelWithResponseStream wraps them for Claude on Bedrock: each event's JSON (a string
+ * data as it is) base64-encoded as the `bytes` of a `chunk` frame.
+ */
+export function claudeChunkFramesOf(events: ScriptedEvent[]): Uint8Array {
+  return bedrockFrames(events.map((item) => ({ event: 'chunk', data: { bytes: Buffer.from(dataText(item.data), 'utf8').toString('base64') } })));
+}

@@ -6,4 +6,4 @@ export { nativeMessagesBody } from './native-body.js';
 export { chatRequestToMessages, type ChatToMessagesOptions } from './request.js';
 export { anthropicUsageToTokenUsage, isSoundMessage, messageShapeProblem, messageToChatCompletion, readAnthropicMessage, type MessageToChatOptions } from './response.js';
 export { finishReasonFromStopReason, stopReasonFromFinishReason } from './stop-reason.js';
-export { createAnthropicStreamDecoder, type AnthropicStreamDecoderOptions } from './stream.js';
+export { createAnthropicStreamDecoder, type AnthropicStreamDecoder, type AnthropicStreamDecoderOptions } from './stream.js';

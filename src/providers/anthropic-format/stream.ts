@@ -70,13 +70,22 @@ function malformed(message: string): UpstreamError {
 }
 
 /**
+ * A decoder of Anthropic's events that may also take them one by one, as JSON text, from a stream that wraps them in
+ * frames of its own (Bedrock's InvokeModelWithResponseStream) rather than in SSE.
+ */
+export interface AnthropicStreamDecoder extends StreamDecoder {
+  /** Takes one event's JSON text (named by its `type`); returns what it decodes to. */
+  pushEvent(data: string): StreamEvent[];
+}
+
+/**
  * Creates the decoder for one streamed attempt. Bytes may be split anywhere, including inside a UTF-8
  * character. Like an OpenAI upstream asked for `include_usage`, it ends with a usage chunk (`choices: []`) at
  * `message_stop`; the core forwards or drops it according to the client's `stream_options`. Thinking text is
  * emitted as the non-standard `reasoning_content`, its signature as `reasoning_signature`, and redacted
  * thinking as `thinking_blocks`, so Tollgate's /v1/messages can hand them back to Anthropic clients.
  */
-export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOptions): StreamDecoder {
+export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOptions): AnthropicStreamDecoder {
   const toolBlocks = new Map<number, ToolBlock>();
   let pending: StreamEvent[] = [];
   let id = options.fallbackId ?? 'msg_unknown';
@@ -278,6 +287,10 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
   return {
     push(data: Uint8Array): StreamEvent[] {
       reader.feed(data);
+      return drain();
+    },
+    pushEvent(data: string): StreamEvent[] {
+      handle({ data, event: undefined, id: undefined });
       return drain();
     },
     finish(): StreamEvent[] {

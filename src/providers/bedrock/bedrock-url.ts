@@ -5,7 +5,7 @@ import type { ProviderContext } from '../../spec/provider.js';
 import { bedrockRegion } from './bedrock-auth.js';
 
 /** The runtime operations Tollgate calls, by path suffix. */
-export type BedrockOperation = 'converse' | 'converse-stream' | 'invoke' | 'count-tokens';
+export type BedrockOperation = 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream' | 'count-tokens';
 
 /** The origin (and path prefix) requests go to: the provider's base_url, else the regional runtime endpoint. */
 export function bedrockBaseUrl(context: ProviderContext): string {

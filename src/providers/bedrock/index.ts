@@ -1,14 +1,17 @@
 /**
- * The AWS Bedrock adapter: chat through Converse / ConverseStream, embeddings through InvokeModel, token counts of
- * Anthropic's models through CountTokens.
+ * The AWS Bedrock adapter: chat through Converse / ConverseStream (and a Messages request to Claude as written through
+ * InvokeModel / InvokeModelWithResponseStream), embeddings through InvokeModel, token counts of Anthropic's models
+ * through CountTokens.
  * Keys sign with SigV4 (access key, secret, optional session token) or carry a Bedrock API key as a bearer token.
  */
 import { readReplyJson, readTokenCountReply } from '../../spec/reply-json.js';
+import { secretsOfKey } from '../../spec/redact-secrets.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamResponse } from '../../spec/provider.js';
 import { authenticateBedrockRequest, DEFAULT_BEDROCK_REGION } from './bedrock-auth.js';
 import { buildBedrockEmbeddingRequests, parseBedrockEmbeddingResponses } from './bedrock-embeddings.js';
 import { parseBedrockError } from './bedrock-errors.js';
 import { bedrockHeaders, bedrockModelId, bedrockOperationUrl, foundationModelId } from './bedrock-url.js';
+import { claudeInvokeBody, createClaudeInvokeStreamDecoder, isClaudeOnBedrock, parseClaudeInvokeResponse } from './claude-invoke.js';
 import { toConverseRequest } from './converse-request.js';
 import { fromConverseResponse } from './converse-response.js';
 import { createConverseStreamDecoder } from './converse-stream-decoder.js';
@@ -41,8 +44,23 @@ export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
   credentialStyle: 'value-or-config',
   knownModels: BEDROCK_KNOWN_MODELS,
   chat: {
+    // Claude's models take a Messages request as the client wrote it, through InvokeModel; the others (and every
+    // translated request) go through Converse.
+    nativeFormat: 'anthropic-messages',
+    takesNative: isClaudeOnBedrock,
     async buildRequest(request, context, options) {
       const stream = options.stream;
+      if (options.native !== undefined) {
+        return authenticateBedrockRequest(
+          {
+            method: 'POST',
+            url: bedrockOperationUrl(context, stream ? 'invoke-with-response-stream' : 'invoke'),
+            headers: bedrockHeaders(context, stream ? 'application/vnd.amazon.eventstream' : 'application/json'),
+            body: JSON.stringify(claudeInvokeBody(options.native.body, options.native.betas)),
+          },
+          context,
+        );
+      }
       return authenticateBedrockRequest(
         {
           method: 'POST',
@@ -54,10 +72,12 @@ export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
         context,
       );
     },
-    parseResponse(response, context) {
+    parseResponse(response, context, options) {
+      if (options?.native === true) return parseClaudeInvokeResponse(response, context);
       return fromConverseResponse(readConverseResponse(response), context);
     },
-    createStreamDecoder(context: ProviderContext) {
+    createStreamDecoder(context: ProviderContext, options) {
+      if (options?.native === true) return createClaudeInvokeStreamDecoder(context, secretsOfKey(context.key));
       return createConverseStreamDecoder(context);
     },
   },
