@@ -57,8 +57,10 @@ export const createOpenAIAdapter: AdapterFactory = () => {
     chat: {
       nativeFormat: 'openai-responses',
       takesNative,
-      async buildRequest(request, context, options) {
-        if (options.native !== undefined) return buildNativeResponsesRequest(openAIDescription, options.native.body, context, options);
+      // Not async: a chat request (every request of the chat route) takes the compatible adapter's promise as it is,
+      // without a second async frame around it.
+      buildRequest(request, context, options) {
+        if (options.native !== undefined) return Promise.resolve(buildNativeResponsesRequest(openAIDescription, options.native.body, context, options));
         return chat.buildRequest(request, context, options);
       },
       parseResponse(response, context, options) {

@@ -6,7 +6,7 @@ import { errors } from '../../spec/errors.js';
 import { areCountsWhereGiven, isRecord, isWholeNumber } from '../../spec/json-value.js';
 import type { ChatCompletion, FinishReason, FunctionToolCall } from '../../spec/openai.js';
 import type { ChatResult } from '../../spec/provider.js';
-import { fromResponsesUsage, toOpenAIUsage } from '../../spec/usage.js';
+import { fromResponsesUsage, toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
 import { parseJsonObject } from '../openai-compatible/index.js';
 
 /** The usage counts a Response reports, each a whole number where given. */
@@ -16,7 +16,6 @@ const USAGE_DETAILS = [
   ['input_tokens_details', 'cached_tokens'],
   ['output_tokens_details', 'reasoning_tokens'],
 ] as const;
-
 
 /**
  * What keeps a Response object from being forwarded as OpenAI's SDKs read it, or undefined when nothing does: its id,
@@ -77,7 +76,7 @@ export function parseNativeResponse(body: Uint8Array): ChatResult {
  * The canonical completion a Response amounts to: its message text, refusal, reasoning summary and function calls.
  * The route forwards the Response itself; this keeps the result's completion true to it.
  */
-export function completionOfResponse(response: Record<string, unknown>, usage: ReturnType<typeof fromResponsesUsage>): ChatCompletion {
+export function completionOfResponse(response: Record<string, unknown>, usage: TokenUsage | undefined): ChatCompletion {
   let content: string | null = null;
   let refusal: string | null = null;
   let reasoning: string | undefined;
