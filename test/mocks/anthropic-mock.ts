@@ -74,17 +74,19 @@ function errorBody(type: string, message: string, sequence: number): Json {
   return { type: 'error', error: { type, message }, request_id: `req_mock${sequence}` };
 }
 
-function isRecord(value: unknown): value is Json {
+/** True for a JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Json {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function blocksOf(content: unknown): Json[] {
+/** A message's content as blocks: a string is one text block. */
+export function blocksOf(content: unknown): Json[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }];
   return Array.isArray(content) ? content.filter(isRecord) : [];
 }
 
 /** Text a block contributes to the prompt (tool results and tool inputs count too). */
-function blockText(block: Json): string {
+export function blockText(block: Json): string {
   if (typeof block.text === 'string') return block.text;
   if (block.type === 'tool_result') return blocksOf(block.content).map(blockText).join('');
   if (block.type === 'tool_use') return JSON.stringify(block.input ?? {});

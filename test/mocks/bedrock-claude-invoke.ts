@@ -9,6 +9,7 @@
  * `enabled` adds a first `thinking` block; `max_tokens` cuts the echo. Token counts are ceil(characters / 4).
  */
 import { createHash, randomInt } from 'node:crypto';
+import { blocksOf, blockText, isRecord } from './anthropic-mock.js';
 
 type Json = Record<string, unknown>;
 
@@ -88,22 +89,6 @@ export function claudeInputTokens(body: Json): number {
   const messages: unknown[] = Array.isArray(body.messages) ? body.messages : [];
   const texts = [...blocksOf(body.system), ...messages.flatMap((message) => blocksOf(isRecord(message) ? message.content : undefined))];
   return claudeTokenCount(texts.map(blockText).join(''));
-}
-
-function isRecord(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function blocksOf(content: unknown): Json[] {
-  if (typeof content === 'string') return [{ type: 'text', text: content }];
-  return Array.isArray(content) ? content.filter(isRecord) : [];
-}
-
-function blockText(block: Json): string {
-  if (typeof block.text === 'string') return block.text;
-  if (block.type === 'tool_result') return blocksOf(block.content).map(blockText).join('');
-  if (block.type === 'tool_use') return JSON.stringify(block.input ?? {});
-  return '';
 }
 
 // --- Validation ---------------------------------------------------------------------------------------
