@@ -232,3 +232,21 @@ describe('/v1/responses to OpenAI, streamed', () => {
     expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ type: 'error', sequence_number: 2, message: 'The model failed to answer.' });
   });
 });
+
+describe('a stateless conversation with a reasoning model, as Codex holds one', () => {
+  it("sends each turn's output back as the next turn's input, reasoning items with their encrypted content", async () => {
+    const settings = { model: 'openai/gpt-5', store: false, include: ['reasoning.encrypted_content' as const], reasoning: { effort: 'low' as const } };
+    const first = await client.responses.create({ ...settings, input: [{ role: 'user', content: 'What is 2 + 2?' }] });
+    const reasoning = first.output.find((item) => item.type === 'reasoning');
+    expect(reasoning).toMatchObject({ encrypted_content: expect.stringMatching(/^gAAAAAB/) });
+
+    // The SDK's own output items, as returned, followed by the next question.
+    const second = await client.responses.create({
+      ...settings,
+      input: [{ role: 'user', content: 'What is 2 + 2?' }, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { role: 'user', content: 'And times three?' }],
+    });
+    expect(second.output_text).toBe('And times three?');
+    const sent = lastOpenAIRequest().body as { input: Array<Record<string, unknown>> };
+    expect(sent.input.slice(1, -1)).toEqual(JSON.parse(JSON.stringify(first.output)));
+  });
+});
