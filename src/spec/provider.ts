@@ -242,6 +242,8 @@ export interface TokenCountRequest {
   chat: ChatCompletionRequest;
   /** The client's `anthropic-beta` names, which Claude's counters take as the Messages API does. */
   betas?: readonly string[];
+  /** The client's request in its own format, for a counter that takes that format (OpenAI's for a Responses request). */
+  native?: NativeRequest;
 }
 
 /**
@@ -249,8 +251,11 @@ export interface TokenCountRequest {
  * `/v1/messages/count_tokens`, Gemini's `:countTokens`), for providers that have one.
  */
 export interface TokenCountOperation {
-  /** Whether the counter can count for this model (as the client names it); without it, every model. */
-  counts?(model: string): boolean;
+  /**
+   * Whether the counter can count this request: for this model (as the client names it), on this provider (its
+   * configured name), given the client's request; without it, every request.
+   */
+  counts?(model: string, request: { provider: string; native?: NativeRequest }): boolean;
   buildRequest(request: TokenCountRequest, context: ProviderContext): UpstreamRequest | Promise<UpstreamRequest>;
   /** The count from a successful reply; throws an invalid-reply error for anything else. */
   parseResponse(response: UpstreamResponse, context: ProviderContext): number;

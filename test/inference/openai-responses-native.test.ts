@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
 import { mockTokenCount, startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
-import { MOCK_REASONING_TOKENS } from '../mocks/openai-responses-mock.js';
+import { MOCK_REASONING_TOKENS, responsesInputTokens } from '../mocks/openai-responses-mock.js';
 import { createApiKey, ledgerRowsOf } from '../limits/limit-helpers.js';
 import { sseEvents } from '../providers/malformed-reply-checks.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
@@ -248,5 +248,25 @@ describe('a stateless conversation with a reasoning model, as Codex holds one', 
     expect(second.output_text).toBe('And times three?');
     const sent = lastOpenAIRequest().body as { input: Array<Record<string, unknown>> };
     expect(sent.input.slice(1, -1)).toEqual(JSON.parse(JSON.stringify(first.output)));
+  });
+});
+
+describe('/v1/responses/input_tokens with an OpenAI model', () => {
+  it("is counted by OpenAI's own counter, from the request as written", async () => {
+    const { data, response } = await client.responses.inputTokens
+      .count({ model: 'openai/gpt-5', instructions: secondTurn.instructions, input: secondTurn.input, reasoning: secondTurn.reasoning, text: secondTurn.text })
+      .withResponse();
+    const sent = lastOpenAIRequest();
+    expect(sent.path).toBe('/v1/responses/input_tokens');
+    expect(sent.body).toEqual({ model: 'gpt-5', instructions: secondTurn.instructions, input: secondTurn.input, reasoning: secondTurn.reasoning, text: secondTurn.text });
+    expect(response.headers.get('x-tollgate-token-count')).toBe('provider');
+    // The count the reasoning item is part of: what OpenAI's counter answers, not Tollgate's estimate of the translation.
+    expect(data).toEqual({ object: 'response.input_tokens', input_tokens: responsesInputTokens(sent.body) });
+  });
+
+  it("leaves out what OpenAI's counter does not take", async () => {
+    await client.responses.inputTokens.count({ ...secondTurn, stream: true } as unknown as OpenAI.Responses.InputTokenCountParams);
+    const sent = lastOpenAIRequest().body;
+    for (const name of ['max_output_tokens', 'store', 'include', 'prompt_cache_key', 'stream']) expect(sent).not.toHaveProperty(name);
   });
 });

@@ -230,7 +230,8 @@ describe('/v1/responses/input_tokens', () => {
 
   it('estimates for a model whose provider has no counter, without calling it', async () => {
     const before = openAIMock.requests.length;
-    const { data, response } = await client.responses.inputTokens.count({ model: 'openai/gpt-4o', input: 'How long is this?' }).withResponse();
+    // A custom provider on OpenAI's adapter: its server may have no counter (OpenAI's own counts: see the native tests).
+    const { data, response } = await client.responses.inputTokens.count({ model: 'local/gpt-4o', input: 'How long is this?' }).withResponse();
     expect(data).toEqual({ object: 'response.input_tokens', input_tokens: expect.any(Number) });
     expect(data.input_tokens).toBeGreaterThan(0);
     expect(response.headers.get('x-tollgate-token-count')).toBe('estimated');

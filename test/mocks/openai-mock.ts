@@ -10,6 +10,8 @@
  *   `stream_options.include_usage` is true, then `data: [DONE]`.
  * - `POST <prefix>/v1/embeddings`: one `mockEmbedding` vector per input (8 dimensions unless `dimensions`), as floats
  *   or, with `encoding_format: "base64"`, as base64 little-endian float32.
+ * - `POST <prefix>/v1/responses/input_tokens`: `{ object: "response.input_tokens", input_tokens }`, counted as a
+ *   Response's usage counts its input; parameters the counter does not know are a 400 `unknown_parameter`.
  * - `POST <prefix>/v1/responses` (the Responses API, in `openai-responses-mock.ts`): refuses unknown top-level
  *   parameters (400 `unknown_parameter`), a missing `model` or `input`, `stream_options` without `stream`, and (404)
  *   a `reasoning` input item without `encrypted_content` when `store` is false. It echoes the input string, or the
@@ -42,7 +44,7 @@ import {
   type MockTls,
   type RecordedRequestBase,
 } from './mock-server.js';
-import { checkResponsesBody, sendResponsesReply, writeResponsesEventStream } from './openai-responses-mock.js';
+import { checkInputTokensBody, checkResponsesBody, responsesInputTokens, sendResponsesReply, writeResponsesEventStream } from './openai-responses-mock.js';
 
 /**
  * One request as the mock received it: `path` is the request target (query included); `body` the parsed JSON,
@@ -306,6 +308,8 @@ export async function startOpenAIMock(options: OpenAIMockOptions = {}): Promise<
       sendJson(response, 200, embeddingsReply(fields), requestHeaders);
     } else if (endpoint === 'POST /v1/responses') {
       sendResponsesReply(response, fields, sequence, requestHeaders);
+    } else if (endpoint === 'POST /v1/responses/input_tokens') {
+      sendJson(response, 200, { object: 'response.input_tokens', input_tokens: responsesInputTokens(fields) }, requestHeaders);
     } else {
       const plan = planChat(fields, sequence);
       if (fields.stream === true) {
@@ -341,7 +345,7 @@ const NO_KEY_MESSAGE =
   "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.";
 const UNPARSABLE_MESSAGE =
   "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)";
-const ENDPOINTS = new Set(['POST /v1/chat/completions', 'POST /v1/embeddings', 'POST /v1/responses', 'GET /v1/models']);
+const ENDPOINTS = new Set(['POST /v1/chat/completions', 'POST /v1/embeddings', 'POST /v1/responses', 'POST /v1/responses/input_tokens', 'GET /v1/models']);
 
 /** What OpenAI answers to a request it refuses (auth, URL, body), in the order it checks; undefined when acceptable. */
 function checkRequest(
@@ -370,6 +374,7 @@ function checkRequest(
   }
   const fields = json as Record<string, unknown>;
   if (endpoint === 'POST /v1/responses') return checkResponsesBody(fields);
+  if (endpoint === 'POST /v1/responses/input_tokens') return checkInputTokensBody(fields);
   const problem = endpoint === 'POST /v1/chat/completions' ? checkChatBody(fields) : checkEmbeddingBody(fields);
   return problem === undefined ? undefined : { status: 400, body: problem };
 }

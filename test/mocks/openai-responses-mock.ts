@@ -102,16 +102,34 @@ function outputText(text: string): Json {
   return { type: 'output_text', annotations: [], logprobs: [], text };
 }
 
+/** The input tokens the mock counts for a Responses request: its instructions and each input item's text. */
+export function responsesInputTokens(body: Json): number {
+  const input = body.input as string | unknown[] | undefined;
+  const instructions = typeof body.instructions === 'string' ? body.instructions : '';
+  const items = Array.isArray(input) ? input : [];
+  return mockTokenCount(instructions) + (typeof input === 'string' ? mockTokenCount(input) : items.reduce<number>((sum, item) => sum + mockTokenCount(inputItemText(item)), 0));
+}
+
+/** The parameters OpenAI's input-token counter knows; any other is a 400 `unknown_parameter`. */
+const COUNT_PARAMETERS = new Set(['model', 'input', 'instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'text', 'reasoning', 'truncation', 'conversation', 'previous_response_id']);
+
+/** What OpenAI answers to an input-token count it refuses; undefined when acceptable. */
+export function checkInputTokensBody(body: Json): { status: number; body: unknown } | undefined {
+  const unknown = Object.keys(body).find((name) => !COUNT_PARAMETERS.has(name));
+  if (unknown !== undefined) return { status: 400, body: invalid(`Unknown parameter: '${unknown}'.`, unknown, 'unknown_parameter') };
+  if (body.model !== undefined && typeof body.model !== 'string') {
+    return { status: 400, body: invalid(`Invalid type for 'model': expected a string, but got ${typeName(body.model)} instead.`, 'model', 'invalid_type') };
+  }
+  return undefined;
+}
+
 /** Decides the deterministic answer to a valid Responses request. */
 function planResponse(body: Json, sequence: number): ResponsePlan {
   const input = body.input as string | unknown[];
   const items = typeof input === 'string' ? [] : input;
   const lastUser = [...items].reverse().find((item) => isRecord(item) && item.role === 'user') as Json | undefined;
   const userText = typeof input === 'string' ? input : lastUser === undefined ? '' : messageText(lastUser.content);
-  const instructions = typeof body.instructions === 'string' ? body.instructions : '';
-  const inputTokens =
-    mockTokenCount(instructions) +
-    (typeof input === 'string' ? mockTokenCount(input) : items.reduce<number>((sum, item) => sum + mockTokenCount(inputItemText(item)), 0));
+  const inputTokens = responsesInputTokens(body);
   const model = String(body.model);
   const output: OutputItem[] = [];
   let outputTokens = 0;

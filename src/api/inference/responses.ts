@@ -64,7 +64,7 @@ export function responsesRoutes(chat: ChatService, tokenCounts: TokenCountServic
       },
     );
     // The SDK's `responses.inputTokens.count`: counted as /v1/messages/count_tokens counts, by the provider's own
-    // counter where it has one (Anthropic, Gemini, Vertex AI, Bedrock), else estimated.
+    // counter where it has one (OpenAI, Anthropic, Gemini, Vertex AI, Bedrock), else estimated.
     app.post(
       '/v1/responses/input_tokens',
       { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: responsesRequestSchema } },
@@ -73,7 +73,9 @@ export function responsesRoutes(chat: ChatService, tokenCounts: TokenCountServic
           // A count asks one model: Tollgate's `fallbacks` is not for the counter.
           const { fallbacks: _fallbacks, ...rest } = request.body;
           const body = tokenCountBodyOf(responsesRequestToChat(rest as ResponsesRequest));
-          const count = await tokenCounts.count(body, inferenceCall(request, 'responses'));
+          // OpenAI's own counter takes the request as written (see NativeRequest); the others count its translation.
+          const native = { format: 'openai-responses' as const, body: rest as Record<string, unknown> };
+          const count = await tokenCounts.count(body, inferenceCall(request, 'responses'), undefined, native);
           return sendTokenCount(request, reply, count, { object: 'response.input_tokens', input_tokens: count.inputTokens });
         } catch (error) {
           noteFailure(request, error);

@@ -2,7 +2,7 @@ import type { InferenceCall, InferenceServiceDependencies, ServedBy } from './ch
 import { servedBy } from './chat-service.js';
 import type { AnthropicMessagesRequest } from '../../spec/anthropic.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
-import type { TokenCountRequest } from '../../spec/provider.js';
+import type { NativeRequest, TokenCountRequest } from '../../spec/provider.js';
 import { messagesRequestToChat } from '../anthropic-messages/index.js';
 import { estimateMessagesTokens } from './token-estimate.js';
 
@@ -24,18 +24,27 @@ export class TokenCountService {
   /**
    * @param body the count request as validated at the door (a Messages body without `max_tokens`)
    * @param betas the client's `anthropic-beta` names, for Claude's counters
+   * @param native the client's request in its own format (a Responses request), for a counter that takes it
    */
-  async count(body: Record<string, unknown> & { model: string }, call: Omit<InferenceCall, 'route'>, betas?: readonly string[]): Promise<TokenCount> {
+  async count(
+    body: Record<string, unknown> & { model: string },
+    call: Omit<InferenceCall, 'route'>,
+    betas?: readonly string[],
+    native?: NativeRequest,
+  ): Promise<TokenCount> {
     const target = this.dependencies.router.resolve(body.model);
     this.dependencies.meter.permit(call.principal, [target]);
     const counter = target.adapter.countTokens;
-    if (!counter || counter.counts?.(target.model) === false) return { inputTokens: await estimateMessagesTokens(body), estimated: true };
+    if (!counter || counter.counts?.(target.model, { provider: target.provider.name, native }) === false) {
+      return { inputTokens: await estimateMessagesTokens(body), estimated: true };
+    }
     const request = { targets: [target], requestId: call.requestId, signal: call.signal, requestType: 'count_tokens', pinnedKeyId: call.pinnedKeyId };
     // Counters that take the provider's own format translate the canonical chat request, made only if one asks.
     let chat: ChatCompletionRequest | undefined;
     const counted: TokenCountRequest = {
       messages: body,
       betas,
+      native,
       get chat() {
         return (chat ??= messagesRequestToChat(body as unknown as AnthropicMessagesRequest));
       },

@@ -3,9 +3,10 @@
  * which takes a client's `/v1/responses` request as written (see `NativeRequest`).
  */
 import type { AdapterFactory, ProviderAdapter, ProviderContext } from '../../spec/provider.js';
+import { readTokenCountReply } from '../../spec/reply-json.js';
 import { createCompatibleAdapter, type CompatibleDescription } from '../openai-compatible/index.js';
 import { parseNativeResponse } from './responses-reply.js';
-import { buildNativeResponsesRequest } from './responses-request.js';
+import { buildNativeResponsesRequest, buildResponsesCountRequest } from './responses-request.js';
 import { createResponsesStreamDecoder } from './responses-stream.js';
 
 const OPENAI_RULES = { renameFields: { max_tokens: 'max_completion_tokens' } } as const;
@@ -68,6 +69,17 @@ export const createOpenAIAdapter: AdapterFactory = () => {
       },
       createStreamDecoder(context, options) {
         return options?.native === true ? createResponsesStreamDecoder({ secrets: [context.key.value] }) : chat.createStreamDecoder(context, options);
+      },
+    },
+    // OpenAI counts a Responses request's input itself (reasoning items, images and tools included); other counts,
+    // and custom providers on this adapter, are estimated.
+    countTokens: {
+      counts: (_model, request) => request.provider === 'openai' && request.native?.format === 'openai-responses',
+      buildRequest(request, context) {
+        return buildResponsesCountRequest(openAIDescription, request.native?.body ?? {}, context);
+      },
+      parseResponse(response) {
+        return readTokenCountReply(response.body, 'input_tokens', 'OpenAI');
       },
     },
   };

@@ -47,3 +47,27 @@ export function buildNativeResponsesRequest(
     body: serializeWithSource(nativeResponsesBody(client, resolveUpstreamModel(description, context), stream), options.source),
   };
 }
+
+/** OpenAI's input-token counter's path: it takes a Responses request's input side. */
+export const RESPONSES_INPUT_TOKENS_PATH = '/v1/responses/input_tokens';
+
+/**
+ * The members of a Responses request that OpenAI's counter takes (what shapes the input it counts); it refuses the
+ * others (`max_output_tokens`, `store`, `include`, ...).
+ */
+const COUNTED_MEMBERS = ['input', 'instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'text', 'reasoning', 'truncation'] as const;
+
+/** The upstream request counting a Responses request's input tokens with OpenAI's own counter. */
+export function buildResponsesCountRequest(description: CompatibleDescription, client: Record<string, unknown>, context: ProviderContext): UpstreamRequest {
+  const body: Record<string, unknown> = { model: resolveUpstreamModel(description, context) };
+  for (const member of COUNTED_MEMBERS) {
+    const value = client[member];
+    if (value !== undefined) body[member] = value;
+  }
+  return {
+    method: 'POST',
+    url: joinUrl(resolveBaseUrl(description, context), RESPONSES_INPUT_TOKENS_PATH),
+    headers: buildHeaders({ apiKey: context.key.value, stream: false, extraHeaders: context.provider.network.extraHeaders }),
+    body: JSON.stringify(body),
+  };
+}

@@ -273,3 +273,24 @@ describe('createResponsesStreamDecoder, the order', () => {
     expect(decode(sse([...streamEvents.slice(0, -1), failed])).at(-1)!.kind).toBe('error');
   });
 });
+
+describe("the OpenAI adapter's input-token counter", () => {
+  const adapter = createOpenAIAdapter({});
+  const native = { format: 'openai-responses' as const, body: { model: 'openai/gpt-5', input: 'hi', instructions: 'Be brief.', max_output_tokens: 5, store: false } };
+
+  it("counts a Responses request on OpenAI's own provider only", () => {
+    expect(adapter.countTokens?.counts?.('gpt-5', { provider: 'openai', native })).toBe(true);
+    expect(adapter.countTokens?.counts?.('gpt-5', { provider: 'openai' })).toBe(false);
+    expect(adapter.countTokens?.counts?.('gpt-5', { provider: 'my-local-server', native })).toBe(false);
+  });
+
+  it("posts the request's input side to OpenAI's counter and reads its count", async () => {
+    const context = createTestContext({ model: 'gpt-5' });
+    const request = await adapter.countTokens!.buildRequest({ messages: {}, chat: { model: 'gpt-5', messages: [] }, native }, context);
+    expect(request.url).toBe('https://api.openai.com/v1/responses/input_tokens');
+    expect(JSON.parse(request.body as string)).toEqual({ model: 'gpt-5', input: 'hi', instructions: 'Be brief.' });
+    const reply = { status: 200, headers: {}, body: utf8.encode('{"object":"response.input_tokens","input_tokens":42}') };
+    expect(adapter.countTokens!.parseResponse(reply, context)).toBe(42);
+    expect(() => adapter.countTokens!.parseResponse({ ...reply, body: utf8.encode('{"input_tokens":-1}') }, context)).toThrow(expect.objectContaining({ status: 502 }));
+  });
+});
