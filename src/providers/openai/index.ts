@@ -36,17 +36,18 @@ export const openAIDescription: CompatibleDescription = {
   // max_completion_tokens means the same for every chat model: clients, and the Messages and Responses
   // translations, may send the older name, which every other server knows. Custom providers built on this
   // adapter (a local server speaking OpenAI's format) get the body as sent: not every such server knows the newer name.
-  chatRulesFor: (context) => (context.provider.name === 'openai' ? OPENAI_RULES : undefined),
+  chatRulesFor: (context) => (isOpenAIItself(context.provider.name) ? OPENAI_RULES : undefined),
   // OpenAI embeds token-id arrays natively.
   embeddingRules: { acceptTokenInputs: true },
 };
 
 /**
- * Whether an attempt sends a Responses request as written: to OpenAI's own API (the built-in `openai` provider, as
- * for the rename above), not to a custom provider on this adapter, whose server may know only chat completions.
+ * Whether a provider is OpenAI's own API (the built-in `openai` provider) rather than a custom provider on this
+ * adapter, whose server may know only chat completions: only OpenAI itself gets the rename above, Responses requests
+ * as written and its input-token counter.
  */
-function takesNative(context: ProviderContext): boolean {
-  return context.provider.name === 'openai';
+function isOpenAIItself(providerName: string): boolean {
+  return providerName === 'openai';
 }
 
 /** Creates the OpenAI adapter. */
@@ -57,7 +58,7 @@ export const createOpenAIAdapter: AdapterFactory = () => {
     ...compatible,
     chat: {
       nativeFormat: 'openai-responses',
-      takesNative,
+      takesNative: (context: ProviderContext) => isOpenAIItself(context.provider.name),
       // Not async: a chat request (every request of the chat route) takes the compatible adapter's promise as it is,
       // without a second async frame around it.
       buildRequest(request, context, options) {
@@ -74,7 +75,7 @@ export const createOpenAIAdapter: AdapterFactory = () => {
     // OpenAI counts a Responses request's input itself (reasoning items, images and tools included); other counts,
     // and custom providers on this adapter, are estimated.
     countTokens: {
-      counts: (_model, request) => request.provider === 'openai' && request.native?.format === 'openai-responses',
+      counts: (_model, request) => isOpenAIItself(request.provider) && request.native?.format === 'openai-responses',
       buildRequest(request, context) {
         return buildResponsesCountRequest(openAIDescription, request.native?.body ?? {}, context);
       },
