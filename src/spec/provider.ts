@@ -173,6 +173,11 @@ export interface NativeRequest {
   extraInputTokens?: number;
   /** The client's `anthropic-beta` names, sent with the native request whatever the route's other targets are. */
   betas?: readonly string[];
+  /**
+   * The client's body text with its parsed values: the members a native body sends as the client wrote them (the
+   * messages or input, above all) are copied from it rather than serialised again (`serializeWithSource`).
+   */
+  source?: JsonSource;
 }
 
 /**

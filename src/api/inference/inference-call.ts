@@ -106,13 +106,18 @@ export function noteStreamEnd(request: FastifyRequest, usage: TokenUsage | undef
 }
 
 /**
- * The client's body text with its validated body, when the route forwards that body (the chat route, and the
- * responses route, whose body OpenAI takes as written): adapters then copy the members they leave unchanged from the
- * text. The messages route hands the core a translated body that shares almost nothing with the client's text, so
- * scanning that text would be wasted work.
+ * The client's body text with its validated body, when the route forwards that body (the chat route): adapters then
+ * copy the members they leave unchanged from the text. The other routes hand the core a translated body that shares
+ * almost nothing with the client's text, so scanning that text would be wasted work; their native requests carry
+ * the source themselves (`jsonSourceOf`), for the adapters that send the client's body as written.
  */
 function sourceOf(request: FastifyRequest, route: InferenceCall['route']): JsonSource | undefined {
-  if ((route !== 'chat' && route !== 'responses') || typeof request.rawJson !== 'string') return undefined;
+  return route === 'chat' ? jsonSourceOf(request) : undefined;
+}
+
+/** The client's JSON body text with its validated values, or undefined for a request without a JSON object body. */
+export function jsonSourceOf(request: FastifyRequest): JsonSource | undefined {
+  if (typeof request.rawJson !== 'string') return undefined;
   const values = request.body;
   if (typeof values !== 'object' || values === null || Array.isArray(values)) return undefined;
   return { text: request.rawJson, values: values as Record<string, unknown> };

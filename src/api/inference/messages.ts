@@ -4,7 +4,7 @@ import { messagesRequestSchema } from '../../spec/schemas/messages-request.js';
 import type { ChatCompletion } from '../../spec/openai.js';
 import type { ChatService } from '../../core/inference/chat-service.js';
 import { chatCompletionToMessage, createMessagesStreamEncoder, messageIdFor, messagesRequestToChat } from '../../core/anthropic-messages/index.js';
-import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
+import { inferenceCall, jsonSourceOf, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
 import { relayTranslatedStream } from './translated-stream.js';
 import { readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import { inferenceBodyLimit } from './chat-completions.js';
@@ -30,7 +30,7 @@ export function messagesRoutes(chat: ChatService): FastifyPluginAsyncZod {
           // client wrote it and answer it as Anthropic does (see NativeRequest); a system turn inside `messages`, which
           // they refuse, goes the translated way, which lifts it into `system`.
           const native = anthropicBody.messages.every((message) => message.role !== 'system')
-            ? { format: 'anthropic-messages' as const, body: rest as Record<string, unknown>, betas }
+            ? { format: 'anthropic-messages' as const, body: rest as Record<string, unknown>, betas, source: jsonSourceOf(request) }
             : undefined;
           // Claude upstreams read Anthropic-only features (cache_control, thinking) back from extension fields.
           const call = inferenceCall(request, 'messages', native);

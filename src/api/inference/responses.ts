@@ -15,7 +15,7 @@ import {
   tokenCountBodyOf,
   untranslatedInputTokens,
 } from '../../core/openai-responses/index.js';
-import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
+import { inferenceCall, jsonSourceOf, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
 import { relayTranslatedStream } from './translated-stream.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import { sendTokenCount } from './count-tokens.js';
@@ -40,7 +40,12 @@ export function responsesRoutes(chat: ChatService, tokenCounts: TokenCountServic
           const targets = chat.targets(chatBody, fallbacks);
           // OpenAI's own API takes the request as the client wrote it and answers it as written (see NativeRequest):
           // earlier reasoning items, `include` and the rest of what the chat format has no place for reach it.
-          const native = { format: 'openai-responses' as const, body: rest as Record<string, unknown>, extraInputTokens: untranslatedInputTokens(body) };
+          const native = {
+            format: 'openai-responses' as const,
+            body: rest as Record<string, unknown>,
+            extraInputTokens: untranslatedInputTokens(body),
+            source: jsonSourceOf(request),
+          };
           const call = inferenceCall(request, 'responses', native);
           const answer = { id: responseIdFor(), model: body.model, createdAt: Math.floor(clock() / 1000), echo: responseEchoOf(body) };
           const result = await chat.complete(chatBody, targets, call);

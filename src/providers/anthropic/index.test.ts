@@ -238,3 +238,15 @@ describe('the Anthropic mock', () => {
     expect(await raw(valid, { 'x-api-key': '' })).toMatchObject({ status: 401, body: { error: { type: 'authentication_error' } } });
   });
 });
+
+describe('a native Messages request', () => {
+  it("copies the members it sends as written from the client's text, and serialises only what it sets", async () => {
+    const text = '{"model":"anthropic/claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"caf\\u00e9 au lait"}],"fallbacks":["openai/gpt-4o"]}';
+    const values = JSON.parse(text) as Record<string, unknown>;
+    const { fallbacks: _fallbacks, ...body } = values;
+    const context = { ...contextFor(), model: 'claude-sonnet-4-5' };
+    const upstream = await adapter.chat.buildRequest(chatRequest(), context, { stream: true, native: { format: 'anthropic-messages', body, source: { text, values } } });
+    // The client's spelling (`\u00e9`) kept, the model the upstream knows, stream set by the adapter.
+    expect(upstream.body).toBe('{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"caf\\u00e9 au lait"}],"max_tokens":64,"stream":true}');
+  });
+});

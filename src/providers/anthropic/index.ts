@@ -16,6 +16,7 @@ import {
   readAnthropicMessage,
 } from '../anthropic-format/index.js';
 import { readTokenCountReply } from '../../spec/reply-json.js';
+import { serializeWithSource } from '../../spec/serialize-with-source.js';
 
 /** Anthropic's API origin, used when the provider has no `base_url`. */
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
@@ -82,7 +83,7 @@ export const createAnthropicAdapter: AdapterFactory = () => {
         const url = `${baseOf(context)}/v1/messages`;
         const native = options.native;
         if (native !== undefined) {
-          return { method: 'POST', url, headers: headersFor(context, accept, native.betas), body: JSON.stringify(nativeMessagesBody(native.body, context.model, options.stream)) };
+          return { method: 'POST', url, headers: headersFor(context, accept, native.betas), body: serializeWithSource(nativeMessagesBody(native.body, context.model, options.stream), native.source) };
         }
         const headers = headersFor(context, accept, readAnthropicBetas(request.anthropic_beta, 'anthropic_beta'));
         const body = chatRequestToMessages(request, { model: context.model, defaultMaxTokens: defaultMaxTokensFor(context.model) });

@@ -6,6 +6,7 @@
  */
 import { readReplyJson, readTokenCountReply } from '../../spec/reply-json.js';
 import { secretsOfKey } from '../../spec/redact-secrets.js';
+import { serializeWithSource } from '../../spec/serialize-with-source.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamResponse } from '../../spec/provider.js';
 import { authenticateBedrockRequest, DEFAULT_BEDROCK_REGION } from './bedrock-auth.js';
 import { buildBedrockEmbeddingRequests, parseBedrockEmbeddingResponses } from './bedrock-embeddings.js';
@@ -56,7 +57,7 @@ export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
             method: 'POST',
             url: bedrockOperationUrl(context, stream ? 'invoke-with-response-stream' : 'invoke'),
             headers: bedrockHeaders(context, stream ? 'application/vnd.amazon.eventstream' : 'application/json'),
-            body: JSON.stringify(claudeInvokeBody(options.native.body, options.native.betas)),
+            body: serializeWithSource(claudeInvokeBody(options.native.body, options.native.betas), options.native.source),
           },
           context,
         );

@@ -62,7 +62,8 @@ export const createOpenAIAdapter: AdapterFactory = () => {
       // Not async: a chat request (every request of the chat route) takes the compatible adapter's promise as it is,
       // without a second async frame around it.
       buildRequest(request, context, options) {
-        if (options.native !== undefined) return Promise.resolve(buildNativeResponsesRequest(openAIDescription, options.native.body, context, options));
+        const native = options.native;
+        if (native !== undefined) return Promise.resolve(buildNativeResponsesRequest(openAIDescription, native.body, context, { stream: options.stream, source: native.source }));
         return chat.buildRequest(request, context, options);
       },
       parseResponse(response, context, options) {

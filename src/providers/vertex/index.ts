@@ -7,6 +7,7 @@
 import { addAnthropicBetaHeader, readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
 import { readTokenCountReply } from '../../spec/reply-json.js';
+import { serializeWithSource } from '../../spec/serialize-with-source.js';
 import { chatRequestToGenerateContent } from '../gemini-format/chat-request-to-generate-content.js';
 import { buildVertexPredictBodies, parseVertexPredict } from '../gemini-format/embeddings.js';
 import { createGeminiStreamDecoder } from '../gemini-format/gemini-stream-decoder.js';
@@ -69,6 +70,7 @@ export const createVertexAdapter: AdapterFactory = () => {
     body: unknown,
     stream: boolean,
     betas?: readonly string[],
+    serialized?: string,
   ): Promise<UpstreamRequest> {
     vertexSettings(context.key);
     const url = vertexModelUrl(context, publisher, model, method) + (stream && publisher === 'google' ? '?alt=sse' : '');
@@ -82,7 +84,7 @@ export const createVertexAdapter: AdapterFactory = () => {
     headers.accept = stream ? 'text/event-stream' : 'application/json';
     // Set last so that configured extra headers can never replace the credential.
     headers.authorization = `Bearer ${token}`;
-    return { method: 'POST', url, headers, body: JSON.stringify(body) };
+    return { method: 'POST', url, headers, body: serialized ?? JSON.stringify(body) };
   }
 
   const adapter: ProviderAdapter = {
@@ -100,7 +102,11 @@ export const createVertexAdapter: AdapterFactory = () => {
         if (isClaudeModel(model)) {
           const method = options.stream ? 'streamRawPredict' : 'rawPredict';
           const native = options.native;
-          if (native !== undefined) return post(context, 'anthropic', model, method, claudeNativeBody(native.body, options.stream), options.stream, native.betas);
+          if (native !== undefined) {
+            // The client's members copied from its text (`serialized`), Vertex's version added.
+            const body = claudeNativeBody(native.body, options.stream);
+            return post(context, 'anthropic', model, method, body, options.stream, native.betas, serializeWithSource(body, native.source));
+          }
           const body = claudeRawPredictBody(request, model, options.stream);
           const betas = readAnthropicBetas(request.anthropic_beta, 'anthropic_beta');
           return post(context, 'anthropic', model, method, body, options.stream, betas);
