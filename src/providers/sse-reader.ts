@@ -4,6 +4,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { StreamEvent } from '../spec/provider.js';
 
 export type { EventSourceMessage };
 
@@ -37,4 +38,23 @@ export function sseEventText(type: string, data: string): string {
   let text = `event: ${type}\n`;
   for (const line of data.split('\n')) text += `data: ${line}\n`;
   return `${text}\n`;
+}
+
+/**
+ * The events a stream decoder has ready: collected as its reader completes them, handed over all at once at each
+ * push of bytes and at the end.
+ */
+export class PendingEvents {
+  #events: StreamEvent[] = [];
+
+  push(event: StreamEvent): void {
+    this.#events.push(event);
+  }
+
+  /** The events collected since the last take, in order; none are kept. */
+  take(): StreamEvent[] {
+    const events = this.#events;
+    this.#events = [];
+    return events;
+  }
 }

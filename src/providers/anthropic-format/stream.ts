@@ -3,7 +3,7 @@
  * block `content_block_start` / `_delta`* / `_stop`, then `message_delta` (stop reason, cumulative usage) and
  * `message_stop`. `ping` may come anywhere, `error` may come after HTTP 200, unknown events are ignored.
  */
-import { createSseReader, sseEventText, type EventSourceMessage } from '../sse-reader.js';
+import { createSseReader, PendingEvents, sseEventText, type EventSourceMessage } from '../sse-reader.js';
 import type { AnthropicMessage, AnthropicUsage } from '../../spec/anthropic.js';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
@@ -87,7 +87,7 @@ export interface AnthropicStreamDecoder extends StreamDecoder {
  */
 export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOptions): AnthropicStreamDecoder {
   const toolBlocks = new Map<number, ToolBlock>();
-  let pending: StreamEvent[] = [];
+  const pending = new PendingEvents();
   let id = options.fallbackId ?? 'msg_unknown';
   let started = false;
   let stopped = false;
@@ -278,20 +278,14 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
 
   const reader = createSseReader(handle);
 
-  const drain = (): StreamEvent[] => {
-    const events = pending;
-    pending = [];
-    return events;
-  };
-
   return {
     push(data: Uint8Array): StreamEvent[] {
       reader.feed(data);
-      return drain();
+      return pending.take();
     },
     pushEvent(data: string): StreamEvent[] {
       handle({ data, event: undefined, id: undefined });
-      return drain();
+      return pending.take();
     },
     finish(): StreamEvent[] {
       reader.end();
@@ -300,7 +294,7 @@ export function createAnthropicStreamDecoder(options: AnthropicStreamDecoderOpti
           malformed(started ? 'The Anthropic stream ended before message_stop.' : 'The Anthropic stream ended without sending a message.'),
         );
       }
-      return drain();
+      return pending.take();
     },
     usage(): TokenUsage | undefined {
       return anthropicUsageToTokenUsage(usage);

@@ -9,7 +9,7 @@
  * forwarded as its text, and its `chunk` object is parsed only if a consumer reads it (the /v1/messages
  * encoder does; the /v1/chat/completions route does not).
  */
-import { createSseReader, type EventSourceMessage } from '../sse-reader.js';
+import { createSseReader, PendingEvents, type EventSourceMessage } from '../sse-reader.js';
 import { errors } from '../../spec/errors.js';
 import type { ChatCompletionChunk, FinishReason } from '../../spec/openai.js';
 import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
@@ -77,7 +77,7 @@ class ForwardedChunkEvent {
  * latter arrived, `finish()` adds a standard usage chunk so clients that asked for usage still get one.
  */
 export function createCompatibleStreamDecoder(options: CompatibleStreamOptions = {}): StreamDecoder {
-  let pending: StreamEvent[] = [];
+  const pending = new PendingEvents();
   let usage: TokenUsage | undefined;
   let sawStandardUsage = false;
   let ended = false;
@@ -149,16 +149,10 @@ export function createCompatibleStreamDecoder(options: CompatibleStreamOptions =
 
   const reader = createSseReader(handle);
 
-  const drain = (): StreamEvent[] => {
-    const events = pending;
-    pending = [];
-    return events;
-  };
-
   return {
     push(data: Uint8Array): StreamEvent[] {
       reader.feed(data);
-      return drain();
+      return pending.take();
     },
     finish(): StreamEvent[] {
       // Flush a final event the upstream did not terminate with a blank line.
@@ -186,7 +180,7 @@ export function createCompatibleStreamDecoder(options: CompatibleStreamOptions =
         }
       }
       ended = true;
-      return drain();
+      return pending.take();
     },
     usage(): TokenUsage | undefined {
       return usage;

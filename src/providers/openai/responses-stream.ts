@@ -3,10 +3,10 @@
  * it, the usage read from the response's last event, and errors turned into the stream's end.
  */
 import { isRecord, isWholeNumber } from '../../spec/json-value.js';
-import type { StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
+import type { StreamDecoder, UpstreamError } from '../../spec/provider.js';
 import { fromResponsesUsage, type TokenUsage } from '../../spec/usage.js';
 import { redactSecrets, streamErrorFromPayload } from '../openai-compatible/index.js';
-import { createSseReader, sseEventText, type EventSourceMessage } from '../sse-reader.js';
+import { createSseReader, PendingEvents, sseEventText, type EventSourceMessage } from '../sse-reader.js';
 import { itemProblem, responseProblem } from './responses-reply.js';
 
 /** The events that carry the whole Response. */
@@ -48,7 +48,7 @@ function malformed(message: string): UpstreamError {
  * response completed. `secrets` are taken out of error messages.
  */
 export function createResponsesStreamDecoder(options: { secrets?: readonly (string | undefined)[] } = {}): StreamDecoder {
-  let pending: StreamEvent[] = [];
+  const pending = new PendingEvents();
   let usage: TokenUsage | undefined;
   let started = false;
   let lastSequence = -1;
@@ -112,21 +112,15 @@ export function createResponsesStreamDecoder(options: { secrets?: readonly (stri
   };
 
   const reader = createSseReader(handle);
-  const drain = (): StreamEvent[] => {
-    const events = pending;
-    pending = [];
-    return events;
-  };
-
   return {
     push(data) {
       reader.feed(data);
-      return drain();
+      return pending.take();
     },
     finish() {
       reader.end();
       if (!failed && !ended) fail(malformed('The OpenAI stream ended before its response completed.'));
-      return drain();
+      return pending.take();
     },
     usage() {
       return usage;
