@@ -1,9 +1,12 @@
 /**
  * A local stand-in for an Azure OpenAI resource and its Entra ID token endpoint.
  *
- * Data plane: `POST /openai/deployments/<deployment>/chat/completions|embeddings?api-version=<version>`. It checks
- * the `api-version` query, the deployment (when `deployments` is given), and auth: an `api-key` header from
- * `apiKeys`, or `authorization: Bearer <token>` with a token its own token endpoint issued. It answers with
+ * Data plane: `POST /openai/deployments/<deployment>/chat/completions|embeddings?api-version=<version>`, and Azure's
+ * v1 API, `POST /openai/v1/chat/completions|embeddings|responses` (no api-version, or `preview`; the deployment named
+ * by the body's `model`, which it requires). It checks the `api-version` query, the deployment (when `deployments` is
+ * given), and auth: an `api-key` header from `apiKeys`, or `authorization: Bearer <token>` with a token its own token
+ * endpoint issued. `/openai/v1/responses` answers as OpenAI's Responses API does (see `openai-responses-mock.ts`: its
+ * parameter checks, Response object and event stream), with the deployment's model. It answers with
  * Azure's shapes: `prompt_filter_results` and `content_filter_results` on completions; streams open with an
  * annotation-only chunk (`choices: []`, empty `model`) and carry an annotation chunk without `delta` before the
  * finish chunk. A last user message containing `BLOCKME` gets the 400 `content_filter` error.
@@ -24,6 +27,7 @@ import {
   type OneOffBehavior,
   type ReceivedBody,
 } from './mock-server.js';
+import { checkResponsesBody, sendResponsesReply, writeResponsesEventStream } from './openai-responses-mock.js';
 
 export interface AzureMockOptions {
   /** Accepted `api-key` values. */
@@ -131,14 +135,19 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     sendJson(response, 200, { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: token });
   };
 
+  let sequence = 0;
   const handle = (request: IncomingMessage, response: ServerResponse, received: ReceivedBody): void => {
     const url = new URL(request.url ?? '/', 'http://mock');
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (token !== null && request.method === 'POST') return handleToken(request, response, decodeURIComponent(token[1] ?? ''), received.text);
 
-    const route = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(url.pathname);
+    const classic = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(url.pathname);
+    const v1 = /^\/openai\/v1\/(chat\/completions|embeddings|responses)$/.exec(url.pathname);
+    const operation = classic?.[2] ?? v1?.[1];
     const body = jsonOrText(received);
-    const deployment = route?.[1] === undefined ? undefined : decodeURIComponent(route[1]);
+    // The v1 API names the deployment in the body's `model`; the classic API in the path.
+    const bodyModel = body !== null && typeof body === 'object' ? (body as Record<string, unknown>).model : undefined;
+    const deployment = classic?.[1] !== undefined ? decodeURIComponent(classic[1]) : v1 !== null && typeof bodyModel === 'string' ? bodyModel : undefined;
     const recorded: RecordedAzureRequest = {
       method: request.method ?? '',
       url: request.url ?? '',
@@ -156,9 +165,15 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     if (!authorized) {
       return azureError(response, 401, '401', 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.');
     }
-    if (route === null || request.method !== 'POST') return azureError(response, 404, '404', 'Resource not found');
-    if (recorded.apiVersion === null) return azureError(response, 404, '404', 'Resource not found');
-    if (!apiVersions.includes(recorded.apiVersion)) return azureError(response, 400, 'BadRequest', 'API version not supported');
+    if (operation === undefined || request.method !== 'POST') return azureError(response, 404, '404', 'Resource not found');
+    if (classic !== null) {
+      if (recorded.apiVersion === null) return azureError(response, 404, '404', 'Resource not found');
+      if (!apiVersions.includes(recorded.apiVersion)) return azureError(response, 400, 'BadRequest', 'API version not supported');
+    } else {
+      // The v1 API takes no dated version: none (GA), or `preview` for its preview features.
+      if (recorded.apiVersion !== null && recorded.apiVersion !== 'preview') return azureError(response, 400, 'BadRequest', 'API version not supported');
+      if (deployment === undefined) return azureError(response, 400, 'BadRequest', "'model' is a required property");
+    }
     if (options.deployments !== undefined && (deployment === undefined || !(deployment in options.deployments))) {
       return azureError(response, 404, 'DeploymentNotFound', 'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.');
     }
@@ -166,7 +181,22 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     const json = body as Record<string, unknown>;
     const model = (deployment !== undefined ? options.deployments?.[deployment] : undefined) ?? MODEL;
 
-    if (route[2] === 'embeddings') {
+    if (operation === 'responses') {
+      const refusal = checkResponsesBody(json);
+      if (refusal !== undefined) return sendJson(response, refusal.status, refusal.body);
+      sequence += 1;
+      const headers = { 'apim-request-id': 'mock-apim' };
+      const scripted = queue.shift();
+      if (scripted !== undefined) {
+        if ('hang' in scripted) return onClientGone(response, () => aborts.happened());
+        if ('streamChunks' in scripted) return writeResponsesEventStream(response, scripted.streamChunks, headers, scripted.failAfter);
+        if ('raw' in scripted) return sendRaw(response, scripted, headers);
+        return sendCannedAsLabelled(response, scripted, { 'content-type': 'application/json', ...headers });
+      }
+      // Azure answers with the deployment's model, not its name.
+      return sendResponsesReply(response, { ...json, model }, sequence, headers);
+    }
+    if (operation === 'embeddings') {
       // A one-off reply scripted for an embeddings request (a stream script is a chat request's, left queued).
       const scripted = queue[0];
       if (scripted !== undefined && !('streamChunks' in scripted)) {

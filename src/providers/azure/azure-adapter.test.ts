@@ -134,6 +134,46 @@ describe('Azure adapter with API keys', () => {
   });
 });
 
+describe("Azure adapter on Azure's v1 API (api-version v1 or preview)", () => {
+  it('addresses /openai/v1 with the deployment as the model, for chat and embeddings', async () => {
+    const context = contextFor({ apiVersion: 'v1' }, SECONDARY);
+    const chat = await adapter.chat.buildRequest({ ...hello, max_tokens: 10 }, context, { stream: false });
+    expect(chat.url).toBe(`${mock.baseUrl}/openai/v1/chat/completions`);
+    expect(JSON.parse(String(chat.body))).toMatchObject({ model: 'chat-prod', max_completion_tokens: 10 });
+    const response = await send(chat);
+    expect(response.status).toBe(200);
+    expect((await adapter.chat.parseResponse(response, context)).completion.choices[0]?.message.content).toBe('Echo: Hello Azure');
+
+    const [embedding] = await adapter.embeddings!.buildRequests({ model: 'text-embedding-3-small', input: 'alpha' }, { ...context, model: 'text-embedding-3-small' });
+    expect(embedding?.url).toBe(`${mock.baseUrl}/openai/v1/embeddings`);
+    expect((await send(embedding!)).status).toBe(200);
+
+    const preview = await adapter.chat.buildRequest(hello, contextFor({ apiVersion: 'preview' }, SECONDARY), { stream: false });
+    expect(preview.url).toBe(`${mock.baseUrl}/openai/v1/chat/completions?api-version=preview`);
+  });
+
+  it('takes a Responses request as written on the v1 API only', async () => {
+    expect(adapter.chat.nativeFormat).toBe('openai-responses');
+    expect(adapter.chat.takesNative!(contextFor({ apiVersion: 'v1' }))).toBe(true);
+    expect(adapter.chat.takesNative!(contextFor({ apiVersion: 'preview' }))).toBe(true);
+    expect(adapter.chat.takesNative!(contextFor({ apiVersion: '2025-04-01-preview' }))).toBe(false);
+    expect(adapter.chat.takesNative!(contextFor({}))).toBe(false);
+
+    const context = contextFor({ apiVersion: 'v1' }, SECONDARY);
+    const native = { format: 'openai-responses' as const, body: { model: 'azure/gpt-4o', input: 'Hello Azure', store: false, service_tier: 'priority' } };
+    const upstream = await adapter.chat.buildRequest(hello, context, { stream: false, native });
+    expect(upstream.url).toBe(`${mock.baseUrl}/openai/v1/responses`);
+    // Under the deployment's name; the priced service tier stays behind, as for OpenAI.
+    expect(JSON.parse(String(upstream.body))).toEqual({ model: 'chat-prod', input: 'Hello Azure', store: false });
+    const response = await send(upstream);
+    expect(response.status).toBe(200);
+    const parsed = await adapter.chat.parseResponse(response, context, { native: true });
+    expect(parsed.nativeSound).toBe(true);
+    expect(parsed.completion.choices[0]?.message.content).toBe('Hello Azure');
+    expect(parsed.usage?.outputTokens).toBeGreaterThan(0);
+  });
+});
+
 describe('Azure adapter with Entra ID client credentials', () => {
   it('fetches the token once for 20 concurrent requests and reuses it', async () => {
     const fresh = createAzureAdapter({ azureAuthorityHost: mock.baseUrl });

@@ -1,7 +1,8 @@
 /**
  * The Azure OpenAI adapter: the OpenAI wire format at deployment URLs
- * (`<endpoint>/openai/deployments/<deployment>/…?api-version=…`), authenticated with an `api-key` or an Entra ID
- * bearer token.
+ * (`<endpoint>/openai/deployments/<deployment>/…?api-version=…`), or, for keys on Azure's v1 API (api-version `v1` or
+ * `preview`), at `<endpoint>/openai/v1/…`, where a client's Responses request also goes as written (see
+ * `NativeRequest`); authenticated with an `api-key` or an Entra ID bearer token.
  *
  * Secondary-key fallback: Azure resources have two keys so that one can be regenerated while the other serves.
  * After an attempt answered 401, the core asks `credentialFallback(response, context)`; a returned context is
@@ -22,7 +23,8 @@ import {
 import { azureAuthHeaders, secondaryKeyContext } from './azure-auth.js';
 import { parseAzureError } from './azure-errors.js';
 import { filterAnnotationChunks } from './azure-stream.js';
-import { azureDeployment, azureOperationUrl, takesMaxCompletionTokens } from './azure-url.js';
+import { createResponsesStreamDecoder, nativeResponsesBody, parseNativeResponse } from '../openai-responses/index.js';
+import { azureDeployment, azureOperationUrl, isAzureV1, takesMaxCompletionTokens } from './azure-url.js';
 import { DEFAULT_AUTHORITY_HOST, EntraTokenCache } from './entra-token-cache.js';
 
 export { secondaryKeyContext } from './azure-auth.js';
@@ -74,23 +76,37 @@ export function createAzureAdapter(options: AdapterOptions): AzureAdapter {
     credentialStyle: 'value-or-config',
     knownModels: AZURE_KNOWN_MODELS,
     chat: {
-      async buildRequest(request, context, { stream, source }) {
+      // Azure serves the Responses API on its v1 API only: there a client's Responses request goes as written, with the
+      // deployment as its model; keys on a dated api-version translate it to chat completions.
+      nativeFormat: 'openai-responses',
+      takesNative: isAzureV1,
+      async buildRequest(request, context, { stream, source, native }) {
+        if (native !== undefined) {
+          return {
+            method: 'POST',
+            url: azureOperationUrl(context, 'responses'),
+            headers: await headersFor(context, stream),
+            body: serializeWithSource(nativeResponsesBody(native.body, azureDeployment(context), stream), native.source),
+          };
+        }
         return {
           method: 'POST',
           url: azureOperationUrl(context, 'chat/completions'),
           headers: await headersFor(context, stream),
-          // The deployment in the URL decides the model; the body's model is ignored by Azure.
+          // The classic path's deployment decides the model and Azure ignores the body's; the v1 API reads it from the body.
           body: serializeWithSource(
             buildChatBody(request, { model: azureDeployment(context), stream, rules: takesMaxCompletionTokens(context) ? CURRENT_VERSION_RULES : undefined }),
             source,
           ),
         };
       },
-      parseResponse(response) {
-        return parseChatCompletion(response.body);
+      parseResponse(response, _context, options) {
+        return options?.native === true ? parseNativeResponse(response.body) : parseChatCompletion(response.body);
       },
-      createStreamDecoder(context) {
-        return filterAnnotationChunks(createCompatibleStreamDecoder({ secrets: [context.key.value, context.key.azure?.key2] }));
+      createStreamDecoder(context, options) {
+        const secrets = [context.key.value, context.key.azure?.key2];
+        if (options?.native === true) return createResponsesStreamDecoder({ secrets, upstream: 'Azure OpenAI' });
+        return filterAnnotationChunks(createCompatibleStreamDecoder({ secrets }));
       },
     },
     embeddings: {

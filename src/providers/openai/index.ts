@@ -5,9 +5,8 @@
 import type { AdapterFactory, ProviderAdapter, ProviderContext } from '../../spec/provider.js';
 import { readTokenCountReply } from '../../spec/reply-json.js';
 import { createCompatibleAdapter, type CompatibleDescription } from '../openai-compatible/index.js';
-import { parseNativeResponse } from './responses-reply.js';
+import { createResponsesStreamDecoder, parseNativeResponse } from '../openai-responses/index.js';
 import { buildNativeResponsesRequest, buildResponsesCountRequest } from './responses-request.js';
-import { createResponsesStreamDecoder } from './responses-stream.js';
 
 const OPENAI_RULES = { renameFields: { max_tokens: 'max_completion_tokens' } } as const;
 

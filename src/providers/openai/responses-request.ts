@@ -2,32 +2,14 @@
  * A client's Responses request sent to OpenAI's `/v1/responses` as written (see `NativeRequest`): the members that
  * may travel, under the model OpenAI knows.
  */
-import { NATIVE_RESPONSES_MEMBERS } from '../../spec/openai-responses.js';
 import type { JsonSource } from '../../spec/json-source.js';
 import type { ProviderContext, UpstreamRequest } from '../../spec/provider.js';
 import { serializeWithSource } from '../../spec/serialize-with-source.js';
 import { buildHeaders, joinUrl, resolveBaseUrl, resolveUpstreamModel, type CompatibleDescription } from '../openai-compatible/index.js';
+import { nativeResponsesBody } from '../openai-responses/index.js';
 
 /** OpenAI's Responses path, appended to the base URL as the chat path is. */
 export const RESPONSES_PATH = '/v1/responses';
-
-/**
- * The body of a native Responses request: the client's members that may travel (`NATIVE_RESPONSES_MEMBERS`), as
- * sent, under `model`; `stream` only when streaming, as OpenAI's SDK writes it.
- */
-export function nativeResponsesBody(client: Record<string, unknown>, model: string, stream: boolean): Record<string, unknown> {
-  const body: Record<string, unknown> = { model };
-  for (const member of NATIVE_RESPONSES_MEMBERS) {
-    const value = client[member];
-    if (value !== undefined) body[member] = value;
-  }
-  if (stream) {
-    body.stream = true;
-    // Only with `stream`: OpenAI refuses stream options on a request that does not stream.
-    if (client.stream_options !== undefined) body.stream_options = client.stream_options;
-  }
-  return body;
-}
 
 /**
  * The upstream request of a native Responses call, with the headers and address of the chat requests. With the

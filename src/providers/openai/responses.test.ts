@@ -4,9 +4,8 @@ import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
 import { fromResponsesUsage } from '../../spec/usage.js';
 import { createTestContext } from '../openai-compatible/test-support.js';
 import { createOpenAIAdapter, openAIDescription } from './index.js';
-import { parseNativeResponse } from './responses-reply.js';
-import { buildNativeResponsesRequest, nativeResponsesBody } from './responses-request.js';
-import { createResponsesStreamDecoder } from './responses-stream.js';
+import { createResponsesStreamDecoder, nativeResponsesBody, parseNativeResponse } from '../openai-responses/index.js';
+import { buildNativeResponsesRequest } from './responses-request.js';
 
 function fixture(name: string): Uint8Array {
   return readFileSync(new URL(`./fixtures/${name}`, import.meta.url));

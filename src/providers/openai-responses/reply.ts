@@ -1,6 +1,6 @@
 /**
- * OpenAI's answer to a native Responses request (see `NativeRequest`): whether a Response object is sound to forward,
- * its usage, and the canonical completion it amounts to.
+ * The answer to a native Responses request (see `NativeRequest`; OpenAI's, or Azure OpenAI's v1 API's): whether a
+ * Response object is sound to forward, its usage, and the canonical completion it amounts to.
  */
 import { errors } from '../../spec/errors.js';
 import { areCountsWhereGiven, isRecord, isWholeNumber } from '../../spec/json-value.js';
@@ -61,7 +61,7 @@ export function itemProblem(item: unknown): string | undefined {
 }
 
 /**
- * Parses OpenAI's non-streamed answer to a native Responses request. A Response that cannot be forwarded soundly is
+ * Parses the non-streamed answer to a native Responses request. A Response that cannot be forwarded soundly is
  * a 502, as a chat completion Tollgate cannot read is: forwarded, it would break the client's SDK.
  */
 export function parseNativeResponse(body: Uint8Array): ChatResult {

@@ -1,13 +1,14 @@
 /**
- * OpenAI's streamed answer to a native Responses request (see `NativeRequest`): each event forwarded as OpenAI wrote
- * it, the usage read from the response's last event, and errors turned into the stream's end.
+ * The streamed answer to a native Responses request (see `NativeRequest`; OpenAI's, or Azure OpenAI's v1 API's): each
+ * event forwarded as the upstream wrote it, the usage read from the response's last event, and errors turned into the
+ * stream's end.
  */
 import { isRecord, isWholeNumber } from '../../spec/json-value.js';
 import type { StreamDecoder, UpstreamError } from '../../spec/provider.js';
 import { fromResponsesUsage, type TokenUsage } from '../../spec/usage.js';
 import { redactSecrets, streamErrorFromPayload } from '../openai-compatible/index.js';
 import { createSseReader, PendingEvents, sseEventText, type EventSourceMessage } from '../sse-reader.js';
-import { itemProblem, responseProblem } from './responses-reply.js';
+import { itemProblem, responseProblem } from './reply.js';
 
 /** The events that carry the whole Response. */
 const LIFECYCLE_EVENTS = new Set(['response.created', 'response.in_progress', 'response.queued', 'response.completed', 'response.incomplete', 'response.failed']);
@@ -45,9 +46,10 @@ function malformed(message: string): UpstreamError {
  * Creates the decoder of one native Responses stream: `native` events, each the upstream's event as SSE text named
  * by its data's type. An `error` event or a failed response ends the stream with an error (the route's own error
  * event, numbered after the upstream's last), as does an event that cannot be forwarded and a stream cut before its
- * response completed. `secrets` are taken out of error messages.
+ * response completed. `secrets` are taken out of error messages; `upstream` names the server in them (OpenAI's by default).
  */
-export function createResponsesStreamDecoder(options: { secrets?: readonly (string | undefined)[] } = {}): StreamDecoder {
+export function createResponsesStreamDecoder(options: { secrets?: readonly (string | undefined)[]; upstream?: string } = {}): StreamDecoder {
+  const upstream = options.upstream ?? 'OpenAI';
   const pending = new PendingEvents();
   let usage: TokenUsage | undefined;
   let started = false;
@@ -67,11 +69,11 @@ export function createResponsesStreamDecoder(options: { secrets?: readonly (stri
     try {
       event = JSON.parse(message.data);
     } catch {
-      fail(malformed('OpenAI sent a stream event that is not JSON.'));
+      fail(malformed(`${upstream} sent a stream event that is not JSON.`));
       return;
     }
     if (!isRecord(event)) {
-      fail(malformed('OpenAI sent a stream event that is not a JSON object.'));
+      fail(malformed(`${upstream} sent a stream event that is not a JSON object.`));
       return;
     }
     if (event.type === 'error') {
@@ -87,20 +89,20 @@ export function createResponsesStreamDecoder(options: { secrets?: readonly (stri
     }
     const problem = unforwardable(event);
     if (problem !== undefined) {
-      fail(malformed(`OpenAI sent a stream event that cannot be forwarded: ${problem}.`));
+      fail(malformed(`${upstream} sent a stream event that cannot be forwarded: ${problem}.`));
       return;
     }
     const type = event.type as string;
     // A client applies each event once, in order: one repeated or out of place would change what it builds.
     const sequence = event.sequence_number as number;
     if (sequence <= lastSequence) {
-      fail(malformed(`OpenAI sent event ${sequence} after event ${lastSequence}.`));
+      fail(malformed(`${upstream} sent event ${sequence} after event ${lastSequence}.`));
       return;
     }
     lastSequence = sequence;
     // OpenAI's SDKs build the response from its first event on, and throw at a stream that begins with another.
     if (!started && type !== 'response.created') {
-      fail(malformed(`OpenAI's stream began with ${type.slice(0, 100)} instead of response.created.`));
+      fail(malformed(`${upstream}'s stream began with ${type.slice(0, 100)} instead of response.created.`));
       return;
     }
     started = true;
@@ -119,7 +121,7 @@ export function createResponsesStreamDecoder(options: { secrets?: readonly (stri
     },
     finish() {
       reader.end();
-      if (!failed && !ended) fail(malformed('The OpenAI stream ended before its response completed.'));
+      if (!failed && !ended) fail(malformed(`The ${upstream} stream ended before its response completed.`));
       return pending.take();
     },
     usage() {
