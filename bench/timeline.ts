@@ -1,0 +1,136 @@
+/**
+ * Where a request's time goes at one connection: `node --import tsx bench/timeline.ts [--runs=N] [--seconds=S]
+ * [--warmup=S] [--nice=N]` (after `npm run build`). Starts the mock upstream, bench/floor/fastify-undici-proxy.mjs
+ * (Tollgate's stack and nothing else) and Tollgate, each gateway pinned alone to core 0 with bench/lib/timeline-probe.mjs
+ * preloaded, and sends each the bench's non-streamed request one at a time, in rotation `--runs` times (3) of
+ * `--seconds` (3) after `--warmup` seconds (3). The probe times each request's phases from Node's and undici's
+ * diagnostics channels (no change to the gateway's code): until the upstream request is written, the write itself,
+ * the rest of that turn of the event loop, the wait for the upstream's reply, its body, and the reply out to the
+ * client. The table gives each phase's median (the median of the runs' medians) for both, and Tollgate's difference:
+ * what Tollgate adds to the one-connection latency, phase by phase, beside what its framework costs. The probe's own
+ * marks cost a few microseconds a request; both gateways pay them.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLoadGenerator } from './lib/load-generator.js';
+import type { LatencyResult, Target } from './lib/load-jobs.js';
+import { freePort, spawnPinned, waitForPort, type SpawnedProcess } from './lib/processes.js';
+import { requestBody } from './lib/scenarios.js';
+import { median, round } from './lib/stats.js';
+import { startMock } from './lib/systems.js';
+import { removeTollgateData, startTollgate } from './lib/tollgate.js';
+import { flag, setUpTool } from './lib/tool-setup.js';
+
+const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
+const probe = fileURLToPath(new URL('lib/timeline-probe.mjs', import.meta.url));
+
+interface ProbeSummary {
+  requests: number;
+  phases: Array<{ from: string; to: string; label: string; medianUs: number | null }>;
+}
+
+interface System {
+  name: string;
+  process: SpawnedProcess;
+  target: Target;
+  probeFile: string;
+  runs: ProbeSummary[];
+  clientP50Ms: number[];
+}
+
+/** Has the probe write what it timed since its last dump, and reads it. */
+async function dump(system: System): Promise<ProbeSummary> {
+  rmSync(system.probeFile, { force: true });
+  system.process.child.kill('SIGUSR2');
+  for (let waited = 0; waited < 5_000; waited += 20) {
+    try {
+      return JSON.parse(readFileSync(system.probeFile, 'utf8')) as ProbeSummary;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  throw new Error(`${system.name}: the timeline probe wrote nothing`);
+}
+
+async function main(): Promise<void> {
+  const runs = Number(flag('runs', '3'));
+  const seconds = Number(flag('seconds', '3'));
+  const warmupSeconds = Number(flag('warmup', '3'));
+  const { gatewayCores, loadCores } = setUpTool();
+  const probeDirectory = mkdtempSync(path.join(os.tmpdir(), 'tollgate-timeline-'));
+  const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: 0 });
+  const load = await startLoadGenerator(loadCores);
+  const floorPort = await freePort();
+  const floorProbeFile = path.join(probeDirectory, 'floor.json');
+  const floor = spawnPinned({
+    name: 'fastify + undici',
+    command: process.execPath,
+    args: ['--import', probe, fileURLToPath(new URL('floor/fastify-undici-proxy.mjs', import.meta.url)), `--port=${floorPort}`, `--upstream=${mock.url}`],
+    env: { ...process.env, TIMELINE_PROBE_FILE: floorProbeFile },
+    cores: gatewayCores,
+  });
+  await waitForPort(floorPort, 15_000, floor);
+  const tollgateProbeFile = path.join(probeDirectory, 'tollgate.json');
+  const tollgate = await startTollgate({
+    name: 'timeline-tollgate',
+    repositoryRoot,
+    upstreamUrl: mock.url,
+    cores: gatewayCores,
+    nodeArguments: ['--import', probe],
+    environment: { TIMELINE_PROBE_FILE: tollgateProbeFile },
+  });
+  const systems: System[] = [
+    { name: 'fastify + undici', process: floor, target: { url: `http://127.0.0.1:${floorPort}/v1/chat/completions`, headers: {}, body: requestBody('chat', 'gpt-4o-mini') }, probeFile: floorProbeFile, runs: [], clientP50Ms: [] },
+    {
+      name: 'tollgate',
+      process: tollgate.process,
+      target: { url: `${tollgate.url}/v1/chat/completions`, headers: { authorization: `Bearer ${tollgate.apiKey}` }, body: requestBody('chat', tollgate.model) },
+      probeFile: tollgateProbeFile,
+      runs: [],
+      clientP50Ms: [],
+    },
+  ];
+  const sequential = (target: Target, durationS: number) => load.run<LatencyResult>({ kind: 'latency', target, mode: 'sequential', durationS });
+  try {
+    for (const system of systems) {
+      await sequential(system.target, warmupSeconds);
+      await dump(system);
+    }
+    for (let run = 0; run < runs; run += 1) {
+      for (const system of systems) {
+        const result = await sequential(system.target, seconds);
+        system.clientP50Ms.push(result.latencyMs.p50);
+        system.runs.push(await dump(system));
+      }
+    }
+  } finally {
+    await tollgate.stop();
+    removeTollgateData(tollgate);
+    await floor.stop();
+    await load.stop();
+    await mock.process.stop();
+    rmSync(probeDirectory, { recursive: true, force: true });
+  }
+  const [base, tollgateSystem] = systems as [System, System];
+  const phaseMedian = (system: System, index: number) => median(system.runs.map((run) => run.phases[index]?.medianUs ?? Number.NaN).filter(Number.isFinite));
+  const rows = base.runs[0]!.phases.map((phase, index) => {
+    const floorUs = phaseMedian(base, index);
+    const tollgateUs = phaseMedian(tollgateSystem, index);
+    return `| ${phase.label} | ${round(floorUs, 1)} | ${round(tollgateUs, 1)} | ${round(tollgateUs - floorUs, 1)} |`;
+  });
+  process.stdout.write(
+    [
+      `One request at a time, ${runs} runs of ${seconds} s each; medians in µs (phases from the gateway's own clock).`,
+      '',
+      '| phase | fastify + undici | tollgate | difference |',
+      '|---|---:|---:|---:|',
+      ...rows,
+      `| client's p50 (ms) | ${round(median(base.clientP50Ms), 3)} | ${round(median(tollgateSystem.clientP50Ms), 3)} | ${round(median(tollgateSystem.clientP50Ms) - median(base.clientP50Ms), 3)} |`,
+      '',
+    ].join('\n'),
+  );
+}
+
+await main();
