@@ -12,7 +12,9 @@ import { createApiKey, ledgerRowsOf } from '../limits/limit-helpers.js';
 import { azureMockEmbedding, startAzureMock, type AzureMock, type RecordedAzureRequest } from '../mocks/azure-mock.js';
 import { MOCK_REASONING_TOKENS } from '../mocks/openai-responses-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
+import { scriptAzureToolCall } from './azure-support.js';
 import { sseEvents } from './malformed-reply-checks.js';
+import { describeSdkMatrix } from './sdk-matrix.js';
 
 const apiKey = 'azure-v1-key-0001';
 const entra = { tenantId: 'contoso-v1', clientId: 'tollgate-v1-app', clientSecret: 'entra-v1-secret-0001' };
@@ -47,6 +49,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await tollgate?.dispose();
   await mock?.close();
+});
+
+// Both official SDKs through the chat and Messages routes (streams, tools, embeddings) to Azure's v1 paths.
+describeSdkMatrix("Azure OpenAI (v1 API)", {
+  gateway: () => tollgate,
+  chatModel: 'azure/gpt-4o',
+  get headers() {
+    return pinned('v1');
+  },
+  replyTo: (prompt: string) => `Echo: ${prompt}`,
+  lastChatBody: () => mock.requests.filter((request) => request.url.startsWith('/openai/v1/chat/completions')).at(-1)?.body,
+  upstreamRequestCount: () => mock.requests.length,
+  tools: { kind: 'scripted' as const, script: (call: Parameters<typeof scriptAzureToolCall>[1], stream: boolean) => scriptAzureToolCall(mock, call, stream) },
+  toolResultsCarryIds: true,
+  embeddings: {
+    model: 'azure/text-embedding-3-small',
+    expected: (text: string) => azureMockEmbedding(text, 8),
+    lastBody: () => mock.requests.filter((request) => request.url.startsWith('/openai/v1/embeddings')).at(-1)?.body,
+  },
 });
 
 /** An earlier reasoning item as a stateless client sends it back: its encrypted content, nothing stored to look up. */
