@@ -12,6 +12,7 @@ import { mockTokenCount, startOpenAIMock, type OpenAIMock } from '../mocks/opena
 import { MOCK_REASONING_TOKENS, responsesInputTokens } from '../mocks/openai-responses-mock.js';
 import { createApiKey, ledgerRowsOf } from '../limits/limit-helpers.js';
 import { sseEvents } from '../providers/malformed-reply-checks.js';
+import { statelessSecondTurn } from '../support/responses-conversation.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
 
 const openAIKey = 'sk-openai-native-responses-0001';
@@ -44,26 +45,8 @@ function lastOpenAIRequest(): { path: string; body: Record<string, unknown> } {
   return { path: last.path, body: last.body as Record<string, unknown> };
 }
 
-/** An earlier reasoning item as a stateless client (Codex) sends it back: its encrypted content, no stored id to look up. */
-const earlierReasoning = { type: 'reasoning' as const, id: 'rs_earlier', summary: [], encrypted_content: `gAAAAAB${'x'.repeat(400)}` };
-
-/** A second turn of a stateless conversation with a reasoning model: what the chat format has no place for. */
-const secondTurn: Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, 'stream'> & { input: OpenAI.Responses.ResponseInputItem[] } = {
-  model: 'openai/gpt-5',
-  instructions: 'Answer briefly.',
-  input: [
-    { role: 'user', content: 'What is 2 + 2?' },
-    earlierReasoning,
-    { role: 'assistant', content: '4' },
-    { role: 'user', content: 'And times three?' },
-  ],
-  reasoning: { effort: 'low', summary: 'auto' },
-  include: ['reasoning.encrypted_content'],
-  store: false,
-  text: { verbosity: 'low' },
-  prompt_cache_key: 'conversation-7',
-  max_output_tokens: 400,
-};
+/** A second turn of a stateless conversation with a reasoning model, with OpenAI's own members beside. */
+const secondTurn = { ...statelessSecondTurn('openai/gpt-5'), text: { verbosity: 'low' as const }, prompt_cache_key: 'conversation-7' };
 
 describe('/v1/responses to OpenAI, not streamed', () => {
   it("sends the client's request as written and answers with OpenAI's Response as written", async () => {

@@ -1,6 +1,7 @@
-/** Azure OpenAI replies the Azure mock does not produce on its own: tool calls, plain and streamed. */
-import type { AzureMock } from '../mocks/azure-mock.js';
-import type { ScriptedToolCall } from './sdk-matrix.js';
+/** Azure OpenAI replies the Azure mock does not produce on its own (tool calls, plain and streamed), and the SDK matrix's case for an Azure key. */
+import { azureMockEmbedding, type AzureMock } from '../mocks/azure-mock.js';
+import type { LiveGateway } from '../support/live-gateway.js';
+import type { ProviderUnderTest, ScriptedToolCall } from './sdk-matrix.js';
 
 const SAFE = { filtered: false, severity: 'safe' };
 const FILTER_RESULTS = { hate: SAFE, self_harm: SAFE, sexual: SAFE, violence: SAFE };
@@ -51,4 +52,36 @@ export function scriptAzureToolCall(mock: AzureMock, call: ScriptedToolCall, str
       chunk([], { usage }),
     ],
   });
+}
+
+/**
+ * The SDK matrix's case for the Azure key `headers` pin, on the Azure mock: chats to `azure/gpt-4o` and embeddings to
+ * `azure/text-embedding-3-small`, whose upstream bodies are read from the last request whose path starts with
+ * `chatPath` or `embeddingsPath` (so that a case also checks which of Azure's surfaces its requests reached).
+ */
+export function azureMatrixCase(options: {
+  gateway: () => LiveGateway;
+  mock: () => AzureMock;
+  headers: () => Record<string, string>;
+  chatPath: string;
+  embeddingsPath: string;
+}): ProviderUnderTest {
+  const lastBody = (path: string) => options.mock().requests.filter((request) => request.url.startsWith(path)).at(-1)?.body;
+  return {
+    gateway: options.gateway,
+    chatModel: 'azure/gpt-4o',
+    get headers() {
+      return options.headers();
+    },
+    replyTo: (prompt: string) => `Echo: ${prompt}`,
+    lastChatBody: () => lastBody(options.chatPath),
+    upstreamRequestCount: () => options.mock().requests.length,
+    tools: { kind: 'scripted', script: (call: ScriptedToolCall, stream: boolean) => scriptAzureToolCall(options.mock(), call, stream) },
+    toolResultsCarryIds: true,
+    embeddings: {
+      model: 'azure/text-embedding-3-small',
+      expected: (text: string) => azureMockEmbedding(text, 8),
+      lastBody: () => lastBody(options.embeddingsPath),
+    },
+  };
 }

@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, ledgerRowsOf } from '../limits/limit-helpers.js';
 import { azureMockEmbedding, startAzureMock, type AzureMock, type RecordedAzureRequest } from '../mocks/azure-mock.js';
 import { MOCK_REASONING_TOKENS } from '../mocks/openai-responses-mock.js';
+import { earlierReasoning, statelessSecondTurn } from '../support/responses-conversation.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
-import { scriptAzureToolCall } from './azure-support.js';
+import { azureMatrixCase } from './azure-support.js';
 import { sseEvents } from './malformed-reply-checks.js';
 import { describeSdkMatrix } from './sdk-matrix.js';
 
@@ -52,42 +53,19 @@ afterAll(async () => {
 });
 
 // Both official SDKs through the chat and Messages routes (streams, tools, embeddings) to Azure's v1 paths.
-describeSdkMatrix("Azure OpenAI (v1 API)", {
-  gateway: () => tollgate,
-  chatModel: 'azure/gpt-4o',
-  get headers() {
-    return pinned('v1');
-  },
-  replyTo: (prompt: string) => `Echo: ${prompt}`,
-  lastChatBody: () => mock.requests.filter((request) => request.url.startsWith('/openai/v1/chat/completions')).at(-1)?.body,
-  upstreamRequestCount: () => mock.requests.length,
-  tools: { kind: 'scripted' as const, script: (call: Parameters<typeof scriptAzureToolCall>[1], stream: boolean) => scriptAzureToolCall(mock, call, stream) },
-  toolResultsCarryIds: true,
-  embeddings: {
-    model: 'azure/text-embedding-3-small',
-    expected: (text: string) => azureMockEmbedding(text, 8),
-    lastBody: () => mock.requests.filter((request) => request.url.startsWith('/openai/v1/embeddings')).at(-1)?.body,
-  },
-});
-
-/** An earlier reasoning item as a stateless client sends it back: its encrypted content, nothing stored to look up. */
-const earlierReasoning = { type: 'reasoning' as const, id: 'rs_earlier', summary: [], encrypted_content: `gAAAAAB${'y'.repeat(300)}` };
+describeSdkMatrix(
+  'Azure OpenAI (v1 API)',
+  azureMatrixCase({
+    gateway: () => tollgate,
+    mock: () => mock,
+    headers: () => pinned('v1'),
+    chatPath: '/openai/v1/chat/completions',
+    embeddingsPath: '/openai/v1/embeddings',
+  }),
+);
 
 /** The second turn of a stateless conversation, as Codex holds one against Azure. */
-const secondTurn: Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, 'stream'> & { input: OpenAI.Responses.ResponseInputItem[] } = {
-  model: 'azure/gpt-5-codex',
-  instructions: 'Answer briefly.',
-  input: [
-    { role: 'user', content: 'What is 2 + 2?' },
-    earlierReasoning,
-    { role: 'assistant', content: '4' },
-    { role: 'user', content: 'And times three?' },
-  ],
-  reasoning: { effort: 'low', summary: 'auto' },
-  include: ['reasoning.encrypted_content'],
-  store: false,
-  max_output_tokens: 400,
-};
+const secondTurn = statelessSecondTurn('azure/gpt-5-codex');
 
 describe("Azure's v1 API: chat completions and embeddings", () => {
   it('sends chat completions to /openai/v1 with the deployment as the model and no api-version', async () => {

@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AZURE_DEFAULT_SCOPE, azureMockEmbedding, startAzureMock, type AzureMock, type RecordedAzureRequest } from '../mocks/azure-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
-import { scriptAzureToolCall } from './azure-support.js';
+import { azureMatrixCase } from './azure-support.js';
 import { describeSdkMatrix } from './sdk-matrix.js';
 
 const primaryKey = 'azure-primary-key-0001';
@@ -61,23 +61,14 @@ afterAll(async () => {
   await mock?.close();
 });
 
-const matrixCase = (keyName: string) => ({
-  gateway: () => tollgate,
-  chatModel: 'azure/gpt-4o',
-  get headers() {
-    return pinned(keyName);
-  },
-  replyTo: (prompt: string) => `Echo: ${prompt}`,
-  lastChatBody: () => chatRequests().at(-1)?.body,
-  upstreamRequestCount: () => mock.requests.length,
-  tools: { kind: 'scripted' as const, script: (call: Parameters<typeof scriptAzureToolCall>[1], stream: boolean) => scriptAzureToolCall(mock, call, stream) },
-  toolResultsCarryIds: true,
-  embeddings: {
-    model: 'azure/text-embedding-3-small',
-    expected: (text: string) => azureMockEmbedding(text, 8),
-    lastBody: () => embeddingRequests().at(-1)?.body,
-  },
-});
+const matrixCase = (keyName: string) =>
+  azureMatrixCase({
+    gateway: () => tollgate,
+    mock: () => mock,
+    headers: () => pinned(keyName),
+    chatPath: '/openai/deployments/chat-prod/chat/completions',
+    embeddingsPath: '/openai/deployments/embed-prod/embeddings',
+  });
 
 describeSdkMatrix('Azure OpenAI (api-key)', matrixCase('api-key'));
 describeSdkMatrix('Azure OpenAI (Entra ID)', matrixCase('entra'));
