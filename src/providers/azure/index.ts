@@ -20,10 +20,10 @@ import {
   parseChatCompletion,
   parseEmbeddingResponse,
 } from '../openai-compatible/index.js';
+import { createResponsesStreamDecoder, nativeResponsesBody, parseNativeResponse } from '../openai-responses/index.js';
 import { azureAuthHeaders, secondaryKeyContext } from './azure-auth.js';
 import { parseAzureError } from './azure-errors.js';
 import { filterAnnotationChunks } from './azure-stream.js';
-import { createResponsesStreamDecoder, nativeResponsesBody, parseNativeResponse } from '../openai-responses/index.js';
 import { azureDeployment, azureOperationUrl, isAzureV1, takesMaxCompletionTokens } from './azure-url.js';
 import { DEFAULT_AUTHORITY_HOST, EntraTokenCache } from './entra-token-cache.js';
 

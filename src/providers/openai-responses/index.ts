@@ -4,5 +4,5 @@
  * soundness and the stream's decoding are the same.
  */
 export { nativeResponsesBody } from './body.js';
-export { completionOfResponse, itemProblem, parseNativeResponse, responseProblem } from './reply.js';
+export { parseNativeResponse } from './reply.js';
 export { createResponsesStreamDecoder } from './stream.js';
