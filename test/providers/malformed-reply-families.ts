@@ -3,6 +3,7 @@
  * streams, how its mock is told what to answer, and where in its replies the members a translator needs are.
  */
 import type { AnthropicMock } from '../mocks/anthropic-mock.js';
+import type { AzureMock } from '../mocks/azure-mock.js';
 import type { BedrockMock } from '../mocks/bedrock-mock.js';
 import type { CohereMock } from '../mocks/cohere-mock.js';
 import type { GoogleMock } from '../mocks/google-mock.js';
@@ -77,6 +78,7 @@ export interface ReplyFamily {
 /** The mocks that stand in for each family's upstream, and the Replicate prediction scripted replies name. */
 export interface ReplyUpstreams {
   openaiMock: OpenAIMock;
+  azureMock: AzureMock;
   anthropicMock: AnthropicMock;
   googleMock: GoogleMock;
   bedrockMock: BedrockMock;
@@ -121,9 +123,35 @@ export function replicatePredictionsOf(baseUrl: string, knownPrediction: string)
   };
 }
 
+/** A family answering `/v1/responses` natively with OpenAI's Responses API (OpenAI's own, or Azure's v1 API), through `mock`. */
+function responsesFamily(name: string, model: string, mock: Parameters<typeof answeredBy>[0]): ReplyFamily {
+  return {
+    name,
+    model,
+    routes: ['/v1/responses'],
+    native: true,
+    expectedText: upstreamText,
+    completion: responsesReply,
+    stream: responsesStream,
+    encodeStream: (events) => sse(events),
+    streamContentType: 'text/event-stream',
+    ...answeredBy(mock),
+    requiredMembers: [['id'], ['object'], ['status'], ['model'], ['output'], ['output', 1], ['output', 1, 'content'], ['output', 1, 'content', 0], ['output', 1, 'content', 0, 'text'], ['output', 2, 'call_id'], ['output', 2, 'arguments'], ['usage']],
+    usageCounts: [['usage', 'input_tokens'], ['usage', 'output_tokens'], ['usage', 'input_tokens_details', 'cached_tokens'], ['usage', 'output_tokens_details', 'reasoning_tokens']],
+    streamUsage: { event: 13, path: ['response', 'usage', 'output_tokens'] },
+    oddStreams: [
+      ['an output item that is text', withEvent(responsesStream, 2, (data) => (data.item = 'message'))],
+      ['a delta that is a number', withEvent(responsesStream, 4, (data) => (data.delta = 5))],
+      ['a completed response whose output is null', withEvent(responsesStream, 13, (data) => (data.response.output = null))],
+      ['an event without its sequence number', withEvent(responsesStream, 5, (data) => delete data.sequence_number)],
+      ['a first event that is not response.created', responsesStream.slice(1)],
+    ],
+  };
+}
+
 /** Every family under test, each answered by its mock among `upstreams`. */
 export function malformedReplyFamilies(upstreams: ReplyUpstreams): ReplyFamily[] {
-  const { openaiMock, anthropicMock, googleMock, bedrockMock, cohereMock, replicateMock, knownPrediction } = upstreams;
+  const { openaiMock, azureMock, anthropicMock, googleMock, bedrockMock, cohereMock, replicateMock, knownPrediction } = upstreams;
   const replicatePrediction = replicatePredictionsOf(replicateMock.baseUrl, knownPrediction);
   return [
     {
@@ -148,28 +176,9 @@ export function malformedReplyFamilies(upstreams: ReplyUpstreams): ReplyFamily[]
         ['a tool call function that is a list', withEvent(openaiStream, 4, (data) => (data.choices[0].delta.tool_calls[0].function = [1]))],
       ],
     },
-    {
-      name: 'openai (Responses)',
-      model: 'openai/gpt-4o-mini',
-      routes: ['/v1/responses'],
-      native: true,
-      expectedText: upstreamText,
-      completion: responsesReply,
-      stream: responsesStream,
-      encodeStream: (events) => sse(events),
-      streamContentType: 'text/event-stream',
-      ...answeredBy(openaiMock),
-      requiredMembers: [['id'], ['object'], ['status'], ['model'], ['output'], ['output', 1], ['output', 1, 'content'], ['output', 1, 'content', 0], ['output', 1, 'content', 0, 'text'], ['output', 2, 'call_id'], ['output', 2, 'arguments'], ['usage']],
-      usageCounts: [['usage', 'input_tokens'], ['usage', 'output_tokens'], ['usage', 'input_tokens_details', 'cached_tokens'], ['usage', 'output_tokens_details', 'reasoning_tokens']],
-      streamUsage: { event: 13, path: ['response', 'usage', 'output_tokens'] },
-      oddStreams: [
-        ['an output item that is text', withEvent(responsesStream, 2, (data) => (data.item = 'message'))],
-        ['a delta that is a number', withEvent(responsesStream, 4, (data) => (data.delta = 5))],
-        ['a completed response whose output is null', withEvent(responsesStream, 13, (data) => (data.response.output = null))],
-        ['an event without its sequence number', withEvent(responsesStream, 5, (data) => delete data.sequence_number)],
-        ['a first event that is not response.created', responsesStream.slice(1)],
-      ],
-    },
+    responsesFamily('openai (Responses)', 'openai/gpt-4o-mini', openaiMock),
+    // A key on Azure's v1 API takes a Responses request as written too, through Azure's /openai/v1/responses.
+    responsesFamily('azure (Responses, v1)', 'azure/gpt-4o-mini', azureMock),
     {
       name: 'anthropic',
       model: 'anthropic/claude-sonnet-4-5',

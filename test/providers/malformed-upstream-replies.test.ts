@@ -14,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAdapterRegistry } from '../../src/providers/index.js';
 import { createReplicateAdapterWith } from '../../src/providers/replicate/index.js';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
+import { startAzureMock, type AzureMock } from '../mocks/azure-mock.js';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
 import { startCohereMock, type CohereMock } from '../mocks/cohere-mock.js';
 import { startGoogleMock, type GoogleMock } from '../mocks/google-mock.js';
@@ -24,13 +25,14 @@ import { seededRandom } from '../inference/inference-helpers.js';
 import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
 import { chatRoutes, expectSaneUsage, sseEvents, tryReplyAs, type Route } from './malformed-reply-checks.js';
 import { malformedReplyFamilies, replicatePredictionsOf, type ReplicatePrediction, type ReplyFamily } from './malformed-reply-families.js';
-import { keyProviders, singleFlightApiKey } from './malformed-reply-gateway.js';
+import { keyProviders, singleFlightApiKey, withoutRetries } from './malformed-reply-gateway.js';
 import { mutateCompletion, mutateStream } from './malformed-reply-mutations.js';
 import { clone, json, memberPaths, mutateMember, notReplies, parentOf, parseJson, setAt, withRawNumber, type Json } from './malformed-reply-support.js';
 import { bedrockFrames, upstreamText, type ScriptedEvent } from './upstream-reply-fixtures.js';
 import { createKeyPair } from './vertex-support.js';
 
 let openaiMock: OpenAIMock;
+let azureMock: AzureMock;
 let anthropicMock: AnthropicMock;
 let googleMock: GoogleMock;
 let bedrockMock: BedrockMock;
@@ -50,6 +52,7 @@ const tryReply = tryReplyAs(() => ({ tollgate, apiKeyId, clientHeaders }));
 beforeAll(async () => {
   const keyPair = createKeyPair();
   openaiMock = await startOpenAIMock({ apiKeys: ['sk-openai'] });
+  azureMock = await startAzureMock({ apiKeys: ['azure-key'] });
   anthropicMock = await startAnthropicMock({ apiKeys: ['sk-ant'] });
   googleMock = await startGoogleMock({ apiKeys: ['gemini-key'], serviceAccountPublicKeyPem: keyPair.publicKeyPem });
   bedrockMock = await startBedrockMock({ credentials: { accessKeyId: 'AKIATOLLGATEFUZZ0002', secretAccessKey: 'fuzz-secret' }, apiKeys: ['bedrock-key'], region: 'us-east-1' });
@@ -75,6 +78,9 @@ beforeAll(async () => {
     ],
     { googleMock, keyPair },
   );
+  // Azure through a key on its v1 API, the one on which it serves the Responses API.
+  await tollgate.configureProvider('azure', withoutRetries());
+  await tollgate.addKey('azure', { name: 'azure', value: 'azure-key', azure_key_config: { endpoint: azureMock.baseUrl, api_version: 'v1' } });
   await useFreshApiKey();
 
   // A prediction made the ordinary way: scripted creations name it, so the mock serves its stream and reads.
@@ -90,7 +96,7 @@ beforeAll(async () => {
   const knownPrediction = `mockpred${String(1).padStart(18, '0')}`;
   replicatePrediction = replicatePredictionsOf(replicateMock.baseUrl, knownPrediction);
 
-  families.push(...malformedReplyFamilies({ openaiMock, anthropicMock, googleMock, bedrockMock, cohereMock, replicateMock, knownPrediction }));
+  families.push(...malformedReplyFamilies({ openaiMock, azureMock, anthropicMock, googleMock, bedrockMock, cohereMock, replicateMock, knownPrediction }));
 });
 
 /**
@@ -107,7 +113,7 @@ beforeEach(useFreshApiKey);
 
 afterAll(async () => {
   await tollgate?.dispose();
-  await Promise.all([openaiMock?.close(), anthropicMock?.close(), googleMock?.close(), bedrockMock?.close(), cohereMock?.close(), replicateMock?.close()]);
+  await Promise.all([openaiMock?.close(), azureMock?.close(), anthropicMock?.close(), googleMock?.close(), bedrockMock?.close(), cohereMock?.close(), replicateMock?.close()]);
 });
 
 function family(name: string): ReplyFamily {
@@ -118,7 +124,7 @@ function family(name: string): ReplyFamily {
 
 // --- The cases ------------------------------------------------------------------------------------------------
 
-const familyNames = ['openai-compatible', 'openai (Responses)', 'anthropic', 'gemini', 'vertex (Gemini)', 'vertex (Claude)', 'bedrock', 'bedrock (Claude, Messages)', 'cohere', 'replicate'];
+const familyNames = ['openai-compatible', 'openai (Responses)', 'azure (Responses, v1)', 'anthropic', 'gemini', 'vertex (Gemini)', 'vertex (Claude)', 'bedrock', 'bedrock (Claude, Messages)', 'cohere', 'replicate'];
 const wrongTypes: Json[] = ['a string', 42, null, [1, 2, 3], {}];
 
 describe.each(familyNames)('%s', (name) => {
