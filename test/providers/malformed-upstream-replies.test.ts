@@ -124,7 +124,7 @@ function family(name: string): ReplyFamily {
 
 // --- The cases ------------------------------------------------------------------------------------------------
 
-const familyNames = ['openai-compatible', 'openai (Responses)', 'azure (Responses, v1)', 'anthropic', 'gemini', 'vertex (Gemini)', 'vertex (Claude)', 'bedrock', 'bedrock (Claude, Messages)', 'cohere', 'replicate'];
+const familyNames = ['openai-compatible', 'openai (Responses)', 'anthropic', 'gemini', 'vertex (Gemini)', 'vertex (Claude)', 'bedrock', 'bedrock (Claude, Messages)', 'cohere', 'replicate', 'azure (Responses, v1)'];
 const wrongTypes: Json[] = ['a string', 42, null, [1, 2, 3], {}];
 
 describe.each(familyNames)('%s', (name) => {
