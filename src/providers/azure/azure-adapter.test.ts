@@ -152,6 +152,15 @@ describe("Azure adapter on Azure's v1 API (api-version v1 or preview)", () => {
     expect(preview.url).toBe(`${mock.baseUrl}/openai/v1/chat/completions?api-version=preview`);
   });
 
+  it('takes an endpoint given as the base URL of Azure\'s v1 documentation (…/openai/v1/) without doubling the path', async () => {
+    for (const endpoint of [`${mock.baseUrl}/openai/v1/`, `${mock.baseUrl}/openai/v1`, `${mock.baseUrl}/openai/`]) {
+      const upstream = await adapter.chat.buildRequest(hello, contextFor({ apiVersion: 'v1', endpoint }, SECONDARY), { stream: false });
+      expect(upstream.url).toBe(`${mock.baseUrl}/openai/v1/chat/completions`);
+      const classic = await adapter.chat.buildRequest(hello, contextFor({ endpoint }, SECONDARY), { stream: false });
+      expect(classic.url).toBe(`${mock.baseUrl}/openai/deployments/chat-prod/chat/completions?api-version=2024-10-21`);
+    }
+  });
+
   it('takes a Responses request as written on the v1 API only', async () => {
     expect(adapter.chat.nativeFormat).toBe('openai-responses');
     expect(adapter.chat.takesNative!(contextFor({ apiVersion: 'v1' }))).toBe(true);
