@@ -1,14 +1,15 @@
 /**
  * Where a request's time goes at one connection: `node --import tsx bench/timeline.ts [--runs=N] [--seconds=S]
- * [--warmup=S] [--nice=N]` (after `npm run build`). Starts the mock upstream, bench/floor/fastify-undici-proxy.mjs
+ * [--warmup=S] [--compare=DIR[,DIR…]] [--nice=N]` (after `npm run build`). Starts the mock upstream, bench/floor/fastify-undici-proxy.mjs
  * (Tollgate's stack and nothing else) and Tollgate, each gateway pinned alone to core 0 with bench/lib/timeline-probe.mjs
  * preloaded, and sends each the bench's non-streamed request one at a time, in rotation `--runs` times (3) of
  * `--seconds` (3) after `--warmup` seconds (3). The probe times each request's phases from Node's and undici's
  * diagnostics channels (no change to the gateway's code): until the upstream request is written, the write itself,
  * the rest of that turn of the event loop, the wait for the upstream's reply, its body, and the reply out to the
  * client. The table gives each phase's median (the median of the runs' medians) for both, and Tollgate's difference:
- * what Tollgate adds to the one-connection latency, phase by phase, beside what its framework costs. The probe's own
- * marks cost a few microseconds a request; both gateways pay them.
+ * what Tollgate adds to the one-connection latency, phase by phase, beside what its framework costs. `--compare=DIR`
+ * adds Tollgate as built in another checkout (as bench/floor.ts takes it), measured in the same rotation: a change's
+ * effect phase by phase. The probe's own marks cost a few microseconds a request; every gateway pays them.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -20,7 +21,7 @@ import { freePort, spawnPinned, waitForPort, type SpawnedProcess } from './lib/p
 import { requestBody } from './lib/scenarios.js';
 import { median, round } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
-import { removeTollgateData, startTollgate } from './lib/tollgate.js';
+import { removeTollgateData, startTollgate, type RunningTollgate } from './lib/tollgate.js';
 import { flag, setUpTool } from './lib/tool-setup.js';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -72,26 +73,31 @@ async function main(): Promise<void> {
     cores: gatewayCores,
   });
   await waitForPort(floorPort, 15_000, floor);
-  const tollgateProbeFile = path.join(probeDirectory, 'tollgate.json');
-  const tollgate = await startTollgate({
-    name: 'timeline-tollgate',
-    repositoryRoot,
-    upstreamUrl: mock.url,
-    cores: gatewayCores,
-    nodeArguments: ['--import', probe],
-    environment: { TIMELINE_PROBE_FILE: tollgateProbeFile },
-  });
   const systems: System[] = [
     { name: 'fastify + undici', process: floor, target: { url: `http://127.0.0.1:${floorPort}/v1/chat/completions`, headers: {}, body: requestBody('chat', 'gpt-4o-mini') }, probeFile: floorProbeFile, runs: [], clientP50Ms: [] },
-    {
-      name: 'tollgate',
-      process: tollgate.process,
-      target: { url: `${tollgate.url}/v1/chat/completions`, headers: { authorization: `Bearer ${tollgate.apiKey}` }, body: requestBody('chat', tollgate.model) },
-      probeFile: tollgateProbeFile,
+  ];
+  const roots = [repositoryRoot, ...flag('compare', '').split(',').filter((root) => root !== '')];
+  const gateways: RunningTollgate[] = [];
+  for (const [index, root] of roots.entries()) {
+    const probeFile = path.join(probeDirectory, `tollgate-${index}.json`);
+    const running = await startTollgate({
+      name: `timeline-tollgate-${index}`,
+      repositoryRoot: path.resolve(root),
+      upstreamUrl: mock.url,
+      cores: gatewayCores,
+      nodeArguments: ['--import', probe],
+      environment: { TIMELINE_PROBE_FILE: probeFile },
+    });
+    gateways.push(running);
+    systems.push({
+      name: index === 0 ? 'tollgate' : path.basename(path.resolve(root)),
+      process: running.process,
+      target: { url: `${running.url}/v1/chat/completions`, headers: { authorization: `Bearer ${running.apiKey}` }, body: requestBody('chat', running.model) },
+      probeFile,
       runs: [],
       clientP50Ms: [],
-    },
-  ];
+    });
+  }
   const sequential = (target: Target, durationS: number) => load.run<LatencyResult>({ kind: 'latency', target, mode: 'sequential', durationS });
   try {
     for (const system of systems) {
@@ -106,28 +112,30 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await tollgate.stop();
-    removeTollgateData(tollgate);
+    for (const running of gateways) {
+      await running.stop();
+      removeTollgateData(running);
+    }
     await floor.stop();
     await load.stop();
     await mock.process.stop();
     rmSync(probeDirectory, { recursive: true, force: true });
   }
-  const [base, tollgateSystem] = systems as [System, System];
+  const [base, tollgateSystem] = systems as [System, System, ...System[]];
   const phaseMedian = (system: System, index: number) => median(system.runs.map((run) => run.phases[index]?.medianUs ?? Number.NaN).filter(Number.isFinite));
   const rows = base.runs[0]!.phases.map((phase, index) => {
-    const floorUs = phaseMedian(base, index);
-    const tollgateUs = phaseMedian(tollgateSystem, index);
-    return `| ${phase.label} | ${round(floorUs, 1)} | ${round(tollgateUs, 1)} | ${round(tollgateUs - floorUs, 1)} |`;
+    const values = systems.map((system) => phaseMedian(system, index));
+    return `| ${phase.label} | ${values.map((value) => round(value, 1)).join(' | ')} | ${round(values[1]! - values[0]!, 1)} |`;
   });
+  const clientP50 = systems.map((system) => median(system.clientP50Ms));
   process.stdout.write(
     [
       `One request at a time, ${runs} runs of ${seconds} s each; medians in µs (phases from the gateway's own clock).`,
       '',
-      '| phase | fastify + undici | tollgate | difference |',
-      '|---|---:|---:|---:|',
+      `| phase | ${systems.map((system) => system.name).join(' | ')} | ${tollgateSystem.name} − ${base.name} |`,
+      `|---|${systems.map(() => '---:').join('|')}|---:|`,
       ...rows,
-      `| client's p50 (ms) | ${round(median(base.clientP50Ms), 3)} | ${round(median(tollgateSystem.clientP50Ms), 3)} | ${round(median(tollgateSystem.clientP50Ms) - median(base.clientP50Ms), 3)} |`,
+      `| client's p50 (ms) | ${clientP50.map((value) => round(value, 3)).join(' | ')} | ${round(clientP50[1]! - clientP50[0]!, 3)} |`,
       '',
     ].join('\n'),
   );
