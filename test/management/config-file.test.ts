@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfigFile } from '../../src/config/config-file.js';
 import { entryHash, reconcileConfigFile, type ReconcileReport } from '../../src/core/management/config-reconcile.js';
@@ -76,6 +77,19 @@ describe('readConfigFile', () => {
     expect(json).toEqual(yaml);
     expect(yaml.providers.openai?.keys?.[1]).toEqual({ id: 'config-secondary', name: 'secondary', value: 'env.CONFIG_OPENAI_KEY' });
     expect(readConfigFile(write('empty.yaml', ''))).toEqual({ providers: {} });
+  });
+
+  it("reads the README's example file", () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const example = /### Configuration file\s+```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example, 'the README shows a configuration file').toBeDefined();
+    const config = readConfigFile(write('readme.yaml', example!));
+    expect(Object.keys(config.providers)).toEqual(['openai', 'local-llm', 'foundry']);
+    expect(config.providers.foundry).toMatchObject({
+      custom_provider_config: { base_provider_type: 'anthropic' },
+      network_config: { base_url: 'https://contoso.services.ai.azure.com/anthropic' },
+      keys: [{ name: 'contoso', value: 'env.FOUNDRY_API_KEY' }],
+    });
   });
 
   it('names the file and the problem, never a secret', () => {

@@ -61,6 +61,11 @@ export interface AnthropicMock {
 export interface AnthropicMockOptions {
   /** Keys accepted; when absent any non-empty key is accepted. */
   apiKeys?: string[];
+  /**
+   * The path the API is served under (Claude in Microsoft Foundry serves it under `/anthropic`:
+   * `https://<resource>.services.ai.azure.com/anthropic/v1/messages`); a request outside it is a 404. Default: none.
+   */
+  pathPrefix?: string;
 }
 
 /** The mock's token count for a text. */
@@ -248,7 +253,9 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
     const headers = { 'request-id': `req_mock${sequence}` };
     const fail = (status: number, type: string, message: string): void => sendJson(response, status, errorBody(type, message, sequence), headers);
 
-    const endpoint = path.split('?')[0];
+    const prefix = options.pathPrefix ?? '';
+    const target = path.split('?')[0] ?? '';
+    const endpoint = target.startsWith(`${prefix}/`) ? target.slice(prefix.length) : undefined;
     if (method !== 'POST' || (endpoint !== '/v1/messages' && endpoint !== '/v1/messages/count_tokens')) return fail(404, 'not_found_error', 'Not Found');
     const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     const key = (request.headers['x-api-key'] as string | undefined) ?? bearer;
