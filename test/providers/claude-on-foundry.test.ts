@@ -2,8 +2,8 @@
  * Claude in Microsoft Foundry, as an operator configures it: a custom provider on the `anthropic` adapter whose base
  * URL is the resource's Anthropic endpoint (`https://<resource>.services.ai.azure.com/anthropic`) and whose key is the
  * resource's API key. Foundry serves Anthropic's Messages API under `/anthropic`, so the Messages route goes to it as
- * written (a custom provider on Anthropic's adapter takes native requests as Anthropic's own does), count_tokens is
- * Foundry's own count, and the other routes are translated to Messages. The mock serves Anthropic's API under that
+ * written (a custom provider on Anthropic's adapter takes native requests as Anthropic's own does), count_tokens goes
+ * to its counter as to Anthropic's, and the other routes are translated to Messages. The mock serves Anthropic's API under that
  * prefix only and checks `x-api-key` and `anthropic-version` as Foundry does.
  */
 import Anthropic from '@anthropic-ai/sdk';
