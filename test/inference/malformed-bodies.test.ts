@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js';
+import { startAzureMock, type AzureMock } from '../mocks/azure-mock.js';
 import { startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js';
 import { startCohereMock, type CohereMock } from '../mocks/cohere-mock.js';
 import { startGoogleMock, type GoogleMock } from '../mocks/google-mock.js';
@@ -17,6 +18,7 @@ import { immediateRetries, post, seededRandom } from './inference-helpers.js';
 
 let openaiMock: OpenAIMock;
 let anthropicMock: AnthropicMock;
+let azureMock: AzureMock;
 let googleMock: GoogleMock;
 let bedrockMock: BedrockMock;
 let cohereMock: CohereMock;
@@ -27,6 +29,7 @@ let clientHeaders: Record<string, string>;
 beforeAll(async () => {
   openaiMock = await startOpenAIMock({ apiKeys: ['sk-openai'] });
   anthropicMock = await startAnthropicMock({ apiKeys: ['sk-ant'] });
+  azureMock = await startAzureMock({ apiKeys: ['azure-key'] });
   googleMock = await startGoogleMock({ apiKeys: ['gemini-key'] });
   cohereMock = await startCohereMock({ apiKeys: ['cohere-key'] });
   bedrockMock = await startBedrockMock({ credentials: { accessKeyId: 'AKIATOLLGATEFUZZ0001', secretAccessKey: 'fuzz-secret' }, apiKeys: ['bedrock-key'], region: 'us-east-1' });
@@ -41,6 +44,9 @@ beforeAll(async () => {
   await tollgate.addKey('bedrock', { name: 'bedrock', value: 'bedrock-key' });
   await tollgate.configureProvider('cohere', { network_config: { base_url: cohereMock.baseUrl, ...immediateRetries } });
   await tollgate.addKey('cohere', { name: 'cohere', value: 'cohere-key' });
+  // Azure through its v1 API, where a Responses request goes as written.
+  await tollgate.configureProvider('azure', { network_config: immediateRetries });
+  await tollgate.addKey('azure', { name: 'azure', value: 'azure-key', azure_key_config: { endpoint: azureMock.baseUrl, api_version: 'v1' } });
   const { secret } = await createApiKey(tollgate, {
     description: 'malformed bodies',
     consumptionLimit: { usd: 1_000, tokens: 1_000_000_000, requests: 1_000_000 },
@@ -51,11 +57,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await tollgate.dispose();
-  await Promise.all([openaiMock.close(), anthropicMock.close(), googleMock.close(), bedrockMock.close(), cohereMock.close()]);
+  await Promise.all([openaiMock.close(), anthropicMock.close(), azureMock.close(), googleMock.close(), bedrockMock.close(), cohereMock.close()]);
 });
 
 const upstreamRequests = () =>
-  openaiMock.requests.length + anthropicMock.requests.length + googleMock.requests.length + bedrockMock.requests.length + cohereMock.requests.length;
+  openaiMock.requests.length + anthropicMock.requests.length + azureMock.requests.length + googleMock.requests.length + bedrockMock.requests.length + cohereMock.requests.length;
 
 /** Sends `body` with the metered key and checks it is refused at the door: a 400 with `error`, and no upstream call. */
 async function expectRefusedAtDoor(route: string, body: Record<string, unknown>, error: { code: string; param: string }) {
@@ -231,7 +237,7 @@ describe('a seeded fuzz of the chat routes', () => {
   const models: Record<string, string[]> = {
     '/v1/chat/completions': ['openai/gpt-4o-mini', ...chatModels],
     '/v1/messages': ['anthropic/claude-sonnet-4-5', ...chatModels],
-    '/v1/responses': ['openai/gpt-4o-mini', 'anthropic/claude-sonnet-4-5', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0'],
+    '/v1/responses': ['openai/gpt-4o-mini', 'anthropic/claude-sonnet-4-5', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', 'azure/gpt-4o-mini'],
     '/v1/embeddings': ['openai/text-embedding-3-small', 'gemini/gemini-embedding-001', 'bedrock/amazon.titan-embed-text-v2:0', 'cohere/embed-v4.0'],
     // Anthropic's and Gemini's own counters, and the estimate.
     '/v1/messages/count_tokens': ['anthropic/claude-sonnet-4-5', 'gemini/gemini-2.5-flash', 'openai/gpt-4o-mini'],
