@@ -156,7 +156,7 @@ export interface StreamDecoder {
 
 /**
  * The client's request in a provider's own wire format, for a route whose clients speak it (`/v1/messages`
- * speaks Anthropic's Messages API). An adapter whose `nativeFormat` matches sends this body (with its own model,
+ * speaks Anthropic's Messages API). An adapter whose `nativeFormats` hold its format sends this body (with its own model,
  * and what it alone decides, such as `stream`) instead of translating the canonical request, and the reply goes
  * back to the client as the upstream sent it: nothing the translation has no place for (block order, citations,
  * stop sequences, the usage breakdown) is lost. The canonical request is still given, for what the core and the
@@ -191,15 +191,18 @@ export const NATIVE_REQUEST_ID_HEADERS: Readonly<Record<NativeRequest['format'],
 };
 
 export interface ChatOperation {
-  /** The client format this adapter can take as is (see `NativeRequest`); absent for adapters that only translate. */
-  nativeFormat?: NativeRequest['format'];
-  /** Whether this attempt's model takes the native format, for adapters that serve it for some models only; absent: all. */
-  takesNative?(context: ProviderContext): boolean;
+  /** The client formats this adapter can take as written (see `NativeRequest`); absent for adapters that only translate. */
+  nativeFormats?: readonly NativeRequest['format'][];
+  /**
+   * Whether this attempt takes a client's request in `format` (one of `nativeFormats`) as written, for adapters that
+   * take it for some models or keys only; absent: every attempt does.
+   */
+  takesNative?(context: ProviderContext, format: NativeRequest['format']): boolean;
   /**
    * Builds the upstream request for a chat completion (stream or not); may sign or fetch a token. `source`, when
    * given, is the client's body text with the values parsed from it: adapters that forward the request in the
    * OpenAI format may copy unchanged members from it (`serializeWithSource`); the others ignore it. `native`, given
-   * only to an adapter whose `nativeFormat` is its format, is the body to send instead of a translation.
+   * only to an adapter whose `nativeFormats` hold its format, is the body to send instead of a translation.
    */
   buildRequest(
     request: ChatCompletionRequest,
@@ -225,7 +228,7 @@ export interface ChatResult {
   usage: TokenUsage | undefined;
   passthrough?: boolean;
   /**
-   * For an adapter with a `nativeFormat`: the reply is sound in that format (each member its clients read is there
+   * For an adapter with `nativeFormats`: the reply is sound in that format (each member its clients read is there
    * and of its type), so the client of a native request may get the upstream's bytes as they are; otherwise it
    * gets the translation of `completion`, as a client of any other provider would.
    */

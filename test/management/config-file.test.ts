@@ -10,6 +10,14 @@ import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
 const stars = '*'.repeat(24);
 
+/** The configuration file the README shows. */
+function readmeExample(): string {
+  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+  const example = /### Configuration file\s+```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (example === undefined) throw new Error('The README shows no configuration file.');
+  return example;
+}
+
 /** The file of the first start, in YAML. */
 const firstYaml = `
 # Tollgate configuration
@@ -80,15 +88,18 @@ describe('readConfigFile', () => {
   });
 
   it("reads the README's example file", () => {
-    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
-    const example = /### Configuration file\s+```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(example, 'the README shows a configuration file').toBeDefined();
-    const config = readConfigFile(write('readme.yaml', example!));
-    expect(Object.keys(config.providers)).toEqual(['openai', 'local-llm', 'foundry']);
-    expect(config.providers.foundry).toMatchObject({
-      custom_provider_config: { base_provider_type: 'anthropic' },
-      network_config: { base_url: 'https://contoso.services.ai.azure.com/anthropic' },
-      keys: [{ name: 'contoso', value: 'env.FOUNDRY_API_KEY' }],
+    const config = readConfigFile(write('readme.yaml', readmeExample()));
+    expect(Object.keys(config.providers)).toEqual(['openai', 'local-llm', 'azure']);
+    expect(config.providers.azure!.keys![0]).toMatchObject({
+      name: 'contoso',
+      azure_key_config: {
+        endpoint: 'https://contoso.services.ai.azure.com',
+        api_version: 'v1',
+        deployments: { 'gpt-4.1': 'gpt-41-prod', 'claude-sonnet-4-5': 'claude-sonnet-4-5' },
+        tenant_id: 'env.AZURE_TENANT_ID',
+        client_id: 'env.AZURE_CLIENT_ID',
+        client_secret: 'env.AZURE_CLIENT_SECRET',
+      },
     });
   });
 
@@ -301,5 +312,17 @@ describe.each(storeKinds)('configuration file reconcile ($name)', ({ create }) =
 
     for (const error of [unknown, anonymous, noValue, redactedLooking, wrongProvider]) expect(error.message).toMatch(/TOLLGATE_CONFIG/);
     expect((await tollgate.request({ method: 'GET', url: '/api/providers/anthropic/keys' })).body.total).toBe(0);
+  });
+
+  it("applies the README's example file: the Azure key with Entra credentials read from the environment", async () => {
+    const report = await reconcile(write('readme.yaml', readmeExample()));
+    expect(report.keysCreated).toEqual(expect.arrayContaining(['azure/contoso', 'local-llm/local']));
+    const azure = await keyNamed('azure', 'contoso');
+    expect(azure.azure_key_config).toMatchObject({
+      endpoint: { value: 'https://contoso.services.ai.azure.com', from_env: false },
+      api_version: { value: 'v1', from_env: false },
+      deployments: { 'gpt-4.1': 'gpt-41-prod', 'claude-sonnet-4-5': 'claude-sonnet-4-5' },
+      client_secret: { value: '', env_var: 'env.AZURE_CLIENT_SECRET', from_env: true },
+    });
   });
 });

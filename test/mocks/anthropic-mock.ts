@@ -66,6 +66,19 @@ export interface AnthropicMockOptions {
    * `https://<resource>.services.ai.azure.com/anthropic/v1/messages`); a request outside it is a 404. Default: none.
    */
   pathPrefix?: string;
+  /**
+   * Decides whether a credential (`x-api-key`, or a bearer token) is accepted, in place of `apiKeys`: for a host that
+   * serves the API beside its own credentials (an Azure resource accepts the tokens its Entra ID issues).
+   */
+  authorize?: (credential: string) => boolean;
+}
+
+/** The mock's request handling, to be served by its own server (`startAnthropicMock`) or under another mock's. */
+export interface AnthropicMockHandler {
+  handle(request: IncomingMessage, response: ServerResponse, body: unknown): void;
+  requests: RecordedRequest[];
+  enqueue(behavior: AnthropicMockBehavior): void;
+  whenAborted(): Promise<void>;
 }
 
 /** The mock's token count for a text. */
@@ -237,8 +250,8 @@ function writeStream(response: ServerResponse, events: Array<{ event: string; da
   sendEventStream(response, streamHeaders, events.map((item) => formatServerSentEvent(item)), { failAfter });
 }
 
-/** Starts the mock on 127.0.0.1 with a free port. */
-export async function startAnthropicMock(options: AnthropicMockOptions = {}): Promise<AnthropicMock> {
+/** The mock's handler, without a server. */
+export function createAnthropicMockHandler(options: AnthropicMockOptions = {}): AnthropicMockHandler {
   const requests: RecordedRequest[] = [];
   const queue: AnthropicMockBehavior[] = [];
   const cachedPrefixes = new Set<string>();
@@ -260,7 +273,8 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
     const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     const key = (request.headers['x-api-key'] as string | undefined) ?? bearer;
     if (key === undefined || key === '') return fail(401, 'authentication_error', 'x-api-key header is required');
-    if (options.apiKeys !== undefined && !options.apiKeys.includes(key)) return fail(401, 'authentication_error', 'invalid x-api-key');
+    const accepted = options.authorize !== undefined ? options.authorize(key) : options.apiKeys === undefined || options.apiKeys.includes(key);
+    if (!accepted) return fail(401, 'authentication_error', 'invalid x-api-key');
     if (request.headers['anthropic-version'] === undefined) return fail(400, 'invalid_request_error', 'anthropic-version: header is required');
     // Betas are published as name-YYYY-MM-DD; the API refuses a name it does not know, which here is any other form.
     const betas = String(request.headers['anthropic-beta'] ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
@@ -294,20 +308,25 @@ export async function startAnthropicMock(options: AnthropicMockOptions = {}): Pr
     sendJson(response, 200, { ...message, stop_reason: plan.stopReason, stop_sequence: plan.stopSequence }, headers);
   };
 
-  const server = await startMockServer((request, response, received) => {
-    try {
-      handle(request, response, jsonOrText(received));
-    } catch (error) {
-      if (!response.headersSent) sendJson(response, 500, errorBody('api_error', String(error), sequence), {});
-    }
-  });
   return {
-    baseUrl: server.baseUrl,
+    handle(request, response, body) {
+      try {
+        handle(request, response, body);
+      } catch (error) {
+        if (!response.headersSent) sendJson(response, 500, errorBody('api_error', String(error), sequence), {});
+      }
+    },
     requests,
     enqueue(behavior) {
       queue.push(behavior);
     },
-    close: server.close,
     whenAborted: () => aborts.next(),
   };
+}
+
+/** Starts the mock on 127.0.0.1 with a free port. */
+export async function startAnthropicMock(options: AnthropicMockOptions = {}): Promise<AnthropicMock> {
+  const handler = createAnthropicMockHandler(options);
+  const server = await startMockServer((request, response, received) => handler.handle(request, response, jsonOrText(received)));
+  return { baseUrl: server.baseUrl, requests: handler.requests, enqueue: handler.enqueue, close: server.close, whenAborted: handler.whenAborted };
 }

@@ -11,6 +11,11 @@
  * annotation-only chunk (`choices: []`, empty `model`) and carry an annotation chunk without `delta` before the
  * finish chunk. A last user message containing `BLOCKME` gets the 400 `content_filter` error.
  *
+ * Claude deployments (with `claude`): Anthropic's Messages API under `/anthropic` (`/anthropic/v1/messages`, as
+ * Claude in Microsoft Foundry serves it), the deployment named by the body's `model`: the resource checks the
+ * credential (an `x-api-key` from `apiKeys`, or a bearer token it issued; Azure's 401 otherwise) and the deployment,
+ * and the Anthropic mock (`anthropic-mock.ts`) does the rest, its replies and refusals Anthropic's.
+ *
  * Token endpoint: `POST /<tenant>/oauth2/v2.0/token`, form-encoded client credentials, validated against `entra`;
  * each call is recorded in `tokenRequests` so tests can count them.
  */
@@ -27,6 +32,7 @@ import {
   type OneOffBehavior,
   type ReceivedBody,
 } from './mock-server.js';
+import { createAnthropicMockHandler, type AnthropicMockHandler } from './anthropic-mock.js';
 import { checkResponsesBody, sendResponsesReply, writeResponsesEventStream } from './openai-responses-mock.js';
 
 export interface AzureMockOptions {
@@ -38,6 +44,8 @@ export interface AzureMockOptions {
   apiVersions?: string[];
   /** The Entra application the token endpoint recognises. */
   entra?: { tenantId: string; clientId: string; clientSecret: string; scope?: string; expiresInSeconds?: number };
+  /** Serves Claude deployments under `/anthropic`. */
+  claude?: boolean;
 }
 
 /** Replaces the answer to the next valid data-plane request. */
@@ -62,6 +70,8 @@ export interface AzureMock {
   /** Tokens issued so far, in order. */
   issuedTokens: string[];
   enqueue(behavior: AzureMockBehavior): void;
+  /** What answers under `/anthropic` (with `claude`): its requests, and replies scripted for them. */
+  claude: AnthropicMockHandler | undefined;
   nextRequest(): Promise<RecordedAzureRequest>;
   whenAborted(): Promise<void>;
   close(): Promise<void>;
@@ -106,6 +116,10 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
   const requestWaiters: Array<(request: RecordedAzureRequest) => void> = [];
   const aborts = new EventCounter();
   const apiVersions = options.apiVersions ?? ['2024-10-21', '2024-06-01', '2025-01-01-preview'];
+  const claude =
+    options.claude === true
+      ? createAnthropicMockHandler({ pathPrefix: '/anthropic', authorize: (credential) => (options.apiKeys ?? []).includes(credential) || issuedTokens.includes(credential) })
+      : undefined;
 
   const handleToken = (request: IncomingMessage, response: ServerResponse, tenant: string, text: string): void => {
     const form = Object.fromEntries(new URLSearchParams(text));
@@ -147,7 +161,8 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     const body = jsonOrText(received);
     // The v1 API names the deployment in the body's `model`; the classic API in the path.
     const bodyModel = body !== null && typeof body === 'object' ? (body as Record<string, unknown>).model : undefined;
-    const deployment = classic?.[1] !== undefined ? decodeURIComponent(classic[1]) : v1 !== null && typeof bodyModel === 'string' ? bodyModel : undefined;
+    const namedInBody = (v1 !== null || url.pathname.startsWith('/anthropic/')) && typeof bodyModel === 'string' ? bodyModel : undefined;
+    const deployment = classic?.[1] !== undefined ? decodeURIComponent(classic[1]) : namedInBody;
     const recorded: RecordedAzureRequest = {
       method: request.method ?? '',
       url: request.url ?? '',
@@ -159,11 +174,20 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     requests.push(recorded);
     for (const waiter of requestWaiters.splice(0)) waiter(recorded);
 
-    const apiKey = request.headers['api-key'];
+    // Claude's surface takes the key as Anthropic's API does (`x-api-key`); the OpenAI paths as `api-key`.
+    const anthropicPath = claude !== undefined && url.pathname.startsWith('/anthropic/');
+    const apiKey = request.headers[anthropicPath ? 'x-api-key' : 'api-key'];
     const bearer = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1];
     const authorized = (typeof apiKey === 'string' && (options.apiKeys ?? []).includes(apiKey)) || (bearer !== undefined && issuedTokens.includes(bearer));
     if (!authorized) {
       return azureError(response, 401, '401', 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.');
+    }
+    if (anthropicPath) {
+      const deploymentName = typeof bodyModel === 'string' ? bodyModel : undefined;
+      if (options.deployments !== undefined && deploymentName !== undefined && !(deploymentName in options.deployments)) {
+        return azureError(response, 404, 'DeploymentNotFound', 'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.');
+      }
+      return claude.handle(request, response, body);
     }
     if (operation === undefined || request.method !== 'POST') return azureError(response, 404, '404', 'Resource not found');
     if (classic !== null) {
@@ -270,6 +294,7 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     tokenRequests,
     issuedTokens,
     enqueue: (behavior) => queue.push(behavior),
+    claude,
     nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),
     whenAborted: () => aborts.next(),
     close: server.close,

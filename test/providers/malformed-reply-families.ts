@@ -149,6 +149,29 @@ function responsesFamily(name: string, model: string, mock: Parameters<typeof an
   };
 }
 
+/** A family answered in Anthropic's Messages format (Anthropic's own API, or an Azure resource's Claude deployment), through `mock`. */
+function anthropicFamily(name: string, model: string, mock: Parameters<typeof answeredBy>[0]): ReplyFamily {
+  return {
+    name,
+    model,
+    expectedText: upstreamText,
+    completion: anthropicMessage,
+    stream: anthropicStream,
+    encodeStream: (events) => sse(events),
+    streamContentType: 'text/event-stream',
+    ...answeredBy(mock),
+    requiredMembers: [['content'], ['content', 1], ['content', 1, 'text'], ['content', 2, 'id'], ['content', 2, 'name'], ['content', 0, 'thinking'], ['usage']],
+    usageCounts: [['usage', 'input_tokens'], ['usage', 'output_tokens'], ['usage', 'cache_read_input_tokens']],
+    streamUsage: { event: 9, path: ['usage', 'output_tokens'] },
+    oddStreams: [
+      ['a tool_use block whose id is a number', withEvent(anthropicStream, 6, (data) => (data.content_block.id = 7))],
+      ['a content block that is text', withEvent(anthropicStream, 1, (data) => (data.content_block = 'text'))],
+      ['a delta that is null', withEvent(anthropicStream, 3, (data) => (data.delta = null))],
+      ['a message_start whose message is a list', withEvent(anthropicStream, 0, (data) => (data.message = [1]))],
+    ],
+  };
+}
+
 /** Every family under test, each answered by its mock among `upstreams`. */
 export function malformedReplyFamilies(upstreams: ReplyUpstreams): ReplyFamily[] {
   const { openaiMock, azureMock, anthropicMock, googleMock, bedrockMock, cohereMock, replicateMock, knownPrediction } = upstreams;
@@ -179,25 +202,7 @@ export function malformedReplyFamilies(upstreams: ReplyUpstreams): ReplyFamily[]
     responsesFamily('openai (Responses)', 'openai/gpt-4o-mini', openaiMock),
     // A key on Azure's v1 API takes a Responses request as written too, through Azure's /openai/v1/responses.
     responsesFamily('azure (Responses, v1)', 'azure/gpt-4o-mini', azureMock),
-    {
-      name: 'anthropic',
-      model: 'anthropic/claude-sonnet-4-5',
-      expectedText: upstreamText,
-      completion: anthropicMessage,
-      stream: anthropicStream,
-      encodeStream: (events) => sse(events),
-      streamContentType: 'text/event-stream',
-      ...answeredBy(anthropicMock),
-      requiredMembers: [['content'], ['content', 1], ['content', 1, 'text'], ['content', 2, 'id'], ['content', 2, 'name'], ['content', 0, 'thinking'], ['usage']],
-      usageCounts: [['usage', 'input_tokens'], ['usage', 'output_tokens'], ['usage', 'cache_read_input_tokens']],
-      streamUsage: { event: 9, path: ['usage', 'output_tokens'] },
-      oddStreams: [
-        ['a tool_use block whose id is a number', withEvent(anthropicStream, 6, (data) => (data.content_block.id = 7))],
-        ['a content block that is text', withEvent(anthropicStream, 1, (data) => (data.content_block = 'text'))],
-        ['a delta that is null', withEvent(anthropicStream, 3, (data) => (data.delta = null))],
-        ['a message_start whose message is a list', withEvent(anthropicStream, 0, (data) => (data.message = [1]))],
-      ],
-    },
+    anthropicFamily('anthropic', 'anthropic/claude-sonnet-4-5', anthropicMock),
     {
       name: 'gemini',
       model: 'gemini/gemini-2.5-flash',
@@ -331,5 +336,13 @@ export function malformedReplyFamilies(upstreams: ReplyUpstreams): ReplyFamily[]
         ['an error event whose data is null', [replicateStream[0]!, { event: 'error', data: 'null' }]],
       ],
     },
+    // An Azure resource's Claude deployment answers in Anthropic's format, under /anthropic.
+    anthropicFamily('azure (Claude)', 'azure/claude-sonnet-4-5', claudeOn(azureMock)),
   ];
+}
+
+/** What answers under `/anthropic` on an Azure mock started with `claude`. */
+function claudeOn(mock: AzureMock): NonNullable<AzureMock['claude']> {
+  if (mock.claude === undefined) throw new Error('The Azure mock serves no Claude deployments: start it with `claude: true`.');
+  return mock.claude;
 }

@@ -52,7 +52,7 @@ const tryReply = tryReplyAs(() => ({ tollgate, apiKeyId, clientHeaders }));
 beforeAll(async () => {
   const keyPair = createKeyPair();
   openaiMock = await startOpenAIMock({ apiKeys: ['sk-openai'] });
-  azureMock = await startAzureMock({ apiKeys: ['azure-key'] });
+  azureMock = await startAzureMock({ apiKeys: ['azure-key'], claude: true });
   anthropicMock = await startAnthropicMock({ apiKeys: ['sk-ant'] });
   googleMock = await startGoogleMock({ apiKeys: ['gemini-key'], serviceAccountPublicKeyPem: keyPair.publicKeyPem });
   bedrockMock = await startBedrockMock({ credentials: { accessKeyId: 'AKIATOLLGATEFUZZ0002', secretAccessKey: 'fuzz-secret' }, apiKeys: ['bedrock-key'], region: 'us-east-1' });
@@ -78,7 +78,7 @@ beforeAll(async () => {
     ],
     { googleMock, keyPair },
   );
-  // Azure through a key on its v1 API, the one on which it serves the Responses API.
+  // Azure through a key on its v1 API, the one on which it serves the Responses API; its Claude deployments through the same key.
   await tollgate.configureProvider('azure', withoutRetries());
   await tollgate.addKey('azure', { name: 'azure', value: 'azure-key', azure_key_config: { endpoint: azureMock.baseUrl, api_version: 'v1' } });
   await useFreshApiKey();
@@ -124,7 +124,7 @@ function family(name: string): ReplyFamily {
 
 // --- The cases ------------------------------------------------------------------------------------------------
 
-const familyNames = ['openai-compatible', 'openai (Responses)', 'anthropic', 'gemini', 'vertex (Gemini)', 'vertex (Claude)', 'bedrock', 'bedrock (Claude, Messages)', 'cohere', 'replicate', 'azure (Responses, v1)'];
+const familyNames = ['openai-compatible', 'openai (Responses)', 'anthropic', 'gemini', 'vertex (Gemini)', 'vertex (Claude)', 'bedrock', 'bedrock (Claude, Messages)', 'cohere', 'replicate', 'azure (Responses, v1)', 'azure (Claude)'];
 const wrongTypes: Json[] = ['a string', 42, null, [1, 2, 3], {}];
 
 describe.each(familyNames)('%s', (name) => {

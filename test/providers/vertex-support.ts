@@ -1,6 +1,7 @@
 /** Vertex AI test support: a service account whose token_uri is the Google mock, and scripted Claude tool calls. */
 import { generateKeyPairSync } from 'node:crypto';
 import type { GoogleMock, RecordedRequest } from '../mocks/google-mock.js';
+import { claudeToolCallReply } from '../support/claude-tool-call.js';
 import type { ScriptedToolCall } from './sdk-matrix.js';
 
 export interface ServiceAccount {
@@ -46,34 +47,6 @@ export function chatRequests(mock: GoogleMock): RecordedRequest[] {
 
 /** Queues Claude-on-Vertex's answer to the next model call: a tool_use of `call.name`, in Anthropic's shapes. */
 export function scriptClaudeToolCall(mock: GoogleMock, call: ScriptedToolCall, stream: boolean, model: string): void {
-  const usage = { input_tokens: 30, output_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
-  const message = {
-    id: 'msg_vrtx_tool_0001',
-    type: 'message',
-    role: 'assistant',
-    model,
-    content: [{ type: 'tool_use', id: call.id, name: call.name, input: call.arguments }],
-    stop_reason: 'tool_use',
-    stop_sequence: null,
-    usage,
-  };
-  if (!stream) {
-    mock.enqueue({ status: 200, body: message });
-    return;
-  }
-  const args = JSON.stringify(call.arguments);
-  const half = Math.ceil(args.length / 2);
-  const event = (name: string, data: Record<string, unknown>) => ({ event: name, data: { type: name, ...data } });
-  mock.enqueue({
-    streamRecords: [
-      event('message_start', { message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } }),
-      event('content_block_start', { index: 0, content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} } }),
-      event('ping', {}),
-      event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: args.slice(0, half) } }),
-      event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: args.slice(half) } }),
-      event('content_block_stop', { index: 0 }),
-      event('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 12 } }),
-      event('message_stop', {}),
-    ],
-  });
+  const reply = claudeToolCallReply(call, model, 'msg_vrtx_tool_0001');
+  mock.enqueue(stream ? { streamRecords: reply.events } : { status: 200, body: reply.message });
 }

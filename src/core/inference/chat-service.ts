@@ -374,8 +374,8 @@ const NATIVE_PARSE = { native: true } as const;
 /** The call's native request when this attempt's adapter and model take it as is; undefined when the attempt translates. */
 function nativeFor(target: RouteTarget, context: ProviderContext, call: InferenceCall): NativeRequest | undefined {
   const chat = target.adapter.chat;
-  if (call.native === undefined || chat.nativeFormat !== call.native.format) return undefined;
-  return chat.takesNative === undefined || chat.takesNative(context) ? call.native : undefined;
+  if (call.native === undefined || chat.nativeFormats?.includes(call.native.format) !== true) return undefined;
+  return chat.takesNative === undefined || chat.takesNative(context, call.native.format) ? call.native : undefined;
 }
 
 /**

@@ -91,6 +91,19 @@ export function parseAnthropicError(response: UpstreamResponse, options: ParseAn
 }
 
 /**
+ * True when an error reply's body is Anthropic's `{type: "error", error: {type, message}}`, for a cloud that answers
+ * in its own shape before the request reaches Claude (Google's on Vertex, Azure's on Foundry) and in Anthropic's after.
+ */
+export function isAnthropicErrorBody(body: Uint8Array): boolean {
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(body)) as { type?: unknown; error?: { type?: unknown } } | null;
+    return parsed?.type === 'error' || typeof parsed?.error?.type === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Maps the payload of an `error` stream event (sent after HTTP 200, e.g. `overloaded_error`) to the error
  * Tollgate reports; the status is the one Anthropic would have answered with.
  */

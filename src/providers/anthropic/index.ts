@@ -77,7 +77,7 @@ export const createAnthropicAdapter: AdapterFactory = () => {
     credentialStyle: 'value',
     knownModels: KNOWN_MODELS,
     chat: {
-      nativeFormat: 'anthropic-messages',
+      nativeFormats: ['anthropic-messages'],
       async buildRequest(request, context, options) {
         const accept = options.stream ? 'text/event-stream' : 'application/json';
         const url = `${baseOf(context)}/v1/messages`;

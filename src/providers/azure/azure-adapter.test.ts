@@ -86,6 +86,19 @@ describe('Azure adapter with API keys', () => {
     expect(adapter.parseError(bothWrong[1]!, context)).toMatchObject({ status: 401, type: 'authentication_error' });
   });
 
+  it('sends no configured credential header beside its own', async () => {
+    const base = contextFor({}, SECONDARY);
+    const context = { ...base, provider: { ...base.provider, network: { ...base.provider.network, extraHeaders: { Authorization: 'Bearer stray', 'X-Team': 'blue' } } } };
+    const upstream = await adapter.chat.buildRequest(hello, context, { stream: false });
+    expect(upstream.headers).toMatchObject({ 'api-key': SECONDARY, 'x-team': 'blue' });
+    expect(upstream.headers).not.toHaveProperty('authorization');
+    const entra = contextFor(ENTRA);
+    const withEntra = { ...entra, provider: { ...entra.provider, network: { ...entra.provider.network, extraHeaders: { 'API-Key': 'stray-key' } } } };
+    const bearer = await adapter.chat.buildRequest(hello, withEntra, { stream: false });
+    expect(bearer.headers.authorization).toMatch(/^Bearer mock-entra-token-\d+$/);
+    expect(bearer.headers).not.toHaveProperty('api-key');
+  });
+
   it('does not fall back when the primary key works', async () => {
     const replies = await chatWithFallback(contextFor({ key2: PRIMARY }, SECONDARY));
     expect(replies.map((reply) => reply.status)).toEqual([200]);
@@ -162,11 +175,13 @@ describe("Azure adapter on Azure's v1 API (api-version v1 or preview)", () => {
   });
 
   it('takes a Responses request as written on the v1 API only', async () => {
-    expect(adapter.chat.nativeFormat).toBe('openai-responses');
-    expect(adapter.chat.takesNative!(contextFor({ apiVersion: 'v1' }))).toBe(true);
-    expect(adapter.chat.takesNative!(contextFor({ apiVersion: 'preview' }))).toBe(true);
-    expect(adapter.chat.takesNative!(contextFor({ apiVersion: '2025-04-01-preview' }))).toBe(false);
-    expect(adapter.chat.takesNative!(contextFor({}))).toBe(false);
+    expect(adapter.chat.nativeFormats).toContain('openai-responses');
+    expect(adapter.chat.takesNative!(contextFor({ apiVersion: 'v1' }), 'openai-responses')).toBe(true);
+    expect(adapter.chat.takesNative!(contextFor({ apiVersion: 'preview' }), 'openai-responses')).toBe(true);
+    expect(adapter.chat.takesNative!(contextFor({ apiVersion: '2025-04-01-preview' }), 'openai-responses')).toBe(false);
+    expect(adapter.chat.takesNative!(contextFor({}), 'openai-responses')).toBe(false);
+    // An OpenAI deployment takes no Messages request as written, whatever its api-version.
+    expect(adapter.chat.takesNative!(contextFor({ apiVersion: 'v1' }), 'anthropic-messages')).toBe(false);
 
     const context = contextFor({ apiVersion: 'v1' }, SECONDARY);
     const native = { format: 'openai-responses' as const, body: { model: 'azure/gpt-4o', input: 'Hello Azure', store: false, service_tier: 'priority' } };

@@ -12,8 +12,8 @@ export type AzureOperation = 'chat/completions' | 'embeddings' | 'responses';
 
 /**
  * The resource endpoint: the provider's base_url, else the key's endpoint. A trailing `/openai` (as copied from
- * some portal pages) or `/openai/v1` (the base URL Azure's v1 documentation gives the OpenAI SDK) is dropped so the
- * path is not doubled.
+ * some portal pages), `/openai/v1` (the base URL Azure's v1 documentation gives the OpenAI SDK) or `/anthropic`
+ * (the one Foundry gives Anthropic's SDK for Claude deployments) is dropped so the path is not doubled.
  */
 export function azureEndpoint(context: ProviderContext): string {
   const configured = context.provider.network.baseUrl;
@@ -21,7 +21,7 @@ export function azureEndpoint(context: ProviderContext): string {
   if (endpoint === '') {
     throw errors.internal('The Azure key has no endpoint and the provider has no base URL.', { code: 'provider_endpoint_missing' });
   }
-  return endpoint.replace(/\/+$/, '').replace(/\/openai(?:\/v1)?$/, '');
+  return endpoint.replace(/\/+$/, '').replace(/\/(?:openai(?:\/v1)?|anthropic(?:\/v1)?)$/, '');
 }
 
 /** The deployment serving the model: the key's mapping, else a deployment named like the model. */

@@ -14,6 +14,9 @@ export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 /** The scope of Azure OpenAI (Cognitive Services) data-plane calls. */
 export const DEFAULT_AZURE_SCOPE = 'https://cognitiveservices.azure.com/.default';
 
+/** The scope Microsoft Foundry's documentation gives for Claude deployments (its Anthropic endpoint). */
+export const FOUNDRY_SCOPE = 'https://ai.azure.com/.default';
+
 /** How long before its expiry a cached token is replaced. */
 export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
@@ -32,8 +35,11 @@ interface CachedToken {
   refreshAt: number;
 }
 
-/** The Entra client of a key, when it has complete client credentials. */
-export function entraClientOf(context: ProviderContext): EntraClient | undefined {
+/**
+ * The Entra client of a key, when it has complete client credentials; its scope is the key's scopes, else
+ * `defaultScope` (the one the service being called documents).
+ */
+export function entraClientOf(context: ProviderContext, defaultScope: string = DEFAULT_AZURE_SCOPE): EntraClient | undefined {
   const azure = context.key.azure;
   if (!azure?.tenantId || !azure.clientId || !azure.clientSecret) return undefined;
   const scopes = azure.scopes.filter((scope) => scope !== '');
@@ -41,7 +47,7 @@ export function entraClientOf(context: ProviderContext): EntraClient | undefined
     tenantId: azure.tenantId,
     clientId: azure.clientId,
     clientSecret: azure.clientSecret,
-    scope: (scopes.length > 0 ? scopes : [DEFAULT_AZURE_SCOPE]).join(' '),
+    scope: (scopes.length > 0 ? scopes : [defaultScope]).join(' '),
   };
 }
 

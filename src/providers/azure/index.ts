@@ -2,7 +2,9 @@
  * The Azure OpenAI adapter: the OpenAI wire format at deployment URLs
  * (`<endpoint>/openai/deployments/<deployment>/…?api-version=…`), or, for keys on Azure's v1 API (api-version `v1` or
  * `preview`), at `<endpoint>/openai/v1/…`, where a client's Responses request also goes as written (see
- * `NativeRequest`); authenticated with an `api-key` or an Entra ID bearer token.
+ * `NativeRequest`); authenticated with an `api-key` or an Entra ID bearer token. Claude deployments (Claude in
+ * Microsoft Foundry) take Anthropic's Messages API at `<endpoint>/anthropic/v1/messages`, where a client's Messages
+ * request goes as written (see `claude-on-azure.ts`).
  *
  * Secondary-key fallback: Azure resources have two keys so that one can be regenerated while the other serves.
  * After an attempt answered 401, the core asks `credentialFallback(response, context)`; a returned context is
@@ -25,6 +27,14 @@ import { azureAuthHeaders, secondaryKeyContext } from './azure-auth.js';
 import { parseAzureError } from './azure-errors.js';
 import { filterAnnotationChunks } from './azure-stream.js';
 import { azureDeployment, azureOperationUrl, isAzureV1, takesMaxCompletionTokens } from './azure-url.js';
+import {
+  azureSecrets,
+  claudeOnAzureRequest,
+  createClaudeOnAzureStreamDecoder,
+  isClaudeOnAzure,
+  parseClaudeOnAzureError,
+  parseClaudeOnAzureResponse,
+} from './claude-on-azure.js';
 import { DEFAULT_AUTHORITY_HOST, EntraTokenCache } from './entra-token-cache.js';
 
 export { secondaryKeyContext } from './azure-auth.js';
@@ -62,11 +72,14 @@ export interface AzureAdapter extends ProviderAdapter {
 export function createAzureAdapter(options: AdapterOptions): AzureAdapter {
   const tokens = new EntraTokenCache(options.azureAuthorityHost || DEFAULT_AUTHORITY_HOST);
 
-  const headersFor = async (context: ProviderContext, stream: boolean): Promise<Record<string, string>> => ({
-    ...buildHeaders({ stream, extraHeaders: context.provider.network.extraHeaders }),
-    // Auth goes last so that no configured extra header can replace it.
-    ...(await azureAuthHeaders(context, tokens)),
-  });
+  const headersFor = async (context: ProviderContext, stream: boolean): Promise<Record<string, string>> => {
+    const headers = buildHeaders({ stream, extraHeaders: context.provider.network.extraHeaders });
+    // Auth goes last, and a configured credential header is dropped, so that no extra header can replace the
+    // credential or travel beside it.
+    if ('api-key' in headers) delete headers['api-key'];
+    if ('authorization' in headers) delete headers.authorization;
+    return Object.assign(headers, await azureAuthHeaders(context, tokens));
+  };
 
   return {
     type: 'azure',
@@ -76,11 +89,13 @@ export function createAzureAdapter(options: AdapterOptions): AzureAdapter {
     credentialStyle: 'value-or-config',
     knownModels: AZURE_KNOWN_MODELS,
     chat: {
-      // Azure serves the Responses API on its v1 API only: there a client's Responses request goes as written, with the
-      // deployment as its model; keys on a dated api-version translate it to chat completions.
-      nativeFormat: 'openai-responses',
-      takesNative: isAzureV1,
+      // Claude deployments take a Messages request as written. Azure serves the Responses API on its v1 API only: there
+      // a client's Responses request goes as written, with the deployment as its model; keys on a dated api-version
+      // translate it to chat completions.
+      nativeFormats: ['openai-responses', 'anthropic-messages'],
+      takesNative: (context, format) => (format === 'anthropic-messages' ? isClaudeOnAzure(context) : !isClaudeOnAzure(context) && isAzureV1(context)),
       async buildRequest(request, context, { stream, source, native }) {
+        if (isClaudeOnAzure(context)) return claudeOnAzureRequest(request, context, tokens, { stream, native });
         if (native !== undefined) {
           return {
             method: 'POST',
@@ -100,12 +115,15 @@ export function createAzureAdapter(options: AdapterOptions): AzureAdapter {
           ),
         };
       },
-      parseResponse(response, _context, options) {
+      parseResponse(response, context, options) {
+        if (isClaudeOnAzure(context)) return parseClaudeOnAzureResponse(response, context);
         return options?.native === true ? parseNativeResponse(response.body) : parseChatCompletion(response.body);
       },
       createStreamDecoder(context, options) {
-        const secrets = [context.key.value, context.key.azure?.key2];
-        if (options?.native === true) return createResponsesStreamDecoder({ secrets, upstream: 'Azure OpenAI' });
+        const native = options?.native === true;
+        if (isClaudeOnAzure(context)) return createClaudeOnAzureStreamDecoder(context, native);
+        const secrets = azureSecrets(context);
+        if (native) return createResponsesStreamDecoder({ secrets, upstream: 'Azure OpenAI' });
         return filterAnnotationChunks(createCompatibleStreamDecoder({ secrets }));
       },
     },
@@ -126,7 +144,7 @@ export function createAzureAdapter(options: AdapterOptions): AzureAdapter {
         return parseEmbeddingResponse(response.body, request);
       },
     },
-    parseError: parseAzureError,
+    parseError: (response, context) => (isClaudeOnAzure(context) ? parseClaudeOnAzureError(response, context) : parseAzureError(response, context)),
     credentialFallback: secondaryKeyContext,
   };
 }

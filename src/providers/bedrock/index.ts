@@ -47,7 +47,7 @@ export const createBedrockAdapter: AdapterFactory = (): ProviderAdapter => ({
   chat: {
     // Claude's models take a Messages request as the client wrote it, through InvokeModel; the others (and every
     // translated request) go through Converse.
-    nativeFormat: 'anthropic-messages',
+    nativeFormats: ['anthropic-messages'],
     takesNative: isClaudeOnBedrock,
     async buildRequest(request, context, options) {
       const stream = options.stream;

@@ -56,7 +56,7 @@ export const createOpenAIAdapter: AdapterFactory = () => {
   const adapter: ProviderAdapter = {
     ...compatible,
     chat: {
-      nativeFormat: 'openai-responses',
+      nativeFormats: ['openai-responses'],
       takesNative: (context: ProviderContext) => isOpenAIItself(context.provider.name),
       // Not async: a chat request (every request of the chat route) takes the compatible adapter's promise as it is,
       // without a second async frame around it.

@@ -230,11 +230,11 @@ describe('the OpenAI adapter', () => {
   const native = { format: 'openai-responses' as const, body: { model: 'openai/gpt-4o', input: 'hi' } };
 
   it("takes a native Responses request for OpenAI's own provider only", () => {
-    expect(adapter.chat.nativeFormat).toBe('openai-responses');
-    expect(adapter.chat.takesNative?.(createTestContext())).toBe(true);
+    expect(adapter.chat.nativeFormats).toEqual(['openai-responses']);
+    expect(adapter.chat.takesNative?.(createTestContext(), 'openai-responses')).toBe(true);
     const custom = createTestContext();
     custom.provider = { ...custom.provider, name: 'my-local-server' };
-    expect(adapter.chat.takesNative?.(custom)).toBe(false);
+    expect(adapter.chat.takesNative?.(custom, 'openai-responses')).toBe(false);
   });
 
   it('sends and parses natively only when the core says the attempt is native', async () => {

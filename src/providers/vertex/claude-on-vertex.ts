@@ -11,6 +11,7 @@ import {
   chatRequestToMessages,
   createAnthropicStreamDecoder,
   defaultMaxTokensFor,
+  isAnthropicErrorBody,
   isSoundMessage,
   messageToChatCompletion,
   nativeMessagesBody,
@@ -62,16 +63,6 @@ export function createClaudeStreamDecoder(context: ProviderContext, secrets: rea
     secrets,
     native,
   });
-}
-
-/** True when the body is Anthropic's `{type: "error", error: {type, message}}` rather than Google's shape. */
-function isAnthropicErrorBody(body: Uint8Array): boolean {
-  try {
-    const parsed = JSON.parse(new TextDecoder().decode(body)) as { type?: unknown; error?: { type?: unknown } };
-    return parsed.type === 'error' || typeof parsed.error?.type === 'string';
-  } catch {
-    return false;
-  }
 }
 
 /** Maps a Claude-on-Vertex error in whichever of the two shapes it came. */

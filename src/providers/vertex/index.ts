@@ -95,7 +95,7 @@ export const createVertexAdapter: AdapterFactory = () => {
     knownModels: KNOWN_MODELS,
     chat: {
       // Claude models take a Messages request as the client wrote it; Gemini models translate.
-      nativeFormat: 'anthropic-messages',
+      nativeFormats: ['anthropic-messages'],
       takesNative: (context) => isClaudeModel(deployedModel(context)),
       async buildRequest(request, context, options) {
         const model = deployedModel(context);
