@@ -29,7 +29,7 @@ let clientHeaders: Record<string, string>;
 beforeAll(async () => {
   openaiMock = await startOpenAIMock({ apiKeys: ['sk-openai'] });
   anthropicMock = await startAnthropicMock({ apiKeys: ['sk-ant'] });
-  azureMock = await startAzureMock({ apiKeys: ['azure-key'] });
+  azureMock = await startAzureMock({ apiKeys: ['azure-key'], claude: true });
   googleMock = await startGoogleMock({ apiKeys: ['gemini-key'] });
   cohereMock = await startCohereMock({ apiKeys: ['cohere-key'] });
   bedrockMock = await startBedrockMock({ credentials: { accessKeyId: 'AKIATOLLGATEFUZZ0001', secretAccessKey: 'fuzz-secret' }, apiKeys: ['bedrock-key'], region: 'us-east-1' });
@@ -44,7 +44,7 @@ beforeAll(async () => {
   await tollgate.addKey('bedrock', { name: 'bedrock', value: 'bedrock-key' });
   await tollgate.configureProvider('cohere', { network_config: { base_url: cohereMock.baseUrl, ...immediateRetries } });
   await tollgate.addKey('cohere', { name: 'cohere', value: 'cohere-key' });
-  // Azure through its v1 API, where a Responses request goes as written.
+  // Azure through its v1 API, where a Responses request goes as written; its Claude deployments at /anthropic.
   await tollgate.configureProvider('azure', { network_config: immediateRetries });
   await tollgate.addKey('azure', { name: 'azure', value: 'azure-key', azure_key_config: { endpoint: azureMock.baseUrl, api_version: 'v1' } });
   const { secret } = await createApiKey(tollgate, {
@@ -236,7 +236,8 @@ describe('a seeded fuzz of the chat routes', () => {
   const chatModels = ['gemini/gemini-2.5-flash', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', 'cohere/command-a-03-2025'];
   const models: Record<string, string[]> = {
     '/v1/chat/completions': ['openai/gpt-4o-mini', ...chatModels],
-    '/v1/messages': ['anthropic/claude-sonnet-4-5', ...chatModels],
+    // Azure's Claude deployment takes a Messages request as written too, at the resource's /anthropic/v1/messages.
+    '/v1/messages': ['anthropic/claude-sonnet-4-5', ...chatModels, 'azure/claude-sonnet-4-5'],
     '/v1/responses': ['openai/gpt-4o-mini', 'anthropic/claude-sonnet-4-5', 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', 'azure/gpt-4o-mini'],
     '/v1/embeddings': ['openai/text-embedding-3-small', 'gemini/gemini-embedding-001', 'bedrock/amazon.titan-embed-text-v2:0', 'cohere/embed-v4.0'],
     // Anthropic's and Gemini's own counters, and the estimate.

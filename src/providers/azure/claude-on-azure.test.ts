@@ -78,10 +78,15 @@ describe('claudeOnAzureRequest', () => {
     expect(new URLSearchParams(scoped[0]!.body as string).get('scope')).toBe('api://custom/.default');
   });
 
-  it('takes the output limit of the model the client named when the deployment has a name of its own', async () => {
-    const deployedAs = await claudeOnAzureRequest({ ...hello, max_tokens: undefined }, contextFor('claude-sonnet-4-5'), new EntraTokenCache(), { stream: false });
-    const named = await claudeOnAzureRequest({ ...hello, max_tokens: undefined }, contextFor('claude-sonnet-4-5', { deployments: {} }), new EntraTokenCache(), { stream: false });
-    expect(JSON.parse(deployedAs.body as string).max_tokens).toBe(JSON.parse(named.body as string).max_tokens);
+  it("takes a missing output limit from the Claude model's id: the client's name for it, else the deployment's", async () => {
+    const limitOf = async (context: ProviderContext) => {
+      const upstream = await claudeOnAzureRequest({ ...hello, max_tokens: undefined }, context, new EntraTokenCache(), { stream: false });
+      return (JSON.parse(upstream.body as string) as { max_tokens: number }).max_tokens;
+    };
+    // Sonnet 4.5 writes up to 64,000 tokens; an id Tollgate cannot read gets 4,096, which every Claude model accepts.
+    expect(await limitOf(contextFor('claude-sonnet-4-5'))).toBe(64_000);
+    expect(await limitOf(contextFor('writer', { deployments: { writer: 'claude-sonnet-4-5' } }))).toBe(64_000);
+    expect(await limitOf(contextFor('writer'))).toBe(4_096);
   });
 });
 

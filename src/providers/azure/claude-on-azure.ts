@@ -59,8 +59,10 @@ export async function claudeOnAzureRequest(
     const body = nativeMessagesBody(native.body, deployment, options.stream);
     return { method: 'POST', url, headers: await claudeHeaders(context, tokens, options.stream, native.betas), body: serializeWithSource(body, native.source) };
   }
-  // The client's model name is the better guide to the output limit when the deployment's name is the operator's own.
-  const body = chatRequestToMessages(request, { model: deployment, defaultMaxTokens: defaultMaxTokensFor(/claude/i.test(deployment) ? deployment : context.model) });
+  // The output limit by the Claude model's id: the name the client asked for when it is one (a deployment's name is the
+  // operator's own), else the deployment's (Foundry names deployments after their model by default).
+  const limitModel = /claude/i.test(context.model) ? context.model : deployment;
+  const body = chatRequestToMessages(request, { model: deployment, defaultMaxTokens: defaultMaxTokensFor(limitModel) });
   if (options.stream) body.stream = true;
   else delete body.stream;
   const betas = readAnthropicBetas(request.anthropic_beta, 'anthropic_beta');
