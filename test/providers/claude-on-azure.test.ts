@@ -211,6 +211,16 @@ describe("Claude deployments on an Azure key: Anthropic's Messages API under /an
     expect(ending).not.toContain(apiKey);
   });
 
+  it('estimates token counts for a Claude deployment, for which Foundry documents no counter', async () => {
+    const before = mock.requests.length;
+    const { data: count, response } = await anthropic('resource')
+      .messages.countTokens({ model: 'azure/claude-sonnet-4-5', messages: [{ role: 'user', content: 'count me on Azure' }] })
+      .withResponse();
+    expect(count.input_tokens).toBeGreaterThan(0);
+    expect(response.headers.get('x-tollgate-token-count')).toBe('estimated');
+    expect(mock.requests.length).toBe(before);
+  });
+
   it('translates /v1/responses to Messages for a Claude deployment, even on a key on the v1 API', async () => {
     const response = await openai('v1').responses.create({ model: 'azure/claude-sonnet-4-5', input: 'from Responses' });
     expect(response.output_text).toBe('from Responses');
