@@ -154,6 +154,11 @@ const environmentSchema = z.object({
     (value) => value === undefined || /^https?:\/\//.test(value),
     'must be an http(s) URL',
   ),
+  // Where the host's own Azure identity is found, under the names Azure's hosts and the AKS webhook give them.
+  AZURE_FEDERATED_TOKEN_FILE: optionalText,
+  IDENTITY_ENDPOINT: optionalText.refine((value) => value === undefined || /^https?:\/\//.test(value), 'must be an http(s) URL'),
+  IDENTITY_HEADER: optionalText,
+  AZURE_POD_IDENTITY_AUTHORITY_HOST: optionalText.refine((value) => value === undefined || /^https?:\/\//.test(value), 'must be an http(s) URL'),
   TOLLGATE_DIEM_USD: positiveNumber(1),
   TOLLGATE_VCU_USD: positiveNumber(1),
   TOLLGATE_WORKERS: wholeNumber(1, 1, 256),
@@ -189,6 +194,8 @@ export interface Config {
   configFile: string | undefined;
   logLevel: (typeof logLevels)[number];
   azureAuthorityHost: string | undefined;
+  /** Where the host's Azure identity is found, for Azure keys with a client id and no secret. */
+  azureIdentity: AzureIdentitySources;
   diemUsd: number;
   vcuUsd: number;
   workers: number;
@@ -196,6 +203,16 @@ export interface Config {
   busyPollMicroseconds: number;
   /** The egress proxy for upstream requests; undefined when neither HTTP_PROXY nor HTTPS_PROXY is set. */
   upstreamProxy: UpstreamProxy | undefined;
+}
+
+/** The variables that locate this host's Azure identity (the file is read when a token is needed). */
+export interface AzureIdentitySources {
+  /** AKS workload identity: the projected service account token's file. */
+  federatedTokenFile: string | undefined;
+  /** App Service / Container Apps: the managed identity endpoint and its header secret, when both are set. */
+  identityEndpoint: { url: string; header: string } | undefined;
+  /** The instance metadata service's origin, when not the standard one. */
+  imdsHost: string | undefined;
 }
 
 /** Raised when the environment is invalid; its message names every bad variable. */
@@ -242,6 +259,11 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     configFile: value.TOLLGATE_CONFIG,
     logLevel: value.LOG_LEVEL,
     azureAuthorityHost: value.AZURE_AUTHORITY_HOST,
+    azureIdentity: {
+      federatedTokenFile: value.AZURE_FEDERATED_TOKEN_FILE,
+      identityEndpoint: value.IDENTITY_ENDPOINT !== undefined && value.IDENTITY_HEADER !== undefined ? { url: value.IDENTITY_ENDPOINT, header: value.IDENTITY_HEADER } : undefined,
+      imdsHost: value.AZURE_POD_IDENTITY_AUTHORITY_HOST,
+    },
     diemUsd: value.TOLLGATE_DIEM_USD,
     vcuUsd: value.TOLLGATE_VCU_USD,
     workers: value.TOLLGATE_WORKERS,

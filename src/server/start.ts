@@ -7,6 +7,7 @@ import { SecretBox, loadOrCreateKeyFile } from '../store/secret-box.js';
 import { SettingsRepository } from '../store/settings-repository.js';
 import { systemClock } from '../spec/clock.js';
 import { proxyOrigin } from '../spec/upstream-proxy.js';
+import { adapterOptionsOf } from './adapter-options.js';
 import { resolveAdminKeyHash } from './admin-key.js';
 import { BusyPoll } from './busy-poll.js';
 import { createApp, type Gateway } from './create-app.js';
@@ -57,7 +58,7 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
     refreshIntervalMs: config.databaseUrl || options.refresh ? 2000 : 0,
     ...(config.redisUrl ? { redisUrl: config.redisUrl, redisKeyPrefix: config.redisKeyPrefix, redisCommandTimeoutMs: config.redisCommandTimeoutMs, redisCounterLeases: config.redisCounterLeases } : {}),
     rates: { diemUsd: config.diemUsd, vcuUsd: config.vcuUsd },
-    ...(config.azureAuthorityHost ? { adapterOptions: { azureAuthorityHost: config.azureAuthorityHost } } : {}),
+    adapterOptions: adapterOptionsOf(config),
     processMetrics: true,
     ...(config.upstreamProxy ? { upstreamProxy: config.upstreamProxy } : {}),
     // Only a process that serves has traffic to poll for (the cluster's primary prepares the store and stops).

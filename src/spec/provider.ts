@@ -301,10 +301,22 @@ export interface ProviderAdapter {
   credentialFallback?(response: UpstreamResponse, context: ProviderContext): ProviderContext | undefined;
 }
 
+/** Where this process finds its own Azure identity, from the variables Azure's hosts set (read once by config/). */
+export interface AzureIdentityOptions {
+  /** Reads the AKS workload identity's federated token; read at each token request, since Kubernetes rotates the file. */
+  readFederatedToken?: () => Promise<string>;
+  /** The App Service / Container Apps managed identity endpoint and the header secret it requires. */
+  identityEndpoint?: { url: string; header: string };
+  /** The instance metadata service's origin; default `http://169.254.169.254`. */
+  imdsHost?: string;
+}
+
 /** Settings an adapter factory may need, read once by config/ and passed in by the server. */
 export interface AdapterOptions {
   /** Azure Entra authority host (the Azure SDKs' AZURE_AUTHORITY_HOST); default https://login.microsoftonline.com. */
   azureAuthorityHost?: string;
+  /** The host's own Azure identity, for Azure keys that name a client id and hold no secret. */
+  azureIdentity?: AzureIdentityOptions;
 }
 
 /** Each provider folder's index.ts exports one of these. */

@@ -16,8 +16,12 @@
  * credential (an `x-api-key` from `apiKeys`, or a bearer token it issued; Azure's 401 otherwise) and the deployment,
  * and the Anthropic mock (`anthropic-mock.ts`) does the rest, its replies and refusals Anthropic's.
  *
- * Token endpoint: `POST /<tenant>/oauth2/v2.0/token`, form-encoded client credentials, validated against `entra`;
- * each call is recorded in `tokenRequests` so tests can count them.
+ * Token endpoint: `POST /<tenant>/oauth2/v2.0/token`, form-encoded client credentials (the application's secret, or
+ * a workload identity's federated token as its client assertion), validated against `entra`; each call is recorded in
+ * `tokenRequests` so tests can count them. Managed identity endpoints, for the user-assigned identity
+ * `entra.managedClientId`: the instance metadata service's `GET /metadata/identity/oauth2/token` (with `Metadata:
+ * true`) and App Service's `GET /msi/token` (with `X-IDENTITY-HEADER`), each taking one `resource`; their calls are
+ * recorded in `identityRequests`.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -43,7 +47,19 @@ export interface AzureMockOptions {
   /** Accepted api-version values. */
   apiVersions?: string[];
   /** The Entra application the token endpoint recognises. */
-  entra?: { tenantId: string; clientId: string; clientSecret: string; scope?: string; expiresInSeconds?: number };
+  entra?: {
+    tenantId: string;
+    clientId: string;
+    clientSecret: string;
+    scope?: string;
+    expiresInSeconds?: number;
+    /** The workload identity's token, accepted as the client assertion of `clientId`. */
+    federatedToken?: string;
+    /** The user-assigned managed identity the managed identity endpoints know. */
+    managedClientId?: string;
+    /** The secret App Service's endpoint requires in `X-IDENTITY-HEADER`. */
+    identityHeader?: string;
+  };
   /** Serves Claude deployments under `/anthropic`. */
   claude?: boolean;
 }
@@ -69,6 +85,8 @@ export interface AzureMock {
   tokenRequests: Array<Record<string, string>>;
   /** Tokens issued so far, in order. */
   issuedTokens: string[];
+  /** The managed identity endpoints' requests: path and query as received, and their headers. */
+  identityRequests: Array<{ url: string; headers: IncomingHttpHeaders }>;
   enqueue(behavior: AzureMockBehavior): void;
   /** What answers under `/anthropic` (with `claude`): its requests, and replies scripted for them. */
   claude: AnthropicMockHandler | undefined;
@@ -112,6 +130,7 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
   const requests: RecordedAzureRequest[] = [];
   const tokenRequests: Array<Record<string, string>> = [];
   const issuedTokens: string[] = [];
+  const identityRequests: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
   const queue: AzureMockBehavior[] = [];
   const requestWaiters: Array<(request: RecordedAzureRequest) => void> = [];
   const aborts = new EventCounter();
@@ -137,7 +156,11 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     if (form.client_id !== entra.clientId) {
       return sendJson(response, 400, { error: 'unauthorized_client', error_description: `AADSTS700016: Application with identifier '${form.client_id}' was not found.` });
     }
-    if (form.client_secret !== entra.clientSecret) {
+    if (form.client_assertion_type !== undefined) {
+      if (form.client_assertion_type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' || entra.federatedToken === undefined || form.client_assertion !== entra.federatedToken) {
+        return sendJson(response, 400, { error: 'invalid_client', error_description: 'AADSTS700211: No matching federated identity record found for presented assertion issuer.' });
+      }
+    } else if (form.client_secret !== entra.clientSecret) {
       return sendJson(response, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
     }
     if (form.scope !== (entra.scope ?? AZURE_DEFAULT_SCOPE)) {
@@ -149,11 +172,42 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     sendJson(response, 200, { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: token });
   };
 
+  /** The instance metadata service (`imds`) or App Service's endpoint, issuing a token to the managed identity. */
+  const handleManagedIdentity = (request: IncomingMessage, response: ServerResponse, url: URL, kind: 'imds' | 'app-service'): void => {
+    identityRequests.push({ url: request.url ?? '', headers: request.headers });
+    const entra = options.entra;
+    if (kind === 'imds' && request.headers.metadata !== 'true') {
+      return sendJson(response, 400, { error: 'invalid_request', error_description: 'Required metadata header not specified' });
+    }
+    if (kind === 'app-service' && (entra?.identityHeader === undefined || request.headers['x-identity-header'] !== entra.identityHeader)) {
+      return sendJson(response, 401, { statusCode: 401, message: 'Unauthorized request.' });
+    }
+    if (url.searchParams.get('api-version') !== (kind === 'imds' ? '2018-02-01' : '2019-08-01')) {
+      return sendJson(response, 400, { error: 'invalid_request', error_description: 'Invalid api-version' });
+    }
+    const resource = url.searchParams.get('resource');
+    if (resource !== (entra?.scope ?? AZURE_DEFAULT_SCOPE).replace(/\/\.default$/, '')) {
+      return sendJson(response, 400, { error: 'invalid_resource', error_description: `AADSTS500011: The resource principal named ${resource} was not found.` });
+    }
+    if (entra?.managedClientId === undefined || url.searchParams.get('client_id') !== entra.managedClientId) {
+      return sendJson(response, 400, { error: 'invalid_request', error_description: 'Identity not found' });
+    }
+    const token = `mock-managed-token-${issuedTokens.length + 1}`;
+    issuedTokens.push(token);
+    const lifetime = entra.expiresInSeconds ?? 86_399;
+    const expiresOn = String(Math.floor(Date.now() / 1000) + lifetime);
+    // IMDS gives the lifetime as a string beside the expiry; App Service's endpoint gives the expiry alone.
+    const reply = kind === 'imds' ? { expires_in: String(lifetime), ext_expires_in: String(lifetime), not_before: String(Math.floor(Date.now() / 1000)) } : {};
+    sendJson(response, 200, { access_token: token, client_id: entra.managedClientId, expires_on: expiresOn, resource, token_type: 'Bearer', ...reply });
+  };
+
   let sequence = 0;
   const handle = (request: IncomingMessage, response: ServerResponse, received: ReceivedBody): void => {
     const url = new URL(request.url ?? '/', 'http://mock');
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (token !== null && request.method === 'POST') return handleToken(request, response, decodeURIComponent(token[1] ?? ''), received.text);
+    if (url.pathname === '/metadata/identity/oauth2/token' && request.method === 'GET') return handleManagedIdentity(request, response, url, 'imds');
+    if (url.pathname === '/msi/token' && request.method === 'GET') return handleManagedIdentity(request, response, url, 'app-service');
 
     const classic = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(url.pathname);
     const v1 = /^\/openai\/v1\/(chat\/completions|embeddings|responses)$/.exec(url.pathname);
@@ -293,6 +347,7 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     requests,
     tokenRequests,
     issuedTokens,
+    identityRequests,
     enqueue: (behavior) => queue.push(behavior),
     claude,
     nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),

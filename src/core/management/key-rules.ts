@@ -148,10 +148,16 @@ export function validateCredentials(record: KeyRecord, type: string): void {
   }
   if (type === 'azure') {
     const azure = record.azure_key_config;
-    if (!azure?.client_id || !azure.client_secret || !azure.tenant_id) {
-      throw errors.badRequest('azure keys need value (an api-key) or client_id, client_secret and tenant_id (Entra ID)', {
-        param: 'value',
-      });
+    // A client id alone (or with its tenant) names the identity of the Azure host Tollgate runs on: its workload
+    // identity or a user-assigned managed identity, which hold no secret Tollgate could store.
+    if (!azure?.client_id) {
+      throw errors.badRequest(
+        "azure keys need value (an api-key), or client_id: with client_secret and tenant_id for an Entra application, without a secret for the host's workload or managed identity",
+        { param: 'value' },
+      );
+    }
+    if (azure.client_secret && !azure.tenant_id) {
+      throw errors.badRequest('azure_key_config.client_secret needs tenant_id', { param: 'azure_key_config.tenant_id' });
     }
   }
   if (type === 'vertex' && !record.vertex_key_config?.auth_credentials) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../../spec/errors.js';
 import type { ProviderContext, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
 import { entraClientOf, EntraTokenCache, type EntraClient } from './entra-token-cache.js';
 
@@ -72,9 +73,76 @@ describe('EntraTokenCache', () => {
 });
 
 describe('entraClientOf', () => {
-  it('needs tenant, client and secret, and joins configured scopes', () => {
-    const context = (azure: Record<string, unknown>) => ({ key: { azure: { endpoint: '', deployments: {}, scopes: [], ...azure } } }) as unknown as ProviderContext;
-    expect(entraClientOf(context({ tenantId: 't', clientId: 'c' }))).toBeUndefined();
-    expect(entraClientOf(context({ tenantId: 't', clientId: 'c', clientSecret: 's', scopes: ['a/.default', 'b'] }))?.scope).toBe('a/.default b');
+  const context = (azure: Record<string, unknown>, value = '') => ({ key: { value, azure: { endpoint: '', deployments: {}, scopes: [], ...azure } } }) as unknown as ProviderContext;
+
+  it('takes complete client credentials over an api-key, and joins configured scopes', () => {
+    expect(entraClientOf(context({ tenantId: 't', clientId: 'c', clientSecret: 's', scopes: ['a/.default', 'b'] }, 'api-key'))).toEqual({
+      tenantId: 't',
+      clientId: 'c',
+      clientSecret: 's',
+      scope: 'a/.default b',
+    });
+  });
+
+  it("takes a client id without a secret, on a key without an api-key, as the host's identity", () => {
+    expect(entraClientOf(context({ tenantId: 't', clientId: 'c' }))).toEqual({ tenantId: 't', clientId: 'c', scope: 'https://cognitiveservices.azure.com/.default' });
+    expect(entraClientOf(context({ clientId: 'c' }), 'https://ai.azure.com/.default')).toEqual({ clientId: 'c', scope: 'https://ai.azure.com/.default' });
+  });
+
+  it('leaves the api-key to serve when the Entra fields are incomplete, and names no identity without a client id', () => {
+    expect(entraClientOf(context({ tenantId: 't', clientId: 'c' }, 'api-key'))).toBeUndefined();
+    expect(entraClientOf(context({ clientId: 'c', clientSecret: 's' }))).toBeUndefined();
+    expect(entraClientOf(context({ tenantId: 't' }))).toBeUndefined();
+  });
+});
+
+describe('EntraTokenCache for identities without a secret', () => {
+  /** Lets the cache's pending promise jobs run (an identity's request is built asynchronously before it is sent). */
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
+  const identityClient: EntraClient = { clientId: 'managed-client', scope: 'https://cognitiveservices.azure.com/.default' };
+
+  it('takes the expiry alone from a managed identity endpoint that gives no lifetime', async () => {
+    const endpoint = deferredEndpoint();
+    let now = 1_000_000_000;
+    const cache = new EntraTokenCache(undefined, { identityEndpoint: { url: 'http://identity.local/msi/token', header: 'header-secret' } });
+    const first = cache.token(identityClient, contextWith(endpoint.send, undefined, () => now));
+    await settled();
+    const reply = { access_token: 'managed-1', expires_on: String(now / 1000 + 3600), token_type: 'Bearer' };
+    endpoint.calls[0]!.answer({ status: 200, headers: {}, body: new TextEncoder().encode(JSON.stringify(reply)) });
+    expect(await first).toBe('managed-1');
+    // Cached until five minutes before that expiry.
+    now += 3600_000 - 5 * 60_000 - 1;
+    expect(await cache.token(identityClient, contextWith(endpoint.send, undefined, () => now))).toBe('managed-1');
+    expect(endpoint.calls).toHaveLength(1);
+    now += 1;
+    void cache.token(identityClient, contextWith(endpoint.send, undefined, () => now));
+    await settled();
+    expect(endpoint.calls).toHaveLength(2);
+  });
+
+  it('says, when the identity endpoint cannot be reached, that such a key needs an Azure host, without the header secret', async () => {
+    const refused = () => Promise.reject(new Error('connect ECONNREFUSED 169.254.169.254:80 (header-secret)'));
+    const cache = new EntraTokenCache(undefined, { identityEndpoint: { url: 'http://identity.local/msi/token', header: 'header-secret' } });
+    const failure = await cache.token(identityClient, contextWith(refused)).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ status: 502, code: 'upstream_token_error' });
+    expect((failure as Error).message).toContain('could not be reached');
+    expect((failure as Error).message).toContain('identity of the Azure host');
+    expect((failure as Error).message).not.toContain('header-secret');
+  });
+
+  it("reports a managed identity endpoint's refusal with its description, and a cancelled request as cancelled", async () => {
+    const endpoint = deferredEndpoint();
+    const cache = new EntraTokenCache(undefined, { imdsHost: 'http://imds.local' });
+    const pending = cache.token(identityClient, contextWith(endpoint.send)).catch((error: unknown) => error);
+    await settled();
+    const refusal = { error: 'invalid_request', error_description: 'Identity not found' };
+    endpoint.calls[0]!.answer({ status: 400, headers: {}, body: new TextEncoder().encode(JSON.stringify(refusal)) });
+    const failure = (await pending) as Error;
+    expect(failure).toMatchObject({ status: 401, code: 'upstream_token_error' });
+    expect(failure.message).toBe("Azure's instance metadata service (managed identity) did not issue a token (invalid_request: Identity not found).");
+
+    const cancelled = new GatewayError({ status: 499, type: 'invalid_request_error', code: 'client_closed_request', message: 'The request was cancelled' });
+    const aborting = new EntraTokenCache(undefined, { imdsHost: 'http://imds.local' });
+    expect(await aborting.token(identityClient, contextWith(() => Promise.reject(cancelled))).catch((error: unknown) => error)).toBe(cancelled);
   });
 });

@@ -1,12 +1,14 @@
 /**
- * Microsoft Entra ID access tokens for Azure OpenAI (OAuth 2.0 client credentials). Tokens are cached per
- * (tenant, client, scope) until shortly before they expire, and concurrent callers needing a fresh token share
- * one token request.
+ * Microsoft Entra ID access tokens for Azure OpenAI: OAuth 2.0 client credentials with the application's secret, or,
+ * for a key naming a client id and no secret, the identity of the Azure host Tollgate runs on (see
+ * `managed-identity.ts`). Tokens are cached per (tenant, client, scope) until shortly before they expire, and
+ * concurrent callers needing a fresh token share one token request.
  */
 import { errors, GatewayError } from '../../spec/errors.js';
-import type { ProviderContext } from '../../spec/provider.js';
+import type { AzureIdentityOptions, ProviderContext } from '../../spec/provider.js';
 import { redactSecrets } from '../../spec/redact-secrets.js';
 import { untilAborted } from '../../spec/until-aborted.js';
+import { identityTokenRequest } from './managed-identity.js';
 
 /** The public-cloud authority, used when no other authority host is configured. */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -20,11 +22,14 @@ export const FOUNDRY_SCOPE = 'https://ai.azure.com/.default';
 /** How long before its expiry a cached token is replaced. */
 export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
-/** The client credentials of one Entra application. */
+/**
+ * The Entra identity a key acts as: an application with its secret (client credentials), or, without a secret, the
+ * workload or managed identity `clientId` names.
+ */
 export interface EntraClient {
-  tenantId: string;
+  tenantId?: string;
   clientId: string;
-  clientSecret: string;
+  clientSecret?: string;
   /** Space-separated scopes. */
   scope: string;
 }
@@ -36,17 +41,20 @@ interface CachedToken {
 }
 
 /**
- * The Entra client of a key, when it has complete client credentials; its scope is the key's scopes, else
- * `defaultScope` (the one the service being called documents).
+ * The Entra identity of a key: complete client credentials (tenant, client and secret), which win over an api-key, or
+ * a client id with no secret on a key with no api-key (the host's workload or managed identity); undefined when the
+ * key's api-key serves. Its scope is the key's scopes, else `defaultScope` (the one the service called documents).
  */
 export function entraClientOf(context: ProviderContext, defaultScope: string = DEFAULT_AZURE_SCOPE): EntraClient | undefined {
   const azure = context.key.azure;
-  if (!azure?.tenantId || !azure.clientId || !azure.clientSecret) return undefined;
+  if (!azure?.clientId) return undefined;
+  const withSecret = azure.tenantId !== undefined && azure.clientSecret !== undefined;
+  if (!withSecret && (azure.clientSecret !== undefined || context.key.value !== '')) return undefined;
   const scopes = azure.scopes.filter((scope) => scope !== '');
   return {
-    tenantId: azure.tenantId,
     clientId: azure.clientId,
-    clientSecret: azure.clientSecret,
+    ...(azure.tenantId !== undefined ? { tenantId: azure.tenantId } : {}),
+    ...(withSecret ? { clientSecret: azure.clientSecret } : {}),
     scope: (scopes.length > 0 ? scopes : [defaultScope]).join(' '),
   };
 }
@@ -54,16 +62,20 @@ export function entraClientOf(context: ProviderContext, defaultScope: string = D
 /** A token cache; one per adapter instance, shared by all its requests. */
 export class EntraTokenCache {
   private readonly authorityHost: string;
+  private readonly identity: AzureIdentityOptions;
   private readonly tokens = new Map<string, CachedToken>();
   private readonly refreshing = new Map<string, Promise<CachedToken>>();
 
-  constructor(authorityHost: string = DEFAULT_AUTHORITY_HOST) {
+  /** `identity` says where this process finds its own Azure identity, for keys without a secret. */
+  constructor(authorityHost: string = DEFAULT_AUTHORITY_HOST, identity: AzureIdentityOptions = {}) {
     this.authorityHost = authorityHost.replace(/\/+$/, '');
+    this.identity = identity;
   }
 
   /** A valid access token for the client, from the cache or from the token endpoint (through `context.send`). */
   async token(client: EntraClient, context: ProviderContext): Promise<string> {
-    const cacheKey = `${client.tenantId}\n${client.clientId}\n${client.scope}`;
+    // A secret's token and the identity's are different tokens, even for one client id.
+    const cacheKey = `${client.tenantId ?? ''}\n${client.clientId}\n${client.scope}\n${client.clientSecret === undefined ? 'identity' : 'secret'}`;
     const cached = this.tokens.get(cacheKey);
     if (cached !== undefined && context.now() < cached.refreshAt) return cached.accessToken;
     let pending = this.refreshing.get(cacheKey);
@@ -83,23 +95,30 @@ export class EntraTokenCache {
 
   private async fetchToken(client: EntraClient, context: ProviderContext): Promise<CachedToken> {
     const requestedAt = context.now();
-    const response = await context.send({
-      method: 'POST',
-      url: `${this.authorityHost}/${encodeURIComponent(client.tenantId)}/oauth2/v2.0/token`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-        scope: client.scope,
-      }).toString(),
+    const { request, source, secrets } =
+      client.clientSecret !== undefined && client.tenantId !== undefined
+        ? {
+            source: 'Azure Entra ID',
+            secrets: [client.clientSecret],
+            request: {
+              method: 'POST' as const,
+              url: `${this.authorityHost}/${encodeURIComponent(client.tenantId)}/oauth2/v2.0/token`,
+              headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+              body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret, scope: client.scope }).toString(),
+            },
+          }
+        : await identityTokenRequest(client, this.identity, this.authorityHost);
+    const response = await context.send(request).catch((error: unknown) => {
+      throw unreachable(source, error, secrets);
     });
     const body = parseBody(response.body);
-    if (response.status !== 200) throw tokenError(response.status, body, client);
+    if (response.status !== 200) throw tokenError(source, response.status, body, secrets);
     const accessToken = body.access_token;
-    const lifetimeSeconds = Number(body.expires_in);
+    // Entra ID gives the lifetime (a number, or a string from older endpoints); managed identity endpoints may give only
+    // the expiry, in seconds since the epoch.
+    const lifetimeSeconds = body.expires_in !== undefined ? Number(body.expires_in) : Number(body.expires_on) - requestedAt / 1000;
     if (typeof accessToken !== 'string' || accessToken === '' || !Number.isFinite(lifetimeSeconds) || lifetimeSeconds <= 0) {
-      throw errors.badGateway('Azure Entra ID returned a token reply without a usable access token.', { code: 'upstream_token_error' });
+      throw errors.badGateway(`${source} returned a token reply without a usable access token.`, { code: 'upstream_token_error' });
     }
     const lifetime = lifetimeSeconds * 1000;
     // Measured from when the request was sent, so the cached expiry is never later than the real one. Very
@@ -118,13 +137,27 @@ function parseBody(body: Uint8Array): Record<string, unknown> {
   return {};
 }
 
-function tokenError(status: number, body: Record<string, unknown>, client: EntraClient): GatewayError {
+function tokenError(source: string, status: number, body: Record<string, unknown>, secrets: readonly string[]): GatewayError {
   const code = typeof body.error === 'string' ? body.error : `HTTP ${status}`;
-  const description = typeof body.error_description === 'string' ? (body.error_description.split(/\r?\n/)[0] ?? '') : '';
-  const detail = redactSecrets(`${code}${description === '' ? '' : `: ${description}`}`, [client.clientSecret]);
-  const message = `Azure Entra ID did not issue a token (${detail}).`;
+  // Entra ID and the metadata service describe the error in `error_description`; App Service's endpoint in `message`.
+  const text = typeof body.error_description === 'string' ? body.error_description : typeof body.message === 'string' ? body.message : '';
+  const description = text.split(/\r?\n/)[0] ?? '';
+  const detail = redactSecrets(`${code}${description === '' ? '' : `: ${description}`}`, secrets);
+  const message = `${source} did not issue a token (${detail}).`;
   if (status === 429) return errors.rateLimited(message, { code: 'upstream_token_error', retryable: true, upstream: true });
   if (status >= 500) return errors.badGateway(message, { code: 'upstream_token_error', retryable: true, upstream: true });
   return errors.unauthorized(message, { code: 'upstream_token_error', upstream: true });
 }
 
+
+/**
+ * A token endpoint that could not be reached. A key without a secret relies on the host's identity, which only an
+ * Azure host (or a pod with workload identity) provides: for those, the message says so. A cancelled request, and
+ * Entra ID's own endpoint, keep the transport's error.
+ */
+function unreachable(source: string, error: unknown, secrets: readonly string[]): unknown {
+  if (source === 'Azure Entra ID' || (error instanceof GatewayError && error.code === 'client_closed_request')) return error;
+  const detail = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
+  const hint = 'A key with a client id and neither a client secret nor an api-key acts as the identity of the Azure host Tollgate runs on.';
+  return errors.badGateway(`${source} could not be reached (${detail}). ${hint}`, { code: 'upstream_token_error', retryable: true, upstream: true });
+}

@@ -70,7 +70,7 @@ export interface AzureAdapter extends ProviderAdapter {
 
 /** Creates the Azure OpenAI adapter; its Entra token cache lives as long as the adapter. */
 export function createAzureAdapter(options: AdapterOptions): AzureAdapter {
-  const tokens = new EntraTokenCache(options.azureAuthorityHost || DEFAULT_AUTHORITY_HOST);
+  const tokens = new EntraTokenCache(options.azureAuthorityHost || DEFAULT_AUTHORITY_HOST, options.azureIdentity);
 
   const headersFor = async (context: ProviderContext, stream: boolean): Promise<Record<string, string>> => {
     const headers = buildHeaders({ stream, extraHeaders: context.provider.network.extraHeaders });

@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/environment.js';
+import { adapterOptionsOf } from './adapter-options.js';
+
+const directory = mkdtempSync(path.join(os.tmpdir(), 'tollgate-identity-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+describe('adapterOptionsOf', () => {
+  it("reads the workload identity's token file at each request, as Kubernetes rotates it", async () => {
+    const file = path.join(directory, 'azure-identity-token');
+    writeFileSync(file, 'first-token\n');
+    const options = adapterOptionsOf(loadConfig({ AZURE_FEDERATED_TOKEN_FILE: file, AZURE_AUTHORITY_HOST: 'https://login.example' }));
+    expect(options.azureAuthorityHost).toBe('https://login.example');
+    expect(await options.azureIdentity!.readFederatedToken!()).toBe('first-token\n');
+    writeFileSync(file, 'rotated-token\n');
+    expect(await options.azureIdentity!.readFederatedToken!()).toBe('rotated-token\n');
+  });
+
+  it("takes App Service's endpoint only with its header, and the metadata service's host when moved", () => {
+    const appService = adapterOptionsOf(loadConfig({ IDENTITY_ENDPOINT: 'http://localhost:42356/msi/token', IDENTITY_HEADER: 'header-secret' }));
+    expect(appService.azureIdentity).toEqual({ identityEndpoint: { url: 'http://localhost:42356/msi/token', header: 'header-secret' } });
+    expect(adapterOptionsOf(loadConfig({ IDENTITY_ENDPOINT: 'http://localhost:42356/msi/token' })).azureIdentity).toEqual({});
+    expect(adapterOptionsOf(loadConfig({ AZURE_POD_IDENTITY_AUTHORITY_HOST: 'http://10.0.0.9' })).azureIdentity).toEqual({ imdsHost: 'http://10.0.0.9' });
+    expect(adapterOptionsOf(loadConfig({}))).toEqual({ azureIdentity: {} });
+  });
+
+  it('refuses identity endpoints that are not http(s) URLs, without showing them', () => {
+    expect(() => loadConfig({ IDENTITY_ENDPOINT: 'localhost:42356', IDENTITY_HEADER: 'h' })).toThrow(/IDENTITY_ENDPOINT: must be an http\(s\) URL/);
+    expect(() => loadConfig({ AZURE_POD_IDENTITY_AUTHORITY_HOST: 'ftp://imds' })).toThrow(/AZURE_POD_IDENTITY_AUTHORITY_HOST: must be an http\(s\) URL/);
+  });
+});

@@ -1,0 +1,18 @@
+/** The adapters' settings from the validated configuration, with the host's Azure identity made readable. */
+import { readFile } from 'node:fs/promises';
+import type { Config } from '../config/environment.js';
+import type { AdapterOptions, AzureIdentityOptions } from '../spec/provider.js';
+
+/**
+ * The adapter options of a configuration. The workload identity's token file is read at each token request rather
+ * than once: Kubernetes replaces it before the token in it expires.
+ */
+export function adapterOptionsOf(config: Pick<Config, 'azureAuthorityHost' | 'azureIdentity'>): AdapterOptions {
+  const sources = config.azureIdentity;
+  const identity: AzureIdentityOptions = {};
+  const tokenFile = sources.federatedTokenFile;
+  if (tokenFile !== undefined) identity.readFederatedToken = () => readFile(tokenFile, 'utf8');
+  if (sources.identityEndpoint !== undefined) identity.identityEndpoint = sources.identityEndpoint;
+  if (sources.imdsHost !== undefined) identity.imdsHost = sources.imdsHost;
+  return { ...(config.azureAuthorityHost ? { azureAuthorityHost: config.azureAuthorityHost } : {}), azureIdentity: identity };
+}
