@@ -54,14 +54,15 @@ describe('withoutRedaction', () => {
     logger.error(
       {
         err: new Error('upstream refused'),
-        headers: { authorization: 'Bearer sk-secret-0001', 'x-api-key': 'sk-secret-0002' },
+        headers: { authorization: 'Bearer sk-secret-0001', 'x-api-key': 'sk-secret-0002', 'x-identity-header': 'sk-secret-0005' },
         req: { headers: { authorization: 'Bearer sk-secret-0003' } },
         key: { value: 'sk-secret-0004' },
+        form: { client_assertion: 'sk-secret-0006' },
       },
       'failed',
     );
     const text = JSON.stringify(lines);
-    for (const secret of ['sk-secret-0001', 'sk-secret-0002', 'sk-secret-0003', 'sk-secret-0004']) expect(text).not.toContain(secret);
+    for (const secret of ['sk-secret-0001', 'sk-secret-0002', 'sk-secret-0003', 'sk-secret-0004', 'sk-secret-0005', 'sk-secret-0006']) expect(text).not.toContain(secret);
     expect(text).toContain('[redacted]');
   });
 });
