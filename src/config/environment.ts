@@ -272,11 +272,15 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
   };
 }
 
+/** The host's instance metadata service (Azure's managed identities), which no egress proxy can reach for it. */
+const METADATA_SERVICE_HOST = '169.254.169.254';
+
 function upstreamProxyOf(value: z.infer<typeof environmentSchema>): UpstreamProxy | undefined {
   const httpProxy = value.http_proxy ?? value.HTTP_PROXY ?? '';
   const httpsProxy = value.https_proxy ?? value.HTTPS_PROXY ?? '';
   if (httpProxy === '' && httpsProxy === '') return undefined;
-  return { httpProxy, httpsProxy, noProxy: value.no_proxy ?? value.NO_PROXY ?? '' };
+  const configured = value.no_proxy ?? value.NO_PROXY ?? '';
+  return { httpProxy, httpsProxy, noProxy: configured.trim() === '' ? METADATA_SERVICE_HOST : `${configured},${METADATA_SERVICE_HOST}` };
 }
 
 /** Decodes a 32-byte key written as hex or base64; undefined when it is neither. */
