@@ -1,7 +1,8 @@
-/** The adapters' settings from the validated configuration, with the host's Azure identity made readable. */
+/** The adapters' settings from the validated configuration, with the host's Azure identity and AWS credentials made readable. */
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/environment.js';
 import type { AdapterOptions, AzureIdentityOptions } from '../spec/provider.js';
+import { hostAwsCredentials } from './aws-host-credentials.js';
 
 /**
  * The adapter options of a configuration. The workload identity's token file is read at each token request rather
@@ -14,5 +15,5 @@ export function adapterOptionsOf(config: Pick<Config, 'azureAuthorityHost' | 'az
   if (tokenFile !== undefined) identity.readFederatedToken = () => readFile(tokenFile, 'utf8');
   if (sources.identityEndpoint !== undefined) identity.identityEndpoint = sources.identityEndpoint;
   if (sources.imdsHost !== undefined) identity.imdsHost = sources.imdsHost;
-  return { ...(config.azureAuthorityHost ? { azureAuthorityHost: config.azureAuthorityHost } : {}), azureIdentity: identity };
+  return { ...(config.azureAuthorityHost ? { azureAuthorityHost: config.azureAuthorityHost } : {}), azureIdentity: identity, awsCredentials: hostAwsCredentials() };
 }

@@ -311,8 +311,20 @@ export interface AzureIdentityOptions {
   imdsHost?: string;
 }
 
+/** AWS credentials for SigV4: an access key pair, with a session token when temporary. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Where the host's own AWS credentials come from (cached and renewed by the source), asked at each signing. */
+export type AwsCredentialSource = () => Promise<AwsCredentials>;
+
 /** Settings an adapter factory may need, read once by config/ and passed in by the server. */
 export interface AdapterOptions {
+  /** The host's AWS credentials (the AWS SDK's default chain), for Bedrock keys with neither an API key nor access keys. */
+  awsCredentials?: AwsCredentialSource;
   /** Azure Entra authority host (the Azure SDKs' AZURE_AUTHORITY_HOST); default https://login.microsoftonline.com. */
   azureAuthorityHost?: string;
   /** The host's own Azure identity, for Azure keys that name a client id and hold no secret. */

@@ -44,13 +44,12 @@ describe.each(storeKinds)('provider keys API, refusals and updates ($name)', ({ 
     });
     expectError(await post('azure', { name: 'no-endpoint', value: 'azure-key-0123456789' }), 400, { param: 'azure_key_config.endpoint' });
 
-    // Bedrock: an API key, or both access keys.
+    // Bedrock: an API key, both access keys, or neither.
     expect((await post('bedrock', { name: 'bedrock-api-key', value: 'bedrock-api-key-0123456789' })).status).toBe(201);
     expect((await post('bedrock', { name: 'bedrock-keys', bedrock_key_config: { access_key: 'AKIA0000000000000001', secret_key: 'bedrock-secret-0123456789', region: 'eu-west-1' } })).status).toBe(201);
     expectError(await post('bedrock', { name: 'bedrock-half', bedrock_key_config: { access_key: 'AKIA0000000000000002' } }), 400, { param: 'bedrock_key_config.secret_key' });
-    expectError(await post('bedrock', { name: 'bedrock-nothing' }), 400, { param: 'value' });
-    // A region alone authenticates nothing: the adapter would have neither access keys nor an API key.
-    expectError(await post('bedrock', { name: 'bedrock-region-only', bedrock_key_config: { region: 'us-east-1' } }), 400);
+    // Neither: the key signs with the host's own AWS credentials (its role).
+    expect((await post('bedrock', { name: 'bedrock-host-role', bedrock_key_config: { region: 'eu-west-1' } })).status).toBe(201);
 
     // Vertex: auth_credentials (or a value), and always project and region.
     expectError(await post('vertex', { name: 'vertex-no-auth', vertex_key_config: { project_id: 'p', region: 'us-central1' } }), 400, { param: 'vertex_key_config.auth_credentials' });

@@ -165,12 +165,8 @@ export function validateCredentials(record: KeyRecord, type: string): void {
       param: 'vertex_key_config.auth_credentials',
     });
   }
-  // Access keys come in pairs (checked above), so access_key alone tells whether the key can sign.
-  if (type === 'bedrock' && !record.bedrock_key_config?.access_key) {
-    throw errors.badRequest('bedrock keys need value (a Bedrock API key) or bedrock_key_config.access_key and secret_key', {
-      param: 'value',
-    });
-  }
+  // A Bedrock key with neither an API key nor access keys signs with the host's own credentials (its role), which
+  // hold no secret Tollgate could store.
 }
 
 function readSecret(record: KeyRecord | undefined, path: string): string | undefined {

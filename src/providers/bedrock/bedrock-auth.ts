@@ -1,10 +1,11 @@
 /**
- * Authenticates Bedrock requests: SigV4 with access keys, or a Bedrock API key as a bearer token.
+ * Authenticates Bedrock requests: SigV4 with the key's access keys, a Bedrock API key as a bearer token, or, for a key
+ * with neither, SigV4 with the credentials of the host Tollgate runs on (its role, through the AWS SDK's chain).
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { errors } from '../../spec/errors.js';
-import type { ProviderContext, UpstreamRequest } from '../../spec/provider.js';
+import type { AwsCredentialSource, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
 
 /** The SigV4 signing name of the Bedrock runtime (the host says bedrock-runtime, the scope says bedrock). */
 export const BEDROCK_SIGNING_SERVICE = 'bedrock';
@@ -19,9 +20,10 @@ export function bedrockRegion(context: ProviderContext): string {
 
 /**
  * Adds authentication to a request whose body is final. Access keys take precedence: with them the request is
- * signed with SigV4 over exactly the bytes in `request.body`; otherwise `key.value` is sent as a Bedrock API key.
+ * signed with SigV4 over exactly the bytes in `request.body`; otherwise `key.value` is sent as a Bedrock API key;
+ * a key with neither is signed with the host's credentials from `hostCredentials`.
  */
-export async function authenticateBedrockRequest(request: UpstreamRequest, context: ProviderContext): Promise<UpstreamRequest> {
+export async function authenticateBedrockRequest(request: UpstreamRequest, context: ProviderContext, hostCredentials?: AwsCredentialSource): Promise<UpstreamRequest> {
   const settings = context.key.bedrock;
   const accessKeyId = settings?.accessKey ?? '';
   const secretAccessKey = settings?.secretKey ?? '';
@@ -31,7 +33,20 @@ export async function authenticateBedrockRequest(request: UpstreamRequest, conte
   if (context.key.value !== '') {
     return { ...request, headers: { ...request.headers, authorization: `Bearer ${context.key.value}` } };
   }
+  if (hostCredentials !== undefined) {
+    const host = await hostCredentials().catch(unavailableHostCredentials);
+    return signRequest(request, context, { accessKeyId: host.accessKeyId, secretAccessKey: host.secretAccessKey, sessionToken: host.sessionToken });
+  }
   throw errors.internal('The Bedrock key has neither access keys nor an API key.', { code: 'provider_credentials_missing' });
+}
+
+/** The host has no AWS credentials Tollgate can find: the deployment, not the upstream, is at fault. */
+function unavailableHostCredentials(error: unknown): never {
+  const detail = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  throw errors.unavailable(
+    `The host's AWS credentials could not be loaded (${detail}). A Bedrock key with neither a value nor access keys signs with the credentials of the host Tollgate runs on: its environment, web identity (EKS), container or instance role.`,
+    { code: 'provider_credentials_missing' },
+  );
 }
 
 interface Credentials {

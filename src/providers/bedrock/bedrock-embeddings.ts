@@ -4,7 +4,7 @@
  */
 import { errors } from '../../spec/errors.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../spec/openai.js';
-import type { ProviderContext, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
+import type { AwsCredentialSource, ProviderContext, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
 import { isAbsent, isRecord } from '../../spec/json-value.js';
 import { isTokenCount, readTokenCounts, type TokenUsage } from '../../spec/usage.js';
 import { authenticateBedrockRequest } from './bedrock-auth.js';
@@ -29,7 +29,7 @@ export function embeddingFamily(...names: string[]): BedrockEmbeddingFamily | un
 }
 
 /** Builds the InvokeModel calls for an embedding request, signed or carrying the API key. */
-export async function buildBedrockEmbeddingRequests(request: EmbeddingRequest, context: ProviderContext): Promise<UpstreamRequest[]> {
+export async function buildBedrockEmbeddingRequests(request: EmbeddingRequest, context: ProviderContext, hostCredentials?: AwsCredentialSource): Promise<UpstreamRequest[]> {
   const texts = inputTexts(request);
   const modelId = bedrockModelId(context);
   const family = embeddingFamily(modelId, context.model);
@@ -46,6 +46,7 @@ export async function buildBedrockEmbeddingRequests(request: EmbeddingRequest, c
       authenticateBedrockRequest(
         { method: 'POST', url, headers: bedrockHeaders(context, 'application/json'), body: JSON.stringify(body) },
         context,
+        hostCredentials,
       ),
     ),
   );
