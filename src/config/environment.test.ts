@@ -86,10 +86,10 @@ describe('loadConfig', () => {
     expect(loadConfig({}).upstreamProxy).toBeUndefined();
     expect(loadConfig({ NO_PROXY: 'localhost', HTTP_PROXY: '' }).upstreamProxy).toBeUndefined();
     // The instance metadata service (Azure's managed identities) is always reached directly: a proxy cannot reach it.
-    expect(loadConfig({ HTTPS_PROXY: 'http://proxy.internal:3128' }).upstreamProxy).toEqual({ httpProxy: '', httpsProxy: 'http://proxy.internal:3128', noProxy: '169.254.169.254' });
+    expect(loadConfig({ HTTPS_PROXY: 'http://proxy.internal:3128' }).upstreamProxy).toEqual({ httpProxy: '', httpsProxy: 'http://proxy.internal:3128', noProxy: '169.254.169.254,metadata.google.internal' });
     expect(
       loadConfig({ HTTP_PROXY: 'http://upper:8080', http_proxy: 'http://lower:8080', NO_PROXY: 'upper.example', no_proxy: 'lower.example, .corp' }).upstreamProxy,
-    ).toEqual({ httpProxy: 'http://lower:8080', httpsProxy: '', noProxy: 'lower.example, .corp,169.254.169.254' });
+    ).toEqual({ httpProxy: 'http://lower:8080', httpsProxy: '', noProxy: 'lower.example, .corp,169.254.169.254,metadata.google.internal' });
   });
 
   it('refuses a proxy that is not an http(s) URL without showing the value, which may hold a password', () => {

@@ -159,6 +159,9 @@ const environmentSchema = z.object({
   IDENTITY_ENDPOINT: optionalText.refine((value) => value === undefined || /^https?:\/\//.test(value), 'must be an http(s) URL'),
   IDENTITY_HEADER: optionalText,
   AZURE_POD_IDENTITY_AUTHORITY_HOST: optionalText.refine((value) => value === undefined || /^https?:\/\//.test(value), 'must be an http(s) URL'),
+  // The host's Google identity (Application Default Credentials), under the names Google's libraries read.
+  GOOGLE_APPLICATION_CREDENTIALS: optionalText,
+  GCE_METADATA_HOST: optionalText.refine((value) => value === undefined || /^[\w.-]+(?::\d+)?$/.test(value), 'must be a host, or a host and port'),
   TOLLGATE_DIEM_USD: positiveNumber(1),
   TOLLGATE_VCU_USD: positiveNumber(1),
   TOLLGATE_WORKERS: wholeNumber(1, 1, 256),
@@ -196,6 +199,8 @@ export interface Config {
   azureAuthorityHost: string | undefined;
   /** Where the host's Azure identity is found, for Azure keys with a client id and no secret. */
   azureIdentity: AzureIdentitySources;
+  /** Where the host's Google identity is found, for Vertex keys with no service account of their own. */
+  googleIdentity: { applicationCredentialsFile: string | undefined; metadataHost: string | undefined };
   diemUsd: number;
   vcuUsd: number;
   workers: number;
@@ -264,6 +269,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       identityEndpoint: value.IDENTITY_ENDPOINT !== undefined && value.IDENTITY_HEADER !== undefined ? { url: value.IDENTITY_ENDPOINT, header: value.IDENTITY_HEADER } : undefined,
       imdsHost: value.AZURE_POD_IDENTITY_AUTHORITY_HOST,
     },
+    googleIdentity: { applicationCredentialsFile: value.GOOGLE_APPLICATION_CREDENTIALS, metadataHost: value.GCE_METADATA_HOST },
     diemUsd: value.TOLLGATE_DIEM_USD,
     vcuUsd: value.TOLLGATE_VCU_USD,
     workers: value.TOLLGATE_WORKERS,
@@ -272,15 +278,15 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
   };
 }
 
-/** The host's instance metadata service (Azure's managed identities), which no egress proxy can reach for it. */
-const METADATA_SERVICE_HOST = '169.254.169.254';
+/** The host's metadata services (Azure's managed identities, Google's), which no egress proxy can reach for it. */
+const METADATA_SERVICE_HOSTS = '169.254.169.254,metadata.google.internal';
 
 function upstreamProxyOf(value: z.infer<typeof environmentSchema>): UpstreamProxy | undefined {
   const httpProxy = value.http_proxy ?? value.HTTP_PROXY ?? '';
   const httpsProxy = value.https_proxy ?? value.HTTPS_PROXY ?? '';
   if (httpProxy === '' && httpsProxy === '') return undefined;
   const configured = value.no_proxy ?? value.NO_PROXY ?? '';
-  return { httpProxy, httpsProxy, noProxy: configured.trim() === '' ? METADATA_SERVICE_HOST : `${configured},${METADATA_SERVICE_HOST}` };
+  return { httpProxy, httpsProxy, noProxy: configured.trim() === '' ? METADATA_SERVICE_HOSTS : `${configured},${METADATA_SERVICE_HOSTS}` };
 }
 
 /** Decodes a 32-byte key written as hex or base64; undefined when it is neither. */

@@ -24,7 +24,7 @@ describe('adapterOptionsOf', () => {
     expect(appService.azureIdentity).toEqual({ identityEndpoint: { url: 'http://localhost:42356/msi/token', header: 'header-secret' } });
     expect(adapterOptionsOf(loadConfig({ IDENTITY_ENDPOINT: 'http://localhost:42356/msi/token' })).azureIdentity).toEqual({});
     expect(adapterOptionsOf(loadConfig({ AZURE_POD_IDENTITY_AUTHORITY_HOST: 'http://10.0.0.9' })).azureIdentity).toEqual({ imdsHost: 'http://10.0.0.9' });
-    expect(adapterOptionsOf(loadConfig({}))).toEqual({ azureIdentity: {}, awsCredentials: expect.any(Function) });
+    expect(adapterOptionsOf(loadConfig({}))).toEqual({ azureIdentity: {}, awsCredentials: expect.any(Function), googleIdentity: {} });
   });
 
   it('refuses identity endpoints that are not http(s) URLs, without showing them', () => {

@@ -321,8 +321,18 @@ export interface AwsCredentials {
 /** Where the host's own AWS credentials come from (cached and renewed by the source), asked at each signing. */
 export type AwsCredentialSource = () => Promise<AwsCredentials>;
 
+/** Where this process finds its own Google identity (Application Default Credentials), read once by config/. */
+export interface GoogleIdentityOptions {
+  /** Reads the service-account JSON GOOGLE_APPLICATION_CREDENTIALS names (read again when a token is needed). */
+  readApplicationCredentials?: () => Promise<string>;
+  /** The metadata server's host (GCE_METADATA_HOST); default `metadata.google.internal`. */
+  metadataHost?: string;
+}
+
 /** Settings an adapter factory may need, read once by config/ and passed in by the server. */
 export interface AdapterOptions {
+  /** The host's Google identity, for Vertex keys with neither a service-account JSON nor a value. */
+  googleIdentity?: GoogleIdentityOptions;
   /** The host's AWS credentials (the AWS SDK's default chain), for Bedrock keys with neither an API key nor access keys. */
   awsCredentials?: AwsCredentialSource;
   /** Azure Entra authority host (the Azure SDKs' AZURE_AUTHORITY_HOST); default https://login.microsoftonline.com. */

@@ -137,7 +137,7 @@ describe('an upstream signed by a private authority named in NODE_EXTRA_CA_CERTS
         .split('\n')
         .filter((line) => line.includes('egress proxy'))
         .map((line) => JSON.parse(line) as Record<string, unknown>);
-    await expect.poll(startLines).toEqual([expect.objectContaining({ httpsProxy: proxy.url, httpProxy: null, noProxy: '169.254.169.254' })]);
+    await expect.poll(startLines).toEqual([expect.objectContaining({ httpsProxy: proxy.url, httpProxy: null, noProxy: '169.254.169.254,metadata.google.internal' })]);
     expect(gateway.output()).not.toContain('egress-pa55');
   });
 });

@@ -51,8 +51,8 @@ describe.each(storeKinds)('provider keys API, refusals and updates ($name)', ({ 
     // Neither: the key signs with the host's own AWS credentials (its role).
     expect((await post('bedrock', { name: 'bedrock-host-role', bedrock_key_config: { region: 'eu-west-1' } })).status).toBe(201);
 
-    // Vertex: auth_credentials (or a value), and always project and region.
-    expectError(await post('vertex', { name: 'vertex-no-auth', vertex_key_config: { project_id: 'p', region: 'us-central1' } }), 400, { param: 'vertex_key_config.auth_credentials' });
+    // Vertex: auth_credentials, a value, or neither (the host's Google identity), and always project and region.
+    expect((await post('vertex', { name: 'vertex-host-identity', vertex_key_config: { project_id: 'p', region: 'us-central1' } })).status).toBe(201);
     expectError(await post('vertex', { name: 'vertex-no-project', vertex_key_config: { region: 'us-central1', auth_credentials: '{"type":"service_account"}' } }), 400, { param: 'vertex_key_config.project_id' });
     expectError(await post('vertex', { name: 'vertex-no-region', vertex_key_config: { project_id: 'p', auth_credentials: '{"type":"service_account"}' } }), 400, { param: 'vertex_key_config.region' });
 

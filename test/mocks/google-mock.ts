@@ -4,7 +4,9 @@
  *   `x-goog-api-key` (an unknown key gets Google's 400 API_KEY_INVALID);
  * - Vertex AI (`/v1/projects/<p>/locations/<l>/publishers/google/models/<m>:generateContent|streamGenerateContent|
  *   predict` and `/publishers/anthropic/models/<m>:rawPredict|streamRawPredict`), checking a bearer token it issued;
- * - an OAuth token endpoint (`/token`) that verifies the service account's RS256 JWT assertion.
+ * - an OAuth token endpoint (`/token`) that verifies the service account's RS256 JWT assertion;
+ * - with `metadataServiceAccount`, the metadata server's token of the host's service account
+ *   (`GET /computeMetadata/v1/instance/service-accounts/default/token`, which demands `Metadata-Flavor: Google`).
  * It answers with Google's (and, for Claude, Anthropic's) real shapes. Tests can queue one-off behaviours.
  */
 import { createVerify } from 'node:crypto';
@@ -54,6 +56,8 @@ export interface GoogleMockOptions {
   serviceAccountPublicKeyPem?: string;
   /** `expires_in` of issued tokens; default 3599. */
   tokenLifetimeSeconds?: number;
+  /** The host's service account, whose tokens the metadata server path issues; without one that path is a 404. */
+  metadataServiceAccount?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -93,6 +97,14 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
       if (!response.writableFinished) aborts.happened();
     });
     if (request.method === 'POST' && path === '/token') return handleToken(rawBody, response);
+    if (request.method === 'GET' && path === '/computeMetadata/v1/instance/service-accounts/default/token' && options.metadataServiceAccount !== undefined) {
+      // The metadata server answers only requests that say they mean it (the header a browser cannot be made to send).
+      if (request.headers['metadata-flavor'] !== 'Google') return send(response, 403, 'Missing Metadata-Flavor:Google header.');
+      tokenRequests += 1;
+      const token = `ya29.metadata-${tokenRequests}-${options.metadataServiceAccount}`;
+      issuedTokens.add(token);
+      return send(response, 200, { access_token: token, expires_in: options.tokenLifetimeSeconds ?? 3599, token_type: 'Bearer' });
+    }
 
     const gemini = GEMINI_PATH.exec(path);
     const vertex = VERTEX_PATH.exec(path);

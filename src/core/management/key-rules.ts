@@ -160,11 +160,8 @@ export function validateCredentials(record: KeyRecord, type: string): void {
       throw errors.badRequest('azure_key_config.client_secret needs tenant_id', { param: 'azure_key_config.tenant_id' });
     }
   }
-  if (type === 'vertex' && !record.vertex_key_config?.auth_credentials) {
-    throw errors.badRequest('vertex keys need vertex_key_config.auth_credentials (a service-account JSON) or value', {
-      param: 'vertex_key_config.auth_credentials',
-    });
-  }
+  // A Vertex key with neither a service-account JSON nor a value acts as the host's own Google identity (its
+  // GOOGLE_APPLICATION_CREDENTIALS file, or the metadata server's service account), which Tollgate does not store.
   // A Bedrock key with neither an API key nor access keys signs with the host's own credentials (its role), which
   // hold no secret Tollgate could store.
 }

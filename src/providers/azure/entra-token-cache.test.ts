@@ -124,7 +124,7 @@ describe('EntraTokenCache for identities without a secret', () => {
     const refused = () => Promise.reject(new Error('connect ECONNREFUSED 169.254.169.254:80 (header-secret)'));
     const cache = new EntraTokenCache(undefined, { identityEndpoint: { url: 'http://identity.local/msi/token', header: 'header-secret' } });
     const failure = await cache.token(identityClient, contextWith(refused)).catch((error: unknown) => error);
-    expect(failure).toMatchObject({ status: 502, code: 'upstream_token_error' });
+    expect(failure).toMatchObject({ status: 503, code: 'provider_credentials_missing' });
     expect((failure as Error).message).toContain('could not be reached');
     expect((failure as Error).message).toContain('identity of the Azure host');
     expect((failure as Error).message).not.toContain('header-secret');

@@ -159,5 +159,6 @@ function unreachable(source: string, error: unknown, secrets: readonly string[])
   if (source === 'Azure Entra ID' || (error instanceof GatewayError && error.code === 'client_closed_request')) return error;
   const detail = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
   const hint = 'A key with a client id and neither a client secret nor an api-key acts as the identity of the Azure host Tollgate runs on.';
-  return errors.badGateway(`${source} could not be reached (${detail}). ${hint}`, { code: 'upstream_token_error', retryable: true, upstream: true });
+  // The same answer as a Bedrock key's on a host without AWS credentials: the deployment, not the upstream, is at fault.
+  return errors.unavailable(`${source} could not be reached (${detail}). ${hint}`, { code: 'provider_credentials_missing' });
 }

@@ -2,9 +2,11 @@
  * The Vertex AI adapter. Gemini models use the generateContent family under `publishers/google`; Claude models
  * (ids starting with `claude`) use `publishers/anthropic` with the Messages body; embeddings use `:predict`; token
  * counts use `:countTokens` (Gemini) or the Anthropic publisher's `count-tokens:rawPredict` (Claude).
- * Every request carries a bearer token obtained from the key's service account (JWT bearer grant).
+ * Every request carries a bearer token obtained from the key's service account (JWT bearer grant), or, for a key
+ * without one, from the host's Google identity (its GOOGLE_APPLICATION_CREDENTIALS file or the metadata server).
  */
 import { addAnthropicBetaHeader, readAnthropicBetas } from '../../spec/anthropic-beta.js';
+import { errors } from '../../spec/errors.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
 import { readTokenCountReply } from '../../spec/reply-json.js';
 import { serializeWithSource } from '../../spec/serialize-with-source.js';
@@ -16,6 +18,7 @@ import { parseGoogleError } from '../gemini-format/google-error.js';
 import { readGoogleJson } from '../gemini-format/read-google-json.js';
 import type { GenerateContentResponse } from '../gemini-format/types.js';
 import { claudeCountTokensBody, claudeNativeBody, claudeRawPredictBody, createClaudeStreamDecoder, parseClaudeError, parseClaudeResponse } from './claude-on-vertex.js';
+import { createMetadataTokenSource } from './metadata-token.js';
 import {
   createAccessTokenSource,
   parseServiceAccountCredential,
@@ -44,22 +47,42 @@ function secretsOf(context: ProviderContext): string[] {
   return [context.key.value, context.key.vertex?.authCredentials].filter((secret): secret is string => Boolean(secret));
 }
 
-/** Creates the Vertex AI adapter; its token cache lives as long as the adapter. */
-export const createVertexAdapter: AdapterFactory = () => {
+/** Creates the Vertex AI adapter; its token caches live as long as the adapter. */
+export const createVertexAdapter: AdapterFactory = (options) => {
   const tokens: AccessTokenSource = createAccessTokenSource();
+  const hostIdentity = options.googleIdentity ?? {};
+  const metadataTokens = createMetadataTokenSource(hostIdentity.metadataHost);
   // Parsing and importing the private key costs more than a request; keys rarely change.
   const credentials = new Map<string, ServiceAccountCredential>();
+  // The host's service-account file, read once (again after a failed read).
+  let applicationCredentials: Promise<string> | undefined;
 
-  function credentialFor(context: ProviderContext): ServiceAccountCredential {
-    const key = context.key;
-    // value-or-config: the service-account JSON may sit in vertex_key_config or, as a fallback, in the value.
-    const text = key.vertex?.authCredentials || (key.value.trim().startsWith('{') ? key.value : '');
+  function credentialOf(text: string, keyName: string): ServiceAccountCredential {
     let credential = credentials.get(text);
     if (!credential) {
-      credential = parseServiceAccountCredential(text, key.name);
+      credential = parseServiceAccountCredential(text, keyName);
       credentials.set(text, credential);
     }
     return credential;
+  }
+
+  /**
+   * The bearer token of a request: the key's service account (value-or-config: its JSON in vertex_key_config or, as a
+   * fallback, in the value), or, for a key with neither, the host's Google identity: the service account
+   * GOOGLE_APPLICATION_CREDENTIALS names, else the metadata server's.
+   */
+  async function bearerFor(context: ProviderContext): Promise<string> {
+    const key = context.key;
+    const text = key.vertex?.authCredentials || (key.value.trim().startsWith('{') ? key.value : '');
+    if (text !== '' || key.value !== '') return tokens.getToken(credentialOf(text, key.name), context);
+    const read = hostIdentity.readApplicationCredentials;
+    if (read === undefined) return metadataTokens.getToken(context);
+    applicationCredentials ??= read().catch((error: unknown) => {
+      applicationCredentials = undefined;
+      const detail = (error as { code?: string }).code ?? (error instanceof Error ? error.message : String(error));
+      throw errors.unavailable(`The service-account file GOOGLE_APPLICATION_CREDENTIALS names could not be read (${detail}).`, { code: 'provider_credentials_missing' });
+    });
+    return tokens.getToken(credentialOf(await applicationCredentials, `${key.name} (GOOGLE_APPLICATION_CREDENTIALS)`), context);
   }
 
   async function post(
@@ -74,7 +97,7 @@ export const createVertexAdapter: AdapterFactory = () => {
   ): Promise<UpstreamRequest> {
     vertexSettings(context.key);
     const url = vertexModelUrl(context, publisher, model, method) + (stream && publisher === 'google' ? '?alt=sse' : '');
-    const token = await tokens.getToken(credentialFor(context), context);
+    const token = await bearerFor(context);
     const headers: Record<string, string> = {};
     // Lower-cased so a configured header cannot sit beside ours under another spelling.
     for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;

@@ -99,7 +99,8 @@ export interface AccessTokenSource {
   getToken(credential: ServiceAccountCredential, context: TokenRequestContext): Promise<string>;
 }
 
-function tokenRefused(status: number, body: Uint8Array): GatewayError {
+/** A token request Google answered with an error (`source` names who answered), as the client is told it. */
+export function googleTokenRefused(status: number, body: Uint8Array, source = "Google's token endpoint"): GatewayError {
   let description = '';
   try {
     const parsed = JSON.parse(new TextDecoder().decode(body)) as { error?: unknown; error_description?: unknown };
@@ -112,7 +113,7 @@ function tokenRefused(status: number, body: Uint8Array): GatewayError {
     status: transient ? 502 : 401,
     type: transient ? 'upstream_error' : 'authentication_error',
     code: transient ? 'upstream_token_unavailable' : 'upstream_token_refused',
-    message: `Google's token endpoint answered HTTP ${status}${description ? ` (${description.slice(0, 200)})` : ''}.`,
+    message: `${source} answered HTTP ${status}${description ? ` (${description.slice(0, 200)})` : ''}.`,
     retryable: transient,
     upstream: true,
   });
@@ -135,14 +136,14 @@ export function createAccessTokenSource(): AccessTokenSource {
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: form.toString(),
     });
-    if (response.status !== 200) throw tokenRefused(response.status, response.body);
+    if (response.status !== 200) throw googleTokenRefused(response.status, response.body);
     let parsed: { access_token?: unknown; expires_in?: unknown };
     try {
       parsed = JSON.parse(new TextDecoder().decode(response.body)) as typeof parsed;
     } catch {
-      throw tokenRefused(502, new Uint8Array());
+      throw googleTokenRefused(502, new Uint8Array());
     }
-    if (typeof parsed.access_token !== 'string' || parsed.access_token === '') throw tokenRefused(502, new Uint8Array());
+    if (typeof parsed.access_token !== 'string' || parsed.access_token === '') throw googleTokenRefused(502, new Uint8Array());
     const lifetimeMs = (typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : 3600) * 1000;
     // Short-lived tokens still get used for half their life rather than never.
     const refreshAt = requestedAt + lifetimeMs - Math.min(REFRESH_MARGIN_MS, lifetimeMs / 2);
