@@ -5,15 +5,12 @@
 import { addAnthropicBetaHeader, readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext } from '../../spec/provider.js';
 import {
-  anthropicUsageToTokenUsage,
   chatRequestToMessages,
-  createAnthropicStreamDecoder,
+  createMessageStreamDecoder,
   defaultMaxTokensFor,
-  isSoundMessage,
-  messageToChatCompletion,
+  messageReplyToChatResult,
   nativeMessagesBody,
   parseAnthropicError,
-  readAnthropicMessage,
 } from '../anthropic-format/index.js';
 import { readTokenCountReply } from '../../spec/reply-json.js';
 import { serializeWithSource } from '../../spec/serialize-with-source.js';
@@ -92,18 +89,10 @@ export const createAnthropicAdapter: AdapterFactory = () => {
         return { method: 'POST', url, headers, body: JSON.stringify(body) };
       },
       parseResponse(response, context) {
-        const message = readAnthropicMessage(response.body, 'Anthropic');
-        const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000), fallbackId: `msg_${context.requestId}` });
-        return { completion, usage: anthropicUsageToTokenUsage(message.usage), nativeSound: isSoundMessage(message) };
+        return messageReplyToChatResult(response.body, context, 'Anthropic');
       },
       createStreamDecoder(context, options) {
-        return createAnthropicStreamDecoder({
-          model: context.model,
-          created: Math.floor(context.now() / 1000),
-          fallbackId: `msg_${context.requestId}`,
-          secrets: secretsOf(context),
-          native: options?.native,
-        });
+        return createMessageStreamDecoder(context, secretsOf(context), options?.native === true);
       },
     },
     countTokens: {

@@ -10,16 +10,13 @@ import type { ChatCompletionRequest } from '../../spec/openai.js';
 import type { ChatResult, NativeRequest, ProviderContext, StreamDecoder, UpstreamError, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
 import { serializeWithSource } from '../../spec/serialize-with-source.js';
 import {
-  anthropicUsageToTokenUsage,
   chatRequestToMessages,
-  createAnthropicStreamDecoder,
+  createMessageStreamDecoder,
   defaultMaxTokensFor,
   isAnthropicErrorBody,
-  isSoundMessage,
-  messageToChatCompletion,
+  messageReplyToChatResult,
   nativeMessagesBody,
   parseAnthropicError,
-  readAnthropicMessage,
 } from '../anthropic-format/index.js';
 import { parseAzureError } from './azure-errors.js';
 import { azureDeployment, azureEndpoint } from './azure-url.js';
@@ -94,20 +91,12 @@ async function claudeHeaders(context: ProviderContext, tokens: EntraTokenCache, 
 
 /** Translates a Claude deployment's reply. */
 export function parseClaudeOnAzureResponse(response: UpstreamResponse, context: ProviderContext): ChatResult {
-  const message = readAnthropicMessage(response.body, 'Azure (Claude)');
-  const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000), fallbackId: `msg_${context.requestId}` });
-  return { completion, usage: anthropicUsageToTokenUsage(message.usage), nativeSound: isSoundMessage(message) };
+  return messageReplyToChatResult(response.body, context, 'Azure (Claude)');
 }
 
 /** The decoder of a Claude deployment's event stream; `native` for a request sent as written. */
 export function createClaudeOnAzureStreamDecoder(context: ProviderContext, native: boolean): StreamDecoder {
-  return createAnthropicStreamDecoder({
-    model: context.model,
-    created: Math.floor(context.now() / 1000),
-    fallbackId: `msg_${context.requestId}`,
-    secrets: azureSecrets(context),
-    native,
-  });
+  return createMessageStreamDecoder(context, azureSecrets(context), native);
 }
 
 /** Maps a Claude deployment's error reply, in Anthropic's shape (from Claude) or Azure's (from the resource's front door). */

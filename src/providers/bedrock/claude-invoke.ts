@@ -6,14 +6,7 @@
 import { Buffer } from 'node:buffer';
 import type { ChatResult, ProviderContext, StreamDecoder, StreamEvent, UpstreamError, UpstreamResponse } from '../../spec/provider.js';
 import type { TokenUsage } from '../../spec/usage.js';
-import {
-  anthropicUsageToTokenUsage,
-  createAnthropicStreamDecoder,
-  isSoundMessage,
-  messageToChatCompletion,
-  nativeMessagesBody,
-  readAnthropicMessage,
-} from '../anthropic-format/index.js';
+import { createAnthropicStreamDecoder, messageReplyToChatResult, nativeMessagesBody } from '../anthropic-format/index.js';
 import { NATIVE_MESSAGES_MEMBERS } from '../../spec/anthropic.js';
 import { BedrockEventStreamReader, brokenStream } from './event-stream-reader.js';
 import { bedrockModelId, foundationModelId } from './bedrock-url.js';
@@ -42,9 +35,7 @@ export function claudeInvokeBody(client: Record<string, unknown>, betas: readonl
 
 /** Reads InvokeModel's answer, an Anthropic message, and whether it may reach the client as it is. */
 export function parseClaudeInvokeResponse(response: UpstreamResponse, context: ProviderContext): ChatResult {
-  const message = readAnthropicMessage(response.body, 'Bedrock (Claude)');
-  const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000), fallbackId: `msg_${context.requestId}` });
-  return { completion, usage: anthropicUsageToTokenUsage(message.usage), nativeSound: isSoundMessage(message) };
+  return messageReplyToChatResult(response.body, context, 'Bedrock (Claude)');
 }
 
 /**

@@ -7,16 +7,13 @@
 import type { ChatCompletionRequest } from '../../spec/openai.js';
 import type { ChatResult, ProviderContext, StreamDecoder, UpstreamError, UpstreamResponse } from '../../spec/provider.js';
 import {
-  anthropicUsageToTokenUsage,
   chatRequestToMessages,
-  createAnthropicStreamDecoder,
+  createMessageStreamDecoder,
   defaultMaxTokensFor,
   isAnthropicErrorBody,
-  isSoundMessage,
-  messageToChatCompletion,
+  messageReplyToChatResult,
   nativeMessagesBody,
   parseAnthropicError,
-  readAnthropicMessage,
 } from '../anthropic-format/index.js';
 import { parseGoogleError } from '../gemini-format/google-error.js';
 
@@ -49,20 +46,12 @@ export function claudeCountTokensBody(messages: Record<string, unknown>, model: 
 
 /** Translates a successful rawPredict reply. */
 export function parseClaudeResponse(response: UpstreamResponse, context: ProviderContext): ChatResult {
-  const message = readAnthropicMessage(response.body, 'Vertex AI (Claude)');
-  const completion = messageToChatCompletion(message, context.model, { created: Math.floor(context.now() / 1000), fallbackId: `msg_${context.requestId}` });
-  return { completion, usage: anthropicUsageToTokenUsage(message.usage), nativeSound: isSoundMessage(message) };
+  return messageReplyToChatResult(response.body, context, 'Vertex AI (Claude)');
 }
 
 /** The decoder for a streamRawPredict reply (Anthropic SSE events); `native` for a native request. */
 export function createClaudeStreamDecoder(context: ProviderContext, secrets: readonly (string | undefined)[], native = false): StreamDecoder {
-  return createAnthropicStreamDecoder({
-    model: context.model,
-    created: Math.floor(context.now() / 1000),
-    fallbackId: `msg_${context.requestId}`,
-    secrets,
-    native,
-  });
+  return createMessageStreamDecoder(context, secrets, native);
 }
 
 /** Maps a Claude-on-Vertex error in whichever of the two shapes it came. */
