@@ -20,3 +20,9 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undef
     );
   });
 }
+
+/**
+ * A signal that never aborts, for work shared by several callers (a token refresh): given to the send of the caller
+ * that starts it in place of that caller's own signal, so that this caller giving up does not cancel it for the others.
+ */
+export const SHARED_WORK_SIGNAL: AbortSignal = new AbortController().signal;

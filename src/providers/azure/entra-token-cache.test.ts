@@ -8,7 +8,12 @@ const client: EntraClient = { tenantId: 'tenant', clientId: 'client', clientSecr
 /** A token endpoint whose replies the test releases by hand, so overlapping callers are certain. */
 function deferredEndpoint() {
   const calls: Array<{ request: UpstreamRequest; answer: (response: UpstreamResponse) => void }> = [];
-  const send = (request: UpstreamRequest): Promise<UpstreamResponse> => new Promise((resolve) => calls.push({ request, answer: resolve }));
+  // Like the real client, a request given a signal is cancelled when that signal aborts.
+  const send = (request: UpstreamRequest, signal?: AbortSignal): Promise<UpstreamResponse> =>
+    new Promise((resolve, reject) => {
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      calls.push({ request, answer: resolve });
+    });
   const tokenReply = (token: string, expiresIn: number | string = 3600): UpstreamResponse => ({
     status: 200,
     headers: {},
@@ -17,8 +22,10 @@ function deferredEndpoint() {
   return { calls, send, tokenReply };
 }
 
+/** A context whose send, as the core's does, cancels with the caller's signal unless it is given another. */
 function contextWith(send: ProviderContext['send'], signal?: AbortSignal, now = () => 0): ProviderContext {
-  return { send, now, signal, requestId: 'r', model: 'm' } as unknown as ProviderContext;
+  const bound: ProviderContext['send'] = (request, callSignal) => send(request, callSignal ?? signal);
+  return { send: bound, now, signal, requestId: 'r', model: 'm' } as unknown as ProviderContext;
 }
 
 describe('EntraTokenCache', () => {
@@ -40,7 +47,7 @@ describe('EntraTokenCache', () => {
     expect(await pending).toBe('token-1');
   });
 
-  it('lets an aborted waiter leave while the shared request still serves the others', async () => {
+  it('lets an aborted waiter leave while the shared request, which its signal does not cancel, still serves the others', async () => {
     const endpoint = deferredEndpoint();
     const cache = new EntraTokenCache();
     const controller = new AbortController();

@@ -23,6 +23,24 @@ describe('createMetadataTokenSource', () => {
     expect(await source.getToken(context)).toBe('token-2');
   });
 
+  it('lets the caller that started the request leave without cancelling it for the others', async () => {
+    let answer: ((response: UpstreamResponse) => void) | undefined;
+    const controller = new AbortController();
+    // As the core's send does, the first caller's requests are cancelled with its signal unless given another.
+    const send = (request: UpstreamRequest, signal: AbortSignal | undefined = controller.signal) =>
+      new Promise<UpstreamResponse>((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        answer = resolve;
+      });
+    const source = createMetadataTokenSource();
+    const leaving = source.getToken({ send, now: () => 0, signal: controller.signal }).catch((error: unknown) => error);
+    const staying = source.getToken({ send, now: () => 0 });
+    controller.abort(new Error('client went away'));
+    expect(await leaving).toEqual(new Error('client went away'));
+    answer!(reply(200, { access_token: 'shared', expires_in: 3600 }));
+    expect(await staying).toBe('shared');
+  });
+
   it("reports the server's refusal as Google's, and asks again on the next call", async () => {
     let answer = reply(404, { error: 'not_found', error_description: 'No service account on this instance' });
     const source = createMetadataTokenSource();

@@ -39,8 +39,8 @@ function serviceAccountJson(overrides: Record<string, unknown> = {}): string {
   });
 }
 
-async function send(upstream: UpstreamRequest): Promise<UpstreamResponse> {
-  const reply = await undiciRequest(upstream.url, { method: upstream.method, headers: upstream.headers, body: upstream.body });
+async function send(upstream: UpstreamRequest, signal?: AbortSignal): Promise<UpstreamResponse> {
+  const reply = await undiciRequest(upstream.url, { method: upstream.method, headers: upstream.headers, body: upstream.body, ...(signal ? { signal } : {}) });
   return { status: reply.statusCode, headers: reply.headers as Record<string, string>, body: new Uint8Array(await reply.body.arrayBuffer()) };
 }
 
@@ -127,12 +127,14 @@ describe('createAccessTokenSource', () => {
     expect(mock.tokenRequests - before).toBe(2);
   });
 
-  it('lets a caller stop waiting without failing the others', async () => {
+  it('lets a caller stop waiting without failing the others, nor cancelling the request it started for them', async () => {
     const source = createAccessTokenSource();
     const credential = parseServiceAccountCredential(serviceAccountJson({ client_email: 'abort@tollgate-test.iam.gserviceaccount.com' }), 'k');
     const controller = new AbortController();
     const context = { send, now: () => 1_700_000_000_000 };
-    const aborted = source.getToken(credential, { ...context, signal: controller.signal });
+    // As the core's send does, the first caller's requests are cancelled with its signal unless given another.
+    const boundSend: typeof send = (request, callSignal) => send(request, callSignal ?? controller.signal);
+    const aborted = source.getToken(credential, { ...context, send: boundSend, signal: controller.signal });
     const patient = source.getToken(credential, context);
     controller.abort(new Error('client went away'));
     await expect(aborted).rejects.toThrow('client went away');
