@@ -22,7 +22,8 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undef
 }
 
 /**
- * A signal that never aborts, for work shared by several callers (a token refresh): given to the send of the caller
- * that starts it in place of that caller's own signal, so that this caller giving up does not cancel it for the others.
+ * A signal that never aborts, given to a send in place of the caller's own for work that must not stop when that
+ * caller gives up: a token refresh other callers wait for, or the cancellation of a run the caller walked away from.
+ * The send's timeout still bounds it.
  */
-export const SHARED_WORK_SIGNAL: AbortSignal = new AbortController().signal;
+export const DETACHED_SIGNAL: AbortSignal = new AbortController().signal;

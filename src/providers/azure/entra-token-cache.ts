@@ -7,7 +7,7 @@
 import { errors, GatewayError } from '../../spec/errors.js';
 import type { AzureIdentityOptions, ProviderContext } from '../../spec/provider.js';
 import { redactSecrets } from '../../spec/redact-secrets.js';
-import { SHARED_WORK_SIGNAL, untilAborted } from '../../spec/until-aborted.js';
+import { DETACHED_SIGNAL, untilAborted } from '../../spec/until-aborted.js';
 import { identityTokenRequest } from './managed-identity.js';
 
 /** The public-cloud authority, used when no other authority host is configured. */
@@ -108,7 +108,7 @@ export class EntraTokenCache {
             },
           }
         : await identityTokenRequest(client, this.identity, this.authorityHost);
-    const response = await context.send(request, SHARED_WORK_SIGNAL).catch((error: unknown) => {
+    const response = await context.send(request, DETACHED_SIGNAL).catch((error: unknown) => {
       throw unreachable(source, error, secrets);
     });
     const body = parseBody(response.body);

@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError } from '../../spec/errors.js';
 import type { ProviderContext, UpstreamRequest } from '../../spec/provider.js';
+import { DETACHED_SIGNAL } from '../../spec/until-aborted.js';
 import { replicateErrorToThrow } from './error.js';
 import { isPending, readPrediction } from './prediction.js';
 import type { ReplicatePrediction } from './wire-types.js';
@@ -69,7 +70,8 @@ export async function cancelQuietly(prediction: ReplicatePrediction, context: Pr
   const url = prediction.urls?.cancel;
   if (!url) return;
   try {
-    await context.send({ method: 'POST', url, headers });
+    // Detached from the request's signal: after the client left, that signal is aborted, and the cancellation must still go out.
+    await context.send({ method: 'POST', url, headers }, DETACHED_SIGNAL);
   } catch {
     // Nothing more can be done; the prediction ends on its own or at Replicate's limit.
   }

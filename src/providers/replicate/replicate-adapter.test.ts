@@ -259,7 +259,9 @@ describe('Replicate adapter aborts', () => {
         },
       },
     });
-    const context = { ...contextFor(server), signal: controller.signal };
+    // As the core's send does, the context's requests are cancelled with the caller's signal unless given another.
+    const boundSend: typeof send = (request, callSignal) => send(request, callSignal ?? controller.signal);
+    const context = { ...contextFor(server), send: boundSend, signal: controller.signal };
     const response = await send(await adapter.chat.buildRequest(chatRequest('x'), context, { stream: false }));
     await expect(Promise.resolve(adapter.chat.parseResponse(response, context))).rejects.toThrow();
     await server.whenRequested(3);

@@ -5,7 +5,7 @@
  * Google`. One token for the process, cached until shortly before it expires; concurrent callers share one request.
  */
 import { errors } from '../../spec/errors.js';
-import { SHARED_WORK_SIGNAL, untilAborted } from '../../spec/until-aborted.js';
+import { DETACHED_SIGNAL, untilAborted } from '../../spec/until-aborted.js';
 import { googleTokenRefused, type TokenRequestContext } from './service-account-token.js';
 
 /** The metadata server's name on every Google Cloud runtime. */
@@ -28,7 +28,7 @@ export function createMetadataTokenSource(metadataHost: string = DEFAULT_METADAT
   async function refresh(context: TokenRequestContext): Promise<string> {
     const requestedAt = context.now();
     // Shared by every caller waiting for the token: the caller that started it may leave without cancelling it.
-    const response = await context.send({ method: 'GET', url, headers: { 'metadata-flavor': 'Google', accept: 'application/json' } }, SHARED_WORK_SIGNAL).catch((error: unknown) => {
+    const response = await context.send({ method: 'GET', url, headers: { 'metadata-flavor': 'Google', accept: 'application/json' } }, DETACHED_SIGNAL).catch((error: unknown) => {
       const detail = error instanceof Error ? error.message : String(error);
       throw errors.unavailable(
         `Google's metadata server (${metadataHost}) could not be reached (${detail}). A Vertex key with neither auth_credentials nor a value acts as the Google identity of the host Tollgate runs on: GOOGLE_APPLICATION_CREDENTIALS, or the metadata server on Google Cloud.`,

@@ -5,7 +5,7 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../../spec/errors.js';
 import type { HttpSend } from '../../spec/provider.js';
-import { SHARED_WORK_SIGNAL, untilAborted } from '../../spec/until-aborted.js';
+import { DETACHED_SIGNAL, untilAborted } from '../../spec/until-aborted.js';
 
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -133,7 +133,7 @@ export function createAccessTokenSource(): AccessTokenSource {
     // Shared by every caller waiting for this account's token: the caller that started it may leave without cancelling it.
     const response = await context.send(
       { method: 'POST', url: credential.tokenUri, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
-      SHARED_WORK_SIGNAL,
+      DETACHED_SIGNAL,
     );
     if (response.status !== 200) throw googleTokenRefused(response.status, response.body);
     let parsed: { access_token?: unknown; expires_in?: unknown };
