@@ -150,6 +150,52 @@ describe('Replicate: a prediction still running after Prefer: wait is polled unt
   });
 });
 
+describe('Replicate: a client that leaves while the prediction runs', () => {
+  let runningMock: ReplicateMock;
+  let gateway: LiveGateway;
+  // The adapter's second wait between polls holds until the test has let the client go.
+  let waiting!: () => void;
+  const pollWaiting = new Promise<void>((resolve) => (waiting = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+
+  beforeAll(async () => {
+    runningMock = await startReplicateMock({ apiKeys: [apiKey], processingPolls: 1_000 });
+    const adapters = new Map(createAdapterRegistry());
+    const waitBeforePoll = async (attempt: number) => {
+      if (attempt < 1) return;
+      waiting();
+      await released;
+    };
+    adapters.set('replicate', createReplicateAdapterWith({ polling: { waitBeforePoll } }));
+    gateway = await startLiveGateway({ adapters });
+    await gateway.configureProvider('replicate', { network_config: { base_url: runningMock.baseUrl, ...fast } });
+    await gateway.addKey('replicate', { name: 'main', value: apiKey });
+  });
+  afterAll(async () => {
+    await gateway?.dispose();
+    await runningMock?.close();
+  });
+
+  it('cancels the prediction at Replicate, so that the run is not billed to its end', async () => {
+    const client = new AbortController();
+    const request = fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${testAdminKey}` },
+      body: JSON.stringify({ model: `replicate/${model}`, messages: [{ role: 'user', content: 'left early' }] }),
+      signal: client.signal,
+    }).catch((error: unknown) => error);
+    await pollWaiting;
+    client.abort();
+    expect(await request).toBeInstanceOf(Error);
+    release();
+    const cancels = () => runningMock.requests.filter((recorded) => recorded.method === 'POST' && recorded.path.endsWith('/cancel'));
+    // The cancellation follows the abort at once; the generous wait only bounds a failure.
+    await expect.poll(() => cancels().length, { timeout: 10_000 }).toBe(1);
+    expect(cancels()[0]!.headers.authorization).toBe(`Bearer ${apiKey}`);
+  });
+});
+
 describe('Replicate: usage in the ledger', () => {
   // A gateway of its own, with one provider key and an inference key whose token limit makes Tollgate reserve a
   // worst case: a reply without usage is charged that reservation, which is what usage_missing marks.
