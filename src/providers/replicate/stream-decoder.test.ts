@@ -83,6 +83,34 @@ describe('createReplicateStreamDecoder', () => {
   });
 });
 
+describe('createReplicateStreamDecoder when the client leaves', () => {
+  const prediction = { id: 'p9', status: 'processing', urls: { get: 'https://api.example/v1/predictions/p9', cancel: 'https://api.example/v1/predictions/p9/cancel' } } as unknown as ReplicatePrediction;
+  const lookupFor = (): PredictionLookup => ({ prediction, fallbackGetUrl: 'https://api.example/v1/predictions/{id}', headers: { authorization: 'Bearer r8_secret' }, polling: { maxPolls: 1, waitBeforePoll: async () => undefined } });
+  const canceled = (): UpstreamResponse => ({ status: 200, headers: {}, body: new TextEncoder().encode(JSON.stringify({ ...prediction, status: 'canceled' })) });
+
+  it('cancels the prediction when the client leaves before the end of the stream, once and unbound to its signal', async () => {
+    const { context: base, sent } = fakeContext([canceled()]);
+    const controller = new AbortController();
+    const decoder = createReplicateStreamDecoder({ ...base, signal: controller.signal }, lookupFor());
+    decoder.push(new TextEncoder().encode('event: output\ndata: Once\n\n'));
+    controller.abort(new Error('client went away'));
+    await Promise.resolve();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.request).toMatchObject({ method: 'POST', url: 'https://api.example/v1/predictions/p9/cancel', headers: { authorization: 'Bearer r8_secret' } });
+    expect(sent[0]!.signal?.aborted).toBe(false);
+  });
+
+  it('cancels nothing once the stream reached its end', async () => {
+    const { context: base, sent } = fakeContext();
+    const controller = new AbortController();
+    const decoder = createReplicateStreamDecoder({ ...base, signal: controller.signal }, lookupFor());
+    decoder.push(new TextEncoder().encode('event: output\ndata: Once\n\nevent: done\ndata: {}\n\n'));
+    controller.abort(new Error('request over'));
+    await Promise.resolve();
+    expect(sent).toHaveLength(0);
+  });
+});
+
 describe('createReplicateStreamDecoder complete()', () => {
   const created = fixtureJson('prediction-starting.json');
   const succeeded = fixtureJson('prediction-succeeded.json');

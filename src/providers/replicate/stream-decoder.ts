@@ -14,7 +14,7 @@ import { createSseReader, type EventSourceMessage } from '../sse-reader.js';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
-import { settlePrediction, type PollingSettings } from './polling.js';
+import { cancelQuietly, settlePrediction, type PollingSettings } from './polling.js';
 import { isPending, readPrediction, readPredictionUsage } from './prediction.js';
 import type { ReplicatePrediction } from './wire-types.js';
 
@@ -40,7 +40,9 @@ const MAX_POLLS_AFTER_DONE = 5;
 
 /**
  * Creates the decoder for one streamed Replicate attempt. With `lookup`, `complete()` reads the token counts of
- * the prediction after a clean end; without it the stream is reported without usage.
+ * the prediction after a clean end; without it the stream is reported without usage. With `lookup`, a client that
+ * leaves before the stream's end gets the prediction cancelled: closing the event stream does not stop the run, which
+ * would otherwise go on, billed, to its end.
  */
 export function createReplicateStreamDecoder(context: ProviderContext, lookup?: PredictionLookup): StreamDecoder {
   const created = Math.floor(context.now() / 1000);
@@ -100,6 +102,16 @@ export function createReplicateStreamDecoder(context: ProviderContext, lookup?: 
         return;
     }
   };
+
+  if (lookup !== undefined && context.signal !== undefined) {
+    context.signal.addEventListener(
+      'abort',
+      () => {
+        if (!ended) void cancelQuietly(lookup.prediction, context, lookup.headers);
+      },
+      { once: true },
+    );
+  }
 
   const reader = createSseReader(handle);
   const drain = (): StreamEvent[] => {
