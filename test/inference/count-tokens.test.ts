@@ -1,7 +1,8 @@
 /**
  * `POST /v1/messages/count_tokens`, as the official Anthropic SDK's `messages.countTokens` calls it: counted by
  * Anthropic's own endpoint for Claude models (with the provider key, the model as deployed, the body as sent), and
- * estimated by Tollgate for models whose provider has no counter, which the answer says. A count uses no model:
+ * estimated by Tollgate for models whose provider has no counter, or whose host answers that it has none (404, 405),
+ * which the answer says. A count uses no model:
  * it needs an API key allowed the model, and takes nothing from its limits.
  */
 import Anthropic from '@anthropic-ai/sdk';
@@ -154,6 +155,17 @@ describe('POST /v1/messages/count_tokens', () => {
     expect(data).toEqual({ input_tokens: await estimateMessagesTokens({ ...body }) });
     expect(response.headers.get('x-tollgate-token-count')).toBe('estimated');
     expect(openAIMock.requests.length - before).toBe(0);
+  });
+
+  it('estimates, and says so, when the host has no counter (an Anthropic-compatible server answering 404 or 405 there)', async () => {
+    for (const status of [404, 405]) {
+      anthropicMock.enqueue({ status, raw: 'Not Found', contentType: 'text/plain' });
+      const before = anthropicMock.requests.length;
+      const { data, response } = await anthropic.messages.countTokens(question).withResponse();
+      expect(anthropicMock.requests.length - before).toBe(1);
+      expect(data).toEqual({ input_tokens: await estimateMessagesTokens({ ...question }) });
+      expect(response.headers.get('x-tollgate-token-count')).toBe('estimated');
+    }
   });
 
   it('relays the counter refusing the request in the error shape', async () => {
