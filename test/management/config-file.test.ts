@@ -10,11 +10,12 @@ import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
 const stars = '*'.repeat(24);
 
-/** The configuration file the README shows. */
-function readmeExample(): string {
+/** The first YAML block under a README heading: by default the configuration file the README shows. */
+function readmeExample(heading = '### Configuration file'): string {
   const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
-  const example = /### Configuration file\s+```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (example === undefined) throw new Error('The README shows no configuration file.');
+  const start = readme.indexOf(`${heading}\n`);
+  const example = start < 0 ? undefined : /```yaml\n([\s\S]*?)```/.exec(readme.slice(start))?.[1];
+  if (example === undefined) throw new Error(`The README shows no configuration file under "${heading}".`);
   return example;
 }
 
@@ -312,6 +313,18 @@ describe.each(storeKinds)('configuration file reconcile ($name)', ({ create }) =
 
     for (const error of [unknown, anonymous, noValue, redactedLooking, wrongProvider]) expect(error.message).toMatch(/TOLLGATE_CONFIG/);
     expect((await tollgate.request({ method: 'GET', url: '/api/providers/anthropic/keys' })).body.total).toBe(0);
+  });
+
+  it("applies the README's keys without a secret, one for each cloud's host identity", async () => {
+    const report = await reconcile(write('identities.yaml', readmeExample("### Keys without a secret: the host's cloud identity")));
+    expect(report.keysCreated).toEqual(['azure/aks-workload', 'bedrock/instance-role', 'vertex/gke-workload']);
+    const workload = await keyNamed('azure', 'aks-workload');
+    expect(workload.azure_key_config).toMatchObject({
+      client_id: { value: '', env_var: 'env.AZURE_CLIENT_ID', from_env: true },
+      tenant_id: { value: '', env_var: 'env.AZURE_TENANT_ID', from_env: true },
+    });
+    expect((await keyNamed('bedrock', 'instance-role')).bedrock_key_config).toMatchObject({ region: { value: 'eu-central-1' } });
+    expect((await keyNamed('vertex', 'gke-workload')).vertex_key_config).toMatchObject({ project_id: { value: 'acme-prod' }, region: { value: 'europe-west4' } });
   });
 
   it("applies the README's example file: the Azure key with Entra credentials read from the environment", async () => {
