@@ -1,5 +1,6 @@
 /** The Anthropic Messages wire format, shared by every adapter that speaks it (Anthropic, Claude on Vertex, ...). */
 export { createMessageStreamDecoder, messageReplyToChatResult } from './attempt.js';
+export { messagesHeaders } from './headers.js';
 export { isAnthropicErrorBody, parseAnthropicError, parseAnthropicStreamError, type ParseAnthropicErrorOptions } from './errors.js';
 export { filePartToBlock, imageUrlToBlock, parseDataUri, type DataUri } from './media.js';
 export { defaultMaxTokensFor } from './models.js';

@@ -2,13 +2,14 @@
  * The Anthropic adapter: chat over `POST /v1/messages` (plain and SSE) with an `x-api-key`, translated by the
  * shared Anthropic-format code. Anthropic offers no embeddings.
  */
-import { addAnthropicBetaHeader, readAnthropicBetas } from '../../spec/anthropic-beta.js';
+import { readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext } from '../../spec/provider.js';
 import {
   chatRequestToMessages,
   createMessageStreamDecoder,
   defaultMaxTokensFor,
   messageReplyToChatResult,
+  messagesHeaders,
   nativeMessagesBody,
   parseAnthropicError,
 } from '../anthropic-format/index.js';
@@ -55,12 +56,7 @@ function secretsOf(context: ProviderContext): string[] {
 export const createAnthropicAdapter: AdapterFactory = () => {
   /** The headers of every Anthropic request: the configured extras, then ours (the credential and version win). */
   const headersFor = (context: ProviderContext, accept: string, betas?: readonly string[]): Record<string, string> => {
-    const headers: Record<string, string> = {};
-    // Lower-cased so a configured header cannot sit beside ours under another spelling.
-    for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
-    addAnthropicBetaHeader(headers, betas);
-    headers['content-type'] = 'application/json';
-    headers.accept = accept;
+    const headers = messagesHeaders(context.provider.network.extraHeaders, accept, betas);
     // Set after the extra headers: the translation is written for this version, and the credential is ours.
     headers['anthropic-version'] = ANTHROPIC_API_VERSION;
     headers['x-api-key'] = context.key.value;

@@ -5,7 +5,7 @@
  * Replies, stream events and model errors are Anthropic's; a refusal before the request reaches Claude (Azure's
  * front door: a wrong key, an unknown resource) comes in Azure's error shape.
  */
-import { addAnthropicBetaHeader, readAnthropicBetas } from '../../spec/anthropic-beta.js';
+import { readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
 import type { ChatResult, NativeRequest, ProviderContext, StreamDecoder, UpstreamError, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
 import { serializeWithSource } from '../../spec/serialize-with-source.js';
@@ -15,6 +15,7 @@ import {
   defaultMaxTokensFor,
   isAnthropicErrorBody,
   messageReplyToChatResult,
+  messagesHeaders,
   nativeMessagesBody,
   parseAnthropicError,
 } from '../anthropic-format/index.js';
@@ -68,12 +69,7 @@ export async function claudeOnAzureRequest(
 
 /** The headers of a request to a Claude deployment: the configured extras, then the version and the credential. */
 async function claudeHeaders(context: ProviderContext, tokens: EntraTokenCache, stream: boolean, betas: readonly string[] | undefined): Promise<Record<string, string>> {
-  const headers: Record<string, string> = {};
-  // Lower-cased so a configured header cannot sit beside ours under another spelling.
-  for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
-  addAnthropicBetaHeader(headers, betas);
-  headers['content-type'] = 'application/json';
-  headers.accept = stream ? 'text/event-stream' : 'application/json';
+  const headers = messagesHeaders(context.provider.network.extraHeaders, stream ? 'text/event-stream' : 'application/json', betas);
   headers['anthropic-version'] = FOUNDRY_ANTHROPIC_VERSION;
   // Set last, and the other credential header dropped, so that no configured extra header can replace the credential or
   // travel beside it. Entra client credentials, when complete, win over a key value, as for the resource's OpenAI

@@ -5,11 +5,12 @@
  * Every request carries a bearer token obtained from the key's service account (JWT bearer grant), or, for a key
  * without one, from the host's Google identity (its GOOGLE_APPLICATION_CREDENTIALS file or the metadata server).
  */
-import { addAnthropicBetaHeader, readAnthropicBetas } from '../../spec/anthropic-beta.js';
+import { readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import { errors } from '../../spec/errors.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
 import { readTokenCountReply } from '../../spec/reply-json.js';
 import { serializeWithSource } from '../../spec/serialize-with-source.js';
+import { messagesHeaders } from '../anthropic-format/index.js';
 import { chatRequestToGenerateContent } from '../gemini-format/chat-request-to-generate-content.js';
 import { buildVertexPredictBodies, parseVertexPredict } from '../gemini-format/embeddings.js';
 import { createGeminiStreamDecoder } from '../gemini-format/gemini-stream-decoder.js';
@@ -98,13 +99,8 @@ export const createVertexAdapter: AdapterFactory = (options) => {
     vertexSettings(context.key);
     const url = vertexModelUrl(context, publisher, model, method) + (stream && publisher === 'google' ? '?alt=sse' : '');
     const token = await bearerFor(context);
-    const headers: Record<string, string> = {};
-    // Lower-cased so a configured header cannot sit beside ours under another spelling.
-    for (const [name, value] of Object.entries(context.provider.network.extraHeaders)) headers[name.toLowerCase()] = value;
-    // Claude's beta features, as the Anthropic publisher reads them.
-    addAnthropicBetaHeader(headers, betas);
-    headers['content-type'] = 'application/json';
-    headers.accept = stream ? 'text/event-stream' : 'application/json';
+    // Claude's beta features ride along, as the Anthropic publisher reads them.
+    const headers = messagesHeaders(context.provider.network.extraHeaders, stream ? 'text/event-stream' : 'application/json', betas);
     // Set last so that configured extra headers can never replace the credential.
     headers.authorization = `Bearer ${token}`;
     return { method: 'POST', url, headers, body: serialized ?? JSON.stringify(body) };
