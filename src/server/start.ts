@@ -27,7 +27,11 @@ export interface StartOptions {
 /** Starts Tollgate from the process environment: store, migrations, config file, HTTP server, signals. */
 export async function startGateway(config: Config = loadConfig(processEnvironment()), options: StartOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const database = await openDatabase({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
+  const database = await openDatabase({
+    dataDir: config.dataDir,
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    onCheckpointFailure: (error) => logger.error({ err: error }, 'the SQLite checkpoint thread failed; checkpoints run on the event loop from now on'),
+  });
   logger.info({ store: database.dialect, location: database.location }, 'store opened');
 
   let encryptionKey = config.encryptionKey;

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import type { DatabaseSchema } from './schema.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -26,6 +27,13 @@ export interface DatabaseOptions {
   schema?: string;
   /** SQLite file name inside dataDir (default tollgate.db); ':memory:' for an in-memory database. */
   sqliteFile?: string;
+  /**
+   * SQLite on disk: checkpoint the write-ahead log on a thread of its own (see `WalCheckpointer`); default true.
+   * False leaves checkpoints to SQLite, on the thread that commits.
+   */
+  backgroundCheckpoints?: boolean;
+  /** Told when the checkpoint thread failed (the database then checkpoints as SQLite does by default). */
+  onCheckpointFailure?: (error: Error) => void;
 }
 
 /** The better-sqlite3 connection behind each Kysely instance this module opened on SQLite. */
@@ -60,16 +68,28 @@ function openSqlite(options: DatabaseOptions): Database {
   }
   const connection = new SQLite(location);
   connection.pragma('journal_mode = WAL');
+  // Said explicitly: SQLite's build here makes a database NORMAL when it opens already in WAL mode but leaves a new
+  // one FULL for its first process, so the first run synced the log at every commit and later runs did not. NORMAL
+  // is what WAL is meant with: a commit survives the process crashing; only the host losing power may undo the last
+  // commits, and never corrupts the file.
+  connection.pragma('synchronous = NORMAL');
   connection.pragma('busy_timeout = 5000');
   connection.pragma('foreign_keys = ON');
   const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: connection }) });
   sqliteConnections.set(db, connection);
+  const checkpointer =
+    file !== ':memory:' && options.backgroundCheckpoints !== false
+      ? new WalCheckpointer(connection, location, { onFailure: options.onCheckpointFailure })
+      : undefined;
   return {
     db,
     dialect: 'sqlite',
     location,
     ping: () => ping(db),
-    close: () => db.destroy(),
+    async close() {
+      await checkpointer?.close();
+      await db.destroy();
+    },
   };
 }
 
