@@ -217,6 +217,15 @@ export interface ChatOperation {
    */
   parseResponse(response: UpstreamResponse, context: ProviderContext, options?: { native?: boolean }): ChatResult | Promise<ChatResult>;
   /**
+   * For upstreams whose non-streamed request starts work that runs on, billed, whether or not the connection stays
+   * open, and that only the reply names (Replicate's prediction creation). An adapter that has it gets that request
+   * sent detached from the client's cancellation (its timeout still bounds it): a client that leaves is answered at
+   * once, as for any adapter, and the reply, once it arrives, is handed here, so that the adapter can stop the work
+   * it names. Called at most once per request, only for a client that left; it must not throw. Absent: the client's
+   * leaving aborts the request.
+   */
+  abandonedReply?(response: UpstreamResponse, context: ProviderContext): Promise<void>;
+  /**
    * Creates the decoder for a successful streamed reply. With `native` (the request was sent as a `NativeRequest`),
    * it emits the upstream's events as `native` events instead of chunks, still reading the usage and the errors.
    */

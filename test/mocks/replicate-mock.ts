@@ -8,6 +8,11 @@
  * prediction (the recorded `starting` fixture has no metrics), and the event stream carries none: its `done`
  * event's data is `{}`. A streamed prediction's counts are read by a GET of it after `done`, which this mock answers.
  * `withholdMetrics(true)` makes settled predictions report no token counts, like models that do not count them.
+ *
+ * `holdCreations()` withholds the replies to create calls: the prediction exists from the moment the call arrives, as
+ * on Replicate, which creates it on accepting the request, and a call whose connection closes meanwhile leaves it
+ * running. A `Cancel-After` header is checked against Replicate's documented format (a duration of `h`, `m` and `s`
+ * parts, or bare seconds; at least 5 seconds) and kept on the prediction's record (`deadlines`).
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import {
@@ -34,6 +39,14 @@ export interface ReplicateMock extends RecordingMock<MockBehavior, RecordedReque
   withholdMetrics(withhold: boolean): void;
   /** Holds every `GET /v1/predictions/<id>` from now on unanswered, until `release()` answers them and stops holding. */
   holdPredictionReads(): { held(): number; release(): void };
+  /**
+   * Holds every create call from now on unanswered (its prediction already created), until `release()` answers them
+   * with their predictions as they then stand and stops holding; `finished: true` lets the held runs succeed first.
+   * `held()` names the predictions whose creation is held.
+   */
+  holdCreations(): { held(): string[]; release(options?: { finished?: boolean }): void };
+  /** The `Cancel-After` header each prediction was created with, by prediction id. */
+  readonly deadlines: ReadonlyMap<string, string>;
 }
 
 type Json = Record<string, unknown>;
@@ -63,6 +76,8 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
   let baseUrl = '';
   let metricsWithheld = false;
   let heldReads: Array<() => void> | undefined;
+  let heldCreations: Array<{ id: string; answer: (finished: boolean) => void }> | undefined;
+  const deadlines = new Map<string, string>();
 
   const server = await startMockServer((request, response, { text: rawBody, json: body }) => {
     const path = (request.url ?? '/').split('?')[0]!;
@@ -112,6 +127,10 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
     else if (typeof input.prompt !== 'string') invalid.push({ type: 'required', field: 'input.prompt', description: 'prompt is required' });
     if (byVersion && typeof request.version !== 'string') invalid.push({ type: 'required', field: 'version', description: 'version is required' });
     if (request.stream !== undefined && typeof request.stream !== 'boolean') invalid.push({ type: 'invalid_type', field: 'stream', description: 'stream must be a boolean' });
+    const cancelAfter = headers['cancel-after'];
+    if (cancelAfter !== undefined && !validDeadline(String(cancelAfter))) {
+      return problem(response, 400, 'Invalid Cancel-After header', 'Cancel-After must be a duration such as 30s, 5m or 1h30m45s, of at least 5 seconds.');
+    }
     if (invalid.length > 0) {
       return send(response, 422, {
         title: 'Input validation failed',
@@ -146,9 +165,19 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
     };
     const stored: StoredPrediction = { prediction, fragments, inputTokens: inputWords, pollsLeft: processingPolls };
     predictions.set(id, stored);
+    if (cancelAfter !== undefined) deadlines.set(id, String(cancelAfter));
     // Sync mode returns the finished prediction when it is done within the wait; here that is "no polls needed".
     const waits = typeof headers.prefer === 'string' && /^wait(=\d+)?$/.test(headers.prefer);
     if (waits && processingPolls === 0 && request.stream !== true) succeed(stored, metricsWithheld);
+    if (heldCreations) {
+      return void heldCreations.push({
+        id,
+        answer(finished) {
+          if (finished && (prediction.status === 'starting' || prediction.status === 'processing')) succeed(stored, metricsWithheld);
+          send(response, 201, prediction);
+        },
+      });
+    }
     send(response, 201, prediction);
   }
 
@@ -208,6 +237,18 @@ export async function startReplicateMock(options: { apiKeys?: string[]; processi
         },
       };
     },
+    holdCreations() {
+      const held: Array<{ id: string; answer: (finished: boolean) => void }> = [];
+      heldCreations = held;
+      return {
+        held: () => held.map((creation) => creation.id),
+        release(options = {}) {
+          if (heldCreations === held) heldCreations = undefined;
+          for (const creation of held.splice(0)) creation.answer(options.finished === true);
+        },
+      };
+    },
+    deadlines,
     whenRequested: (count) => received.atLeast(count),
     close: server.close,
   };
@@ -240,6 +281,17 @@ function writeEvents(response: ServerResponse, events: Array<{ event?: string; d
   // A multi-line text fragment travels as several data lines, which SSE joins back with newlines.
   const formatted = events.map((item, index) => formatServerSentEvent({ ...item, id: `${STREAM_ID_SECONDS}:${index}` }));
   sendEventStream(response, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }, formatted, { failAfter: cut });
+}
+
+/** Replicate's documented `Cancel-After` format: `h`, `m` and `s` parts in that order, or bare seconds; at least 5 s. */
+function validDeadline(value: string): boolean {
+  const parts = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(value);
+  const seconds = /^\d+$/.test(value)
+    ? Number(value)
+    : parts && value !== ''
+      ? Number(parts[1] ?? 0) * 3600 + Number(parts[2] ?? 0) * 60 + Number(parts[3] ?? 0)
+      : undefined;
+  return seconds !== undefined && seconds >= 5;
 }
 
 function problem(response: ServerResponse, status: number, title: string, detail: string): void {

@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdapterRegistry } from '../../src/providers/index.js';
 import { createReplicateAdapterWith } from '../../src/providers/replicate/index.js';
-import type { StreamEvent } from '../../src/spec/provider.js';
+import type { HttpSend, ProviderAdapter, StreamEvent } from '../../src/spec/provider.js';
 import { watchLedger } from '../limits/limit-helpers.js';
 import { startReplicateMock, type RecordedRequest, type ReplicateMock } from '../mocks/replicate-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
@@ -66,6 +66,8 @@ describe('Replicate: predictions on the wire', () => {
     expect(created.path).toBe(`/v1/models/${model}/predictions`);
     expect(created.headers.authorization).toBe(`Bearer ${apiKey}`);
     expect(created.headers.prefer).toMatch(/^wait=\d+$/);
+    // Replicate's own deadline for the run, past Tollgate's (the default 60 s timeout twice, and a minute).
+    expect(created.headers['cancel-after']).toBe('180s');
     expect(created.body).toEqual({ input: { prompt: 'sync', system_prompt: 'Be terse.', max_tokens: 64, max_new_tokens: 64 } });
   });
 
@@ -77,6 +79,7 @@ describe('Replicate: predictions on the wire', () => {
     expect(text).toBe('Echo: live words');
     const [create, open] = mock.requests.slice(before);
     expect(create).toMatchObject({ method: 'POST', path: `/v1/models/${model}/predictions`, body: { stream: true, input: { prompt: 'live words' } } });
+    expect(create!.headers['cancel-after']).toBeUndefined();
     expect(open).toMatchObject({ method: 'GET', path: expect.stringMatching(/^\/v1\/streams\/mockpred\d+$/) });
     expect(String(open!.headers.accept)).toContain('text/event-stream');
     expect(open!.headers.authorization).toBe(`Bearer ${apiKey}`);
@@ -193,6 +196,125 @@ describe('Replicate: a client that leaves while the prediction runs', () => {
     // The cancellation follows the abort at once; the generous wait only bounds a failure.
     await expect.poll(() => cancels().length, { timeout: 10_000 }).toBe(1);
     expect(cancels()[0]!.headers.authorization).toBe(`Bearer ${apiKey}`);
+  });
+});
+
+describe('Replicate: a client that leaves while the prediction is being created', () => {
+  // Replicate creates a prediction as soon as it accepts the create call, and closing that call does not stop it: only
+  // the call's reply names the prediction. The mock holds that reply until the test has let the client go and seen
+  // Tollgate answer it (its ledger row), then answers. The adapter is wrapped so that the test learns when Tollgate
+  // has dealt with the late reply, which is what lets it say that no cancellation went out.
+  let creatingMock: ReplicateMock;
+  let gateway: LiveGateway;
+  let inferenceKey: string;
+  let lateRepliesHandled = 0;
+  const cancelsSent: string[] = [];
+
+  beforeAll(async () => {
+    // Runs that never finish on their own: a create reply says `starting` unless the test lets the run finish.
+    creatingMock = await startReplicateMock({ apiKeys: [apiKey], processingPolls: 1_000 });
+    const replicate = createReplicateAdapterWith({ polling: { waitBeforePoll: async () => undefined } });
+    const watched: ProviderAdapter = {
+      ...replicate,
+      chat: {
+        ...replicate.chat,
+        // Non-streamed: the core hands the late reply to the adapter's hook; the test notes when it is done.
+        async abandonedReply(response, context) {
+          await replicate.chat.abandonedReply?.(response, context);
+          lateRepliesHandled += 1;
+        },
+        // Streamed: the adapter makes the create call itself; its sends are watched for the create's reply and a cancel.
+        buildRequest(request, context, options) {
+          if (!options.stream) return replicate.chat.buildRequest(request, context, options);
+          const send: HttpSend = (upstream, signal) => {
+            if (upstream.url.endsWith('/cancel')) cancelsSent.push(upstream.url);
+            const sent = context.send(upstream, signal);
+            // Whatever the adapter does with the reply starts in the promise jobs it triggers, all run before this.
+            if (upstream.url.endsWith('/predictions')) sent.then(() => setImmediate(() => (lateRepliesHandled += 1)), () => undefined);
+            return sent;
+          };
+          return replicate.chat.buildRequest(request, { ...context, send }, options);
+        },
+      },
+    };
+    const adapters = new Map(createAdapterRegistry());
+    adapters.set('replicate', watched);
+    gateway = await startLiveGateway({ adapters });
+    await gateway.configureProvider('replicate', { network_config: { base_url: creatingMock.baseUrl, ...fast } });
+    await gateway.addKey('replicate', { name: 'main', value: apiKey });
+    const created = await gateway.request({
+      method: 'POST',
+      url: '/api/v1/api_keys',
+      body: { apiKeyType: 'INFERENCE', consumptionLimit: { tokens: 1_000_000 }, limitPeriod: 'LIFETIME' },
+    });
+    if (created.status !== 200) throw new Error(`creating an API key failed: ${created.status} ${created.text}`);
+    inferenceKey = created.body.data.apiKey as string;
+  });
+  afterAll(async () => {
+    await gateway?.dispose();
+    await creatingMock?.close();
+  });
+
+  const cancelsOf = (id: string) => creatingMock.requests.filter((recorded) => recorded.method === 'POST' && recorded.path === `/v1/predictions/${id}/cancel`);
+
+  /**
+   * Sends a chat request, lets its client go while the create call is held, waits for Tollgate's 499 to be settled,
+   * then lets the mock answer the create call (`finished`: with the run already succeeded). Returns the prediction's id.
+   */
+  async function leaveDuringCreation(stream: boolean, finished: boolean): Promise<string> {
+    const ledger = watchLedger(gateway.gateway);
+    const rowsBefore = ledger.rows.length;
+    const requestsBefore = creatingMock.requests.length;
+    const hold = creatingMock.holdCreations();
+    const client = new AbortController();
+    try {
+      const answer = fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${inferenceKey}` },
+        body: JSON.stringify({ model: `replicate/${model}`, messages: [{ role: 'user', content: 'gone before the reply' }], stream }),
+        signal: client.signal,
+      }).catch((error: unknown) => error);
+      await creatingMock.whenRequested(requestsBefore + 1);
+      expect(creatingMock.requests[requestsBefore]).toMatchObject({ method: 'POST', path: `/v1/models/${model}/predictions` });
+      client.abort();
+      expect(await answer).toBeInstanceOf(Error);
+      // Tollgate answered the client that left without waiting for the create call.
+      await ledger.whenRows(rowsBefore + 1);
+      expect(ledger.rows[rowsBefore]).toMatchObject({ provider: 'replicate', stream: stream ? 1 : 0, status: 499, error_code: 'client_closed_request' });
+      expect(hold.held()).toHaveLength(1);
+      return hold.held()[0]!;
+    } finally {
+      hold.release({ finished });
+    }
+  }
+
+  it('cancels the prediction a non-streamed create call made once its reply arrives, with the key\'s token', async () => {
+    const id = await leaveDuringCreation(false, false);
+    // The cancellation follows the late reply at once; the generous wait only bounds a failure.
+    await expect.poll(() => cancelsOf(id).length, { timeout: 10_000 }).toBe(1);
+    expect(cancelsOf(id)[0]!.headers.authorization).toBe(`Bearer ${apiKey}`);
+  });
+
+  it('cancels the prediction a streamed create call made once its reply arrives, with the key\'s token', async () => {
+    const id = await leaveDuringCreation(true, false);
+    await expect.poll(() => cancelsOf(id).length, { timeout: 10_000 }).toBe(1);
+    expect(cancelsOf(id)[0]!.headers.authorization).toBe(`Bearer ${apiKey}`);
+  });
+
+  it('does not cancel a non-streamed prediction whose create reply says it has already succeeded', async () => {
+    const handled = lateRepliesHandled;
+    const id = await leaveDuringCreation(false, true);
+    await expect.poll(() => lateRepliesHandled, { timeout: 10_000 }).toBe(handled + 1);
+    expect(cancelsOf(id)).toEqual([]);
+  });
+
+  it('does not cancel a streamed prediction whose create reply says it has already succeeded', async () => {
+    const handled = lateRepliesHandled;
+    const sent = cancelsSent.length;
+    const id = await leaveDuringCreation(true, true);
+    await expect.poll(() => lateRepliesHandled, { timeout: 10_000 }).toBe(handled + 1);
+    expect(cancelsSent.slice(sent)).toEqual([]);
+    expect(cancelsOf(id)).toEqual([]);
   });
 });
 

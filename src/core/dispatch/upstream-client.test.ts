@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Cancellation } from '../../spec/cancellation.js';
 import { UpstreamClient } from './upstream-client.js';
 
 /** Bytes per write of the endless reply: it never ends, so only a bound stops a reader. */
@@ -66,5 +67,87 @@ describe('UpstreamClient: the bound on a reply read whole', () => {
     const stream = await client.open({ method: 'GET', url: `${url}/error/endless`, headers: {} }, { timeoutMs: 60_000 });
     expect(stream.status).toBe(500);
     await expect(stream.readAll()).rejects.toMatchObject({ status: 502, code: 'upstream_response_too_large' });
+  });
+});
+
+describe('UpstreamClient: a request sent detached from its caller', () => {
+  /** A server that holds each request's reply until the test answers it, noting connections closed before then. */
+  async function startHoldingServer(): Promise<{ url: string; paths: string[]; arrived: () => number; answer: (body: string) => void; closedEarly: () => number }> {
+    const held: Array<(body: string) => void> = [];
+    const paths: string[] = [];
+    let closedEarly = 0;
+    server = createServer((request, response) => {
+      paths.push(request.url ?? '');
+      let answered = false;
+      response.once('close', () => {
+        if (!answered) closedEarly += 1;
+      });
+      request.resume();
+      held.push((body) => {
+        answered = true;
+        response.writeHead(201, { 'content-type': 'application/json' });
+        response.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`,
+      paths,
+      arrived: () => held.length,
+      answer: (body) => held.shift()!(body),
+      closedEarly: () => closedEarly,
+    };
+  }
+
+  it('answers a caller that leaves with a 499 at once, lets the request finish and hands its reply over', async () => {
+    const upstream = await startHoldingServer();
+    client = new UpstreamClient();
+    const caller = new Cancellation();
+    const handed: string[] = [];
+    const pending = client.sendDetached(
+      { method: 'POST', url: `${upstream.url}/create`, headers: {}, body: '{}' },
+      { signal: caller, timeoutMs: 5_000, abandoned: async (response) => void handed.push(new TextDecoder().decode(response.body)) },
+    );
+    await expect.poll(upstream.arrived).toBe(1);
+    caller.abort();
+    await expect(pending).rejects.toMatchObject({ status: 499, code: 'client_closed_request' });
+    expect(handed).toEqual([]);
+
+    upstream.answer('{"id":"p1"}');
+    await expect.poll(() => handed).toEqual(['{"id":"p1"}']);
+    expect(upstream.closedEarly()).toBe(0);
+  });
+
+  it('returns the reply to a caller that stays, handing nothing over', async () => {
+    const upstream = await startHoldingServer();
+    client = new UpstreamClient();
+    const caller = new Cancellation();
+    let handed = 0;
+    const pending = client.sendDetached(
+      { method: 'POST', url: `${upstream.url}/create`, headers: {}, body: '{}' },
+      { signal: caller, timeoutMs: 5_000, abandoned: async () => void (handed += 1) },
+    );
+    await expect.poll(upstream.arrived).toBe(1);
+    upstream.answer('{"id":"p2"}');
+    expect(new TextDecoder().decode((await pending).body)).toBe('{"id":"p2"}');
+    // A leave after the reply changes nothing.
+    caller.abort();
+    expect(handed).toBe(0);
+  });
+
+  it('sends nothing for a caller already gone', async () => {
+    const upstream = await startHoldingServer();
+    client = new UpstreamClient();
+    const caller = new Cancellation();
+    caller.abort();
+    await expect(
+      client.sendDetached({ method: 'POST', url: `${upstream.url}/create`, headers: {} }, { signal: caller, timeoutMs: 5_000, abandoned: async () => undefined }),
+    ).rejects.toMatchObject({ status: 499 });
+    // A request sent after it arrives alone: the refused one never went out ahead of it.
+    const probe = client.send({ method: 'GET', url: `${upstream.url}/probe`, headers: {} }, { timeoutMs: 5_000 });
+    await expect.poll(upstream.arrived).toBe(1);
+    upstream.answer('{}');
+    await probe;
+    expect(upstream.paths).toEqual(['/probe']);
   });
 });

@@ -149,6 +149,39 @@ export class UpstreamClient {
     });
   }
 
+  /**
+   * Sends a request as `send` does, except that the caller's abort does not tear it down: the caller is answered at
+   * once with the cancellation's error (a 499), and the request runs on, within its timeout, to its reply, which is
+   * handed to `abandoned`. For requests that start work the upstream goes on with, billed, whether or not the
+   * connection stays open, and that only the reply names: the reply is what lets that work be stopped. A request
+   * that fails after its caller left is dropped, as there is nothing known to stop.
+   */
+  sendDetached(
+    request: UpstreamRequest,
+    options: { signal: CancelSignal; timeoutMs: number; abandoned: (response: UpstreamResponse) => Promise<void> },
+  ): Promise<UpstreamResponse> {
+    const signal = options.signal;
+    if (signal.aborted) return Promise.reject(classifyTransportError(signal.reason, signal));
+    const sent = this.send(request, { timeoutMs: options.timeoutMs });
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(classifyTransportError(signal.reason, signal));
+        sent.then((response) => handOver(options.abandoned, response), ignore);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      sent.then(
+        (response) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(response);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
   /** The HttpSend given to adapters for their side calls (tokens, polling). */
   sender(timeoutMs: number, signal?: CancelSignal): HttpSend {
     return (request, callSignal) => this.send(request, { timeoutMs, ...(callSignal ?? signal ? { signal: callSignal ?? signal! } : {}) });
@@ -158,6 +191,17 @@ export class UpstreamClient {
     await this.#agent.close();
   }
 }
+
+/** Hands an abandoned request's reply over; whatever the receiver does wrong stays with it, since no one waits for it. */
+function handOver(abandoned: (response: UpstreamResponse) => Promise<void>, response: UpstreamResponse): void {
+  try {
+    abandoned(response).catch(ignore);
+  } catch {
+    // The receiver broke its promise not to throw; the client has had its answer, so there is no one to tell.
+  }
+}
+
+function ignore(): void {}
 
 /** The dispatch options of an upstream request: where it goes, what it sends, how long headers and body may take. */
 function dispatchOptions(request: UpstreamRequest, timeoutMs: number): Dispatcher.DispatchOptions {

@@ -3,7 +3,16 @@ import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../spec/openai.js';
 import type { JsonSource } from '../../spec/json-source.js';
-import { NATIVE_REQUEST_ID_HEADERS, type NativeRequest, type ProviderContext, type StreamDecoder, type StreamEvent } from '../../spec/provider.js';
+import {
+  NATIVE_REQUEST_ID_HEADERS,
+  type ChatOperation,
+  type NativeRequest,
+  type ProviderContext,
+  type StreamDecoder,
+  type StreamEvent,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from '../../spec/provider.js';
 import { trustedUsage, type TokenUsage } from '../../spec/usage.js';
 import { isRecord } from '../../spec/json-value.js';
 import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
@@ -152,7 +161,10 @@ export class ChatService {
           try {
             const native = nativeFor(target, context, call);
             const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: false, source: call.source, native });
-            const response = await this.dependencies.client.send(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
+            const response =
+              target.adapter.chat.abandonedReply === undefined
+                ? await this.dependencies.client.send(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs })
+                : await sendDetached(this.dependencies.client, upstreamRequest, target.adapter.chat, context, call.signal);
             if (response.status < 200 || response.status >= 300) return { ok: false, response };
             const parsed = await target.adapter.chat.parseResponse(response, context, native === undefined ? undefined : NATIVE_PARSE);
             // Named members, not a spread: copying an object's members by spread was ~1 % of a request's CPU. Usage
@@ -370,6 +382,18 @@ export class ChatService {
 
 /** The parse option of a native attempt's reply, one object for all. */
 const NATIVE_PARSE = { native: true } as const;
+
+/**
+ * Sends a non-streamed request whose reply the adapter must see even after the client left (an adapter with
+ * `abandonedReply`, see `ChatOperation`): the client's leaving answers it at once without tearing the request down.
+ */
+function sendDetached(client: UpstreamClient, request: UpstreamRequest, chat: ChatOperation, context: ProviderContext, signal: CancelSignal): Promise<UpstreamResponse> {
+  return client.sendDetached(request, {
+    signal,
+    timeoutMs: context.provider.network.timeoutMs,
+    abandoned: (response) => chat.abandonedReply!(response, context),
+  });
+}
 
 /** The call's native request when this attempt's adapter and model take it as is; undefined when the attempt translates. */
 function nativeFor(target: RouteTarget, context: ProviderContext, call: InferenceCall): NativeRequest | undefined {

@@ -2,15 +2,19 @@
  * The Replicate adapter: chat completions as predictions of language models. Non-streamed requests create the
  * prediction with `Prefer: wait` and poll if it is still running; streamed requests create it (with
  * `stream: true`) inside `buildRequest` and hand the core the `urls.stream` event stream; the decoder reads the
- * created prediction's token counts after the stream's `done`.
+ * created prediction's token counts after the stream's `done`. A client that leaves while a create call is in flight
+ * does not tear that call down (the prediction exists as soon as Replicate accepts it): its reply is awaited and the
+ * prediction it names cancelled (`abandoned-creation.ts`).
  */
 import { errors } from '../../spec/errors.js';
 import type { AdapterFactory, ProviderAdapter, ProviderContext, UpstreamRequest } from '../../spec/provider.js';
+import { cancelAbandoned, sendCreation } from './abandoned-creation.js';
 import { toReplicateInput } from './chat-input.js';
 import { parseReplicateError, replicateErrorToThrow } from './error.js';
 import { cancelQuietly, defaultPollingSettings, settlePrediction, type PollingSettings } from './polling.js';
 import { predictionFailure, predictionToChatResult, readPrediction } from './prediction.js';
 import { resolvePredictionTarget } from './prediction-target.js';
+import { runDeadline } from './run-deadline.js';
 import { createReplicateStreamDecoder } from './stream-decoder.js';
 import type { CreatePredictionBody, ReplicatePrediction } from './wire-types.js';
 
@@ -56,7 +60,8 @@ export function createReplicateAdapterWith(settings: ReplicateAdapterSettings): 
         const target = resolvePredictionTarget(context.model, context.key, baseUrl(context));
         const body: CreatePredictionBody = target.version === undefined ? { input } : { version: target.version, input };
         if (!options.stream) {
-          const headers = { ...jsonHeaders(context), prefer: `wait=${syncWaitSeconds(context)}` };
+          // Streamed runs get no deadline: a stream may rightly outlast any bound set when it starts.
+          const headers = { ...jsonHeaders(context), prefer: `wait=${syncWaitSeconds(context)}`, 'cancel-after': runDeadline(context.provider.network.timeoutMs) };
           return { method: 'POST', url: target.url, headers, body: JSON.stringify(body) };
         }
         const { prediction, request: streamRequest } = await openStream(context, target.url, { ...body, stream: true });
@@ -67,6 +72,10 @@ export function createReplicateAdapterWith(settings: ReplicateAdapterSettings): 
         const created = readPrediction(response);
         const settled = await settlePrediction(created, context, authHeaders(context), `${baseUrl(context)}/v1/predictions/{id}`, polling);
         return predictionToChatResult(settled, context);
+      },
+      // The core sends the create call detached from the client and hands its reply here when the client left.
+      abandonedReply(response, context) {
+        return cancelAbandoned(response, context, authHeaders(context));
       },
       createStreamDecoder(context) {
         const prediction = streamedPredictions.get(context);
@@ -88,10 +97,11 @@ export function createReplicateAdapterWith(settings: ReplicateAdapterSettings): 
 
 /**
  * Creates the prediction itself, because the stream URL exists only once it does, and returns it with the GET that
- * opens the event stream. Errors creating it are thrown as upstream GatewayErrors.
+ * opens the event stream. Errors creating it are thrown as upstream GatewayErrors; a client that leaves during the
+ * create call gets its 499 at once, and the prediction is cancelled once the call's reply names it.
  */
 async function openStream(context: ProviderContext, url: string, body: CreatePredictionBody): Promise<{ prediction: ReplicatePrediction; request: UpstreamRequest }> {
-  const response = await context.send({ method: 'POST', url, headers: jsonHeaders(context), body: JSON.stringify(body) }, context.signal);
+  const response = await sendCreation(context, { method: 'POST', url, headers: jsonHeaders(context), body: JSON.stringify(body) }, authHeaders(context));
   if (response.status < 200 || response.status >= 300) throw replicateErrorToThrow(response);
   const prediction = readPrediction(response);
   const failure = predictionFailure(prediction);

@@ -77,6 +77,9 @@ describe('Replicate adapter against the mock', () => {
     expect(created.path).toBe('/v1/models/meta/meta-llama-3-8b-instruct/predictions');
     expect(created.headers.authorization).toBe('Bearer test-replicate-key');
     expect(created.headers.prefer).toBe('wait=29');
+    // Replicate's own deadline, past the one Tollgate keeps (twice the 30 s timeout, and a minute).
+    expect(created.headers['cancel-after']).toBe('120s');
+    expect(server.deadlines.get(completion.id.replace('chatcmpl-', ''))).toBe('120s');
     expect(created.body).toEqual({ input: { prompt: 'hello there', system_prompt: 'Be kind.', max_tokens: 100, max_new_tokens: 100 } });
 
     expect(waits).toEqual([]);
@@ -159,6 +162,7 @@ describe('Replicate adapter against the mock', () => {
     const upstream = await adapter.chat.buildRequest(chatRequest('tell me a story', { stream: true }), context, { stream: true });
     expect(server.requests[0]!.body).toMatchObject({ stream: true, input: { prompt: 'tell me a story' } });
     expect(server.requests[0]!.headers.prefer).toBeUndefined();
+    expect(server.requests[0]!.headers['cancel-after']).toBeUndefined();
     expect(upstream).toMatchObject({ method: 'GET', headers: { accept: 'text/event-stream', authorization: 'Bearer test-replicate-key' } });
     expect(upstream.url).toMatch(new RegExp(`^${server.baseUrl}/v1/streams/`));
 
@@ -271,6 +275,19 @@ describe('Replicate adapter aborts', () => {
 });
 
 describe('Replicate mock behaviours', () => {
+  it('refuses a Cancel-After outside Replicate\'s documented format', async () => {
+    const server = await start();
+    const { adapter } = instantAdapter();
+    const upstream = await adapter.chat.buildRequest(chatRequest('x'), contextFor(server), { stream: false });
+    for (const value of ['4s', '1 m', 'soon', '']) {
+      const refused = await send({ ...upstream, headers: { ...upstream.headers, 'cancel-after': value } });
+      expect(refused.status).toBe(400);
+    }
+    for (const value of ['5', '90s', '1h30m45s']) {
+      expect((await send({ ...upstream, headers: { ...upstream.headers, 'cancel-after': value } })).status).toBe(201);
+    }
+  });
+
   it('lets the caller abort a create call the upstream never answers', async () => {
     const server = await start();
     const { adapter } = instantAdapter();
