@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,6 +78,26 @@ describe('WalCheckpointer', () => {
     expect(connection.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
     await expect(checkpointer.checkpoint()).rejects.toThrow(/not running/);
     await checkpointer.close();
+  });
+
+  it('finishes closing in a process that has nothing else left to do', () => {
+    const { file, connection } = temporaryDatabase();
+    connection.close();
+    // The thread does not keep a process alive; a close awaited as a process's last work (a start-up that prepares the
+    // store and closes it) must still see the thread end rather than the process end under it.
+    const script = [
+      "import SQLite from 'better-sqlite3';",
+      `import { WalCheckpointer } from ${JSON.stringify(new URL('./wal-checkpointer.ts', import.meta.url).pathname)};`,
+      `const connection = new SQLite(${JSON.stringify(file)});`,
+      'const checkpointer = new WalCheckpointer(connection, connection.name);',
+      'await checkpointer.close();',
+      'connection.close();',
+      "console.log('closed');",
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('closed');
+    expect(child.status).toBe(0);
   });
 
   it('ends its thread on close, after which it checkpoints no more', async () => {

@@ -128,7 +128,12 @@ export class WalCheckpointer {
     this.#closed = true;
     if (this.#failed) return;
     const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
+    // Referenced again until it has exited: with nothing else to do, the process would otherwise end before the
+    // thread's exit reached it, leaving this promise, and whoever waits on it (a start-up closing its store), unsettled.
+    this.#worker.ref();
     this.#worker.postMessage({ close: true });
     await exited;
+    for (const waiting of this.#pending.values()) waiting.reject(new Error('the WAL checkpoint thread was closed'));
+    this.#pending.clear();
   }
 }
