@@ -156,6 +156,10 @@ const environmentSchema = z.object({
   ),
   // Where the host's own Azure identity is found, under the names Azure's hosts and the AKS webhook give them.
   AZURE_FEDERATED_TOKEN_FILE: optionalText,
+  // The identity keys without a client id act as. Entra ids are GUIDs (a tenant may be named by its domain); anything
+  // else is a mistake the token endpoints would only report on the first request.
+  AZURE_CLIENT_ID: optionalText.refine((value) => value === undefined || /^[0-9A-Za-z._-]+$/.test(value), 'must be a client id (letters, digits, ".", "-", "_")'),
+  AZURE_TENANT_ID: optionalText.refine((value) => value === undefined || /^[0-9A-Za-z.-]+$/.test(value), 'must be a tenant id or domain (letters, digits, ".", "-")'),
   IDENTITY_ENDPOINT: optionalText.refine((value) => value === undefined || /^https?:\/\//.test(value), 'must be an http(s) URL'),
   IDENTITY_HEADER: optionalText,
   AZURE_POD_IDENTITY_AUTHORITY_HOST: optionalText.refine((value) => value === undefined || /^https?:\/\//.test(value), 'must be an http(s) URL'),
@@ -197,7 +201,7 @@ export interface Config {
   configFile: string | undefined;
   logLevel: (typeof logLevels)[number];
   azureAuthorityHost: string | undefined;
-  /** Where the host's Azure identity is found, for Azure keys with a client id and no secret. */
+  /** Where the host's Azure identity is found, for Azure keys with neither a secret nor an api-key. */
   azureIdentity: AzureIdentitySources;
   /** Where the host's Google identity is found, for Vertex keys with no service account of their own. */
   googleIdentity: { applicationCredentialsFile: string | undefined; metadataHost: string | undefined };
@@ -218,6 +222,10 @@ export interface AzureIdentitySources {
   identityEndpoint: { url: string; header: string } | undefined;
   /** The instance metadata service's origin, when not the standard one. */
   imdsHost: string | undefined;
+  /** AZURE_CLIENT_ID: the workload identity's application, or the user-assigned managed identity, of keys naming no client id. */
+  clientId: string | undefined;
+  /** AZURE_TENANT_ID: the workload identity's tenant, for keys naming none. */
+  tenantId: string | undefined;
 }
 
 /** Raised when the environment is invalid; its message names every bad variable. */
@@ -268,6 +276,8 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       federatedTokenFile: value.AZURE_FEDERATED_TOKEN_FILE,
       identityEndpoint: value.IDENTITY_ENDPOINT !== undefined && value.IDENTITY_HEADER !== undefined ? { url: value.IDENTITY_ENDPOINT, header: value.IDENTITY_HEADER } : undefined,
       imdsHost: value.AZURE_POD_IDENTITY_AUTHORITY_HOST,
+      clientId: value.AZURE_CLIENT_ID,
+      tenantId: value.AZURE_TENANT_ID,
     },
     googleIdentity: { applicationCredentialsFile: value.GOOGLE_APPLICATION_CREDENTIALS, metadataHost: value.GCE_METADATA_HOST },
     diemUsd: value.TOLLGATE_DIEM_USD,

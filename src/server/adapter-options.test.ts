@@ -27,8 +27,32 @@ describe('adapterOptionsOf', () => {
     expect(adapterOptionsOf(loadConfig({}))).toEqual({ azureIdentity: {}, awsCredentials: expect.any(Function), googleIdentity: {} });
   });
 
+  it('hands the Azure identity the environment names (AZURE_CLIENT_ID, AZURE_TENANT_ID) to the adapters', () => {
+    const named = adapterOptionsOf(loadConfig({ AZURE_CLIENT_ID: ' 00000000-aaaa-bbbb-cccc-000000000001 ', AZURE_TENANT_ID: 'contoso.onmicrosoft.com' }));
+    expect(named.azureIdentity).toEqual({ clientId: '00000000-aaaa-bbbb-cccc-000000000001', tenantId: 'contoso.onmicrosoft.com' });
+    expect(adapterOptionsOf(loadConfig({ AZURE_CLIENT_ID: '', AZURE_TENANT_ID: ' ' })).azureIdentity).toEqual({});
+  });
+
+  it('refuses Azure ids that cannot be ids, naming the variable', () => {
+    expect(() => loadConfig({ AZURE_CLIENT_ID: '"00000000-aaaa-bbbb-cccc-000000000001"' })).toThrow(/AZURE_CLIENT_ID: must be a client id/);
+    expect(() => loadConfig({ AZURE_TENANT_ID: 'contoso tenant' })).toThrow(/AZURE_TENANT_ID: must be a tenant id or domain/);
+  });
+
   it('refuses identity endpoints that are not http(s) URLs, without showing them', () => {
     expect(() => loadConfig({ IDENTITY_ENDPOINT: 'localhost:42356', IDENTITY_HEADER: 'h' })).toThrow(/IDENTITY_ENDPOINT: must be an http\(s\) URL/);
     expect(() => loadConfig({ AZURE_POD_IDENTITY_AUTHORITY_HOST: 'ftp://imds' })).toThrow(/AZURE_POD_IDENTITY_AUTHORITY_HOST: must be an http\(s\) URL/);
+  });
+
+  it("reads GOOGLE_APPLICATION_CREDENTIALS's file, and the subject token files it names, only when it is set", async () => {
+    const credentials = path.join(directory, 'application-credentials.json');
+    const subjectToken = path.join(directory, 'subject-token');
+    writeFileSync(credentials, '{"type":"external_account"}');
+    writeFileSync(subjectToken, 'first-subject-token');
+    const google = adapterOptionsOf(loadConfig({ GOOGLE_APPLICATION_CREDENTIALS: credentials })).googleIdentity!;
+    expect(await google.readApplicationCredentials!()).toBe('{"type":"external_account"}');
+    expect(await google.readCredentialSourceFile!(subjectToken)).toBe('first-subject-token');
+    writeFileSync(subjectToken, 'rotated-subject-token');
+    expect(await google.readCredentialSourceFile!(subjectToken)).toBe('rotated-subject-token');
+    expect(adapterOptionsOf(loadConfig({})).googleIdentity).toEqual({});
   });
 });

@@ -15,9 +15,15 @@ export function adapterOptionsOf(config: Pick<Config, 'azureAuthorityHost' | 'az
   if (tokenFile !== undefined) identity.readFederatedToken = () => readFile(tokenFile, 'utf8');
   if (sources.identityEndpoint !== undefined) identity.identityEndpoint = sources.identityEndpoint;
   if (sources.imdsHost !== undefined) identity.imdsHost = sources.imdsHost;
+  if (sources.clientId !== undefined) identity.clientId = sources.clientId;
+  if (sources.tenantId !== undefined) identity.tenantId = sources.tenantId;
   const google: GoogleIdentityOptions = {};
   const applicationCredentials = config.googleIdentity.applicationCredentialsFile;
-  if (applicationCredentials !== undefined) google.readApplicationCredentials = () => readFile(applicationCredentials, 'utf8');
+  if (applicationCredentials !== undefined) {
+    google.readApplicationCredentials = () => readFile(applicationCredentials, 'utf8');
+    // Only that file, which the operator controls, may name a subject token file (workload identity federation).
+    google.readCredentialSourceFile = (file) => readFile(file, 'utf8');
+  }
   if (config.googleIdentity.metadataHost !== undefined) google.metadataHost = config.googleIdentity.metadataHost;
   return {
     ...(config.azureAuthorityHost ? { azureAuthorityHost: config.azureAuthorityHost } : {}),

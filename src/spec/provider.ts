@@ -318,6 +318,13 @@ export interface AzureIdentityOptions {
   identityEndpoint?: { url: string; header: string };
   /** The instance metadata service's origin; default `http://169.254.169.254`. */
   imdsHost?: string;
+  /**
+   * The client id the environment names (AZURE_CLIENT_ID, set by AKS's workload identity webhook or by the operator),
+   * for keys naming none: the workload identity's application, or the user-assigned managed identity to act as.
+   */
+  clientId?: string;
+  /** The tenant the environment names (AZURE_TENANT_ID), for the workload identity of keys naming no client id. */
+  tenantId?: string;
 }
 
 /** AWS credentials for SigV4: an access key pair, with a session token when temporary. */
@@ -332,8 +339,16 @@ export type AwsCredentialSource = () => Promise<AwsCredentials>;
 
 /** Where this process finds its own Google identity (Application Default Credentials), read once by config/. */
 export interface GoogleIdentityOptions {
-  /** Reads the service-account JSON GOOGLE_APPLICATION_CREDENTIALS names (read again when a token is needed). */
+  /**
+   * Reads the credential file GOOGLE_APPLICATION_CREDENTIALS names (a service account's key, a user's refresh token or
+   * workload identity federation), once, and again after a failed read.
+   */
   readApplicationCredentials?: () => Promise<string>;
+  /**
+   * Reads the file that file's workload identity federation takes its subject token from (`credential_source.file`),
+   * at each token exchange, since the platforms rotate it.
+   */
+  readCredentialSourceFile?: (path: string) => Promise<string>;
   /** The metadata server's host (GCE_METADATA_HOST); default `metadata.google.internal`. */
   metadataHost?: string;
 }

@@ -318,10 +318,14 @@ describe.each(storeKinds)('configuration file reconcile ($name)', ({ create }) =
   it("applies the README's keys without a secret, one for each cloud's host identity", async () => {
     const report = await reconcile(write('identities.yaml', readmeExample("### Keys without a secret: the host's cloud identity")));
     expect(report.keysCreated).toEqual(['azure/aks-workload', 'bedrock/instance-role', 'vertex/gke-workload']);
+    // No credential at all: the host's default identity (the webhook's variables, else the managed identity).
     const workload = await keyNamed('azure', 'aks-workload');
+    expect(workload.value).toEqual({ value: '', env_var: '', from_env: false });
     expect(workload.azure_key_config).toMatchObject({
-      client_id: { value: '', env_var: 'env.AZURE_CLIENT_ID', from_env: true },
-      tenant_id: { value: '', env_var: 'env.AZURE_TENANT_ID', from_env: true },
+      endpoint: { value: 'https://contoso.services.ai.azure.com', from_env: false },
+      client_id: { value: '', env_var: '', from_env: false },
+      client_secret: { value: '', env_var: '', from_env: false },
+      tenant_id: { value: '', env_var: '', from_env: false },
     });
     expect((await keyNamed('bedrock', 'instance-role')).bedrock_key_config).toMatchObject({ region: { value: 'eu-central-1' } });
     expect((await keyNamed('vertex', 'gke-workload')).vertex_key_config).toMatchObject({ project_id: { value: 'acme-prod' }, region: { value: 'europe-west4' } });

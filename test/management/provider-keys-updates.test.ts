@@ -32,13 +32,17 @@ describe.each(storeKinds)('provider keys API, refusals and updates ($name)', ({ 
     expectError(await post('anthropic', { name: 'no-value' }), 400, { param: 'value' });
     expectError(await post('replicate', { name: 'no-value', replicate_key_config: { deployments: {} } }), 400, { param: 'value' });
 
-    // Azure: an api-key, all three Entra client credentials, or a client id without a secret (the host's workload or
-    // managed identity); always an endpoint.
+    // Azure: an api-key, all three Entra client credentials, a client id without a secret (the host's workload or
+    // managed identity), or no credential at all (the host's default identity); always an endpoint.
     const endpoint = 'https://contoso.openai.azure.com';
     expect((await post('azure', { name: 'entra', azure_key_config: { endpoint, client_id: 'c', client_secret: 'entra-secret-0123456789', tenant_id: 't' } })).status).toBe(201);
     expect((await post('azure', { name: 'workload-identity', azure_key_config: { endpoint, client_id: 'c', tenant_id: 't' } })).status).toBe(201);
     expect((await post('azure', { name: 'managed-identity', azure_key_config: { endpoint, client_id: 'c' } })).status).toBe(201);
-    expectError(await post('azure', { name: 'tenant-only', azure_key_config: { endpoint, tenant_id: 't' } }), 400, { param: 'value' });
+    expect((await post('azure', { name: 'host-identity', azure_key_config: { endpoint } })).status).toBe(201);
+    expect((await post('azure', { name: 'tenant-only', azure_key_config: { endpoint, tenant_id: 't' } })).status).toBe(201);
+    expectError(await post('azure', { name: 'secret-without-client', azure_key_config: { endpoint, client_secret: 'entra-secret-0123456789', tenant_id: 't' } }), 400, {
+      param: 'azure_key_config.client_id',
+    });
     expectError(await post('azure', { name: 'secret-without-tenant', azure_key_config: { endpoint, client_id: 'c', client_secret: 'entra-secret-0123456789' } }), 400, {
       param: 'azure_key_config.tenant_id',
     });

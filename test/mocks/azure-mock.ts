@@ -18,9 +18,13 @@
  *
  * Token endpoint: `POST /<tenant>/oauth2/v2.0/token`, form-encoded client credentials (the application's secret, or
  * a workload identity's federated token as its client assertion), validated against `entra`; each call is recorded in
- * `tokenRequests` so tests can count them. Managed identity endpoints, for the user-assigned identity
- * `entra.managedClientId`: the instance metadata service's `GET /metadata/identity/oauth2/token` (with `Metadata:
- * true`) and App Service's `GET /msi/token` (with `X-IDENTITY-HEADER`), each taking one `resource`; their calls are
+ * `tokenRequests` so tests can count them. Managed identity endpoints: the instance metadata service's
+ * `GET /metadata/identity/oauth2/token?api-version=2018-02-01` (with `Metadata: true`) and App Service's
+ * `GET /msi/token?api-version=2019-08-01` (with `X-IDENTITY-HEADER`), each taking one `resource` and an optional
+ * `client_id`: with it, they issue a token (`mock-managed-token-N`) to the user-assigned identity
+ * `entra.managedClientId` only; without it, to the host's system-assigned identity (`mock-system-token-N`), when
+ * `entra.systemAssignedClientId` says the host has one. An identity the host lacks is refused as each service does
+ * (IMDS: 400 `Identity not found`; App Service: 400 `Unable to load the proper Managed Identity.`). Their calls are
  * recorded in `identityRequests`.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -57,6 +61,8 @@ export interface AzureMockOptions {
     federatedToken?: string;
     /** The user-assigned managed identity the managed identity endpoints know. */
     managedClientId?: string;
+    /** The client id of the host's system-assigned identity, given a token request naming no identity; none when absent. */
+    systemAssignedClientId?: string;
     /** The secret App Service's endpoint requires in `X-IDENTITY-HEADER`. */
     identityHeader?: string;
   };
@@ -189,16 +195,20 @@ export async function startAzureMock(options: AzureMockOptions = {}): Promise<Az
     if (resource !== (entra?.scope ?? AZURE_DEFAULT_SCOPE).replace(/\/\.default$/, '')) {
       return sendJson(response, 400, { error: 'invalid_resource', error_description: `AADSTS500011: The resource principal named ${resource} was not found.` });
     }
-    if (entra?.managedClientId === undefined || url.searchParams.get('client_id') !== entra.managedClientId) {
+    // Without a client id both services answer for the host's system-assigned identity; with one, for that identity.
+    const asked = url.searchParams.get('client_id');
+    const identity = asked === null ? entra?.systemAssignedClientId : asked === entra?.managedClientId ? asked : undefined;
+    if (entra === undefined || identity === undefined) {
+      if (kind === 'app-service') return sendJson(response, 400, { statusCode: 400, message: 'Unable to load the proper Managed Identity.', correlationId: 'mock-correlation' });
       return sendJson(response, 400, { error: 'invalid_request', error_description: 'Identity not found' });
     }
-    const token = `mock-managed-token-${issuedTokens.length + 1}`;
+    const token = `mock-${asked === null ? 'system' : 'managed'}-token-${issuedTokens.length + 1}`;
     issuedTokens.push(token);
     const lifetime = entra.expiresInSeconds ?? 86_399;
     const expiresOn = String(Math.floor(Date.now() / 1000) + lifetime);
     // IMDS gives the lifetime as a string beside the expiry; App Service's endpoint gives the expiry alone.
     const reply = kind === 'imds' ? { expires_in: String(lifetime), ext_expires_in: String(lifetime), not_before: String(Math.floor(Date.now() / 1000)) } : {};
-    sendJson(response, 200, { access_token: token, client_id: entra.managedClientId, expires_on: expiresOn, resource, token_type: 'Bearer', ...reply });
+    sendJson(response, 200, { access_token: token, client_id: identity, expires_on: expiresOn, resource, token_type: 'Bearer', ...reply });
   };
 
   let sequence = 0;

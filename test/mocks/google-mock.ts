@@ -4,13 +4,18 @@
  *   `x-goog-api-key` (an unknown key gets Google's 400 API_KEY_INVALID);
  * - Vertex AI (`/v1/projects/<p>/locations/<l>/publishers/google/models/<m>:generateContent|streamGenerateContent|
  *   predict` and `/publishers/anthropic/models/<m>:rawPredict|streamRawPredict`), checking a bearer token it issued;
- * - an OAuth token endpoint (`/token`) that verifies the service account's RS256 JWT assertion;
+ * - an OAuth token endpoint (`/token`) that verifies the service account's RS256 JWT assertion, and, with
+ *   `authorizedUser`, takes that user's refresh token (the refresh-token grant, client id and secret in the form);
  * - with `metadataServiceAccount`, the metadata server's token of the host's service account
- *   (`GET /computeMetadata/v1/instance/service-accounts/default/token`, which demands `Metadata-Flavor: Google`).
+ *   (`GET /computeMetadata/v1/instance/service-accounts/default/token`, which demands `Metadata-Flavor: Google`);
+ * - with `federation`, workload identity federation: the Security Token Service's token exchange (`POST /v1/token`,
+ *   checking every form field), IAM Credentials' generateAccessToken (`POST /v1/projects/-/serviceAccounts/<email>
+ *   :generateAccessToken`, demanding a federated token as the bearer and a scope and lifetime in the body), and a
+ *   subject token URL (`GET /subject-token`, text, or Azure IMDS's JSON with `?format=json`) demanding its headers.
  * It answers with Google's (and, for Claude, Anthropic's) real shapes. Tests can queue one-off behaviours.
  */
 import { createVerify } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import {
   EventCounter,
   formatServerSentEvent,
@@ -38,6 +43,12 @@ export interface GoogleMock {
   baseUrl: string;
   /** The token endpoint; service-account JSON built by tests points its `token_uri` here. */
   tokenUrl: string;
+  /** The Security Token Service's exchange endpoint, for an external_account file's `token_url`. */
+  stsUrl: string;
+  /** The subject token URL, for an external_account file's `credential_source.url`. */
+  subjectTokenUrl: string;
+  /** generateAccessToken's URL for a service account, for an external_account file's `service_account_impersonation_url`. */
+  impersonationUrl(serviceAccount: string): string;
   /** How many token requests arrived (valid or not). */
   readonly tokenRequests: number;
   requests: RecordedRequest[];
@@ -58,6 +69,26 @@ export interface GoogleMockOptions {
   tokenLifetimeSeconds?: number;
   /** The host's service account, whose tokens the metadata server path issues; without one that path is a 404. */
   metadataServiceAccount?: string;
+  /** The one user whose refresh token the token endpoint takes (its OAuth client's id and secret); without one, none. */
+  authorizedUser?: { clientId: string; clientSecret: string; refreshToken: string };
+  /** Workload identity federation; without it the STS, generateAccessToken and subject token paths are 404s. */
+  federation?: FederationOptions;
+  /** Google's clock, for the `expireTime` generateAccessToken answers with; default the system's. */
+  now?: () => number;
+}
+
+/** The workload identity pool provider the mock plays, and the service account its identities may impersonate. */
+export interface FederationOptions {
+  /** The pool provider's full name, which the exchange's `audience` must be. */
+  audience: string;
+  /** The token type the provider takes, e.g. `urn:ietf:params:oauth:token-type:jwt`. */
+  subjectTokenType: string;
+  /** The subject token the provider trusts (and the subject token URL hands out). */
+  subjectToken: string;
+  /** The service account federated identities may impersonate; any other is PERMISSION_DENIED. */
+  serviceAccount: string;
+  /** Headers the subject token URL demands (lower-case names), as Azure's IMDS demands `Metadata: True`. */
+  subjectTokenHeaders?: Record<string, string>;
 }
 
 type Json = Record<string, unknown>;
@@ -66,6 +97,9 @@ const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerate
 const VERTEX_PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/(google|anthropic)\/models\/([^/:]+):(\w+)$/;
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const IMPERSONATION_PATH = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/;
 /** Schema keywords Google's OpenAPI subset refuses with 400 "Unknown name". */
 const REFUSED_SCHEMA_KEYWORDS = ['additionalProperties', '$schema', '$ref', '$defs', 'oneOf', 'const'];
 
@@ -77,6 +111,8 @@ function googleError(code: number, status: string, message: string, details?: Js
 export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<GoogleMock> {
   const apiKeys = new Set(options.apiKeys ?? ['test-gemini-key']);
   const issuedTokens = new Set<string>();
+  // Federated tokens from STS, the only bearers generateAccessToken takes.
+  const federatedTokens = new Set<string>();
   const requests: RecordedRequest[] = [];
   const queue: GoogleMockBehavior[] = [];
   let tokenRequests = 0;
@@ -97,6 +133,13 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
       if (!response.writableFinished) aborts.happened();
     });
     if (request.method === 'POST' && path === '/token') return handleToken(rawBody, response);
+    const federation = options.federation;
+    if (federation !== undefined) {
+      if (request.method === 'POST' && path === '/v1/token') return handleExchange(federation, request.headers['content-type'], rawBody, response);
+      const impersonated = IMPERSONATION_PATH.exec(path);
+      if (request.method === 'POST' && impersonated) return handleImpersonation(federation, decodeURIComponent(impersonated[1]!), request.headers.authorization, body, response);
+      if (request.method === 'GET' && path === '/subject-token') return handleSubjectToken(federation, request.headers, query, response);
+    }
     if (request.method === 'GET' && path === '/computeMetadata/v1/instance/service-accounts/default/token' && options.metadataServiceAccount !== undefined) {
       // The metadata server answers only requests that say they mean it (the header a browser cannot be made to send).
       if (request.headers['metadata-flavor'] !== 'Google') return send(response, 403, 'Missing Metadata-Flavor:Google header.');
@@ -140,6 +183,7 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
     tokenRequests += 1;
     const form = new URLSearchParams(rawBody);
     const refuse = (description: string): void => send(response, 400, { error: 'invalid_grant', error_description: description });
+    if (form.get('grant_type') === 'refresh_token') return handleRefresh(form, response);
     if (form.get('grant_type') !== JWT_BEARER_GRANT) return send(response, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type.' });
     const parts = (form.get('assertion') ?? '').split('.');
     if (parts.length !== 3 || !options.serviceAccountPublicKeyPem) return refuse('Invalid JWT.');
@@ -166,6 +210,96 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
     const token = `ya29.mock-${tokenRequests}-${claims.iss}`;
     issuedTokens.add(token);
     send(response, 200, { access_token: token, expires_in: options.tokenLifetimeSeconds ?? 3599, token_type: 'Bearer' });
+  }
+
+  /**
+   * The refresh-token grant, as Google's token endpoint answers it: an unknown client is 401 invalid_client, a wrong
+   * secret 401 too, an unknown (revoked, expired) refresh token 400 invalid_grant.
+   */
+  function handleRefresh(form: URLSearchParams, response: ServerResponse): void {
+    const user = options.authorizedUser;
+    if (user === undefined || form.get('client_id') !== user.clientId) {
+      return send(response, 401, { error: 'invalid_client', error_description: 'The OAuth client was not found.' });
+    }
+    if (form.get('client_secret') !== user.clientSecret) return send(response, 401, { error: 'invalid_client', error_description: 'Unauthorized' });
+    if (form.get('refresh_token') !== user.refreshToken) return send(response, 400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' });
+    const token = `ya29.user-${tokenRequests}-${user.clientId}`;
+    issuedTokens.add(token);
+    send(response, 200, { access_token: token, expires_in: options.tokenLifetimeSeconds ?? 3599, scope: `${CLOUD_PLATFORM_SCOPE} openid`, token_type: 'Bearer' });
+  }
+
+  /**
+   * STS's token exchange (RFC 8693): a form with the token-exchange grant, the pool provider as audience, an access
+   * token requested, and the subject token of the type the provider takes. Answers as STS does: invalid_request for
+   * a malformed exchange, invalid_grant for a token or audience the provider does not accept.
+   */
+  function handleExchange(federation: FederationOptions, contentType: string | undefined, rawBody: string, response: ServerResponse): void {
+    tokenRequests += 1;
+    const refuse = (status: number, error: string, description: string): void => send(response, status, { error, error_description: description });
+    if (!contentType?.startsWith('application/x-www-form-urlencoded')) return refuse(400, 'invalid_request', 'Request must be application/x-www-form-urlencoded.');
+    const form = new URLSearchParams(rawBody);
+    if (form.get('grant_type') !== TOKEN_EXCHANGE_GRANT) return refuse(400, 'unsupported_grant_type', `Unsupported grant_type: ${form.get('grant_type') ?? ''}`);
+    if (form.get('requested_token_type') !== ACCESS_TOKEN_TYPE) return refuse(400, 'invalid_request', 'Invalid value for "requested_token_type".');
+    if (!(form.get('scope') ?? '').split(' ').includes(CLOUD_PLATFORM_SCOPE)) return refuse(400, 'invalid_scope', 'The scope must include https://www.googleapis.com/auth/cloud-platform.');
+    if (form.get('subject_token_type') !== federation.subjectTokenType) return refuse(400, 'invalid_request', 'Invalid value for "subject_token_type".');
+    if (form.get('audience') !== federation.audience) return refuse(400, 'invalid_grant', 'The audience in the subject token does not match the expected audience.');
+    const exchangeOptions = form.get('options');
+    if (exchangeOptions !== null) {
+      try {
+        JSON.parse(exchangeOptions);
+      } catch {
+        return refuse(400, 'invalid_request', 'Invalid value for "options".');
+      }
+    }
+    if (form.get('subject_token') !== federation.subjectToken) return refuse(400, 'invalid_grant', 'The provided subject token is invalid or expired.');
+    const token = `ya29.sts-${tokenRequests}`;
+    federatedTokens.add(token);
+    issuedTokens.add(token);
+    send(response, 200, { access_token: token, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: options.tokenLifetimeSeconds ?? 3599 });
+  }
+
+  /**
+   * IAM Credentials' generateAccessToken: a federated token as the bearer (else 401 UNAUTHENTICATED), the one
+   * service account federated identities may impersonate (else 403 PERMISSION_DENIED), and a body with at least one
+   * scope and a lifetime of at most an hour written as seconds (`"3600s"`), else 400 INVALID_ARGUMENT.
+   */
+  function handleImpersonation(federation: FederationOptions, account: string, authorization: string | undefined, body: unknown, response: ServerResponse): void {
+    tokenRequests += 1;
+    const bearer = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
+    if (bearer === undefined || !federatedTokens.has(bearer)) {
+      return send(response, 401, googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.'));
+    }
+    if (account !== federation.serviceAccount) {
+      return send(response, 403, googleError(403, 'PERMISSION_DENIED', "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."));
+    }
+    const request = (body ?? {}) as Json;
+    const scope = request.scope;
+    if (!Array.isArray(scope) || scope.length === 0 || scope.some((entry) => typeof entry !== 'string')) {
+      return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.'));
+    }
+    const lifetime = /^(\d+)s$/.exec(typeof request.lifetime === 'string' ? request.lifetime : '');
+    if (request.lifetime !== undefined && (lifetime === null || Number(lifetime[1]) > 3600)) {
+      return send(response, 400, googleError(400, 'INVALID_ARGUMENT', 'The lifetime must be at most 3600 seconds.'));
+    }
+    const token = `ya29.impersonated-${tokenRequests}-${account}`;
+    issuedTokens.add(token);
+    const seconds = lifetime ? Number(lifetime[1]) : 3600;
+    send(response, 200, { accessToken: token, expireTime: new Date((options.now ?? Date.now)() + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') });
+  }
+
+  /**
+   * A local identity provider's token endpoint, as Azure's IMDS answers one: the headers it demands (else 400
+   * invalid_request), the token as text, or with `format=json` in IMDS's JSON under `access_token`.
+   */
+  function handleSubjectToken(federation: FederationOptions, headers: IncomingHttpHeaders, query: string, response: ServerResponse): void {
+    for (const [name, value] of Object.entries(federation.subjectTokenHeaders ?? {})) {
+      if (headers[name] !== value) return send(response, 400, { error: 'invalid_request', error_description: 'Required metadata header not specified' });
+    }
+    if (new URLSearchParams(query).get('format') !== 'json') {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      return void response.end(federation.subjectToken);
+    }
+    send(response, 200, { access_token: federation.subjectToken, expires_in: '86399', resource: federation.audience, token_type: 'Bearer' });
   }
 
   function answerGemini(model: string, method: string, query: string, body: Json, response: ServerResponse): void {
@@ -336,6 +470,9 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
   return {
     baseUrl,
     tokenUrl,
+    stsUrl: `${baseUrl}/v1/token`,
+    subjectTokenUrl: `${baseUrl}/subject-token`,
+    impersonationUrl: (serviceAccount) => `${baseUrl}/v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`,
     get tokenRequests() {
       return tokenRequests;
     },

@@ -1,3 +1,4 @@
+import { keyCredentialProblem } from '../../providers/vertex/google-credential.js';
 import { errors } from '../../spec/errors.js';
 import { parseEnvVar, type EnvVarInput, type EnvVarValue } from '../../spec/schemas/env-var.js';
 import type { ProviderKeyInput } from '../../spec/schemas/provider-key.js';
@@ -133,6 +134,13 @@ export function validateCredentials(record: KeyRecord, type: string): void {
     if (!record.vertex_key_config.region) {
       throw errors.badRequest('vertex_key_config.region is required for vertex keys', { param: 'vertex_key_config.region' });
     }
+    // The Google credentials a key carries written out (an env reference is read only when used): a type the adapter
+    // would refuse at the first request is refused now. The value is the fallback place of the same JSON.
+    const credentials = record.vertex_key_config.auth_credentials;
+    for (const [field, param] of [[credentials, 'vertex_key_config.auth_credentials'], [credentials ? null : record.value, 'value']] as const) {
+      const problem = field?.kind === 'value' ? keyCredentialProblem(field.value) : undefined;
+      if (problem !== undefined) throw errors.badRequest(`${param} ${problem}`, { param });
+    }
   }
   if (type === 'bedrock' && record.bedrock_key_config) {
     const { access_key: access, secret_key: secret } = record.bedrock_key_config;
@@ -148,15 +156,17 @@ export function validateCredentials(record: KeyRecord, type: string): void {
   }
   if (type === 'azure') {
     const azure = record.azure_key_config;
-    // A client id alone (or with its tenant) names the identity of the Azure host Tollgate runs on: its workload
-    // identity or a user-assigned managed identity, which hold no secret Tollgate could store.
-    if (!azure?.client_id) {
+    // Without a value, the key authenticates with Entra ID: an application's client credentials, or the identity of the
+    // Azure host Tollgate runs on, which holds no secret Tollgate could store: the workload or managed identity its
+    // client id names, or, with no client id, the host's default one (the environment's AZURE_CLIENT_ID, else the
+    // host's system-assigned identity). A secret alone names nothing.
+    if (azure?.client_secret && !azure.client_id) {
       throw errors.badRequest(
-        "azure keys need value (an api-key), or client_id: with client_secret and tenant_id for an Entra application, without a secret for the host's workload or managed identity",
-        { param: 'value' },
+        "azure_key_config.client_secret needs client_id and tenant_id (an Entra application's credentials); a key with no value, client_id or client_secret acts as the host's own Azure identity",
+        { param: 'azure_key_config.client_id' },
       );
     }
-    if (azure.client_secret && !azure.tenant_id) {
+    if (azure?.client_secret && !azure.tenant_id) {
       throw errors.badRequest('azure_key_config.client_secret needs tenant_id', { param: 'azure_key_config.tenant_id' });
     }
   }

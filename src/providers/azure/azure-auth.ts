@@ -1,6 +1,7 @@
 /**
  * Azure OpenAI authentication: an `api-key` header (with the resource's secondary key as a fallback after a
- * 401), or an Entra ID bearer token from client credentials.
+ * 401), or an Entra ID bearer token, from client credentials or, for a key with neither a secret nor an api-key, from
+ * the identity of the host Tollgate runs on.
  */
 import { errors } from '../../spec/errors.js';
 import type { ProviderContext, UpstreamResponse } from '../../spec/provider.js';
@@ -8,7 +9,8 @@ import { entraClientOf, type EntraTokenCache } from './entra-token-cache.js';
 
 /**
  * The auth header of one attempt. Complete Entra client credentials win over a key value, because configuring
- * them is the deliberate choice; otherwise `key.value` is the resource key.
+ * them is the deliberate choice; otherwise `key.value` is the resource key, and a key with neither acts as the host's
+ * identity.
  */
 export async function azureAuthHeaders(context: ProviderContext, tokens: EntraTokenCache): Promise<Record<string, string>> {
   const client = entraClientOf(context);

@@ -8,11 +8,17 @@ const client: EntraClient = { tenantId: 'tenant', clientId: 'client', clientSecr
 /** A token endpoint whose replies the test releases by hand, so overlapping callers are certain. */
 function deferredEndpoint() {
   const calls: Array<{ request: UpstreamRequest; answer: (response: UpstreamResponse) => void }> = [];
-  // Like the real client, a request given a signal is cancelled when that signal aborts.
+  // Like the real client, a request given a signal is cancelled when that signal aborts (and stops listening once
+  // answered: the shared fetches all listen on the one signal that never aborts).
   const send = (request: UpstreamRequest, signal?: AbortSignal): Promise<UpstreamResponse> =>
     new Promise((resolve, reject) => {
-      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
-      calls.push({ request, answer: resolve });
+      const cancel = () => reject(signal?.reason);
+      signal?.addEventListener('abort', cancel, { once: true });
+      const answer = (response: UpstreamResponse) => {
+        signal?.removeEventListener('abort', cancel);
+        resolve(response);
+      };
+      calls.push({ request, answer });
     });
   const tokenReply = (token: string, expiresIn: number | string = 3600): UpstreamResponse => ({
     status: 200,
@@ -96,10 +102,18 @@ describe('entraClientOf', () => {
     expect(entraClientOf(context({ clientId: 'c' }), 'https://ai.azure.com/.default')).toEqual({ clientId: 'c', scope: 'https://ai.azure.com/.default' });
   });
 
-  it('leaves the api-key to serve when the Entra fields are incomplete, and names no identity without a client id', () => {
+  it("takes a key with neither a secret nor an api-key, and no client id, as the host's default identity", () => {
+    expect(entraClientOf(context({}))).toEqual({ scope: 'https://cognitiveservices.azure.com/.default' });
+    expect(entraClientOf(context({ tenantId: 't', scopes: ['api://custom/.default'] }))).toEqual({ tenantId: 't', scope: 'api://custom/.default' });
+  });
+
+  it('leaves the api-key to serve when the Entra fields are incomplete', () => {
     expect(entraClientOf(context({ tenantId: 't', clientId: 'c' }, 'api-key'))).toBeUndefined();
+    expect(entraClientOf(context({}, 'api-key'))).toBeUndefined();
+    expect(entraClientOf(context({ tenantId: 't', clientSecret: 's' }, 'api-key'))).toBeUndefined();
+    // A secret without its client id is no identity at all (the key rules refuse such a key without an api-key).
     expect(entraClientOf(context({ clientId: 'c', clientSecret: 's' }))).toBeUndefined();
-    expect(entraClientOf(context({ tenantId: 't' }))).toBeUndefined();
+    expect(entraClientOf(context({ tenantId: 't', clientSecret: 's' }))).toBeUndefined();
   });
 });
 
@@ -134,7 +148,38 @@ describe('EntraTokenCache for identities without a secret', () => {
     expect(failure).toMatchObject({ status: 503, code: 'provider_credentials_missing' });
     expect((failure as Error).message).toContain('could not be reached');
     expect((failure as Error).message).toContain('identity of the Azure host');
+    for (const variable of ['AZURE_FEDERATED_TOKEN_FILE', 'AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'IDENTITY_ENDPOINT', 'AZURE_POD_IDENTITY_AUTHORITY_HOST']) {
+      expect((failure as Error).message).toContain(variable);
+    }
     expect((failure as Error).message).not.toContain('header-secret');
+  });
+
+  it('never gives one identity the token of another: keyed by the identity each key resolves to', async () => {
+    const endpoint = deferredEndpoint();
+    const cache = new EntraTokenCache(undefined, { imdsHost: 'http://imds.local' });
+    const systemAssigned: EntraClient = { scope: 'https://cognitiveservices.azure.com/.default' };
+    const first = cache.token(systemAssigned, contextWith(endpoint.send));
+    const second = cache.token(identityClient, contextWith(endpoint.send));
+    // A key's tenant does not make another managed identity: the same system-assigned identity, one request.
+    const third = cache.token({ ...systemAssigned, tenantId: 'some-tenant' }, contextWith(endpoint.send));
+    await settled();
+    expect(endpoint.calls.map((call) => new URL(call.request.url).searchParams.get('client_id'))).toEqual([null, 'managed-client']);
+    endpoint.calls[0]!.answer(endpoint.tokenReply('system-token'));
+    endpoint.calls[1]!.answer(endpoint.tokenReply('managed-token'));
+    expect([await first, await second, await third]).toEqual(['system-token', 'managed-token', 'system-token']);
+  });
+
+  it("shares a token between a key naming a client id and one taking the same id from the environment", async () => {
+    const endpoint = deferredEndpoint();
+    const cache = new EntraTokenCache(undefined, { imdsHost: 'http://imds.local', clientId: 'managed-client' });
+    const fromEnvironment = cache.token({ scope: 'https://cognitiveservices.azure.com/.default' }, contextWith(endpoint.send));
+    await settled();
+    expect(endpoint.calls).toHaveLength(1);
+    expect(new URL(endpoint.calls[0]!.request.url).searchParams.get('client_id')).toBe('managed-client');
+    endpoint.calls[0]!.answer(endpoint.tokenReply('managed-token'));
+    expect(await fromEnvironment).toBe('managed-token');
+    expect(await cache.token(identityClient, contextWith(endpoint.send))).toBe('managed-token');
+    expect(endpoint.calls).toHaveLength(1);
   });
 
   it("reports a managed identity endpoint's refusal with its description, and a cancelled request as cancelled", async () => {

@@ -1,14 +1,15 @@
 /**
  * Microsoft Entra ID access tokens for Azure OpenAI: OAuth 2.0 client credentials with the application's secret, or,
- * for a key naming a client id and no secret, the identity of the Azure host Tollgate runs on (see
- * `managed-identity.ts`). Tokens are cached per (tenant, client, scope) until shortly before they expire, and
- * concurrent callers needing a fresh token share one token request.
+ * for a key with neither a secret nor an api-key, the identity of the Azure host Tollgate runs on (see
+ * `managed-identity.ts`). Tokens are cached per identity used (the application, or the host identity the key
+ * resolves to: its source, tenant and client id) and scope until shortly before they expire, and concurrent callers
+ * needing a fresh token share one token request.
  */
 import { errors, GatewayError } from '../../spec/errors.js';
 import type { AzureIdentityOptions, ProviderContext } from '../../spec/provider.js';
 import { redactSecrets } from '../../spec/redact-secrets.js';
 import { DETACHED_SIGNAL, untilAborted } from '../../spec/until-aborted.js';
-import { identityTokenRequest } from './managed-identity.js';
+import { HOST_IDENTITY_HINT, hostIdentityOf, identityTokenRequest, type HostIdentity } from './managed-identity.js';
 
 /** The public-cloud authority, used when no other authority host is configured. */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -24,11 +25,12 @@ export const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
 /**
  * The Entra identity a key acts as: an application with its secret (client credentials), or, without a secret, the
- * workload or managed identity `clientId` names.
+ * host's workload or managed identity: the one `clientId` names, else the one the host's environment gives.
  */
 export interface EntraClient {
   tenantId?: string;
-  clientId: string;
+  /** Always there with a secret; without one, absent for the host's default identity. */
+  clientId?: string;
   clientSecret?: string;
   /** Space-separated scopes. */
   scope: string;
@@ -41,18 +43,19 @@ interface CachedToken {
 }
 
 /**
- * The Entra identity of a key: complete client credentials (tenant, client and secret), which win over an api-key, or
- * a client id with no secret on a key with no api-key (the host's workload or managed identity); undefined when the
- * key's api-key serves. Its scope is the key's scopes, else `defaultScope` (the one the service called documents).
+ * The Entra identity of a key: complete client credentials (tenant, client and secret), which win over an api-key, or,
+ * on a key with neither a secret nor an api-key, the host's identity (the one its client id names, else the host's
+ * default one); undefined when the key's api-key serves. Its scope is the key's scopes, else `defaultScope` (the one
+ * the service called documents).
  */
 export function entraClientOf(context: ProviderContext, defaultScope: string = DEFAULT_AZURE_SCOPE): EntraClient | undefined {
   const azure = context.key.azure;
-  if (!azure?.clientId) return undefined;
-  const withSecret = azure.tenantId !== undefined && azure.clientSecret !== undefined;
+  if (azure === undefined) return undefined;
+  const withSecret = azure.clientId !== undefined && azure.tenantId !== undefined && azure.clientSecret !== undefined;
   if (!withSecret && (azure.clientSecret !== undefined || context.key.value !== '')) return undefined;
   const scopes = azure.scopes.filter((scope) => scope !== '');
   return {
-    clientId: azure.clientId,
+    ...(azure.clientId !== undefined ? { clientId: azure.clientId } : {}),
     ...(azure.tenantId !== undefined ? { tenantId: azure.tenantId } : {}),
     ...(withSecret ? { clientSecret: azure.clientSecret } : {}),
     scope: (scopes.length > 0 ? scopes : [defaultScope]).join(' '),
@@ -74,14 +77,14 @@ export class EntraTokenCache {
 
   /** A valid access token for the client, from the cache or from the token endpoint (through `context.send`). */
   async token(client: EntraClient, context: ProviderContext): Promise<string> {
-    // A secret's token and the identity's are different tokens, even for one client id.
-    const cacheKey = `${client.tenantId ?? ''}\n${client.clientId}\n${client.scope}\n${client.clientSecret === undefined ? 'identity' : 'secret'}`;
+    const identity = applicationOf(client) ?? hostIdentityOf(client, this.identity);
+    const cacheKey = cacheKeyOf(identity, client.scope);
     const cached = this.tokens.get(cacheKey);
     if (cached !== undefined && context.now() < cached.refreshAt) return cached.accessToken;
     let pending = this.refreshing.get(cacheKey);
     if (pending === undefined) {
       // The shared request gets no caller's abort signal: one caller giving up must not fail the others.
-      pending = this.fetchToken(client, context)
+      pending = this.fetchToken(identity, client.scope, context)
         .then((token) => {
           this.tokens.set(cacheKey, token);
           return token;
@@ -93,21 +96,21 @@ export class EntraTokenCache {
     return token.accessToken;
   }
 
-  private async fetchToken(client: EntraClient, context: ProviderContext): Promise<CachedToken> {
+  private async fetchToken(identity: Application | HostIdentity, scope: string, context: ProviderContext): Promise<CachedToken> {
     const requestedAt = context.now();
     const { request, source, secrets } =
-      client.clientSecret !== undefined && client.tenantId !== undefined
+      'clientSecret' in identity
         ? {
             source: 'Azure Entra ID',
-            secrets: [client.clientSecret],
+            secrets: [identity.clientSecret],
             request: {
               method: 'POST' as const,
-              url: `${this.authorityHost}/${encodeURIComponent(client.tenantId)}/oauth2/v2.0/token`,
+              url: `${this.authorityHost}/${encodeURIComponent(identity.tenantId)}/oauth2/v2.0/token`,
               headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-              body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret, scope: client.scope }).toString(),
+              body: new URLSearchParams({ grant_type: 'client_credentials', client_id: identity.clientId, client_secret: identity.clientSecret, scope }).toString(),
             },
           }
-        : await identityTokenRequest(client, this.identity, this.authorityHost);
+        : await identityTokenRequest(identity, scope, this.identity, this.authorityHost);
     const response = await context.send(request, DETACHED_SIGNAL).catch((error: unknown) => {
       throw unreachable(source, error, secrets);
     });
@@ -125,6 +128,29 @@ export class EntraTokenCache {
     // short-lived tokens keep half their life, so that not every call fetches a new one.
     return { accessToken, refreshAt: requestedAt + lifetime - Math.min(REFRESH_MARGIN_MS, lifetime / 2) };
   }
+}
+
+/** An Entra application with its secret: complete client credentials. */
+interface Application {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** The client's application credentials when complete; undefined for the host's identity. */
+function applicationOf(client: EntraClient): Application | undefined {
+  const { tenantId, clientId, clientSecret } = client;
+  return tenantId !== undefined && clientId !== undefined && clientSecret !== undefined ? { tenantId, clientId, clientSecret } : undefined;
+}
+
+/**
+ * The cache key of a token: the identity it is for, as resolved, and its scope. A secret's token and a host identity's
+ * are different tokens even for one client id; a key naming no client id shares only the tokens of the identity it
+ * resolves to (the system-assigned identity's are nobody else's).
+ */
+function cacheKeyOf(identity: Application | HostIdentity, scope: string): string {
+  const parts = 'clientSecret' in identity ? ['secret', identity.tenantId, identity.clientId] : [identity.source, 'tenantId' in identity ? identity.tenantId : '', identity.clientId ?? ''];
+  return [...parts, scope].join('\n');
 }
 
 function parseBody(body: Uint8Array): Record<string, unknown> {
@@ -158,7 +184,6 @@ function tokenError(source: string, status: number, body: Record<string, unknown
 function unreachable(source: string, error: unknown, secrets: readonly string[]): unknown {
   if (source === 'Azure Entra ID' || (error instanceof GatewayError && error.code === 'client_closed_request')) return error;
   const detail = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
-  const hint = 'A key with a client id and neither a client secret nor an api-key acts as the identity of the Azure host Tollgate runs on.';
   // The same answer as a Bedrock key's on a host without AWS credentials: the deployment, not the upstream, is at fault.
-  return errors.unavailable(`${source} could not be reached (${detail}). ${hint}`, { code: 'provider_credentials_missing' });
+  return errors.unavailable(`${source} could not be reached (${detail}). ${HOST_IDENTITY_HINT}`, { code: 'provider_credentials_missing' });
 }

@@ -2,8 +2,10 @@
  * The Vertex AI adapter. Gemini models use the generateContent family under `publishers/google`; Claude models
  * (ids starting with `claude`) use `publishers/anthropic` with the Messages body; embeddings use `:predict`; token
  * counts use `:countTokens` (Gemini) or the Anthropic publisher's `count-tokens:rawPredict` (Claude).
- * Every request carries a bearer token obtained from the key's service account (JWT bearer grant), or, for a key
- * without one, from the host's Google identity (its GOOGLE_APPLICATION_CREDENTIALS file or the metadata server).
+ * Every request carries a bearer token obtained from the key's own Google credentials (a service account's JWT bearer
+ * grant, or a user's refresh token), or, for a key without any, from the host's Google identity: the credential file
+ * GOOGLE_APPLICATION_CREDENTIALS names (either of those, or workload identity federation), else the metadata server.
+ * A credential naming a quota project sends it as `x-goog-user-project`, as Google's client libraries do.
  */
 import { readAnthropicBetas } from '../../spec/anthropic-beta.js';
 import { errors } from '../../spec/errors.js';
@@ -19,13 +21,12 @@ import { parseGoogleError } from '../gemini-format/google-error.js';
 import { readGoogleJson } from '../gemini-format/read-google-json.js';
 import type { GenerateContentResponse } from '../gemini-format/types.js';
 import { claudeCountTokensBody, claudeNativeBody, claudeRawPredictBody, createClaudeStreamDecoder, parseClaudeError, parseClaudeResponse } from './claude-on-vertex.js';
+import { authorizedUserIdentity, fetchAuthorizedUserToken } from './authorized-user-token.js';
+import { externalAccountIdentity, fetchExternalAccountToken } from './external-account-token.js';
+import { parseGoogleCredential, type CredentialOrigin, type GoogleCredential } from './google-credential.js';
 import { createMetadataTokenSource } from './metadata-token.js';
-import {
-  createAccessTokenSource,
-  parseServiceAccountCredential,
-  type AccessTokenSource,
-  type ServiceAccountCredential,
-} from './service-account-token.js';
+import { createAccessTokenSource, type AccessTokenSource } from './service-account-token.js';
+import { createTokenCache } from './token-cache.js';
 import { deployedModel, isClaudeModel, VERTEX_GLOBAL_ORIGIN, vertexModelUrl, vertexSettings, type VertexPublisher } from './vertex-address.js';
 
 const KNOWN_MODELS = [
@@ -48,42 +49,69 @@ function secretsOf(context: ProviderContext): string[] {
   return [context.key.value, context.key.vertex?.authCredentials].filter((secret): secret is string => Boolean(secret));
 }
 
+/** A request's credential: the bearer token, and the quota project its credential names. */
+interface Bearer {
+  token: string;
+  quotaProject?: string;
+}
+
 /** Creates the Vertex AI adapter; its token caches live as long as the adapter. */
 export const createVertexAdapter: AdapterFactory = (options) => {
   const tokens: AccessTokenSource = createAccessTokenSource();
+  // Users' refresh tokens and federated identities, each cached per identity.
+  const otherTokens = createTokenCache();
   const hostIdentity = options.googleIdentity ?? {};
   const metadataTokens = createMetadataTokenSource(hostIdentity.metadataHost);
-  // Parsing and importing the private key costs more than a request; keys rarely change.
-  const credentials = new Map<string, ServiceAccountCredential>();
-  // The host's service-account file, read once (again after a failed read).
+  // Parsing (for a service account, importing the private key) costs more than a request; keys rarely change.
+  const credentials = new Map<string, GoogleCredential>();
+  // The host's credential file, read once (again after a failed read).
   let applicationCredentials: Promise<string> | undefined;
 
-  function credentialOf(text: string, keyName: string): ServiceAccountCredential {
-    let credential = credentials.get(text);
+  function credentialOf(text: string, keyName: string, origin: CredentialOrigin): GoogleCredential {
+    const cacheKey = `${origin}:${text}`;
+    let credential = credentials.get(cacheKey);
     if (!credential) {
-      credential = parseServiceAccountCredential(text, keyName);
-      credentials.set(text, credential);
+      credential = parseGoogleCredential(text, keyName, origin);
+      credentials.set(cacheKey, credential);
     }
     return credential;
   }
 
+  function readSourceFile(path: string): Promise<string> {
+    const read = hostIdentity.readCredentialSourceFile;
+    if (read === undefined) return Promise.reject(Object.assign(new Error('no file reader was given to the Vertex adapter'), { code: 'ENOTSUP' }));
+    return read(path);
+  }
+
+  async function tokenOf(credential: GoogleCredential, context: ProviderContext): Promise<Bearer> {
+    const quota = credential.quotaProject !== undefined ? { quotaProject: credential.quotaProject } : {};
+    if (credential.type === 'service_account') return { token: await tokens.getToken(credential.account, context), ...quota };
+    if (credential.type === 'authorized_user') {
+      const user = credential.user;
+      return { token: await otherTokens.getToken(authorizedUserIdentity(user), () => fetchAuthorizedUserToken(user, context), context), ...quota };
+    }
+    const external = credential.external;
+    const fetch = () => fetchExternalAccountToken(external, { send: context.send, now: context.now, readFile: readSourceFile });
+    return { token: await otherTokens.getToken(externalAccountIdentity(external), fetch, context), ...quota };
+  }
+
   /**
-   * The bearer token of a request: the key's service account (value-or-config: its JSON in vertex_key_config or, as a
-   * fallback, in the value), or, for a key with neither, the host's Google identity: the service account
-   * GOOGLE_APPLICATION_CREDENTIALS names, else the metadata server's.
+   * The credential of a request: the key's own Google credentials (value-or-config: the JSON in vertex_key_config or,
+   * as a fallback, in the value), or, for a key with neither, the host's Google identity: the credential file
+   * GOOGLE_APPLICATION_CREDENTIALS names, else the metadata server's service account.
    */
-  async function bearerFor(context: ProviderContext): Promise<string> {
+  async function bearerFor(context: ProviderContext): Promise<Bearer> {
     const key = context.key;
     const text = key.vertex?.authCredentials || (key.value.trim().startsWith('{') ? key.value : '');
-    if (text !== '' || key.value !== '') return tokens.getToken(credentialOf(text, key.name), context);
+    if (text !== '' || key.value !== '') return tokenOf(credentialOf(text, key.name, 'key'), context);
     const read = hostIdentity.readApplicationCredentials;
-    if (read === undefined) return metadataTokens.getToken(context);
+    if (read === undefined) return { token: await metadataTokens.getToken(context) };
     applicationCredentials ??= read().catch((error: unknown) => {
       applicationCredentials = undefined;
       const detail = (error as { code?: string }).code ?? (error instanceof Error ? error.message : String(error));
-      throw errors.unavailable(`The service-account file GOOGLE_APPLICATION_CREDENTIALS names could not be read (${detail}).`, { code: 'provider_credentials_missing' });
+      throw errors.unavailable(`The credential file GOOGLE_APPLICATION_CREDENTIALS names could not be read (${detail}).`, { code: 'provider_credentials_missing' });
     });
-    return tokens.getToken(credentialOf(await applicationCredentials, `${key.name} (GOOGLE_APPLICATION_CREDENTIALS)`), context);
+    return tokenOf(credentialOf(await applicationCredentials, `${key.name} (GOOGLE_APPLICATION_CREDENTIALS)`, 'host'), context);
   }
 
   async function post(
@@ -98,11 +126,13 @@ export const createVertexAdapter: AdapterFactory = (options) => {
   ): Promise<UpstreamRequest> {
     vertexSettings(context.key);
     const url = vertexModelUrl(context, publisher, model, method) + (stream && publisher === 'google' ? '?alt=sse' : '');
-    const token = await bearerFor(context);
+    const bearer = await bearerFor(context);
     // Claude's beta features ride along, as the Anthropic publisher reads them.
     const headers = messagesHeaders(context.provider.network.extraHeaders, stream ? 'text/event-stream' : 'application/json', betas);
     // Set last so that configured extra headers can never replace the credential.
-    headers.authorization = `Bearer ${token}`;
+    headers.authorization = `Bearer ${bearer.token}`;
+    // A quota project the provider's headers already name wins, as a header set by hand does in Google's libraries.
+    if (bearer.quotaProject !== undefined && headers['x-goog-user-project'] === undefined) headers['x-goog-user-project'] = bearer.quotaProject;
     return { method: 'POST', url, headers, body: serialized ?? JSON.stringify(body) };
   }
 

@@ -6,7 +6,8 @@
  */
 import { errors } from '../../spec/errors.js';
 import { DETACHED_SIGNAL, untilAborted } from '../../spec/until-aborted.js';
-import { googleTokenRefused, type TokenRequestContext } from './service-account-token.js';
+import type { TokenRequestContext } from './service-account-token.js';
+import { googleTokenRefused } from './token-endpoint.js';
 
 /** The metadata server's name on every Google Cloud runtime. */
 export const DEFAULT_METADATA_HOST = 'metadata.google.internal';

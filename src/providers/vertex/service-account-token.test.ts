@@ -127,6 +127,18 @@ describe('createAccessTokenSource', () => {
     expect(mock.tokenRequests - before).toBe(2);
   });
 
+  it('tells an unreachable token endpoint as a 503 provider_credentials_missing naming it', async () => {
+    const credential = parseServiceAccountCredential(serviceAccountJson({ client_email: 'unreachable@tollgate-test.iam.gserviceaccount.com', token_uri: 'http://127.0.0.1:9/token' }), 'k');
+    const send = async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+    };
+    await expect(createAccessTokenSource().getToken(credential, { send, now: () => 0 })).rejects.toMatchObject({
+      status: 503,
+      code: 'provider_credentials_missing',
+      message: "Google's token endpoint (http://127.0.0.1:9/token) could not be reached (connect ECONNREFUSED 127.0.0.1:9).",
+    });
+  });
+
   it('lets a caller stop waiting without failing the others, nor cancelling the request it started for them', async () => {
     const source = createAccessTokenSource();
     const credential = parseServiceAccountCredential(serviceAccountJson({ client_email: 'abort@tollgate-test.iam.gserviceaccount.com' }), 'k');

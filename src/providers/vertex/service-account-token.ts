@@ -5,7 +5,8 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../../spec/errors.js';
 import type { HttpSend } from '../../spec/provider.js';
-import { DETACHED_SIGNAL, untilAborted } from '../../spec/until-aborted.js';
+import { untilAborted } from '../../spec/until-aborted.js';
+import { googleTokenRefused, sendForToken } from './token-endpoint.js';
 
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -22,13 +23,14 @@ export interface ServiceAccountCredential {
   tokenUri: string;
 }
 
-function credentialError(keyName: string, problem: string): GatewayError {
+/** Credentials that cannot be used as written (the operator's to fix): `problem` names what is wrong, never a value. */
+export function credentialError(keyName: string, problem: string): GatewayError {
   // Never quote the input: JSON.parse and crypto messages may contain an excerpt of the private key.
   return new GatewayError({
     status: 500,
     type: 'server_error',
     code: 'invalid_provider_credentials',
-    message: `The Vertex key '${keyName}' has unusable service-account credentials: ${problem}.`,
+    message: `The Vertex key '${keyName}' has unusable Google credentials: ${problem}.`,
   });
 }
 
@@ -99,26 +101,6 @@ export interface AccessTokenSource {
   getToken(credential: ServiceAccountCredential, context: TokenRequestContext): Promise<string>;
 }
 
-/** A token request Google answered with an error (`source` names who answered), as the client is told it. */
-export function googleTokenRefused(status: number, body: Uint8Array, source = "Google's token endpoint"): GatewayError {
-  let description = '';
-  try {
-    const parsed = JSON.parse(new TextDecoder().decode(body)) as { error?: unknown; error_description?: unknown };
-    description = [parsed.error, parsed.error_description].filter((part) => typeof part === 'string').join(': ');
-  } catch {
-    // A non-JSON answer (an HTML error page) says nothing worth repeating.
-  }
-  const transient = status >= 500 || status === 429;
-  return new GatewayError({
-    status: transient ? 502 : 401,
-    type: transient ? 'upstream_error' : 'authentication_error',
-    code: transient ? 'upstream_token_unavailable' : 'upstream_token_refused',
-    message: `${source} answered HTTP ${status}${description ? ` (${description.slice(0, 200)})` : ''}.`,
-    retryable: transient,
-    upstream: true,
-  });
-}
-
 /**
  * Creates a token source. Tokens are cached per client_email; concurrent callers of an account with no valid
  * token share one refresh, and a failed refresh is not cached (the next caller tries again).
@@ -131,9 +113,10 @@ export function createAccessTokenSource(): AccessTokenSource {
     const requestedAt = context.now();
     const form = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: createServiceAccountAssertion(credential, requestedAt) });
     // Shared by every caller waiting for this account's token: the caller that started it may leave without cancelling it.
-    const response = await context.send(
+    const response = await sendForToken(
+      context.send,
       { method: 'POST', url: credential.tokenUri, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
-      DETACHED_SIGNAL,
+      `Google's token endpoint (${credential.tokenUri})`,
     );
     if (response.status !== 200) throw googleTokenRefused(response.status, response.body);
     let parsed: { access_token?: unknown; expires_in?: unknown };
