@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { gatewayErrorOf } from '../../../test/support/gateway-error-of.js';
 import { GatewayError } from '../../spec/errors.js';
 import type { UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
 import {
@@ -22,16 +23,6 @@ const reply = (status: number, body: unknown): UpstreamResponse => ({ status, he
 
 function parse(credentialSource: unknown, extra: Record<string, unknown> = {}): ExternalAccountCredential {
   return parseExternalAccount({ type: 'external_account', audience, subject_token_type: jwtType, credential_source: credentialSource, ...extra }, fail);
-}
-
-function failureOf(action: () => unknown): GatewayError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error('expected a GatewayError');
 }
 
 describe('parseExternalAccount', () => {
@@ -81,7 +72,7 @@ describe('parseExternalAccount', () => {
       [{ executable: { command: '/bin/token' } }, 'a program (credential_source.executable)'],
       [{ certificate: { use_default_certificate_config: true } }, 'an X.509 certificate'],
     ] as const) {
-      const failure = failureOf(() => parse(source));
+      const failure = gatewayErrorOf(() => parse(source));
       expect(failure).toMatchObject({ status: 503, code: 'provider_credentials_missing' });
       expect(failure.message).toContain(named);
       expect(failure.message).toContain('a file (credential_source.file) or a URL (credential_source.url), as text or JSON');
@@ -89,13 +80,13 @@ describe('parseExternalAccount', () => {
   });
 
   it('names a malformed field', () => {
-    expect(failureOf(() => parseExternalAccount({ type: 'external_account', credential_source: { file: '/t' } }, fail)).message).toBe('the external_account credentials lack audience, subject_token_type');
-    expect(failureOf(() => parse(undefined)).message).toBe('credential_source is missing');
-    expect(failureOf(() => parse({})).message).toMatch(/^credential_source names no subject token source/);
-    expect(failureOf(() => parse({ file: '/t', format: { type: 'xml' } })).message).toBe("credential_source.format.type is 'xml', expected 'text' or 'json'");
-    expect(failureOf(() => parse({ file: '/t', format: { type: 'json' } })).message).toBe('credential_source.format.subject_token_field_name is required with the json format');
-    expect(failureOf(() => parse({ url: 'http://x', headers: { Metadata: true } })).message).toBe('credential_source.headers.Metadata is not a string');
-    expect(failureOf(() => parse({ file: '/t' }, { service_account_impersonation: { token_lifetime_seconds: '1h' } })).message).toMatch(/token_lifetime_seconds/);
+    expect(gatewayErrorOf(() => parseExternalAccount({ type: 'external_account', credential_source: { file: '/t' } }, fail)).message).toBe('the external_account credentials lack audience, subject_token_type');
+    expect(gatewayErrorOf(() => parse(undefined)).message).toBe('credential_source is missing');
+    expect(gatewayErrorOf(() => parse({})).message).toMatch(/^credential_source names no subject token source/);
+    expect(gatewayErrorOf(() => parse({ file: '/t', format: { type: 'xml' } })).message).toBe("credential_source.format.type is 'xml', expected 'text' or 'json'");
+    expect(gatewayErrorOf(() => parse({ file: '/t', format: { type: 'json' } })).message).toBe('credential_source.format.subject_token_field_name is required with the json format');
+    expect(gatewayErrorOf(() => parse({ url: 'http://x', headers: { Metadata: true } })).message).toBe('credential_source.headers.Metadata is not a string');
+    expect(gatewayErrorOf(() => parse({ file: '/t' }, { service_account_impersonation: { token_lifetime_seconds: '1h' } })).message).toMatch(/token_lifetime_seconds/);
   });
 });
 
@@ -113,7 +104,7 @@ describe('readSubjectToken', () => {
       ['eyJ.secret-token.sig', { type: 'json', fieldName: 'id_token' }, 'is not JSON, as its format says'],
       ['{"access_token":"eyJ.secret-token.sig"}', { type: 'json', fieldName: 'id_token' }, "holds no string member 'id_token'"],
     ] as const) {
-      const failure = failureOf(() => readSubjectToken(content, file(format)));
+      const failure = gatewayErrorOf(() => readSubjectToken(content, file(format)));
       expect(failure).toMatchObject({ status: 503, code: 'provider_credentials_missing', message: `The subject token file /t (credential_source.file) ${problem}.` });
       expect(failure.message).not.toContain('secret-token');
     }
@@ -155,12 +146,12 @@ describe('impersonationRequest and readImpersonationReply', () => {
   it('reads the token and its RFC 3339 expiry, and tells a refusal in IAM’s own words', () => {
     expect(readImpersonationReply(200, reply(200, { accessToken: 'ya29.sa', expireTime: '2026-11-23T13:00:00Z' }).body)).toEqual({ token: 'ya29.sa', expiresAt: Date.parse('2026-11-23T13:00:00Z') });
     const denied = reply(403, { error: { code: 403, message: "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).", status: 'PERMISSION_DENIED' } });
-    expect(failureOf(() => readImpersonationReply(403, denied.body))).toMatchObject({
+    expect(gatewayErrorOf(() => readImpersonationReply(403, denied.body))).toMatchObject({
       status: 401,
       code: 'upstream_token_refused',
       message: "Google's IAM Credentials API (generateAccessToken) answered HTTP 403 (PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).).",
     });
-    expect(failureOf(() => readImpersonationReply(200, reply(200, { accessToken: 'ya29.sa', expireTime: 'soon' }).body))).toMatchObject({ status: 502 });
+    expect(gatewayErrorOf(() => readImpersonationReply(200, reply(200, { accessToken: 'ya29.sa', expireTime: 'soon' }).body))).toMatchObject({ status: 502 });
   });
 });
 

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../spec/errors.js';
+import { gatewayErrorOf } from '../../../test/support/gateway-error-of.js';
 import { keyCredentialProblem, parseGoogleCredential } from './google-credential.js';
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
@@ -14,16 +14,6 @@ const external = {
   credential_source: { file: '/var/run/token' },
 };
 
-function failureOf(action: () => unknown): GatewayError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof GatewayError) return error;
-    throw error;
-  }
-  throw new Error('expected a GatewayError');
-}
-
 describe('parseGoogleCredential', () => {
   it('reads each type with the quota project the file names', () => {
     expect(parseGoogleCredential(JSON.stringify(serviceAccount), 'k', 'key')).toMatchObject({ type: 'service_account', account: { clientEmail: 'sa@p.iam.gserviceaccount.com' }, quotaProject: 'sa-billing' });
@@ -35,19 +25,19 @@ describe('parseGoogleCredential', () => {
   });
 
   it("takes workload identity federation only from the host's file", () => {
-    const failure = failureOf(() => parseGoogleCredential(JSON.stringify(external), 'vertex-main', 'key'));
+    const failure = gatewayErrorOf(() => parseGoogleCredential(JSON.stringify(external), 'vertex-main', 'key'));
     expect(failure).toMatchObject({ status: 500, code: 'invalid_provider_credentials' });
     expect(failure.message).toMatch(/^The Vertex key 'vertex-main' has unusable Google credentials: external_account credentials \(workload identity federation\) are taken only from the GOOGLE_APPLICATION_CREDENTIALS file/);
   });
 
   it('names an unknown type with the types the origin takes, and a broken file without quoting it', () => {
     const other = JSON.stringify({ type: 'impersonated_service_account', source_credentials: user });
-    expect(failureOf(() => parseGoogleCredential(other, 'k', 'key')).message).toMatch(/type is 'impersonated_service_account', expected 'service_account' or 'authorized_user'\.$/);
-    expect(failureOf(() => parseGoogleCredential(other, 'k', 'host')).message).toMatch(/expected 'service_account', 'authorized_user' or 'external_account'\.$/);
-    const broken = failureOf(() => parseGoogleCredential(JSON.stringify(user).slice(0, -30), 'k', 'key'));
+    expect(gatewayErrorOf(() => parseGoogleCredential(other, 'k', 'key')).message).toMatch(/type is 'impersonated_service_account', expected 'service_account' or 'authorized_user'\.$/);
+    expect(gatewayErrorOf(() => parseGoogleCredential(other, 'k', 'host')).message).toMatch(/expected 'service_account', 'authorized_user' or 'external_account'\.$/);
+    const broken = gatewayErrorOf(() => parseGoogleCredential(JSON.stringify(user).slice(0, -30), 'k', 'key'));
     expect(broken.message).toMatch(/not valid JSON/);
     expect(broken.message).not.toContain('user-secret');
-    expect(failureOf(() => parseGoogleCredential(JSON.stringify({ ...user, client_secret: '' }), 'k', 'key')).message).toMatch(/the authorized_user credentials lack client_secret\.$/);
+    expect(gatewayErrorOf(() => parseGoogleCredential(JSON.stringify({ ...user, client_secret: '' }), 'k', 'key')).message).toMatch(/the authorized_user credentials lack client_secret\.$/);
   });
 });
 
