@@ -5,15 +5,13 @@
  * Google`. One token for the process, cached until shortly before it expires; concurrent callers share one request.
  */
 import { errors } from '../../spec/errors.js';
-import { DETACHED_SIGNAL, untilAborted } from '../../spec/until-aborted.js';
+import { DETACHED_SIGNAL } from '../../spec/until-aborted.js';
 import type { TokenRequestContext } from './service-account-token.js';
-import { googleTokenRefused } from './token-endpoint.js';
+import { createTokenCache, type IssuedToken } from './token-cache.js';
+import { readOAuthTokenReply } from './token-endpoint.js';
 
 /** The metadata server's name on every Google Cloud runtime. */
 export const DEFAULT_METADATA_HOST = 'metadata.google.internal';
-
-/** Tokens are replaced this long before they expire, so that none expires in flight. */
-const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
 /** Hands out the host identity's access token. */
 export interface MetadataTokenSource {
@@ -23,10 +21,9 @@ export interface MetadataTokenSource {
 /** Creates the source for the metadata server at `metadataHost` (a host, or a host and port). */
 export function createMetadataTokenSource(metadataHost: string = DEFAULT_METADATA_HOST): MetadataTokenSource {
   const url = `http://${metadataHost}/computeMetadata/v1/instance/service-accounts/default/token`;
-  let cached: { token: string; refreshAt: number } | undefined;
-  let inFlight: Promise<string> | undefined;
+  const tokens = createTokenCache();
 
-  async function refresh(context: TokenRequestContext): Promise<string> {
+  async function fetchToken(context: TokenRequestContext): Promise<IssuedToken> {
     const requestedAt = context.now();
     // Shared by every caller waiting for the token: the caller that started it may leave without cancelling it.
     const response = await context.send({ method: 'GET', url, headers: { 'metadata-flavor': 'Google', accept: 'application/json' } }, DETACHED_SIGNAL).catch((error: unknown) => {
@@ -36,30 +33,12 @@ export function createMetadataTokenSource(metadataHost: string = DEFAULT_METADAT
         { code: 'provider_credentials_missing' },
       );
     });
-    if (response.status !== 200) throw googleTokenRefused(response.status, response.body, "Google's metadata server");
-    let parsed: { access_token?: unknown; expires_in?: unknown };
-    try {
-      parsed = JSON.parse(new TextDecoder().decode(response.body)) as typeof parsed;
-    } catch {
-      throw googleTokenRefused(502, new Uint8Array(), "Google's metadata server");
-    }
-    if (typeof parsed.access_token !== 'string' || parsed.access_token === '') throw googleTokenRefused(502, new Uint8Array(), "Google's metadata server");
-    const lifetimeMs = (typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : 3600) * 1000;
-    cached = { token: parsed.access_token, refreshAt: requestedAt + lifetimeMs - Math.min(REFRESH_MARGIN_MS, lifetimeMs / 2) };
-    return parsed.access_token;
+    return readOAuthTokenReply(response, requestedAt, "Google's metadata server");
   }
 
   return {
     getToken(context) {
-      if (cached !== undefined && context.now() < cached.refreshAt) return Promise.resolve(cached.token);
-      if (inFlight === undefined) {
-        inFlight = refresh(context).finally(() => {
-          inFlight = undefined;
-        });
-        // Callers that stopped waiting leave the shared promise unobserved; its failure is theirs, not the process's.
-        inFlight.catch(() => undefined);
-      }
-      return untilAborted(inFlight, context.signal);
+      return tokens.getToken('metadata', () => fetchToken(context), context);
     },
   };
 }

@@ -5,16 +5,13 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../../spec/errors.js';
 import type { HttpSend } from '../../spec/provider.js';
-import { untilAborted } from '../../spec/until-aborted.js';
-import { googleTokenRefused, sendForToken } from './token-endpoint.js';
+import { createTokenCache, type IssuedToken } from './token-cache.js';
+import { readOAuthTokenReply, sendForToken } from './token-endpoint.js';
 
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Google's maximum assertion lifetime. */
 const ASSERTION_LIFETIME_SECONDS = 3600;
-/** Tokens are replaced this long before they expire, so that none expires in flight. */
-const REFRESH_MARGIN_MS = 5 * 60 * 1000;
-
 /** The fields of a service-account key file that the grant needs. */
 export interface ServiceAccountCredential {
   clientEmail: string;
@@ -85,11 +82,6 @@ export function createServiceAccountAssertion(credential: ServiceAccountCredenti
   return `${header}.${claims}.${signer.sign(credential.privateKey).toString('base64url')}`;
 }
 
-interface CachedToken {
-  token: string;
-  refreshAt: number;
-}
-
 export interface TokenRequestContext {
   send: HttpSend;
   now: () => number;
@@ -106,45 +98,22 @@ export interface AccessTokenSource {
  * token share one refresh, and a failed refresh is not cached (the next caller tries again).
  */
 export function createAccessTokenSource(): AccessTokenSource {
-  const cache = new Map<string, CachedToken>();
-  const inFlight = new Map<string, Promise<string>>();
+  const tokens = createTokenCache();
 
-  async function refresh(credential: ServiceAccountCredential, context: TokenRequestContext): Promise<string> {
+  async function fetchToken(credential: ServiceAccountCredential, context: TokenRequestContext): Promise<IssuedToken> {
     const requestedAt = context.now();
     const form = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: createServiceAccountAssertion(credential, requestedAt) });
-    // Shared by every caller waiting for this account's token: the caller that started it may leave without cancelling it.
     const response = await sendForToken(
       context.send,
       { method: 'POST', url: credential.tokenUri, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
       `Google's token endpoint (${credential.tokenUri})`,
     );
-    if (response.status !== 200) throw googleTokenRefused(response.status, response.body);
-    let parsed: { access_token?: unknown; expires_in?: unknown };
-    try {
-      parsed = JSON.parse(new TextDecoder().decode(response.body)) as typeof parsed;
-    } catch {
-      throw googleTokenRefused(502, new Uint8Array());
-    }
-    if (typeof parsed.access_token !== 'string' || parsed.access_token === '') throw googleTokenRefused(502, new Uint8Array());
-    const lifetimeMs = (typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : 3600) * 1000;
-    // Short-lived tokens still get used for half their life rather than never.
-    const refreshAt = requestedAt + lifetimeMs - Math.min(REFRESH_MARGIN_MS, lifetimeMs / 2);
-    cache.set(credential.clientEmail, { token: parsed.access_token, refreshAt });
-    return parsed.access_token;
+    return readOAuthTokenReply(response, requestedAt, "Google's token endpoint");
   }
 
   return {
     getToken(credential, context) {
-      const cached = cache.get(credential.clientEmail);
-      if (cached && context.now() < cached.refreshAt) return Promise.resolve(cached.token);
-      let pending = inFlight.get(credential.clientEmail);
-      if (!pending) {
-        pending = refresh(credential, context).finally(() => inFlight.delete(credential.clientEmail));
-        // Callers that stopped waiting leave the shared promise unobserved; its failure is theirs, not the process's.
-        pending.catch(() => undefined);
-        inFlight.set(credential.clientEmail, pending);
-      }
-      return untilAborted(pending, context.signal);
+      return tokens.getToken(`service_account:${credential.clientEmail}`, () => fetchToken(credential, context), context);
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Access tokens kept per identity until shortly before they expire, one fetch at a time per identity: the cache of
- * the refresh-token grant and of workload identity federation (the service-account grant and the metadata server
- * keep their own, older copies of the same rules).
+ * every Google token source (the service-account grant, the refresh-token grant, workload identity federation and
+ * the metadata server).
  */
 import { untilAborted } from '../../spec/until-aborted.js';
 
