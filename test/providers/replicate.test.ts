@@ -27,6 +27,33 @@ const creations = (target: ReplicateMock = mock): RecordedRequest[] => target.re
 const openai = (keyName: string) =>
   new OpenAI({ apiKey: testAdminKey, baseURL: `${tollgate.url}/v1`, maxRetries: 0, defaultHeaders: { 'x-tollgate-key-id': ids[keyName]! } });
 
+/**
+ * A gateway of its own whose Replicate provider points at `upstream` with one key, `main`; with `adapter`, that adapter
+ * serves Replicate instead of the registry's (tests inject polling waits or watch the adapter's calls).
+ */
+async function replicateGateway(upstream: ReplicateMock, adapter?: ProviderAdapter): Promise<LiveGateway> {
+  let adapters: Map<string, ProviderAdapter> | undefined;
+  if (adapter !== undefined) {
+    adapters = new Map(createAdapterRegistry());
+    adapters.set('replicate', adapter);
+  }
+  const gateway = await startLiveGateway(adapters ? { adapters } : {});
+  await gateway.configureProvider('replicate', { network_config: { base_url: upstream.baseUrl, ...fast } });
+  await gateway.addKey('replicate', { name: 'main', value: apiKey });
+  return gateway;
+}
+
+/** An inference API key with a token limit, so that its ledger rows and settlements can be watched. */
+async function limitedApiKey(gateway: LiveGateway): Promise<{ id: string; secret: string }> {
+  const created = await gateway.request({
+    method: 'POST',
+    url: '/api/v1/api_keys',
+    body: { apiKeyType: 'INFERENCE', consumptionLimit: { tokens: 1_000_000 }, limitPeriod: 'LIFETIME' },
+  });
+  if (created.status !== 200) throw new Error(`creating an API key failed: ${created.status} ${created.text}`);
+  return { id: created.body.data.id as string, secret: created.body.data.apiKey as string };
+}
+
 beforeAll(async () => {
   mock = await startReplicateMock({ apiKeys: [apiKey] });
   tollgate = await startLiveGateway();
@@ -127,11 +154,7 @@ describe('Replicate: a prediction still running after Prefer: wait is polled unt
   beforeAll(async () => {
     slowMock = await startReplicateMock({ apiKeys: [apiKey], processingPolls: 2 });
     // The adapter's waits between polls are injected, so the test polls without sleeping.
-    const adapters = new Map(createAdapterRegistry());
-    adapters.set('replicate', createReplicateAdapterWith({ polling: { waitBeforePoll: async () => undefined } }));
-    gateway = await startLiveGateway({ adapters });
-    await gateway.configureProvider('replicate', { network_config: { base_url: slowMock.baseUrl, ...fast } });
-    await gateway.addKey('replicate', { name: 'main', value: apiKey });
+    gateway = await replicateGateway(slowMock, createReplicateAdapterWith({ polling: { waitBeforePoll: async () => undefined } }));
   });
   afterAll(async () => {
     await gateway?.dispose();
@@ -164,16 +187,12 @@ describe('Replicate: a client that leaves while the prediction runs', () => {
 
   beforeAll(async () => {
     runningMock = await startReplicateMock({ apiKeys: [apiKey], processingPolls: 1_000 });
-    const adapters = new Map(createAdapterRegistry());
     const waitBeforePoll = async (attempt: number) => {
       if (attempt < 1) return;
       waiting();
       await released;
     };
-    adapters.set('replicate', createReplicateAdapterWith({ polling: { waitBeforePoll } }));
-    gateway = await startLiveGateway({ adapters });
-    await gateway.configureProvider('replicate', { network_config: { base_url: runningMock.baseUrl, ...fast } });
-    await gateway.addKey('replicate', { name: 'main', value: apiKey });
+    gateway = await replicateGateway(runningMock, createReplicateAdapterWith({ polling: { waitBeforePoll } }));
   });
   afterAll(async () => {
     await gateway?.dispose();
@@ -237,18 +256,8 @@ describe('Replicate: a client that leaves while the prediction is being created'
         },
       },
     };
-    const adapters = new Map(createAdapterRegistry());
-    adapters.set('replicate', watched);
-    gateway = await startLiveGateway({ adapters });
-    await gateway.configureProvider('replicate', { network_config: { base_url: creatingMock.baseUrl, ...fast } });
-    await gateway.addKey('replicate', { name: 'main', value: apiKey });
-    const created = await gateway.request({
-      method: 'POST',
-      url: '/api/v1/api_keys',
-      body: { apiKeyType: 'INFERENCE', consumptionLimit: { tokens: 1_000_000 }, limitPeriod: 'LIFETIME' },
-    });
-    if (created.status !== 200) throw new Error(`creating an API key failed: ${created.status} ${created.text}`);
-    inferenceKey = created.body.data.apiKey as string;
+    gateway = await replicateGateway(creatingMock, watched);
+    inferenceKey = (await limitedApiKey(gateway)).secret;
   });
   afterAll(async () => {
     await gateway?.dispose();
@@ -328,17 +337,10 @@ describe('Replicate: usage in the ledger', () => {
 
   beforeAll(async () => {
     usageMock = await startReplicateMock({ apiKeys: [apiKey] });
-    gateway = await startLiveGateway();
-    await gateway.configureProvider('replicate', { network_config: { base_url: usageMock.baseUrl, ...fast } });
-    await gateway.addKey('replicate', { name: 'main', value: apiKey });
-    const created = await gateway.request({
-      method: 'POST',
-      url: '/api/v1/api_keys',
-      body: { apiKeyType: 'INFERENCE', consumptionLimit: { tokens: 1_000_000 }, limitPeriod: 'LIFETIME' },
-    });
-    if (created.status !== 200) throw new Error(`creating an API key failed: ${created.status} ${created.text}`);
-    apiKeyId = created.body.data.id as string;
-    client = new OpenAI({ apiKey: created.body.data.apiKey as string, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    gateway = await replicateGateway(usageMock);
+    const limited = await limitedApiKey(gateway);
+    apiKeyId = limited.id;
+    client = new OpenAI({ apiKey: limited.secret, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
   });
   afterAll(async () => {
     await gateway?.dispose();
@@ -484,11 +486,7 @@ describe('Replicate: what the core does with the follow-up read', () => {
         },
       },
     };
-    const adapters = new Map(createAdapterRegistry());
-    adapters.set('replicate', wrapped);
-    gateway = await startLiveGateway({ adapters });
-    await gateway.configureProvider('replicate', { network_config: { base_url: followUpMock.baseUrl, ...fast } });
-    await gateway.addKey('replicate', { name: 'main', value: apiKey });
+    gateway = await replicateGateway(followUpMock, wrapped);
   });
   afterAll(async () => {
     await gateway?.dispose();
