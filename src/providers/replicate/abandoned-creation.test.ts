@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { replicateContext } from '../../../test/support/replicate-context.js';
 import type { HttpSend, ProviderContext, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
 import { DETACHED_SIGNAL } from '../../spec/until-aborted.js';
 import { cancelAbandoned, predictionToCancel, sendCreation } from './abandoned-creation.js';
@@ -25,19 +26,7 @@ function recordingSend(): { send: HttpSend; calls: Array<{ request: UpstreamRequ
 }
 
 function contextWith(send: HttpSend, signal?: AbortSignal): ProviderContext {
-  return {
-    provider: {
-      name: 'replicate',
-      adapterType: 'replicate',
-      network: { extraHeaders: {}, timeoutMs: 30_000, maxRetries: 0, retryBackoffInitialMs: 0, retryBackoffMaxMs: 0 },
-    },
-    key: { id: 'key-1', name: 'main', provider: 'replicate', value: 'r8_key' },
-    model: 'meta/meta-llama-3-8b-instruct',
-    requestId: 'req-1',
-    send,
-    now: () => 0,
-    signal,
-  };
+  return replicateContext(send, { now: () => 0, ...(signal !== undefined ? { signal } : {}) });
 }
 
 const create: UpstreamRequest = { method: 'POST', url: 'https://api.replicate.com/v1/models/meta/meta-llama-3-8b-instruct/predictions', headers, body: '{}' };

@@ -4,6 +4,7 @@ import { isGatewayError, type GatewayError } from '../../spec/errors.js';
 import type { ChatCompletionRequest } from '../../spec/openai.js';
 import type { ProviderAdapter, ProviderContext, ResolvedKey, StreamEvent, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
 import { startReplicateMock, type ReplicateMock } from '../../../test/mocks/replicate-mock.js';
+import { replicateContext } from '../../../test/support/replicate-context.js';
 import { createReplicateAdapterWith } from './index.js';
 
 let mock: ReplicateMock | undefined;
@@ -24,18 +25,7 @@ async function send(upstream: UpstreamRequest, signal?: AbortSignal): Promise<Up
 }
 
 function contextFor(server: ReplicateMock, overrides: { model?: string; key?: Partial<ResolvedKey>; now?: () => number; timeoutMs?: number } = {}): ProviderContext {
-  return {
-    provider: {
-      name: 'replicate',
-      adapterType: 'replicate',
-      network: { baseUrl: server.baseUrl, extraHeaders: {}, timeoutMs: overrides.timeoutMs ?? 30_000, maxRetries: 0, retryBackoffInitialMs: 0, retryBackoffMaxMs: 0 },
-    },
-    key: { id: 'key-1', name: 'main', provider: 'replicate', value: 'test-replicate-key', ...overrides.key },
-    model: overrides.model ?? 'meta/meta-llama-3-8b-instruct',
-    requestId: 'req-1',
-    send,
-    now: overrides.now ?? (() => 1_700_000_000_000),
-  };
+  return replicateContext(send, { baseUrl: server.baseUrl, ...overrides, key: { value: 'test-replicate-key', ...overrides.key } });
 }
 
 /** An adapter whose polls happen at once, recording the attempts it was asked to wait before. */

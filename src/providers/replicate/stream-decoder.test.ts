@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { replicateContext } from '../../../test/support/replicate-context.js';
 import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamRequest, UpstreamResponse } from '../../spec/provider.js';
 import { createReplicateStreamDecoder, type PredictionLookup } from './stream-decoder.js';
 import type { ReplicatePrediction } from './wire-types.js';
@@ -7,24 +8,16 @@ import type { ReplicatePrediction } from './wire-types.js';
 /** A context whose `send` answers from `replies` in order and records what it was asked. */
 function fakeContext(replies: Array<UpstreamResponse | Error> = []): { context: ProviderContext; sent: Array<{ request: UpstreamRequest; signal?: AbortSignal }> } {
   const sent: Array<{ request: UpstreamRequest; signal?: AbortSignal }> = [];
-  const context: ProviderContext = {
-    provider: {
-      name: 'replicate',
-      adapterType: 'replicate',
-      network: { extraHeaders: {}, timeoutMs: 30_000, maxRetries: 0, retryBackoffInitialMs: 0, retryBackoffMaxMs: 0 },
-    },
-    key: { id: 'key-1', name: 'main', provider: 'replicate', value: 'r8_secret' },
-    model: 'meta/meta-llama-3-8b-instruct',
-    requestId: 'req-7',
-    now: () => 1_700_000_000_000,
-    send: async (request, signal) => {
+  const context = replicateContext(
+    async (request, signal) => {
       sent.push({ request, ...(signal ? { signal } : {}) });
       const reply = replies.shift();
       if (reply === undefined) throw new Error(`unexpected ${request.method} ${request.url}`);
       if (reply instanceof Error) throw reply;
       return reply;
     },
-  };
+    { key: { value: 'r8_secret' }, requestId: 'req-7' },
+  );
   return { context, sent };
 }
 
