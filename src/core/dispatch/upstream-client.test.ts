@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cancellation } from '../../spec/cancellation.js';
-import { UpstreamClient } from './upstream-client.js';
+import { createUpstreamAgent, UpstreamClient } from './upstream-client.js';
 
 /** Bytes per write of the endless reply: it never ends, so only a bound stops a reader. */
 const chunk = Buffer.alloc(16 * 1024, 0x61);
@@ -149,5 +149,30 @@ describe('UpstreamClient: a request sent detached from its caller', () => {
     upstream.answer('{}');
     await probe;
     expect(upstream.paths).toEqual(['/probe']);
+  });
+});
+
+describe('UpstreamClient: many requests in flight to one origin', () => {
+  it('sends every request at once, however many are in flight: no pool queue below the providers\' concurrency settings', async () => {
+    // Held, like the long streams of a model: none ends before all have been sent.
+    const held: Array<() => void> = [];
+    server = createServer((request, response) => {
+      request.resume();
+      held.push(() => response.end('{}'));
+    });
+    await new Promise<void>((resolve) => server!.listen({ port: 0, host: '127.0.0.1', backlog: 2048 }, resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const agent = createUpstreamAgent();
+    client = new UpstreamClient(agent);
+    // More than a pool of 512 connections, the cap this agent once had, would hold.
+    const inFlight = 600;
+    const replies = Array.from({ length: inFlight }, () => client!.send({ method: 'POST', url: `${origin}/v1/chat/completions`, headers: {}, body: '{}' }, { timeoutMs: 60_000 }));
+    const queuedInPool = () => ((agent as unknown as { stats: Record<string, { queued: number }> }).stats)[origin]?.queued ?? 0;
+    // Every request is either at the upstream or waiting in the pool for a connection; neither count is timed.
+    await expect.poll(() => held.length + queuedInPool(), { timeout: 60_000 }).toBe(inFlight);
+    expect(queuedInPool()).toBe(0);
+    expect(held.length).toBe(inFlight);
+    for (const answer of held.splice(0)) answer();
+    expect((await Promise.all(replies)).every((reply) => reply.status === 200)).toBe(true);
   });
 });

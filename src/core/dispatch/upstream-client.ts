@@ -21,12 +21,16 @@ export interface UpstreamStream {
 /**
  * The keep-alive agent upstream requests go through: one pool per origin, connections kept between requests; through
  * the egress proxy when one is given (a CONNECT tunnel per pooled connection; hosts in `noProxy` directly).
+ *
+ * The pools open as many connections as requests are in flight: what bounds them is each provider's
+ * `concurrency_and_buffer_size`, which answers a request beyond it with a 429 the operator can see and tune. A cap of
+ * the pool's own would queue requests below that setting, unseen, for as long as the streams ahead of them last
+ * (512 here once made the 513th concurrent stream to an origin wait out a whole stream before its first byte).
  */
 export function createUpstreamAgent(proxy?: UpstreamProxy): Dispatcher {
   const options = {
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
-    connections: 512,
     pipelining: 1,
     connect: { timeout: 10_000 },
   };
