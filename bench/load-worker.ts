@@ -5,6 +5,7 @@
 import { serveIpcRequests } from './lib/ipc-worker.js';
 import { runLatency, runStream } from './lib/latency-client.js';
 import type { LoadJob, LoadResult } from './lib/load-jobs.js';
+import { runOpenStreams } from './lib/open-streams-client.js';
 import { runThroughput } from './lib/throughput-client.js';
 
 function run(job: LoadJob): Promise<LoadResult> {
@@ -15,6 +16,8 @@ function run(job: LoadJob): Promise<LoadResult> {
       return runLatency(job);
     case 'stream':
       return runStream(job);
+    case 'open-streams':
+      return runOpenStreams(job);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Runs the benchmark's mock upstream as its own process:
- *   node --import tsx bench/mock-server.ts [--port=N] [--delay-ms=N] [--chunk-delay-ms=N] [--stream-chunks=N]
+ *   node --import tsx bench/mock-server.ts [--port=N] [--delay-ms=N] [--chunk-delay-ms=N] [--stream-chunks=N] [--stamp-chunks=1]
  * Prints one JSON line `{"port": N}` when listening; stops on SIGTERM/SIGINT.
  */
 import { startMockUpstream } from './lib/mock-upstream.js';
@@ -17,6 +17,7 @@ const mock = await startMockUpstream(flag('port', 0), {
   delayMs: flag('delay-ms', 0),
   chunkDelayMs: flag('chunk-delay-ms', 0),
   streamChunks: flag('stream-chunks', 20),
+  stampChunks: flag('stamp-chunks', 0) === 1,
 });
 process.stdout.write(`${JSON.stringify({ port: mock.port })}\n`);
 const stop = () => {

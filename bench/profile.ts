@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { summariseProfile, type ProfileSummary, type Ranked } from './lib/cpu-profile.js';
 import { startLoadGenerator } from './lib/load-generator.js';
-import type { LoadJob, LoadResult } from './lib/load-jobs.js';
+import type { LoadJob, SuiteResult } from './lib/load-jobs.js';
 import { sampleProcess } from './lib/processes.js';
 import { requestBody, type BodyKind } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
@@ -40,7 +40,7 @@ function table(title: string, rows: Ranked[]): string {
   return [`### ${title}`, '', '| ms | % of busy | function / area |', '|---:|---:|---|', ...rows.map((row) => `| ${row.ms} | ${row.percent} | \`${row.name}\` |`), ''].join('\n');
 }
 
-function describe(result: LoadResult): string {
+function describe(result: SuiteResult): string {
   if (result.kind === 'throughput') return `${round(result.requestsPerSecond, 0)} req/s`;
   if (result.kind === 'latency') return `p50 ${round(result.latencyMs.p50, 3)} ms, ${round(result.requests / result.seconds, 0)} req/s`;
   return `${result.requests} streams`;
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       await load.run(spec.job(target, warmupS, connections));
       const measuredFrom = Date.now() - spawned;
       const before = sampleProcess(tollgate.pid!);
-      const result = await load.run(spec.job(target, durationS, connections));
+      const result = await load.run<SuiteResult>(spec.job(target, durationS, connections));
       const measuredUntil = Date.now() - spawned;
       const after = sampleProcess(tollgate.pid!);
       await tollgate.stop();

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startCoreSpeedProbe, type CoreSpeedProbe } from './lib/core-speed.js';
 import { startLoadGenerator, type LoadGenerator } from './lib/load-generator.js';
-import type { LoadJob, LoadResult, ThroughputResult } from './lib/load-jobs.js';
+import type { LoadJob, SuiteResult, ThroughputResult } from './lib/load-jobs.js';
 import { parseOptions, usage, type BenchOptions, type SystemName } from './lib/options.js';
 import { portkeyEntry } from './lib/portkey.js';
 import { canPin, cpuIdleBehaviour, machineLoad, pin, sampleCores, sampleProcess, setNiceness, type CoreTimes } from './lib/processes.js';
@@ -60,7 +60,7 @@ async function smokeTest(system: SystemUnderTest, mock: RunningMock): Promise<vo
   if (after - before !== 2) throw new Error(`${system.name}: the mock saw ${after - before} requests instead of 2`);
 }
 
-function describe(result: LoadResult): string {
+function describe(result: SuiteResult): string {
   if (result.kind === 'throughput') return `${round(result.requestsPerSecond, 0)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms`;
   if (result.kind === 'latency') return `p50 ${round(result.latencyMs.p50, 3)} ms, p99 ${round(result.latencyMs.p99, 3)} ms, ${round(result.requests / result.seconds, 0)} req/s`;
   return `first byte p50 ${round(result.firstByteMs.p50, 3)} ms, last byte p50 ${round(result.lastByteMs.p50, 3)} ms`;
@@ -97,7 +97,7 @@ async function measure(
   const before = system.pid ? sampleProcess(system.pid) : undefined;
   const coresBefore = layout ? sampleCores() : undefined;
   const began = performance.now();
-  const result = await load.run(job);
+  const result = await load.run<SuiteResult>(job);
   const wallMs = performance.now() - began;
   const coresAfter = layout ? sampleCores() : undefined;
   const after = system.pid ? sampleProcess(system.pid) : undefined;

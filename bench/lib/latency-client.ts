@@ -10,7 +10,8 @@ const now = () => process.hrtime.bigint();
 const toMs = (nanoseconds: bigint) => Number(nanoseconds) / 1e6;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function requestOptions(target: Target): { origin: string; options: Dispatcher.RequestOptions } {
+/** The undici origin and request options of a target's POST. */
+export function requestOptions(target: Target): { origin: string; options: Dispatcher.RequestOptions } {
   const url = new URL(target.url);
   return {
     origin: url.origin,

@@ -66,6 +66,35 @@ export interface StreamResult {
   failures: number;
 }
 
-export type LoadJob = ThroughputJob | LatencyJob | StreamJob;
-export type LoadResult = ThroughputResult | LatencyResult | StreamResult;
+/**
+ * `streams` streams kept open at once for `durationS`, each followed at once by the next on its connection, against a
+ * mock that stamps its content chunks (bench/open-streams.ts): how long each chunk took from the mock to the client.
+ */
+export interface OpenStreamsJob {
+  kind: 'open-streams';
+  target: Target;
+  streams: number;
+  durationS: number;
+  /** The streams start spread over this many ms, so that their chunks do not all fall on the same instants. */
+  spreadMs: number;
+}
+
+export interface OpenStreamsResult {
+  kind: 'open-streams';
+  /** Streams that ended with `[DONE]` and a 200. */
+  completed: number;
+  failures: number;
+  seconds: number;
+  /** Stamped chunks received. */
+  chunks: number;
+  /** From the mock's write of a chunk to its arrival at the client (ms). */
+  deliveryMs: Distribution;
+  /** From sending a request to its first body bytes (ms): the mock's first interval, plus any wait for a connection. */
+  firstByteMs: Distribution;
+}
+
+export type LoadJob = ThroughputJob | LatencyJob | StreamJob | OpenStreamsJob;
+/** What the main suite's scenarios measure (bench/run.ts and its report). */
+export type SuiteResult = ThroughputResult | LatencyResult | StreamResult;
+export type LoadResult = SuiteResult | OpenStreamsResult;
 

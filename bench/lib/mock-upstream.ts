@@ -19,6 +19,12 @@ export interface MockUpstreamOptions {
   chunkDelayMs?: number;
   /** Content chunks per stream (the finish and usage chunks come on top). */
   streamChunks?: number;
+  /**
+   * Each content chunk's text is `@` and the moment it is written (`process.hrtime.bigint()`, ns): a client on the
+   * same machine reads the same monotonic clock, so it can tell how long each chunk took to reach it
+   * (bench/open-streams.ts).
+   */
+  stampChunks?: boolean;
 }
 
 export interface MockUpstream {
@@ -32,6 +38,8 @@ export interface MockUpstream {
 interface PreparedAnswer {
   completion: Buffer;
   streamEvents: Buffer[];
+  /** A content chunk's event text, split where its stamp goes (with `stampChunks`). */
+  stampedEvent: { first: [string, string]; next: [string, string] };
 }
 
 const CREATED = 1_700_000_000;
@@ -71,7 +79,14 @@ function prepare(model: string, streamChunks: number): PreparedAnswer {
   streamEvents.push(event({ ...envelope, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }], usage: null }));
   streamEvents.push(event({ ...envelope, choices: [], usage }));
   streamEvents.push(Buffer.from('data: [DONE]\n\n'));
-  return { completion, streamEvents };
+  const STAMP = '\u0000';
+  const split = (delta: Record<string, string>): [string, string] => {
+    const text = `data: ${JSON.stringify({ ...envelope, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], usage: null })}\n\n`;
+    const at = text.indexOf('\\u0000');
+    return [text.slice(0, at), text.slice(at + 6)];
+  };
+  const stampedEvent = { first: split({ role: 'assistant', content: `@${STAMP}` }), next: split({ content: `@${STAMP}` }) };
+  return { completion, streamEvents, stampedEvent };
 }
 
 function modelOf(body: Buffer): string {
@@ -98,6 +113,7 @@ export async function startMockUpstream(port = 0, options: MockUpstreamOptions =
   const delayMs = options.delayMs ?? 0;
   const chunkDelayMs = options.chunkDelayMs ?? 0;
   const streamChunks = options.streamChunks ?? 20;
+  const stampChunks = options.stampChunks ?? false;
   const answers = new Map<string, PreparedAnswer>();
   let served = 0;
 
@@ -110,12 +126,17 @@ export async function startMockUpstream(port = 0, options: MockUpstreamOptions =
     return prepared;
   };
 
-  const writeStream = async (response: ServerResponse, events: Buffer[]) => {
+  const writeStream = async (response: ServerResponse, prepared: PreparedAnswer) => {
     response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-    for (const event of events) {
+    for (const [index, event] of prepared.streamEvents.entries()) {
       if (response.destroyed) return;
       if (chunkDelayMs > 0) await sleep(chunkDelayMs);
-      response.write(event);
+      if (stampChunks && index < streamChunks) {
+        const [before, after] = index === 0 ? prepared.stampedEvent.first : prepared.stampedEvent.next;
+        response.write(`${before}${process.hrtime.bigint()}${after}`);
+      } else {
+        response.write(event);
+      }
     }
     response.end();
   };
@@ -137,7 +158,7 @@ export async function startMockUpstream(port = 0, options: MockUpstreamOptions =
     if (delayMs > 0) await sleep(delayMs);
     served += 1;
     if (body.indexOf(STREAM_MARK) >= 0) {
-      await writeStream(response, prepared.streamEvents);
+      await writeStream(response, prepared);
       return;
     }
     response.writeHead(200, { 'content-type': 'application/json', 'content-length': prepared.completion.length });

@@ -1,6 +1,6 @@
 /** Turns measurements into medians and ratios against direct and Portkey, and renders them with the target checks as a table and markdown. */
 import { coreSpeedPercent } from './core-speed.js';
-import type { LoadResult } from './load-jobs.js';
+import type { SuiteResult } from './load-jobs.js';
 import { formatNumber as fmt, median, round } from './stats.js';
 import type { TargetCheck } from './target-checks.js';
 
@@ -29,7 +29,7 @@ export interface Measurement {
   scenario: string;
   system: string;
   repetition: number;
-  result: LoadResult;
+  result: SuiteResult;
   gateway?: GatewaySample;
   machine?: MachineSample;
 }
@@ -95,7 +95,7 @@ export interface SystemSummary {
 export interface ScenarioSummary {
   scenario: string;
   description: string;
-  kind: LoadResult['kind'];
+  kind: SuiteResult['kind'];
   systems: SystemSummary[];
 }
 
@@ -164,7 +164,7 @@ export interface SoakSummary {
   growthMb: number;
 }
 
-function columnsFor(kind: LoadResult['kind']): Array<{ title: string; value: (summary: SystemSummary) => string }> {
+function columnsFor(kind: SuiteResult['kind']): Array<{ title: string; value: (summary: SystemSummary) => string }> {
   const cpu = { title: 'CPU ms/1k req', value: (s: SystemSummary) => fmt(s.median.cpuMsPer1k, 0) };
   const rss = { title: 'RSS MB', value: (s: SystemSummary) => fmt(s.median.rssMb, 0) };
   const failures = { title: 'failed', value: (s: SystemSummary) => fmt(s.median.failures, 0) };

@@ -33,12 +33,20 @@ export interface RunningMock {
   served(): Promise<number>;
 }
 
-export async function startMock(options: { cores: string | undefined; delayMs: number; chunkDelayMs: number }): Promise<RunningMock> {
+export async function startMock(options: { cores: string | undefined; delayMs: number; chunkDelayMs: number; stampChunks?: boolean }): Promise<RunningMock> {
   const script = fileURLToPath(new URL('../mock-server.ts', import.meta.url));
   const mock = spawnPinned({
     name: 'mock upstream',
     command: process.execPath,
-    args: ['--import', import.meta.resolve('tsx'), script, '--port=0', `--delay-ms=${options.delayMs}`, `--chunk-delay-ms=${options.chunkDelayMs}`],
+    args: [
+      '--import',
+      import.meta.resolve('tsx'),
+      script,
+      '--port=0',
+      `--delay-ms=${options.delayMs}`,
+      `--chunk-delay-ms=${options.chunkDelayMs}`,
+      ...(options.stampChunks ? ['--stamp-chunks=1'] : []),
+    ],
     cores: options.cores,
   });
   const { port } = JSON.parse(await firstLine(mock.child)) as { port: number };
@@ -93,6 +101,8 @@ export interface StartOptions {
   redisUrl: string;
   /** Extra node arguments for Tollgate's process (bench/profile.ts passes --cpu-prof). */
   nodeArguments?: string[];
+  /** The node:http proxy writes an event stream's chunks as they arrive instead of relaying the reply whole. */
+  relayChunks?: boolean;
 }
 
 export async function startTollgateSystem(name: 'tollgate' | 'tollgate-keys' | 'tollgate-poll' | 'tollgate-soak', options: StartOptions): Promise<SystemUnderTest> {
@@ -193,13 +203,18 @@ export async function startNodeProxySystem(options: StartOptions): Promise<Syste
   const proxy = spawnPinned({
     name: 'node-proxy',
     command: process.execPath,
-    args: [fileURLToPath(new URL('../floor/node-http-proxy.mjs', import.meta.url)), `--port=${port}`, `--upstream=${options.mock.url}`],
+    args: [
+      fileURLToPath(new URL('../floor/node-http-proxy.mjs', import.meta.url)),
+      `--port=${port}`,
+      `--upstream=${options.mock.url}`,
+      ...(options.relayChunks ? ['--relay=chunks'] : []),
+    ],
     cores: options.gatewayCores,
   });
   await waitForPort(port, 15_000, proxy);
   return {
     name: 'node-proxy',
-    description: 'client → the thinnest Node HTTP proxy (node:http both ways, bytes relayed; bench/floor/node-http-proxy.mjs) → mock',
+    description: `client → the thinnest Node HTTP proxy (node:http both ways, bytes relayed${options.relayChunks ? ' chunk by chunk' : ''}; bench/floor/node-http-proxy.mjs) → mock`,
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
     headers: {},
     model: 'gpt-4o-mini',
