@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     [
       `# Many streams open at once — ${new Date().toISOString()}`,
       '',
-      `bench/open-streams.ts: ${CHUNKS} content chunks a stream, ${intervalMs} ms apart (plus the finish and usage chunks), the streams started over ${CHUNKS * intervalMs} ms and each followed at once by the next; ${runs} runs of ${seconds} s per system and stream count after a ${warmupSeconds} s warm-up, medians of the runs (worst: of all runs). Gateways pinned ${gatewayCores === undefined ? 'nowhere' : `to core ${gatewayCores}, mock and load generator to ${loadCores}`}. ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${cpuIdleBehaviour()}, Node ${process.version}.`,
+      `bench/open-streams.ts: ${CHUNKS} content chunks a stream, ${intervalMs} ms apart (plus the finish and usage chunks), the streams started over ${CHUNKS * intervalMs} ms and each followed at once by the next; ${runs} runs of ${seconds} s per system and stream count after a ${warmupSeconds} s warm-up, medians of the runs (worst: of all runs). Gateways pinned ${gatewayCores === undefined ? 'nowhere' : `to core ${gatewayCores}, mock and load generator to ${loadCores}`}. ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${cpuIdleBehaviour()}, Node ${process.version}.`,
       '',
       ...table,
       '',
