@@ -18,7 +18,7 @@ const DONE = 'data: [DONE]';
  * Reads a stream's events as they arrive, recording each stamped chunk's trip and the first bytes' wait since `sent`
  * (ms); true when `[DONE]` came.
  */
-async function readStream(body: AsyncIterable<Buffer>, sent: bigint, deliveries: number[], firstBytes: number[]): Promise<boolean> {
+export async function readStream(body: AsyncIterable<Buffer>, sent: bigint, deliveries: number[], firstBytes: number[]): Promise<boolean> {
   let pending = '';
   let done = false;
   let first = true;

@@ -201,6 +201,7 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       for (const attempt of attempts) metrics.attempt(attempt.provider, attempt.outcome);
     },
   });
+  metrics.watchProviderConcurrency(() => dispatcher.providerConcurrency());
   const rates = dependencies.rates ?? { diemUsd: 1, vcuUsd: 1 };
   // Metering work done after an answer has left (settlements, the counters' background writes) has no request to fail.
   const meteringFailed = (error: unknown, context: string): void => {

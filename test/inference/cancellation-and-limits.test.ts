@@ -73,6 +73,11 @@ describe('a full provider queue', () => {
     const refused = await Promise.race([second, third]);
     expect(refused.status).toBe(429);
     expect(refused.body.error.message).toContain('(1 in flight, 1 queued)');
+    // The queue is visible before anything is refused: the scrape reads the provider's limiter as it is now.
+    const during = await (await fetch(`${tollgate.url}/metrics`)).text();
+    expect(during).toContain('tollgate_provider_requests_in_flight{provider="openai"} 1');
+    expect(during).toContain('tollgate_provider_requests_queued{provider="openai"} 1');
+    expect(during).toContain('tollgate_provider_concurrency_limit{provider="openai"} 1');
 
     holder.abort();
     await mock.whenAborted();
@@ -81,6 +86,9 @@ describe('a full provider queue', () => {
     expect(served?.body.choices[0].message.content).toMatch(/^(second|third)$/);
     expect([secondReply.status, thirdReply.status].sort()).toEqual([200, 429]);
     expect(await held).toBeInstanceOf(Error);
+    const after = await (await fetch(`${tollgate.url}/metrics`)).text();
+    expect(after).toContain('tollgate_provider_requests_in_flight{provider="openai"} 0');
+    expect(after).toContain('tollgate_provider_requests_queued{provider="openai"} 0');
   });
 });
 

@@ -26,6 +26,11 @@ export class ConcurrencyLimiter {
     return this.#active;
   }
 
+  /** The most requests in flight at once (the provider's `concurrency`). */
+  get limit(): number {
+    return this.concurrency;
+  }
+
   get queued(): number {
     return this.#waiting.length;
   }

@@ -59,6 +59,14 @@ export interface DispatcherDependencies {
   recordAttempts?: (attempts: readonly AttemptRecord[]) => void;
 }
 
+/** One provider's share of the dispatcher's concurrency limits, as the metrics report it. */
+export interface ProviderConcurrency {
+  provider: string;
+  inFlight: number;
+  queued: number;
+  limit: number;
+}
+
 /** The keys excluded from a request's first pick: none. */
 const noKeys: ReadonlySet<string> = new Set();
 
@@ -73,6 +81,14 @@ export class Dispatcher {
   readonly #limiters = new Map<string, ConcurrencyLimiter>();
 
   constructor(private readonly dependencies: DispatcherDependencies) {}
+
+  /**
+   * Each provider's requests in flight and waiting for a slot, against its `concurrency`: read when the metrics are
+   * scraped, so the request path pays nothing for it. Providers not yet asked for a slot are absent.
+   */
+  providerConcurrency(): ProviderConcurrency[] {
+    return [...this.#limiters].map(([provider, limiter]) => ({ provider, inFlight: limiter.active, queued: limiter.queued, limit: limiter.limit }));
+  }
 
   async dispatch<T>(request: DispatchRequest, run: AttemptRunner<T>): Promise<Served<T>> {
     const attempts: AttemptRecord[] = [];

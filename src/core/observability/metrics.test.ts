@@ -140,3 +140,25 @@ describe('GatewayMetrics', () => {
     expect((await metrics.render()).body).toBe(await direct.render());
   });
 });
+
+describe('GatewayMetrics: providers\' concurrency', () => {
+  it('reports what the read function says at each scrape, and drops a provider it no longer lists', async () => {
+    const metrics = new GatewayMetrics();
+    let state = [
+      { provider: 'openai', inFlight: 3, queued: 2, limit: 5 },
+      { provider: 'anthropic', inFlight: 0, queued: 0, limit: 1000 },
+    ];
+    metrics.watchProviderConcurrency(() => state);
+    const first = (await metrics.render()).body;
+    expect(first).toContain('tollgate_provider_requests_in_flight{provider="openai"} 3');
+    expect(first).toContain('tollgate_provider_requests_queued{provider="openai"} 2');
+    expect(first).toContain('tollgate_provider_concurrency_limit{provider="openai"} 5');
+    expect(first).toContain('tollgate_provider_concurrency_limit{provider="anthropic"} 1000');
+
+    state = [{ provider: 'openai', inFlight: 1, queued: 0, limit: 5 }];
+    const second = (await metrics.render()).body;
+    expect(second).toContain('tollgate_provider_requests_in_flight{provider="openai"} 1');
+    expect(second).toContain('tollgate_provider_requests_queued{provider="openai"} 0');
+    expect(second).not.toContain('provider="anthropic"');
+  });
+});

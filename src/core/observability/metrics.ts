@@ -1,4 +1,4 @@
-import { Counter, Registry, collectDefaultMetrics, type Histogram } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Histogram } from 'prom-client';
 import type { TokenUsage } from '../../spec/usage.js';
 
 /**
@@ -75,6 +75,30 @@ export class GatewayMetrics {
   /** Records one upstream attempt of a request. */
   attempt(provider: string, outcome: string): void {
     this.#attempts.inc([provider, outcome], 1);
+  }
+
+  /**
+   * Reports each provider's requests in flight, waiting for a slot, and its concurrency limit, read from `read` when
+   * the registry is scraped: a queue building up in front of a provider (`concurrency_and_buffer_size`) shows before
+   * its requests are refused with 429s.
+   */
+  watchProviderConcurrency(read: () => ReadonlyArray<{ provider: string; inFlight: number; queued: number; limit: number }>): void {
+    const gauge = (name: string, help: string, value: (entry: ReturnType<typeof read>[number]) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['provider'],
+        registers: [this.registry],
+        collect() {
+          // Reset first, so that a provider whose limiter is gone (renamed, removed) does not linger.
+          this.reset();
+          for (const entry of read()) this.set({ provider: entry.provider }, value(entry));
+        },
+      });
+    };
+    gauge('tollgate_provider_requests_in_flight', 'Upstream requests holding one of a provider\'s concurrency slots, streams until they end', (entry) => entry.inFlight);
+    gauge('tollgate_provider_requests_queued', 'Requests waiting for a slot of a provider (refused with 429 once buffer_size are waiting)', (entry) => entry.queued);
+    gauge('tollgate_provider_concurrency_limit', "A provider's concurrency setting: the most requests in flight at once", (entry) => entry.limit);
   }
 
   /** Records metering work that failed in the background, where no request can report it. */
