@@ -1,7 +1,7 @@
 /**
  * Many streams open at once, paced as a model writes them: `node --import tsx bench/open-streams.ts
  * [--streams=200,1000] [--interval-ms=50] [--seconds=10] [--warmup=3] [--runs=2]
- * [--systems=direct,node-proxy,tollgate,portkey] [--nice=N]` (after `npm run build`).
+ * [--systems=direct,node-proxy,tollgate,portkey] [--route=chat|messages] [--nice=N]` (after `npm run build`).
  *
  * The main benchmark's streams arrive from the mock in one burst and last a millisecond; a model's last seconds,
  * one chunk every few tens of milliseconds, and a gateway serving many applications holds hundreds or thousands of
@@ -11,15 +11,16 @@
  * stream count: streams and chunks delivered a second, how long a chunk took from the mock to the client (p50, p99,
  * worst) and what the gateway added to that over `direct` (client → mock), the gateway's CPU per chunk, and its
  * resident memory idle and with the streams open (the difference per open stream). Systems are measured in
- * rotation, `--runs` times, after one warm-up each; the table gives medians of the runs. Writes the table to
- * bench/results/<time>-open-streams.md.
+ * rotation, `--runs` times, after one warm-up each; the table gives medians of the runs. `--route=messages` sends
+ * Tollgate Anthropic Messages requests instead (the Anthropic SDK's, translated to the OpenAI upstream and its stream
+ * back into Anthropic events). Writes the table to bench/results/<time>-open-streams[-messages].md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
-import type { OpenStreamsResult } from './lib/load-jobs.js';
+import type { OpenStreamsResult, Target } from './lib/load-jobs.js';
 import { cpuIdleBehaviour, sampleProcess } from './lib/processes.js';
 import { targetFor } from './lib/scenarios.js';
 import { formatNumber, median } from './lib/stats.js';
@@ -69,7 +70,18 @@ async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '10'));
   const warmupSeconds = Number(flag('warmup', '3'));
   const runs = Number(flag('runs', '2'));
-  const names = flag('systems', 'direct,node-proxy,tollgate,portkey').split(',') as SystemName[];
+  const route = flag('route', 'chat');
+  if (route !== 'chat' && route !== 'messages') throw new Error('--route takes chat or messages');
+  // Only Tollgate answers /v1/messages in front of an OpenAI upstream; `direct` stays the baseline on the mock's route.
+  const names = flag('systems', route === 'messages' ? 'direct,tollgate' : 'direct,node-proxy,tollgate,portkey').split(',') as SystemName[];
+  const targetOf = (system: SystemUnderTest): Target =>
+    route === 'messages' && system.name.startsWith('tollgate')
+      ? {
+          url: system.url.replace('/v1/chat/completions', '/v1/messages'),
+          headers: { ...system.headers, 'anthropic-version': '2023-06-01' },
+          body: JSON.stringify({ model: system.model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Say hello in one short sentence.' }] }),
+        }
+      : targetFor(system, 'stream');
   if (streamCounts.some((count) => !Number.isInteger(count) || count < 1)) throw new Error('--streams takes whole numbers above 0');
   const { gatewayCores, loadCores } = setUpTool();
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: intervalMs, stampChunks: true });
@@ -96,7 +108,7 @@ async function main(): Promise<void> {
     const spreadMs = CHUNKS * intervalMs;
     for (const streams of streamCounts) {
       const job = (system: SystemUnderTest, durationS: number) => () =>
-        load.run<OpenStreamsResult>({ kind: 'open-streams', target: targetFor(system, 'stream'), streams, durationS, spreadMs });
+        load.run<OpenStreamsResult>({ kind: 'open-streams', target: targetOf(system), streams, durationS, spreadMs });
       for (const system of systems) await job(system, warmupSeconds)();
       const measured = new Map<string, Measurement[]>(systems.map((system) => [system.name, []]));
       for (let repetition = 0; repetition < runs; repetition += 1) {
@@ -137,13 +149,13 @@ async function main(): Promise<void> {
   const directory = path.join(repositoryRoot, 'bench', 'results');
   mkdirSync(directory, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
-  const file = path.join(directory, `${stamp}-open-streams.md`);
+  const file = path.join(directory, `${stamp}-open-streams${route === 'messages' ? '-messages' : ''}.md`);
   writeFileSync(
     file,
     [
       `# Many streams open at once — ${new Date().toISOString()}`,
       '',
-      `bench/open-streams.ts: ${CHUNKS} content chunks a stream, ${intervalMs} ms apart (plus the finish and usage chunks), the streams started over ${CHUNKS * intervalMs} ms and each followed at once by the next; ${runs} runs of ${seconds} s per system and stream count after a ${warmupSeconds} s warm-up, medians of the runs (worst: of all runs). Gateways pinned ${gatewayCores === undefined ? 'nowhere' : `to core ${gatewayCores}, mock and load generator to ${loadCores}`}. ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${cpuIdleBehaviour()}, Node ${process.version}.`,
+      `bench/open-streams.ts${route === 'messages' ? ' --route=messages (Tollgate answers /v1/messages, direct the mock\'s chat route)' : ''}: ${CHUNKS} content chunks a stream, ${intervalMs} ms apart (plus the finish and usage chunks), the streams started over ${CHUNKS * intervalMs} ms and each followed at once by the next; ${runs} runs of ${seconds} s per system and stream count after a ${warmupSeconds} s warm-up, medians of the runs (worst: of all runs). Gateways pinned ${gatewayCores === undefined ? 'nowhere' : `to core ${gatewayCores}, mock and load generator to ${loadCores}`}. ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${cpuIdleBehaviour()}, Node ${process.version}.`,
       '',
       ...table,
       '',

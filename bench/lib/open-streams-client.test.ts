@@ -30,4 +30,13 @@ describe('readStream (bench/open-streams.ts)', () => {
     expect(await readStream(parts(chunk(process.hrtime.bigint())), process.hrtime.bigint(), deliveries, [])).toBe(false);
     expect(deliveries).toHaveLength(1);
   });
+
+  it("reads an Anthropic stream's text deltas and its message_stop", async () => {
+    const stamp = process.hrtime.bigint();
+    const deliveries: number[] = [];
+    const delta = `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"@${stamp}"}}\n\n`;
+    const done = await readStream(parts(delta, 'event: message_stop\ndata: {"type":"message_stop"}\n\n'), stamp, deliveries, []);
+    expect(done).toBe(true);
+    expect(deliveries).toHaveLength(1);
+  });
 });

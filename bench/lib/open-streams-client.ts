@@ -10,13 +10,15 @@ import type { OpenStreamsJob, OpenStreamsResult } from './load-jobs.js';
 import { distribution } from './stats.js';
 
 const now = () => process.hrtime.bigint();
-const STAMP_MARK = '"content":"@';
+/** Where a stamp starts: an OpenAI chunk's content, or the text of an Anthropic `text_delta` (Tollgate's /v1/messages). */
+const STAMP_MARKS = ['"content":"@', '"text":"@'];
 const EVENT_END = '\n\n';
-const DONE = 'data: [DONE]';
+/** The end of an OpenAI stream, and of an Anthropic one. */
+const ENDS = ['data: [DONE]', 'event: message_stop'];
 
 /**
  * Reads a stream's events as they arrive, recording each stamped chunk's trip and the first bytes' wait since `sent`
- * (ms); true when `[DONE]` came.
+ * (ms); true when the stream's end marker came.
  */
 export async function readStream(body: AsyncIterable<Buffer>, sent: bigint, deliveries: number[], firstBytes: number[]): Promise<boolean> {
   let pending = '';
@@ -34,14 +36,16 @@ export async function readStream(body: AsyncIterable<Buffer>, sent: bigint, deli
     if (complete < 0) continue;
     const events = pending.slice(0, complete);
     pending = pending.slice(complete + EVENT_END.length);
-    let at = events.indexOf(STAMP_MARK);
-    while (at >= 0) {
-      const start = at + STAMP_MARK.length;
-      const end = events.indexOf('"', start);
-      deliveries.push(Number(arrived - BigInt(events.slice(start, end))) / 1e6);
-      at = events.indexOf(STAMP_MARK, end);
+    for (const mark of STAMP_MARKS) {
+      let at = events.indexOf(mark);
+      while (at >= 0) {
+        const start = at + mark.length;
+        const end = events.indexOf('"', start);
+        deliveries.push(Number(arrived - BigInt(events.slice(start, end))) / 1e6);
+        at = events.indexOf(mark, end);
+      }
     }
-    if (events.includes(DONE)) done = true;
+    if (ENDS.some((end) => events.includes(end))) done = true;
   }
   return done;
 }
