@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import type { Config } from '../config/environment.js';
+import { serveClusterMetrics } from './cluster-metrics.js';
 import { relayLines } from './line-relay.js';
 import { createLogger, standardOutputDestination } from './logger.js';
 import { failStart, startGateway } from './start.js';
@@ -7,7 +8,8 @@ import { failStart, startGateway } from './start.js';
 /**
  * Multi-core mode (`TOLLGATE_WORKERS=N`): the primary prepares the store once (migrations, admin key, config
  * file) so that workers do not race on it, then forks N workers that share one port through node:cluster and
- * share limits through Redis. A worker that dies is replaced.
+ * share limits through Redis. A worker that dies is replaced. `GET /metrics`, whichever worker takes it, answers
+ * for all of them (server/cluster-metrics.ts).
  *
  * Only the primary writes to standard output: each worker's log lines come to it through a pipe of their own and
  * leave through the primary's logger, whole lines at a time. Workers writing to one inherited pipe (a container's
@@ -16,12 +18,13 @@ import { failStart, startGateway } from './start.js';
  */
 export async function runCluster(config: Config): Promise<void> {
   if (!cluster.isPrimary) {
-    await startGateway(config, { reconcile: false, refresh: true });
+    await startGateway(config, { reconcile: false, refresh: true, clusterWorker: true });
     return;
   }
   const output = standardOutputDestination();
   const logger = createLogger({ level: config.logLevel, destination: output });
   await startGateway(config, { listen: false, logger });
+  serveClusterMetrics();
   cluster.setupPrimary({ stdio: ['inherit', 'pipe', 'inherit', 'ipc'] });
   /** The workers' output still being read: a stop waits for it, so that no worker's last lines are lost. */
   const relays = new Set<Promise<void>>();

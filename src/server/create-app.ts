@@ -38,6 +38,7 @@ import { TokenCountService } from '../core/inference/token-count-service.js';
 import { listModels } from '../core/inference/model-list.js';
 import type { UsageMeter } from '../core/inference/metering.js';
 import { GatewayMetrics } from '../core/observability/metrics.js';
+import { clusterMetricsOf } from './cluster-metrics.js';
 import { chatCompletionRoutes } from '../api/inference/chat-completions.js';
 import { embeddingRoutes } from '../api/inference/embeddings.js';
 import { messagesRoutes } from '../api/inference/messages.js';
@@ -106,6 +107,8 @@ export interface AppDependencies {
   maxUpstreamReplyBytes?: number;
   /** The egress proxy upstream requests go through (HTTP_PROXY, HTTPS_PROXY, NO_PROXY); absent: direct. */
   upstreamProxy?: UpstreamProxy;
+  /** A worker of TOLLGATE_WORKERS: `GET /metrics` answers for every worker, summed by the primary. */
+  clusterWorker?: boolean;
 }
 
 /** The built app and the services behind it. */
@@ -360,8 +363,9 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   await app.register(apiKeyRoutes(apiKeys));
   await app.register(pricingStructureRoutes(pricingStructures));
   await app.register(usageRoutes(usageReports));
+  const renderMetrics = dependencies.clusterWorker ? clusterMetricsOf(metrics.registry) : () => metrics.render();
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    const rendered = await metrics.render();
+    const rendered = await renderMetrics();
     return reply.type(rendered.contentType).send(rendered.body);
   });
 

@@ -22,6 +22,8 @@ export interface StartOptions {
   refresh?: boolean;
   /** The process logger, when the caller made it (the cluster's primary, which writes its workers' lines through it too). */
   logger?: Logger;
+  /** A worker of TOLLGATE_WORKERS (its metrics are answered for the whole cluster). */
+  clusterWorker?: boolean;
 }
 
 /** Starts Tollgate from the process environment: store, migrations, config file, HTTP server, signals. */
@@ -65,6 +67,7 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
     adapterOptions: adapterOptionsOf(config),
     processMetrics: true,
     ...(config.upstreamProxy ? { upstreamProxy: config.upstreamProxy } : {}),
+    ...(options.clusterWorker ? { clusterWorker: true } : {}),
     // Only a process that serves has traffic to poll for (the cluster's primary prepares the store and stops).
     ...(config.busyPollMicroseconds > 0 && options.listen !== false ? { busyPoll: new BusyPoll(config.busyPollMicroseconds) } : {}),
   });
