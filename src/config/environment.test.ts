@@ -66,6 +66,17 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the shutdown grace period in whole seconds, 20 unless set', () => {
+    expect(loadConfig({}).shutdownGraceSeconds).toBe(20);
+    expect(loadConfig({ TOLLGATE_SHUTDOWN_GRACE_SECONDS: '0' }).shutdownGraceSeconds).toBe(0);
+    expect(loadConfig({ TOLLGATE_SHUTDOWN_GRACE_SECONDS: '600' }).shutdownGraceSeconds).toBe(600);
+    for (const wrong of ['-1', '1.5', 'long', '86401']) {
+      expect(() => loadConfig({ TOLLGATE_SHUTDOWN_GRACE_SECONDS: wrong })).toThrow(
+        new RegExp(`TOLLGATE_SHUTDOWN_GRACE_SECONDS: must be a whole number of seconds from 0 to 86400, got "${wrong}"`),
+      );
+    }
+  });
+
   it('reads the previous encryption keys of a rotation, comma-separated, without showing a bad one', () => {
     expect(loadConfig({}).previousEncryptionKeys).toEqual([]);
     const hex = 'ab'.repeat(32);

@@ -171,6 +171,8 @@ const environmentSchema = z.object({
   TOLLGATE_WORKERS: wholeNumber(1, 1, 256),
   // Up to 10 ms: a longer window only burns CPU, the wake-ups it saves are tens of microseconds.
   TOLLGATE_BUSY_POLL_MICROSECONDS: wholeNumber(0, 0, 10_000, 'microseconds'),
+  // Below Kubernetes' default 30 s termination grace period, leaving time to write what the requests used.
+  TOLLGATE_SHUTDOWN_GRACE_SECONDS: wholeNumber(20, 0, 86_400, 'seconds'),
   // The usual proxy variables, in both spellings; the lower-case one wins, as with curl.
   HTTP_PROXY: proxyUrl,
   http_proxy: proxyUrl,
@@ -210,6 +212,8 @@ export interface Config {
   workers: number;
   /** How long each worker keeps polling for I/O after traffic instead of sleeping (µs); 0: off. */
   busyPollMicroseconds: number;
+  /** How long a stop waits for the requests in flight before it closes their connections (TOLLGATE_SHUTDOWN_GRACE_SECONDS). */
+  shutdownGraceSeconds: number;
   /** The egress proxy for upstream requests; undefined when neither HTTP_PROXY nor HTTPS_PROXY is set. */
   upstreamProxy: UpstreamProxy | undefined;
 }
@@ -284,6 +288,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     vcuUsd: value.TOLLGATE_VCU_USD,
     workers: value.TOLLGATE_WORKERS,
     busyPollMicroseconds: value.TOLLGATE_BUSY_POLL_MICROSECONDS,
+    shutdownGraceSeconds: value.TOLLGATE_SHUTDOWN_GRACE_SECONDS,
     upstreamProxy: upstreamProxyOf(value),
   };
 }

@@ -44,7 +44,8 @@ export async function runCluster(config: Config): Promise<void> {
   const stop = (signal: NodeJS.Signals) => {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
-    const forced = setTimeout(() => process.exit(1), 20_000);
+    // The workers take the grace period and then write what their requests used; only past that does the primary give up.
+    const forced = setTimeout(() => process.exit(1), (config.shutdownGraceSeconds + 20) * 1000);
     forced.unref();
     cluster.on('exit', () => {
       if (Object.keys(cluster.workers ?? {}).length > 0) return;

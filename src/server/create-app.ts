@@ -40,6 +40,7 @@ import type { UsageMeter } from '../core/inference/metering.js';
 import { GatewayMetrics } from '../core/observability/metrics.js';
 import { clusterMetricsOf } from './cluster-metrics.js';
 import { chatCompletionRoutes } from '../api/inference/chat-completions.js';
+import { RoutesInFlight } from '../api/inference/inference-call.js';
 import { embeddingRoutes } from '../api/inference/embeddings.js';
 import { messagesRoutes } from '../api/inference/messages.js';
 import { countTokensRoutes } from '../api/inference/count-tokens.js';
@@ -319,6 +320,8 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
 
   // Declared up front so that every request object has the same shape whether or not the hook sets it.
   app.decorateRequest('principal', undefined);
+  const inferenceRoutes = new RoutesInFlight();
+  app.decorate('inferenceRoutes', inferenceRoutes);
   declareRouteConfig(app);
   // A callback hook rather than an async one: no promise per request on the hot path.
   app.addHook('onRequest', (request, reply, done) => {
@@ -396,6 +399,9 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
       if (refreshTimer) clearInterval(refreshTimer);
       busyPoll?.stop();
       await app.close();
+      // A connection closed under its request (the end of a stop's grace period) cancels the request; its route still
+      // ends its relay and hands what was used to the meter, which is drained only once every route is done.
+      await inferenceRoutes.idle();
       // Answers may have left before their settlements landed in the counters; those land before the counters close.
       await meter.drain();
       await client.close();

@@ -103,12 +103,30 @@ export async function startGateway(config: Config = loadConfig(processEnvironmen
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const forced = setTimeout(() => process.exit(1), 15_000);
+    const graceMs = config.shutdownGraceSeconds * 1000;
+    logger.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: no new connections; requests in flight may finish within the grace period');
+    // Streams can outlast any grace period a platform gives. Past it, their connections are closed: each request is
+    // cancelled as if its client had left (its upstream call stopped, what it used settled and written to the
+    // ledger, its log line saying 499), instead of the process being killed with all of that, and the ledger's last
+    // batch, lost.
+    const cut = setTimeout(() => {
+      logger.warn({ requests: gateway.app.inferenceRoutes?.count ?? 0 }, 'shutdown grace period over: closing the connections still open');
+      gateway.app.server.closeAllConnections();
+    }, graceMs);
+    cut.unref();
+    // A last resort, should writing what was used hang (a store that stopped answering).
+    const forced = setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting without it');
+      logger.flush();
+      process.exit(1);
+    }, graceMs + 15_000);
     forced.unref();
     gateway
       .close()
-      .then(() => database.close())
+      .then(() => {
+        clearTimeout(cut);
+        return database.close();
+      })
       .then(() => {
         logger.flush();
         process.exit(0);

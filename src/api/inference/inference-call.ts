@@ -23,6 +23,39 @@ declare module 'fastify' {
     /** Filled in by the inference routes (and the error hook); read by the server's log line. Null elsewhere. */
     inference: InferenceLogFacts | null;
   }
+  interface FastifyInstance {
+    /** The inference routes still working on a request (the app's; absent on an app built without it). */
+    inferenceRoutes?: RoutesInFlight;
+  }
+}
+
+/**
+ * Counts the inference routes still working on a request, from `inferenceCall` to `markHandled`, so that a stop can
+ * wait for them: a route whose connection was closed under it still ends its relay and hands its usage to the
+ * meter, and the meter is drained only after that.
+ */
+export class RoutesInFlight {
+  #count = 0;
+  #waiting: Array<() => void> = [];
+
+  get count(): number {
+    return this.#count;
+  }
+
+  enter(): void {
+    this.#count += 1;
+  }
+
+  leave(): void {
+    this.#count -= 1;
+    if (this.#count === 0) for (const resolve of this.#waiting.splice(0)) resolve();
+  }
+
+  /** Resolves once no route is working on a request (at once when none is). */
+  idle(): Promise<void> {
+    if (this.#count === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
 }
 
 /** The facts object of a request, with every field present from the start (one object shape on the hot path). */
@@ -58,6 +91,7 @@ function factsOf(request: FastifyRequest): TrackedFacts {
 export function markHandled(request: FastifyRequest): void {
   const facts = request.inference as TrackedFacts | null;
   if (!facts) return;
+  if (facts.inRoute) request.server.inferenceRoutes?.leave();
   facts.inRoute = false;
   const waiting = facts.onHandled;
   facts.onHandled = undefined;
@@ -130,6 +164,7 @@ export function jsonSourceOf(request: FastifyRequest): JsonSource | undefined {
  */
 export function inferenceCall(request: FastifyRequest, route: InferenceCall['route'], native?: NativeRequest): InferenceCall {
   const facts = factsOf(request);
+  if (!facts.inRoute) request.server.inferenceRoutes?.enter();
   facts.inRoute = true;
   const cancellation = new Cancellation();
   facts.cancellation = cancellation;
