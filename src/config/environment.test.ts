@@ -55,25 +55,16 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads the busy-poll window in whole microseconds, off unless set', () => {
-    expect(loadConfig({}).busyPollMicroseconds).toBe(0);
-    expect(loadConfig({ TOLLGATE_BUSY_POLL_MICROSECONDS: '' }).busyPollMicroseconds).toBe(0);
-    expect(loadConfig({ TOLLGATE_BUSY_POLL_MICROSECONDS: '200' }).busyPollMicroseconds).toBe(200);
-    for (const wrong of ['-1', '2.5', 'fast', '10001']) {
-      expect(() => loadConfig({ TOLLGATE_BUSY_POLL_MICROSECONDS: wrong })).toThrow(
-        new RegExp(`TOLLGATE_BUSY_POLL_MICROSECONDS: must be a whole number of microseconds from 0 to 10000, got "${wrong}"`),
-      );
-    }
-  });
-
-  it('reads the shutdown grace period in whole seconds, 20 unless set', () => {
-    expect(loadConfig({}).shutdownGraceSeconds).toBe(20);
-    expect(loadConfig({ TOLLGATE_SHUTDOWN_GRACE_SECONDS: '0' }).shutdownGraceSeconds).toBe(0);
-    expect(loadConfig({ TOLLGATE_SHUTDOWN_GRACE_SECONDS: '600' }).shutdownGraceSeconds).toBe(600);
-    for (const wrong of ['-1', '1.5', 'long', '86401']) {
-      expect(() => loadConfig({ TOLLGATE_SHUTDOWN_GRACE_SECONDS: wrong })).toThrow(
-        new RegExp(`TOLLGATE_SHUTDOWN_GRACE_SECONDS: must be a whole number of seconds from 0 to 86400, got "${wrong}"`),
-      );
+  it.each([
+    { variable: 'TOLLGATE_BUSY_POLL_MICROSECONDS', read: 'busyPollMicroseconds', unset: 0, given: 200, unit: 'microseconds', minimum: 0, maximum: 10_000 },
+    { variable: 'TOLLGATE_SHUTDOWN_GRACE_SECONDS', read: 'shutdownGraceSeconds', unset: 20, given: 600, unit: 'seconds', minimum: 0, maximum: 86_400 },
+  ] as const)('reads $variable in whole $unit, $unset unless set', ({ variable, read, unset, given, unit, minimum, maximum }) => {
+    expect(loadConfig({})[read]).toBe(unset);
+    expect(loadConfig({ [variable]: '' })[read]).toBe(unset);
+    expect(loadConfig({ [variable]: '0' })[read]).toBe(0);
+    expect(loadConfig({ [variable]: String(given) })[read]).toBe(given);
+    for (const wrong of ['-1', '2.5', 'fast', String(maximum + 1)]) {
+      expect(() => loadConfig({ [variable]: wrong })).toThrow(new RegExp(`${variable}: must be a whole number of ${unit} from ${minimum} to ${maximum}, got "${wrong}"`));
     }
   });
 
