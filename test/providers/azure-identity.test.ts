@@ -24,6 +24,14 @@ import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/liv
 
 const tenantId = 'contoso-tenant';
 const workloadClient = 'tollgate-workload-app';
+/** What Entra must receive from a workload identity: the projected token as the client assertion, for Azure OpenAI. */
+const workloadTokenRequest = {
+  grant_type: 'client_credentials',
+  client_id: workloadClient,
+  client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+  client_assertion: 'projected-token-0001',
+  scope: 'https://cognitiveservices.azure.com/.default',
+};
 const managedClient = 'tollgate-managed-identity';
 const systemAssignedClient = 'host-system-assigned-identity';
 const identityHeader = 'app-service-identity-header-0001';
@@ -76,15 +84,7 @@ describe('an Azure key acting as the workload identity of the pod', () => {
     const before = mock.tokenRequests.length;
     const completion = await openai('workload').chat.completions.create({ model: 'azure/gpt-4o', messages: [{ role: 'user', content: 'as the workload' }] });
     expect(completion.choices[0]!.message.content).toBe('Echo: as the workload');
-    expect(mock.tokenRequests.slice(before)).toEqual([
-      {
-        grant_type: 'client_credentials',
-        client_id: workloadClient,
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: 'projected-token-0001',
-        scope: 'https://cognitiveservices.azure.com/.default',
-      },
-    ]);
+    expect(mock.tokenRequests.slice(before)).toEqual([workloadTokenRequest]);
     expect(lastModelCall().headers.authorization).toMatch(/^Bearer mock-entra-token-\d+$/);
     expect(lastModelCall().headers['api-key']).toBeUndefined();
   });
@@ -201,15 +201,7 @@ describe("an Azure key naming no client id: the host's default identity, from th
       const before = mock.tokenRequests.length;
       expect((await ask('default', 'from the environment')).choices[0]!.message.content).toBe('Echo: from the environment');
       // The mock's Entra knows the tenant only by the environment's id, in the token URL's path.
-      expect(mock.tokenRequests.slice(before)).toEqual([
-        {
-          grant_type: 'client_credentials',
-          client_id: workloadClient,
-          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-          client_assertion: 'projected-token-0001',
-          scope: 'https://cognitiveservices.azure.com/.default',
-        },
-      ]);
+      expect(mock.tokenRequests.slice(before)).toEqual([workloadTokenRequest]);
       expect(lastBearer()).toMatch(/^Bearer mock-entra-token-\d+$/);
 
       const refused = await ask('own-tenant', 'elsewhere').catch((caught: unknown) => caught);
