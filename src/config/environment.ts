@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import type { EnvironmentReader } from '../spec/environment-reader.js';
+import type { AwsEnvironment } from '../spec/provider.js';
 import type { UpstreamProxy } from '../spec/upstream-proxy.js';
 
 export type { EnvironmentReader };
@@ -166,6 +167,12 @@ const environmentSchema = z.object({
   // The host's Google identity (Application Default Credentials), under the names Google's libraries read.
   GOOGLE_APPLICATION_CREDENTIALS: optionalText,
   GCE_METADATA_HOST: optionalText.refine((value) => value === undefined || /^[\w.-]+(?::\d+)?$/.test(value), 'must be a host, or a host and port'),
+  // The AWS identity a Google federation file of AWS's kind signs with, under the names AWS's and Google's libraries read.
+  AWS_REGION: optionalText,
+  AWS_DEFAULT_REGION: optionalText,
+  AWS_ACCESS_KEY_ID: optionalText,
+  AWS_SECRET_ACCESS_KEY: optionalText,
+  AWS_SESSION_TOKEN: optionalText,
   TOLLGATE_DIEM_USD: positiveNumber(1),
   TOLLGATE_VCU_USD: positiveNumber(1),
   TOLLGATE_WORKERS: wholeNumber(1, 1, 256),
@@ -206,7 +213,7 @@ export interface Config {
   /** Where the host's Azure identity is found, for Azure keys with neither a secret nor an api-key. */
   azureIdentity: AzureIdentitySources;
   /** Where the host's Google identity is found, for Vertex keys with no service account of their own. */
-  googleIdentity: { applicationCredentialsFile: string | undefined; metadataHost: string | undefined };
+  googleIdentity: { applicationCredentialsFile: string | undefined; metadataHost: string | undefined; awsEnvironment: AwsEnvironment };
   diemUsd: number;
   vcuUsd: number;
   workers: number;
@@ -283,13 +290,28 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       clientId: value.AZURE_CLIENT_ID,
       tenantId: value.AZURE_TENANT_ID,
     },
-    googleIdentity: { applicationCredentialsFile: value.GOOGLE_APPLICATION_CREDENTIALS, metadataHost: value.GCE_METADATA_HOST },
+    googleIdentity: {
+      applicationCredentialsFile: value.GOOGLE_APPLICATION_CREDENTIALS,
+      metadataHost: value.GCE_METADATA_HOST,
+      awsEnvironment: awsEnvironmentOf(value),
+    },
     diemUsd: value.TOLLGATE_DIEM_USD,
     vcuUsd: value.TOLLGATE_VCU_USD,
     workers: value.TOLLGATE_WORKERS,
     busyPollMicroseconds: value.TOLLGATE_BUSY_POLL_MICROSECONDS,
     shutdownGraceSeconds: value.TOLLGATE_SHUTDOWN_GRACE_SECONDS,
     upstreamProxy: upstreamProxyOf(value),
+  };
+}
+
+/** The AWS variables that are set, AWS_REGION before AWS_DEFAULT_REGION as in AWS's own libraries. */
+function awsEnvironmentOf(value: z.infer<typeof environmentSchema>): AwsEnvironment {
+  const region = value.AWS_REGION ?? value.AWS_DEFAULT_REGION;
+  return {
+    ...(region !== undefined ? { region } : {}),
+    ...(value.AWS_ACCESS_KEY_ID !== undefined ? { accessKeyId: value.AWS_ACCESS_KEY_ID } : {}),
+    ...(value.AWS_SECRET_ACCESS_KEY !== undefined ? { secretAccessKey: value.AWS_SECRET_ACCESS_KEY } : {}),
+    ...(value.AWS_SESSION_TOKEN !== undefined ? { sessionToken: value.AWS_SESSION_TOKEN } : {}),
   };
 }
 

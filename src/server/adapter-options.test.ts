@@ -55,4 +55,12 @@ describe('adapterOptionsOf', () => {
     expect(await google.readCredentialSourceFile!(subjectToken)).toBe('rotated-subject-token');
     expect(adapterOptionsOf(loadConfig({})).googleIdentity).toEqual({});
   });
+
+  it('hands the AWS variables that are set to Google federation from AWS, AWS_REGION before AWS_DEFAULT_REGION', () => {
+    const keys = { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret-example', AWS_SESSION_TOKEN: 'session-example' };
+    expect(adapterOptionsOf(loadConfig({ AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'us-east-1', ...keys })).googleIdentity).toEqual({
+      awsEnvironment: { region: 'eu-west-1', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-example', sessionToken: 'session-example' },
+    });
+    expect(adapterOptionsOf(loadConfig({ AWS_DEFAULT_REGION: 'us-east-1', AWS_REGION: ' ' })).googleIdentity).toEqual({ awsEnvironment: { region: 'us-east-1' } });
+  });
 });

@@ -25,6 +25,7 @@ export function adapterOptionsOf(config: Pick<Config, 'azureAuthorityHost' | 'az
     google.readCredentialSourceFile = (file) => readFile(file, 'utf8');
   }
   if (config.googleIdentity.metadataHost !== undefined) google.metadataHost = config.googleIdentity.metadataHost;
+  if (Object.keys(config.googleIdentity.awsEnvironment).length > 0) google.awsEnvironment = config.googleIdentity.awsEnvironment;
   return {
     ...(config.azureAuthorityHost ? { azureAuthorityHost: config.azureAuthorityHost } : {}),
     azureIdentity: identity,

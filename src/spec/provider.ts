@@ -77,7 +77,7 @@ export interface ProviderSettings {
 
 /** An HTTP request to an upstream. */
 export interface UpstreamRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   url: string;
   headers: Record<string, string>;
   body?: string | Uint8Array;
@@ -351,6 +351,16 @@ export interface GoogleIdentityOptions {
   readCredentialSourceFile?: (path: string) => Promise<string>;
   /** The metadata server's host (GCE_METADATA_HOST); default `metadata.google.internal`. */
   metadataHost?: string;
+  /** The AWS variables a federation file of AWS's kind (`environment_id: "aws1"`) reads before the metadata service. */
+  awsEnvironment?: AwsEnvironment;
+}
+
+/** The host's AWS environment variables, as config/ read them: AWS_REGION (else AWS_DEFAULT_REGION) and the access keys. */
+export interface AwsEnvironment {
+  region?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
 }
 
 /** Settings an adapter factory may need, read once by config/ and passed in by the server. */

@@ -14,7 +14,7 @@
  * blocks' events, message_delta and message_stop (with `amazon-bedrock-invocationMetrics`), and no ping.
  * One-off behaviours apply to every operation; `{ claudeEvents }` scripts a Claude stream from Anthropic events.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
@@ -26,6 +26,7 @@ import {
   isClaudeModel,
   MOCK_INVOCATION_LATENCY,
 } from './bedrock-claude-invoke.js';
+import { sigV4Problem } from './sigv4-verification.js';
 import { cutAfterWriting, EventCounter, onClientGone, sendCannedAsLabelled, sendRaw, startMockServer, type OneOffBehavior } from './mock-server.js';
 
 export {
@@ -295,74 +296,11 @@ function authenticate(request: IncomingMessage, raw: Buffer, options: BedrockMoc
 }
 
 function verifySignature(request: IncomingMessage, raw: Buffer, options: BedrockMockOptions): void {
-  const match = /^AWS4-HMAC-SHA256 Credential=([^,]+),\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$/.exec(
-    header(request.headers, 'authorization') ?? '',
-  );
-  if (match === null) throw new BedrockFailure(400, 'IncompleteSignatureException', 'Authorization header is malformed.');
-  const [, credential = '', signedHeaderList = '', signature = ''] = match;
-  const [accessKeyId, date, region, service, terminator] = credential.split('/');
-  const { credentials } = options;
-  if (accessKeyId !== credentials.accessKeyId) {
-    throw new BedrockFailure(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-  }
-  if (region !== options.region) throw new BedrockFailure(403, 'InvalidSignatureException', `Credential should be scoped to a valid region.`);
-  if (service !== 'bedrock' || terminator !== 'aws4_request') {
-    throw new BedrockFailure(403, 'InvalidSignatureException', "Credential should be scoped to correct service: 'bedrock'.");
-  }
-  const amzDate = header(request.headers, 'x-amz-date');
-  if (amzDate === undefined || amzDate.slice(0, 8) !== date) {
-    throw new BedrockFailure(403, 'InvalidSignatureException', 'Date in Credential scope does not match the X-Amz-Date header.');
-  }
-  const signedHeaders = signedHeaderList.split(';');
-  if (!signedHeaders.includes('host') || !signedHeaders.includes('x-amz-date')) {
-    throw new BedrockFailure(403, 'InvalidSignatureException', "'Host' and 'X-Amz-Date' must be signed headers.");
-  }
-  const token = header(request.headers, 'x-amz-security-token');
-  if ((credentials.sessionToken ?? undefined) !== token || (token !== undefined && !signedHeaders.includes('x-amz-security-token'))) {
-    throw new BedrockFailure(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-  }
-  const payloadHash = createHash('sha256').update(raw).digest('hex');
-  const declaredHash = header(request.headers, 'x-amz-content-sha256');
   const [path = '', query = ''] = (request.url ?? '/').split('?', 2);
-  const canonicalRequest = [
-    request.method,
-    path.split('/').map(uriEncode).join('/'),
-    canonicalQuery(query),
-    signedHeaders.map((name) => `${name}:${(header(request.headers, name) ?? '').trim().replace(/\s+/g, ' ')}\n`).join(''),
-    signedHeaderList,
-    payloadHash,
-  ].join('\n');
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
-  let key: Buffer = createHmac('sha256', `AWS4${credentials.secretAccessKey}`).update(date ?? '').digest();
-  for (const part of [region ?? '', service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-  const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
-  const matches = timingSafeEqual(Buffer.from(expected), Buffer.from(signature));
-  if (!matches || (declaredHash !== undefined && declaredHash !== payloadHash)) {
-    throw new BedrockFailure(
-      403,
-      'InvalidSignatureException',
-      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
-    );
-  }
-}
-
-/** SigV4 URI encoding: every byte but the unreserved characters, applied to the path as received. */
-function uriEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function canonicalQuery(query: string): string {
-  if (query === '') return '';
-  return query
-    .split('&')
-    .map((pair) => {
-      const [name = '', value = ''] = pair.split('=', 2);
-      return [uriEncode(decodeURIComponent(name)), uriEncode(decodeURIComponent(value))] as const;
-    })
-    .sort((left, right) => (left[0] === right[0] ? (left[1] < right[1] ? -1 : 1) : left[0] < right[0] ? -1 : 1))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
+  const headers: Record<string, string | undefined> = {};
+  for (const name of Object.keys(request.headers)) headers[name] = header(request.headers, name);
+  const problem = sigV4Problem({ method: request.method ?? 'GET', path, query, headers, body: raw }, { credentials: options.credentials, region: options.region, service: 'bedrock' });
+  if (problem !== undefined) throw new BedrockFailure(problem.status, problem.code, problem.message);
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {

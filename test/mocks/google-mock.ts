@@ -26,6 +26,7 @@ import {
   type OneOffBehavior,
   type RecordedRequest as ReceivedRequest,
 } from './mock-server.js';
+import { sigV4Problem } from './sigv4-verification.js';
 
 /** One request as the mock received it (the token endpoint's form is in `rawBody`). */
 export interface RecordedRequest extends ReceivedRequest {
@@ -89,6 +90,12 @@ export interface FederationOptions {
   serviceAccount: string;
   /** Headers the subject token URL demands (lower-case names), as Azure's IMDS demands `Metadata: True`. */
   subjectTokenHeaders?: Record<string, string>;
+  /**
+   * A second pool provider, of AWS's kind: its subject token is a signed GetCallerIdentity request, which the mock
+   * checks as STS and AWS would (the request, its target-resource header, the signature made with these credentials
+   * for this region) instead of comparing it with a known token.
+   */
+  aws?: { audience: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
 }
 
 type Json = Record<string, unknown>;
@@ -99,6 +106,7 @@ const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const AWS_SUBJECT_TOKEN_TYPE = 'urn:ietf:params:aws:token-type:aws4_request';
 const IMPERSONATION_PATH = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/;
 /** Schema keywords Google's OpenAPI subset refuses with 400 "Unknown name". */
 const REFUSED_SCHEMA_KEYWORDS = ['additionalProperties', '$schema', '$ref', '$defs', 'oneOf', 'const'];
@@ -241,8 +249,9 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
     if (form.get('grant_type') !== TOKEN_EXCHANGE_GRANT) return refuse(400, 'unsupported_grant_type', `Unsupported grant_type: ${form.get('grant_type') ?? ''}`);
     if (form.get('requested_token_type') !== ACCESS_TOKEN_TYPE) return refuse(400, 'invalid_request', 'Invalid value for "requested_token_type".');
     if (!(form.get('scope') ?? '').split(' ').includes(CLOUD_PLATFORM_SCOPE)) return refuse(400, 'invalid_scope', 'The scope must include https://www.googleapis.com/auth/cloud-platform.');
-    if (form.get('subject_token_type') !== federation.subjectTokenType) return refuse(400, 'invalid_request', 'Invalid value for "subject_token_type".');
-    if (form.get('audience') !== federation.audience) return refuse(400, 'invalid_grant', 'The audience in the subject token does not match the expected audience.');
+    const aws = form.get('subject_token_type') === AWS_SUBJECT_TOKEN_TYPE ? federation.aws : undefined;
+    if (aws === undefined && form.get('subject_token_type') !== federation.subjectTokenType) return refuse(400, 'invalid_request', 'Invalid value for "subject_token_type".');
+    if (form.get('audience') !== (aws?.audience ?? federation.audience)) return refuse(400, 'invalid_grant', 'The audience in the subject token does not match the expected audience.');
     const exchangeOptions = form.get('options');
     if (exchangeOptions !== null) {
       try {
@@ -251,7 +260,10 @@ export async function startGoogleMock(options: GoogleMockOptions = {}): Promise<
         return refuse(400, 'invalid_request', 'Invalid value for "options".');
       }
     }
-    if (form.get('subject_token') !== federation.subjectToken) return refuse(400, 'invalid_grant', 'The provided subject token is invalid or expired.');
+    if (aws !== undefined) {
+      const problem = awsSubjectTokenProblem(form.get('subject_token') ?? '', aws);
+      if (problem !== undefined) return refuse(400, 'invalid_grant', problem);
+    } else if (form.get('subject_token') !== federation.subjectToken) return refuse(400, 'invalid_grant', 'The provided subject token is invalid or expired.');
     const token = `ya29.sts-${tokenRequests}`;
     federatedTokens.add(token);
     issuedTokens.add(token);
@@ -548,4 +560,33 @@ function writeRecords(response: ServerResponse, records: unknown[], failAfter: n
 function send(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
   response.end(JSON.stringify(body));
+}
+
+/**
+ * What STS would say of an AWS subject token: the URL-encoded JSON of a POST to the regional GetCallerIdentity
+ * endpoint whose headers carry the pool provider as `x-goog-cloud-target-resource`, signed (that header too) with
+ * the credentials AWS knows, for the region of the endpoint. Undefined when AWS would confirm the caller.
+ */
+function awsSubjectTokenProblem(subjectToken: string, aws: NonNullable<FederationOptions['aws']>): string | undefined {
+  let request: { url?: unknown; method?: unknown; headers?: unknown };
+  try {
+    request = JSON.parse(decodeURIComponent(subjectToken)) as typeof request;
+  } catch {
+    return 'The AWS subject token is not a URL-encoded JSON request.';
+  }
+  if (typeof request.url !== 'string' || request.method !== 'POST' || !Array.isArray(request.headers)) return 'The AWS subject token lacks url, method POST or headers.';
+  const url = new URL(request.url);
+  if (url.protocol !== 'https:' || url.host !== `sts.${aws.region}.amazonaws.com` || url.searchParams.get('Action') !== 'GetCallerIdentity' || url.searchParams.get('Version') !== '2011-06-15') {
+    return `The AWS subject token does not call GetCallerIdentity at sts.${aws.region}.amazonaws.com.`;
+  }
+  const headers: Record<string, string> = {};
+  for (const entry of request.headers as Array<{ key?: unknown; value?: unknown }>) {
+    if (typeof entry?.key !== 'string' || typeof entry.value !== 'string') return 'The AWS subject token has a header that is not a key/value pair of texts.';
+    headers[entry.key.toLowerCase()] = entry.value;
+  }
+  if (headers['x-goog-cloud-target-resource'] !== aws.audience) return 'The AWS subject token is not bound to this workload identity pool provider (x-goog-cloud-target-resource).';
+  if (!/SignedHeaders=[^,]*\bx-goog-cloud-target-resource\b/.test(headers.authorization ?? '')) return 'The AWS subject token does not sign x-goog-cloud-target-resource.';
+  if (headers.host !== url.host) return 'The AWS subject token names another host than its URL.';
+  const problem = sigV4Problem({ method: 'POST', path: url.pathname, query: url.search.slice(1), headers, body: '' }, { credentials: aws.credentials, region: aws.region, service: 'sts' });
+  return problem === undefined ? undefined : `AWS refused the GetCallerIdentity request: ${problem.code}: ${problem.message}`;
 }

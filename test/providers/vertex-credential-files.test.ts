@@ -12,6 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AwsEnvironment } from '../../src/spec/provider.js';
+import { startAwsMetadataMock, type AwsMetadataMock } from '../mocks/aws-metadata-mock.js';
 import { startGoogleMock, type GoogleMock, type RecordedRequest } from '../mocks/google-mock.js';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
 import { chatRequests } from './vertex-support.js';
@@ -25,20 +27,30 @@ const federation = {
   subjectToken: 'eyJhbGciOiJSUzI1NiJ9.SUBJECTTOKENMID7788.c2lnbmF0dXJl',
   serviceAccount: 'tollgate-federated@tollgate-test.iam.gserviceaccount.com',
   subjectTokenHeaders: { metadata: 'True' },
+  // The pool's AWS provider, and the instance role whose temporary credentials the metadata service hands out.
+  aws: {
+    audience: '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/tollgate-pool/providers/tollgate-aws',
+    region: 'us-east-2',
+    credentials: { accessKeyId: 'ASIATOLLGATETEST0001', secretAccessKey: 'awsSECRETACCESSKEYmid4455forTollgateTests', sessionToken: 'IQoJb3JpZ2luX2VjEAWSSESSIONTOKENMID7799==' },
+  },
 };
+const AWS_TOKEN_TYPE = 'urn:ietf:params:aws:token-type:aws4_request';
 const directory = mkdtempSync(path.join(os.tmpdir(), 'tollgate-credential-files-'));
 const subjectTokenFile = path.join(directory, 'subject-token');
 
 let mock: GoogleMock;
+let imds: AwsMetadataMock;
 // Google's clock is the gateway's, so that impersonated tokens expire on the time the gateway keeps.
 let googleClock: () => number = () => Date.now();
 
 beforeAll(async () => {
   mock = await startGoogleMock({ authorizedUser: user, federation, now: () => googleClock() });
+  imds = await startAwsMetadataMock({ availabilityZone: 'us-east-2b', role: 'tollgate-gateway-role', credentials: { ...federation.aws.credentials } });
 });
 
 afterAll(async () => {
   await mock?.close();
+  await imds?.close();
   rmSync(directory, { recursive: true, force: true });
 });
 
@@ -53,7 +65,7 @@ interface Setup {
  * A gateway whose Vertex provider points at the mock, with one key: the host's identity (its credential file holding
  * `hostFile`, when given), or a key carrying `keyCredentials` itself.
  */
-async function gatewayWith(options: { hostFile?: unknown; keyCredentials?: string; extraHeaders?: Record<string, string> }): Promise<Setup> {
+async function gatewayWith(options: { hostFile?: unknown; keyCredentials?: string; extraHeaders?: Record<string, string>; awsEnvironment?: AwsEnvironment }): Promise<Setup> {
   let reads = 0;
   const file = path.join(directory, `credentials-${Math.random().toString(36).slice(2)}.json`);
   if (options.hostFile !== undefined) writeFileSync(file, JSON.stringify(options.hostFile));
@@ -69,6 +81,7 @@ async function gatewayWith(options: { hostFile?: unknown; keyCredentials?: strin
       : {}),
     // No metadata server here: a key that fell through to it would fail.
     metadataHost: '127.0.0.1:9',
+    ...(options.awsEnvironment ? { awsEnvironment: options.awsEnvironment } : {}),
   };
   const gateway = await startLiveGateway({ adapterOptions: { googleIdentity } });
   googleClock = () => gateway.clock.now;
@@ -92,7 +105,7 @@ async function refusal(promise: Promise<unknown>): Promise<InstanceType<typeof O
 }
 
 function expectNoSecret(gateway: LiveGateway, text: string): void {
-  for (const secret of [user.clientSecret, user.refreshToken, federation.subjectToken]) {
+  for (const secret of [user.clientSecret, user.refreshToken, federation.subjectToken, federation.aws.credentials.secretAccessKey, federation.aws.credentials.sessionToken]) {
     expect(text).not.toContain(secret);
     expect(gateway.logs.join('')).not.toContain(secret);
   }
@@ -277,20 +290,127 @@ describe('an external_account credential (workload identity federation), from GO
     }
   });
 
-  it('refuses the AWS and executable sources with a 503 naming the sources it reads', async () => {
-    for (const [source, named] of [
-      [{ environment_id: 'aws1', regional_cred_verification_url: 'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15' }, "AWS (credential_source.environment_id 'aws1'"],
-      [{ executable: { command: '/usr/local/bin/get-token --audience pool', timeout_millis: 5000 } }, 'a program (credential_source.executable)'],
+  it('refuses the executable source with a 503 naming the sources it reads', async () => {
+    const { gateway, ask } = await gatewayWith({ hostFile: federationFile({ executable: { command: '/usr/local/bin/get-token --audience pool', timeout_millis: 5000 } }) });
+    try {
+      const since = mock.requests.length;
+      const error = await refusal(ask('unsupported'));
+      expect(error.status).toBe(503);
+      expect(error.code).toBe('provider_credentials_missing');
+      expect(error.message).toContain('a program (credential_source.executable)');
+      expect(error.message).toContain("it reads the subject token from a file (credential_source.file) or a URL (credential_source.url), as text or JSON, or the host's AWS identity");
+      expect(requestsAt('/v1/token', since)).toHaveLength(0);
+    } finally {
+      await gateway.dispose();
+    }
+  });
+});
+
+describe('an external_account credential from AWS (environment_id aws1): a signed GetCallerIdentity as the subject token', () => {
+  /** The file `gcloud iam workload-identity-pools create-cred-config --aws --enable-imdsv2` writes, its metadata URLs on the mock. */
+  function awsFile(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      type: 'external_account',
+      audience: federation.aws.audience,
+      subject_token_type: AWS_TOKEN_TYPE,
+      token_url: mock.stsUrl,
+      credential_source: {
+        environment_id: 'aws1',
+        region_url: `${imds.baseUrl}/latest/meta-data/placement/availability-zone`,
+        url: `${imds.baseUrl}/latest/meta-data/iam/security-credentials`,
+        regional_cred_verification_url: 'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15',
+        imdsv2_session_token_url: `${imds.baseUrl}/latest/api/token`,
+      },
+      ...extra,
+    };
+  }
+
+  function subjectTokenOf(exchange: RecordedRequest): { url: string; method: string; headers: Array<{ key: string; value: string }> } {
+    const form = new URLSearchParams(exchange.rawBody);
+    expect(form.get('subject_token_type')).toBe(AWS_TOKEN_TYPE);
+    return JSON.parse(decodeURIComponent(form.get('subject_token')!)) as ReturnType<typeof subjectTokenOf>;
+  }
+
+  it("signs with the instance role's credentials from IMDSv2, for the zone's region, and STS takes it", async () => {
+    const { gateway, ask } = await gatewayWith({ hostFile: awsFile({ service_account_impersonation_url: mock.impersonationUrl(federation.serviceAccount) }) });
+    try {
+      const since = mock.requests.length;
+      const metadataSince = imds.requests.length;
+      for (const content of ['one', 'two']) expect((await ask(content)).choices[0]!.message.content).toBe(`You said: ${content}`);
+      // One exchange for both requests: a session token first, then every read with it.
+      const reads = imds.requests.slice(metadataSince);
+      expect(reads.map((read) => `${read.method} ${read.path}`)).toEqual([
+        'PUT /latest/api/token',
+        'GET /latest/meta-data/placement/availability-zone',
+        'GET /latest/meta-data/iam/security-credentials',
+        'GET /latest/meta-data/iam/security-credentials/tollgate-gateway-role',
+      ]);
+      expect(Number(reads[0]!.headers['x-aws-ec2-metadata-token-ttl-seconds'])).toBeGreaterThan(0);
+      for (const read of reads.slice(1)) expect(read.headers['x-aws-ec2-metadata-token']).toMatch(/^AQAEAimdsv2-/);
+      const exchanges = requestsAt('/v1/token', since);
+      expect(exchanges).toHaveLength(1);
+      const token = subjectTokenOf(exchanges[0]!);
+      expect(token.url).toBe('https://sts.us-east-2.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15');
+      expect(token.method).toBe('POST');
+      const headers = Object.fromEntries(token.headers.map((header) => [header.key, header.value]));
+      expect(headers).toMatchObject({ host: 'sts.us-east-2.amazonaws.com', 'x-goog-cloud-target-resource': federation.aws.audience, 'x-amz-security-token': federation.aws.credentials.sessionToken });
+      expect(headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=ASIATOLLGATETEST0001\/\d{8}\/us-east-2\/sts\/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token;x-goog-cloud-target-resource, Signature=[0-9a-f]{64}$/);
+      expect(JSON.stringify(token)).not.toContain(federation.aws.credentials.secretAccessKey);
+      expect(requestsAt(/:generateAccessToken$/, since)[0]!.headers.authorization).toMatch(/^Bearer ya29\.sts-\d+$/);
+      expect(chatRequests(mock).at(-1)!.headers.authorization).toMatch(/^Bearer ya29\.impersonated-/);
+      expectNoSecret(gateway, '');
+    } finally {
+      await gateway.dispose();
+    }
+  });
+
+  it('takes the region and the access keys from the environment first, and then never asks the metadata service', async () => {
+    const { accessKeyId, secretAccessKey, sessionToken } = federation.aws.credentials;
+    const { gateway, ask } = await gatewayWith({ hostFile: awsFile(), awsEnvironment: { region: 'us-east-2', accessKeyId, secretAccessKey, sessionToken } });
+    try {
+      const since = mock.requests.length;
+      const metadataSince = imds.requests.length;
+      expect((await ask('from the environment')).choices[0]!.message.content).toBe('You said: from the environment');
+      expect(imds.requests.length).toBe(metadataSince);
+      expect(subjectTokenOf(requestsAt('/v1/token', since)[0]!).url).toBe('https://sts.us-east-2.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15');
+      expect(chatRequests(mock).at(-1)!.headers.authorization).toMatch(/^Bearer ya29\.sts-\d+$/);
+    } finally {
+      await gateway.dispose();
+    }
+  });
+
+  it("answers STS's refusal of a signature made with the wrong secret as a 401 that repeats no secret", async () => {
+    const wrongSecret = 'awsWRONGSECRETmid8181forTollgateTestsXYZ';
+    const { gateway, ask } = await gatewayWith({
+      hostFile: awsFile(),
+      awsEnvironment: { region: 'us-east-2', accessKeyId: federation.aws.credentials.accessKeyId, secretAccessKey: wrongSecret, sessionToken: federation.aws.credentials.sessionToken },
+    });
+    try {
+      const error = await refusal(ask('wrong secret'));
+      expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+      expect(error.code).toBe('upstream_token_refused');
+      expect(error.message).toMatch(/^401 Google's Security Token Service answered HTTP 400 \(invalid_grant: AWS refused the GetCallerIdentity request: InvalidSignatureException: The request signature we calculated does not match/);
+      expectNoSecret(gateway, error.message);
+      expect(error.message).not.toContain(wrongSecret);
+      expect(gateway.logs.join('')).not.toContain(wrongSecret);
+    } finally {
+      await gateway.dispose();
+    }
+  });
+
+  it('answers 503 provider_credentials_missing when the metadata service refuses, and for an AWS version it does not read', async () => {
+    const refusedSession = awsFile({ credential_source: { ...(awsFile().credential_source as object), imdsv2_session_token_url: `${imds.baseUrl}/latest/api/nothing` } });
+    for (const [file, pattern] of [
+      [refusedSession, /^503 The AWS identity for workload identity federation could not be read: the instance metadata service answered HTTP 405 for an IMDSv2 session token \(http:\/\/127\.0\.0\.1:\d+\/latest\/api\/nothing\)\.$/],
+      [awsFile({ credential_source: { environment_id: 'aws2' } }), /credential_source\.environment_id names AWS version 2; Tollgate reads version 1 \('aws1'\)/],
     ] as const) {
-      const { gateway, ask } = await gatewayWith({ hostFile: federationFile(source) });
+      const { gateway, ask } = await gatewayWith({ hostFile: file });
       try {
         const since = mock.requests.length;
-        const error = await refusal(ask('unsupported'));
-        expect(error.status).toBe(503);
-        expect(error.code).toBe('provider_credentials_missing');
-        expect(error.message).toContain(named);
-        expect(error.message).toContain('it reads the subject token from a file (credential_source.file) or a URL (credential_source.url)');
+        const error = await refusal(ask('no identity'));
+        expect(error.message).toMatch(pattern);
         expect(requestsAt('/v1/token', since)).toHaveLength(0);
+        expectNoSecret(gateway, error.message);
       } finally {
         await gateway.dispose();
       }

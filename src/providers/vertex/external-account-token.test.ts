@@ -12,7 +12,8 @@ import {
   readSubjectToken,
   stsExchangeRequest,
   type ExternalAccountCredential,
-  type SubjectTokenSource,
+  type FileOrUrlSource,
+  type SubjectTokenFormat,
 } from './external-account-token.js';
 
 const audience = '//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/oidc';
@@ -65,9 +66,31 @@ describe('parseExternalAccount', () => {
     });
   });
 
-  it('refuses the AWS, executable and certificate sources as a 503 naming the sources it reads', () => {
+  it("reads an AWS source (aws1): its metadata URLs, and GetCallerIdentity's regional URL or the standard one", () => {
+    const metadata = 'http://169.254.169.254/latest';
+    expect(
+      parse({
+        environment_id: 'aws1',
+        region_url: `${metadata}/meta-data/placement/availability-zone`,
+        url: `${metadata}/meta-data/iam/security-credentials`,
+        regional_cred_verification_url: 'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15',
+        imdsv2_session_token_url: `${metadata}/api/token`,
+      }).source,
+    ).toEqual({
+      kind: 'aws',
+      regionUrl: `${metadata}/meta-data/placement/availability-zone`,
+      credentialsUrl: `${metadata}/meta-data/iam/security-credentials`,
+      verificationUrl: 'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15',
+      sessionTokenUrl: `${metadata}/api/token`,
+    });
+    expect(parse({ environment_id: 'aws1' }).source).toEqual({ kind: 'aws', verificationUrl: 'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15' });
+    expect(gatewayErrorOf(() => parse({ environment_id: 'aws2' })).message).toBe("credential_source.environment_id names AWS version 2; Tollgate reads version 1 ('aws1')");
+    expect(gatewayErrorOf(() => parse({ environment_id: 'awsome' })).message).toBe("credential_source.environment_id 'awsome' is not an AWS environment ('aws1')");
+    expect(gatewayErrorOf(() => parse({ environment_id: 'aws1', url: 'file:///etc/passwd' })).message).toBe('credential_source.url is not an http(s) URL');
+  });
+
+  it('refuses the executable and certificate sources, and other environments, as a 503 naming the sources it reads', () => {
     for (const [source, named] of [
-      [{ environment_id: 'aws1', regional_cred_verification_url: 'https://sts.{region}.amazonaws.com' }, "AWS (credential_source.environment_id 'aws1'"],
       [{ environment_id: 'azure9' }, "the environment 'azure9'"],
       [{ executable: { command: '/bin/token' } }, 'a program (credential_source.executable)'],
       [{ certificate: { use_default_certificate_config: true } }, 'an X.509 certificate'],
@@ -75,7 +98,7 @@ describe('parseExternalAccount', () => {
       const failure = gatewayErrorOf(() => parse(source));
       expect(failure).toMatchObject({ status: 503, code: 'provider_credentials_missing' });
       expect(failure.message).toContain(named);
-      expect(failure.message).toContain('a file (credential_source.file) or a URL (credential_source.url), as text or JSON');
+      expect(failure.message).toContain("a file (credential_source.file) or a URL (credential_source.url), as text or JSON, or the host's AWS identity (credential_source.environment_id 'aws1')");
     }
   });
 
@@ -91,7 +114,7 @@ describe('parseExternalAccount', () => {
 });
 
 describe('readSubjectToken', () => {
-  const file = (format: SubjectTokenSource['format']): SubjectTokenSource => ({ kind: 'file', path: '/t', format });
+  const file = (format: SubjectTokenFormat): FileOrUrlSource => ({ kind: 'file', path: '/t', format });
 
   it("takes the text without its surrounding white space, or the JSON member the format names", () => {
     expect(readSubjectToken('  eyJ.token.sig\n', file({ type: 'text' }))).toBe('eyJ.token.sig');
@@ -161,6 +184,9 @@ describe('externalAccountIdentity', () => {
     expect(externalAccountIdentity(parse({ file: '/t' }))).toBe(externalAccountIdentity(base));
     expect(externalAccountIdentity(parse({ file: '/other' }))).not.toBe(externalAccountIdentity(base));
     expect(externalAccountIdentity(parse({ file: '/t' }, { service_account_impersonation_url: impersonationUrl }))).not.toBe(externalAccountIdentity(base));
+    const aws = parse({ environment_id: 'aws1' });
+    expect(externalAccountIdentity(aws)).not.toBe(externalAccountIdentity(base));
+    expect(externalAccountIdentity(parse({ environment_id: 'aws1', regional_cred_verification_url: 'https://sts.{region}.amazonaws.com.cn?Action=GetCallerIdentity&Version=2011-06-15' }))).not.toBe(externalAccountIdentity(aws));
   });
 });
 

@@ -3,11 +3,13 @@
  * from another identity provider (a Kubernetes service-account token, GitHub Actions' OIDC token, Azure's managed
  * identity token), read from a file or a local URL, is exchanged at Google's Security Token Service (RFC 8693) for a
  * federated access token; when the file names a service account to impersonate, that token then buys the service
- * account's own from IAM Credentials' generateAccessToken. The AWS source (which signs a GetCallerIdentity request)
- * and the executable source (which runs a program) are refused.
+ * account's own from IAM Credentials' generateAccessToken. On AWS the subject token is a GetCallerIdentity request
+ * signed with the host's AWS credentials (aws-subject-token.ts). The executable source (which runs a program) and
+ * the certificate source are refused.
  */
 import { errors, type GatewayError } from '../../spec/errors.js';
-import type { HttpSend, UpstreamRequest } from '../../spec/provider.js';
+import type { AwsEnvironment, HttpSend, UpstreamRequest } from '../../spec/provider.js';
+import { parseAwsSource, resolveAwsIdentity, secretsOfCallerIdentityToken, signedCallerIdentityToken, type AwsSubjectTokenSource } from './aws-subject-token.js';
 import type { IssuedToken } from './token-cache.js';
 import { googleTokenRefused, readOAuthTokenReply, sendForToken } from './token-endpoint.js';
 
@@ -19,7 +21,8 @@ const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 /** generateAccessToken's default lifetime, asked for when the file sets none. */
 const DEFAULT_IMPERSONATION_LIFETIME_SECONDS = 3600;
 /** What Tollgate reads a subject token from, named in every refusal of another source. */
-export const SUPPORTED_SOURCES = 'a file (credential_source.file) or a URL (credential_source.url), as text or JSON';
+export const SUPPORTED_SOURCES =
+  "a file (credential_source.file) or a URL (credential_source.url), as text or JSON, or the host's AWS identity (credential_source.environment_id 'aws1')";
 
 /** How the subject token is written: the whole text, or one member of a JSON object. */
 export type SubjectTokenFormat = { type: 'text' } | { type: 'json'; fieldName: string };
@@ -27,7 +30,8 @@ export type SubjectTokenFormat = { type: 'text' } | { type: 'json'; fieldName: s
 /** Where the subject token is read, again at each exchange (the platforms rotate it). */
 export type SubjectTokenSource =
   | { kind: 'file'; path: string; format: SubjectTokenFormat }
-  | { kind: 'url'; url: string; headers: Record<string, string>; format: SubjectTokenFormat };
+  | { kind: 'url'; url: string; headers: Record<string, string>; format: SubjectTokenFormat }
+  | AwsSubjectTokenSource;
 
 /** The fields of an external_account file that the exchange needs. */
 export interface ExternalAccountCredential {
@@ -76,8 +80,9 @@ function sourceOf(record: Record<string, unknown>, fail: (problem: string) => Ga
   const fields = source as Record<string, unknown>;
   const environment = fields.environment_id;
   if (environment !== undefined) {
-    const name = String(environment).slice(0, 40);
-    throw refusedSource(name.startsWith('aws') ? `AWS (credential_source.environment_id '${name}', a signed GetCallerIdentity request)` : `the environment '${name}'`);
+    const name = String(environment);
+    if (!name.startsWith('aws')) throw refusedSource(`the environment '${name.slice(0, 40)}'`);
+    return parseAwsSource(name, fields, fail);
   }
   if (fields.executable !== undefined) throw refusedSource('a program (credential_source.executable)');
   if (fields.certificate !== undefined) throw refusedSource('an X.509 certificate (credential_source.certificate)');
@@ -99,7 +104,7 @@ function sourceOf(record: Record<string, unknown>, fail: (problem: string) => Ga
 
 /**
  * Reads an external_account record; `fail` builds the error naming a malformed field (never a value). A source
- * Tollgate will not run (AWS, an executable, a certificate) is a 503 `provider_credentials_missing` naming those it does.
+ * Tollgate will not run (an executable, a certificate) is a 503 `provider_credentials_missing` naming those it does.
  */
 export function parseExternalAccount(record: Record<string, unknown>, fail: (problem: string) => GatewayError): ExternalAccountCredential {
   const missing = ['audience', 'subject_token_type'].filter((field) => text(record, field) === undefined);
@@ -130,16 +135,19 @@ export function parseExternalAccount(record: Record<string, unknown>, fail: (pro
 
 /** The cache identity of a federated credential: the pool provider, the account impersonated and where the token is read. */
 export function externalAccountIdentity(credential: ExternalAccountCredential): string {
-  const source = credential.source.kind === 'file' ? credential.source.path : credential.source.url;
+  const source = credential.source.kind === 'file' ? credential.source.path : credential.source.kind === 'url' ? credential.source.url : `aws:${credential.source.verificationUrl}`;
   return `external_account:${credential.audience}\n${credential.impersonationUrl ?? ''}\n${source}`;
 }
 
 /** Where a subject token comes from, as errors name it (a path or URL, never the token). */
-function describeSource(source: SubjectTokenSource): string {
+function describeSource(source: FileOrUrlSource): string {
   return source.kind === 'file' ? `The subject token file ${source.path} (credential_source.file)` : `The subject token URL ${source.url} (credential_source.url)`;
 }
 
-function subjectTokenMissing(source: SubjectTokenSource, problem: string): GatewayError {
+/** The sources whose subject token is read as it is (not made, as AWS's is). */
+export type FileOrUrlSource = Exclude<SubjectTokenSource, AwsSubjectTokenSource>;
+
+function subjectTokenMissing(source: FileOrUrlSource, problem: string): GatewayError {
   return errors.unavailable(`${describeSource(source)} ${problem}.`, { code: 'provider_credentials_missing' });
 }
 
@@ -147,7 +155,7 @@ function subjectTokenMissing(source: SubjectTokenSource, problem: string): Gatew
  * The subject token in what the source gave: the whole text (without the surrounding white space a file written by
  * hand ends with), or, in the json format, the named member. Throws a 503 naming the source, never quoting it.
  */
-export function readSubjectToken(content: string, source: SubjectTokenSource): string {
+export function readSubjectToken(content: string, source: FileOrUrlSource): string {
   if (source.format.type === 'text') {
     const token = content.trim();
     if (token === '') throw subjectTokenMissing(source, 'is empty');
@@ -164,8 +172,24 @@ export function readSubjectToken(content: string, source: SubjectTokenSource): s
   return token;
 }
 
-/** Reads the subject token from its file or URL (the URL asked with DETACHED_SIGNAL: the fetch is shared). */
-export async function fetchSubjectToken(source: SubjectTokenSource, context: { send: HttpSend; readFile: (path: string) => Promise<string> }): Promise<string> {
+/** What reading a subject token may need of the host: its HTTP client, its files, its clock and its AWS environment. */
+export interface SubjectTokenContext {
+  send: HttpSend;
+  readFile: (path: string) => Promise<string>;
+  now: () => number;
+  awsEnvironment?: AwsEnvironment;
+}
+
+/**
+ * Reads the subject token from its file or URL, or makes it from the host's AWS identity (the URLs asked with
+ * DETACHED_SIGNAL: the fetch is shared).
+ */
+export async function fetchSubjectToken(credential: ExternalAccountCredential, context: SubjectTokenContext): Promise<string> {
+  const source = credential.source;
+  if (source.kind === 'aws') {
+    const { region, credentials } = await resolveAwsIdentity(source, context.awsEnvironment ?? {}, context.send);
+    return signedCallerIdentityToken(source.verificationUrl, credential.audience, region, credentials, context.now());
+  }
   if (source.kind === 'file') {
     let content: string;
     try {
@@ -234,13 +258,10 @@ export function readImpersonationReply(status: number, body: Uint8Array, secrets
 }
 
 /** Exchanges the host's subject token for a Google access token, impersonating the file's service account if it names one. */
-export async function fetchExternalAccountToken(
-  credential: ExternalAccountCredential,
-  context: { send: HttpSend; now: () => number; readFile: (path: string) => Promise<string> },
-): Promise<IssuedToken> {
-  const subjectToken = await fetchSubjectToken(credential.source, context);
+export async function fetchExternalAccountToken(credential: ExternalAccountCredential, context: SubjectTokenContext): Promise<IssuedToken> {
+  const subjectToken = await fetchSubjectToken(credential, context);
   const requestedAt = context.now();
-  const secrets = [subjectToken, credential.client?.secret ?? ''];
+  const secrets = [subjectToken, credential.client?.secret ?? '', ...(credential.source.kind === 'aws' ? secretsOfCallerIdentityToken(subjectToken) : [])];
   const exchanged = await sendForToken(context.send, stsExchangeRequest(credential, subjectToken), `Google's Security Token Service (${credential.tokenUrl})`);
   const federated = readOAuthTokenReply(exchanged, requestedAt, "Google's Security Token Service", secrets);
   const impersonationUrl = credential.impersonationUrl;

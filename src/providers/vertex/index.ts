@@ -91,7 +91,8 @@ export const createVertexAdapter: AdapterFactory = (options) => {
       return { token: await otherTokens.getToken(authorizedUserIdentity(user), () => fetchAuthorizedUserToken(user, context), context), ...quota };
     }
     const external = credential.external;
-    const fetch = () => fetchExternalAccountToken(external, { send: context.send, now: context.now, readFile: readSourceFile });
+    const fetch = () =>
+      fetchExternalAccountToken(external, { send: context.send, now: context.now, readFile: readSourceFile, ...(hostIdentity.awsEnvironment ? { awsEnvironment: hostIdentity.awsEnvironment } : {}) });
     return { token: await otherTokens.getToken(externalAccountIdentity(external), fetch, context), ...quota };
   }
 
