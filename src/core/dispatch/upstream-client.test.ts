@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Dispatcher, errors as undiciErrors } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cancellation } from '../../spec/cancellation.js';
 import { createUpstreamAgent, UpstreamClient } from './upstream-client.js';
@@ -174,5 +175,40 @@ describe('UpstreamClient: many requests in flight to one origin', () => {
     expect(held.length).toBe(inFlight);
     for (const answer of held.splice(0)) answer();
     expect((await Promise.all(replies)).every((reply) => reply.status === 200)).toBe(true);
+  });
+});
+
+describe('UpstreamClient: an abort undici makes on its own', () => {
+  /** A dispatcher that ends every request as undici ends one it gives up on: its abort error, no cancellation asked. */
+  class GivingUp extends Dispatcher {
+    constructor(private readonly message?: string) {
+      super();
+    }
+    override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      queueMicrotask(() => handler.onResponseError?.({} as Dispatcher.DispatchController, new undiciErrors.RequestAbortedError(this.message)));
+      return true;
+    }
+    override async close(): Promise<void> {}
+  }
+  const request = { method: 'POST' as const, url: 'https://api.example.com/v1/chat/completions', headers: {}, body: '{}' };
+
+  it("is the network's failure, worth another try, not a client's cancel (499), for a reply read whole and for a stream", async () => {
+    client = new UpstreamClient(new GivingUp());
+    for (const attempt of [client.send(request, { timeoutMs: 1_000, signal: new Cancellation() }), client.open(request, { timeoutMs: 1_000 })]) {
+      await expect(attempt).rejects.toMatchObject({ status: 502, code: 'upstream_unreachable', retryable: true, message: expect.stringContaining('UND_ERR_ABORTED') });
+    }
+  });
+
+  it('names the egress proxy and what it answered when undici says the tunnel was refused', async () => {
+    client = new UpstreamClient(new GivingUp('Proxy response (407) !== 200 when HTTP Tunneling'));
+    await expect(client.send(request, { timeoutMs: 1_000 })).rejects.toMatchObject({ status: 502, code: 'upstream_proxy_refused', retryable: true, message: expect.stringContaining('(it answered 407)') });
+  });
+
+  it("stays the client's cancel when the caller's signal was aborted", async () => {
+    const cancellation = new Cancellation();
+    client = new UpstreamClient(new GivingUp());
+    const sent = client.send(request, { timeoutMs: 1_000, signal: cancellation });
+    cancellation.abort();
+    await expect(sent).rejects.toMatchObject({ status: 499, code: 'client_closed_request' });
   });
 });

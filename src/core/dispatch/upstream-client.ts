@@ -322,15 +322,18 @@ function classifyTransportError(error: unknown, signal: CancelSignal | undefined
   const code = (error as { code?: string }).code ?? '';
   let result: GatewayError;
   let kind: TransportFailure;
-  // undici ends a tunnel the egress proxy would not open with the error it uses for cancellations.
-  const proxyRefusal = code === 'UND_ERR_ABORTED' && !signal?.aborted ? /^Proxy response \((\d+)\)/.exec((error as Error).message ?? '') : null;
-  if (proxyRefusal) {
+  // Tollgate cancels a request only with its caller's signal (whose reason undici then reports) or an error of its
+  // own, so undici's abort code with the signal not aborted is undici giving up on its own: a tunnel the egress
+  // proxy would not open (undici says so only in the message, "Proxy response (407) …"), or any other such end. It
+  // is the network's failure, not a client leaving: a 502 worth another try, never a 499.
+  if (code === 'UND_ERR_ABORTED' && !signal?.aborted) {
+    const proxyStatus = /^Proxy response \((\d+)\)/.exec((error as Error).message ?? '')?.[1];
     kind = 'network';
-    result = errors.badGateway(`The egress proxy refused the tunnel to the upstream provider (it answered ${proxyRefusal[1]})`, {
-      code: 'upstream_proxy_refused',
-      retryable: true,
-    });
-  } else if (signal?.aborted || (error as Error).name === 'AbortError' || code === 'UND_ERR_ABORTED') {
+    result =
+      proxyStatus !== undefined
+        ? errors.badGateway(`The egress proxy refused the tunnel to the upstream provider (it answered ${proxyStatus})`, { code: 'upstream_proxy_refused', retryable: true })
+        : errors.badGateway('The connection to the upstream provider was aborted before its reply (UND_ERR_ABORTED)', { code: 'upstream_unreachable', retryable: true });
+  } else if (signal?.aborted || (error as Error).name === 'AbortError') {
     kind = 'aborted';
     result = new GatewayError({ status: 499, type: 'invalid_request_error', code: 'client_closed_request', message: 'The request was cancelled' });
   } else if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
