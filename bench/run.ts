@@ -253,11 +253,17 @@ async function main(): Promise<void> {
     // deoptimised and recompiled them (V8's --trace-deopt: "wrong map" in Node's socket and parser code), with a
     // p99 of 3–5 ms for ~15 s before it settled at 1.5–2 ms. Every system gets the same pass through that pattern,
     // at five times the rate, so that the measurements see the gateways' steady state, as production traffic does.
+    // Then `--rate-warmup` seconds at the measured rate itself: a gateway idling between requests runs code the
+    // busier passes leave cold, and V8 went on optimising it for ~25 s (--trace-opt after a burst at 32 connections:
+    // 168, 70, 36, 26 and 2 functions in five 5 s windows at 200 req/s, the p99 falling from 4.5 to 1.5 ms), its
+    // compiler threads sharing the gateway's one pinned core with the requests. After 20 s there, the same windows
+    // compiled 12, 8, 6, 4 and 0 functions, bursts in between included (the compiled code stays).
     for (const system of systems) {
       await load.run({ kind: 'throughput', target: targetFor(system, 'chat'), connections: options.connections, durationS: Math.max(0.5, options.warmupS * 2), loader: 'autocannon' });
       await load.run({ kind: 'throughput', target: targetFor(system, 'stream'), connections: options.connections, durationS: Math.max(0.25, options.warmupS), loader: 'autocannon' });
       if (scenarioList.some((scenario) => scenario.name === 'latency-rate' && (scenario.systems as string[]).includes(system.name))) {
         await load.run(fixedRateJob(targetFor(system, 'chat'), options.rate * 5, Math.max(0.5, options.warmupS * 3)));
+        if (options.rateWarmupS > 0) await load.run(fixedRateJob(targetFor(system, 'chat'), options.rate, options.rateWarmupS));
       }
     }
 
@@ -308,6 +314,7 @@ async function main(): Promise<void> {
         repetitions: options.repetitions,
         durationS: options.durationS,
         warmupS: options.warmupS,
+        rateWarmupS: options.rateWarmupS,
         connections: options.connections,
         rate: options.rate,
         delayMs: options.delayMs,

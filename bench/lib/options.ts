@@ -13,6 +13,8 @@ export interface BenchOptions {
   connections: number;
   /** Requests per second of the fixed-rate scenario. */
   rate: number;
+  /** Seconds at that rate, once per system before the first repetition, for V8 to compile what the pattern runs. */
+  rateWarmupS: number;
   /** Requests per soak block (five blocks); 0 skips the soak. */
   soakBlock: number;
   scenarios: string[] | undefined;
@@ -41,6 +43,7 @@ export const usage = `npm run bench -- [flags]        (or: node --import tsx ben
   --reps=N                repetitions; medians are reported (default 3)
   --connections=N         concurrency of the closed-loop scenarios (default 32)
   --rate=N                requests/s of the fixed-rate scenario (default 200)
+  --rate-warmup=S         seconds at that rate per system before the first repetition (default 20; --quick 2)
   --soak=N                requests per soak block, five blocks (default 20000; 0 skips the soak)
   --scenarios=a,b         run only these scenarios (see the table in bench/README.md)
   --systems=a,b           of: ${systemNames.join(', ')} (default: all)
@@ -74,6 +77,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     repetitions: quick ? 1 : 3,
     connections: 32,
     rate: 200,
+    rateWarmupS: quick ? 2 : 20,
     soakBlock: quick ? 2_000 : 20_000,
     scenarios: undefined,
     systems: [...systemNames],
@@ -114,6 +118,9 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--rate':
         options.rate = numberFlag('rate', value, 1);
+        break;
+      case '--rate-warmup':
+        options.rateWarmupS = numberFlag('rate-warmup', value, 0);
         break;
       case '--soak':
         options.soakBlock = Math.round(numberFlag('soak', value, 0));

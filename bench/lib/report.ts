@@ -319,7 +319,7 @@ export function renderMarkdown(report: Report): string {
     `- commit: ${String(meta.commit)}${meta.dirty ? ' (working tree had uncommitted changes)' : ''}`,
     `- pinning: ${String(meta.pinning)}; nice ${String(meta.nice ?? 0)}`,
     `- load: ${String(meta.loader)} for the closed-loop scenarios; the bench's undici client for latency and streams`,
-    `- runs: ${String(meta.repetitions)} repetition(s) of ${String(meta.durationS)} s after ${String(meta.warmupS)} s warm-up, systems alternated; medians shown`,
+    `- runs: ${String(meta.repetitions)} repetition(s) of ${String(meta.durationS)} s after ${String(meta.warmupS)} s warm-up, systems alternated; medians shown${meta.rateWarmupS !== undefined ? `; ${String(meta.rateWarmupS)} s at the fixed rate per system before the first` : ''}`,
     `- mock: delay ${String(meta.delayMs)} ms, chunk delay ${String(meta.chunkDelayMs)} ms, 20 content chunks + finish + usage per stream`,
     `- Tollgate: ${Object.entries((meta.tollgateEnvironment ?? {}) as Record<string, string>).map(([name, value]) => `${name}=${value} `).join('')}node ${Array.isArray(meta.tollgateNodeFlags) && meta.tollgateNodeFlags.length > 0 ? `${meta.tollgateNodeFlags.join(' ')} ` : ''}dist/index.js, LOG_LEVEL=${String(meta.logLevel)}, API key with USD/token/request limits and rpm/tpm/concurrency limits`,
     `- load average at start / end: ${JSON.stringify(meta.loadAtStart)} / ${JSON.stringify(meta.loadAtEnd)}`,
