@@ -1,8 +1,9 @@
 /**
  * Workload identity federation from AWS (AIP-4117's `environment_id: "aws1"` source): the subject token is a
  * GetCallerIdentity request to AWS STS, signed with the host's AWS credentials (SigV4) and serialised, which Google's
- * Security Token Service replays to AWS to learn who the caller is. Nothing secret leaves the host: the signature
- * proves the secret key without carrying it.
+ * Security Token Service replays to AWS to learn who the caller is. The secret access key never leaves the host (the
+ * signature proves it); a temporary credential's session token is part of the signed request, as with Google's own
+ * libraries, and so reaches Google's STS.
  *
  * Where the region and the credentials come from, in the order Google's libraries take them: the environment
  * (`AWS_REGION` or `AWS_DEFAULT_REGION`; `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), else the
