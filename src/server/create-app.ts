@@ -146,8 +146,8 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Every route's schema is zod's: with these factories Fastify never loads its default JSON Schema compilers (ajv and
- * fast-json-stringify, ~1–2 MB of resident memory and 100 modules at start for nothing). Typed as the ajv factories
- * they stand in for; Fastify calls them for each route's compiler, as `setValidatorCompiler` would set it.
+ * fast-json-stringify, ~1–2 MB of resident memory and 100 modules at start for nothing), and every route is validated
+ * and serialised by zod's. Typed as the ajv factories they stand in for.
  */
 const zodCompilers = { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } as unknown as NonNullable<
   NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
@@ -309,8 +309,6 @@ export async function createApp(dependencies: AppDependencies): Promise<Gateway>
   }).withTypeProvider<ZodTypeProvider>();
   if (busyPoll) app.server.on('request', busyPoll.touch);
 
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app as unknown as FastifyInstance);
   installJsonBodyParser(app as unknown as FastifyInstance);
 
