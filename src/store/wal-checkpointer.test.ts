@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sqliteConnectionOf, openDatabase } from './database.js';
+import { SQLITE_CACHE_KIB, sqliteConnectionOf, openDatabase } from './database.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
 const directories: string[] = [];
@@ -121,6 +121,23 @@ describe('openDatabase on SQLite', () => {
       expect(connection.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(connection.pragma('synchronous', { simple: true })).toBe(1);
       expect(connection.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it("keeps SQLite's own 2 MB page cache, not the 16 MB better-sqlite3 builds in", async () => {
+    const directory = mkdtempSync(path.join(os.tmpdir(), 'tollgate-wal-'));
+    directories.push(directory);
+    const database = await openDatabase({ dataDir: directory });
+    try {
+      // A negative cache_size is in KiB.
+      expect(sqliteConnectionOf(database.db)!.pragma('cache_size', { simple: true })).toBe(-SQLITE_CACHE_KIB);
+      expect(SQLITE_CACHE_KIB).toBe(2000);
+      // What the library's build would otherwise give every connection.
+      const bare = new SQLite(':memory:');
+      expect(bare.pragma('cache_size', { simple: true })).toBe(-16000);
+      bare.close();
     } finally {
       await database.close();
     }
