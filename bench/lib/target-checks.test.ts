@@ -61,6 +61,17 @@ describe('checkTargets', () => {
     expect(byTarget(checks, 'added latency at 200 req/s, p99').measured).toBe('1.5 ms (Tollgate p99 2 ms; node:http proxy +0.5 ms; Tollgate over it +1 ms)');
   });
 
+  it('signs a difference below the proxy with a minus, not "+-"', () => {
+    const measurements = [
+      latency('latency-rate', 'direct', 1, 0.1, 0.5),
+      latency('latency-rate', 'tollgate', 1, 0.6, 1.5),
+      latency('latency-rate', 'node-proxy', 1, 0.4, 2.0),
+    ];
+    const checks = checkTargets(summarise(measurements, scenarios), undefined, 200, 32);
+    // Tollgate's p99 (1.5 ms) fell below the proxy's (2 ms) in this run: +1 ms against +1.5 ms.
+    expect(byTarget(checks, 'added latency at 200 req/s, p99').measured).toBe('1 ms (Tollgate p99 1.5 ms; node:http proxy +1.5 ms; Tollgate over it −0.5 ms)');
+  });
+
   it('leaves a combined target unjudged when one of its parts was not measured, and adds no PostgreSQL rows without that system', () => {
     const measurements = [
       throughput('throughput', 'tollgate-pg', 1, 4000, 200),

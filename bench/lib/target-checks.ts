@@ -34,6 +34,9 @@ const bound = (value: number): string => (Number.isInteger(value) ? String(value
 /** A requests/s bound, in whole requests with thousands separators. */
 const perSecond = (value: number): string => Math.floor(value).toLocaleString('en-US');
 
+/** A difference with its sign: +0.2, −0.4 (a percentile of Tollgate's can fall below the proxy's in one run). */
+const signed = (value: number): string => (value < 0 ? `−${fmt(-value)}` : `+${fmt(value)}`);
+
 const check = (value: number | undefined, ok: (value: number) => boolean) => (value === undefined || !Number.isFinite(value) ? undefined : ok(value));
 /** Met when every part is met; unknown when a part was not measured. */
 const allOf = (...parts: Array<boolean | undefined>) => (parts.includes(undefined) ? undefined : parts.every(Boolean));
@@ -47,7 +50,7 @@ export function checkTargets(summaries: ScenarioSummary[], soak: SoakSummary | u
     const ownAdded = own?.addedMs[key];
     const floorAdded = floor?.addedMs[key];
     if (ownAdded === undefined || floorAdded === undefined) return [];
-    return [`node:http proxy +${fmt(floorAdded)} ms`, `Tollgate over it +${fmt(ownAdded - floorAdded)} ms`];
+    return [`node:http proxy ${signed(floorAdded)} ms`, `Tollgate over it ${signed(ownAdded - floorAdded)} ms`];
   };
   const overFloor = (own: SystemSummary | undefined, floor: SystemSummary | undefined, key: string): string => {
     const parts = floorParts(own, floor, key);
