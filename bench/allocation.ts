@@ -27,6 +27,9 @@ function sumOf(text: string, name: string, kind?: string): number {
   let total = 0;
   const field = new RegExp(`\\b${name}=([\\d.]+)`);
   for (const line of text.split('\n')) {
+    // V8's lines and the log's share standard output, and a log line written in the middle of one of V8's splits
+    // it (a value's digits then run on into the next line's): only whole lines of V8's count.
+    if (!/^\[\d+:0x[0-9a-f]+\]\s+\d+ ms: pause=/.test(line) || line.includes('{')) continue;
     if (kind !== undefined && !line.includes(` gc=${kind} `)) continue;
     const match = field.exec(line);
     if (match) total += Number(match[1]);
