@@ -36,10 +36,10 @@ export interface DatabaseOptions {
   onCheckpointFailure?: (error: Error) => void;
 }
 
-/** The better-sqlite3 connection behind each Kysely instance this module opened on SQLite. */
 /** The SQLite page cache per connection, in KiB (SQLite's own default). */
 export const SQLITE_CACHE_KIB = 2000;
 
+/** The better-sqlite3 connection behind each Kysely instance this module opened on SQLite. */
 const sqliteConnections = new WeakMap<Kysely<DatabaseSchema>, SQLite.Database>();
 
 /**
@@ -79,7 +79,7 @@ function openSqlite(options: DatabaseOptions): Database {
   connection.pragma('busy_timeout = 5000');
   connection.pragma('foreign_keys = ON');
   // better-sqlite3 builds SQLite with a 16 MB page cache per connection. The ledger's appends fill it with pages
-  // nothing reads again (the hot path reads no table), so a busy gateway's RSS grew by that much in its first hours.
+  // nothing reads again (the hot path reads no table), so a busy gateway's RSS grew by up to 14 MB as the ledger grew.
   // SQLite's own default of 2 MB holds every page a batch of appends touches; the rare reporting query that scans
   // more reads through the OS's file cache.
   connection.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
