@@ -1,7 +1,9 @@
 /**
  * Many streams open at once, paced as a model writes them: `node --import tsx bench/open-streams.ts
  * [--streams=200,1000] [--interval-ms=50] [--seconds=10] [--warmup=3] [--runs=2]
- * [--systems=direct,node-proxy,tollgate,portkey] [--route=chat|messages] [--nice=N]` (after `npm run build`).
+ * [--systems=direct,node-proxy,tollgate,portkey] [--route=chat|messages] [--compare=DIR[,DIR…]] [--nice=N]` (after
+ * `npm run build`). `--compare` adds a Tollgate built in another checkout per directory, named `tollgate@<folder>`,
+ * measured in the same rotation (an A/B of a change; see bench/floor.ts for making such a checkout).
  *
  * The main benchmark's streams arrive from the mock in one burst and last a millisecond; a model's last seconds,
  * one chunk every few tens of milliseconds, and a gateway serving many applications holds hundreds or thousands of
@@ -87,22 +89,30 @@ async function main(): Promise<void> {
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: intervalMs, stampChunks: true });
   const load = await startLoadGenerator(loadCores);
   const systems: SystemUnderTest[] = [];
+  // What each system is called in the table: its name, or `tollgate@<folder>` for a compared checkout.
+  const labels = new Map<SystemUnderTest, string>();
+  const labelOf = (system: SystemUnderTest): string => labels.get(system) ?? system.name;
   const rows: string[] = [];
   try {
-    for (const name of names) {
-      systems.push(
-        await startSystem(name, {
-          repositoryRoot,
-          mock,
-          gatewayCores,
-          loadCores,
-          logLevel: flag('log-level', 'info'),
-          busyPollMicroseconds: 0,
-          relayChunks: true,
-          postgresUrl: flag('postgres', 'postgres://postgres@127.0.0.1:5432/test'),
-          redisUrl: flag('redis', 'redis://127.0.0.1:6379'),
-        }),
-      );
+    const compared = flag('compare', '').split(',').filter((directory) => directory !== '');
+    const starts: Array<{ name: SystemName; root: string; label?: string }> = [
+      ...names.map((name) => ({ name, root: repositoryRoot })),
+      ...compared.map((directory) => ({ name: 'tollgate' as const, root: path.resolve(directory), label: `tollgate@${path.basename(path.resolve(directory))}` })),
+    ];
+    for (const { name, root, label } of starts) {
+      const system = await startSystem(name, {
+        repositoryRoot: root,
+        mock,
+        gatewayCores,
+        loadCores,
+        logLevel: flag('log-level', 'info'),
+        busyPollMicroseconds: 0,
+        relayChunks: true,
+        postgresUrl: flag('postgres', 'postgres://postgres@127.0.0.1:5432/test'),
+        redisUrl: flag('redis', 'redis://127.0.0.1:6379'),
+      });
+      systems.push(system);
+      if (label !== undefined) labels.set(system, label);
     }
     // One stream lasts about CHUNKS intervals; starting the streams over that span keeps their chunks apart.
     const spreadMs = CHUNKS * intervalMs;
@@ -110,10 +120,10 @@ async function main(): Promise<void> {
       const job = (system: SystemUnderTest, durationS: number) => () =>
         load.run<OpenStreamsResult>({ kind: 'open-streams', target: targetOf(system), streams, durationS, spreadMs });
       for (const system of systems) await job(system, warmupSeconds)();
-      const measured = new Map<string, Measurement[]>(systems.map((system) => [system.name, []]));
+      const measured = new Map<string, Measurement[]>(systems.map((system) => [labelOf(system), []]));
       for (let repetition = 0; repetition < runs; repetition += 1) {
         for (const system of [...systems.slice(repetition % systems.length), ...systems.slice(0, repetition % systems.length)]) {
-          measured.get(system.name)!.push(await measure(job(system, seconds), system.pid));
+          measured.get(labelOf(system))!.push(await measure(job(system, seconds), system.pid));
           process.stdout.write('.');
         }
       }
@@ -123,7 +133,7 @@ async function main(): Promise<void> {
       const directP99 = median(direct.map((entry) => entry.result.deliveryMs.p99));
       const directFirstByte = median(direct.map((entry) => entry.result.firstByteMs.p50));
       for (const system of systems) {
-        const entries = measured.get(system.name)!;
+        const entries = measured.get(labelOf(system))!;
         const of = (pick: (entry: Measurement) => number | undefined) => median(entries.map(pick));
         const p50 = of((entry) => entry.result.deliveryMs.p50);
         const p99 = of((entry) => entry.result.deliveryMs.p99);
@@ -131,7 +141,7 @@ async function main(): Promise<void> {
         const idle = of((entry) => entry.idleRssMb);
         const peak = of((entry) => entry.peakRssMb);
         rows.push(
-          `| ${streams} | ${system.name} | ${formatNumber(of((entry) => entry.result.completed / entry.result.seconds), 0)} | ${formatNumber(of((entry) => entry.result.chunks / entry.result.seconds), 0)} | ${formatNumber(p50, 2)} / ${formatNumber(p99, 2)} / ${formatNumber(Math.max(...entries.map((entry) => entry.result.deliveryMs.max)), 1)} | ${system.name === 'direct' ? '' : `${formatNumber(p50 - directP50, 2)} / ${formatNumber(p99 - directP99, 2)}`} | ${formatNumber(firstByte, 2)}${system.name === 'direct' ? '' : ` (${formatNumber(firstByte - directFirstByte, 2)})`} | ${formatNumber(of((entry) => entry.cpuMicrosecondsPerChunk), 1)} | ${formatNumber(idle, 1)} → ${formatNumber(peak, 1)} | ${formatNumber(((peak - idle) * 1024) / streams, 1)} | ${entries.reduce((sum, entry) => sum + entry.result.failures, 0)} |`,
+          `| ${streams} | ${labelOf(system)} | ${formatNumber(of((entry) => entry.result.completed / entry.result.seconds), 0)} | ${formatNumber(of((entry) => entry.result.chunks / entry.result.seconds), 0)} | ${formatNumber(p50, 2)} / ${formatNumber(p99, 2)} / ${formatNumber(Math.max(...entries.map((entry) => entry.result.deliveryMs.max)), 1)} | ${system.name === 'direct' ? '' : `${formatNumber(p50 - directP50, 2)} / ${formatNumber(p99 - directP99, 2)}`} | ${formatNumber(firstByte, 2)}${system.name === 'direct' ? '' : ` (${formatNumber(firstByte - directFirstByte, 2)})`} | ${formatNumber(of((entry) => entry.cpuMicrosecondsPerChunk), 1)} | ${formatNumber(idle, 1)} → ${formatNumber(peak, 1)} | ${formatNumber(((peak - idle) * 1024) / streams, 1)} | ${entries.reduce((sum, entry) => sum + entry.result.failures, 0)} |`,
         );
       }
       process.stdout.write(`${rows.slice(-systems.length).join('\n')}\n`);

@@ -148,4 +148,34 @@ describe('StreamedBody', () => {
     await expect(refused).rejects.toMatchObject({ status: 502, code: 'upstream_response_too_large' });
     expect(control.calls).toEqual(['abort']);
   });
+
+  it('reads by callback: at once when something is ready, else once per burst, then the end or the failure', async () => {
+    const { body } = bodyWith();
+    const seen: string[] = [];
+    const reader = {
+      bodyData: (bytes: Uint8Array) => seen.push(`data ${Buffer.from(bytes).toString()}`),
+      bodyEnd: () => seen.push('end'),
+      bodyError: (error: unknown) => seen.push(`error ${(error as Error).message}`),
+    };
+    body.push(Buffer.from('ready'));
+    body.read(reader);
+    expect(seen).toEqual(['data ready']);
+
+    body.read(reader);
+    expect(() => body.read(reader)).toThrow('one read at a time');
+    body.push(Buffer.from('a'));
+    body.push(Buffer.from('b'));
+    expect(seen).toHaveLength(1);
+    await Promise.resolve();
+    expect(seen).toEqual(['data ready', 'data ab']);
+
+    body.fail(new Error('reset'));
+    body.read(reader);
+    expect(seen.at(-1)).toBe('error classified: reset');
+
+    const ended = bodyWith().body;
+    ended.end();
+    ended.read(reader);
+    expect(seen.at(-1)).toBe('end');
+  });
 });

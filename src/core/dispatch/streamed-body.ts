@@ -1,5 +1,6 @@
 /**
- * The body of a streamed upstream reply, filled by an undici dispatch handler and read with `for await`.
+ * The body of a streamed upstream reply, filled by an undici dispatch handler and read with `for await`, or with
+ * callbacks (`read`) by a reader that would otherwise only turn the promise of each read back into a call.
  *
  * undici's `request` API hands a streamed body over as a Readable, and `for await` over a Readable goes through
  * Node's stream machinery on every read (buffer list, 'readable' events, end-of-stream listeners): together a
@@ -8,7 +9,8 @@
  *
  * - One socket read arrives as several chunks (one per chunk of the chunked encoding, all within one synchronous
  *   run of undici's parser); a waiting reader is woken once, from a microtask after that run, and gets them joined,
- *   as a Readable's `read()` would.
+ *   as a Readable's `read()` would. The microtask is a reaction to a settled promise rather than `queueMicrotask`,
+ *   which wraps each callback in an async resource and a bound function (a few hundred bytes of garbage a read).
  * - Backpressure: past `highWaterMark` queued bytes the upstream is paused; it resumes when the reader takes them.
  * - A failure is handed to `classify` and thrown from the next read, after the bytes that came before it.
  * - Leaving the loop early (`return`) aborts the upstream request, as destroying the Readable did.
@@ -24,15 +26,39 @@ export interface FlowControl {
   readonly paused: boolean;
 }
 
-interface Waiter {
-  resolve: (result: IteratorResult<Uint8Array, undefined>) => void;
-  reject: (error: unknown) => void;
+/**
+ * A reader of the body by callbacks: told of the next bytes (everything queued, joined), of the body's end, or of the
+ * transfer's failure as `classify` made it. Exactly one of the three is called per `read`.
+ */
+export interface BodyReader {
+  bodyData(bytes: Uint8Array): void;
+  bodyEnd(): void;
+  bodyError(error: unknown): void;
+}
+
+/** Turns one callback read into the promise of an async iterator's read. */
+class PromisedRead implements BodyReader {
+  constructor(
+    private readonly resolve: (result: IteratorResult<Uint8Array, undefined>) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  bodyData(bytes: Uint8Array): void {
+    this.resolve({ done: false, value: bytes });
+  }
+
+  bodyEnd(): void {
+    this.resolve(finished);
+  }
+
+  bodyError(error: unknown): void {
+    this.reject(error);
+  }
 }
 
 const finished: IteratorResult<Uint8Array, undefined> = { done: true, value: undefined };
 
-/** What `#take` answers when nothing is ready yet. */
-const wait = Symbol('wait');
+const settled = Promise.resolve();
 
 /** Where the transfer stands: still running, or how it stopped. Only `open` accepts more. */
 type TransferState = 'open' | 'ended' | 'failed' | 'discarded';
@@ -43,7 +69,7 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
   #queued = 0;
   #state: TransferState = 'open';
   #failure: unknown;
-  #waiter: Waiter | undefined;
+  #reader: BodyReader | undefined;
   #wakeScheduled = false;
   #control: FlowControl | undefined;
 
@@ -103,16 +129,20 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
     this.#scheduleWake();
   }
 
+  /**
+   * Reads by callback: `reader` is told of what is queued, the end or the failure at once (before `read` returns) when
+   * one is ready, or else as soon as one is. One read at a time.
+   */
+  read(reader: BodyReader): void {
+    if (this.#reader) throw new Error('StreamedBody: one read at a time');
+    this.#reader = reader;
+    this.#deliver();
+  }
+
   next(): Promise<IteratorResult<Uint8Array, undefined>> {
-    if (this.#waiter) return Promise.reject(new Error('StreamedBody: one read at a time'));
-    try {
-      const ready = this.#take();
-      if (ready !== wait) return Promise.resolve(ready);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    if (this.#reader) return Promise.reject(new Error('StreamedBody: one read at a time'));
     return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.read(new PromisedRead(resolve, reject));
     });
   }
 
@@ -143,46 +173,34 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
-  /** What a read returns now (throwing the classified failure), or `wait`. */
-  #take(): IteratorResult<Uint8Array, undefined> | typeof wait {
+  /** Hands the waiting reader what is ready: the queued bytes joined, else the end or the failure; else keeps it waiting. */
+  #deliver(): void {
+    const reader = this.#reader;
+    if (reader === undefined) return;
     const queue = this.#queue;
     if (queue.length > 0) {
       const value = queue.length === 1 ? queue[0]! : Buffer.concat(queue, this.#queued);
       queue.length = 0;
       this.#queued = 0;
       if (this.#state === 'open' && this.#control?.paused) this.#control.resume();
-      return { done: false, value };
+      this.#reader = undefined;
+      reader.bodyData(value);
+      return;
     }
-    switch (this.#state) {
-      case 'open':
-        return wait;
-      case 'failed':
-        throw this.classify(this.#failure);
-      default:
-        return finished;
-    }
+    if (this.#state === 'open') return;
+    this.#reader = undefined;
+    if (this.#state === 'failed') reader.bodyError(this.classify(this.#failure));
+    else reader.bodyEnd();
   }
 
   #scheduleWake(): void {
-    if (this.#waiter === undefined || this.#wakeScheduled) return;
+    if (this.#reader === undefined || this.#wakeScheduled) return;
     this.#wakeScheduled = true;
-    queueMicrotask(this.#wake);
+    void settled.then(this.#wake);
   }
 
   readonly #wake = (): void => {
     this.#wakeScheduled = false;
-    const waiter = this.#waiter;
-    if (waiter === undefined) return;
-    let ready: IteratorResult<Uint8Array, undefined> | typeof wait;
-    try {
-      ready = this.#take();
-    } catch (error) {
-      this.#waiter = undefined;
-      waiter.reject(error);
-      return;
-    }
-    if (ready === wait) return;
-    this.#waiter = undefined;
-    waiter.resolve(ready);
+    this.#deliver();
   };
 }

@@ -10,8 +10,11 @@ import { StreamedBody } from './streamed-body.js';
 export interface UpstreamStream {
   status: number;
   headers: Record<string, string>;
-  /** The body as it arrives; a failure of the transfer is thrown as a GatewayError (timeout, network, cancelled). */
-  body: AsyncIterable<Uint8Array>;
+  /**
+   * The body as it arrives, read with `for await` or by callback (`read`); a failure of the transfer is a GatewayError
+   * (timeout, network, cancelled).
+   */
+  body: AsyncIterable<Uint8Array> & Pick<StreamedBody, 'read'>;
   /** Reads the whole body (for error replies). */
   readAll(): Promise<Uint8Array>;
   /** Releases the connection without reading further. */

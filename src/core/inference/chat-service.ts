@@ -1,4 +1,4 @@
-import { abortSignalOf, type CancelSignal } from '../../spec/cancellation.js';
+import type { CancelSignal } from '../../spec/cancellation.js';
 import { errors, GatewayError, isGatewayError } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../spec/openai.js';
@@ -8,8 +8,6 @@ import {
   type ChatOperation,
   type NativeRequest,
   type ProviderContext,
-  type StreamDecoder,
-  type StreamEvent,
   type UpstreamRequest,
   type UpstreamResponse,
 } from '../../spec/provider.js';
@@ -19,10 +17,10 @@ import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { DispatchRequest, Dispatcher, Served } from '../dispatch/dispatcher.js';
 import type { UpstreamClient, UpstreamStream } from '../dispatch/upstream-client.js';
-import { replyTooLarge } from '../dispatch/reply-bound.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RouteTarget, Router } from '../routing/router.js';
 import { settleAfterAnswer, type MeteringTicket, type UsageMeter } from './metering.js';
+import { StreamRelay, type RelayEvent, type StreamEnding } from './stream-relay.js';
 
 /** Per-request facts the route hands the service. */
 export interface InferenceCall {
@@ -47,14 +45,6 @@ export interface ServedBy {
   keyId: string;
 }
 
-/**
- * What a stream relays: the decoder's events, and `content-end` when the content is complete but the core still
- * reads the provider's follow-up for its usage (Replicate's token counts come from a GET of the prediction). A route
- * that owes its client nothing more may end the answer there; it keeps reading the events to their end, so that the
- * request is settled.
- */
-export type RelayEvent = StreamEvent | { kind: 'content-end' };
-
 export type ChatResult =
   | {
       kind: 'completion';
@@ -78,7 +68,7 @@ export type ChatResult =
        * The stream's events, in batches: the events decoded from one upstream read arrive together (one async step
        * per read rather than per event). A batch ends with the stream's error event, if any, and is never empty.
        */
-      events: AsyncGenerator<RelayEvent[], void, void>;
+      events: AsyncIterable<RelayEvent[]>;
       servedBy: ServedBy;
       usage: () => TokenUsage | undefined;
       /**
@@ -88,12 +78,6 @@ export type ChatResult =
        */
       fail: (error: GatewayError) => void;
     };
-
-/** How a stream ended, as its settlement records it; written by the relay and by the route (`fail`). */
-interface StreamEnding {
-  status: number;
-  errorCode: string | undefined;
-}
 
 /** What the inference services (chat, embeddings) are built from. */
 export interface InferenceServiceDependencies {
@@ -244,101 +228,28 @@ export class ChatService {
     });
     const { upstream, decoder, release, native, nativeHeaders } = served.value;
     const ending: StreamEnding = { status: 200, errorCode: undefined };
-    const events = this.#relay(upstream, decoder, release, served, ticket, started, call, ending);
+    const events = new StreamRelay({
+      upstream,
+      decoder,
+      signal: call.signal,
+      ending,
+      maxPending: this.dependencies.client.maxReplyBytes,
+      redact: (message) => redactSecrets(message, secretsOfKey(served.context.key)),
+      onClose: () => {
+        release();
+        if (call.signal.aborted && ending.status === 200) {
+          ending.status = 499;
+          ending.errorCode = 'client_closed_request';
+        }
+        this.#settle(ticket, served, trustedUsage(decoder.usage()), started, ending.status, true, ending.errorCode);
+      },
+    });
     const fail = (error: GatewayError): void => {
       if (ending.errorCode !== undefined) return;
       ending.status = error.status;
       ending.errorCode = error.code;
     };
     return { kind: 'stream', native, nativeHeaders, events, servedBy: servedBy(served), usage: () => trustedUsage(decoder.usage()), fail };
-  }
-
-  /**
-   * Reads the upstream body chunk by chunk through the decoder and yields what each read decodes to, as one batch:
-   * an async generator step costs a promise and a trip through the microtask queue, which per event was a
-   * measurable part of a stream's CPU. Whatever way the stream ends (finished, broken, client gone), the
-   * concurrency slot is freed and the request is settled exactly once.
-   */
-  async *#relay(
-    upstream: UpstreamStream,
-    decoder: StreamDecoder,
-    release: () => void,
-    served: Served<unknown>,
-    ticket: MeteringTicket,
-    started: number,
-    call: InferenceCall,
-    ending: StreamEnding,
-  ): AsyncGenerator<RelayEvent[], void, void> {
-    // Redacts a credential echoed in an error event (whatever the provider) and notes how the stream failed; the
-    // batch is cut after the error, which ends the stream.
-    const screened = (events: StreamEvent[]): StreamEvent[] => {
-      const failedAt = events.findIndex((event) => event.kind === 'error');
-      if (failedAt < 0) return events;
-      const event = events[failedAt]!;
-      if (event.kind === 'error') {
-        ending.status = event.error.status;
-        ending.errorCode = event.error.code ?? 'upstream_stream_error';
-        event.error.message = redactSecrets(event.error.message, secretsOfKey(served.context.key));
-      }
-      return failedAt === events.length - 1 ? events : events.slice(0, failedAt + 1);
-    };
-    // Bytes the decoder took since its last event: what it may be holding of an event not yet complete. An upstream
-    // that never completes one (no event boundary, a frame length it never fills) is cut off at the bound a reply
-    // read whole has, rather than filling the gateway's memory.
-    const maxPending = this.dependencies.client.maxReplyBytes;
-    let pending = 0;
-    try {
-      try {
-        for await (const bytes of upstream.body) {
-          const events = screened(decoder.push(bytes));
-          if (events.length > 0) {
-            pending = 0;
-            yield events;
-          } else if ((pending += bytes.length) > maxPending) {
-            const error = replyTooLarge(maxPending);
-            ending.status = error.status;
-            ending.errorCode = error.code;
-            yield [{ kind: 'error', error: { status: error.status, type: error.type, code: error.code, message: `The upstream stream sent more than ${maxPending} bytes without completing an event.` } }];
-            return;
-          }
-          if (ending.errorCode !== undefined) return;
-        }
-        const last = screened(decoder.finish());
-        if (last.length > 0) yield last;
-        if (ending.errorCode === undefined && !call.signal.aborted && decoder.complete) {
-          yield [{ kind: 'content-end' }];
-          let completion: StreamEvent[];
-          try {
-            completion = await decoder.complete(abortSignalOf(call.signal));
-          } catch {
-            // The reply itself arrived whole; only what the follow-up would add is missing, so usage stays unknown.
-            completion = [];
-          }
-          const events = screened(completion);
-          if (events.length > 0) yield events;
-        }
-      } catch (error) {
-        const gatewayError = error instanceof GatewayError ? error : errors.badGateway('The upstream stream failed');
-        ending.status = gatewayError.status;
-        ending.errorCode = gatewayError.code;
-        if (!call.signal.aborted) {
-          yield [
-            {
-              kind: 'error',
-              error: { status: 502, type: 'upstream_error', code: 'upstream_stream_broken', message: `The upstream stream ended unexpectedly: ${gatewayError.message}` },
-            },
-          ];
-        }
-      }
-    } finally {
-      upstream.discard();
-      release();
-      if (call.signal.aborted && ending.status === 200) {
-        ending.status = 499;
-        ending.errorCode = 'client_closed_request';
-      }
-      this.#settle(ticket, served, trustedUsage(decoder.usage()), started, ending.status, true, ending.errorCode);
-    }
   }
 
   /** Settles the request and records its metrics, once its answer is written (see settleAfterAnswer). */

@@ -1,0 +1,271 @@
+import { describe, expect, it } from 'vitest';
+import { Cancellation } from '../../spec/cancellation.js';
+import { errors } from '../../spec/errors.js';
+import type { ChatCompletionChunk } from '../../spec/openai.js';
+import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
+import { StreamedBody, type FlowControl } from '../dispatch/streamed-body.js';
+import type { UpstreamStream } from '../dispatch/upstream-client.js';
+import { StreamRelay, type RelayEvent, type StreamEnding } from './stream-relay.js';
+
+/**
+ * A decoder for the tests: each `\n`-terminated line is one event; `error:<code>` is an upstream error event whose
+ * message quotes the key's secret. `complete` (when given) is the follow-up a Replicate-like decoder makes.
+ */
+function lineDecoder(complete?: () => Promise<StreamEvent[]>): StreamDecoder & { finished: number } {
+  let held = '';
+  const toEvents = (lines: string[]): StreamEvent[] =>
+    lines.map((line) =>
+      line.startsWith('error:')
+        ? { kind: 'error', error: { status: 429, type: 'rate_limit_error', code: line.slice(6), message: 'slow down, sk-secret' } }
+        : { kind: 'chunk', chunk: { id: line } as unknown as ChatCompletionChunk },
+    );
+  const decoder = {
+    finished: 0,
+    push(data: Uint8Array): StreamEvent[] {
+      held += Buffer.from(data).toString();
+      const lines = held.split('\n');
+      held = lines.pop()!;
+      return toEvents(lines);
+    },
+    finish(): StreamEvent[] {
+      decoder.finished += 1;
+      const rest = held === '' ? [] : [held];
+      held = '';
+      return toEvents(rest);
+    },
+    usage: () => undefined,
+    ...(complete ? { complete } : {}),
+  };
+  return decoder;
+}
+
+class Control implements FlowControl {
+  paused = false;
+  aborted = false;
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
+  abort(): void {
+    this.aborted = true;
+  }
+}
+
+function relayOf(options: { decoder?: StreamDecoder; maxPending?: number; signal?: Cancellation } = {}) {
+  const control = new Control();
+  const body = new StreamedBody((error) => errors.timeout(`classified: ${(error as Error).message}`));
+  body.attach(control);
+  let discarded = 0;
+  const upstream: UpstreamStream = {
+    status: 200,
+    headers: {},
+    body,
+    readAll: () => body.readAll(),
+    discard: () => {
+      discarded += 1;
+      body.discard();
+    },
+  };
+  const ending: StreamEnding = { status: 200, errorCode: undefined };
+  const closes: StreamEnding[] = [];
+  const signal = options.signal ?? new Cancellation();
+  const relay = new StreamRelay({
+    upstream,
+    decoder: options.decoder ?? lineDecoder(),
+    signal,
+    ending,
+    maxPending: options.maxPending ?? 1024,
+    redact: (message) => message.replaceAll('sk-secret', '[redacted]'),
+    onClose: () => closes.push({ ...ending }),
+  });
+  return { relay, body, control, ending, closes, signal, discarded: () => discarded };
+}
+
+function ids(batch: RelayEvent[]): string[] {
+  return batch.map((event) => (event.kind === 'chunk' ? event.chunk.id : event.kind === 'error' ? `error:${event.error.code}` : event.kind));
+}
+
+async function collect(relay: StreamRelay): Promise<string[][]> {
+  const batches: string[][] = [];
+  for await (const batch of relay) batches.push(ids(batch));
+  return batches;
+}
+
+describe('StreamRelay', () => {
+  it('hands over what each upstream read decodes to as one batch, then closes once at the end', async () => {
+    const { relay, body, closes, discarded } = relayOf();
+    const reading = collect(relay);
+    body.push(Buffer.from('a\nb\n'));
+    body.push(Buffer.from('c\n'));
+    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+    body.push(Buffer.from('d\n'));
+    body.end();
+    expect(await reading).toEqual([['a', 'b', 'c'], ['d']]);
+    expect(closes).toEqual([{ status: 200, errorCode: undefined }]);
+    expect(discarded()).toBe(1);
+  });
+
+  it('reads on without a batch while the bytes complete no event, and gives the decoder its end', async () => {
+    const decoder = lineDecoder();
+    const { relay, body } = relayOf({ decoder });
+    const reading = collect(relay);
+    body.push(Buffer.from('par'));
+    await new Promise((resolve) => setImmediate(resolve));
+    body.push(Buffer.from('tial'));
+    await new Promise((resolve) => setImmediate(resolve));
+    body.end();
+    expect(await reading).toEqual([['partial']]);
+    expect(decoder.finished).toBe(1);
+  });
+
+  it('ends with the error event (redacted) and closes with its status, cutting what followed it in the batch', async () => {
+    const { relay, body, closes, control } = relayOf();
+    const reading = (async () => {
+      const batches: RelayEvent[][] = [];
+      for await (const batch of relay) batches.push(batch);
+      return batches;
+    })();
+    body.push(Buffer.from('a\nerror:rate_limited\nb\n'));
+    const batches = await reading;
+    expect(batches.map(ids)).toEqual([['a', 'error:rate_limited']]);
+    const error = batches[0]![1]!;
+    expect(error.kind === 'error' && error.error.message).toBe('slow down, [redacted]');
+    expect(closes).toEqual([{ status: 429, errorCode: 'rate_limited' }]);
+    // The upstream was still sending: it is cut off.
+    expect(control.aborted).toBe(true);
+  });
+
+  it('turns a failed transfer into one upstream_stream_broken event after what came before it', async () => {
+    const { relay, body, closes } = relayOf();
+    const reading = collect(relay);
+    body.push(Buffer.from('a\n'));
+    await new Promise((resolve) => setImmediate(resolve));
+    body.fail(new Error('socket hang up'));
+    expect(await reading).toEqual([['a'], ['error:upstream_stream_broken']]);
+    expect(closes).toEqual([{ status: 504, errorCode: 'upstream_timeout' }]);
+  });
+
+  it('reports no error event when the transfer fails because the client left, and closes as a 499', async () => {
+    const signal = new Cancellation();
+    const { relay, body, closes } = relayOf({ signal });
+    const reading = collect(relay);
+    signal.abort();
+    body.fail(new Error('aborted'));
+    expect(await reading).toEqual([]);
+    // The 499 itself is the service's `onClose` reading the signal; the relay records the transfer's own error.
+    expect(closes).toHaveLength(1);
+  });
+
+  it('cuts off an upstream that sends more than maxPending bytes without completing an event', async () => {
+    const { relay, body, closes, control } = relayOf({ maxPending: 10 });
+    const reading = collect(relay);
+    body.push(Buffer.from('0123456'));
+    await new Promise((resolve) => setImmediate(resolve));
+    body.push(Buffer.from('789abc'));
+    expect(await reading).toEqual([['error:upstream_response_too_large']]);
+    expect(closes).toEqual([{ status: 502, errorCode: 'upstream_response_too_large' }]);
+    expect(control.aborted).toBe(true);
+  });
+
+  it('closes at once, aborting the upstream, when the route leaves the loop early', async () => {
+    const { relay, body, closes, control } = relayOf();
+    body.push(Buffer.from('a\nb\n'));
+    for await (const batch of relay) {
+      expect(ids(batch)).toEqual(['a', 'b']);
+      break;
+    }
+    expect(closes).toHaveLength(1);
+    expect(control.aborted).toBe(true);
+    expect(await relay.next()).toEqual({ done: true, value: undefined });
+    expect(closes).toHaveLength(1);
+  });
+
+  it('closes a relay the route never read from when it is returned', async () => {
+    const { relay, closes, control } = relayOf();
+    await relay.return();
+    await relay.return();
+    expect(closes).toHaveLength(1);
+    expect(control.aborted).toBe(true);
+  });
+
+  it('stops after a batch when the route recorded a failure of its own while writing it', async () => {
+    const { relay, body, ending, closes } = relayOf();
+    body.push(Buffer.from('a\n'));
+    const first = await relay.next();
+    expect(first.done).toBe(false);
+    ending.status = 502;
+    ending.errorCode = 'upstream_stream_error';
+    body.push(Buffer.from('b\n'));
+    expect(await relay.next()).toEqual({ done: true, value: undefined });
+    expect(closes).toEqual([{ status: 502, errorCode: 'upstream_stream_error' }]);
+  });
+
+  it('relays content-end and then the follow-up of a decoder that has one, once the body ended whole', async () => {
+    const followUp: StreamEvent[] = [{ kind: 'chunk', chunk: { id: 'usage' } as unknown as ChatCompletionChunk }];
+    let asked = 0;
+    const { relay, body, closes } = relayOf({
+      decoder: lineDecoder(async () => {
+        asked += 1;
+        return followUp;
+      }),
+    });
+    const reading = collect(relay);
+    body.push(Buffer.from('a\n'));
+    body.end();
+    expect(await reading).toEqual([['a'], ['content-end'], ['usage']]);
+    expect(asked).toBe(1);
+    expect(closes).toHaveLength(1);
+  });
+
+  it('skips the follow-up after an error event, and relays no events when the follow-up fails', async () => {
+    let asked = 0;
+    const failing = async (): Promise<StreamEvent[]> => {
+      asked += 1;
+      throw new Error('follow-up failed');
+    };
+    const errored = relayOf({ decoder: lineDecoder(failing) });
+    const first = collect(errored.relay);
+    errored.body.push(Buffer.from('error:overloaded\n'));
+    errored.body.end();
+    expect(await first).toEqual([['error:overloaded']]);
+    expect(asked).toBe(0);
+
+    const whole = relayOf({ decoder: lineDecoder(failing) });
+    const second = collect(whole.relay);
+    whole.body.push(Buffer.from('a\n'));
+    whole.body.end();
+    expect(await second).toEqual([['a'], ['content-end']]);
+    expect(asked).toBe(1);
+    expect(whole.closes).toEqual([{ status: 200, errorCode: undefined }]);
+  });
+
+  it('rejects a second read while one waits, and answers a waiting read with the end when returned', async () => {
+    const { relay, closes } = relayOf();
+    const waiting = relay.next();
+    await expect(relay.next()).rejects.toThrow('one read at a time');
+    await relay.return();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    expect(closes).toHaveLength(1);
+  });
+
+  it('rejects the waiting read with a failure of onClose rather than losing it', async () => {
+    const body = new StreamedBody((error) => error);
+    const relay = new StreamRelay({
+      upstream: { status: 200, headers: {}, body, readAll: () => body.readAll(), discard: () => body.discard() },
+      decoder: lineDecoder(),
+      signal: new Cancellation(),
+      ending: { status: 200, errorCode: undefined },
+      maxPending: 1024,
+      redact: (message) => message,
+      onClose: () => {
+        throw new Error('settle broke');
+      },
+    });
+    const reading = relay.next();
+    body.end();
+    await expect(reading).rejects.toThrow('settle broke');
+  });
+});
