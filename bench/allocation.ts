@@ -35,7 +35,11 @@ function sumOf(text: string, name: string, kind?: string): number {
     if (!/^\[\d+:0x[0-9a-f]+\]\s+\d+ ms: pause=/.test(line) || !/ (?:unmapper_chunks|compaction_speed)=[\d.]+$/.test(line) || line.includes('{')) continue;
     if (kind !== undefined && !line.includes(` gc=${kind} `)) continue;
     const match = field.exec(line);
-    if (match) total += Number(match[1]);
+    if (!match) continue;
+    const value = Number(match[1]);
+    // A full collection's `allocated` is what was allocated since the previous collection, which V8 sometimes
+    // finds a few hundred bytes below zero and prints as its unsigned 64-bit wrap (18446744073709551000): nothing.
+    if (value < 2 ** 63) total += value;
   }
   return total;
 }
