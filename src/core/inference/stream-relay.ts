@@ -82,18 +82,9 @@ export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, vo
 
   /** The route left the loop: the upstream request is released and the stream settled, if that has not happened yet. */
   return(): Promise<IteratorResult<RelayEvent[], void>> {
-    // A read still waiting (the route called this without waiting for it) is answered with the end as well.
-    const resolve = this.#resolve;
-    this.#resolve = undefined;
-    this.#reject = undefined;
-    try {
-      this.#close();
-    } catch (error) {
-      return Promise.reject(error);
-    } finally {
-      resolve?.(DONE);
-    }
-    return Promise.resolve(DONE);
+    // A read still waiting (the route called this without waiting for it) is answered too.
+    const failure = this.#end();
+    return failure === undefined ? Promise.resolve(DONE) : Promise.reject(failure.error);
   }
 
   bodyData(bytes: Uint8Array): void {
@@ -131,16 +122,7 @@ export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, vo
 
   bodyEnd(): void {
     if (this.#step !== 'read') return;
-    let last: StreamEvent[];
-    try {
-      last = this.#screened(this.options.decoder.finish());
-    } catch (error) {
-      this.#broken(error);
-      return;
-    }
-    this.#step = 'content-end';
-    if (last.length > 0) this.#deliver(last);
-    else this.#advance();
+    this.#relayThen(() => this.options.decoder.finish(), 'content-end');
   }
 
   bodyError(error: unknown): void {
@@ -192,16 +174,24 @@ export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, vo
       completion = [];
     }
     if (this.#step !== 'complete') return;
+    this.#relayThen(() => completion, 'finish');
+  }
+
+  /**
+   * Relays the last events of a step (the decoder's at the body's end, the follow-up's), then goes on to `then` at
+   * once when there are none. A failure to make them breaks the stream.
+   */
+  #relayThen(produce: () => StreamEvent[], then: Step): void {
     let events: StreamEvent[];
     try {
-      events = this.#screened(completion);
+      events = this.#screened(produce());
     } catch (error) {
       this.#broken(error);
       return;
     }
-    this.#step = 'finish';
+    this.#step = then;
     if (events.length > 0) this.#deliver(events);
-    else this.#end();
+    else this.#advance();
   }
 
   /**
@@ -256,8 +246,8 @@ export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, vo
     resolve?.({ done: false, value: events });
   }
 
-  /** Ends the stream and answers the waiting read with its end. */
-  #end(): void {
+  /** Ends the stream and answers the waiting read with its end, or with the failure to close it, which it returns. */
+  #end(): { error: unknown } | undefined {
     const resolve = this.#resolve;
     const reject = this.#reject;
     this.#resolve = undefined;
@@ -266,9 +256,10 @@ export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, vo
       this.#close();
     } catch (error) {
       reject?.(error);
-      return;
+      return { error };
     }
     resolve?.(DONE);
+    return undefined;
   }
 
   /** Releases the upstream request and calls `onClose`, once. */
