@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom, type Random } from '../../../test/support/json-fuzz.js';
 import { Cancellation } from '../../spec/cancellation.js';
 import { errors } from '../../spec/errors.js';
 import type { ChatCompletionChunk } from '../../spec/openai.js';
@@ -268,4 +269,80 @@ describe('StreamRelay', () => {
     body.end();
     await expect(reading).rejects.toThrow('settle broke');
   });
+
+  // Random schedules of what an upstream and a route can do, with the invariants any schedule must keep: the loop
+  // ends, the stream closes exactly once, no batch is empty, nothing follows an error event, and the chunks arrive
+  // complete and in order. The seed of a failing schedule is in the test's name.
+  for (let seed = 1; seed <= 300; seed += 1) {
+    it(`keeps its invariants whatever the upstream and the route do (schedule ${seed})`, async () => {
+      await randomSchedule(seededRandom(seed));
+    });
+  }
 });
+
+/** Lets the event loop turn: microtasks, then the immediates queued before. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+async function randomSchedule(random: Random): Promise<void> {
+  const signal = new Cancellation();
+  const withFollowUp = random.chance(0.2);
+  const decoder = lineDecoder(withFollowUp ? async () => [{ kind: 'chunk', chunk: { id: 'follow-up' } as unknown as ChatCompletionChunk }] : undefined);
+  const { relay, body, ending, closes, discarded } = relayOf({ decoder, signal, maxPending: 40 });
+  let sent = '';
+  const breakAfter = random.chance(0.3) ? random.below(4) : Number.POSITIVE_INFINITY;
+  const failAfter = random.chance(0.15) ? random.below(4) : Number.POSITIVE_INFINITY;
+  const batches: RelayEvent[][] = [];
+  const reading = (async () => {
+    for await (const batch of relay) {
+      batches.push(batch);
+      if (batches.length === failAfter + 1) {
+        ending.status = 502;
+        ending.errorCode = 'unreadable_chunk';
+      }
+      if (random.chance(0.3)) await turn();
+      if (batches.length > breakAfter) break;
+    }
+  })();
+  let open = true;
+  for (let step = 0; step < 12 && open; step += 1) {
+    const action = random.below(10);
+    const text = action < 5 ? `c${step}\n` : action === 5 ? random.pick(['par', 'tial-', 'x'.repeat(30)]) : action === 6 ? 'error:overloaded\n' : '';
+    if (text !== '') {
+      sent += text;
+      body.push(Buffer.from(text));
+    } else if (action === 7) {
+      await turn();
+    } else if (action === 8) {
+      open = false;
+      if (random.chance(0.5)) body.end();
+      else body.fail(new Error('reset'));
+    } else if (random.chance(0.3)) {
+      signal.abort();
+    }
+    if (random.chance(0.5)) await turn();
+  }
+  if (open) body.end();
+  for (let turns = 0; turns < 20; turns += 1) await turn();
+  let finished = false;
+  void reading.then(() => {
+    finished = true;
+  });
+  await turn();
+
+  expect(finished).toBe(true);
+  expect(closes).toHaveLength(1);
+  expect(discarded()).toBe(1);
+  const events = batches.flat();
+  for (const batch of batches) expect(batch.length).toBeGreaterThan(0);
+  const errorAt = events.findIndex((event) => event.kind === 'error');
+  if (errorAt >= 0) {
+    expect(errorAt).toBe(events.length - 1);
+    expect(closes[0]!.errorCode).toBeDefined();
+  }
+  // The chunks that reached the route are the beginning of the lines sent, in order (an error, a line too long or
+  // the route leaving may cut them short); the last may be one the body ended in the middle of.
+  const relayed = events.flatMap((event) => (event.kind === 'chunk' && event.chunk.id !== 'follow-up' ? [event.chunk.id] : []));
+  expect(sent.split('\n').slice(0, relayed.length)).toEqual(relayed);
+}
