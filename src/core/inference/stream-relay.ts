@@ -87,6 +87,8 @@ export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, vo
     return failure === undefined ? Promise.resolve(DONE) : Promise.reject(failure.error);
   }
 
+  // The body's callbacks (`BodyReader`); routes see the relay only as an AsyncIterable (`ChatResult.events`).
+
   bodyData(bytes: Uint8Array): void {
     if (this.#step !== 'read') return;
     let events: StreamEvent[];
