@@ -67,6 +67,7 @@ export type ChatResult =
       /**
        * The stream's events, in batches: the events decoded from one upstream read arrive together (one async step
        * per read rather than per event). A batch ends with the stream's error event, if any, and is never empty.
+       * Leaving the loop early releases the upstream request and settles the stream (see `StreamRelay`).
        */
       events: AsyncIterable<RelayEvent[]>;
       servedBy: ServedBy;
