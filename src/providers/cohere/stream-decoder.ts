@@ -3,7 +3,7 @@
  * message-start, content-start/-delta/-end, tool-plan-delta, tool-call-start/-delta/-end, citation-start/-end,
  * message-end (finish reason, usage, error). There is no `[DONE]`; one is ignored if a proxy adds it.
  */
-import { createSseReader, type EventSourceMessage } from '../sse-reader.js';
+import { createSseReader, PendingEvents, type EventSourceMessage } from '../sse-reader.js';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
@@ -25,7 +25,7 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
   let ended = false;
   let toolIndex = -1;
   let usage: TokenUsage | undefined;
-  let pending: StreamEvent[] = [];
+  const pending = new PendingEvents();
 
   const chunk = (delta: Delta, finishReason: FinishReason | null = null): StreamEvent => {
     const value: ChatCompletionChunk = {
@@ -150,23 +150,18 @@ export function createCohereStreamDecoder(context: Pick<ProviderContext, 'model'
   };
 
   const reader = createSseReader(handle);
-  const drain = (): StreamEvent[] => {
-    const out = pending;
-    pending = [];
-    return out;
-  };
 
   return {
     push(data: Uint8Array): StreamEvent[] {
       if (!ended) reader.feed(data);
-      return drain();
+      return pending.take();
     },
     finish(): StreamEvent[] {
       if (!ended) {
         reader.end();
       }
       if (!ended) fail(streamError('The Cohere stream ended before its message-end event.', 'upstream_stream_incomplete'));
-      return drain();
+      return pending.take();
     },
     usage: () => usage,
   };

@@ -10,7 +10,7 @@
  * `usage()` stays undefined and the core charges the reservation, flagged usage_missing: guessing counts from the
  * text would bill wrongly.
  */
-import { createSseReader, type EventSourceMessage } from '../sse-reader.js';
+import { createSseReader, PendingEvents, type EventSourceMessage } from '../sse-reader.js';
 import type { ChatCompletionChunk, ChatCompletionChunkChoice, FinishReason } from '../../spec/openai.js';
 import type { ProviderContext, StreamDecoder, StreamEvent, UpstreamError } from '../../spec/provider.js';
 import { toOpenAIUsage, type TokenUsage } from '../../spec/usage.js';
@@ -53,7 +53,7 @@ export function createReplicateStreamDecoder(context: ProviderContext, lookup?: 
   let finished = false;
   let completed = false;
   let usage: TokenUsage | undefined;
-  let pending: StreamEvent[] = [];
+  const pending = new PendingEvents();
 
   const chunk = (delta: Delta, finishReason: FinishReason | null = null): void => {
     if (!roleSent) {
@@ -114,22 +114,17 @@ export function createReplicateStreamDecoder(context: ProviderContext, lookup?: 
   }
 
   const reader = createSseReader(handle);
-  const drain = (): StreamEvent[] => {
-    const out = pending;
-    pending = [];
-    return out;
-  };
 
   return {
     push(data: Uint8Array): StreamEvent[] {
       if (!ended) reader.feed(data);
-      return drain();
+      return pending.take();
     },
     finish(): StreamEvent[] {
       if (!ended) reader.end();
       if (!ended) fail({ status: 502, type: 'server_error', code: 'upstream_stream_incomplete', message: 'The Replicate stream ended before its done event.' });
       finished = true;
-      return drain();
+      return pending.take();
     },
     async complete(signal?: AbortSignal): Promise<StreamEvent[]> {
       // Only a prediction that streamed to a clean done has counts worth reading, and only once.
