@@ -1,8 +1,8 @@
 /**
  * What Tollgate allocates per request: `node --import tsx bench/allocation.ts [--seconds=S] [--compare=DIR[,DIR…]]
- * [--kind=chat|stream|open-streams] [--streams=N] [--interval-ms=N] [--keep-log=1] [--nice=N]` (after `npm run build`). Starts Tollgate (and each
+ * [--kind=chat|stream|messages|messages-stream|open-streams] [--streams=N] [--interval-ms=N] [--keep-log=1] [--nice=N]` (after `npm run build`). Starts Tollgate (and each
  * compared checkout's build) pinned like in the bench with `--trace-gc-nvp`, drives it at 32 connections with the bench's
- * non-streamed request (or its stream; or, with `open-streams`, `--streams` streams held open at once, paced as
+ * non-streamed request (or its stream; `messages` and `messages-stream` send the Anthropic SDK's request to /v1/messages; with `open-streams`, `--streams` streams held open at once, paced as
  * bench/open-streams.ts paces them, 600 and 50 ms by default, counted per chunk), and sums what V8 reports
  * at each collection during the measured window: kilobytes allocated per request, bytes that scavenges promoted to
  * the old generation per request (objects that outlived two scavenges: the dearer kind of garbage, whose growth
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
 import type { LoadJob, OpenStreamsResult, Target, ThroughputResult } from './lib/load-jobs.js';
-import { requestBody } from './lib/scenarios.js';
+import { pathFor, requestBody, type BodyKind } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
 import { removeTollgateData, startTollgate } from './lib/tollgate.js';
@@ -47,7 +47,7 @@ function sumOf(text: string, name: string, kind?: string): number {
 async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '5'));
   const kindFlag = flag('kind', 'chat');
-  if (kindFlag !== 'chat' && kindFlag !== 'stream' && kindFlag !== 'open-streams') throw new Error('--kind takes chat, stream or open-streams');
+  if (!['chat', 'stream', 'messages', 'messages-stream', 'open-streams'].includes(kindFlag)) throw new Error('--kind takes chat, stream, messages, messages-stream or open-streams');
   const paced = kindFlag === 'open-streams';
   const streams = Number(flag('streams', '600'));
   const intervalMs = Number(flag('interval-ms', '50'));
@@ -73,7 +73,8 @@ async function main(): Promise<void> {
         nodeArguments: ['--trace-gc-nvp'],
       });
       try {
-        const target = { url: `${running.url}/v1/chat/completions`, headers: { authorization: `Bearer ${running.apiKey}` }, body: requestBody(paced ? 'stream' : kindFlag, running.model) };
+        const kind: BodyKind = paced ? 'stream' : (kindFlag as BodyKind);
+        const target = { url: `${running.url}${pathFor(kind)}`, headers: { authorization: `Bearer ${running.apiKey}` }, body: requestBody(kind, running.model) };
         await load.run(job(target, 3));
         // V8 writes its lines to the process's standard output, which the bench keeps in the log file.
         const before = readFileSync(running.logFile, 'utf8').length;

@@ -5,7 +5,9 @@
  * warms it up, drives it for the measured window, stops it (the profile is written at exit), and ranks the
  * functions and areas by CPU time within the measured window. Writes a markdown summary to bench/results/.
  *
- *   --phases=chat,stream,prompt-50k,chat-1conn,open-streams   which loads to profile (default: chat,stream,prompt-50k)
+ *   --phases=chat,stream,prompt-50k,chat-1conn,open-streams,messages,messages-stream   which loads to profile (default:
+ *                   chat,stream,prompt-50k); messages and messages-stream send Anthropic Messages requests to /v1/messages
+ *                   (Anthropic SDK clients, answered by the OpenAI mock through the translation)
  *                   open-streams: --connections streams held open at once, each paced as bench/open-streams.ts
  *                   paces them (20 content chunks --interval-ms apart, default 50); CPU is then per chunk
  *   --duration=S    measured seconds per phase (default 8)      --warmup=S   seconds before (default 3)
@@ -23,7 +25,7 @@ import { summariseProfile, type ProfileSummary, type Ranked } from './lib/cpu-pr
 import { startLoadGenerator } from './lib/load-generator.js';
 import type { LoadJob, LoadResult } from './lib/load-jobs.js';
 import { sampleProcess } from './lib/processes.js';
-import { requestBody, type BodyKind } from './lib/scenarios.js';
+import { pathFor, requestBody, type BodyKind } from './lib/scenarios.js';
 import { round } from './lib/stats.js';
 import { startMock, startTollgatePostgres, startTollgateSystem, type RunningMock, type StartOptions } from './lib/systems.js';
 import { flag, setUpTool } from './lib/tool-setup.js';
@@ -45,6 +47,8 @@ const phases: Record<string, Phase> = {
   chat: { body: 'chat', job: (target, durationS, connections) => ({ kind: 'throughput', target, connections, durationS, loader: 'autocannon' }) },
   stream: { body: 'stream', job: (target, durationS, connections) => ({ kind: 'throughput', target, connections, durationS, loader: 'autocannon' }) },
   'prompt-50k': { body: 'prompt-50k', job: (target, durationS, connections) => ({ kind: 'throughput', target, connections, durationS, loader: 'autocannon' }) },
+  messages: { body: 'messages', job: (target, durationS, connections) => ({ kind: 'throughput', target, connections, durationS, loader: 'autocannon' }) },
+  'messages-stream': { body: 'messages-stream', job: (target, durationS, connections) => ({ kind: 'throughput', target, connections, durationS, loader: 'autocannon' }) },
   'chat-1conn': { body: 'chat', job: (target, durationS) => ({ kind: 'latency', target, mode: 'sequential', durationS }) },
   'open-streams': {
     body: 'stream',
@@ -101,7 +105,8 @@ async function main(): Promise<void> {
         nodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, `--cpu-prof-interval=${intervalUs}`],
       };
       const tollgate = system === 'tollgate' ? await startTollgateSystem('tollgate', startOptions) : await startTollgatePostgres(startOptions);
-      const target = { url: tollgate.url, headers: tollgate.headers, body: requestBody(spec.body, tollgate.model) };
+      const url = tollgate.url.replace(/\/v1\/chat\/completions$/, pathFor(spec.body));
+      const target = { url, headers: tollgate.headers, body: requestBody(spec.body, tollgate.model) };
       await load.run(spec.job(target, warmupS, connections, intervalMs));
       const measuredFrom = Date.now() - spawned;
       const before = sampleProcess(tollgate.pid!);

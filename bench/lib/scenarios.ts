@@ -3,7 +3,12 @@ import type { LoadJob, Target } from './load-jobs.js';
 import type { BenchOptions, SystemName } from './options.js';
 import type { SystemUnderTest } from './systems.js';
 
-export type BodyKind = 'chat' | 'stream' | 'prompt-10k' | 'prompt-50k';
+export type BodyKind = 'chat' | 'stream' | 'prompt-10k' | 'prompt-50k' | 'messages' | 'messages-stream';
+
+/** Where a body of each kind is sent: Anthropic Messages bodies go to `/v1/messages`, the others to chat completions. */
+export function pathFor(kind: BodyKind): string {
+  return kind === 'messages' || kind === 'messages-stream' ? '/v1/messages' : '/v1/chat/completions';
+}
 
 export interface Scenario {
   name: string;
@@ -109,6 +114,10 @@ export function requestBody(kind: BodyKind, model: string): string {
         stream: true,
         stream_options: { include_usage: true },
       });
+    case 'messages':
+      return JSON.stringify({ ...base, messages: [{ role: 'user', content: 'Say hello in one short sentence.' }] });
+    case 'messages-stream':
+      return JSON.stringify({ ...base, messages: [{ role: 'user', content: 'Say hello in one short sentence.' }], stream: true });
     case 'prompt-10k':
     case 'prompt-50k': {
       const size = kind === 'prompt-10k' ? 10_240 : 51_200;

@@ -23,6 +23,27 @@ function parse(text: string): Array<{ type: string; [field: string]: unknown }> 
 }
 
 describe('createMessagesStreamEncoder', () => {
+  it('writes each kind of delta as the serialised event object would be, whatever its text holds', () => {
+    // The deltas are written as text around their serialised value; each must read back as the event object and be
+    // byte for byte what serialising that object writes.
+    const awkward = ['plain', 'quote " and \\ backslash', 'line\nbreak\r\ttab', 'ünïcödé 😀', '\u0000\u001f control', '</script>', '\u2028\u2029', '\ud800 lone surrogate', '{"json":[1]}'];
+    for (const value of awkward) {
+      const encoder = createMessagesStreamEncoder({ model: 'm', messageId: 'msg_1' });
+      let text = encoder.push(chunk({ reasoning_content: value, reasoning_signature: value } as Delta));
+      text += encoder.push(chunk({ content: value }));
+      text += encoder.push(chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: value } }] }));
+      const deltas = text.split('\n\n').filter((block) => block.startsWith('event: content_block_delta\n'));
+      const expected = [
+        { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: value } },
+        { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: value } },
+        { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: value } },
+        { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: value } },
+      ];
+      expect(deltas).toEqual(expected.map((event) => `event: content_block_delta\ndata: ${JSON.stringify(event)}`));
+      expect(parse(text).filter((event) => event.type === 'content_block_delta')).toEqual(expected);
+    }
+  });
+
   it('encodes text as one text block between message_start and message_stop', () => {
     const encoder = createMessagesStreamEncoder({ model: 'claude-via-gateway', messageId: 'msg_1', usageSoFar: () => ({ inputTokens: 40, outputTokens: 1, cachedInputTokens: 20, cacheWriteTokens: 8 }) });
     let text = encoder.push(chunk({ role: 'assistant', content: '' }));

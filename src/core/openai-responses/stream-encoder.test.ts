@@ -38,6 +38,40 @@ function finalResponse(events: Event[]): ResponseObject {
 }
 
 describe('createResponsesStreamEncoder', () => {
+  it('writes each kind of delta event as the serialised event object would be, whatever its text holds', () => {
+    // Delta events are written as text around their serialised values; each must read back as the event object and
+    // be byte for byte what serialising that object (members in the API's order) writes.
+    const awkward = ['plain', 'quote " and \\ backslash', 'line\nbreak\r\ttab', 'ünïcödé 😀', '\u0000\u001f control', '</script>', '\u2028\u2029', '\ud800 lone surrogate', '{"json":[1]}'];
+    for (const value of awkward) {
+      const stream = encoder();
+      let text = stream.push(chunk({ reasoning_content: value }));
+      text += stream.push(chunk({ content: value }));
+      text += stream.push(chunk({ refusal: value }));
+      text += stream.push(chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: value } }] }));
+      text += stream.push(chunk({ tool_calls: [{ index: 1, id: 'call_2', type: 'custom', custom: { name: 'g', input: value } }] } as unknown as Delta));
+      const events = parse(text);
+      const deltas = events.filter((event) => event.type.endsWith('.delta'));
+      expect(deltas.map((event) => event.type)).toEqual([
+        'response.reasoning_text.delta',
+        'response.output_text.delta',
+        'response.refusal.delta',
+        'response.function_call_arguments.delta',
+        'response.custom_tool_call_input.delta',
+      ]);
+      const itemIds = deltas.map((event) => event.item_id as string);
+      const expected = [
+        { type: 'response.reasoning_text.delta', item_id: itemIds[0], output_index: 0, content_index: 0, delta: value },
+        { type: 'response.output_text.delta', item_id: itemIds[1], output_index: 1, content_index: 0, delta: value, logprobs: [] },
+        { type: 'response.refusal.delta', item_id: itemIds[2], output_index: 1, content_index: 1, delta: value },
+        { type: 'response.function_call_arguments.delta', item_id: itemIds[3], output_index: 2, delta: value },
+        { type: 'response.custom_tool_call_input.delta', item_id: itemIds[4], output_index: 3, delta: value },
+      ].map((event, index) => ({ ...event, sequence_number: deltas[index]!.sequence_number }));
+      expect(deltas).toEqual(expected);
+      const blocks = text.split('\n\n').filter((block) => /^event: response\.[a-z_.]+\.delta\n/.test(block));
+      expect(blocks).toEqual(expected.map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}`));
+    }
+  });
+
   it('encodes text as one message item between response.created and response.completed', () => {
     const stream = encoder();
     let text = stream.push(chunk({ role: 'assistant', content: '' }));

@@ -53,6 +53,12 @@ type OpenItem =
   /** A function call, or with `custom` a custom tool call, whose `arguments` hold its free-form input. */
   | { kind: 'function'; custom: boolean; index: number; id: string; callId: string; name: string; arguments: string };
 
+/** The events that carry one fragment of an item's text ({@link createResponsesStreamEncoder}'s `deltaEvent`). */
+type DeltaEventType = Extract<
+  ResponseStreamEvent['type'],
+  'response.output_text.delta' | 'response.refusal.delta' | 'response.reasoning_text.delta' | 'response.function_call_arguments.delta' | 'response.custom_tool_call_input.delta'
+>;
+
 /** An event as built, before the encoder numbers it. */
 type Unnumbered<Event> = Event extends unknown ? Omit<Event, 'sequence_number'> : never;
 
@@ -77,6 +83,18 @@ export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOpti
   const emit = (event: Unnumbered<ResponseStreamEvent>): string => {
     const data = { ...event, sequence_number: sequence++ };
     return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+  };
+
+  /**
+   * A delta event: most of a stream's events are these, one a chunk. Written as text with only the item's id and the
+   * delta serialised, members in the order `emit` writes them: building the event's objects and serialising them
+   * whole cost several times as much. `contentIndex` is left out for a tool call's deltas, which have none, and the
+   * empty `logprobs` is written for output text only.
+   */
+  const deltaEvent = (type: DeltaEventType, item: { id: string; index: number }, contentIndex: number | undefined, delta: string): string => {
+    const where = contentIndex === undefined ? '' : `,"content_index":${contentIndex}`;
+    const logprobs = type === 'response.output_text.delta' ? ',"logprobs":[]' : '';
+    return `event: ${type}\ndata: {"type":"${type}","item_id":${JSON.stringify(item.id)},"output_index":${item.index}${where},"delta":${JSON.stringify(delta)}${logprobs},"sequence_number":${sequence++}}\n\n`;
   };
 
   const responseSnapshot = (final: boolean, usage?: TokenUsage) =>
@@ -152,7 +170,7 @@ export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOpti
     }
     const item = open as Extract<OpenItem, { kind: 'reasoning' }>;
     item.text += delta;
-    return out + emit({ type: 'response.reasoning_text.delta', item_id: item.id, output_index: item.index, content_index: 0, delta });
+    return out + deltaEvent('response.reasoning_text.delta', item, 0, delta);
   };
 
   const encodeMessagePart = (kind: ResponseMessagePart['type'], delta: string): string => {
@@ -169,21 +187,19 @@ export function createResponsesStreamEncoder(options: ResponsesStreamEncoderOpti
       item.partOpen = true;
       out += emit({ type: 'response.content_part.added', item_id: item.id, output_index: item.index, content_index: item.parts.length - 1, part });
     }
-    const where = { item_id: item.id, output_index: item.index, content_index: item.parts.length - 1 };
-    const part = item.parts.at(-1)!;
+    const contentIndex = item.parts.length - 1;
+    const part = item.parts[contentIndex]!;
     if (part.type === 'output_text') {
       part.text += delta;
-      return out + emit({ type: 'response.output_text.delta', ...where, delta, logprobs: [] });
+      return out + deltaEvent('response.output_text.delta', item, contentIndex, delta);
     }
     part.refusal += delta;
-    return out + emit({ type: 'response.refusal.delta', ...where, delta });
+    return out + deltaEvent('response.refusal.delta', item, contentIndex, delta);
   };
 
   /** A fragment of a function call's arguments or of a custom tool call's input, as its delta event. */
   const inputDelta = (item: { id: string; index: number }, custom: boolean, delta: string): string =>
-    custom
-      ? emit({ type: 'response.custom_tool_call_input.delta', item_id: item.id, output_index: item.index, delta })
-      : emit({ type: 'response.function_call_arguments.delta', item_id: item.id, output_index: item.index, delta });
+    deltaEvent(custom ? 'response.custom_tool_call_input.delta' : 'response.function_call_arguments.delta', item, undefined, delta);
 
   const encodeToolCall = (call: Record<string, unknown>): string => {
     // Custom tool calls (OpenAI's free-form tools) stream their input under `custom`, function calls under `function`.
