@@ -5,7 +5,7 @@ import { isTokenCount, trustedUsage, type TokenUsage } from '../../spec/usage.js
 import type { RouteTarget } from '../routing/router.js';
 import type { InferenceCall, InferenceServiceDependencies, ServedBy } from './chat-service.js';
 import { settleAfterAnswer } from './metering.js';
-import { encodeEmbedding } from './embedding-encoding.js';
+import { encodeEmbedding, float32sOf } from './embedding-encoding.js';
 
 /** Embeddings: resolve, reserve, dispatch (fanning out where the provider needs it), encode, settle. */
 export class EmbeddingService {
@@ -116,19 +116,40 @@ function isVectorComponent(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= FLOAT32_MAX;
 }
 
+/** Base64 text (unpadded accepted). */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
 /**
- * The floats of an embedding as a translator left it: floats, or base64 of little-endian float32s (unpadded
- * accepted) as OpenAI-compatible servers send when asked for base64. Undefined when it is neither, is empty, or
- * holds a value that is no finite float32: a client's SDK would decode such a vector to NaN or Infinity.
+ * An embedding as a translator left it: floats, or base64 of little-endian float32s as OpenAI-compatible servers send
+ * when asked for base64. A base64 vector keeps its text and its values as float32s, so that a base64 answer to a
+ * base64 request (what OpenAI's SDKs ask for by default) is checked without being decoded into numbers and encoded
+ * again.
  */
-function floatsOf(embedding: unknown): number[] | undefined {
-  if (Array.isArray(embedding)) return embedding.length > 0 && embedding.every(isVectorComponent) ? embedding : undefined;
-  if (typeof embedding !== 'string' || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/.test(embedding)) return undefined;
+type ReceivedVector = { floats: number[]; values?: undefined } | { floats?: undefined; values: Float32Array; bytes: Buffer; text: string };
+
+/**
+ * The vector of an embedding, or undefined when it is neither floats nor base64, is empty, or holds a value that is no
+ * finite float32: a client's SDK would decode such a vector to NaN or Infinity.
+ */
+function receivedVector(embedding: unknown): ReceivedVector | undefined {
+  if (Array.isArray(embedding)) return embedding.length > 0 && embedding.every(isVectorComponent) ? { floats: embedding } : undefined;
+  if (typeof embedding !== 'string') return undefined;
+  // Decoding skips what is not base64, so the text is checked: at once when it is what encoding its bytes gives back
+  // (as servers write it), else against the pattern (unpadded, or with pad bits set).
   const bytes = Buffer.from(embedding, 'base64');
+  if (bytes.toString('base64') !== embedding && !BASE64.test(embedding)) return undefined;
   if (bytes.length === 0 || bytes.length % 4 !== 0) return undefined;
-  const values = new Array<number>(bytes.length / 4);
-  for (let index = 0; index < values.length; index += 1) values[index] = bytes.readFloatLE(index * 4);
-  return values.every(isVectorComponent) ? values : undefined;
+  const values = float32sOf(bytes);
+  // A float32 that is finite is within float32's range.
+  for (let index = 0; index < values.length; index += 1) if (!Number.isFinite(values[index]!)) return undefined;
+  return { values, bytes, text: embedding };
+}
+
+/** A received vector as the client asked for it: base64 (padded, as strict decoders require) or floats. */
+function asRequested(vector: ReceivedVector, wantsBase64: boolean): number[] | string {
+  if (vector.values === undefined) return wantsBase64 ? encodeEmbedding(vector.floats) : vector.floats;
+  if (!wantsBase64) return Array.from(vector.values);
+  return vector.text.length % 4 === 0 ? vector.text : vector.bytes.toString('base64');
 }
 
 /**
@@ -150,12 +171,13 @@ function servable(
   const data = result.data.map((item, position): Embedding => {
     // A client matches vectors to its inputs by index: the list must hold each index once, in order.
     if (item.index !== position) throw invalidReply('embeddings whose indexes do not match the inputs');
-    const floats = floatsOf(item.embedding);
-    if (floats === undefined) throw invalidReply(`embedding ${position} is not a list of finite float32 numbers`);
+    const vector = receivedVector(item.embedding);
+    if (vector === undefined) throw invalidReply(`embedding ${position} is not a list of finite float32 numbers`);
     // One model embeds every input in one space: vectors of different sizes mean some are not what was asked for.
-    dimensions ??= floats.length;
-    if (floats.length !== dimensions) throw invalidReply(`embedding ${position} has ${floats.length} dimensions, embedding 0 has ${dimensions}`);
-    return { object: 'embedding', index: position, embedding: wantsBase64 ? encodeEmbedding(floats) : floats };
+    const size = vector.values === undefined ? vector.floats.length : vector.values.length;
+    dimensions ??= size;
+    if (size !== dimensions) throw invalidReply(`embedding ${position} has ${size} dimensions, embedding 0 has ${dimensions}`);
+    return { object: 'embedding', index: position, embedding: asRequested(vector, wantsBase64) };
   });
   // Settled only when its counts are counts: amounts the limit counters refuse would leave the reservation held.
   const usage = trustedUsage(translated.usage);

@@ -1,0 +1,93 @@
+/**
+ * What an embeddings client receives for each pairing of the encoding it asked for and the encoding the upstream
+ * answered in. A base64 answer to a base64 request goes out as the upstream wrote it (OpenAI's SDKs ask for base64 by
+ * default, so this is the usual case), padded where the upstream left the padding out; every other pairing is
+ * converted; a base64 vector that decodes to a value no float32 client can use is a 502 whatever was asked.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
+import { startLiveGateway, type LiveGateway } from '../support/live-gateway.js';
+import { immediateRetries, post } from './inference-helpers.js';
+
+const model = 'openai/text-embedding-3-small';
+
+/** Little-endian float32 bytes of `values`, as base64 (padded, as OpenAI writes it). */
+function base64Of(values: number[]): string {
+  const bytes = Buffer.alloc(values.length * 4);
+  values.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
+  return bytes.toString('base64');
+}
+
+/** An upstream embeddings list holding `vectors` as given (floats or base64 text). */
+function upstreamList(vectors: Array<number[] | string>): Record<string, unknown> {
+  return {
+    object: 'list',
+    data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+    model: 'text-embedding-3-small',
+    usage: { prompt_tokens: 2, total_tokens: 2 },
+  };
+}
+
+describe('embedding encodings', () => {
+  let mock: OpenAIMock;
+  let tollgate: LiveGateway;
+  // Float32-exact values, so that a conversion either way compares equal; five of them (20 bytes) so that their base64
+  // ends in padding.
+  const first = [0.5, -0.25, 1.5, 0.125, -3];
+  const second = [2, -0.5, 0.75, 0, -1.25];
+
+  beforeAll(async () => {
+    mock = await startOpenAIMock({ apiKeys: ['sk-embed'] });
+    tollgate = await startLiveGateway();
+    await tollgate.configureProvider('openai', { network_config: { base_url: mock.baseUrl, max_retries: 0, ...immediateRetries } });
+    await tollgate.addKey('openai', { name: 'primary', value: 'sk-embed' });
+  });
+  afterAll(async () => {
+    await tollgate.dispose();
+    await mock.close();
+  });
+
+  async function embed(encoding: 'float' | 'base64', reply: Record<string, unknown>) {
+    mock.enqueue({ status: 200, body: reply });
+    return post(tollgate, '/v1/embeddings', { model, input: ['a', 'b'], encoding_format: encoding });
+  }
+
+  it('passes a base64 answer to a base64 request through as the upstream wrote it', async () => {
+    // The second vector's last character carries pad bits a re-encoding would clear: the text itself is what goes out.
+    const canonical = base64Of(second);
+    expect(canonical).toMatch(/[^=]=$/);
+    const unusual = `${canonical.slice(0, -2)}${String.fromCharCode(canonical.charCodeAt(canonical.length - 2) + 1)}=`;
+    expect(Buffer.from(unusual, 'base64')).toEqual(Buffer.from(canonical, 'base64'));
+    const reply = await embed('base64', upstreamList([base64Of(first), unusual]));
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.body.data.map((item: { embedding: string }) => item.embedding)).toEqual([base64Of(first), unusual]);
+    expect(reply.body.usage).toEqual({ prompt_tokens: 2, total_tokens: 2 });
+  });
+
+  it('pads a base64 answer that came without its padding', async () => {
+    const padded = base64Of(second);
+    expect(padded.endsWith('=')).toBe(true);
+    const reply = await embed('base64', upstreamList([base64Of(first), padded.replace(/=+$/, '')]));
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.body.data.map((item: { embedding: string }) => item.embedding)).toEqual([base64Of(first), padded]);
+  });
+
+  it('decodes a base64 answer for a client that asked for floats, and encodes floats for one that asked for base64', async () => {
+    const decoded = await embed('float', upstreamList([base64Of(first), base64Of(second)]));
+    expect(decoded.status, decoded.text).toBe(200);
+    expect(decoded.body.data.map((item: { embedding: number[] }) => item.embedding)).toEqual([first, second]);
+    const encoded = await embed('base64', upstreamList([first, second]));
+    expect(encoded.status, encoded.text).toBe(200);
+    expect(encoded.body.data.map((item: { embedding: string }) => item.embedding)).toEqual([base64Of(first), base64Of(second)]);
+  });
+
+  it('answers 502 for a base64 vector holding NaN or Infinity, or of another size than the others, whatever was asked', async () => {
+    for (const encoding of ['float', 'base64'] as const) {
+      for (const bad of [base64Of([0.5, Number.NaN, 1, 2, 3]), base64Of([0.5, Number.POSITIVE_INFINITY, 1, 2, 3]), base64Of([1, 2, 3])]) {
+        const reply = await embed(encoding, upstreamList([base64Of(first), bad]));
+        expect(reply.status, reply.text).toBe(502);
+        expect(reply.body.error.message).toMatch(/embedding 1/);
+      }
+    }
+  });
+});
