@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memberSpans, scanMemberSpans, type JsonSource } from './json-source.js';
+import { arrayElementSpans, memberSpans, memberValueText, objectMemberSpans, scanMemberSpans, type JsonSource } from './json-source.js';
 
 /** The text of each member, by key, as the scanner found it. */
 function members(text: string): Record<string, string> | null {
@@ -72,5 +72,40 @@ describe('memberSpans', () => {
     const source: JsonSource = { text: '[1]', values: {} };
     expect(memberSpans(source)).toBeNull();
     expect(source.spans).toBeNull();
+  });
+});
+
+describe('arrayElementSpans, objectMemberSpans and memberValueText', () => {
+  const text = String.raw`{ "data" : [ {"embedding": [0.5, -1e-3 ,2], "note": "]}\"[{"} , [1,[2]] ,"x\\" , 3 , null ] , "n":1}`;
+
+  it('finds the elements of an array and the members of an object inside a larger text', () => {
+    const top = scanMemberSpans(text)!;
+    const data = memberValueText(text, top.get('data')!);
+    expect(data).toBe(String.raw`[ {"embedding": [0.5, -1e-3 ,2], "note": "]}\"[{"} , [1,[2]] ,"x\\" , 3 , null ]`);
+    const start = text.indexOf(data);
+    const elements = arrayElementSpans(text, start)!;
+    expect(elements.map((span) => text.slice(span.start, span.end))).toEqual([
+      String.raw`{"embedding": [0.5, -1e-3 ,2], "note": "]}\"[{"}`,
+      '[1,[2]]',
+      String.raw`"x\\"`,
+      '3',
+      'null',
+    ]);
+    // Each element's text parses to the element JSON.parse gives.
+    const parsed = JSON.parse(text).data as unknown[];
+    expect(elements.map((span) => JSON.parse(text.slice(span.start, span.end)) as unknown)).toEqual(parsed);
+    const members = objectMemberSpans(text, elements[0]!.start)!;
+    expect(memberValueText(text, members.get('embedding')!)).toBe('[0.5, -1e-3 ,2]');
+    expect(memberValueText(text, members.get('note')!)).toBe(String.raw`"]}\"[{"`);
+    expect(memberValueText(text, top.get('n')!)).toBe('1');
+  });
+
+  it('scans empty containers, and answers null where no container of the kind begins', () => {
+    expect(arrayElementSpans(' [ ] ', 0)).toEqual([]);
+    expect(objectMemberSpans(' { } ', 0)).toEqual(new Map());
+    expect(arrayElementSpans('{"a":1}', 0)).toBeNull();
+    expect(objectMemberSpans('[1]', 0)).toBeNull();
+    expect(arrayElementSpans('[1,2', 0)).toBeNull();
+    expect(arrayElementSpans('[1 2]', 0)).toBeNull();
   });
 });

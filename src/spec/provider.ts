@@ -247,8 +247,16 @@ export interface ChatResult {
 export interface EmbeddingOperation {
   /** One or more upstream requests (providers that embed one text per call fan out). */
   buildRequests(request: EmbeddingRequest, context: ProviderContext): Promise<UpstreamRequest[]>;
-  /** Combines the successful replies, in request order, into float embeddings. */
-  parseResponses(responses: UpstreamResponse[], request: EmbeddingRequest, context: ProviderContext): { result: EmbeddingResponse; usage: TokenUsage | undefined };
+  /**
+   * Combines the successful replies, in request order, into float embeddings. `vectorTexts`, where an adapter has
+   * them, are the upstream's JSON texts of float vectors, by position in `result.data` (undefined for the others): a
+   * vector the client gets as floats is then copied from its text instead of being serialised again.
+   */
+  parseResponses(
+    responses: UpstreamResponse[],
+    request: EmbeddingRequest,
+    context: ProviderContext,
+  ): { result: EmbeddingResponse; usage: TokenUsage | undefined; vectorTexts?: readonly (string | undefined)[] };
 }
 
 /** A request to count, in the two forms a provider's counter may take. */

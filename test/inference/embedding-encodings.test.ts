@@ -1,8 +1,9 @@
 /**
  * What an embeddings client receives for each pairing of the encoding it asked for and the encoding the upstream
  * answered in. A base64 answer to a base64 request goes out as the upstream wrote it (OpenAI's SDKs ask for base64 by
- * default, so this is the usual case), padded where the upstream left the padding out; every other pairing is
- * converted; a base64 vector that decodes to a value no float32 client can use is a 502 whatever was asked.
+ * default, so this is the usual case), padded where the upstream left the padding out; a float answer to a float
+ * request keeps the upstream's own spelling of each vector; every other pairing is converted; a vector holding a value
+ * no float32 client can use is a 502 whatever was asked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js';
@@ -79,6 +80,33 @@ describe('embedding encodings', () => {
     const encoded = await embed('base64', upstreamList([first, second]));
     expect(encoded.status, encoded.text).toBe(200);
     expect(encoded.body.data.map((item: { embedding: string }) => item.embedding)).toEqual([base64Of(first), base64Of(second)]);
+  });
+
+  it("copies each float vector of a float answer to a float request from the upstream's text, wherever it sits", async () => {
+    // Out of index order, spelled as no serialiser would, beside other members (one of them named like a vector's).
+    const raw = String.raw`{"object":"list","data":[ {"index":1,"object":"embedding","embedding":[ 2.0,-5E-1 ,0.75, 0, -1.25e0]} ,
+      {"embedding":[0.50, -0.25,1.5,0.125,-3.0],"extra":{"embedding":"]["},"index":0,"object":"embedding"}],
+      "model":"text-embedding-3-small","usage":{"prompt_tokens":2,"total_tokens":2,"embedding":[9]}}`;
+    mock.enqueue({ raw, contentType: 'application/json' });
+    const reply = await post(tollgate, '/v1/embeddings', { model, input: ['a', 'b'], encoding_format: 'float' });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.text).toContain('"index":0,"embedding":[0.50, -0.25,1.5,0.125,-3.0]}');
+    expect(reply.text).toContain('"index":1,"embedding":[ 2.0,-5E-1 ,0.75, 0, -1.25e0]}');
+    expect(reply.body).toEqual({
+      object: 'list',
+      data: [
+        { object: 'embedding', index: 0, embedding: first },
+        { object: 'embedding', index: 1, embedding: second },
+      ],
+      model: 'text-embedding-3-small',
+      usage: { prompt_tokens: 2, total_tokens: 2 },
+    });
+  });
+
+  it('answers 502 for a float vector holding a value beyond float32, copied or not', async () => {
+    const reply = await embed('float', upstreamList([first, [1, 2, 3e39, 4, 5]]));
+    expect(reply.status, reply.text).toBe(502);
+    expect(reply.body.error.message).toMatch(/embedding 1/);
   });
 
   it('answers 502 for a base64 vector holding NaN or Infinity, or of another size than the others, whatever was asked', async () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { EmbeddingRequest } from '../../spec/openai.js';
 import type { EmbeddingService } from '../../core/inference/embedding-service.js';
+import { embeddingListText } from '../../core/inference/embedding-encoding.js';
 import { inferenceCall, markHandled, noteFailure, noteServed, servedHeaders } from './inference-call.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import '../route-access.js';
@@ -28,13 +29,13 @@ export function embeddingRoutes(embeddings: EmbeddingService): FastifyPluginAsyn
       async (request, reply) => {
         try {
           const call = inferenceCall(request, 'chat');
-          const { result, servedBy } = await embeddings.embed(request.body as unknown as EmbeddingRequest, call);
+          const { result, servedBy, vectorTexts } = await embeddings.embed(request.body as unknown as EmbeddingRequest, call);
           reply.headers(servedHeaders(servedBy));
           noteServed(request, servedBy, {
             stream: false,
             usage: { inputTokens: result.usage.prompt_tokens, outputTokens: 0, cachedInputTokens: 0 },
           });
-          return reply.type('application/json').send(JSON.stringify(result));
+          return reply.type('application/json').send(embeddingListText(result, vectorTexts));
         } catch (error) {
           noteFailure(request, error);
           throw error;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeEmbedding, float32sOf } from './embedding-encoding.js';
+import type { EmbeddingResponse } from '../../spec/openai.js';
+import { embeddingListText, encodeEmbedding, float32sOf } from './embedding-encoding.js';
 import { seededRandom } from '../../../test/support/json-fuzz.js';
 
 /** What the encoding was before it went through Float32Array: one `writeFloatLE` a value. */
@@ -38,5 +39,31 @@ describe('embedding encoding', () => {
     const unaligned = shifted.subarray(1);
     expect(unaligned.byteOffset % 4).not.toBe(0);
     expect(Array.from(float32sOf(unaligned))).toEqual(expected);
+  });
+});
+
+describe('embeddingListText', () => {
+  const list: EmbeddingResponse = {
+    object: 'list',
+    data: [
+      { object: 'embedding', index: 0, embedding: [0.5, -0.001, -0] },
+      { object: 'embedding', index: 1, embedding: 'AAAAPw==' },
+      { object: 'embedding', index: 2, embedding: [1e-7, 2] },
+    ],
+    model: 'text-"embedding"-3',
+    usage: { prompt_tokens: 3, total_tokens: 3 },
+  };
+
+  it('writes what JSON.stringify writes, with or without texts that spell the vectors the same way', () => {
+    expect(embeddingListText(list, undefined)).toBe(JSON.stringify(list));
+    expect(embeddingListText(list, list.data.map((item) => JSON.stringify(item.embedding)))).toBe(JSON.stringify(list));
+    expect(embeddingListText(list, [undefined, undefined, undefined])).toBe(JSON.stringify(list));
+  });
+
+  it("copies each vector's text where there is one, as the upstream spelled it", () => {
+    const text = embeddingListText(list, ['[0.50, -1E-3 ,\n -0.0]', undefined, '[ 1.0e-7,2 ]']);
+    expect(text).toContain('"embedding":[0.50, -1E-3 ,\n -0.0]}');
+    expect(text).toContain('"embedding":[ 1.0e-7,2 ]}');
+    expect(JSON.parse(text)).toEqual(list);
   });
 });

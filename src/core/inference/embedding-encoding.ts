@@ -1,3 +1,5 @@
+import type { EmbeddingResponse } from '../../spec/openai.js';
+
 /**
  * Base64 embeddings: little-endian float32 values, the encoding OpenAI's SDKs ask for by default. On a little-endian
  * host (x86, ARM) the bytes are the memory of a Float32Array, read and written in place: a loop of `readFloatLE` or
@@ -21,4 +23,20 @@ export function float32sOf(bytes: Uint8Array): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   for (let index = 0; index < values.length; index += 1) values[index] = view.getFloat32(index * 4, true);
   return values;
+}
+
+/**
+ * The JSON text of an embeddings list, as `JSON.stringify(list)` writes it, except that a vector with a text in
+ * `vectorTexts` (by position; the upstream's own JSON for that very vector) is copied from it: serialising 1,536
+ * numbers cost more than parsing them.
+ */
+export function embeddingListText(list: EmbeddingResponse, vectorTexts: readonly (string | undefined)[] | undefined): string {
+  if (vectorTexts === undefined) return JSON.stringify(list);
+  let data = '';
+  for (let position = 0; position < list.data.length; position += 1) {
+    const item = list.data[position]!;
+    const vector = vectorTexts[position] ?? JSON.stringify(item.embedding);
+    data += `${position === 0 ? '' : ','}{"object":${JSON.stringify(item.object)},"index":${item.index},"embedding":${vector}}`;
+  }
+  return `{"object":${JSON.stringify(list.object)},"data":[${data}],"model":${JSON.stringify(list.model)},"usage":${JSON.stringify(list.usage)}}`;
 }

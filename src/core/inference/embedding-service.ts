@@ -11,7 +11,14 @@ import { encodeEmbedding, float32sOf } from './embedding-encoding.js';
 export class EmbeddingService {
   constructor(private readonly dependencies: InferenceServiceDependencies) {}
 
-  async embed(body: EmbeddingRequest, call: Omit<InferenceCall, 'route'>): Promise<{ result: EmbeddingResponse; servedBy: ServedBy }> {
+  /**
+   * The list the client gets, who served it, and (see `EmbeddingOperation.parseResponses`) the upstream's texts of the
+   * vectors it holds as the adapter read them, for `embeddingListText`.
+   */
+  async embed(
+    body: EmbeddingRequest,
+    call: Omit<InferenceCall, 'route'>,
+  ): Promise<{ result: EmbeddingResponse; servedBy: ServedBy; vectorTexts?: readonly (string | undefined)[] }> {
     const started = this.dependencies.clock();
     const target = this.dependencies.router.resolve(body.model);
     if (!target.adapter.embeddings) {
@@ -56,7 +63,7 @@ export class EmbeddingService {
           }
         },
       );
-      const { result, usage } = served.value;
+      const { result, usage, vectorTexts } = served.value;
       const latencyMs = this.dependencies.clock() - started;
       settleAfterAnswer(() => {
         ticket.settle({
@@ -75,7 +82,11 @@ export class EmbeddingService {
           usage,
         });
       }, this.dependencies.onError);
-      return { result, servedBy: { provider: served.target.provider.name, model: served.target.model, keyId: served.key.id } };
+      return {
+        result,
+        servedBy: { provider: served.target.provider.name, model: served.target.model, keyId: served.key.id },
+        ...(vectorTexts === undefined ? {} : { vectorTexts }),
+      };
     } catch (error) {
       const gatewayError = isGatewayError(error) ? error : errors.internal('Internal server error', { cause: error });
       ticket.settle({ status: gatewayError.status, errorCode: gatewayError.code, latencyMs: this.dependencies.clock() - started, stream: false });
@@ -158,9 +169,9 @@ function asRequested(vector: ReceivedVector, wantsBase64: boolean): number[] | s
  * report is charged the reservation, and the client sees zeros rather than numbers that cannot be right).
  */
 function servable(
-  translated: { result: EmbeddingResponse; usage: TokenUsage | undefined },
+  translated: { result: EmbeddingResponse; usage: TokenUsage | undefined; vectorTexts?: readonly (string | undefined)[] },
   request: EmbeddingRequest,
-): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
+): { result: EmbeddingResponse; usage: TokenUsage | undefined; vectorTexts?: (string | undefined)[] } {
   const { result } = translated;
   const expected = inputCount(request.input);
   if (!Array.isArray(result.data) || result.data.length !== expected) {
@@ -179,6 +190,9 @@ function servable(
     if (size !== dimensions) throw invalidReply(`embedding ${position} has ${size} dimensions, embedding 0 has ${dimensions}`);
     return { object: 'embedding', index: position, embedding: asRequested(vector, wantsBase64) };
   });
+  // A vector's upstream text still writes it when the very list the adapter read goes out.
+  const texts = translated.vectorTexts;
+  const vectorTexts = texts === undefined ? undefined : data.map((item, position) => (item.embedding === result.data[position]!.embedding ? texts[position] : undefined));
   // Settled only when its counts are counts: amounts the limit counters refuse would leave the reservation held.
   const usage = trustedUsage(translated.usage);
   const shown = isTokenCount(result.usage?.prompt_tokens) && isTokenCount(result.usage?.total_tokens);
@@ -190,5 +204,6 @@ function servable(
       usage: shown ? { prompt_tokens: result.usage.prompt_tokens, total_tokens: result.usage.total_tokens } : { prompt_tokens: 0, total_tokens: 0 },
     },
     usage,
+    ...(vectorTexts === undefined ? {} : { vectorTexts }),
   };
 }

@@ -9,7 +9,8 @@ import { isAbsent, isRecord } from '../../spec/json-value.js';
 import { readTokenCounts, type TokenUsage } from '../../spec/usage.js';
 import type { CompatibleDescription, EmbeddingRequestRules } from './description.js';
 import { buildHeaders, joinUrl, resolveBaseUrl, resolveUpstreamModel, withFieldRules } from './request.js';
-import { parseJsonObject } from './response.js';
+import { bodyText, parseJsonObject } from './response.js';
+import { arrayElementSpans, memberValueStart, memberValueText, objectMemberSpans, scanMemberSpans } from '../../spec/json-source.js';
 
 /** The standard embeddings path. */
 export const EMBEDDINGS_PATH = '/v1/embeddings';
@@ -66,8 +67,9 @@ function invalidReply(problem: string): Error {
 export function parseEmbeddingResponse(
   body: Uint8Array | string,
   request: EmbeddingRequest,
-): { result: EmbeddingResponse; usage: TokenUsage | undefined } {
-  const record = parseJsonObject(body, 'embeddings reply');
+): { result: EmbeddingResponse; usage: TokenUsage | undefined; vectorTexts?: (string | undefined)[] } {
+  const text = bodyText(body);
+  const record = parseJsonObject(text, 'embeddings reply');
   if (!Array.isArray(record.data)) {
     throw errors.invalidReply('The upstream embeddings reply has no data list.');
   }
@@ -87,21 +89,44 @@ export function parseEmbeddingResponse(
     seen.add(index);
     return { object: 'embedding', index, embedding: vector };
   });
-  data.sort((left, right) => left.index - right.index);
+  // Positions in index order, so that each vector's text stays with it.
+  const order = data.map((_, position) => position).sort((left, right) => data[left]!.index - data[right]!.index);
+  // Only float vectors that go out as floats are copied from the text: no scan for a client that asked for base64.
+  const texts = request.encoding_format !== 'base64' && data.some((item) => Array.isArray(item.embedding)) ? floatVectorTexts(text, entries.length) : undefined;
   const upstreamUsage = isRecord(record.usage) ? record.usage : undefined;
   // Counts that are no counts (negative, fractional, text, beyond any request) make the report untrusted: none.
   const counts = readTokenCounts(upstreamUsage, ['prompt_tokens', 'total_tokens']);
   const promptTokens = counts !== undefined && !isAbsent(upstreamUsage?.prompt_tokens) ? counts.prompt_tokens : undefined;
   const totalTokens = counts !== undefined && !isAbsent(upstreamUsage?.total_tokens) ? counts.total_tokens : promptTokens;
   return {
+    ...(texts === undefined ? {} : { vectorTexts: order.map((position) => texts[position]) }),
     result: {
       object: 'list',
-      data,
+      data: order.map((position) => data[position]!),
       model: typeof record.model === 'string' ? record.model : request.model,
       usage: { prompt_tokens: promptTokens ?? 0, total_tokens: totalTokens ?? 0 },
     },
     usage: promptTokens === undefined ? undefined : { inputTokens: promptTokens, outputTokens: 0, cachedInputTokens: 0 },
   };
+}
+
+/**
+ * The text of each float vector in a reply's `data` list, by position (undefined for a vector that is no list), so
+ * that a vector sent on as floats is copied instead of serialised again: writing 1,536 numbers back as text cost
+ * more than parsing them. Undefined when the list cannot be scanned as `count` entries. The text was parsed whole
+ * before, so each vector's text parses to the vector read from it.
+ */
+function floatVectorTexts(text: string, count: number): (string | undefined)[] | undefined {
+  const data = scanMemberSpans(text)?.get('data');
+  if (data === undefined) return undefined;
+  const elements = arrayElementSpans(text, memberValueStart(text, data));
+  if (elements === null || elements.length !== count) return undefined;
+  return elements.map((element) => {
+    const embedding = objectMemberSpans(text, element.start)?.get('embedding');
+    if (embedding === undefined) return undefined;
+    const vector = memberValueText(text, embedding);
+    return vector.charCodeAt(0) === 0x5b ? vector : undefined;
+  });
 }
 
 /** The embeddings operation of a compatible server: one upstream request per client request. */

@@ -83,8 +83,13 @@ export function normalizeChoices(record: Record<string, unknown>, extras?: Reado
 const utf8 = new TextDecoder('utf-8');
 
 /** Parses an upstream body as a JSON object, or fails with a 502 that names the problem (never the body). */
+/** A reply body as text. */
+export function bodyText(body: Uint8Array | string): string {
+  return typeof body === 'string' ? body : utf8.decode(body);
+}
+
 export function parseJsonObject(body: Uint8Array | string, what: string): Record<string, unknown> {
-  const text = typeof body === 'string' ? body : utf8.decode(body);
+  const text = bodyText(body);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
