@@ -1,15 +1,17 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errors } from '../../spec/errors.js';
 import type { Clock } from '../../spec/clock.js';
 import type { ChatCompletion } from '../../spec/openai.js';
 import { responsesRequestSchema, type ResponsesRequest } from '../../spec/schemas/responses-request.js';
-import type { ChatService } from '../../core/inference/chat-service.js';
+import type { ChatResult, ChatService } from '../../core/inference/chat-service.js';
 import type { TokenCountService } from '../../core/inference/token-count-service.js';
 import {
   chatCompletionToResponse,
   createResponsesStreamEncoder,
   responseEchoOf,
+  type ResponseEcho,
   responseIdFor,
   responsesRequestToChat,
   tokenCountBodyOf,
@@ -20,6 +22,31 @@ import { relayTranslatedStream } from './translated-stream.js';
 import { inferenceBodyLimit } from './chat-completions.js';
 import { sendTokenCount } from './count-tokens.js';
 import '../route-access.js';
+
+/**
+ * Hands the request to the service, natively or translated: a completion, or a stream whose relay is still to come;
+ * with what the answer repeats of the request. Apart from the route, so that the body and the call are this
+ * function's alone (see `openChat`).
+ */
+async function openResponse(chat: ChatService, request: FastifyRequest, clock: Clock): Promise<{ result: ChatResult; answer: { id: string; model: string; createdAt: number; echo: ResponseEcho } }> {
+  // Validated by the route's schema before the handler runs.
+  const { fallbacks, ...rest } = request.body as z.infer<typeof responsesRequestSchema>;
+  const body = rest as ResponsesRequest;
+  const chatBody = responsesRequestToChat(body);
+  const targets = chat.targets(chatBody, fallbacks);
+  // OpenAI's own API takes the request as the client wrote it and answers it as written (see NativeRequest):
+  // earlier reasoning items, `include` and the rest of what the chat format has no place for reach it.
+  const native = {
+    format: 'openai-responses' as const,
+    body: rest as Record<string, unknown>,
+    extraInputTokens: untranslatedInputTokens(body),
+    source: jsonSourceOf(request),
+  };
+  const call = inferenceCall(request, 'responses', native);
+  const answer = { id: responseIdFor(), model: body.model, createdAt: Math.floor(clock() / 1000), echo: responseEchoOf(body) };
+  const result = await chat.complete(chatBody, targets, call);
+  return { result, answer };
+}
 
 /**
  * `POST /v1/responses` (the OpenAI SDK's `responses.create` and `responses.stream`): OpenAI answers the request as
@@ -34,21 +61,7 @@ export function responsesRoutes(chat: ChatService, tokenCounts: TokenCountServic
       { config: { access: 'inference' }, bodyLimit: inferenceBodyLimit, schema: { tags: ['inference'], body: responsesRequestSchema } },
       async (request, reply) => {
         try {
-          const { fallbacks, ...rest } = request.body;
-          const body = rest as ResponsesRequest;
-          const chatBody = responsesRequestToChat(body);
-          const targets = chat.targets(chatBody, fallbacks);
-          // OpenAI's own API takes the request as the client wrote it and answers it as written (see NativeRequest):
-          // earlier reasoning items, `include` and the rest of what the chat format has no place for reach it.
-          const native = {
-            format: 'openai-responses' as const,
-            body: rest as Record<string, unknown>,
-            extraInputTokens: untranslatedInputTokens(body),
-            source: jsonSourceOf(request),
-          };
-          const call = inferenceCall(request, 'responses', native);
-          const answer = { id: responseIdFor(), model: body.model, createdAt: Math.floor(clock() / 1000), echo: responseEchoOf(body) };
-          const result = await chat.complete(chatBody, targets, call);
+          const { result, answer } = await openResponse(chat, request, clock);
           if (result.kind === 'completion') {
             reply.headers(servedHeaders(result.servedBy));
             noteServed(request, result.servedBy, { stream: false, usage: result.usage });

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatResult } from '../../core/inference/chat-service.js';
 import type { ChatCompletionChunk } from '../../spec/openai.js';
 import type { TokenUsage } from '../../spec/usage.js';
-import { noteServed, noteStreamEnd, relayFailure, servedHeaders, unreadableEvent } from './inference-call.js';
+import { noteServed, noteStreamEnd, relayFailure, releaseClientBody, servedHeaders, unreadableEvent } from './inference-call.js';
 import { SseWriter } from './sse-writer.js';
 
 /** Turns the canonical chunks of a stream into a client format's SSE text (the Messages and Responses encoders). */
@@ -28,6 +28,7 @@ export async function relayTranslatedStream(
   result: Extract<ChatResult, { kind: 'stream' }>,
   encoder: StreamEncoder,
 ): Promise<void> {
+  releaseClientBody(request);
   reply.hijack();
   const writer = new SseWriter(reply.raw);
   writer.open({ 'x-request-id': String(request.id), ...servedHeaders(result.servedBy), ...result.nativeHeaders });

@@ -80,6 +80,9 @@ interface KeyPlan {
  * error, client abort, broken stream) it settles to the actual usage, never above what was reserved. Every
  * request also gets a ledger row, written in batches off the request path.
  */
+/** What a request's settlement needs of its start. */
+type SettledRequest = Pick<MeteringStart, 'requestId' | 'requestType' | 'targets'>;
+
 export class LimitEnforcer implements UsageMeter {
   readonly #plans = new WeakMap<ApiKeyRecord, KeyPlan>();
 
@@ -95,13 +98,21 @@ export class LimitEnforcer implements UsageMeter {
     // One moment for the request: its windows are chosen and its ledger row is dated by it.
     const began = this.dependencies.clock();
     const reservation = record ? await this.#reserve(record, start, began) : undefined;
+    return this.#ticket({ requestId: start.requestId, requestType: start.requestType, targets: start.targets }, record, reservation, began);
+  }
+
+  /**
+   * The ticket holds only what its settlement reads, not the request's body: a stream's ticket lives as long as the
+   * stream, and the client's prompt (often the bulk of a request) has no use once it has gone upstream.
+   */
+  #ticket(request: SettledRequest, record: ApiKeyRecord | undefined, reservation: Reservation | undefined, began: number): MeteringTicket {
     let settled = false;
     return {
       settle: (outcome) => {
         if (settled) return;
         settled = true;
         try {
-          const landing = this.#settle(start, record, reservation, outcome, began);
+          const landing = this.#settle(request, record, reservation, outcome, began);
           if (landing !== undefined) this.#track(landing);
         } catch (error) {
           this.dependencies.onError(error, 'settle');
@@ -299,7 +310,7 @@ export class LimitEnforcer implements UsageMeter {
    * appended at once). Issued now, before the answer leaves: on Redis the command is then on the connection ahead of
    * anything this process asks the counters afterwards, and Redis answers one connection in order.
    */
-  #settle(start: MeteringStart, record: ApiKeyRecord | undefined, reservation: Reservation | undefined, outcome: MeteringOutcome, began: number): Promise<void> | undefined {
+  #settle(request: SettledRequest, record: ApiKeyRecord | undefined, reservation: Reservation | undefined, outcome: MeteringOutcome, began: number): Promise<void> | undefined {
     const served = outcome.served;
     const usage: TokenUsage = outcome.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
     let cost = 0;
@@ -327,16 +338,16 @@ export class LimitEnforcer implements UsageMeter {
       tokens = Math.min(tokens, reservation.worstTokens);
     }
     const charged = usageMissing && reservation ? { input: Math.min(reservation.worstInput, tokens), output: Math.max(0, tokens - reservation.worstInput) } : undefined;
-    const target = served?.target ?? start.targets[0]!;
+    const target = served?.target ?? request.targets[0]!;
     const row: LedgerRow = {
       // Time-ordered, so that the ledger's primary key grows at its end (cheaper inserts than random ids).
       id: timeOrderedId(began),
-      request_id: start.requestId,
+      request_id: request.requestId,
       api_key_id: record?.id ?? 'bootstrap',
       provider: target.provider.name,
       model: target.model,
       provider_key_id: served?.keyId ?? null,
-      request_type: start.requestType,
+      request_type: request.requestType,
       status: outcome.status,
       stream: outcome.stream ? 1 : 0,
       // Without reported usage the row records the tokens charged (the reservation's), flagged usage_missing, so

@@ -70,41 +70,7 @@ export class UpstreamClient {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(classifyTransportError(signal.reason, signal));
     return new Promise<UpstreamStream>((resolve, reject) => {
-      const body = new StreamedBody((error) => classifyTransportError(error, signal), { maxReplyBytes: this.#maxReplyBytes });
-      let started = false;
-      // The client's disconnect aborts the upstream request until the body has ended, whenever it comes.
-      const cancellation = linkCancellation(signal);
-      this.#agent.dispatch(dispatchOptions(request, options.timeoutMs), {
-        onRequestStart(requestController) {
-          body.attach(requestController);
-          cancellation.attach(requestController);
-        },
-        onResponseStart(_controller, statusCode, responseHeaders) {
-          started = true;
-          resolve({
-            status: statusCode,
-            headers: joinRepeatedHeaders(responseHeaders),
-            body,
-            readAll: () => body.readAll(),
-            discard() {
-              cancellation.release();
-              body.discard();
-            },
-          });
-        },
-        onResponseData(_controller, chunk) {
-          body.push(chunk);
-        },
-        onResponseEnd() {
-          cancellation.release();
-          body.end();
-        },
-        onResponseError(_controller, error) {
-          cancellation.release();
-          if (started) body.fail(error);
-          else reject(classifyTransportError(error, signal));
-        },
-      });
+      this.#agent.dispatch(dispatchOptions(request, options.timeoutMs), streamHandler(signal, this.#maxReplyBytes, resolve, reject));
     });
   }
 
@@ -221,6 +187,54 @@ function dispatchOptions(request: UpstreamRequest, timeoutMs: number): Dispatche
     body: request.body ?? null,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
+  };
+}
+
+/**
+ * The undici handler of a streamed reply: `resolve` gets the reply once its headers arrived, its body then follows.
+ * Made apart from `open`, so that none of its closures, which live as long as the stream, can reach the request
+ * (whose body, for a chat, is the client's whole prompt).
+ */
+function streamHandler(
+  signal: CancelSignal | undefined,
+  maxReplyBytes: number,
+  resolve: (stream: UpstreamStream) => void,
+  reject: (error: unknown) => void,
+): Dispatcher.DispatchHandler {
+  const body = new StreamedBody((error) => classifyTransportError(error, signal), { maxReplyBytes });
+  let started = false;
+  // The client's disconnect aborts the upstream request until the body has ended, whenever it comes.
+  const cancellation = linkCancellation(signal);
+  return {
+    onRequestStart(requestController) {
+      body.attach(requestController);
+      cancellation.attach(requestController);
+    },
+    onResponseStart(_controller, statusCode, responseHeaders) {
+      started = true;
+      resolve({
+        status: statusCode,
+        headers: joinRepeatedHeaders(responseHeaders),
+        body,
+        readAll: () => body.readAll(),
+        discard() {
+          cancellation.release();
+          body.discard();
+        },
+      });
+    },
+    onResponseData(_controller, chunk) {
+      body.push(chunk);
+    },
+    onResponseEnd() {
+      cancellation.release();
+      body.end();
+    },
+    onResponseError(_controller, error) {
+      cancellation.release();
+      if (started) body.fail(error);
+      else reject(classifyTransportError(error, signal));
+    },
   };
 }
 

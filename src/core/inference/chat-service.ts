@@ -8,6 +8,7 @@ import {
   type ChatOperation,
   type NativeRequest,
   type ProviderContext,
+  type StreamDecoder,
   type UpstreamRequest,
   type UpstreamResponse,
 } from '../../spec/provider.js';
@@ -15,7 +16,7 @@ import { trustedUsage, type TokenUsage } from '../../spec/usage.js';
 import { isRecord } from '../../spec/json-value.js';
 import { redactSecrets, secretsOfKey } from '../../spec/redact-secrets.js';
 import type { Principal } from '../auth/authenticator.js';
-import type { DispatchRequest, Dispatcher, Served } from '../dispatch/dispatcher.js';
+import type { AttemptOutcome, DispatchRequest, Dispatcher, Served } from '../dispatch/dispatcher.js';
 import type { UpstreamClient, UpstreamStream } from '../dispatch/upstream-client.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RouteTarget, Router } from '../routing/router.js';
@@ -206,39 +207,51 @@ export class ChatService {
     ticket: MeteringTicket,
     started: number,
   ): Promise<ChatResult> {
-    const served = await this.dependencies.dispatcher.dispatch(dispatchRequest, async (target, context, release) => {
-      let upstream: UpstreamStream;
-      const native = nativeFor(target, context, call);
+    const served = await this.dependencies.dispatcher.dispatch(dispatchRequest, (target, context, release) => this.#openStream(body, call, target, context, release));
+    return this.#relay(served, call.signal, ticket, started);
+  }
+
+  /** One attempt at a stream: the upstream request sent, its reply's headers read. */
+  async #openStream(body: ChatCompletionRequest, call: InferenceCall, target: RouteTarget, context: ProviderContext, release: () => void): Promise<AttemptOutcome<OpenedStream>> {
+    let upstream: UpstreamStream;
+    const native = nativeFor(target, context, call);
+    try {
+      const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: true, source: call.source, native });
+      upstream = await this.dependencies.client.open(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (upstream.status < 200 || upstream.status >= 300) {
       try {
-        const upstreamRequest = await target.adapter.chat.buildRequest(this.#upstreamBody(body, target), context, { stream: true, source: call.source, native });
-        upstream = await this.dependencies.client.open(upstreamRequest, { signal: call.signal, timeoutMs: context.provider.network.timeoutMs });
-      } catch (error) {
+        return { ok: false, response: { status: upstream.status, headers: upstream.headers, body: await upstream.readAll() } };
+      } finally {
         release();
-        throw error;
       }
-      if (upstream.status < 200 || upstream.status >= 300) {
-        try {
-          return { ok: false, response: { status: upstream.status, headers: upstream.headers, body: await upstream.readAll() } };
-        } finally {
-          release();
-        }
-      }
-      const decoder = target.adapter.chat.createStreamDecoder(context, { native: native !== undefined });
-      const nativeHeaders = native === undefined ? undefined : nativeReplyHeaders(native, upstream.headers);
-      return { ok: true, value: { upstream, decoder, release, native: native !== undefined, nativeHeaders } };
-    });
+    }
+    const decoder = target.adapter.chat.createStreamDecoder(context, { native: native !== undefined });
+    const nativeHeaders = native === undefined ? undefined : nativeReplyHeaders(native, upstream.headers);
+    return { ok: true, value: { upstream, decoder, release, native: native !== undefined, nativeHeaders } };
+  }
+
+  /**
+   * The stream's result, its relay and its settlement. Made apart from `#stream`, which holds the client's body and
+   * call: the closures made here live as long as the stream, and what they could reach would stay in memory with it
+   * (the prompt, often most of a request, has no use once it has gone upstream).
+   */
+  #relay(served: Served<OpenedStream>, signal: CancelSignal, ticket: MeteringTicket, started: number): ChatResult {
     const { upstream, decoder, release, native, nativeHeaders } = served.value;
     const ending: StreamEnding = { status: 200, errorCode: undefined };
     const events = new StreamRelay({
       upstream,
       decoder,
-      signal: call.signal,
+      signal,
       ending,
       maxPending: this.dependencies.client.maxReplyBytes,
       redact: (message) => redactSecrets(message, secretsOfKey(served.context.key)),
       onClose: () => {
         release();
-        if (call.signal.aborted && ending.status === 200) {
+        if (signal.aborted && ending.status === 200) {
           ending.status = 499;
           ending.errorCode = 'client_closed_request';
         }
@@ -290,6 +303,15 @@ export class ChatService {
   #upstreamBody(body: ChatCompletionRequest, target: RouteTarget): ChatCompletionRequest {
     return body.model === target.model ? body : { ...body, model: target.model };
   }
+}
+
+/** A stream an attempt opened: its reply's body still to read, through the decoder made for it. */
+interface OpenedStream {
+  upstream: UpstreamStream;
+  decoder: StreamDecoder;
+  release: () => void;
+  native: boolean;
+  nativeHeaders: Record<string, string> | undefined;
 }
 
 /** The parse option of a native attempt's reply, one object for all. */

@@ -1,0 +1,146 @@
+/**
+ * A stream can stay open for minutes, and a gateway holds many at once: what each keeps in memory meanwhile is what
+ * its prompt costs the gateway. Once the upstream has the request, nothing reads the client's body again, so no open
+ * stream may keep a copy of it (its text, its parsed strings, the upstream body built from it).
+ *
+ * Checked with a heap snapshot of this process (the gateway runs in it) taken while the stream is open: the prompt is
+ * a run of a random marker that exists nowhere else, and the snapshot, taken after a full collection, must not hold
+ * it in any string. The client sends the prompt as bytes (no string of it on the client's side) and the upstream
+ * discards what it reads.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getHeapSnapshot } from 'node:v8';
+import { request as undiciRequest } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
+import { immediateRetries } from './inference-helpers.js';
+
+/** An OpenAI-compatible upstream that sends a stream's first chunk at once and the rest only when released. */
+interface HeldUpstream {
+  baseUrl: string;
+  /** Ends the stream that is open (its finish, usage and `[DONE]`). */
+  finish(): void;
+  close(): Promise<void>;
+}
+
+async function startHeldUpstream(): Promise<HeldUpstream> {
+  let open: ServerResponse | undefined;
+  const envelope = { id: 'chatcmpl-held', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o' };
+  const server: Server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+      response.write(`data: ${JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: 'Hello' }, finish_reason: null }], usage: null })}\n\n`);
+      open = response;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    finish() {
+      const response = open!;
+      open = undefined;
+      response.write(`data: ${JSON.stringify({ ...envelope, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: null })}\n\n`);
+      response.write(`data: ${JSON.stringify({ ...envelope, choices: [], usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } })}\n\n`);
+      response.end('data: [DONE]\n\n');
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
+
+/** Whether any string in this process's heap contains `needle` (given as bytes, so that the search holds no string of it). */
+async function heapHolds(needle: Buffer): Promise<boolean> {
+  // The snapshot is JSON text in which every string of the heap appears (escaped; the marker needs no escaping).
+  const snapshot = getHeapSnapshot();
+  let carried = Buffer.alloc(0);
+  let found = false;
+  for await (const chunk of snapshot) {
+    const bytes = Buffer.concat([carried, typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)]);
+    if (bytes.includes(needle)) found = true;
+    carried = bytes.subarray(Math.max(0, bytes.length - needle.length + 1));
+  }
+  return found;
+}
+
+describe('an open stream keeps no copy of the client’s prompt', () => {
+  let upstream: HeldUpstream;
+  let tollgate: LiveGateway;
+  // Random hex, built at run time: no literal of it sits in the test's compiled code.
+  const marker = randomBytes(16).toString('hex');
+  /** Two markers in a row: the prompt's text is a long run of them, nothing else in the process spells this. */
+  const needle = Buffer.concat([Buffer.from(marker), Buffer.from(marker)]);
+
+  /** A request body as bytes whose prompt is ~64 KB of the marker. */
+  function bodyBytes(fields: Record<string, unknown>, promptAt: (prompt: string) => Record<string, unknown>): Buffer {
+    return Buffer.from(JSON.stringify({ ...fields, ...promptAt(marker.repeat(2_000)) }));
+  }
+
+  beforeAll(async () => {
+    upstream = await startHeldUpstream();
+    tollgate = await startLiveGateway();
+    for (const provider of ['openai', 'groq']) {
+      await tollgate.configureProvider(provider, { network_config: { base_url: upstream.baseUrl, max_retries: 0, ...immediateRetries } });
+      await tollgate.addKey(provider, { name: `${provider}-held`, value: `sk-${provider}-held` });
+    }
+  });
+  afterAll(async () => {
+    await tollgate.dispose();
+    await upstream.close();
+  });
+
+  const cases: Array<{ route: string; body: () => Buffer; headers?: Record<string, string>; firstEvent: string; lastEvent: string }> = [
+    {
+      route: '/v1/chat/completions',
+      body: () => bodyBytes({ model: 'openai/gpt-4o', stream: true }, (prompt) => ({ messages: [{ role: 'user', content: prompt }] })),
+      firstEvent: '"content":"Hello"',
+      lastEvent: 'data: [DONE]',
+    },
+    {
+      route: '/v1/messages',
+      body: () => bodyBytes({ model: 'openai/gpt-4o', max_tokens: 64, stream: true }, (prompt) => ({ system: prompt, messages: [{ role: 'user', content: 'Hi' }] })),
+      headers: { 'anthropic-version': '2023-06-01' },
+      firstEvent: '"text":"Hello"',
+      lastEvent: 'event: message_stop',
+    },
+    {
+      route: '/v1/responses',
+      body: () => bodyBytes({ model: 'groq/llama-3.3-70b-versatile', stream: true }, (prompt) => ({ instructions: 'Be brief.', input: prompt })),
+      firstEvent: '"delta":"Hello"',
+      lastEvent: 'event: response.completed',
+    },
+  ];
+
+  for (const { route, body, headers, firstEvent, lastEvent } of cases) {
+    it(`on ${route}, while the stream is open`, async () => {
+      const response = await undiciRequest(`${tollgate.url}${route}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json', ...headers },
+        body: body(),
+      });
+      expect(response.statusCode).toBe(200);
+      const reader = response.body[Symbol.asyncIterator]();
+      let received = '';
+      while (!received.includes(firstEvent)) {
+        const next = await reader.next();
+        if (next.done) throw new Error(`the stream ended before its first content: ${received}`);
+        received += String(next.value);
+      }
+      // The stream is open, its first content delivered, the rest held by the upstream.
+      let held: boolean;
+      try {
+        held = await heapHolds(needle);
+      } finally {
+        upstream.finish();
+      }
+      expect(held).toBe(false);
+      for (let next = await reader.next(); !next.done; next = await reader.next()) received += String(next.value);
+      expect(received).toContain(lastEvent);
+    });
+  }
+});
