@@ -1,9 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Dispatcher, errors as undiciErrors } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cancellation } from '../../spec/cancellation.js';
-import { createUpstreamAgent, UpstreamClient } from './upstream-client.js';
+import { createUpstreamAgent, releasedBodyBytes, UpstreamClient } from './upstream-client.js';
 
 /** Bytes per write of the endless reply: it never ends, so only a bound stops a reader. */
 const chunk = Buffer.alloc(16 * 1024, 0x61);
@@ -175,6 +177,69 @@ describe('UpstreamClient: many requests in flight to one origin', () => {
     expect(held.length).toBe(inFlight);
     for (const answer of held.splice(0)) answer();
     expect((await Promise.all(replies)).every((reply) => reply.status === 200)).toBe(true);
+  });
+});
+
+describe("UpstreamClient: a stream's request body", () => {
+  /** A server that notes each request's headers and bytes, then opens a stream and holds it open. */
+  async function startHoldingServer(): Promise<{ url: string; received: Array<{ headers: Record<string, unknown>; body: Buffer }> }> {
+    const received: Array<{ headers: Record<string, unknown>; body: Buffer }> = [];
+    server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (bytes: Buffer) => chunks.push(bytes));
+      request.on('end', () => {
+        received.push({ headers: request.headers, body: Buffer.concat(chunks) });
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write('data: {}\n\n');
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, received };
+  }
+
+  it('arrives whole with its content-length, large or small, text or bytes', async () => {
+    const { url, received } = await startHoldingServer();
+    client = new UpstreamClient(createUpstreamAgent());
+    // Multi-byte characters: the declared length must count bytes, not UTF-16 units.
+    const large = JSON.stringify({ prompt: 'é€😀 '.repeat(releasedBodyBytes / 4) });
+    const bodies: Array<string | Uint8Array> = [large, Buffer.from(large), '{"prompt":"short"}'];
+    for (const body of bodies) {
+      const stream = await client.open({ method: 'POST', url: `${url}/v1/chat/completions`, headers: { 'content-type': 'application/json' }, body }, { timeoutMs: 5_000 });
+      expect(stream.status).toBe(200);
+      stream.discard();
+    }
+    expect(received).toHaveLength(bodies.length);
+    for (const [index, body] of bodies.entries()) {
+      const bytes = Buffer.from(body);
+      expect(received[index]!.body.equals(bytes)).toBe(true);
+      expect(received[index]!.headers['content-length']).toBe(String(bytes.byteLength));
+      expect(received[index]!.headers['transfer-encoding']).toBeUndefined();
+      expect(received[index]!.headers['content-type']).toBe('application/json');
+    }
+  });
+
+  it('is not kept once sent, while the stream it opened stays open', async () => {
+    const { url } = await startHoldingServer();
+    client = new UpstreamClient(createUpstreamAgent());
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    // Made in a function of its own, so that nothing of the test's holds the body or the request.
+    const open = (bytes: number) => {
+      const body = new Uint8Array(bytes).fill(0x61);
+      return { sent: new WeakRef(body), opening: client!.open({ method: 'POST', url: `${url}/v1/chat/completions`, headers: {}, body }, { timeoutMs: 5_000 }) };
+    };
+    const large = open(releasedBodyBytes);
+    const stream = await large.opening;
+    // A WeakRef's target lives at least to the end of the task that made or read it: collect in a later one.
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      collect();
+      await new Promise((resolve) => setImmediate(resolve));
+      collect();
+      expect(large.sent.deref()).toBeUndefined();
+    } finally {
+      stream.discard();
+    }
   });
 });
 

@@ -70,7 +70,7 @@ export class UpstreamClient {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(classifyTransportError(signal.reason, signal));
     return new Promise<UpstreamStream>((resolve, reject) => {
-      this.#agent.dispatch(dispatchOptions(request, options.timeoutMs), streamHandler(signal, this.#maxReplyBytes, resolve, reject));
+      this.#agent.dispatch(streamDispatchOptions(request, options.timeoutMs), streamHandler(signal, this.#maxReplyBytes, resolve, reject));
     });
   }
 
@@ -188,6 +188,43 @@ function dispatchOptions(request: UpstreamRequest, timeoutMs: number): Dispatche
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   };
+}
+
+/**
+ * Request bodies from this many bytes (or UTF-16 units of a text) up are handed to a stream's request as bytes that
+ * undici reads once (see `streamDispatchOptions`); below it, what the stream would keep is too small to be worth
+ * undici's iterable path.
+ */
+export const releasedBodyBytes = 16 * 1024;
+
+/**
+ * A stream's dispatch options. undici keeps a request's body for as long as the request lasts, which for a stream is
+ * its whole length: with hundreds of streams open, each keeping its prompt, that is most of the gateway's memory. So
+ * a large body goes as an iterable of one chunk that lets go of its bytes as undici takes them, with its length
+ * declared, so that it still travels with a `content-length` rather than chunked.
+ */
+function streamDispatchOptions(request: UpstreamRequest, timeoutMs: number): Dispatcher.DispatchOptions {
+  const options = dispatchOptions(request, timeoutMs);
+  const body = request.body;
+  if (body === undefined || (typeof body === 'string' ? body.length : body.byteLength) < releasedBodyBytes) return options;
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  options.headers = { ...request.headers, 'content-length': String(bytes.byteLength) };
+  // undici's documentation lists iterables among `dispatch`'s bodies (docs/api/Dispatcher.md); its types leave them out.
+  options.body = readOnce(bytes) as unknown as Dispatcher.DispatchOptions['body'];
+  return options;
+}
+
+/** One chunk, handed out once: the iterable keeps no reference to it after that. */
+function readOnce(bytes: Uint8Array): Iterable<Uint8Array> {
+  let held: Uint8Array | undefined = bytes;
+  const iterator: Iterator<Uint8Array, undefined> = {
+    next() {
+      const value = held;
+      held = undefined;
+      return value === undefined ? { done: true, value: undefined } : { done: false, value };
+    },
+  };
+  return { [Symbol.iterator]: () => iterator };
 }
 
 /**
