@@ -5,7 +5,8 @@ import { runInNewContext } from 'node:vm';
 import { Dispatcher, errors as undiciErrors } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cancellation } from '../../spec/cancellation.js';
-import { createUpstreamAgent, releasedBodyBytes, UpstreamClient } from './upstream-client.js';
+import { releasedBodyBytes } from './dispatch-options.js';
+import { createUpstreamAgent, UpstreamClient } from './upstream-client.js';
 
 /** Bytes per write of the endless reply: it never ends, so only a bound stops a reader. */
 const chunk = Buffer.alloc(16 * 1024, 0x61);
