@@ -17,35 +17,88 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
 import { immediateRetries } from './inference-helpers.js';
 
-/** An OpenAI-compatible upstream that sends a stream's first chunk at once and the rest only when released. */
+/**
+ * An upstream that sends a stream's first content at once and the rest only when released, in the format its path
+ * asks for: OpenAI chat chunks, Anthropic Messages events, or OpenAI Responses events.
+ */
 interface HeldUpstream {
   baseUrl: string;
-  /** Ends the stream that is open (its finish, usage and `[DONE]`). */
+  /** The path of each request received, in order. */
+  paths: string[];
+  /** Ends the stream that is open (its last events). */
   finish(): void;
   close(): Promise<void>;
 }
 
-async function startHeldUpstream(): Promise<HeldUpstream> {
-  let open: ServerResponse | undefined;
+/** One server-sent event: named, or data alone. */
+function sse(data: unknown, event?: string): string {
+  return `${event === undefined ? '' : `event: ${event}\n`}data: ${JSON.stringify(data)}\n\n`;
+}
+
+/** A stream's first events and its last ones, for each upstream path. */
+function heldStream(path: string | undefined): { first: string; last: string } {
+  if (path === '/v1/messages') {
+    const message = { id: 'msg_held', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 9, output_tokens: 0 } };
+    return {
+      first:
+        sse({ type: 'message_start', message }, 'message_start') +
+        sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start') +
+        sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello' } }, 'content_block_delta'),
+      last:
+        sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop') +
+        sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 1 } }, 'message_delta') +
+        sse({ type: 'message_stop' }, 'message_stop'),
+    };
+  }
+  if (path === '/v1/responses') {
+    const response = (status: string, output: unknown[], usage: unknown) => ({ id: 'resp_held', object: 'response', created_at: 1_700_000_000, status, error: null, model: 'gpt-4o-2024-08-06', output, usage });
+    const text = (value: string) => ({ type: 'output_text', text: value, annotations: [] });
+    const item = { id: 'msg_held', type: 'message', role: 'assistant', status: 'completed', content: [text('Hello')] };
+    const at = { item_id: 'msg_held', output_index: 0, content_index: 0 };
+    const events = [
+      { type: 'response.created', response: response('in_progress', [], null) },
+      { type: 'response.output_item.added', output_index: 0, item: { ...item, status: 'in_progress', content: [] } },
+      { type: 'response.content_part.added', ...at, part: text('') },
+      { type: 'response.output_text.delta', ...at, delta: 'Hello' },
+      { type: 'response.output_text.done', ...at, text: 'Hello' },
+      { type: 'response.content_part.done', ...at, part: text('Hello') },
+      { type: 'response.output_item.done', output_index: 0, item },
+      { type: 'response.completed', response: response('completed', [item], { input_tokens: 9, output_tokens: 1, total_tokens: 10 }) },
+    ].map((event, index) => sse({ ...event, sequence_number: index }, event.type));
+    return { first: events.slice(0, 4).join(''), last: events.slice(4).join('') };
+  }
   const envelope = { id: 'chatcmpl-held', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o' };
+  return {
+    first: sse({ ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: 'Hello' }, finish_reason: null }], usage: null }),
+    last:
+      sse({ ...envelope, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: null }) +
+      sse({ ...envelope, choices: [], usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } }) +
+      'data: [DONE]\n\n',
+  };
+}
+
+async function startHeldUpstream(): Promise<HeldUpstream> {
+  let open: { response: ServerResponse; last: string } | undefined;
+  const paths: string[] = [];
   const server: Server = createServer((request, response) => {
+    paths.push(request.url ?? '');
     request.resume();
     request.on('end', () => {
+      const { first, last } = heldStream(request.url);
       response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
-      response.write(`data: ${JSON.stringify({ ...envelope, choices: [{ index: 0, delta: { role: 'assistant', content: 'Hello' }, finish_reason: null }], usage: null })}\n\n`);
-      open = response;
+      response.write(first);
+      open = { response, last };
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    paths,
     finish() {
-      const response = open!;
+      const held = open!;
       open = undefined;
-      response.write(`data: ${JSON.stringify({ ...envelope, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: null })}\n\n`);
-      response.write(`data: ${JSON.stringify({ ...envelope, choices: [], usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } })}\n\n`);
-      response.end('data: [DONE]\n\n');
+      held.response.end(held.last);
     },
     close() {
       server.closeAllConnections();
@@ -84,7 +137,7 @@ describe('an open stream keeps no copy of the client’s prompt', () => {
   beforeAll(async () => {
     upstream = await startHeldUpstream();
     tollgate = await startLiveGateway();
-    for (const provider of ['openai', 'groq']) {
+    for (const provider of ['openai', 'groq', 'anthropic']) {
       await tollgate.configureProvider(provider, { network_config: { base_url: upstream.baseUrl, max_retries: 0, ...immediateRetries } });
       await tollgate.addKey(provider, { name: `${provider}-held`, value: `sk-${provider}-held` });
     }
@@ -94,10 +147,11 @@ describe('an open stream keeps no copy of the client’s prompt', () => {
     await upstream.close();
   });
 
-  const cases: Array<{ route: string; body: () => Buffer; headers?: Record<string, string>; firstEvent: string; lastEvent: string }> = [
+  const cases: Array<{ route: string; label?: string; body: () => Buffer; headers?: Record<string, string>; upstreamPath: string; firstEvent: string; lastEvent: string }> = [
     {
       route: '/v1/chat/completions',
       body: () => bodyBytes({ model: 'openai/gpt-4o', stream: true }, (prompt) => ({ messages: [{ role: 'user', content: prompt }] })),
+      upstreamPath: '/v1/chat/completions',
       firstEvent: '"content":"Hello"',
       lastEvent: 'data: [DONE]',
     },
@@ -105,19 +159,38 @@ describe('an open stream keeps no copy of the client’s prompt', () => {
       route: '/v1/messages',
       body: () => bodyBytes({ model: 'openai/gpt-4o', max_tokens: 64, stream: true }, (prompt) => ({ system: prompt, messages: [{ role: 'user', content: 'Hi' }] })),
       headers: { 'anthropic-version': '2023-06-01' },
+      upstreamPath: '/v1/chat/completions',
       firstEvent: '"text":"Hello"',
       lastEvent: 'event: message_stop',
     },
     {
       route: '/v1/responses',
       body: () => bodyBytes({ model: 'groq/llama-3.3-70b-versatile', stream: true }, (prompt) => ({ instructions: 'Be brief.', input: prompt })),
+      upstreamPath: '/v1/chat/completions',
+      firstEvent: '"delta":"Hello"',
+      lastEvent: 'event: response.completed',
+    },
+    {
+      route: '/v1/messages',
+      label: 'natively to Anthropic',
+      body: () => bodyBytes({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 64, stream: true }, (prompt) => ({ system: prompt, messages: [{ role: 'user', content: 'Hi' }] })),
+      headers: { 'anthropic-version': '2023-06-01' },
+      upstreamPath: '/v1/messages',
+      firstEvent: '"text":"Hello"',
+      lastEvent: 'event: message_stop',
+    },
+    {
+      route: '/v1/responses',
+      label: 'natively to OpenAI',
+      body: () => bodyBytes({ model: 'openai/gpt-4o', stream: true }, (prompt) => ({ instructions: 'Be brief.', input: prompt })),
+      upstreamPath: '/v1/responses',
       firstEvent: '"delta":"Hello"',
       lastEvent: 'event: response.completed',
     },
   ];
 
-  for (const { route, body, headers, firstEvent, lastEvent } of cases) {
-    it(`on ${route}, while the stream is open`, async () => {
+  for (const { route, label, body, headers, upstreamPath, firstEvent, lastEvent } of cases) {
+    it(`on ${route}${label === undefined ? '' : `, ${label}`}, while the stream is open`, async () => {
       const response = await undiciRequest(`${tollgate.url}${route}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json', ...headers },
@@ -139,6 +212,8 @@ describe('an open stream keeps no copy of the client’s prompt', () => {
         upstream.finish();
       }
       expect(held).toBe(false);
+      // The route and the provider took the way this case is about (translated or native).
+      expect(upstream.paths.at(-1)).toBe(upstreamPath);
       for (let next = await reader.next(); !next.done; next = await reader.next()) received += String(next.value);
       expect(received).toContain(lastEvent);
     });
