@@ -1,6 +1,6 @@
 /**
  * What Tollgate allocates per request: `node --import tsx bench/allocation.ts [--seconds=S] [--compare=DIR[,DIR…]]
- * [--kind=chat|stream|messages|messages-stream|open-streams] [--streams=N] [--interval-ms=N] [--keep-log=1] [--nice=N]` (after `npm run build`). Starts Tollgate (and each
+ * [--kind=chat|stream|prompt-10k|prompt-50k|messages|messages-stream|open-streams] [--streams=N] [--interval-ms=N] [--keep-log=1] [--nice=N]` (after `npm run build`). Starts Tollgate (and each
  * compared checkout's build) pinned like in the bench with `--trace-gc-nvp`, drives it at 32 connections with the bench's
  * non-streamed request (or its stream; `messages` and `messages-stream` send the Anthropic SDK's request to /v1/messages; with `open-streams`, `--streams` streams held open at once, paced as
  * bench/open-streams.ts paces them, 600 and 50 ms by default, counted per chunk), and sums what V8 reports
@@ -47,7 +47,8 @@ function sumOf(text: string, name: string, kind?: string): number {
 async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '5'));
   const kindFlag = flag('kind', 'chat');
-  if (!['chat', 'stream', 'messages', 'messages-stream', 'open-streams'].includes(kindFlag)) throw new Error('--kind takes chat, stream, messages, messages-stream or open-streams');
+  const kinds = ['chat', 'stream', 'prompt-10k', 'prompt-50k', 'messages', 'messages-stream', 'open-streams'];
+  if (!kinds.includes(kindFlag)) throw new Error(`--kind takes ${kinds.join(', ')}`);
   const paced = kindFlag === 'open-streams';
   const streams = Number(flag('streams', '600'));
   const intervalMs = Number(flag('interval-ms', '50'));

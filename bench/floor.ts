@@ -1,6 +1,6 @@
 /**
  * What the stack costs without Tollgate: `node --import tsx bench/floor.ts [--seconds=S] [--runs=N] [--warmup=S] [--compare=DIR[,DIR…]] [--nice=N]
- * [--kind=chat|stream] [--one-connection | --rate=R [--burst=S]] [--log-level=L]`. Starts the mock
+ * [--kind=chat|stream|prompt-10k|prompt-50k] [--one-connection | --rate=R [--burst=S]] [--log-level=L]`. Starts the mock
  * upstream, bench/floor/node-http-proxy.mjs (node:http on both sides, nothing else), bench/floor/fastify-undici-proxy.mjs
  * (Fastify + undici, nothing else) and Tollgate (`npm start`'s flags),
  * each gateway pinned alone to core 0, and drives each in turn at 32 connections with the same non-streamed
@@ -9,7 +9,8 @@
  * a second Tollgate built in another checkout (e.g. `git worktree add /tmp/base HEAD~1 && (cd /tmp/base && npm ci
  * && npm run build)`), measured in the same rotation: an A/B of a change that machine noise would hide between runs.
  * Several directories, comma-separated, are each measured in the same rotation. `--kind=stream` sends streamed
- * requests (the floor proxies relay the stream's bytes whole). `--one-connection` sends one request at a time instead
+ * requests (the floor proxies relay the stream's bytes whole); `--kind=prompt-10k|prompt-50k` the benchmark's large prompts
+ * (non-streamed). `--one-connection` sends one request at a time instead
  * and reports each system's p50 latency beside the mock's own (direct), i.e. what the framework alone adds at one
  * connection against what Tollgate adds. `--rate=R` sends R requests/s (an open loop over 64 connections, as the
  * benchmark's fixed-rate scenario) and reports the p50, p99 and worst latency of each, for A/Bs of the tail; with
@@ -21,18 +22,22 @@ import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
 import type { LatencyResult, Target, ThroughputResult } from './lib/load-jobs.js';
 import { freePort, sampleProcess, spawnPinned, waitForPort } from './lib/processes.js';
-import { fixedRateJob, requestBody } from './lib/scenarios.js';
+import { fixedRateJob, requestBody, type BodyKind } from './lib/scenarios.js';
 import { median, percentileOfSorted, round } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
 import { removeTollgateData, startTollgate } from './lib/tollgate.js';
 import { flag, setUpTool } from './lib/tool-setup.js';
+
+/** The request kinds every floor proxy can relay: bodies for the mock's chat completions path. */
+const floorKinds = ['chat', 'stream', 'prompt-10k', 'prompt-50k'] as const satisfies readonly BodyKind[];
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
 async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '5'));
   const runs = Number(flag('runs', '3'));
-  const kind = flag('kind', 'chat') === 'stream' ? 'stream' : 'chat';
+  const kind = floorKinds.find((name) => name === flag('kind', 'chat'));
+  if (kind === undefined) throw new Error(`--kind must be one of ${floorKinds.join(', ')}`);
   const warmupSeconds = Number(flag('warmup', '2'));
   const oneConnection = process.argv.includes('--one-connection');
   const rate = Number(flag('rate', '0'));

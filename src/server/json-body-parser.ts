@@ -3,10 +3,10 @@ import type { FastifyInstance } from 'fastify';
 declare module 'fastify' {
   interface FastifyRequest {
     /**
-     * The text of a JSON body, kept so that adapters can forward the members they leave unchanged as the client
+     * The bytes of a JSON body, kept so that adapters can forward the members they leave unchanged as the client
      * wrote them instead of serialising them again. Null for requests without a JSON body.
      */
-    rawJson: string | null;
+    jsonBytes: Buffer | null;
   }
 }
 
@@ -23,18 +23,20 @@ function mayPoison(text: string): boolean {
  * prototype-poisoning key, and Fastify's own secure parser (which rejects such keys) on the others. The secure
  * parser scans every body with two regular expressions, a cost that grows with the prompt on every inference
  * request; a substring search for the same danger is several times cheaper and errs only towards the slow path.
- * Also keeps each body's text as `request.rawJson`; call it on the root instance, before any route is added, so
- * that every request has that property.
+ * Also keeps each body's bytes as `request.jsonBytes` (bytes, not text: see `JsonSource`); its decoded text is
+ * needed only to parse it. Call it on the root instance, before any route is added, so that every request has that
+ * property.
  */
 export function installJsonBodyParser(app: FastifyInstance): void {
   // Declared up front (null) so that every request object has the same shape.
-  if (!app.hasRequestDecorator('rawJson')) app.decorateRequest('rawJson', null);
+  if (!app.hasRequestDecorator('jsonBytes')) app.decorateRequest('jsonBytes', null);
   const secure = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    const text = bytes.toString('utf8');
     // Kept even when parsing fails: such a request ends with a 400 before anything reads it.
-    request.rawJson = text;
+    request.jsonBytes = bytes;
     if (text.length === 0 || mayPoison(text)) {
       secure(request, text, done);
       return;

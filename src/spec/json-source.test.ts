@@ -61,7 +61,7 @@ describe('scanMemberSpans', () => {
 
 describe('memberSpans', () => {
   it('scans a source once and caches the spans on it', () => {
-    const source: JsonSource = { text: '{"a":1}', values: { a: 1 } };
+    const source: JsonSource = { bytes: Buffer.from('{"a":1}'), values: { a: 1 } };
     const first = memberSpans(source);
     expect(first?.get('a')).toEqual({ start: 1, end: 6 });
     expect(source.spans).toBe(first);
@@ -69,7 +69,7 @@ describe('memberSpans', () => {
   });
 
   it('caches a failed scan as null', () => {
-    const source: JsonSource = { text: '[1]', values: {} };
+    const source: JsonSource = { bytes: Buffer.from('[1]'), values: {} };
     expect(memberSpans(source)).toBeNull();
     expect(source.spans).toBeNull();
   });

@@ -14,17 +14,21 @@ export interface JsonSpan {
 export type JsonMemberSpan = JsonSpan;
 
 /**
- * A JSON object text and the value parsed from it. `values` is the validated body, whose top-level values are the
- * parsed form of the text's top-level members (validation may rebuild objects, but not change what they hold),
- * so a value identical to `values[key]` is faithfully written by that member's text. That holds only while nothing
- * changes those values in place: code that derives a body from them copies what it changes.
+ * A JSON object text, as the UTF-8 bytes it arrived in, and the value parsed from it. `values` is the validated body,
+ * whose top-level values are the parsed form of the text's top-level members (validation may rebuild objects, but not
+ * change what they hold), so a value identical to `values[key]` is faithfully written by that member's bytes. That
+ * holds only while nothing changes those values in place: code that derives a body from them copies what it changes.
+ *
+ * Bytes rather than the decoded text: a request's prompt is most of its body, and bytes live outside V8's heap, where
+ * the collector neither copies nor marks them while the request is in flight; the upstream body is then put together
+ * from them without encoding the prompt again.
  */
 export interface JsonSource {
-  readonly text: string;
+  readonly bytes: Buffer;
   readonly values: Readonly<Record<string, unknown>>;
   /**
-   * The top-level member spans by key, cached by `memberSpans` on first use so that retries and fallbacks scan
-   * the text once; null when the text could not be scanned. Leave it out when creating a source.
+   * The top-level member spans by key, in byte offsets, cached by `memberSpans` on first use so that retries and
+   * fallbacks scan the bytes once; null when they could not be scanned. Leave it out when creating a source.
    */
   spans?: ReadonlyMap<string, JsonMemberSpan> | null;
 }
@@ -201,8 +205,31 @@ export function arrayElementSpans(text: string, start: number): JsonSpan[] | nul
   }
 }
 
-/** The source's top-level member spans, scanned on the first call and cached on the source. */
+/**
+ * The source's top-level member spans in byte offsets, scanned on the first call and cached on the source. A member
+ * whose key holds a character outside ASCII has no span (it is serialised again): see `byteSpans`.
+ */
 export function memberSpans(source: JsonSource): ReadonlyMap<string, JsonMemberSpan> | null {
-  if (source.spans === undefined) source.spans = scanMemberSpans(source.text);
+  if (source.spans === undefined) source.spans = byteSpans(source.bytes);
   return source.spans;
+}
+
+/**
+ * Scans UTF-8 bytes as Latin-1 text, one character a byte, so that the spans found are byte offsets. Every character
+ * of JSON's structure (quotes, backslashes, brackets, commas, colons, whitespace) is one ASCII byte, and no byte of a
+ * multi-byte UTF-8 character is ASCII, so the scan finds the same members as in the decoded text. Keys are read from
+ * that text too: one that holds any other character would be read as its bytes, not its characters, and could then
+ * name another member, so it is left out. The Latin-1 text is a copy that dies with this call.
+ */
+function byteSpans(bytes: Buffer): Map<string, JsonMemberSpan> | null {
+  const spans = scanMemberSpans(bytes.toString('latin1'));
+  if (spans === null) return null;
+  for (const key of spans.keys()) if (!isAscii(key)) spans.delete(key);
+  return spans;
+}
+
+/** True when every character of a (short) text is ASCII; a loop, cheaper than a regular expression for a key. */
+export function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) if (text.charCodeAt(index) > 0x7f) return false;
+  return true;
 }

@@ -174,7 +174,7 @@ export interface NativeRequest {
   /** The client's `anthropic-beta` names, sent with the native request whatever the route's other targets are. */
   betas?: readonly string[];
   /**
-   * The client's body text with its parsed values: the members a native body sends as the client wrote them (the
+   * The client's body bytes with its parsed values: the members a native body sends as the client wrote them (the
    * messages or input, above all) are copied from it rather than serialised again (`serializeWithSource`).
    */
   source?: JsonSource;
@@ -200,7 +200,7 @@ export interface ChatOperation {
   takesNative?(context: ProviderContext, format: NativeRequest['format']): boolean;
   /**
    * Builds the upstream request for a chat completion (stream or not); may sign or fetch a token. `source`, when
-   * given, is the client's body text with the values parsed from it: adapters that forward the request in the
+   * given, is the client's body bytes with the values parsed from it: adapters that forward the request in the
    * OpenAI format may copy unchanged members from it (`serializeWithSource`); the others ignore it. `native`, given
    * only to an adapter whose `nativeFormats` hold its format, is the body to send instead of a translation.
    */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JsonSource } from './json-source.js';
+import { isAscii, type JsonSource } from './json-source.js';
 import { serializeWithSource } from './serialize-with-source.js';
 
 /** A seeded generator (mulberry32), so that a failing case can be replayed from its seed. */
@@ -58,20 +58,27 @@ class JsonWriter {
     const length = Math.floor(this.random() * 8);
     for (let index = 0; index < length; index += 1) {
       const character = this.pick(alphabet);
-      for (const unit of character.split('')) text += this.character(unit);
+      // A character beyond the BMP is written raw whole or as two escapes: one half raw would be a lone surrogate,
+      // which has no UTF-8 bytes, and a client's body arrives as UTF-8.
+      const pair = character.length === 2 && character.codePointAt(0)! > 0xffff;
+      if (pair) text += this.chance(0.6) ? character : character.split('').map((unit) => this.escaped(unit)).join('');
+      else for (const unit of character.split('')) text += this.character(unit);
     }
     return `${text}"`;
   }
 
   character(unit: string): string {
     const code = unit.charCodeAt(0);
-    const hex = code.toString(16).padStart(4, '0');
-    const unicodeEscape = `\\u${this.chance(0.5) ? hex : hex.toUpperCase()}`;
-    const short: Record<string, string> = { '"': '\\"', '\\': '\\\\', '/': '\\/', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
     const mustEscape = unit === '"' || unit === '\\' || code < 0x20;
     if (!mustEscape && this.chance(0.8)) return unit;
+    return this.escaped(unit);
+  }
+
+  escaped(unit: string): string {
+    const hex = unit.charCodeAt(0).toString(16).padStart(4, '0');
+    const short: Record<string, string> = { '"': '\\"', '\\': '\\\\', '/': '\\/', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
     if (short[unit] !== undefined && this.chance(0.5)) return short[unit];
-    return unicodeEscape;
+    return `\\u${this.chance(0.5) ? hex : hex.toUpperCase()}`;
   }
 
   value(depth: number): string {
@@ -113,6 +120,16 @@ class JsonWriter {
 const VALUE_ALPHABET = ['a', 'z', ' ', '"', '\\', '/', '{', '}', '[', ']', ',', ':', '\n', '\t', '\u0001', '\u001f', 'é', '你', '😀', '\u2028', 'x\\"', '\\\\"'];
 const KEY_ALPHABET = ['a', 'b', 'c', 'm', 'o', 'd', 'e', 'l', '_', '-', '"', '\\', 'é', ' ', '1'];
 
+/** What a serialisation reads as: its bytes decoded, or the string it is. */
+function textOf(output: string | Uint8Array): string {
+  return typeof output === 'string' ? output : new TextDecoder().decode(output);
+}
+
+/** A source of a JSON text, as the body parser makes one: the text's UTF-8 bytes. */
+function sourceOf(text: string, values: Record<string, unknown>): JsonSource {
+  return { bytes: Buffer.from(text), values };
+}
+
 /** One random change of a copied body, as an adapter might make it. */
 function mutate(writer: JsonWriter, body: Record<string, unknown>, values: Record<string, unknown>): void {
   const keys = Object.keys(body);
@@ -141,7 +158,7 @@ function mutate(writer: JsonWriter, body: Record<string, unknown>, values: Recor
 }
 
 describe('serializeWithSource', () => {
-  it('serialises like JSON.stringify and copies every unchanged member as written (generated bodies)', () => {
+  it('serialises like JSON.stringify and copies every unchanged member with an ASCII key as written (generated bodies)', () => {
     const random = seededRandom(20_261_203);
     const writer = new JsonWriter(random);
     let copied = 0;
@@ -150,7 +167,7 @@ describe('serializeWithSource', () => {
       const { text: objectText, members } = writer.object(0);
       const text = writer.whitespace() + objectText + writer.whitespace();
       const values = JSON.parse(text) as Record<string, unknown>;
-      const source: JsonSource = { text, values };
+      const source = sourceOf(text, values);
       const body: Record<string, unknown> = { ...values };
       const changes = Math.floor(random() * 4);
       for (let change = 0; change < changes; change += 1) mutate(writer, body, values);
@@ -159,7 +176,8 @@ describe('serializeWithSource', () => {
       const expected: string[] = [];
       for (const key of Object.keys(body)) {
         const value = body[key];
-        if (value !== undefined && value === values[key]) {
+        // A key outside ASCII is serialised again (see `memberSpans`), like a changed member.
+        if (value !== undefined && value === values[key] && isAscii(key)) {
           expected.push(members.get(key)!);
           copied += 1;
         } else if (value !== undefined) {
@@ -167,12 +185,15 @@ describe('serializeWithSource', () => {
           serialised += 1;
         }
       }
-      const output = serializeWithSource(body, source);
+      const serialisation = serializeWithSource(body, source);
+      // A source that scans gives bytes, which the HTTP client sends as they are.
+      expect(serialisation).toBeInstanceOf(Uint8Array);
+      const output = textOf(serialisation);
       expect(output, `round ${round}: ${text}`).toBe(`{${expected.join(',')}}`);
       // The same value as JSON.stringify gives, keys in the same order.
       expect(JSON.stringify(JSON.parse(output)), `round ${round}: ${text}`).toBe(JSON.stringify(body));
       // A second use of the same source (a retry) reads the cached spans and gives the same text.
-      expect(serializeWithSource(body, source)).toBe(output);
+      expect(textOf(serializeWithSource(body, source))).toBe(output);
     }
     // The generator exercised both paths plentifully.
     expect(copied).toBeGreaterThan(5000);
@@ -183,7 +204,7 @@ describe('serializeWithSource', () => {
     const text = '{ "model" : "openai/gpt-4o", "temperature": 1.0, "top_p":1E0, "user":"caf\\u00e9 \\/ \\"x\\"", "messages":[ {"role":"user","content":"h\\u00e9"} ] }';
     const values = JSON.parse(text) as Record<string, unknown>;
     const body = { ...values, model: 'gpt-4o' };
-    expect(serializeWithSource(body, { text, values })).toBe(
+    expect(textOf(serializeWithSource(body, sourceOf(text, values)))).toBe(
       '{"model":"gpt-4o","temperature": 1.0,"top_p":1E0,"user":"caf\\u00e9 \\/ \\"x\\"","messages":[ {"role":"user","content":"h\\u00e9"} ]}',
     );
   });
@@ -193,39 +214,55 @@ describe('serializeWithSource', () => {
     const values = JSON.parse(text) as Record<string, unknown>;
     const { fallbacks: _fallbacks, ...rest } = values;
     const body: Record<string, unknown> = { ...rest, stream_options: { ...(values.stream_options as object), include_usage: true }, seed: 7, skipped: undefined };
-    expect(serializeWithSource(body, { text, values })).toBe('{"stream":true,"stream_options":{"include_usage":true,"x":1},"n":1,"seed":7}');
+    expect(textOf(serializeWithSource(body, sourceOf(text, values)))).toBe('{"stream":true,"stream_options":{"include_usage":true,"x":1},"n":1,"seed":7}');
   });
 
   it('takes the last of repeated keys, whose value JSON.parse kept', () => {
     const text = '{"a":1.0,"b":[],"a":2.0}';
     const values = JSON.parse(text) as Record<string, unknown>;
-    expect(serializeWithSource({ ...values }, { text, values })).toBe('{"a":2.0,"b":[]}');
+    expect(textOf(serializeWithSource({ ...values }, sourceOf(text, values)))).toBe('{"a":2.0,"b":[]}');
   });
 
   it('serialises an equal primitive from the text too, and a key the text lacks with JSON.stringify', () => {
     const text = '{"stream":true,"n":2.0}';
     const values = JSON.parse(text) as Record<string, unknown>;
-    expect(serializeWithSource({ n: 2, stream: true, model: 'm' }, { text, values })).toBe('{"n":2.0,"stream":true,"model":"m"}');
+    expect(textOf(serializeWithSource({ n: 2, stream: true, model: 'm' }, sourceOf(text, values)))).toBe('{"n":2.0,"stream":true,"model":"m"}');
   });
 
   it('never copies a member for a value the validated body left out, even when the text has it', () => {
     // A validator that stripped `extra` leaves values without it; an undefined body value must stay out.
-    const source: JsonSource = { text: '{"a":1,"extra":2}', values: { a: 1 } };
-    expect(serializeWithSource({ a: 1, extra: undefined }, source)).toBe('{"a":1}');
+    const source = sourceOf('{"a":1,"extra":2}', { a: 1 });
+    expect(textOf(serializeWithSource({ a: 1, extra: undefined }, source))).toBe('{"a":1}');
   });
 
   it('falls back to JSON.stringify without a source, for a text that is not an object, and for a body with toJSON', () => {
     const body = { a: 1.5, b: 'x' };
     expect(serializeWithSource(body, undefined)).toBe(JSON.stringify(body));
-    expect(serializeWithSource(body, { text: '[1.5]', values: body })).toBe(JSON.stringify(body));
-    expect(serializeWithSource(body, { text: '{"a":1.5', values: body })).toBe(JSON.stringify(body));
+    expect(serializeWithSource(body, sourceOf('[1.5]', body))).toBe(JSON.stringify(body));
+    expect(serializeWithSource(body, sourceOf('{"a":1.5', body))).toBe(JSON.stringify(body));
     const custom = { a: 1, toJSON: () => ({ replaced: true }) };
-    expect(serializeWithSource(custom, { text: '{"a":1}', values: { a: 1 } })).toBe('{"replaced":true}');
+    expect(serializeWithSource(custom, sourceOf('{"a":1}', { a: 1 }))).toBe('{"replaced":true}');
   });
 
   it('leaves out functions and symbols like JSON.stringify, and serialises an empty body', () => {
-    const source: JsonSource = { text: '{}', values: {} };
-    expect(serializeWithSource({ f: () => 1, s: Symbol('s') }, source)).toBe('{}');
-    expect(serializeWithSource({}, source)).toBe('{}');
+    const source = sourceOf('{}', {});
+    expect(textOf(serializeWithSource({ f: () => 1, s: Symbol('s') }, source))).toBe('{}');
+    expect(textOf(serializeWithSource({}, source))).toBe('{}');
+  });
+
+  it('copies members by their bytes after characters of two, three and four bytes', () => {
+    const text = '{"a":"é 你好 😀","b" : [1.0, "ü"],"c":"\u00e9"}';
+    const values = JSON.parse(text) as Record<string, unknown>;
+    const output = serializeWithSource({ c: values.c, model: 'é', b: values.b, a: values.a }, sourceOf(text, values));
+    expect(textOf(output)).toBe('{"c":"\u00e9","model":"é","b" : [1.0, "ü"],"a":"é 你好 😀"}');
+  });
+
+  it('never takes a member for a key that reads like another key as bytes: keys outside ASCII are serialised again', () => {
+    // "é" is the bytes C3 A9, which read one character a byte are "Ã©": the second key, spelled differently.
+    const text = '{"é":1.5,"Ã©":2.50}';
+    const values = JSON.parse(text) as Record<string, unknown>;
+    const output = textOf(serializeWithSource({ ...values }, sourceOf(text, values)));
+    expect(output).toBe('{"é":1.5,"Ã©":2.5}');
+    expect(JSON.parse(output)).toEqual(values);
   });
 });

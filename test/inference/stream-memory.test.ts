@@ -3,15 +3,18 @@
  * its prompt costs the gateway. Once the upstream has the request, nothing reads the client's body again, so no open
  * stream may keep a copy of it (its text, its parsed strings, the upstream body built from it).
  *
- * Checked with a heap snapshot of this process (the gateway runs in it) taken while the stream is open: the prompt is
- * a run of a random marker that exists nowhere else, and the snapshot, taken after a full collection, must not hold
- * it in any string. The client sends the prompt as bytes (no string of it on the client's side) and the upstream
- * discards what it reads.
+ * Checked in this process (the gateway runs in it) while the stream is open: the prompt is a run of a random marker
+ * that exists nowhere else, and a heap snapshot, taken after a full collection, must not hold it in any string; nor
+ * may the memory of array buffers (the body's bytes, the upstream body built from them) have grown by anything like
+ * the prompt's size. The client sends the prompt as bytes it lets go of once sent (no string of it, no buffer held on
+ * the client's side) and the upstream discards what it reads.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getHeapSnapshot } from 'node:v8';
+import { Readable } from 'node:stream';
+import { getHeapSnapshot, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLiveGateway, testAdminKey, type LiveGateway } from '../support/live-gateway.js';
@@ -121,6 +124,29 @@ async function heapHolds(needle: Buffer): Promise<boolean> {
   return found;
 }
 
+// V8's collector, callable from here: buffers are freed only when a collection finds them unreachable.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** The bytes of every array buffer alive in this process, after full collections (the second frees what the first found). */
+function arrayBufferBytes(): number {
+  collectGarbage();
+  collectGarbage();
+  return process.memoryUsage().arrayBuffers;
+}
+
+/** A request body that undici sends and lets go of: one chunk, dropped once taken. */
+function sentOnce(bytes: Buffer): AsyncIterable<Buffer> {
+  const holder: { bytes: Buffer | undefined } = { bytes };
+  return {
+    async *[Symbol.asyncIterator]() {
+      const taken = holder.bytes;
+      holder.bytes = undefined;
+      if (taken !== undefined) yield taken;
+    },
+  };
+}
+
 describe('an open stream keeps no copy of the client’s prompt', () => {
   let upstream: HeldUpstream;
   let tollgate: LiveGateway;
@@ -129,10 +155,19 @@ describe('an open stream keeps no copy of the client’s prompt', () => {
   /** Two markers in a row: the prompt's text is a long run of them, nothing else in the process spells this. */
   const needle = Buffer.concat([Buffer.from(marker), Buffer.from(marker)]);
 
-  /** A request body as bytes whose prompt is ~64 KB of the marker. */
+  /** The prompt's size: far above what else a request's array buffers hold (socket reads, pooled slabs). */
+  const promptBytes = 2 * 1024 * 1024;
+
+  /** A request body as bytes whose prompt is 2 MB of the marker. */
   function bodyBytes(fields: Record<string, unknown>, promptAt: (prompt: string) => Record<string, unknown>): Buffer {
-    return Buffer.from(JSON.stringify({ ...fields, ...promptAt(marker.repeat(2_000)) }));
+    return Buffer.from(JSON.stringify({ ...fields, ...promptAt(marker.repeat(promptBytes / marker.length)) }));
   }
+
+  /**
+   * The array buffers' bytes before the first case: each case is measured against it, so that what one case left
+   * behind (a request kept after its end) fails the next one too.
+   */
+  let buffersAtStart: number;
 
   beforeAll(async () => {
     upstream = await startHeldUpstream();
@@ -141,6 +176,7 @@ describe('an open stream keeps no copy of the client’s prompt', () => {
       await tollgate.configureProvider(provider, { network_config: { base_url: upstream.baseUrl, max_retries: 0, ...immediateRetries } });
       await tollgate.addKey(provider, { name: `${provider}-held`, value: `sk-${provider}-held` });
     }
+    buffersAtStart = arrayBufferBytes();
   });
   afterAll(async () => {
     await tollgate.dispose();
@@ -194,7 +230,7 @@ describe('an open stream keeps no copy of the client’s prompt', () => {
       const response = await undiciRequest(`${tollgate.url}${route}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json', ...headers },
-        body: body(),
+        body: Readable.from(sentOnce(body()), { objectMode: false }),
       });
       expect(response.statusCode).toBe(200);
       const reader = response.body[Symbol.asyncIterator]();
@@ -206,12 +242,15 @@ describe('an open stream keeps no copy of the client’s prompt', () => {
       }
       // The stream is open, its first content delivered, the rest held by the upstream.
       let held: boolean;
+      let buffersGrew: number;
       try {
         held = await heapHolds(needle);
+        buffersGrew = arrayBufferBytes() - buffersAtStart;
       } finally {
         upstream.finish();
       }
       expect(held).toBe(false);
+      expect(buffersGrew).toBeLessThan(promptBytes / 4);
       // The route and the provider took the way this case is about (translated or native).
       expect(upstream.paths.at(-1)).toBe(upstreamPath);
       for (let next = await reader.next(); !next.done; next = await reader.next()) received += String(next.value);

@@ -140,31 +140,31 @@ export function noteStreamEnd(request: FastifyRequest, usage: TokenUsage | undef
 }
 
 /**
- * The client's body text with its validated body, when the route forwards that body (the chat route): adapters then
- * copy the members they leave unchanged from the text. The other routes hand the core a translated body that shares
- * almost nothing with the client's text, so scanning that text would be wasted work; their native requests carry
+ * The client's body bytes with its validated body, when the route forwards that body (the chat route): adapters then
+ * copy the members they leave unchanged from the bytes. The other routes hand the core a translated body that shares
+ * almost nothing with the client's text, so scanning it would be wasted work; their native requests carry
  * the source themselves (`jsonSourceOf`), for the adapters that send the client's body as written.
  */
 function sourceOf(request: FastifyRequest, route: InferenceCall['route']): JsonSource | undefined {
   return route === 'chat' ? jsonSourceOf(request) : undefined;
 }
 
-/** The client's JSON body text with its validated values, or undefined for a request without a JSON object body. */
+/** The client's JSON body bytes with its validated values, or undefined for a request without a JSON object body. */
 export function jsonSourceOf(request: FastifyRequest): JsonSource | undefined {
-  if (typeof request.rawJson !== 'string') return undefined;
+  if (request.jsonBytes === null) return undefined;
   const values = request.body;
   if (typeof values !== 'object' || values === null || Array.isArray(values)) return undefined;
-  return { text: request.rawJson, values: values as Record<string, unknown> };
+  return { bytes: request.jsonBytes, values: values as Record<string, unknown> };
 }
 
 /**
- * Lets go of the client's body (its text and its parsed values) once the stream it asked for is open: nothing reads
+ * Lets go of the client's body (its bytes and its parsed values) once the stream it asked for is open: nothing reads
  * it again, and a stream can stay open for minutes with the request, so a prompt of hundreds of kilobytes would
  * otherwise stay in memory as long, and be promoted and marked by the collector, for every open stream.
  */
 export function releaseClientBody(request: FastifyRequest): void {
   request.body = undefined;
-  request.rawJson = null;
+  request.jsonBytes = null;
 }
 
 /**

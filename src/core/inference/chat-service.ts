@@ -33,7 +33,7 @@ export interface InferenceCall {
   signal: CancelSignal;
   /** Which client route is asking, for metrics and metering. */
   route: 'chat' | 'messages' | 'responses';
-  /** The client's body text and validated body, from which adapters may copy the members they forward unchanged. */
+  /** The client's body bytes and validated body, from which adapters may copy the members they forward unchanged. */
   source?: JsonSource;
   /** The client's request in its own format, for targets whose adapter takes it as is (see `NativeRequest`). */
   native?: NativeRequest;

@@ -245,8 +245,8 @@ describe('a native Messages request', () => {
     const values = JSON.parse(text) as Record<string, unknown>;
     const { fallbacks: _fallbacks, ...body } = values;
     const context = { ...contextFor(), model: 'claude-sonnet-4-5' };
-    const upstream = await adapter.chat.buildRequest(chatRequest(), context, { stream: true, native: { format: 'anthropic-messages', body, source: { text, values } } });
+    const upstream = await adapter.chat.buildRequest(chatRequest(), context, { stream: true, native: { format: 'anthropic-messages', body, source: { bytes: Buffer.from(text), values } } });
     // The client's spelling (`\u00e9`) kept, the model the upstream knows, stream set by the adapter.
-    expect(upstream.body).toBe('{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"caf\\u00e9 au lait"}],"max_tokens":64,"stream":true}');
+    expect(new TextDecoder().decode(upstream.body as Uint8Array)).toBe('{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"caf\\u00e9 au lait"}],"max_tokens":64,"stream":true}');
   });
 });

@@ -95,8 +95,8 @@ describe('Azure chat translation', () => {
     const text = '{"model":"azure/gpt-4o","messages":[{"role":"user","content":"h\\u00e9"}],"top_p":1.0}';
     const values = JSON.parse(text) as Record<string, unknown>;
     const context = contextFor({ deployments: { 'gpt-4o': 'chat-prod' } });
-    const upstream = await adapter.chat.buildRequest({ ...(values as unknown as ChatCompletionRequest) }, context, { stream: false, source: { text, values } });
-    expect(upstream.body).toBe('{"model":"chat-prod","messages":[{"role":"user","content":"h\\u00e9"}],"top_p":1.0}');
+    const upstream = await adapter.chat.buildRequest({ ...(values as unknown as ChatCompletionRequest) }, context, { stream: false, source: { bytes: Buffer.from(text), values } });
+    expect(new TextDecoder().decode(upstream.body as Uint8Array)).toBe('{"model":"chat-prod","messages":[{"role":"user","content":"h\\u00e9"}],"top_p":1.0}');
   });
 
   it('drops the annotation-only chunks of an async-filter stream, whatever the byte split', () => {

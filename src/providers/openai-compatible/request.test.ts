@@ -162,15 +162,15 @@ describe('buildChatRequest', () => {
   const clientText = '{"model":"example/client-model", "messages":[{"role":"user","content":"caf\\u00e9","name":"ann"}], "temperature":1.0, "fallbacks":["x/y"], "stream":true, "seed":7}';
   const clientValues = JSON.parse(clientText) as Record<string, unknown>;
   const { fallbacks: _fallbacks, ...clientRequest } = clientValues;
-  const source = { text: clientText, values: clientValues };
+  const source = { bytes: Buffer.from(clientText), values: clientValues };
 
   it('copies the members it keeps unchanged from the client text and serialises the changed ones', () => {
     const streamed = buildChatRequest(description, clientRequest as unknown as ChatCompletionRequest, createTestContext({ model: 'served-model' }), { stream: true, source });
-    expect(streamed.body).toBe(
+    expect(new TextDecoder().decode(streamed.body as Uint8Array)).toBe(
       '{"model":"served-model","messages":[{"role":"user","content":"caf\\u00e9","name":"ann"}],"temperature":1.0,"stream":true,"seed":7,"stream_options":{"include_usage":true}}',
     );
     const plain = buildChatRequest(description, clientRequest as unknown as ChatCompletionRequest, createTestContext({ model: 'served-model' }), { stream: false, source });
-    expect(plain.body).toBe('{"model":"served-model","messages":[{"role":"user","content":"caf\\u00e9","name":"ann"}],"temperature":1.0,"seed":7}');
+    expect(new TextDecoder().decode(plain.body as Uint8Array)).toBe('{"model":"served-model","messages":[{"role":"user","content":"caf\\u00e9","name":"ann"}],"temperature":1.0,"seed":7}');
   });
 
   it('serialises the messages again when a rule changed them, and renamed fields under their new name', () => {
@@ -179,7 +179,7 @@ describe('buildChatRequest', () => {
       stream: false,
       source,
     });
-    expect(upstream.body).toBe('{"model":"served-model","messages":[{"role":"user","content":"café"}],"temperature":1.0,"random_seed":7}');
+    expect(new TextDecoder().decode(upstream.body as Uint8Array)).toBe('{"model":"served-model","messages":[{"role":"user","content":"café"}],"temperature":1.0,"random_seed":7}');
   });
 
   it('keeps the client messages, and their text, when no message carries a dropped field', () => {
@@ -190,8 +190,8 @@ describe('buildChatRequest', () => {
     expect(body.messages).toBe(values.messages);
     const upstream = buildChatRequest({ ...description, chatRules: rules }, values as unknown as ChatCompletionRequest, createTestContext({ model: 'served' }), {
       stream: false,
-      source: { text, values },
+      source: { bytes: Buffer.from(text), values },
     });
-    expect(upstream.body).toBe('{"model":"served","messages":[{"role":"user","content":"h\\u00e9"}]}');
+    expect(new TextDecoder().decode(upstream.body as Uint8Array)).toBe('{"model":"served","messages":[{"role":"user","content":"h\\u00e9"}]}');
   });
 });

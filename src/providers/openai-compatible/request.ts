@@ -133,7 +133,7 @@ export function buildChatBody(
 
 /**
  * Builds the full upstream chat request for a compatible server. With the client's `source`, the members the body
- * keeps unchanged (the messages, above all) are copied from the client's text rather than serialised again.
+ * keeps unchanged (the messages, above all) are copied from the client's bytes rather than serialised again.
  */
 export function buildChatRequest(
   description: CompatibleDescription,

@@ -13,7 +13,7 @@ export const RESPONSES_PATH = '/v1/responses';
 
 /**
  * The upstream request of a native Responses call, with the headers and address of the chat requests. With the
- * client's `source`, the members sent unchanged (the input, above all) are copied from the client's text.
+ * client's `source`, the members sent unchanged (the input, above all) are copied from the client's bytes.
  */
 export function buildNativeResponsesRequest(
   description: CompatibleDescription,

@@ -90,9 +90,9 @@ describe('buildNativeResponsesRequest', () => {
 
   it("copies the members it keeps from the client's text", () => {
     const text = '{"model":"openai/gpt-5","input":[{"role":"user","content":"caf\\u00e9"}],"fallbacks":["x/y"]}';
-    const source = { text, values: JSON.parse(text) as Record<string, unknown> };
+    const source = { bytes: Buffer.from(text), values: JSON.parse(text) as Record<string, unknown> };
     const request = buildNativeResponsesRequest(openAIDescription, source.values, createTestContext({ model: 'gpt-5' }), { stream: false, source });
-    expect(request.body).toBe('{"model":"gpt-5","input":[{"role":"user","content":"caf\\u00e9"}]}');
+    expect(new TextDecoder().decode(request.body as Uint8Array)).toBe('{"model":"gpt-5","input":[{"role":"user","content":"caf\\u00e9"}]}');
   });
 });
 

@@ -123,7 +123,7 @@ export const createVertexAdapter: AdapterFactory = (options) => {
     body: unknown,
     stream: boolean,
     betas?: readonly string[],
-    serialized?: string,
+    serialized?: string | Uint8Array,
   ): Promise<UpstreamRequest> {
     vertexSettings(context.key);
     const url = vertexModelUrl(context, publisher, model, method) + (stream && publisher === 'google' ? '?alt=sse' : '');
@@ -153,7 +153,7 @@ export const createVertexAdapter: AdapterFactory = (options) => {
           const method = options.stream ? 'streamRawPredict' : 'rawPredict';
           const native = options.native;
           if (native !== undefined) {
-            // The client's members copied from its text (`serialized`), Vertex's version added.
+            // The client's members copied from its bytes (`serialized`), Vertex's version added.
             const body = claudeNativeBody(native.body, options.stream);
             return post(context, 'anthropic', model, method, body, options.stream, native.betas, serializeWithSource(body, native.source));
           }
