@@ -47,6 +47,44 @@ describe('installJsonBodyParser', () => {
     expect(response.json().body).toEqual({ content: 'the constructor of a class', escaped: 'café' });
   });
 
+  it('parses bodies whose text escapes every character outside ASCII, as Python clients send them', async () => {
+    const app = await echoApp();
+    const body = { model: 'm', messages: [{ role: 'user', content: '你好, Ça été très réussi 😀' }] };
+    const escaped = JSON.stringify(body).replace(/[\u0080-\uffff]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    expect(escaped).not.toMatch(/[^\x00-\x7f]/);
+    const response = await post(app, escaped);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ body, prototypeIntact: true });
+  });
+
+  it("accepts and refuses exactly the bodies Fastify's own parser does", async () => {
+    const app = await echoApp();
+    const plain = Fastify();
+    plain.post('/echo', async (request) => ({ body: request.body }));
+    await plain.ready();
+    const payloads = [
+      '{"a":{"b":[{"__proto__":{"admin":true}}]}}',
+      '{"x":[{"\\u0063onstructor":{"prototype":{"admin":true}}}]}',
+      '{"x":{"constructor":{"prototype":1}}}',
+      '{"constructor":{"name":"not a prototype"}}',
+      '{"constructor":"a string"}',
+      '{"content":"class A { constructor() { this.__proto__ = null; } }"}',
+      '{"content":"caf\\u00e9","note":"\\u005f_proto__ written as text"}',
+      '{"\\u005F\\u005Fproto\\u005F\\u005F" :{"admin":true}}',
+      '{"__proto__x":1,"x__proto__":2}',
+      '\ufeff{"a":1}',
+      '[{"__proto__":1}]',
+      '"\\u005f_proto__"',
+    ];
+    for (const payload of payloads) {
+      const ours = await post(app, payload);
+      const theirs = await plain.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload });
+      expect(ours.statusCode, payload).toBe(theirs.statusCode);
+      if (theirs.statusCode === 200) expect(ours.json().body, payload).toEqual(theirs.json().body);
+    }
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
   it('answers invalid and empty bodies with Fastify errors (400)', async () => {
     const app = await echoApp();
     const invalid = await post(app, '{"model":');
