@@ -2,10 +2,11 @@
  * Micro-benchmark of parsing a JSON request body safely: Fastify's secure parser (`secure-json-parse`, which tests
  * the text with two regular expressions, then scans the keys of a body they match) against Tollgate's
  * (`parseUnlessDangerous`: `JSON.parse`, then a scan of the parsed keys only for text that could spell a dangerous
- * key; until 2026-12-07 Tollgate ran the secure parser on such text, and `JSON.parse` plus the same substring tests
- * on the rest). Bodies: the load benchmark's 50 KB English prompt; prompts whose every character outside ASCII is escaped as
- * Python's `json` module writes them by default (Chinese, French and German); a 400-turn conversation with such
- * escapes; a prompt of JavaScript code (which says `constructor`). Compare numbers within one run only.
+ * key; until 2026-12-07 Tollgate ran the secure parser on such text, and `JSON.parse` plus substring tests for the
+ * words without their quotes on the rest). Bodies: the load benchmark's 50 KB English prompt; French and German sent
+ * as UTF-8; prompts whose every character outside ASCII is escaped as Python's `json` module writes them by default
+ * (Chinese, French and German); a 400-turn conversation with such escapes; a prompt of JavaScript code (which says
+ * `constructor`). Compare numbers within one run only.
  *
  *   node --import tsx bench/micro/json-body-parser.ts [--iterations=2000] [--rounds=5]
  */
@@ -28,6 +29,7 @@ function escapedAsPython(value: unknown): string {
 const code = 'class Meter {\n  constructor(limit) {\n    this.limit = limit;\n    this.used = 0;\n  }\n  take(amount) {\n    return this.used + amount <= this.limit;\n  }\n}\n';
 const bodies: Record<string, string> = {
   'English prompt, 50 KB': requestBody('prompt-50k', 'gpt-4o-mini'),
+  'French and German prompt, UTF-8': JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'Ça a été très réussi, über schön, je crois que la rivière est profonde. '.repeat(1_400) }] }),
   'Chinese prompt, escaped': escapedAsPython({ model: 'm', messages: [{ role: 'user', content: '请总结下面这段文字的要点。'.repeat(1_400) }] }),
   'French and German prompt, escaped': escapedAsPython({ model: 'm', messages: [{ role: 'user', content: 'Ça a été très réussi, über schön. '.repeat(1_500) }] }),
   'conversation of 400 turns, escaped': escapedAsPython({
