@@ -8,6 +8,7 @@ import { chatRequestSchema } from '../../spec/schemas/chat-request.js';
 import type { ChatResult, ChatService } from '../../core/inference/chat-service.js';
 import { isUsageOnlyChunk } from '../../core/inference/chat-service.js';
 import { inferenceCall, markHandled, noteFailure, noteServed, noteStreamEnd, relayFailure, releaseClientBody, servedHeaders, unreadableEvent } from './inference-call.js';
+import { pumpRelay } from './pump-relay.js';
 import { SseWriter } from './sse-writer.js';
 import '../route-access.js';
 
@@ -62,10 +63,10 @@ async function relayChatStream(
   };
   let answered = false;
   try {
-    relay: for await (const events of result.events) {
-      if (answered) continue;
+    await pumpRelay(result.events, writer, (events) => {
+      if (answered) return true;
       for (const event of events) {
-        if (writer.closed) break relay;
+        if (writer.closed) return false;
         if (event.kind === 'content-end') {
           // A client that did not ask for usage is owed nothing after the content: its answer ends here, not
           // after a follow-up read the core still makes for metering. What the follow-up yields is read and dropped.
@@ -88,7 +89,7 @@ async function relayChatStream(
               upstream: true,
             }),
           );
-          break relay;
+          return false;
         }
         // This route sends no native request, so no decoder may answer with its format's events.
         if (event.kind === 'native') throw new Error('An upstream event in another format reached /v1/chat/completions');
@@ -101,11 +102,12 @@ async function relayChatStream(
           const failure = unreadableEvent(error);
           result.fail(failure);
           writeError(failure);
-          break relay;
+          return false;
         }
-        if (!writer.write(text)) await writer.drained();
+        writer.write(text);
       }
-    }
+      return true;
+    });
   } catch (error) {
     const failure = relayFailure(request, result, error);
     if (!answered) writeError(failure);

@@ -1,40 +1,9 @@
-import { EventEmitter, once } from 'node:events';
+import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RecordingResponse } from '../../../test/support/recording-response.js';
 import { SseWriter } from './sse-writer.js';
-
-/** What the writer does to a response, recorded; `write` answers as `accepts` says (false: the buffer is full). */
-class RecordingResponse extends EventEmitter {
-  calls: Array<{ method: string; text?: string }> = [];
-  accepts = true;
-  writableEnded = false;
-  destroyed = false;
-
-  writeHead(status: number) {
-    this.calls.push({ method: 'writeHead', text: String(status) });
-    return this;
-  }
-
-  flushHeaders() {
-    this.calls.push({ method: 'flushHeaders' });
-  }
-
-  write(text: string) {
-    this.calls.push({ method: 'write', text });
-    return this.accepts;
-  }
-
-  end(text?: string) {
-    this.writableEnded = true;
-    this.calls.push(text === undefined ? { method: 'end' } : { method: 'end', text });
-    return this;
-  }
-
-  sent(): string[] {
-    return this.calls.filter((call) => call.method !== 'writeHead').map((call) => (call.text === undefined ? call.method : `${call.method}:${call.text}`));
-  }
-}
 
 function writerFor(response: RecordingResponse): SseWriter {
   return new SseWriter(response as unknown as ServerResponse);
@@ -45,40 +14,23 @@ function afterTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Resolves after the ticks queued so far have run: still within the turn. */
-function afterQueuedTicks(): Promise<void> {
-  return new Promise((resolve) => process.nextTick(resolve));
-}
-
 describe('SseWriter', () => {
-  it('sends the events of one turn and the headers in one write at the end of the turn', async () => {
+  it('holds what is written, whatever the turns in between, and sends it with the headers at the flush', async () => {
     const response = new RecordingResponse();
     const writer = writerFor(response);
     writer.open({ 'x-request-id': 'r1' });
-    expect(writer.write('data: 1\n\n')).toBe(true);
-    await Promise.resolve();
-    expect(writer.write('data: 2\n\n')).toBe(true);
-    expect(response.sent()).toEqual([]);
-    await afterTurn();
-    expect(response.sent()).toEqual(['write:data: 1\n\ndata: 2\n\n']);
-  });
-
-  it('holds events written a few ticks before the end of the same turn and sends them with the terminator in one call', async () => {
-    const response = new RecordingResponse();
-    const writer = writerFor(response);
-    writer.open({});
     writer.write('data: 1\n\n');
-    // What the relay does after the last upstream read: notice the body's end a few ticks (and promises) later.
-    await afterQueuedTicks();
-    await Promise.resolve();
-    await afterQueuedTicks();
-    expect(response.sent()).toEqual([]);
-    writer.end('data: [DONE]\n\n');
     await afterTurn();
-    expect(response.sent()).toEqual(['end:data: 1\n\ndata: [DONE]\n\n']);
+    writer.write('data: 2\n\n');
+    await afterTurn();
+    expect(response.sent()).toEqual([]);
+    writer.flush();
+    expect(response.sent()).toEqual(['write:data: 1\n\ndata: 2\n\n']);
+    writer.flush();
+    expect(response.sent()).toHaveLength(1);
   });
 
-  it('sends queued text at once when it outgrows the batch, without waiting for the end of the turn', async () => {
+  it('sends queued text at once when it outgrows the batch, without waiting for the flush', () => {
     const response = new RecordingResponse();
     const writer = writerFor(response);
     writer.open({});
@@ -87,21 +39,21 @@ describe('SseWriter', () => {
     writer.write(large);
     expect(response.sent()).toEqual([`write:data: 1\n\n${large}`]);
     writer.write('data: 2\n\n');
-    await afterTurn();
+    writer.flush();
     expect(response.sent()).toEqual([`write:data: 1\n\n${large}`, 'write:data: 2\n\n']);
   });
 
-  it('flushes the headers at the end of the opening turn when no event is ready, then sends each later turn at its end', async () => {
+  it('flushes the headers alone when nothing is queued at the first flush, and only then', () => {
     const response = new RecordingResponse();
     const writer = writerFor(response);
     writer.open({});
-    await afterTurn();
+    writer.flush();
     expect(response.sent()).toEqual(['flushHeaders']);
+    writer.flush();
     writer.write('data: late\n\n');
-    await afterTurn();
-    writer.write('data: later\n\n');
-    await afterTurn();
-    expect(response.sent()).toEqual(['flushHeaders', 'write:data: late\n\n', 'write:data: later\n\n']);
+    writer.flush();
+    writer.flush();
+    expect(response.sent()).toEqual(['flushHeaders', 'write:data: late\n\n']);
   });
 
   it('ends with what is still queued and the final text in one call', async () => {
@@ -110,9 +62,9 @@ describe('SseWriter', () => {
     writer.open({});
     writer.write('data: 1\n\n');
     writer.end('data: [DONE]\n\n');
-    await afterTurn();
     expect(response.sent()).toEqual(['end:data: 1\n\ndata: [DONE]\n\n']);
     writer.write('data: after the end\n\n');
+    writer.flush();
     writer.end('again');
     await afterTurn();
     expect(response.sent()).toHaveLength(1);
@@ -123,9 +75,12 @@ describe('SseWriter', () => {
     const writer = writerFor(response);
     writer.open({});
     response.accepts = false;
-    expect(writer.write('data: 1\n\n')).toBe(true);
-    await afterTurn();
-    expect(writer.write('data: 2\n\n')).toBe(false);
+    writer.write('data: 1\n\n');
+    expect(writer.congested).toBe(false);
+    writer.flush();
+    expect(writer.congested).toBe(true);
+    writer.write('data: 2\n\n');
+    writer.flush();
     let drained = false;
     const waiting = writer.drained().then(() => {
       drained = true;
@@ -137,7 +92,7 @@ describe('SseWriter', () => {
     response.emit('drain');
     await waiting;
     expect(response.sent()).toEqual(['write:data: 1\n\n', 'write:data: 2\n\n']);
-    expect(writer.write('data: 3\n\n')).toBe(true);
+    expect(writer.congested).toBe(false);
   });
 
   it('stops waiting and drops queued text when the client goes away', async () => {
@@ -146,15 +101,16 @@ describe('SseWriter', () => {
     writer.open({});
     response.accepts = false;
     writer.write('data: 1\n\n');
-    await afterTurn();
+    writer.flush();
     writer.write('data: 2\n\n');
     const waiting = writer.drained();
     response.destroyed = true;
     response.emit('close');
     await waiting;
     expect(writer.closed).toBe(true);
-    expect(writer.write('data: 3\n\n')).toBe(true);
-    await afterTurn();
+    expect(writer.congested).toBe(false);
+    writer.write('data: 3\n\n');
+    writer.flush();
     expect(response.sent()).toEqual(['write:data: 1\n\n']);
   });
 });
@@ -190,6 +146,7 @@ describe('SseWriter on a real connection', () => {
     const response = await serve(async (raw) => {
       const writer = new SseWriter(raw);
       writer.open({ 'x-test': 'open' });
+      writer.flush();
       await firstReady;
       writer.write('data: 1\n\n');
       writer.end('data: [DONE]\n\n');
@@ -205,11 +162,12 @@ describe('SseWriter on a real connection', () => {
     expect(body).toBe('data: 1\n\ndata: [DONE]\n\n');
   });
 
-  it('delivers every event of a turn, in order, when the stream starts with them', async () => {
+  it('delivers every event written, in order, when the stream starts with them', async () => {
     const response = await serve(async (raw) => {
       const writer = new SseWriter(raw);
       writer.open({});
       for (let index = 0; index < 50; index += 1) writer.write(`data: ${index}\n\n`);
+      writer.flush();
       await afterTurn();
       writer.end('data: [DONE]\n\n');
     });

@@ -3,6 +3,7 @@ import type { ChatResult } from '../../core/inference/chat-service.js';
 import type { ChatCompletionChunk } from '../../spec/openai.js';
 import type { TokenUsage } from '../../spec/usage.js';
 import { noteServed, noteStreamEnd, relayFailure, releaseClientBody, servedHeaders, unreadableEvent } from './inference-call.js';
+import { pumpRelay } from './pump-relay.js';
 import { SseWriter } from './sse-writer.js';
 
 /** Turns the canonical chunks of a stream into a client format's SSE text (the Messages and Responses encoders). */
@@ -37,14 +38,14 @@ export async function relayTranslatedStream(
   // Whether the encoder wrote the answer: a native stream whose start could not be forwarded is translated.
   let encoded = false;
   try {
-    relay: for await (const events of result.events) {
+    await pumpRelay(result.events, writer, (events) => {
       for (const event of events) {
-        if (writer.closed) break relay;
+        if (writer.closed) return false;
         if (event.kind === 'content-end') continue;
         if (event.kind === 'error') {
           failed = event.error.code ?? 'upstream_stream_error';
           writer.write(encoder.fail({ type: event.error.type, code: failed, message: event.error.message }));
-          break relay;
+          return false;
         }
         let text: string;
         try {
@@ -62,11 +63,12 @@ export async function relayTranslatedStream(
           failed = failure.code;
           result.fail(failure);
           writer.write(encoder.fail({ type: failure.type, code: failure.code, message: failure.message }));
-          break relay;
+          return false;
         }
-        if (text && !writer.write(text)) await writer.drained();
+        if (text) writer.write(text);
       }
-    }
+      return true;
+    });
   } catch (error) {
     const failure = relayFailure(request, result, error);
     failed = failure.code;

@@ -21,7 +21,7 @@ import type { UpstreamClient, UpstreamStream } from '../dispatch/upstream-client
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RouteTarget, Router } from '../routing/router.js';
 import { settleAfterAnswer, type MeteringTicket, type UsageMeter } from './metering.js';
-import { StreamRelay, type RelayEvent, type StreamEnding } from './stream-relay.js';
+import { StreamRelay, type RelayEvents, type StreamEnding } from './stream-relay.js';
 
 /** Per-request facts the route hands the service. */
 export interface InferenceCall {
@@ -66,17 +66,18 @@ export type ChatResult =
       /** With `native`, the reply headers the client gets as the upstream sent them (see `nativeReplyHeaders`). */
       nativeHeaders?: Record<string, string>;
       /**
-       * The stream's events, in batches: the events decoded from one upstream read arrive together (one async step
-       * per read rather than per event). A batch ends with the stream's error event, if any, and is never empty.
-       * Leaving the loop early releases the upstream request and settles the stream (see `StreamRelay`).
+       * The stream's events, in batches: the events decoded from one upstream read arrive together, by callback
+       * (`read`) or as an async iterator. A batch ends with the stream's error event, if any, and is never empty.
+       * Stopping early (`stop`, or leaving the loop) releases the upstream request and settles the stream (see
+       * `StreamRelay`).
        */
-      events: AsyncIterable<RelayEvent[]>;
+      events: RelayEvents;
       servedBy: ServedBy;
       usage: () => TokenUsage | undefined;
       /**
        * Records that the stream failed on the way to the client after its events left the core (a chunk the route
        * could not read): its settlement, ledger row and metrics then carry this error instead of a success. Call
-       * it before leaving the loop over `events`.
+       * it before stopping `events`.
        */
       fail: (error: GatewayError) => void;
     };

@@ -1,92 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom, type Random } from '../../../test/support/json-fuzz.js';
+import { ids, lineDecoder, relayOf } from '../../../test/support/stream-relay-fixtures.js';
 import { Cancellation } from '../../spec/cancellation.js';
-import { errors } from '../../spec/errors.js';
 import type { ChatCompletionChunk } from '../../spec/openai.js';
-import type { StreamDecoder, StreamEvent } from '../../spec/provider.js';
-import { StreamedBody, type FlowControl } from '../dispatch/streamed-body.js';
-import type { UpstreamStream } from '../dispatch/upstream-client.js';
-import { StreamRelay, type RelayEvent, type StreamEnding } from './stream-relay.js';
-
-/**
- * A decoder for the tests: each `\n`-terminated line is one event; `error:<code>` is an upstream error event whose
- * message quotes the key's secret. `complete` (when given) is the follow-up a Replicate-like decoder makes.
- */
-function lineDecoder(complete?: () => Promise<StreamEvent[]>): StreamDecoder & { finished: number } {
-  let held = '';
-  const toEvents = (lines: string[]): StreamEvent[] =>
-    lines.map((line) =>
-      line.startsWith('error:')
-        ? { kind: 'error', error: { status: 429, type: 'rate_limit_error', code: line.slice(6), message: 'slow down, sk-secret' } }
-        : { kind: 'chunk', chunk: { id: line } as unknown as ChatCompletionChunk },
-    );
-  const decoder = {
-    finished: 0,
-    push(data: Uint8Array): StreamEvent[] {
-      held += Buffer.from(data).toString();
-      const lines = held.split('\n');
-      held = lines.pop()!;
-      return toEvents(lines);
-    },
-    finish(): StreamEvent[] {
-      decoder.finished += 1;
-      const rest = held === '' ? [] : [held];
-      held = '';
-      return toEvents(rest);
-    },
-    usage: () => undefined,
-    ...(complete ? { complete } : {}),
-  };
-  return decoder;
-}
-
-class Control implements FlowControl {
-  paused = false;
-  aborted = false;
-  pause(): void {
-    this.paused = true;
-  }
-  resume(): void {
-    this.paused = false;
-  }
-  abort(): void {
-    this.aborted = true;
-  }
-}
-
-function relayOf(options: { decoder?: StreamDecoder; maxPending?: number; signal?: Cancellation } = {}) {
-  const control = new Control();
-  const body = new StreamedBody((error) => errors.timeout(`classified: ${(error as Error).message}`));
-  body.attach(control);
-  let discarded = 0;
-  const upstream: UpstreamStream = {
-    status: 200,
-    headers: {},
-    body,
-    readAll: () => body.readAll(),
-    discard: () => {
-      discarded += 1;
-      body.discard();
-    },
-  };
-  const ending: StreamEnding = { status: 200, errorCode: undefined };
-  const closes: StreamEnding[] = [];
-  const signal = options.signal ?? new Cancellation();
-  const relay = new StreamRelay({
-    upstream,
-    decoder: options.decoder ?? lineDecoder(),
-    signal,
-    ending,
-    maxPending: options.maxPending ?? 1024,
-    redact: (message) => message.replaceAll('sk-secret', '[redacted]'),
-    onClose: () => closes.push({ ...ending }),
-  });
-  return { relay, body, control, ending, closes, signal, discarded: () => discarded };
-}
-
-function ids(batch: RelayEvent[]): string[] {
-  return batch.map((event) => (event.kind === 'chunk' ? event.chunk.id : event.kind === 'error' ? `error:${event.error.code}` : event.kind));
-}
+import type { StreamEvent } from '../../spec/provider.js';
+import type { RelayEvent, RelayReader, StreamRelay } from './stream-relay.js';
 
 async function collect(relay: StreamRelay): Promise<string[][]> {
   const batches: string[][] = [];
@@ -253,14 +171,7 @@ describe('StreamRelay', () => {
   });
 
   it('rejects the waiting read with a failure of onClose rather than losing it', async () => {
-    const body = new StreamedBody((error) => error);
-    const relay = new StreamRelay({
-      upstream: { status: 200, headers: {}, body, readAll: () => body.readAll(), discard: () => body.discard() },
-      decoder: lineDecoder(),
-      signal: new Cancellation(),
-      ending: { status: 200, errorCode: undefined },
-      maxPending: 1024,
-      redact: (message) => message,
+    const { relay, body } = relayOf({
       onClose: () => {
         throw new Error('settle broke');
       },
@@ -268,6 +179,70 @@ describe('StreamRelay', () => {
     const reading = relay.next();
     body.end();
     await expect(reading).rejects.toThrow('settle broke');
+  });
+
+  describe('read by callback', () => {
+    /** A reader that records what it was told, in order. */
+    function recorder() {
+      const told: string[] = [];
+      const reader: RelayReader = {
+        relayBatch: (events) => told.push(ids(events).join(',')),
+        relayEnd: () => told.push('end'),
+        relayFailed: (error) => told.push(`failed:${(error as Error).message}`),
+      };
+      return { told, reader };
+    }
+
+    it('answers before read returns when a batch is ready, and from the upstream callback when it is not', async () => {
+      const { relay, body } = relayOf();
+      const { told, reader } = recorder();
+      body.push(Buffer.from('a\nb\n'));
+      await Promise.resolve();
+      relay.read(reader);
+      expect(told).toEqual(['a,b']);
+      relay.read(reader);
+      expect(told).toEqual(['a,b']);
+      expect(() => relay.read(reader)).toThrow('one read at a time');
+      body.push(Buffer.from('c\n'));
+      expect(told).toEqual(['a,b']);
+      await Promise.resolve();
+      expect(told).toEqual(['a,b', 'c']);
+    });
+
+    it('answers the end at once when the body ended in the read that brought the last batch', async () => {
+      const { relay, body, closes } = relayOf();
+      const { told, reader } = recorder();
+      body.push(Buffer.from('a\n'));
+      body.end();
+      await Promise.resolve();
+      relay.read(reader);
+      relay.read(reader);
+      expect(told).toEqual(['a', 'end']);
+      expect(closes).toHaveLength(1);
+      relay.read(reader);
+      expect(told).toEqual(['a', 'end', 'end']);
+    });
+
+    it('answers a waiting read with the end when stopped, closing once, and reports a failure to close', () => {
+      const stopped = relayOf();
+      const first = recorder();
+      stopped.relay.read(first.reader);
+      expect(stopped.relay.stop()).toBeUndefined();
+      expect(stopped.relay.stop()).toBeUndefined();
+      expect(first.told).toEqual(['end']);
+      expect(stopped.closes).toHaveLength(1);
+      expect(stopped.discarded()).toBe(1);
+
+      const broken = relayOf({
+        onClose: () => {
+          throw new Error('settle broke');
+        },
+      });
+      const second = recorder();
+      broken.relay.read(second.reader);
+      expect(broken.relay.stop()).toEqual({ error: new Error('settle broke') });
+      expect(second.told).toEqual(['failed:settle broke']);
+    });
   });
 
   // Random schedules of what an upstream and a route can do, with the invariants any schedule must keep: the loop

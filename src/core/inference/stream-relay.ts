@@ -1,19 +1,20 @@
 /**
- * The relay of one streamed upstream reply to its route: the body read through the provider's decoder, handed over
- * in batches (one per upstream read) by an async iterator the route loops over with `for await`.
+ * The relay of one streamed upstream reply to its route: the body read through the provider's decoder and handed
+ * over in batches (one per upstream read), by callback (`read`, what the routes use) or as an async iterator.
  *
  * An async generator said this in fewer lines, but each step of one costs its own promises and trips through the
  * microtask queue on top of the body's read and the route's `for await`: with hundreds of streams open, each chunk
  * arriving in its own read, those made a visible part of a chunk's CPU and garbage. Here the body is read by
- * callback (`StreamedBody.read`), decoded in that callback, and the route's one promise per batch is settled with
- * it: one promise a read instead of four.
+ * callback (`StreamedBody.read`), decoded in that callback, and the batch handed to the route's reader in the same
+ * call: no promise per read. A reader answered before `read` returns knows the next batch was ready; one that is
+ * not knows the relay now waits for the upstream, which is when a route sends what it has written.
  *
  * The steps of a stream, in order: batches of events as the body arrives; the decoder's last events at the body's
  * end; then, for a decoder with a follow-up (`complete`, Replicate's usage), `content-end` and the follow-up's
  * events; then the end. An error event ends the batch it is in and the stream; so does a failure of the transfer
  * (turned into an `upstream_stream_broken` event unless the client is gone) and an upstream that sends more than
- * `maxPending` bytes without completing an event. Whichever way the stream ends (finished, broken, the route leaving
- * the loop early), the upstream request is released and `onClose` is called, exactly once.
+ * `maxPending` bytes without completing an event. Whichever way the stream ends (finished, broken, the route
+ * stopping early), the upstream request is released and `onClose` is called, exactly once.
  */
 import { abortSignalOf, type CancelSignal } from '../../spec/cancellation.js';
 import { errors, GatewayError } from '../../spec/errors.js';
@@ -51,18 +52,62 @@ export interface StreamRelayOptions {
   onClose: () => void;
 }
 
+/**
+ * A reader of the relay by callbacks: exactly one of the three is called per `read`, at once (before `read` returns)
+ * when a batch or the end is ready, else as soon as one is. They are called from the upstream's callbacks, so they
+ * must not throw: what goes wrong in them is the reader's to handle (`stop`).
+ */
+export interface RelayReader {
+  /** The next batch: never empty; an error event, if any, is its last (and the stream's). */
+  relayBatch(events: RelayEvent[]): void;
+  /** The stream ended and is closed (the upstream request released, the stream settled). */
+  relayEnd(): void;
+  /** The relay failed on its own (not the stream: `onClose`, a decoder's bug); the stream is closed. */
+  relayFailed(error: unknown): void;
+}
+
+/** The relay as a route sees it (`ChatResult.events`). */
+export interface RelayEvents extends AsyncIterable<RelayEvent[]> {
+  /** Asks for the next batch; one read at a time. See `RelayReader`. */
+  read(reader: RelayReader): void;
+  /**
+   * The route is done with the stream before its end: the upstream request is released and the stream settled, if
+   * that has not happened yet. A read still waiting is answered with the end. Returns the failure to close it, if any.
+   */
+  stop(): { error: unknown } | undefined;
+}
+
+/** Turns one callback read into the promise of an async iterator's read. */
+class PromisedRelayRead implements RelayReader {
+  constructor(
+    private readonly resolve: (result: IteratorResult<RelayEvent[], void>) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  relayBatch(events: RelayEvent[]): void {
+    this.resolve({ done: false, value: events });
+  }
+
+  relayEnd(): void {
+    this.resolve(DONE);
+  }
+
+  relayFailed(error: unknown): void {
+    this.reject(error);
+  }
+}
+
 /** What the relay does when the route asks for the next batch. */
 type Step = 'read' | 'content-end' | 'complete' | 'finish' | 'done';
 
 const DONE: IteratorResult<RelayEvent[], void> = { done: true, value: undefined };
 
 /** See the module comment. */
-export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, void>, BodyReader {
+export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, void>, RelayEvents, BodyReader {
   #step: Step = 'read';
   /** Bytes the decoder took since its last event: what it may be holding of an event not yet complete. */
   #pending = 0;
-  #resolve: ((result: IteratorResult<RelayEvent[], void>) => void) | undefined;
-  #reject: ((error: unknown) => void) | undefined;
+  #reader: RelayReader | undefined;
 
   constructor(private readonly options: StreamRelayOptions) {}
 
@@ -70,17 +115,29 @@ export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, vo
     return this;
   }
 
+  read(reader: RelayReader): void {
+    if (this.#reader !== undefined) throw new Error('StreamRelay: one read at a time');
+    if (this.#step === 'done') {
+      reader.relayEnd();
+      return;
+    }
+    this.#reader = reader;
+    this.#advance();
+  }
+
+  stop(): { error: unknown } | undefined {
+    return this.#end();
+  }
+
   next(): Promise<IteratorResult<RelayEvent[], void>> {
     if (this.#step === 'done') return Promise.resolve(DONE);
-    if (this.#resolve !== undefined) return Promise.reject(new Error('StreamRelay: one read at a time'));
+    if (this.#reader !== undefined) return Promise.reject(new Error('StreamRelay: one read at a time'));
     return new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-      this.#advance();
+      this.read(new PromisedRelayRead(resolve, reject));
     });
   }
 
-  /** The route left the loop: the upstream request is released and the stream settled, if that has not happened yet. */
+  /** The route left the loop: as `stop`, with the failure to close as a rejection. */
   return(): Promise<IteratorResult<RelayEvent[], void>> {
     // A read still waiting (the route called this without waiting for it) is answered too.
     const failure = this.#end();
@@ -242,25 +299,22 @@ export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, vo
   }
 
   #deliver(events: RelayEvent[]): void {
-    const resolve = this.#resolve;
-    this.#resolve = undefined;
-    this.#reject = undefined;
-    resolve?.({ done: false, value: events });
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.relayBatch(events);
   }
 
   /** Ends the stream and answers the waiting read with its end, or with the failure to close it, which it returns. */
   #end(): { error: unknown } | undefined {
-    const resolve = this.#resolve;
-    const reject = this.#reject;
-    this.#resolve = undefined;
-    this.#reject = undefined;
+    const reader = this.#reader;
+    this.#reader = undefined;
     try {
       this.#close();
     } catch (error) {
-      reject?.(error);
+      reader?.relayFailed(error);
       return { error };
     }
-    resolve?.(DONE);
+    reader?.relayEnd();
     return undefined;
   }
 
@@ -274,14 +328,13 @@ export class StreamRelay implements AsyncIterableIterator<RelayEvent[], void, vo
 
   /** A failure of the relay's own (not the stream's): the waiting read is rejected with it after the stream is closed. */
   #abandon(error: unknown): void {
-    const reject = this.#reject;
-    this.#resolve = undefined;
-    this.#reject = undefined;
+    const reader = this.#reader;
+    this.#reader = undefined;
     try {
       this.#close();
     } catch {
       // The first failure is the one reported.
     }
-    reject?.(error);
+    reader?.relayFailed(error);
   }
 }
