@@ -65,7 +65,11 @@ type TransferState = 'open' | 'ended' | 'failed' | 'discarded';
 
 /** A queue of body chunks read as an async iterator; see the module comment. */
 export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined> {
-  readonly #queue: Buffer[] = [];
+  // What is queued: one chunk alone (the usual case: one socket read, one chunk of the chunked encoding), or a list
+  // once there are more. A single list emptied with `length = 0` would give its storage back and take new storage
+  // on the next chunk: a hundred-odd bytes of garbage per read.
+  #single: Buffer | undefined;
+  #several: Buffer[] | undefined;
   #queued = 0;
   #state: TransferState = 'open';
   #failure: unknown;
@@ -97,7 +101,12 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
   /** A chunk of the body, as undici's handler receives it. */
   push(chunk: Buffer): void {
     if (this.#state !== 'open') return;
-    this.#queue.push(chunk);
+    if (this.#several !== undefined) this.#several.push(chunk);
+    else if (this.#single === undefined) this.#single = chunk;
+    else {
+      this.#several = [this.#single, chunk];
+      this.#single = undefined;
+    }
     this.#queued += chunk.length;
     if (this.#queued >= this.highWaterMark && this.#control && !this.#control.paused) this.#control.pause();
     this.#scheduleWake();
@@ -123,7 +132,8 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
     if (this.#state === 'discarded') return;
     const running = this.#state === 'open';
     this.#state = 'discarded';
-    this.#queue.length = 0;
+    this.#single = undefined;
+    this.#several = undefined;
     this.#queued = 0;
     if (running) this.#control?.abort(new Error('The streamed body was discarded'));
     this.#scheduleWake();
@@ -177,10 +187,10 @@ export class StreamedBody implements AsyncIterableIterator<Uint8Array, undefined
   #deliver(): void {
     const reader = this.#reader;
     if (reader === undefined) return;
-    const queue = this.#queue;
-    if (queue.length > 0) {
-      const value = queue.length === 1 ? queue[0]! : Buffer.concat(queue, this.#queued);
-      queue.length = 0;
+    if (this.#single !== undefined || this.#several !== undefined) {
+      const value = this.#several !== undefined ? Buffer.concat(this.#several, this.#queued) : this.#single!;
+      this.#single = undefined;
+      this.#several = undefined;
       this.#queued = 0;
       if (this.#state === 'open' && this.#control?.paused) this.#control.resume();
       this.#reader = undefined;
