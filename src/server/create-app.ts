@@ -8,35 +8,28 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Logger } from 'pino';
 import { Authenticator, credentialFrom } from '../core/auth/authenticator.js';
 import { KeyService } from '../core/management/key-service.js';
 import { ProviderService } from '../core/management/provider-service.js';
 import { providerKeyRoutes } from '../api/management/provider-keys.js';
 import { providerRoutes } from '../api/management/providers.js';
 import type { RouteAccess } from '../api/route-access.js';
-import { systemClock, type Clock } from '../spec/clock.js';
-import type { EnvironmentReader } from '../spec/environment-reader.js';
+import { systemClock } from '../spec/clock.js';
 import { errors } from '../spec/errors.js';
 import { timeOrderedId } from '../spec/time-ordered-id.js';
 import { Catalog } from '../store/catalog.js';
-import type { Database } from '../store/database.js';
 import { ProviderKeyRepository } from '../store/provider-key-repository.js';
 import { ProviderRepository } from '../store/provider-repository.js';
-import type { SecretBox } from '../store/secret-box.js';
 import { SettingsRepository } from '../store/settings-repository.js';
 import { installErrorHandling, sendError, toGatewayError } from './error-handler.js';
-import { createAdapterRegistry, type AdapterRegistry } from '../providers/index.js';
-import type { AdapterOptions } from '../spec/provider.js';
-import { Router, type RandomSource } from '../core/routing/router.js';
+import { createAdapterRegistry } from '../providers/index.js';
+import { Router } from '../core/routing/router.js';
 import { Dispatcher } from '../core/dispatch/dispatcher.js';
-import type { UpstreamProxy } from '../spec/upstream-proxy.js';
 import { createUpstreamAgent, UpstreamClient } from '../core/dispatch/upstream-client.js';
 import { ChatService } from '../core/inference/chat-service.js';
 import { EmbeddingService } from '../core/inference/embedding-service.js';
 import { TokenCountService } from '../core/inference/token-count-service.js';
 import { listModels } from '../core/inference/model-list.js';
-import type { UsageMeter } from '../core/inference/metering.js';
 import { GatewayMetrics } from '../core/observability/metrics.js';
 import { clusterMetricsOf } from './cluster-metrics.js';
 import { chatCompletionRoutes } from '../api/inference/chat-completions.js';
@@ -55,7 +48,6 @@ import { rebuildCountersFromLedger } from '../core/api-keys/rebuild-counters.js'
 import { PricingStructureService } from '../core/management/pricing-structure-service.js';
 import { createPriceCatalog } from '../core/pricing/index.js';
 import { createCounters } from '../counters/create-counters.js';
-import type { LimitCounters } from '../counters/limit-counters.js';
 import { MemoryCounters } from '../counters/memory-counters.js';
 import { ApiKeyRepository } from '../store/api-key-repository.js';
 import { PricingStructureRepository } from '../store/pricing-structure-repository.js';
@@ -67,80 +59,9 @@ import { installJsonBodyParser } from './json-body-parser.js';
 import { installRequestLog } from './request-log.js';
 import { declareRouteConfig, routeConfigOf } from './route-config.js';
 import { lazyChildLogger } from './lazy-child-logger.js';
-import type { BusyPoll } from './busy-poll.js';
+import type { AppDependencies, Gateway } from './app-dependencies.js';
 
-/** Everything the app is built from; tests build it in-process with their own store, clock and environment. */
-export interface AppDependencies {
-  database: Database;
-  secretBox: SecretBox;
-  /** SHA-256 of the admin key. */
-  adminKeyHash: Buffer;
-  clock?: Clock;
-  readEnvironment?: EnvironmentReader;
-  logger?: Logger;
-  /** How often to look for changes made by other processes (ms); 0 disables. */
-  refreshIntervalMs?: number;
-  adapterOptions?: AdapterOptions;
-  /** Replaces the adapter registry (tests of the core with fake adapters). */
-  adapters?: AdapterRegistry;
-  /** Random source for weighted key choice and backoff jitter. */
-  random?: RandomSource;
-  /** Limits and ledger; the default only observes. */
-  meter?: UsageMeter;
-  /** Collect Node's process metrics too (off in tests, which build many apps). */
-  processMetrics?: boolean;
-  /** Limit counters; default: Redis when `redisUrl` is given, else in memory (rebuilt from the ledger). */
-  counters?: LimitCounters;
-  redisUrl?: string;
-  /** Key prefix of the Redis counters (tests give each run its own). */
-  redisKeyPrefix?: string;
-  /** How long a Redis command may take before it fails (REDIS_COMMAND_TIMEOUT_MS; the counters' default if absent). */
-  redisCommandTimeoutMs?: number | undefined;
-  /** Whether Redis counters lease budget slices per process (REDIS_COUNTER_LEASES; default true). */
-  redisCounterLeases?: boolean | undefined;
-  /** USD per diem and per VCU (TOLLGATE_DIEM_USD, TOLLGATE_VCU_USD). */
-  rates?: { diemUsd: number; vcuUsd: number };
-  /** How often buffered ledger rows and last-used times are written (ms). */
-  ledgerFlushMs?: number;
-  /** Keeps the event loop polling after traffic (TOLLGATE_BUSY_POLL_MICROSECONDS); absent: the loop sleeps when idle. */
-  busyPoll?: BusyPoll;
-  /** The most bytes held of one upstream reply read whole, or of a stream between two events (default 256 MiB). */
-  maxUpstreamReplyBytes?: number;
-  /** The egress proxy upstream requests go through (HTTP_PROXY, HTTPS_PROXY, NO_PROXY); absent: direct. */
-  upstreamProxy?: UpstreamProxy;
-  /** A worker of TOLLGATE_WORKERS: `GET /metrics` answers for every worker, summed by the primary. */
-  clusterWorker?: boolean;
-}
-
-/** The built app and the services behind it. */
-export interface Gateway {
-  app: FastifyInstance;
-  services: {
-    providers: ProviderService;
-    keys: KeyService;
-    catalog: Catalog;
-    authenticator: Authenticator;
-    router: Router;
-    metrics: GatewayMetrics;
-    adapters: AdapterRegistry;
-    apiKeys: ApiKeyService;
-    counters: LimitCounters;
-    ledger: LedgerWriter;
-    pricingStructures: PricingStructureService;
-    usageReports: UsageReportService;
-  };
-  /** Reloads providers and keys from the database. */
-  reload(): Promise<void>;
-  /** What the refresh timer runs: reloads the configuration if another process (or this one) changed it since. */
-  refresh(): Promise<void>;
-  /**
-   * Waits for every settlement issued so far to land in the counters, then writes the buffered ledger rows: after
-   * it, the ledger holds every request answered before the call, except a stream whose answer ended before the
-   * provider's follow-up read of its usage (Replicate, client without `include_usage`), settled once that read returns.
-   */
-  flushUsage(): Promise<void>;
-  close(): Promise<void>;
-}
+export type { AppDependencies, Gateway } from './app-dependencies.js';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
