@@ -7,6 +7,7 @@ import { StreamedBody, type FlowControl } from '../../src/core/dispatch/streamed
 import type { UpstreamStream } from '../../src/core/dispatch/upstream-client.js';
 import { StreamRelay, type RelayEvent, type StreamEnding } from '../../src/core/inference/stream-relay.js';
 import { Cancellation } from '../../src/spec/cancellation.js';
+import type { Random } from './json-fuzz.js';
 import { errors } from '../../src/spec/errors.js';
 import type { ChatCompletionChunk } from '../../src/spec/openai.js';
 import type { StreamDecoder, StreamEvent } from '../../src/spec/provider.js';
@@ -95,3 +96,19 @@ export function ids(batch: RelayEvent[]): string[] {
   return batch.map((event) => (event.kind === 'chunk' ? event.chunk.id : event.kind === 'error' ? `error:${event.error.code}` : event.kind));
 }
 
+
+/**
+ * One step of a random upstream for the relay's schedules: `action` 0–4 sends a whole line, 5 part of one (or a
+ * line too long for `maxPending` 40), 6 an error event, 7 ends the body (normally or with a failure). Returns the
+ * text sent ('' for none) and whether the body ended; other actions do nothing here.
+ */
+export function upstreamStep(random: Random, body: StreamedBody, action: number, step: number): { sent: string; ended: boolean } {
+  if (action === 7) {
+    if (random.chance(0.5)) body.end();
+    else body.fail(new Error('reset'));
+    return { sent: '', ended: true };
+  }
+  const text = action < 5 ? `c${step}\n` : action === 5 ? random.pick(['par', 'tial-', 'x'.repeat(30)]) : action === 6 ? 'error:overloaded\n' : '';
+  if (text !== '') body.push(Buffer.from(text));
+  return { sent: text, ended: false };
+}

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { seededRandom, type Random } from '../../../test/support/json-fuzz.js';
 import { RecordingResponse } from '../../../test/support/recording-response.js';
-import { ids, lineDecoder, relayOf } from '../../../test/support/stream-relay-fixtures.js';
+import { ids, lineDecoder, relayOf, upstreamStep } from '../../../test/support/stream-relay-fixtures.js';
 import { Cancellation } from '../../spec/cancellation.js';
 import type { RelayEvent } from '../../core/inference/stream-relay.js';
 import { pumpRelay, type BatchWriter } from './pump-relay.js';
@@ -173,23 +173,16 @@ async function randomSchedule(random: Random): Promise<void> {
   let sent = '';
   let open = true;
   for (let step = 0; step < 14 && open; step += 1) {
+    // 0–7: the upstream (see upstreamStep); 8: the client congests; 9: it drains; 10–11: sometimes it leaves.
     const action = random.below(12);
-    const text = action < 5 ? `c${step}\n` : action === 5 ? random.pick(['par', 'tial-', 'x'.repeat(30)]) : action === 6 ? 'error:overloaded\n' : '';
-    if (text !== '') {
-      sent += text;
-      body.push(Buffer.from(text));
-    } else if (action === 7) {
-      response.accepts = false;
-    } else if (action === 8) {
+    const upstream = upstreamStep(random, body, action, step);
+    sent += upstream.sent;
+    if (upstream.ended) open = false;
+    else if (action === 8) response.accepts = false;
+    else if (action === 9) {
       response.accepts = true;
       response.emit('drain');
-    } else if (action === 9) {
-      open = false;
-      if (random.chance(0.5)) body.end();
-      else body.fail(new Error('reset'));
-    } else if (random.chance(0.2)) {
-      signal.abort();
-    }
+    } else if (action >= 10 && random.chance(0.2)) signal.abort();
     if (random.chance(0.6)) await microtasks();
   }
   if (open) body.end();

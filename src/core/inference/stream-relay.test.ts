@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom, type Random } from '../../../test/support/json-fuzz.js';
-import { ids, lineDecoder, relayOf } from '../../../test/support/stream-relay-fixtures.js';
+import { ids, lineDecoder, relayOf, upstreamStep } from '../../../test/support/stream-relay-fixtures.js';
 import { Cancellation } from '../../spec/cancellation.js';
 import type { ChatCompletionChunk } from '../../spec/openai.js';
 import type { StreamEvent } from '../../spec/provider.js';
@@ -282,20 +282,13 @@ async function randomSchedule(random: Random): Promise<void> {
   })();
   let open = true;
   for (let step = 0; step < 12 && open; step += 1) {
+    // 0–7: the upstream (see upstreamStep); 8: a turn of the event loop; 9: sometimes the client leaves.
     const action = random.below(10);
-    const text = action < 5 ? `c${step}\n` : action === 5 ? random.pick(['par', 'tial-', 'x'.repeat(30)]) : action === 6 ? 'error:overloaded\n' : '';
-    if (text !== '') {
-      sent += text;
-      body.push(Buffer.from(text));
-    } else if (action === 7) {
-      await turn();
-    } else if (action === 8) {
-      open = false;
-      if (random.chance(0.5)) body.end();
-      else body.fail(new Error('reset'));
-    } else if (random.chance(0.3)) {
-      signal.abort();
-    }
+    const upstream = upstreamStep(random, body, action, step);
+    sent += upstream.sent;
+    if (upstream.ended) open = false;
+    else if (action === 8) await turn();
+    else if (action === 9 && random.chance(0.3)) signal.abort();
     if (random.chance(0.5)) await turn();
   }
   if (open) body.end();
