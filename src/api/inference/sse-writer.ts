@@ -69,7 +69,7 @@ export class SseWriter {
     this.#flush();
   }
 
-  /** Resolves when the response can take more (at once unless `write` returned false), or when the client left. */
+  /** Resolves when the response can take more (at once unless `congested`), or when the client left. */
   drained(): Promise<void> {
     return this.#drain ?? Promise.resolve();
   }
