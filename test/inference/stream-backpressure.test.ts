@@ -1,8 +1,9 @@
 /**
  * A client that stops reading a stream must stop the upstream, not make the gateway hold what the upstream goes on
- * sending. The upstream here writes a stream far larger than every socket buffer on the way can hold (64 MB), waiting
- * for 'drain' whenever its socket is full, and the client reads nothing until the upstream is stuck: a gateway that
- * read on regardless would let the upstream send it all. Then the client reads, and must get every event, in order.
+ * sending, on both streaming routes (the chat route forwards chunks; /v1/messages translates each one). The upstream
+ * here writes a stream far larger than every socket buffer on the way can hold (64 MB), waiting for 'drain' whenever
+ * its socket is full, and the client reads nothing until the upstream is stuck: a gateway that read on regardless
+ * would let the upstream send it all. Then the client reads, and must get every event, in order.
  *
  * "Stuck" is judged without a clock: the upstream's socket is full and stays full while the event loop (shared with
  * the gateway, which runs in this process) turns a hundred times. A gateway that still reads frees that socket within
@@ -30,34 +31,44 @@ async function turns(count: number): Promise<void> {
   for (let turn = 0; turn < count; turn += 1) await new Promise((resolve) => setImmediate(resolve));
 }
 
-interface FloodingUpstream {
-  baseUrl: string;
+/** One stream the upstream is sending. */
+interface Flood {
   /** Bytes of events handed to the socket so far. */
-  written(): number;
+  written: number;
+  finished: boolean;
   /**
    * Resolves once the upstream's socket is full and no 'drain' came in a hundred turns of the event loop, or once it
    * has sent the whole stream (which a client that reads nothing must not allow).
    */
-  stuckOrFinished(): Promise<void>;
-  finished(): boolean;
+  stuckOrFinished: Promise<void>;
+}
+
+interface FloodingUpstream {
+  baseUrl: string;
+  /** The stream of the request the upstream received last. */
+  latest(): Flood;
   close(): Promise<void>;
 }
 
 async function startFloodingUpstream(): Promise<FloodingUpstream> {
-  let written = 0;
-  let finished = false;
-  let onStuck: () => void = () => {};
-  const stuck = new Promise<void>((resolve) => {
-    onStuck = resolve;
-  });
+  let latest: Flood | undefined;
   const server: Server = createServer((request, response) => {
     request.resume();
+    let onStuck: () => void = () => {};
+    const flood: Flood = {
+      written: 0,
+      finished: false,
+      stuckOrFinished: new Promise<void>((resolve) => {
+        onStuck = resolve;
+      }),
+    };
+    latest = flood;
     request.on('end', () => {
       void (async () => {
         response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
         for (let index = 0; index < EVENTS; index += 1) {
           const text = eventText(index);
-          written += Buffer.byteLength(text);
+          flood.written += Buffer.byteLength(text);
           if (response.write(text)) continue;
           let drained = false;
           const drain = once(response, 'drain').then(() => {
@@ -71,7 +82,7 @@ async function startFloodingUpstream(): Promise<FloodingUpstream> {
         }
         response.write(`data: ${JSON.stringify({ id: 'chatcmpl-big', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
         response.end('data: [DONE]\n\n');
-        finished = true;
+        flood.finished = true;
         onStuck();
       })();
     });
@@ -80,15 +91,46 @@ async function startFloodingUpstream(): Promise<FloodingUpstream> {
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
-    written: () => written,
-    stuckOrFinished: () => stuck,
-    finished: () => finished,
+    latest: () => latest!,
     close() {
       server.closeAllConnections();
       return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
     },
   };
 }
+
+/** A streaming route, what to send it, and how to read the content out of one of its events (undefined: none). */
+interface StreamingRoute {
+  path: string;
+  body: Record<string, unknown>;
+  contentOf(event: string): string | undefined;
+  /** Whether the event is the stream's last. */
+  isLast(event: string): boolean;
+}
+
+const routes: StreamingRoute[] = [
+  {
+    path: '/v1/chat/completions',
+    body: { model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'x' }], stream: true },
+    contentOf(event) {
+      if (event === 'data: [DONE]') return undefined;
+      const chunk = JSON.parse(event.slice('data: '.length)) as { choices: Array<{ delta: { content?: string } }> };
+      return chunk.choices[0]?.delta.content;
+    },
+    isLast: (event) => event === 'data: [DONE]',
+  },
+  {
+    // The Anthropic SDK's route: each chunk is translated into Messages events on the way (translated-stream.ts).
+    path: '/v1/messages',
+    body: { model: 'openai/gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'x' }], stream: true },
+    contentOf(event) {
+      const data = event.split('\n').find((line) => line.startsWith('data: '));
+      const parsed = JSON.parse(data!.slice('data: '.length)) as { type: string; delta?: { type: string; text?: string } };
+      return parsed.type === 'content_block_delta' && parsed.delta?.type === 'text_delta' ? parsed.delta.text : undefined;
+    },
+    isLast: (event) => event.startsWith('event: message_stop'),
+  },
+];
 
 describe('a client that stops reading a stream', () => {
   let upstream: FloodingUpstream;
@@ -105,46 +147,45 @@ describe('a client that stops reading a stream', () => {
     await upstream.close();
   });
 
-  it('holds the upstream back until it reads again, then gets every event in order', async () => {
-    const request = httpRequest(`${tollgate.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json' },
-    });
-    request.end(JSON.stringify({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'x' }], stream: true }));
-    const [response] = (await once(request, 'response')) as [IncomingMessage];
-    expect(response.statusCode).toBe(200);
-    // Nothing is read: what arrives stays in the response's buffer, then in the socket's, which then fill up.
-    response.pause();
+  for (const route of routes) {
+    it(`on ${route.path}: holds the upstream back until it reads again, then gets every event in order`, async () => {
+      const request = httpRequest(`${tollgate.url}${route.path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json' },
+      });
+      request.end(JSON.stringify(route.body));
+      const [response] = (await once(request, 'response')) as [IncomingMessage];
+      expect(response.statusCode).toBe(200);
+      // Nothing is read: what arrives stays in the response's buffer, then in the socket's, which then fill up.
+      response.pause();
 
-    await upstream.stuckOrFinished();
-    expect(upstream.finished()).toBe(false);
-    expect(upstream.written()).toBeLessThan(BOUND_BYTES);
-    
-    response.setEncoding('utf8');
-    let held = '';
-    let next = 0;
-    let done = false;
-    response.on('data', (text: string) => {
-      held += text;
-      const events = held.split('\n\n');
-      held = events.pop()!;
-      for (const event of events) {
-        if (event === 'data: [DONE]') {
-          done = true;
-          continue;
+      const flood = upstream.latest();
+      await flood.stuckOrFinished;
+      expect(flood.finished).toBe(false);
+      expect(flood.written).toBeLessThan(BOUND_BYTES);
+
+      response.setEncoding('utf8');
+      let held = '';
+      let next = 0;
+      let ended = false;
+      response.on('data', (text: string) => {
+        held += text;
+        const events = held.split('\n\n');
+        held = events.pop()!;
+        for (const event of events) {
+          if (route.isLast(event)) ended = true;
+          const content = route.contentOf(event);
+          if (content === undefined) continue;
+          // Each event once, in order: nothing lost or repeated while the upstream was held back.
+          expect(content).toBe(`${next}:${CONTENT}`);
+          next += 1;
         }
-        const chunk = JSON.parse(event.slice('data: '.length)) as { choices: Array<{ delta: { content?: string } }> };
-        const content = chunk.choices[0]?.delta.content;
-        if (content === undefined) continue;
-        // Each event once, in order: nothing lost or repeated while the upstream was held back.
-        expect(content).toBe(`${next}:${CONTENT}`);
-        next += 1;
-      }
+      });
+      response.resume();
+      await once(response, 'end');
+      expect(next).toBe(EVENTS);
+      expect(ended).toBe(true);
+      expect(flood.finished).toBe(true);
     });
-    response.resume();
-    await once(response, 'end');
-    expect(next).toBe(EVENTS);
-    expect(done).toBe(true);
-    expect(upstream.finished()).toBe(true);
-  });
+  }
 });
