@@ -162,19 +162,36 @@ const clockTicks = (() => {
   }
 })();
 
+/** User + system CPU time (ms) from a /proc stat file of a process or a thread. */
+function statCpuMs(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8');
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
 /** RSS and CPU time of a process from /proc (Linux); undefined elsewhere or when it is gone. */
 export function sampleProcess(pid: number): ProcessSample | undefined {
   const statFile = `/proc/${pid}/stat`;
   if (!existsSync(statFile)) return undefined;
   try {
-    const stat = readFileSync(statFile, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
+    const cpuMs = statCpuMs(statFile);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { rssBytes: rssKb * 1024, cpuMs: ((utime + stime) * 1000) / clockTicks };
+    return { rssBytes: rssKb * 1024, cpuMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time (ms) of a process's main thread, which runs a Node process's event loop, and of all its other threads
+ * together (V8's helpers, libuv's pool, workers); undefined off Linux or when the process is gone.
+ */
+export function sampleThreads(pid: number): { mainCpuMs: number; otherCpuMs: number } | undefined {
+  try {
+    const mainCpuMs = statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+    return { mainCpuMs, otherCpuMs: statCpuMs(`/proc/${pid}/stat`) - mainCpuMs };
   } catch {
     return undefined;
   }

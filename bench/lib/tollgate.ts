@@ -31,6 +31,8 @@ export interface TollgateOptions {
   environment?: Record<string, string>;
   /** Start with `npm start`'s node flags and environment (default true; bench/node-flags.ts compares flag sets without them). */
   useStartFlags?: boolean;
+  /** `npm start`'s node flags to leave out (bench/loop-stalls.ts measures what one of them does). */
+  withoutFlags?: string[];
 }
 
 export interface RunningTollgate {
@@ -126,7 +128,7 @@ export async function startTollgate(options: TollgateOptions): Promise<RunningTo
   const child = spawnPinned({
     name: options.name,
     command: process.execPath,
-    args: [...(options.useStartFlags === false ? [] : start.flags), ...(options.nodeArguments ?? []), path.join(options.repositoryRoot, 'dist', 'index.js')],
+    args: [...(options.useStartFlags === false ? [] : start.flags.filter((startFlag) => !options.withoutFlags?.includes(startFlag))), ...(options.nodeArguments ?? []), path.join(options.repositoryRoot, 'dist', 'index.js')],
     env: environment,
     cwd: dataDir,
     cores: options.cores,
