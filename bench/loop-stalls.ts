@@ -22,7 +22,7 @@ import { sampleThreads } from './lib/processes.js';
 import { requestBody } from './lib/scenarios.js';
 import { formatNumber, median } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
-import { removeTollgateData, startTollgate, type RunningTollgate } from './lib/tollgate.js';
+import { removeTollgateData, startCommand, startTollgate, type RunningTollgate } from './lib/tollgate.js';
 import { flag, setUpTool } from './lib/tool-setup.js';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -109,6 +109,9 @@ async function main(): Promise<void> {
   if (route !== 'chat' && route !== 'messages') throw new Error('--route takes chat or messages');
   if (!Number.isInteger(streams) || streams < 1) throw new Error('--streams takes a whole number above 0');
   const without = flag('without', '').split(',').filter((name) => name !== '');
+  const startFlags = startCommand(repositoryRoot).flags;
+  const unknown = without.filter((name) => !startFlags.includes(name));
+  if (unknown.length > 0) throw new Error(`--without: ${unknown.join(', ')} not among npm start's flags (${startFlags.join(' ')})`);
   const { gatewayCores, loadCores } = setUpTool();
   const probeDirectory = mkdtempSync(path.join(os.tmpdir(), 'tollgate-loop-stalls-'));
   const mock = await startMock({ cores: loadCores, delayMs: 0, chunkDelayMs: INTERVAL_MS, stampChunks: true });
