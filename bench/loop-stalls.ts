@@ -12,11 +12,12 @@
  * `--compare` adds Tollgate as built in another checkout (as bench/floor.ts takes it). Writes the table to
  * bench/results/<time>-loop-stalls.md.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
+import { dumpProbe } from './lib/probe-dump.js';
 import type { OpenStreamsResult, Target } from './lib/load-jobs.js';
 import { sampleThreads } from './lib/processes.js';
 import { requestBody } from './lib/scenarios.js';
@@ -60,17 +61,8 @@ interface System {
 }
 
 /** Has the probe write what it saw since its last dump, and reads it. */
-async function dump(system: System): Promise<ProbeSummary> {
-  rmSync(system.probeFile, { force: true });
-  system.tollgate.process.child.kill('SIGUSR2');
-  for (let waited = 0; waited < 5_000; waited += 20) {
-    try {
-      return JSON.parse(readFileSync(system.probeFile, 'utf8')) as ProbeSummary;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-  throw new Error(`${system.label}: the loop-stall probe wrote nothing`);
+function dump(system: System): Promise<ProbeSummary> {
+  return dumpProbe<ProbeSummary>(system.tollgate.process.child, system.probeFile, `${system.label}: the loop-stall probe`);
 }
 
 function targetOf(tollgate: RunningTollgate, route: string): Target {

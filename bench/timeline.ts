@@ -11,11 +11,12 @@
  * adds Tollgate as built in another checkout (as bench/floor.ts takes it), measured in the same rotation: a change's
  * effect phase by phase. The probe's own marks cost a few microseconds a request; every gateway pays them.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
+import { dumpProbe } from './lib/probe-dump.js';
 import type { LatencyResult, Target } from './lib/load-jobs.js';
 import { freePort, spawnPinned, waitForPort, type SpawnedProcess } from './lib/processes.js';
 import { requestBody } from './lib/scenarios.js';
@@ -41,18 +42,9 @@ interface System {
   clientP50Ms: number[];
 }
 
-/** Has the probe write what it timed since its last dump, and reads it. */
-async function dump(system: System): Promise<ProbeSummary> {
-  rmSync(system.probeFile, { force: true });
-  system.process.child.kill('SIGUSR2');
-  for (let waited = 0; waited < 5_000; waited += 20) {
-    try {
-      return JSON.parse(readFileSync(system.probeFile, 'utf8')) as ProbeSummary;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-  throw new Error(`${system.name}: the timeline probe wrote nothing`);
+/** Has the probe write what it saw since its last dump, and reads it. */
+function dump(system: System): Promise<ProbeSummary> {
+  return dumpProbe<ProbeSummary>(system.process.child, system.probeFile, `${system.name}: the timeline probe`);
 }
 
 async function main(): Promise<void> {
