@@ -8,13 +8,14 @@
  * bench/allocation.ts measures exactly from the collector's own counts (the sampled total is an estimate within a
  * few per cent). Writes the table to bench/results/<time>-allocation-sites.md.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
 import type { ThroughputResult } from './lib/load-jobs.js';
 import { dumpProbe } from './lib/probe-dump.js';
+import { writeResultFile } from './lib/result-file.js';
 import { pathFor, requestBody, type BodyKind } from './lib/scenarios.js';
 import { formatNumber } from './lib/stats.js';
 import { startMock } from './lib/systems.js';
@@ -90,11 +91,7 @@ async function main(): Promise<void> {
     ];
     const table = `${lines.join('\n')}\n`;
     process.stdout.write(table);
-    const resultsDirectory = fileURLToPath(new URL('results/', import.meta.url));
-    mkdirSync(resultsDirectory, { recursive: true });
-    const file = path.join(resultsDirectory, `${new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}-allocation-sites.md`);
-    writeFileSync(file, table);
-    process.stdout.write(`\nwritten to ${path.relative(repositoryRoot, file)}\n`);
+    process.stdout.write(`\nwritten to ${writeResultFile('allocation-sites', table)}\n`);
   } finally {
     await tollgate.stop();
     removeTollgateData(tollgate);

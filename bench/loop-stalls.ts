@@ -12,12 +12,13 @@
  * `--compare` adds Tollgate as built in another checkout (as bench/floor.ts takes it). Writes the table to
  * bench/results/<time>-loop-stalls.md.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLoadGenerator } from './lib/load-generator.js';
 import { dumpProbe } from './lib/probe-dump.js';
+import { writeResultFile } from './lib/result-file.js';
 import type { OpenStreamsResult, Target } from './lib/load-jobs.js';
 import { sampleThreads } from './lib/processes.js';
 import { requestBody } from './lib/scenarios.js';
@@ -163,11 +164,7 @@ async function main(): Promise<void> {
     ];
     const table = `${lines.join('\n')}\n`;
     process.stdout.write(`\n${table}`);
-    const resultsDirectory = fileURLToPath(new URL('results/', import.meta.url));
-    mkdirSync(resultsDirectory, { recursive: true });
-    const file = path.join(resultsDirectory, `${new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}-loop-stalls.md`);
-    writeFileSync(file, table);
-    process.stdout.write(`\nwritten to ${path.relative(repositoryRoot, file)}\n`);
+    process.stdout.write(`\nwritten to ${writeResultFile('loop-stalls', table)}\n`);
   } finally {
     for (const system of systems) {
       await system.tollgate.stop();

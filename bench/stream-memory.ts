@@ -10,11 +10,12 @@
  * JavaScript heap in ArrayBuffers (such as the request bodies undici keeps). The prompt is a system and a user message
  * of about `--prompt-kb` kilobytes together (0: one short sentence). Writes bench/results/<time>-stream-memory.md.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { writeResultFile } from './lib/result-file.js';
 import { startMock } from './lib/systems.js';
 import { startTollgate, type RunningTollgate } from './lib/tollgate.js';
 import { flag, setUpTool } from './lib/tool-setup.js';
@@ -191,11 +192,7 @@ async function main(): Promise<void> {
       for (const entry of result.top) details.push(`| \`${entry.key}\` | ${entry.bytes.toFixed(0)} | ${entry.count.toFixed(2)} |`);
     }
   }
-  const results = path.join(repositoryRoot, 'bench', 'results');
-  mkdirSync(results, { recursive: true });
-  const file = path.join(results, `${new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}-stream-memory.md`);
-  writeFileSync(file, `${[...lines, ...details].join('\n')}\n`);
-  console.log(`results: ${path.relative(repositoryRoot, file)}`);
+  console.log(`results: ${writeResultFile('stream-memory', `${[...lines, ...details].join('\n')}\n`)}`);
 }
 
 await main();
